@@ -1,0 +1,173 @@
+"""The machine a diagnosis is about, handed in rather than read from globals.
+
+``System.live()`` describes the running process. A modelled machine (``System.model(...)``) keeps its
+files under a folder of this one, so tests on Linux can describe a Windows or macOS machine from real
+binaries. Every fact gatherer reads files, variables and the platform through a ``System``; nothing
+outside this module and the process probe asks ``sys.platform`` or ``os.environ``.
+"""
+from __future__ import annotations
+
+import ntpath
+import os
+import platform as _platform
+import posixpath
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, List, Mapping, Optional, Tuple
+
+PLATFORMS = ("linux", "windows", "macos")
+
+
+def live_platform() -> str:
+    if sys.platform.startswith("win"):
+        return "windows"
+    if sys.platform == "darwin":
+        return "macos"
+    return "linux"
+
+
+def _live_loaded_libraries() -> Tuple[str, ...]:
+    """Paths of the shared objects mapped into this process (Linux: /proc/self/maps)."""
+    try:
+        with open("/proc/self/maps", "rb") as fh:
+            data = fh.read()
+    except OSError:
+        return ()
+    seen: List[str] = []
+    for line in data.decode("utf-8", "surrogateescape").splitlines():
+        parts = line.split(None, 5)
+        if len(parts) == 6 and parts[5].startswith("/"):
+            path = parts[5]
+            if path not in seen:
+                seen.append(path)
+    return tuple(seen)
+
+
+@dataclass(frozen=True)
+class System:
+    """A machine: its platform, CPU, variables, files and (for a live one) its loaded libraries.
+
+    ``root`` is the host folder that holds the machine's file system: "/" for the live machine. Paths
+    given to the file methods are the machine's own (``C:\\Python311\\python.exe`` on a modelled Windows
+    machine maps to ``<root>/C/Python311/python.exe``).
+    """
+
+    platform: str
+    machine: str
+    environ: Mapping[str, str] = field(default_factory=dict)
+    root: str = "/"
+    executable: str = ""
+    live: bool = False
+    #: For a live process, the libraries already mapped; for a model, the list it states.
+    loaded: Optional[Tuple[str, ...]] = None
+    _loaded_reader: Optional[Callable[[], Tuple[str, ...]]] = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def current(cls) -> "System":
+        return cls(
+            platform=live_platform(),
+            machine=_platform.machine(),
+            environ=os.environ,
+            root="/",
+            executable=sys.executable,
+            live=True,
+            _loaded_reader=_live_loaded_libraries,
+        )
+
+    @classmethod
+    def model(cls, platform: str, root: str, *, machine: str = "x86_64",
+              environ: Optional[Mapping[str, str]] = None, executable: str = "",
+              loaded: Tuple[str, ...] = ()) -> "System":
+        if platform not in PLATFORMS:
+            raise ValueError(f"unknown platform {platform!r}")
+        return cls(platform=platform, machine=machine, environ=dict(environ or {}),
+                   root=os.path.abspath(root), executable=executable, live=False, loaded=tuple(loaded))
+
+    # -- paths --------------------------------------------------------------------------------------
+    @property
+    def pathmod(self):
+        """ntpath for Windows, posixpath otherwise: the machine's own path rules."""
+        return ntpath if self.platform == "windows" else posixpath
+
+    @property
+    def pathsep(self) -> str:
+        return ";" if self.platform == "windows" else ":"
+
+    def host_path(self, path: str) -> str:
+        """Where the machine's ``path`` lives on this host."""
+        if self.live or self.root == "/":
+            return path
+        if self.platform == "windows":
+            drive, rest = ntpath.splitdrive(path)
+            parts = [drive.rstrip(":")] if drive else []
+            parts += [p for p in rest.replace("\\", "/").split("/") if p]
+            return self._casefold_join(parts)
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def _casefold_join(self, parts: List[str]) -> str:
+        # Windows file names are case-insensitive: match each component against what is on disk.
+        current = self.root
+        for part in parts:
+            candidate = os.path.join(current, part)
+            if not os.path.exists(candidate):
+                try:
+                    for entry in os.listdir(current):
+                        if entry.lower() == part.lower():
+                            candidate = os.path.join(current, entry)
+                            break
+                except OSError:
+                    pass
+            current = candidate
+        return current
+
+    # -- files --------------------------------------------------------------------------------------
+    def exists(self, path: str) -> bool:
+        return os.path.exists(self.host_path(path))
+
+    def is_file(self, path: str) -> bool:
+        return os.path.isfile(self.host_path(path))
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(self.host_path(path))
+
+    def listdir(self, path: str) -> List[str]:
+        try:
+            return os.listdir(self.host_path(path))
+        except OSError:
+            return []
+
+    def scandir(self, path: str) -> Iterator[os.DirEntry]:
+        try:
+            with os.scandir(self.host_path(path)) as it:
+                yield from it
+        except OSError:
+            return
+
+    def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
+        with open(self.host_path(path), "rb") as fh:
+            return fh.read() if limit is None else fh.read(limit)
+
+    def read_text(self, path: str, limit: Optional[int] = None) -> str:
+        return self.read_bytes(path, limit).decode("utf-8", "replace")
+
+    def stat(self, path: str) -> os.stat_result:
+        return os.stat(self.host_path(path))
+
+    def join(self, *parts: str) -> str:
+        return self.pathmod.join(*parts)
+
+    # -- process ------------------------------------------------------------------------------------
+    def loaded_libraries(self) -> Tuple[str, ...]:
+        if self.loaded is not None:
+            return self.loaded
+        if self._loaded_reader is not None:
+            return self._loaded_reader()
+        return ()
+
+    def getenv(self, name: str, default: Optional[str] = None) -> Optional[str]:
+        if self.platform == "windows":
+            for key, value in self.environ.items():
+                if key.upper() == name.upper():
+                    return value
+            return default
+        return self.environ.get(name, default)
