@@ -1,0 +1,199 @@
+"""Remember imports that kill the kernel, so the next run can say what happened.
+
+A crash (SIGILL on a CPU without AVX, a segfault in native code) ends the process before any hook runs.
+On load we point faulthandler at a small per-kernel file in the Jupyter runtime folder, and an import
+tracker at the front of ``sys.meta_path`` writes the name of each module being imported into a shared
+memory page of a second file: a memory write, no system call, and it survives the process's death.
+After a restart the same kernel (same connection file, same key) finds both files and reports.
+"""
+from __future__ import annotations
+
+import faulthandler
+import hashlib
+import mmap
+import os
+import re
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+_PAGE = 4096
+
+#: faulthandler's wording of each fatal signal.
+_SIGNALS = {
+    "Illegal instruction": "SIGILL",
+    "Segmentation fault": "SIGSEGV",
+    "Aborted": "SIGABRT",
+    "Bus error": "SIGBUS",
+    "Floating-point exception": "SIGFPE",
+    "Floating point exception": "SIGFPE",
+}
+
+
+@dataclass(frozen=True)
+class PreviousCrash:
+    signal: str            # SIGSEGV ... or "fatal error"
+    importing: Optional[str]  # the module being imported when it died, if the stack shows an import
+    last_import: Optional[str]
+    stack: str
+    path: str
+
+
+def runtime_dir() -> str:
+    try:
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        path = jupyter_runtime_dir()
+    except Exception:
+        path = os.path.join(tempfile.gettempdir(), "dllmagic-runtime")
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def kernel_key(shell) -> str:
+    """Stable across restarts of one kernel: its connection file; else interpreter + folder."""
+    try:
+        from ipykernel.kernelapp import IPKernelApp
+
+        if IPKernelApp.initialized():
+            conn = IPKernelApp.instance().connection_file
+            if conn:
+                return os.path.splitext(os.path.basename(conn))[0]
+    except Exception:
+        pass
+    seed = f"{sys.executable}\0{os.getcwd()}".encode("utf-8", "surrogateescape")
+    return "ipython-" + hashlib.sha1(seed).hexdigest()[:12]
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]*)", line (?P<line>\d+) in (?P<func>\S+)', re.M)
+
+
+def _module_name(path: str, sys_path: Sequence[str]) -> Optional[str]:
+    """The dotted module name of a source file, from the longest sys.path entry that holds it."""
+    best = None
+    for entry in sys_path:
+        root = os.path.abspath(entry or ".")
+        if path.startswith(root.rstrip(os.sep) + os.sep) and (best is None or len(root) > len(best)):
+            best = root
+    if best is None:
+        return None
+    rel = os.path.splitext(os.path.relpath(path, best))[0].split(os.sep)
+    if rel[-1] == "__init__":
+        rel = rel[:-1]
+    return ".".join(rel) if rel and all(p.isidentifier() for p in rel) else None
+
+
+def parse_fault_text(text: str, last_import: Optional[str], path: str = "",
+                     sys_path: Sequence[str] = ()) -> Optional[PreviousCrash]:
+    """Pure: faulthandler's output (and the last module looked up) → what killed the process.
+
+    faulthandler lists the innermost frame first. If it is importlib's own, the process died loading
+    the module last looked up (an extension's dlopen or init); if it is the body of a module that was
+    being imported, the module is named after that file.
+    """
+    match = re.search(r"Fatal Python error: ([^\n]+)", text)
+    if not match:
+        return None
+    reason = match.group(1).strip()
+    signal = next((sig for words, sig in _SIGNALS.items() if reason.startswith(words)), "fatal error")
+    frames = [(m.group("file"), m.group("func")) for m in _FRAME.finditer(text)]
+    in_import = any("importlib._bootstrap" in f for f, _ in frames)
+    importing = None
+    if in_import and frames:
+        if "importlib._bootstrap" in frames[0][0]:
+            importing = last_import
+        else:
+            modules = [f for f, func in frames if func == "<module>" and "importlib" not in f]
+            # The innermost module body below an importlib frame is the module being imported.
+            for file, _ in frames:
+                if "importlib._bootstrap" in file:
+                    break
+                if file in modules:
+                    importing = _module_name(file, sys_path) or os.path.splitext(os.path.basename(file))[0]
+                    break
+            importing = importing or last_import
+    return PreviousCrash(signal=signal, importing=importing, last_import=last_import,
+                         stack=text.strip()[-6000:], path=path)
+
+
+class _ImportTracker:
+    """A meta-path finder that only records names; it never finds anything."""
+
+    def __init__(self, page: mmap.mmap):
+        self.page = page
+
+    def find_spec(self, name, path=None, target=None):
+        data = name.encode("utf-8", "replace")[: _PAGE - 4]
+        page = self.page
+        page[0:4] = len(data).to_bytes(4, "little")
+        page[4:4 + len(data)] = data
+        return None
+
+    def invalidate_caches(self):
+        pass
+
+
+class CrashRecorder:
+    def __init__(self, key: str, folder: Optional[str] = None):
+        folder = folder or runtime_dir()
+        self.fault_path = os.path.join(folder, f"dllmagic-{key}.fault")
+        self.import_path = os.path.join(folder, f"dllmagic-{key}.importing")
+        self._fault_file = None
+        self._page: Optional[mmap.mmap] = None
+        self._tracker: Optional[_ImportTracker] = None
+        self._was_enabled = False
+
+    def previous(self) -> Optional[PreviousCrash]:
+        """What the files of the previous run say (None when it ended normally or never ran)."""
+        try:
+            with open(self.fault_path, "rb") as fh:
+                text = fh.read(1 << 20).decode("utf-8", "replace")
+        except OSError:
+            return None
+        last = None
+        try:
+            with open(self.import_path, "rb") as fh:
+                raw = fh.read(_PAGE)
+            size = int.from_bytes(raw[0:4], "little")
+            if 0 < size <= _PAGE - 4:
+                last = raw[4:4 + size].decode("utf-8", "replace")
+        except OSError:
+            pass
+        return parse_fault_text(text, last, self.fault_path, sys.path)
+
+    def arm(self) -> None:
+        self._fault_file = open(self.fault_path, "w+b")  # truncates the previous run's record
+        self._was_enabled = faulthandler.is_enabled()
+        faulthandler.enable(file=self._fault_file, all_threads=True)
+        with open(self.import_path, "w+b") as fh:
+            fh.write(b"\0" * _PAGE)
+            fh.flush()
+            self._page = mmap.mmap(fh.fileno(), _PAGE)
+        self._tracker = _ImportTracker(self._page)
+        sys.meta_path.insert(0, self._tracker)
+
+    def disarm(self) -> None:
+        if self._tracker is not None:
+            try:
+                sys.meta_path.remove(self._tracker)
+            except ValueError:
+                pass
+            self._tracker = None
+        if self._fault_file is not None:
+            faulthandler.disable()
+            if self._was_enabled:
+                try:
+                    faulthandler.enable(file=sys.__stderr__)
+                except Exception:
+                    pass
+            self._fault_file.close()
+            self._fault_file = None
+        if self._page is not None:
+            self._page.close()
+            self._page = None
+        for path in (self.fault_path, self.import_path):
+            try:
+                os.remove(path)
+            except OSError:
+                pass

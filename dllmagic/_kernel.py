@@ -1,0 +1,275 @@
+"""The IPython glue: the post_run_cell hook, the %dlldoctor magic, the display of reports.
+
+This is the only module that imports IPython. Loading it imports nothing heavy: the report pipeline,
+parsers and widgets load when the first report is made. A cell that succeeds costs one attribute check.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import shlex
+import sys
+import time
+from typing import Any, Dict, Optional
+
+LEVELS = ("off", "compact", "full")
+_EXTENSIONS: Dict[int, "Extension"] = {}
+
+
+def _strict() -> bool:
+    return os.environ.get("DLLMAGIC_STRICT") == "1"
+
+
+class Extension:
+    """dllmagic's state in one IPython shell."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        self.level = os.environ.get("DLLMAGIC_AUTO", "full")
+        if self.level not in LEVELS:
+            self.level = "full"
+        self.seen: Dict[Any, int] = {}     # failure key -> execution count of its first report
+        self.last_report = None
+        self.reports: Dict[str, Any] = {}  # report id -> report, for fix look-ups by id
+        self.crash = None
+        self.hook_seconds: Optional[float] = None
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def load(self) -> None:
+        self.shell.events.register("post_run_cell", self.post_run_cell)
+        self.shell.register_magic_function(self.dlldoctor_magic, "line", "dlldoctor")
+        self._arm_crash_recorder()
+
+    def unload(self) -> None:
+        try:
+            self.shell.events.unregister("post_run_cell", self.post_run_cell)
+        except ValueError:
+            pass
+        self.shell.magics_manager.magics["line"].pop("dlldoctor", None)
+        if self.crash is not None:
+            self.crash.disarm()
+            try:
+                atexit.unregister(self.crash.disarm)
+            except Exception:
+                pass
+            self.crash = None
+
+    def _arm_crash_recorder(self) -> None:
+        try:
+            from ._crash import CrashRecorder, kernel_key
+
+            self.crash = CrashRecorder(kernel_key(self.shell), os.environ.get("DLLMAGIC_RUNTIME_DIR"))
+            previous = self.crash.previous()
+            self.crash.arm()
+            atexit.register(self.crash.disarm)
+        except Exception as exc:  # a read-only runtime folder must not stop the extension
+            self._internal("arming the crash recorder", exc)
+            return
+        if previous is not None:
+            self._guard(lambda: self._report_previous_crash(previous), "reporting the previous crash")
+
+    # -- the hook -----------------------------------------------------------------------------------
+    def post_run_cell(self, result) -> None:
+        exc = getattr(result, "error_in_exec", None)
+        if exc is None or self.level == "off":
+            return  # the one cheap check for every successful cell
+        self._guard(lambda: self._on_error(exc, result), "diagnosing the failed cell")
+
+    def _on_error(self, exc: BaseException, result) -> None:
+        from .failure import failure_from_exception, is_import_failure
+
+        if not is_import_failure(exc):
+            return
+        start = time.perf_counter()
+        failure = failure_from_exception(exc)
+        if failure is None:
+            return
+        count = getattr(self.shell, "execution_count", 0)
+        key = failure.key()
+        if key in self.seen:
+            self._display_reminder(failure, self.seen[key])
+            return
+        from .api import diagnose_exception
+
+        report = diagnose_exception(exc, failure=failure, user_ns=self.shell.user_ns, history=self._history())
+        self.seen[key] = count
+        self.hook_seconds = time.perf_counter() - start
+        self.display(report, compact=self.level == "compact")
+
+    def _history(self):
+        try:
+            return list(self.shell.history_manager.input_hist_raw)
+        except Exception:
+            return None
+
+    # -- display ------------------------------------------------------------------------------------
+    def display(self, report, *, compact: bool = False) -> None:
+        from IPython.display import display
+
+        from .report.html import render_html
+        from .report.jsonview import MIME_TYPE, render_dict
+        from .report.text import render_text
+
+        self.last_report = report
+        bundle = {
+            "text/plain": render_text(report, compact=compact),
+            "text/html": render_html(report, compact=compact),
+            MIME_TYPE: render_dict(report),
+        }
+        widget_bundle = self._widget_bundle(report, compact)
+        if widget_bundle:
+            bundle.update(widget_bundle)
+        display(bundle, raw=True)
+
+    def _widget_bundle(self, report, compact: bool):
+        # The widget view needs a front end with a widget manager: only in a real kernel, never in a
+        # terminal IPython, and never when the user asked for plain output.
+        if os.environ.get("DLLMAGIC_WIDGET", "1") == "0" or getattr(self.shell, "kernel", None) is None:
+            return None
+        try:
+            from .report import widget
+        except ImportError:
+            return None
+        try:
+            return widget.display_bundle(report, self.shell)
+        except Exception as exc:
+            self._internal("building the widget", exc)
+            return None
+
+    def _display_reminder(self, failure, count: int) -> None:
+        from html import escape
+
+        from IPython.display import display
+
+        where = f"in cell [{count}]" if count else "earlier"
+        text = (f"dllmagic: the same failure as {where} ({failure.kind}: {failure.module or failure.exc_type}); "
+                f"%dlldoctor {failure.module or ''} shows the full report again.")
+        display({"text/plain": text, "text/html": f"<div style='font-size:12px;opacity:.8'>{escape(text)}</div>"},
+                raw=True)
+
+    def _report_previous_crash(self, previous) -> None:
+        from .api import diagnose_crash
+
+        self.display(diagnose_crash(previous))
+
+    # -- errors of our own --------------------------------------------------------------------------
+    def _guard(self, func, where: str) -> None:
+        try:
+            func()
+        except Exception as exc:
+            if _strict():
+                raise
+            self._internal(where, exc)
+
+    def _internal(self, where: str, exc: BaseException) -> None:
+        if _strict():
+            raise exc
+        # One line, never a traceback: the user's own traceback above stays the important thing.
+        print(f"dllmagic: internal error while {where}: {type(exc).__name__}: {exc}", file=sys.stderr)
+
+    # -- %dlldoctor ---------------------------------------------------------------------------------
+    def dlldoctor_magic(self, line: str = ""):
+        """Diagnose an import on demand.
+
+        %dlldoctor NAME              the report for importing NAME (tried in a child process)
+        %dlldoctor                   the full report of the last failure in this kernel
+        %dlldoctor NAME --json       the report as JSON
+        %dlldoctor NAME --fix N      put fix N of the report into the next cell
+        %dlldoctor --auto off|compact|full   how failed cells are reported in this session
+        """
+        try:
+            args = _parse_magic(line)
+        except ValueError as exc:
+            print(f"dlldoctor: {exc}\n{self.dlldoctor_magic.__doc__}", file=sys.stderr)
+            return None
+        if args["auto"] is not None:
+            self.level = args["auto"]
+            print(f"dllmagic: failed imports are now reported {'not at all' if self.level == 'off' else self.level}.")
+            if not args["name"]:
+                return None
+        report = None
+        if args["name"]:
+            try:
+                from .api import check
+
+                report = check(args["name"], live=True, user_ns=self.shell.user_ns, history=self._history())
+            except Exception as exc:
+                if _strict():
+                    raise
+                self._internal(f"checking {args['name']}", exc)
+                return None
+        else:
+            report = self.last_report
+            if report is None:
+                print("dllmagic: no failure in this kernel yet; try %dlldoctor NAME.")
+                return None
+        if args["fix"] is not None:
+            return self._place_fix(report, args["fix"])
+        if args["json"]:
+            from .report.jsonview import render_json
+
+            print(render_json(report))
+            self.last_report = report
+            return None
+        self.display(report)
+        return None
+
+    def _place_fix(self, report, number: str) -> None:
+        fixes = [fix for finding in report.findings for fix in finding.fixes]
+        labels = {f"{i}.{n}": fix for i, finding in enumerate(report.findings, 1)
+                  for n, fix in enumerate(finding.fixes, 1)}
+        fix = labels.get(number)
+        if fix is None and number.isdigit() and 0 < int(number) <= len(fixes):
+            fix = fixes[int(number) - 1]
+        if fix is None or not fix.cell:
+            print(f"dllmagic: the report has no fix {number} with a cell (it has {len(fixes)} fixes).")
+            return None
+        self.shell.set_next_input(fix.cell, replace=False)
+        self.last_report = report
+        return None
+
+
+def _parse_magic(line: str) -> Dict[str, Any]:
+    words = shlex.split(line)
+    out: Dict[str, Any] = {"name": None, "auto": None, "json": False, "fix": None}
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "--json":
+            out["json"] = True
+        elif word in ("--auto", "--fix"):
+            if i + 1 >= len(words):
+                raise ValueError(f"{word} needs a value")
+            value = words[i + 1]
+            if word == "--auto" and value not in LEVELS:
+                raise ValueError(f"--auto takes one of {', '.join(LEVELS)}")
+            out[word[2:]] = value
+            i += 1
+        elif word.startswith("-"):
+            raise ValueError(f"unknown option {word}")
+        elif out["name"] is None:
+            if not all(part.isidentifier() for part in word.split(".")):
+                raise ValueError(f"not a module name: {word!r}")
+            out["name"] = word
+        else:
+            raise ValueError(f"unexpected {word!r}")
+        i += 1
+    return out
+
+
+def load(shell) -> None:
+    if id(shell) in _EXTENSIONS:
+        return  # loading twice registers once
+    ext = Extension(shell)
+    _EXTENSIONS[id(shell)] = ext
+    ext.load()
+
+
+def unload(shell) -> None:
+    ext = _EXTENSIONS.pop(id(shell), None)
+    if ext is not None:
+        ext.unload()
+
+
+def extension_for(shell) -> Optional[Extension]:
+    return _EXTENSIONS.get(id(shell))

@@ -1,0 +1,390 @@
+"""The safe Run behind the report's "Run" button.
+
+The front end never sends a command: it sends a click on a button that stands for one fix id, and the kernel
+looks that id up in the report it made itself (:func:`start` takes the report and the id, nothing else).
+Before anything runs, :func:`refusal` checks the fix and the environment; the command then runs with the
+kernel's own interpreter in a subprocess in its own process group, read line by line on a background
+thread, one run at a time per kernel. Cancelling kills the whole group (pip's build backends and
+compilers included). After a successful run the fix is verified by importing the module in a fresh child
+of the kernel's interpreter, never in the kernel itself (a half-imported extension module stays broken
+in the process that tried it).
+
+Nothing here imports IPython or ipywidgets; the widget passes callbacks in.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, List, Optional, Sequence
+
+from .model import Fix, Report
+
+__all__ = [
+    "RunRefused", "Verification", "Run", "refusal", "start", "current", "verify_import",
+    "is_conda_base", "is_externally_managed",
+]
+
+#: Modules a runnable fix may call as ``python -m MODULE install ...``.
+INSTALLERS = ("pip", "uv", "conda", "mamba")
+#: Options a runnable install may carry; anything else (an index URL, a target folder, -r FILE ...) is refused.
+ALLOWED_OPTIONS = frozenset({
+    "--upgrade", "-U", "--force-reinstall", "--no-deps", "--pre", "--only-binary=:all:", "--prefer-binary",
+    "--upgrade-strategy=only-if-needed", "-y", "--yes",
+})
+#: Words that make a command something we never run from a button, wherever they stand in argv.
+FORBIDDEN_WORDS = frozenset({
+    "sudo", "doas", "su", "runas", "pkexec", "uninstall", "remove", "rm", "--break-system-packages",
+    "--user", "--target", "-t", "--prefix", "--root", "--index-url", "-i", "--extra-index-url",
+    "--trusted-host", "-r", "--requirement", "-e", "--editable", "-c", "--constraint",
+})
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?([<>=!~]=?[A-Za-z0-9.*+!_-]+"
+                          r"(,[<>=!~]=?[A-Za-z0-9.*+!_-]+)*)?")
+
+#: Kept output per run; older lines are dropped (a verbose build log can be megabytes).
+MAX_LINES = 2000
+#: How long the verification import may take.
+VERIFY_TIMEOUT = 120.0
+#: Grace between SIGTERM and SIGKILL when cancelling.
+KILL_GRACE = 3.0
+
+_lock = threading.Lock()
+_current: Optional["Run"] = None
+
+
+class RunRefused(Exception):
+    """The fix may not run from a button; the message is a full sentence saying why."""
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The result of importing the module in a fresh child process."""
+
+    module: str
+    ok: bool
+    detail: str          # the module's file on success, the last line of the error otherwise
+
+
+# -- environment checks ---------------------------------------------------------------------------------
+def is_conda_base(prefix: str) -> bool:
+    """True for a conda installation's root ("base") environment.
+
+    A conda environment has ``conda-meta/``; only the base one also holds the ``envs/`` folder and the
+    package cache, and its ``conda-meta/history`` is the installation's own. Named environments live
+    under ``<base>/envs/<name>``.
+    """
+    if not os.path.isdir(os.path.join(prefix, "conda-meta")):
+        return False
+    parent = os.path.basename(os.path.dirname(os.path.normpath(prefix)))
+    if parent == "envs":
+        return False
+    return any(os.path.exists(os.path.join(prefix, marker)) for marker in ("condabin", "envs", "pkgs"))
+
+
+def is_externally_managed(prefix: Optional[str] = None, base_prefix: Optional[str] = None,
+                          stdlib: Optional[str] = None) -> bool:
+    """PEP 668: the interpreter's stdlib folder holds EXTERNALLY-MANAGED and we are not in a venv."""
+    prefix = sys.prefix if prefix is None else prefix
+    base_prefix = sys.base_prefix if base_prefix is None else base_prefix
+    if os.path.normcase(os.path.realpath(prefix)) != os.path.normcase(os.path.realpath(base_prefix)):
+        return False        # a virtual environment is never externally managed
+    stdlib = sysconfig.get_path("stdlib") if stdlib is None else stdlib
+    return bool(stdlib) and os.path.isfile(os.path.join(stdlib, "EXTERNALLY-MANAGED"))
+
+
+def _same_file(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    if os.path.normcase(a) == os.path.normcase(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refusal(report: Report, fix_id: str, *, python: Optional[str] = None,
+            prefix: Optional[str] = None, base_prefix: Optional[str] = None,
+            stdlib: Optional[str] = None) -> Optional[str]:
+    """Why the fix with this id may not run from a button, or None when it may.
+
+    ``python``, ``prefix``, ``base_prefix`` and ``stdlib`` describe the kernel and default to this
+    process; tests pass them to model a conda base or a PEP 668 interpreter.
+    """
+    python = sys.executable if python is None else python
+    prefix = sys.prefix if prefix is None else prefix
+    fix = report.fix_by_id(fix_id) if isinstance(fix_id, str) else None
+    if fix is None:
+        return "This report has no fix with that id."
+    if not fix.runnable or not fix.argv:
+        return ("This fix is not offered as a one-click run: its names were not validated against installed "
+                "metadata or the knowledge tables, or it is not a command.")
+    argv = list(fix.argv)
+    words = {a.lower() for a in argv[1:]} | {os.path.basename(argv[0]).lower()}
+    bad = sorted(words & FORBIDDEN_WORDS)
+    if bad:
+        return f"Commands with {', '.join(bad)} are never run from a button."
+    if not _same_file(argv[0], python):
+        return f"The command does not use this kernel's interpreter ({python})."
+    if report.interpreter is not None and report.interpreter.executable and \
+            not _same_file(report.interpreter.executable, python):
+        return "This report is about another interpreter than this kernel's; run its fix there."
+    if len(argv) < 5 or argv[1] != "-m" or argv[2] not in INSTALLERS or argv[3] != "install":
+        return "Only 'python -m pip install ...' style commands are run from a button."
+    names = []
+    for arg in argv[4:]:
+        if arg.startswith("-"):
+            if arg not in ALLOWED_OPTIONS:
+                return f"The option {arg} is not run from a button."
+        elif _REQUIREMENT.fullmatch(arg):
+            names.append(arg)
+        else:
+            return f"{arg!r} is not a plain requirement."
+    if not names:
+        return "The command installs nothing."
+    kind = report.interpreter.environment_kind if report.interpreter is not None else ""
+    if kind == "system-externally-managed" or is_externally_managed(prefix, base_prefix, stdlib):
+        return ("This Python is managed by the operating system (PEP 668, EXTERNALLY-MANAGED); "
+                "install into a virtual environment instead.")
+    if is_conda_base(prefix):
+        return "This kernel runs in a conda base environment; install into a separate environment instead."
+    return None
+
+
+# -- running ---------------------------------------------------------------------------------------------
+def _popen(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+    env = dict(os.environ)
+    env.update(PYTHONUNBUFFERED="1", PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
+               PIP_PROGRESS_BAR="off")
+    if os.name == "nt":
+        kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
+    else:
+        kwargs["start_new_session"] = True     # its own session and process group: killpg reaches all
+    return subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env, **kwargs)
+
+
+def _kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE) -> None:
+    if proc.poll() is not None and os.name == "nt":
+        return
+    if os.name == "nt":
+        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
+        return
+    # The leader may have exited while its children (a compiler, a build backend) still run: the group
+    # id stays valid as long as one member lives, so signal the group, not the process.
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            return
+        try:
+            proc.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            continue
+        if sig == signal.SIGTERM:
+            # The leader is gone; make sure no member outlived it.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        return
+
+
+VERIFY_CODE = (
+    "import importlib, sys\n"
+    "m = importlib.import_module(sys.argv[1])\n"
+    "print(getattr(m, '__file__', None) or 'built-in')\n"
+)
+
+
+def verify_import(module: str, *, python: Optional[str] = None, timeout: float = VERIFY_TIMEOUT,
+                  _register: Optional[Callable[[subprocess.Popen], None]] = None) -> Verification:
+    """Import ``module`` in a fresh child of the kernel's interpreter (never in the kernel itself)."""
+    if not _DOTTED.fullmatch(module or ""):
+        return Verification(module, False, "not an importable dotted name")
+    proc = _popen([python or sys.executable, "-c", VERIFY_CODE, module])
+    if _register is not None:
+        _register(proc)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        return Verification(module, False, f"the import did not finish within {timeout:.0f} s")
+    lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.strip()]
+    last = lines[-1].strip() if lines else ""
+    if proc.returncode == 0:
+        return Verification(module, True, last)
+    if proc.returncode < 0:
+        return Verification(module, False, f"the import was killed by signal {-proc.returncode}")
+    return Verification(module, False, last or f"exit status {proc.returncode}")
+
+
+class Run:
+    """One run of one fix. Use :func:`start`; read ``state``, ``returncode``, ``lines``, ``verification``.
+
+    ``state`` goes ``running`` → ``verifying`` → ``succeeded``, or ends ``failed`` or ``cancelled``.
+    ``on_output(line)`` is called for each output line and ``on_state(run)`` at each state change, both
+    on the background thread.
+    """
+
+    def __init__(self, fix: Fix, module: Optional[str], *, python: Optional[str] = None,
+                 on_output: Optional[Callable[[str], None]] = None,
+                 on_state: Optional[Callable[["Run"], None]] = None) -> None:
+        self.fix = fix
+        self.argv: List[str] = list(fix.argv or ())
+        self.module = module
+        self.python = python or sys.executable
+        self.state = "pending"
+        self.returncode: Optional[int] = None
+        self.verification: Optional[Verification] = None
+        self.error: Optional[str] = None
+        self.lines: List[str] = []
+        self.started = 0.0
+        self.ended: Optional[float] = None
+        self._on_output = on_output
+        self._on_state = on_state
+        self._proc: Optional[subprocess.Popen] = None
+        self._cancelled = threading.Event()
+        self._proc_lock = threading.Lock()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._main, name=f"dllmagic-run-{fix.id}", daemon=True)
+
+    # public --------------------------------------------------------------------------------------------
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def elapsed(self) -> float:
+        return ((self.ended or time.monotonic()) - self.started) if self.started else 0.0
+
+    def wait(self, timeout: Optional[float] = None) -> bool:
+        return self._done.wait(timeout)
+
+    def cancel(self) -> None:
+        """Kill the command's whole process group (or the verification import)."""
+        self._cancelled.set()
+        with self._proc_lock:
+            proc = self._proc
+        if proc is not None:
+            _kill_group(proc)
+
+    # internals -----------------------------------------------------------------------------------------
+    def _set_state(self, state: str) -> None:
+        self.state = state
+        if self._on_state is not None:
+            try:
+                self._on_state(self)
+            except Exception:  # noqa: BLE001 - a view's error must not kill the run's bookkeeping
+                if os.environ.get("DLLMAGIC_STRICT") == "1":
+                    raise
+
+    def _emit(self, line: str) -> None:
+        self.lines.append(line)
+        if len(self.lines) > MAX_LINES:
+            del self.lines[: len(self.lines) - MAX_LINES]
+        if self._on_output is not None:
+            try:
+                self._on_output(line)
+            except Exception:  # noqa: BLE001
+                if os.environ.get("DLLMAGIC_STRICT") == "1":
+                    raise
+
+    def _register(self, proc: subprocess.Popen) -> None:
+        with self._proc_lock:
+            self._proc = proc
+        if self._cancelled.is_set():
+            _kill_group(proc)
+
+    def _start(self) -> None:
+        self.started = time.monotonic()
+        self._set_state("running")
+        self._thread.start()
+
+    def _main(self) -> None:
+        global _current
+        try:
+            try:
+                proc = _popen(self.argv)
+            except OSError as exc:
+                self.error = f"could not start {self.argv[0]}: {exc}"
+                self._emit(self.error)
+                self._finish("failed")
+                return
+            self._register(proc)
+            assert proc.stdout is not None
+            for raw in iter(proc.stdout.readline, b""):
+                self._emit(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            proc.stdout.close()
+            self.returncode = proc.wait()
+            if self._cancelled.is_set():
+                self._finish("cancelled")
+                return
+            if self.returncode != 0:
+                self._finish("failed")
+                return
+            if self.module:
+                self._set_state("verifying")
+                self.verification = verify_import(self.module, python=self.python, _register=self._register)
+                if self._cancelled.is_set():
+                    self._finish("cancelled")
+                    return
+            self._finish("succeeded")
+        except Exception as exc:  # noqa: BLE001 - a run must always end in a state the view can show
+            self.error = f"internal error: {exc!r}"
+            self._finish("failed")
+            if os.environ.get("DLLMAGIC_STRICT") == "1":
+                raise
+        finally:
+            with _lock:
+                if _current is self:
+                    _current = None
+            self._done.set()
+
+    def _finish(self, state: str) -> None:
+        global _current
+        self.ended = time.monotonic()
+        with _lock:
+            if _current is self:
+                _current = None
+        self._set_state(state)
+
+
+def current() -> Optional[Run]:
+    """The run in progress in this kernel, if any."""
+    return _current
+
+
+def start(report: Report, fix_id: str, *, on_output: Optional[Callable[[str], None]] = None,
+          on_state: Optional[Callable[[Run], None]] = None, python: Optional[str] = None,
+          module: Optional[str] = None) -> Run:
+    """Start the fix ``fix_id`` of ``report``; raise :class:`RunRefused` if it may not run now.
+
+    The module to verify defaults to the report's failed import (``report.failure.module``, else its
+    target) when it is a dotted name.
+    """
+    global _current
+    python = sys.executable if python is None else python
+    reason = refusal(report, fix_id, python=python)
+    if reason:
+        raise RunRefused(reason)
+    fix = report.fix_by_id(fix_id)
+    assert fix is not None
+    if module is None:
+        failed = report.failure.module if report.failure is not None else None
+        candidate = failed or report.target
+        module = candidate if candidate and _DOTTED.fullmatch(candidate) else None
+    run = Run(fix, module, python=python, on_output=on_output, on_state=on_state)
+    with _lock:
+        if _current is not None and not _current.done:
+            raise RunRefused("Another fix is running in this kernel; wait for it or cancel it first.")
+        _current = run
+    run._start()
+    return run

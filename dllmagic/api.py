@@ -1,0 +1,198 @@
+"""The Python surface: a failure, a name or a pasted text in, a :class:`~dllmagic.model.Report` out.
+
+This is the single pipeline behind the kernel hook, ``%dlldoctor`` and the CLI:
+failure/target → facts → rules → report. It never raises for a problem in the environment it inspects:
+such problems become notes (under the test suite, ``DLLMAGIC_STRICT=1``, they raise instead).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from typing import Any, Dict, List, Optional, Sequence
+
+from . import __version__
+from .diagnosis import Context, run_rules, strict_mode
+from .facts.interpreter import ProbeError, interpreter_from_facts, live_facts, run_probe
+from .facts.system import System
+from .model import Failure, Finding, Report
+
+__all__ = ["diagnose", "diagnose_exception", "check", "explain"]
+
+
+def _internal_note(where: str, exc: BaseException) -> str:
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    at = f" ({os.path.basename(last[0].filename)}:{last[0].lineno})" if last else ""
+    return f"internal error while {where}: {type(exc).__name__}: {exc}{at}"
+
+
+def _expected_environment(system: System, interpreter, user_ns, history):
+    """The environment issue's detector, when it has landed; never fails the report."""
+    try:
+        from .facts.environments import expected_environment
+    except ImportError:
+        return None
+    return expected_environment(system, interpreter, user_ns=user_ns, history=history)
+
+
+def _report(ctx: Context, *, ok: bool, expected=None) -> Report:
+    findings: List[Finding] = []
+    try:
+        findings = run_rules(ctx)
+    except Exception as exc:
+        if strict_mode():
+            raise
+        ctx.notes.append(_internal_note("running the rules", exc))
+    notes = list(ctx.notes)
+    try:
+        notes.extend(n for n in ctx.distributions.notes if n not in notes)
+    except Exception:
+        pass
+    return Report(target=ctx.target, ok=ok, interpreter=ctx.interpreter, findings=tuple(findings),
+                  notes=tuple(notes), expected_environment=expected, tool_version=__version__,
+                  failure=ctx.failure)
+
+
+def _stdlib_names(facts: Dict[str, Any]) -> frozenset:
+    return frozenset(facts.get("stdlib_module_names") or ()) | frozenset(facts.get("builtin_module_names") or ())
+
+
+def diagnose_exception(exc: BaseException, *, system: Optional[System] = None,
+                       user_ns: Optional[Dict[str, Any]] = None, history: Optional[Sequence[str]] = None,
+                       failure: Optional[Failure] = None) -> Report:
+    """Report for an exception raised in this process (the kernel hook's path)."""
+    from .failure import failure_from_exception
+
+    system = system or System.current()
+    notes: List[str] = []
+    try:
+        failure = failure or failure_from_exception(exc)
+    except Exception as err:
+        if strict_mode():
+            raise
+        notes.append(_internal_note("parsing the exception", err))
+    facts = live_facts()
+    interpreter = interpreter_from_facts(facts)
+    target = (failure.module if failure and failure.module else None) or type(exc).__name__
+    ctx = Context(target=target, failure=failure, system=system, interpreter=interpreter,
+                  sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
+                  live_modules=dict(sys.modules), notes=notes)
+    ctx.cache["facts"] = facts
+    expected = _safe(lambda: _expected_environment(system, interpreter, user_ns, history), ctx)
+    return _report(ctx, ok=False, expected=expected)
+
+
+def _safe(func, ctx: Context):
+    try:
+        return func()
+    except Exception as exc:
+        if strict_mode():
+            raise
+        ctx.notes.append(_internal_note("reading the environment", exc))
+        return None
+
+
+def check(name: str, *, python: Optional[str] = None, system: Optional[System] = None,
+          live: bool = False, user_ns: Optional[Dict[str, Any]] = None,
+          history: Optional[Sequence[str]] = None, timeout: float = 300.0) -> Report:
+    """Will ``import name`` work? Tried in a child process of the target interpreter, never in this one.
+
+    ``python`` is another interpreter (which need not have dllmagic); by default this one. ``live`` says
+    this process is the user's kernel: the child then gets the kernel's sys.path and working folder, and a
+    module already imported here answers without a child.
+    """
+    from .failure import failure_from_records
+
+    system = system or System.current()
+    notes: List[str] = []
+    target_python = python or sys.executable
+    if live and python is None:
+        module = sys.modules.get(name)
+        if module is not None:
+            facts = live_facts()
+            result = {"ok": True, "file": getattr(module, "__file__", None),
+                      "version": getattr(module, "__version__", None)
+                      if isinstance(getattr(module, "__version__", None), str) else None,
+                      "how": "already imported in this kernel (sys.modules)"}
+            ctx = Context(target=name, failure=None, system=system, interpreter=interpreter_from_facts(facts),
+                          sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
+                          import_result=result, live_modules=dict(sys.modules), notes=notes)
+            expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
+            return _report(ctx, ok=True, expected=expected)
+    try:
+        probe = run_probe(target_python, import_name=name,
+                          sys_path=list(sys.path) if live and python is None else None,
+                          cwd=os.getcwd() if live else None, timeout=timeout)
+    except ProbeError as exc:
+        return Report(target=name, ok=False, interpreter=None, notes=(str(exc),), tool_version=__version__)
+    facts = probe.facts
+    result = probe.import_result
+    failure: Optional[Failure] = None
+    if probe.crashed:
+        failure = Failure(kind="import-crashed", exc_type="signal", message=probe.stderr[-4000:],
+                          module=name, signal=probe.signal, required_by=f"exit status {probe.returncode}")
+    elif result is None:
+        notes.append(f"the child import of {name} ended without a result (exit status {probe.returncode})")
+    elif not result.get("ok"):
+        try:
+            failure = failure_from_records(result.get("records") or [])
+        except Exception as err:
+            if strict_mode():
+                raise
+            notes.append(_internal_note("parsing the child's exception", err))
+        if failure is None:
+            first = (result.get("records") or [{}])[0]
+            failure = Failure(kind="unknown", exc_type=first.get("type", "?"), message=first.get("message", ""),
+                              module=name)
+    ok = bool(result and result.get("ok"))
+    if result and result.get("ok"):
+        result = dict(result, how=f"a fresh child process of {probe.interpreter.executable}")
+    ctx = Context(target=name, failure=failure, system=system, interpreter=probe.interpreter,
+                  sys_path=tuple(facts.get("sys_path") or ()), stdlib_names=_stdlib_names(facts),
+                  cwd=os.getcwd() if live else None, import_result=result,
+                  live_modules=dict(sys.modules) if live and python is None else None, notes=notes)
+    ctx.cache["facts"] = facts
+    expected = None
+    if live and python is None:
+        expected = _safe(lambda: _expected_environment(system, probe.interpreter, user_ns, history), ctx)
+    return _report(ctx, ok=ok, expected=expected)
+
+
+def explain(text: str) -> Report:
+    """Report for a traceback or installer output pasted from anywhere: from the text alone."""
+    from .failure import failure_from_text
+
+    notes: List[str] = []
+    failure = None
+    try:
+        failure = failure_from_text(text)
+    except Exception as err:
+        if strict_mode():
+            raise
+        notes.append(_internal_note("parsing the text", err))
+    if failure is None:
+        notes.append("no import failure was recognised in the text")
+    ctx = Context(target=(failure.module if failure else None) or "", failure=failure,
+                  system=System.current(), interpreter=None, sys_path=(), notes=notes)
+    return _report(ctx, ok=False) if failure else Report(
+        target="", ok=False, interpreter=None, notes=tuple(notes), tool_version=__version__)
+
+
+def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:
+    """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``)."""
+    system = system or System.current()
+    facts = live_facts()
+    module = previous.importing
+    failure = Failure(kind="import-crashed", exc_type="fatal signal", message=previous.stack, module=module,
+                      signal=previous.signal, required_by=previous.path, signature="previous-run")
+    ctx = Context(target=module or "(not an import)", failure=failure, system=system,
+                  interpreter=interpreter_from_facts(facts), sys_path=tuple(sys.path),
+                  stdlib_names=_stdlib_names(facts), cwd=os.getcwd())
+    return _report(ctx, ok=False)
+
+
+def diagnose(target, **kwargs) -> Report:
+    """``diagnose(exc)`` for an exception, ``diagnose("name")`` for a pre-flight check of an import."""
+    if isinstance(target, BaseException):
+        return diagnose_exception(target, **kwargs)
+    return check(str(target), **kwargs)

@@ -1,0 +1,193 @@
+"""Rules: small functions that turn a failure plus facts into ranked findings.
+
+A rule has the signature documented by :func:`rule_prototype` and is registered with :func:`register`
+(or the ``@rule`` decorator) for the failure kinds it understands. Rules never print, never import the
+failing module and never raise out of :func:`run_rules`: a rule that fails becomes a one-line note
+(and, under the test suite, a loud error).
+"""
+from __future__ import annotations
+
+import os
+import traceback
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from ..facts.distributions import DistributionIndex
+from ..facts.system import System
+from ..model import Failure, Finding, Interpreter
+
+__all__ = ["Context", "register", "unregister", "rule", "run_rules", "rule_prototype", "strict_mode", "docs_for"]
+
+#: Where the documentation pages live; a finding's ``docs`` is this plus ``kinds/<kind>.md#<cause>``.
+DOCS_BASE = os.environ.get("DLLMAGIC_DOCS_BASE", "docs/")
+
+
+def docs_for(kind: str, cause: str = "") -> str:
+    return f"{DOCS_BASE}kinds/{kind}.md" + (f"#{cause}" if cause else "")
+
+
+def strict_mode() -> bool:
+    """Internal errors are loud under the test suite (DLLMAGIC_STRICT=1), quiet one-line notes otherwise."""
+    return os.environ.get("DLLMAGIC_STRICT") == "1"
+
+
+@dataclass
+class Context:
+    """Everything a rule may look at. Facts are gathered lazily, once per report."""
+
+    target: str
+    failure: Optional[Failure]
+    system: System
+    interpreter: Optional[Interpreter]   # None when explaining a pasted text from another machine
+    sys_path: Tuple[str, ...]
+    stdlib_names: frozenset = frozenset()
+    cwd: Optional[str] = None
+    #: For a child-process import attempt: the probe's result ({"ok": bool, "file": ..., ...}).
+    import_result: Optional[Dict[str, Any]] = None
+    #: Modules loaded in the live process (name -> module), when diagnosing a live kernel.
+    live_modules: Optional[Dict[str, Any]] = None
+    notes: List[str] = field(default_factory=list)
+    cache: Dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def distributions(self) -> DistributionIndex:
+        return DistributionIndex(self.site_folders, self.system)
+
+    @cached_property
+    def site_folders(self) -> Tuple[str, ...]:
+        """sys.path entries that are folders (site-packages, PYTHONPATH, the notebook folder ...)."""
+        folders = []
+        for entry in self.sys_path:
+            path = entry or (self.cwd or "")
+            if path and self.interpreter is not None and self.system.is_dir(path):
+                folders.append(path)
+        return tuple(folders)
+
+    @property
+    def module(self) -> str:
+        """The dotted import name in question."""
+        if self.failure and self.failure.module:
+            return self.failure.module
+        return self.target
+
+    @property
+    def top_level(self) -> str:
+        return self.module.split(".")[0]
+
+
+RuleFunc = Callable[[Context], Iterable[Finding]]
+
+
+def rule_prototype(ctx: Context) -> Iterable[Finding]:
+    """The signature of a rule.
+
+    ``ctx.failure`` is the parsed failure (None for a pre-flight check of a healthy or absent package).
+    Yield zero or more :class:`~dllmagic.model.Finding`; make fixes only through :mod:`dllmagic.fixes`.
+    Yielding nothing means "not mine". Confidence is 0..1; the report ranks findings by it.
+    """
+    return ()
+
+
+@dataclass(frozen=True)
+class _Registered:
+    func: RuleFunc
+    kinds: Optional[Tuple[str, ...]]
+    name: str
+
+
+_RULES: List[_Registered] = []
+_LOAD_NOTES: List[str] = []
+#: Rule families shipped with dllmagic, imported (and so registered) on the first report.
+BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed")
+_BUILTINS_LOADED = False
+
+
+def register(func: RuleFunc, *, kinds: Optional[Sequence[str]] = None, name: Optional[str] = None) -> RuleFunc:
+    """Add a rule. ``kinds`` limits it to failures of those kinds (None: every failure and pre-flight)."""
+    entry = _Registered(func, tuple(kinds) if kinds is not None else None, name or func.__qualname__)
+    if all(r.name != entry.name for r in _RULES):
+        _RULES.append(entry)
+    return func
+
+
+def unregister(name: str) -> None:
+    _RULES[:] = [r for r in _RULES if r.name != name]
+
+
+def rule(*kinds: str) -> Callable[[RuleFunc], RuleFunc]:
+    """Decorator form of :func:`register`: ``@rule("module-not-found")``."""
+
+    def deco(func: RuleFunc) -> RuleFunc:
+        return register(func, kinds=kinds or None, name=f"{func.__module__}.{func.__qualname__}")
+
+    return deco
+
+
+def _load_builtin_rules() -> None:
+    global _BUILTINS_LOADED
+    if not _BUILTINS_LOADED:
+        _BUILTINS_LOADED = True
+        import importlib
+
+        for name in BUILTIN_RULE_MODULES:
+            try:
+                importlib.import_module(name, __name__)
+            except ImportError as exc:  # a rule family that has not landed must not break the others
+                if strict_mode():
+                    raise
+                _LOAD_NOTES.append(f"rule module {name} unavailable: {exc}")
+
+
+def run_rules(ctx: Context) -> List[Finding]:
+    _load_builtin_rules()
+    ctx.notes.extend(n for n in _LOAD_NOTES if n not in ctx.notes)
+    kind = ctx.failure.kind if ctx.failure else "healthy"
+    findings: List[Finding] = []
+    for entry in list(_RULES):
+        if entry.kinds is not None and kind not in entry.kinds:
+            continue
+        try:
+            findings.extend(entry.func(ctx) or ())
+        except Exception as exc:
+            if strict_mode():
+                raise
+            last = traceback.extract_tb(exc.__traceback__)[-1:]
+            where = f" at {os.path.basename(last[0].filename)}:{last[0].lineno}" if last else ""
+            ctx.notes.append(f"internal error in rule {entry.name}{where}: {type(exc).__name__}: {exc}")
+    # Highest confidence first; a stable sort keeps registration order among equals.
+    findings.sort(key=lambda f: -f.confidence)
+    findings = _dedupe(findings)
+    if not findings and ctx.failure is not None:
+        findings = [_fallback(ctx)]
+    return findings
+
+
+def _fallback(ctx: Context) -> Finding:
+    """What the failure itself says, when no rule could say more."""
+    from ..model import Evidence
+
+    failure = ctx.failure
+    evidence = [Evidence("error", f"{failure.exc_type}: {failure.message.splitlines()[0][:400] if failure.message else ''}",
+                         "the exception")]
+    for label, value in (("module", failure.module), ("extension module", failure.extension),
+                         ("library", failure.library), ("symbol", failure.symbol), ("version", failure.version),
+                         ("required by", failure.required_by)):
+        if value:
+            evidence.append(Evidence(label, value, "the error message"))
+    what = failure.kind.replace("-", " ")
+    return Finding(kind=failure.kind if failure.kind else "unknown", cause="unexplained", confidence=0.3,
+                   summary=f"The import failed ({what}); dllmagic has no rule yet that explains this case further.",
+                   evidence=tuple(evidence), docs=docs_for(failure.kind or "unknown"))
+
+
+def _dedupe(findings: List[Finding]) -> List[Finding]:
+    # One finding per (kind, cause): the most confident one (the list is already sorted).
+    seen = set()
+    out = []
+    for finding in findings:
+        key = (finding.kind, finding.cause)
+        if key not in seen:
+            seen.add(key)
+            out.append(finding)
+    return out

@@ -1,0 +1,301 @@
+"""Module not found, and names that cannot be imported from a module that was found."""
+from __future__ import annotations
+
+from typing import Iterable, List, Optional, Tuple
+
+from .. import fixes
+from ..knowledge import tables as knowledge_tables
+from ..model import Evidence, Finding
+from . import Context, docs_for, rule
+
+
+def distribution_for(ctx: Context, module: str) -> Tuple[str, bool, str]:
+    """(distribution name, validated?, where the answer came from) for an import name."""
+    table = knowledge_tables.import_names()
+    parts = module.split(".")
+    # The longest dotted prefix that the table knows (google.protobuf before google).
+    for i in range(len(parts), 0, -1):
+        entry = table.get(".".join(parts[:i]))
+        if entry:
+            return entry["dist"], True, f"knowledge/import_names.json#{entry['id']}"
+    if ctx.interpreter is not None:
+        for dist in ctx.distributions.providing(module):
+            return dist.name, True, dist.path
+    return parts[0], False, "assumed: the distribution is named like the module"
+
+
+def _env_line(ctx: Context) -> Evidence:
+    it = ctx.interpreter
+    return Evidence("kernel interpreter", f"{it.executable} (Python {it.version}, {it.environment_kind})",
+                    "sys.executable" if it.source == "sys" else it.source)
+
+
+def locate(ctx: Context, top: str) -> List[str]:
+    """Every file or folder on sys.path that could be imported as ``top``, in search order."""
+    found = []
+    suffixes = (".py", ".pyc", ".so", ".pyd")
+    for folder in ctx.site_folders:
+        for entry in ctx.system.scandir(folder):
+            name = entry.name
+            if name == top:
+                if entry.is_dir():
+                    found.append(entry.path)
+            elif name.startswith(top + ".") and name.endswith(suffixes):
+                found.append(entry.path)
+    return found
+
+
+def _stdlib_entry(module: str) -> Optional[dict]:
+    return knowledge_tables.stdlib_changes().get(module)
+
+
+@rule("module-not-found")
+def not_installed(ctx: Context) -> Iterable[Finding]:
+    module = ctx.module
+    top = ctx.top_level
+    text_only = ctx.interpreter is None
+    evidence: List[Evidence] = []
+    if not text_only:
+        evidence.append(_env_line(ctx))
+
+    removed = _stdlib_entry(top)
+    if removed:
+        yield _removed_from_stdlib(ctx, removed, evidence)
+        return
+    optional = knowledge_tables.optional_builtins().get(top)
+    if optional and (text_only or top in ctx.stdlib_names):
+        yield Finding(
+            kind="module-not-found", cause="stdlib-module-missing", confidence=0.9,
+            summary=f"{top} is part of Python's standard library, but this interpreter was built without "
+                    f"{optional['feature']} support.",
+            evidence=tuple(evidence + [Evidence("standard-library module", top, "sys.stdlib_module_names")]),
+            fixes=(fixes.instruction(
+                f"Install {optional['feature']} support for this Python",
+                f"{optional['note']}. On Debian/Ubuntu install {optional['debian']} and rebuild or reinstall "
+                f"this Python (pyenv: 'pyenv install --force {ctx.interpreter.version if ctx.interpreter else '<version>'}').",
+            ),),
+            docs=docs_for("module-not-found", "stdlib-module-missing"))
+        return
+
+    if text_only:
+        dist, validated, source = distribution_for(ctx, module)
+        fix = fixes.pip_install(None, [dist], validated=validated)
+        yield Finding(
+            kind="module-not-found", cause="not-installed", confidence=0.7,
+            summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
+                    f"distribution {dist}.",
+            evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
+            fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
+        return
+
+    searched = ", ".join(ctx.site_folders[:8]) + (" …" if len(ctx.site_folders) > 8 else "")
+    evidence.append(Evidence("folders searched (sys.path)", f"{len(ctx.site_folders)}: {searched}", "sys.path"))
+
+    places = locate(ctx, top)
+    if module != top and places:
+        yield _submodule_missing(ctx, module, top, places, evidence)
+        return
+
+    providers = ctx.distributions.providing(top)
+    dist, validated, source = distribution_for(ctx, module)
+    installed = ctx.distributions.get(dist)
+    if (providers or installed) and not places:
+        yield _broken_install(ctx, module, (providers or [installed])[0], evidence)
+        return
+
+    evidence.append(Evidence("installed distributions scanned", str(len(ctx.distributions.all())),
+                             "*.dist-info and *.egg-info on sys.path"))
+    evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
+    evidence.append(Evidence("import name → distribution", f"{module} → {dist}", source))
+    fix = fixes.pip_install(ctx.interpreter, [dist], validated=validated)
+    summary = (f"No module named '{module}': the distribution {dist} is not installed in this kernel's "
+               f"environment ({ctx.interpreter.prefix}).")
+    if dist.lower() != top.lower():
+        summary += f" Note that the import name '{top}' differs from the name to install, '{dist}'."
+    yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
+                  summary=summary, evidence=tuple(evidence), fixes=(fix,),
+                  docs=docs_for("module-not-found", "not-installed"))
+
+
+def _removed_from_stdlib(ctx: Context, entry: dict, evidence: List[Evidence]) -> Finding:
+    version = ctx.interpreter.version if ctx.interpreter else None
+    where = f"Python {version}" if version else "newer Pythons"
+    summary = (f"'{entry['module']}' was removed from the standard library in Python {entry['removed_in']}, "
+               f"so it is missing on {where}; {entry['how']}.")
+    fix_list = []
+    if entry.get("replacement_dist"):
+        fix_list.append(fixes.pip_install(ctx.interpreter, [entry["replacement_dist"]], validated=True))
+    fix_list.append(fixes.instruction(
+        f"Use a release of the importing package made for Python {entry['removed_in']}+",
+        f"or run this notebook with a Python older than {entry['removed_in']}."))
+    return Finding(
+        kind="module-not-found", cause="removed-from-stdlib", confidence=0.93 if version else 0.8,
+        summary=summary,
+        evidence=tuple(evidence + [Evidence("removed in", f"Python {entry['removed_in']}", entry["source"])]),
+        fixes=tuple(fix_list), docs=docs_for("module-not-found", "removed-from-stdlib"))
+
+
+def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
+                       evidence: List[Evidence]) -> Finding:
+    dists = ctx.distributions.providing(top)
+    version = f"{dists[0].name} {dists[0].version}" if dists else "an unknown version"
+    ev = evidence + [Evidence(f"'{top}' found at", places[0], "sys.path")]
+    if dists:
+        ev.append(Evidence("installed distribution", version, dists[0].path))
+    return Finding(
+        kind="module-not-found", cause="submodule-not-found", confidence=0.8,
+        summary=f"The package '{top}' is installed ({version}) but has no submodule "
+                f"'{module[len(top) + 1:]}': the code that imports it expects another version of {top}, "
+                f"or the installation is incomplete.",
+        evidence=tuple(ev),
+        fixes=(fixes.instruction(
+            f"Install the version of {top} that the importing code was written for",
+            f"Check which release of {top} still provides '{module}' (its changelog), then pin it, e.g. "
+            f"%pip install \"{dists[0].name if dists else top}<{dists[0].version if dists else 'X'}\"."),),
+        docs=docs_for("module-not-found", "submodule-not-found"))
+
+
+def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence]) -> Finding:
+    missing = dist.missing_files(limit=5)
+    ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
+    if missing:
+        ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
+    fix = fixes.pip_install(ctx.interpreter, [f"{dist.name}=={dist.version}"], validated=True, reinstall=True,
+                            title=f"Reinstall {dist.name} {dist.version}")
+    return Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.92,
+        summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{module.split('.')[0]}' "
+                f"is not on disk: the installation is broken or half-removed.",
+        evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
+
+
+# -- cannot import name ------------------------------------------------------------------------------
+def _is_environment_path(ctx: Context, path: str) -> bool:
+    norm = path.replace("\\", "/")
+    if "/site-packages/" in norm or "/dist-packages/" in norm:
+        return True
+    if ctx.interpreter is None:
+        # From text alone: the standard library folder looks like .../lib/pythonX.Y/...
+        import re
+
+        return bool(re.search(r"/lib/python\d+\.\d+/|/Lib/", norm))
+    for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
+        if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _shadow_name(path: str, module_top: str) -> bool:
+    base = path.replace("\\", "/").rstrip("/").split("/")
+    last = base[-1]
+    if last == "__init__.py" and len(base) > 1:
+        last = base[-2]
+    return last.split(".")[0] == module_top
+
+
+@rule("cannot-import-name")
+def cannot_import_name(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    module = failure.module or ctx.target
+    top = module.split(".")[0]
+    path = failure.from_path
+    partially = "partially initialized" in failure.message
+    evidence = [Evidence("message", failure.message.splitlines()[0][:300], failure.exc_type)]
+    if ctx.interpreter is not None:
+        evidence.insert(0, _env_line(ctx))
+
+    if path and _shadow_name(path, top) and not _is_environment_path(ctx, path):
+        evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
+        hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p != path
+                  and not p.startswith(path.rsplit("/", 1)[0] + "/" + top)]
+        if hidden:
+            evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
+        new_path = _renamed(path)
+        yield Finding(
+            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.9,
+            summary=f"Your file {path} has the same name as the module '{top}', so Python imported it "
+                    f"instead of the real '{top}'.",
+            evidence=tuple(evidence),
+            fixes=(fixes.rename(path, new_path, f"Rename {path.replace(chr(92), '/').rsplit('/', 1)[-1]} "
+                                                f"so it no longer hides '{top}'"),
+                   fixes.restart_kernel("so the real module is imported")),
+            docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
+        return
+
+    if partially:
+        yield Finding(
+            kind="cannot-import-name", cause="circular-import", confidence=0.7,
+            summary=f"'{module}' was imported again while it was still being initialised (a circular "
+                    f"import), so '{failure.name}' did not exist yet.",
+            evidence=tuple(evidence + ([Evidence("module file", path, "the message")] if path else [])),
+            fixes=(fixes.instruction("Break the import cycle",
+                                     f"Move the import of '{failure.name}' into the function that uses it, or "
+                                     f"import the module ('import {module}') instead of the name."),),
+            docs=docs_for("cannot-import-name", "circular-import"))
+        return
+
+    yield from _name_not_in_version(ctx, module, top, path, evidence)
+
+
+def _renamed(path: str) -> str:
+    sep = "\\" if "\\" in path else "/"
+    head, _, last = path.rpartition(sep)
+    if last == "__init__.py":
+        head, _, folder = head.rpartition(sep)
+        return f"{head}{sep}my_{folder}"
+    return f"{head}{sep}my_{last}" if head else f"my_{last}"
+
+
+def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
+                         evidence: List[Evidence]) -> Iterable[Finding]:
+    name = ctx.failure.name or "?"
+    dist = None
+    requirers: List[str] = []
+    if ctx.interpreter is not None:
+        providers = ctx.distributions.providing(top)
+        dist = providers[0] if providers else None
+        if dist is not None:
+            evidence.append(Evidence(f"installed {dist.name}", dist.version, dist.path))
+            requirers = _requirers(ctx, dist)
+            evidence.extend(Evidence("requirement on it", r, "Requires-Dist") for r in requirers[:6])
+    if path:
+        evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    what = f"{dist.name} {dist.version}" if dist else f"the installed '{top}'"
+    fix_list = [fixes.instruction(
+        f"Match the versions of {top} and the package that imports it",
+        f"'{name}' is not defined by {what}. It was removed or renamed in that release, or it is newer than "
+        f"it: upgrade the importing package (%pip install --upgrade <it>), or pin {top} to the release it was "
+        f"written for.")]
+    yield Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.6,
+        summary=f"'{name}' cannot be imported from '{module}': {what} does not define it (version skew "
+                f"between {top} and the code importing it).",
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _requirers(ctx: Context, dist) -> List[str]:
+    """'pkg 1.0 requires dist<2' lines of installed distributions that depend on ``dist``."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out = []
+    for other in ctx.distributions.all():
+        for text in other.requires_dist():
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if req.marker is not None:
+                try:
+                    if not req.marker.evaluate({"extra": ""}):
+                        continue
+                except Exception:
+                    continue
+            from ..facts.distributions import normalize
+
+            if normalize(req.name) == dist.key:
+                ok = req.specifier.contains(dist.version, prereleases=True) if req.specifier else True
+                out.append(f"{other.name} {other.version} requires {req}"
+                           + ("" if ok else f" (installed {dist.version} does NOT satisfy it)"))
+    out.sort(key=lambda line: "NOT" not in line)
+    return out

@@ -1,0 +1,164 @@
+"""Installed distributions, read from ``*.dist-info`` / ``*.egg-info`` folders without importing anything.
+
+Works for any list of site folders on any ``System`` (this process's, another interpreter's, a modelled
+machine's). Folder names give name and version cheaply; METADATA, top_level.txt and RECORD are read only
+when a question needs them, and cached per (path, mtime).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from .system import System
+
+_NORMALIZE = re.compile(r"[-_.]+")
+_DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py[\d.]+)?(?:-[^-]+)?\.(?P<ext>dist-info|egg-info)$")
+
+
+def normalize(name: str) -> str:
+    """PEP 503 normalised project name."""
+    return _NORMALIZE.sub("-", name).lower()
+
+
+@dataclass(frozen=True)
+class Distribution:
+    name: str
+    version: str
+    path: str          # the .dist-info / .egg-info folder
+    location: str      # the site folder it sits in
+    system: System = field(repr=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        return normalize(self.name)
+
+    def _read(self, filename: str) -> Optional[str]:
+        path = self.system.join(self.path, filename)
+        try:
+            return self.system.read_text(path, limit=4 << 20)
+        except OSError:
+            return None
+
+    def metadata(self) -> Dict[str, List[str]]:
+        """Header fields of METADATA / PKG-INFO (each a list, since many repeat)."""
+        text = self._read("METADATA") or self._read("PKG-INFO") or ""
+        headers = HeaderParser().parsestr(text, headersonly=True)
+        fields: Dict[str, List[str]] = {}
+        for key, value in headers.items():
+            fields.setdefault(key.lower(), []).append(str(value))
+        return fields
+
+    @property
+    def installer(self) -> Optional[str]:
+        text = self._read("INSTALLER")
+        return text.strip() if text else None
+
+    def requires_dist(self) -> List[str]:
+        return self.metadata().get("requires-dist", [])
+
+    def requires_python(self) -> Optional[str]:
+        values = self.metadata().get("requires-python")
+        return values[0] if values else None
+
+    def record(self) -> List[str]:
+        """The file paths RECORD (or egg-info's installed-files.txt) lists, relative to the site folder."""
+        text = self._read("RECORD")
+        if text is not None:
+            return [line.split(",", 1)[0].strip('"') for line in text.splitlines() if line.strip()]
+        text = self._read("installed-files.txt")
+        if text is not None:
+            base = self.system.pathmod.basename(self.path)
+            return [self.system.pathmod.normpath(base + "/" + line.strip()) for line in text.splitlines() if line.strip()]
+        return []
+
+    def top_level(self) -> Tuple[str, ...]:
+        """Top-level import names this distribution provides."""
+        text = self._read("top_level.txt")
+        if text is not None:
+            names = [line.strip().replace("/", ".").split(".")[0] for line in text.splitlines() if line.strip()]
+            return tuple(dict.fromkeys(n for n in names if n))
+        names: List[str] = []
+        for entry in self.record():
+            first = entry.replace("\\", "/").split("/", 1)[0]
+            if not first or first.startswith("..") or first.endswith((".dist-info", ".egg-info", ".data")):
+                continue
+            if first == "__pycache__" or first.endswith(".pth"):
+                continue
+            if "/" in entry.replace("\\", "/"):
+                names.append(first)
+            elif first.endswith(".py"):
+                names.append(first[:-3])
+            elif "." in first and first.split(".")[-1] in ("so", "pyd", "dylib"):
+                names.append(first.split(".")[0])
+        return tuple(dict.fromkeys(names))
+
+    def missing_files(self, limit: int = 20) -> List[str]:
+        """Files RECORD lists that are not on disk (a broken or half-removed install)."""
+        missing = []
+        for entry in self.record():
+            if entry.startswith("..") or "__pycache__" in entry or entry.endswith(".pyc"):
+                continue
+            if not self.system.exists(self.system.join(self.location, entry)):
+                missing.append(entry)
+                if len(missing) >= limit:
+                    break
+        return missing
+
+
+class DistributionIndex:
+    """The distributions visible on a list of site folders (a sys.path), first one of a name wins."""
+
+    def __init__(self, paths: Sequence[str], system: Optional[System] = None):
+        self.system = system or System.current()
+        self.paths = [p for p in paths if p]
+        self._all: Optional[List[Distribution]] = None
+        self._top: Optional[Dict[str, List[Distribution]]] = None
+        self.notes: List[str] = []
+
+    def all(self) -> List[Distribution]:
+        if self._all is None:
+            found: List[Distribution] = []
+            for folder in self.paths:
+                if not self.system.is_dir(folder):
+                    continue
+                for entry in self.system.scandir(folder):
+                    match = _DIST_DIR.match(entry.name)
+                    if not match:
+                        continue
+                    found.append(Distribution(
+                        name=match.group("name"), version=match.group("version"),
+                        path=self.system.join(folder, entry.name), location=folder, system=self.system))
+            self._all = found
+        return self._all
+
+    def by_name(self, name: str) -> List[Distribution]:
+        key = normalize(name)
+        return [d for d in self.all() if d.key == key]
+
+    def get(self, name: str) -> Optional[Distribution]:
+        found = self.by_name(name)
+        return found[0] if found else None
+
+    def providing(self, import_name: str) -> List[Distribution]:
+        """Distributions whose files provide the top-level import name."""
+        top = import_name.split(".")[0]
+        if self._top is None:
+            table: Dict[str, List[Distribution]] = {}
+            for dist in self.all():
+                try:
+                    names: Iterable[str] = dist.top_level()
+                except Exception as exc:  # unreadable metadata is a note, not a failure
+                    self.notes.append(f"could not read {dist.path}: {exc}")
+                    continue
+                for name in names:
+                    table.setdefault(name, []).append(dist)
+            self._top = table
+        return list(self._top.get(top, []))
+
+    def duplicates(self) -> Dict[str, List[Distribution]]:
+        groups: Dict[str, List[Distribution]] = {}
+        for dist in self.all():
+            groups.setdefault(dist.key, []).append(dist)
+        return {k: v for k, v in groups.items() if len(v) > 1}

@@ -1,0 +1,241 @@
+"""One neutral record for a native binary, whatever its format (ELF now; PE and Mach-O next).
+
+A reader (``elf.py``; later ``pe.py``, ``macho.py``) turns a file into a :class:`Binary`. The loaders
+(``loader/``) only ever look at :class:`Binary`, never at format structures, so adding a format means
+adding a reader, not touching the loaders' callers.
+
+Reading is cheap and lazy: the header, the dynamic section and the version tables are read at once;
+the symbol tables (which can hold 100 000 entries in a big library) are read on first use of
+:attr:`Binary.imported_symbols` / :attr:`Binary.exported_symbols`. Records are cached per
+(path, size, mtime) so a tree that meets ``libc.so.6`` forty times reads it once.
+
+Nothing here raises on a hostile file: what could not be read becomes :attr:`Binary.error` (the file
+cannot be loaded at all: empty, not an ELF, truncated header) or a line in :attr:`Binary.notes` (a part
+was unreadable: a count past the end, a string offset outside the table ...).
+"""
+from __future__ import annotations
+
+import functools
+import mmap
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+
+__all__ = [
+    "Binary",
+    "Needed",
+    "Symbol",
+    "VersionNeed",
+    "read_binary",
+    "clear_cache",
+]
+
+
+class Needed(NamedTuple):
+    """A library the binary asks for (ELF DT_NEEDED, PE import, Mach-O LC_LOAD_DYLIB)."""
+
+    name: str
+    #: May be absent without failing the load (Mach-O LC_LOAD_WEAK_DYLIB).
+    weak: bool = False
+    #: Loaded only on first call (PE delay-load imports).
+    delay: bool = False
+
+
+class Symbol(NamedTuple):
+    """An imported (undefined) or exported (defined) dynamic symbol."""
+
+    name: str
+    #: The symbol version (ELF ``GLIBC_2.34``), or None when unversioned.
+    version: Optional[str] = None
+    #: The library expected to provide it, where the format says (ELF: the verneed file; PE: the DLL).
+    library: Optional[str] = None
+    #: Weak reference (may stay unresolved) or weak definition.
+    weak: bool = False
+    #: A non-default version (``sym@V`` rather than ``sym@@V``): only a reference naming V binds to it.
+    hidden: bool = False
+
+
+class VersionNeed(NamedTuple):
+    """One symbol version the binary needs from one library (ELF DT_VERNEED)."""
+
+    library: str
+    version: str
+    #: VER_FLG_WEAK: a missing version is not an error.
+    weak: bool = False
+
+
+@dataclass(frozen=True)
+class Binary:
+    """What a loader needs to know about one native file, in format-neutral terms."""
+
+    path: str
+    format: str                                   # "elf" | "pe" | "macho" | "unknown"
+    bits: Optional[int] = None                    # 32 | 64
+    machine: Optional[str] = None                 # x86_64, i386, aarch64, arm, ppc64le ...
+    endian: Optional[str] = None                  # "little" | "big"
+    kind: Optional[str] = None                    # executable | shared | pie | relocatable | core
+    interp: Optional[str] = None                  # ELF PT_INTERP (the program loader it asks for)
+    soname: Optional[str] = None                  # ELF DT_SONAME / Mach-O install name / PE export name
+    needed: Tuple[Needed, ...] = ()
+    rpath: Tuple[str, ...] = ()                   # raw entries, DSTs ($ORIGIN ...) not expanded
+    runpath: Tuple[str, ...] = ()
+    flags: FrozenSet[str] = frozenset()           # "nodeflib", "now", "origin", "pie" ...
+    versions_needed: Tuple[VersionNeed, ...] = ()
+    versions_defined: Tuple[str, ...] = ()        # the first (base) entry is the file's own name
+    #: ELF PT_GNU_STACK: True when it asks for an executable stack, None when the header is absent.
+    exec_stack: Optional[bool] = None
+    #: Why the loader would refuse the file outright ("invalid ELF header", "file too short" ...).
+    error: Optional[str] = None
+    notes: Tuple[str, ...] = ()
+    #: (st_dev, st_ino) of the file as read, so two paths to one file are recognised as one object.
+    file_id: Optional[Tuple[int, int]] = field(default=None, compare=False)
+    _symbol_reader: Optional[Callable[[], Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]]] = field(
+        default=None, repr=False, compare=False)
+
+    # -- lazily read symbol tables ------------------------------------------------------------------
+    @functools.cached_property
+    def _symbols(self) -> Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]:
+        if self._symbol_reader is None:
+            return (), (), ()
+        try:
+            return self._symbol_reader()
+        except Exception as exc:  # hostile input never escapes: it becomes a note
+            return (), (), (f"symbol table unreadable: {exc}",)
+
+    @property
+    def imported_symbols(self) -> Tuple[Symbol, ...]:
+        """Undefined dynamic symbols (what the binary expects others to provide)."""
+        return self._symbols[0]
+
+    @property
+    def exported_symbols(self) -> Tuple[Symbol, ...]:
+        """Defined, visible dynamic symbols (what the binary offers to others)."""
+        return self._symbols[1]
+
+    @property
+    def symbol_notes(self) -> Tuple[str, ...]:
+        """Problems met while reading the symbol tables (read lazily, so apart from :attr:`notes`)."""
+        return self._symbols[2]
+
+    @functools.cached_property
+    def exports_by_name(self) -> Dict[str, Tuple[Tuple[Optional[str], bool], ...]]:
+        """name -> ((version, hidden), ...) for every exported symbol: what symbol lookup needs."""
+        table: Dict[str, List[Tuple[Optional[str], bool]]] = {}
+        for sym in self.exported_symbols:
+            table.setdefault(sym.name, []).append((sym.version, sym.hidden))
+        return {name: tuple(v) for name, v in table.items()}
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def versions_needed_from(self, library: str) -> Tuple[VersionNeed, ...]:
+        return tuple(v for v in self.versions_needed if v.library == library)
+
+
+# -- reading ----------------------------------------------------------------------------------------
+
+_CACHE: Dict[Tuple[str, int, int, int], Binary] = {}
+_CACHE_LOCK = threading.Lock()
+_CACHE_MAX = 4096
+
+
+def clear_cache() -> None:
+    with _CACHE_LOCK:
+        _CACHE.clear()
+
+
+def _map_file(host: str):
+    """The file's bytes: an mmap (so only the pages parsed are read) or b"" for an empty file."""
+    with open(host, "rb") as fh:
+        try:
+            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # empty file: mmap refuses length 0
+            return b""
+
+
+def read_binary(path: str, system=None) -> Binary:
+    """Read the binary at the machine path ``path`` of ``system`` (default: the live machine).
+
+    Never raises for a bad file: an unreadable or hostile file comes back with :attr:`Binary.error`.
+    """
+    if system is None:
+        from ..system import System
+
+        system = System.current()
+    host = system.host_path(path)
+    try:
+        st = os.stat(host)
+    except OSError as exc:
+        return Binary(path=path, format="unknown", error=_os_error_text(exc))
+    if not os.path.isfile(host):
+        return Binary(path=path, format="unknown", error="not a regular file")
+    key = (host, st.st_size, st.st_mtime_ns, st.st_ino)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        if hit.path != path:  # same file reached by another name: same facts, its own path
+            import dataclasses
+
+            hit = dataclasses.replace(hit, path=path)
+        return hit
+    binary = _read_uncached(path, host, (st.st_dev, st.st_ino))
+    with _CACHE_LOCK:
+        if len(_CACHE) >= _CACHE_MAX:
+            _CACHE.clear()
+        _CACHE[key] = binary
+    return binary
+
+
+def _os_error_text(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return "too many levels of symbolic links"
+    if exc.errno == errno.ENOENT:
+        return "no such file"
+    if exc.errno == errno.EACCES:
+        return "permission denied"
+    return exc.strerror or str(exc)
+
+
+def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
+    try:
+        data = _map_file(host)
+    except OSError as exc:
+        return Binary(path=path, format="unknown", error=_os_error_text(exc), file_id=file_id)
+    head = bytes(data[:4])
+    if head == b"\x7fELF":
+        from . import elf
+
+        try:
+            fields = elf.parse(data)
+        except Exception as exc:  # the reader is defensive; this is the last net
+            fields = {"format": "elf", "error": f"unreadable ELF file: {exc!r}"}
+
+        def symbols(host=host):
+            try:
+                buf = _map_file(host)
+            except OSError as exc:
+                return (), (), (f"symbol table unreadable: {_os_error_text(exc)}",)
+            return elf.parse_symbols(buf)
+
+        return Binary(path=path, file_id=file_id, _symbol_reader=symbols, **fields)
+    if len(data) == 0:
+        return Binary(path=path, format="unknown", error="file too short", file_id=file_id)
+    fmt = "unknown"
+    if head[:2] == b"MZ":
+        fmt = "pe"
+    elif head in (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
+                  b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca"):
+        fmt = "macho"
+    if fmt != "unknown":
+        return Binary(path=path, format=fmt, error=f"no {fmt} reader yet", file_id=file_id)
+    what = "invalid ELF header" if len(data) >= 4 else "file too short"
+    sniff = bytes(data[:64])
+    if sniff.startswith(b"version https://git-lfs"):
+        what += " (a Git LFS pointer, not the library)"
+    elif sniff.lstrip().lower().startswith((b"<!doctype", b"<html")):
+        what += " (an HTML page, not the library)"
+    return Binary(path=path, format="unknown", error=what, file_id=file_id)

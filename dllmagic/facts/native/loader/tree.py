@@ -1,0 +1,293 @@
+"""The loader's answer as data: a frozen tree of nodes, each saying where and why.
+
+The resolvers (``linux.py``; ``windows.py`` and ``macos.py`` next) build a :class:`DepTree`; nothing
+here knows a search order. :func:`format_tree` and :func:`tree_to_dict` are the only printers;
+:func:`problems` flattens the tree into what the diagnosis layer turns into evidence.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+__all__ = [
+    "Candidate", "MissingVersion", "MissingSymbol", "Node", "DepTree", "Problem",
+    "walk", "problems", "format_tree", "tree_to_dict", "TREE_SCHEMA_VERSION",
+]
+
+TREE_SCHEMA_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One place the loader considered for a name, in order.
+
+    ``outcome``: "found", "missing" (no file there), "skipped" (a file the loader passes over and goes
+    on: wrong class or machine, unreadable), "refused" (a file that stops the load: invalid ELF header
+    ...), or "not-searched" (a whole rule left out: RPATH because RUNPATH is set, the defaults because
+    of NODEFLIB, LD_LIBRARY_PATH not set). ``path`` is empty for a rule left out as a whole.
+    """
+
+    path: str
+    rule: str
+    outcome: str
+    reason: str = ""
+    #: The file whose RPATH/RUNPATH supplied this place, where one did.
+    via: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class MissingVersion:
+    """``version`' not found (required by required_by)``: the library found lacks a needed version."""
+
+    version: str
+    library: str                    # the name in the requirer's version needs (libstdc++.so.6)
+    library_path: Optional[str]     # the file that was found under that name and lacks the version
+    required_by: str
+
+
+@dataclass(frozen=True)
+class MissingSymbol:
+    """An undefined, non-weak symbol that no library in the requirer's lookup scope defines."""
+
+    name: str
+    version: Optional[str]
+    library: Optional[str]          # where the version need says it should come from, if it says
+    required_by: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """One request for a library (or the root file) and its answer."""
+
+    name: str                               # as asked for (DT_NEEDED string; the path for the root)
+    path: Optional[str]                     # where it was found, as the loader names it; None if not
+    rule: Optional[str]                     # how: "rpath", "rpath-of-1", "executable-rpath", ...
+    depth: int = 0
+    requested_by: Optional[str] = None      # path of the file whose DT_NEEDED asked for it
+    via: Optional[str] = None               # the file whose RPATH/RUNPATH gave the folder, if any
+    candidates: Tuple[Candidate, ...] = ()
+    children: Tuple["Node", ...] = ()
+    #: Already expanded earlier in this tree (ld.so maps each object once): no children here.
+    repeat: bool = False
+    #: An always-present system library (glibc itself): folded in text output unless verbose.
+    system: bool = False
+    soname: Optional[str] = None
+    #: Why this node fails to load although the name was handled: "not found", "invalid ELF header",
+    #: "wrong ELF class: ELFCLASS32" ...; None when it loads.
+    error: Optional[str] = None
+    missing_versions: Tuple[MissingVersion, ...] = ()
+    missing_symbols: Tuple[MissingSymbol, ...] = ()
+    notes: Tuple[str, ...] = ()
+
+    @property
+    def found(self) -> bool:
+        return self.path is not None and self.error is None
+
+
+@dataclass(frozen=True)
+class DepTree:
+    """A resolved dependency tree and the loader state it was resolved against."""
+
+    root: Node
+    mode: str                                 # "as-imported" | "standalone"
+    platform: str                             # "linux" ...
+    loader: str                               # "glibc" | "musl"
+    executable: Optional[str] = None          # the main program (python, or the file itself)
+    search_defaults: Tuple[str, ...] = ()     # the default folders of that loader
+    hwcaps: Tuple[str, ...] = ()              # glibc-hwcaps subfolders searched, in priority order
+    preloaded: Tuple[str, ...] = ()           # objects already in the process before this load
+    symbols_checked: bool = False
+    notes: Tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing that makes the load fail, ready to become evidence."""
+
+    kind: str                       # "missing-library" | "unloadable-library" | "symbol-version"
+                                    # | "missing-symbol"
+    name: str                       # the library, version or symbol
+    required_by: Optional[str]
+    library: Optional[str] = None   # for versions and symbols: the library that should provide it
+    library_path: Optional[str] = None
+    detail: str = ""
+    searched: Tuple[Candidate, ...] = field(default=(), compare=False)
+
+
+def walk(node: Node) -> Iterator[Node]:
+    """Every node, depth first, in the tree's order."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(current.children))
+
+
+def problems(tree: DepTree) -> Tuple[Problem, ...]:
+    """Missing libraries, unloadable files, missing versions and missing symbols, in tree order."""
+    out: List[Problem] = []
+    seen = set()
+    for node in walk(tree.root):
+        if node.error and not node.repeat:
+            kind = "missing-library" if node.path is None else "unloadable-library"
+            key = (kind, node.name, node.requested_by)
+            if key not in seen:
+                seen.add(key)
+                out.append(Problem(kind, node.name, node.requested_by, library_path=node.path,
+                                   detail=node.error, searched=node.candidates))
+        for mv in node.missing_versions:
+            key = ("symbol-version", mv.version, mv.library, mv.required_by)
+            if key not in seen:
+                seen.add(key)
+                out.append(Problem("symbol-version", mv.version, mv.required_by, mv.library,
+                                   mv.library_path,
+                                   f"version `{mv.version}' not found (required by {mv.required_by})"))
+        for ms in node.missing_symbols:
+            key = ("missing-symbol", ms.name, ms.required_by)
+            if key not in seen:
+                seen.add(key)
+                label = ms.name + (f"@{ms.version}" if ms.version else "")
+                out.append(Problem("missing-symbol", label, ms.required_by, ms.library,
+                                   detail=f"undefined symbol: {ms.name}"))
+    return tuple(out)
+
+
+# -- views -----------------------------------------------------------------------------------------
+
+_RULE_LABELS = {
+    "already-loaded": "already loaded",
+    "direct-path": "direct path",
+    "ld-library-path": "LD_LIBRARY_PATH",
+    "default-dir": "default path",
+    "executable-rpath": "rpath of the executable",
+}
+
+
+def rule_label(rule: Optional[str]) -> str:
+    if rule is None:
+        return "not found"
+    if rule.startswith("rpath-of-"):
+        return "rpath of " + rule[len("rpath-of-"):]
+    return _RULE_LABELS.get(rule, rule)
+
+
+def _folded(node: Node) -> bool:
+    return node.system and node.found and not node.missing_versions and not node.missing_symbols
+
+
+def format_tree(tree: DepTree, verbose: bool = False) -> str:
+    """The tree as text: one line per library with its rule; places tried under each failure."""
+    lines: List[str] = []
+    root = tree.root
+    head = root.path or root.name
+    if root.error:
+        head += f"  ERROR: {root.error}"
+    lines.append(head)
+    folded = 0
+
+    def emit(node: Node, indent: str) -> None:
+        nonlocal folded
+        for child in node.children:
+            if not verbose and _folded(child):
+                folded += 1
+                continue
+            if child.error and child.path is None:
+                line = f"{indent}{child.name}  NOT FOUND"
+            else:
+                label = rule_label(child.rule)
+                if child.via and child.rule and child.rule.startswith(("rpath", "runpath", "executable")):
+                    label += f" {child.via}" if verbose else ""
+                line = f"{indent}{child.name} => {child.path} [{label}]"
+                if child.repeat:
+                    line += " (see above)"
+                if child.error:
+                    line += f"  ERROR: {child.error}"
+            lines.append(line)
+            if child.error or verbose:
+                tried = [c for c in child.candidates if c.outcome != "found"]
+                if child.error and child.path is None or verbose:
+                    for i, cand in enumerate(tried, 1):
+                        place = cand.path or "-"
+                        why = f" ({cand.reason})" if cand.reason else ""
+                        lines.append(f"{indent}    {i}. [{rule_label(cand.rule)}] {place}: "
+                                     f"{cand.outcome}{why}")
+            for mv in child.missing_versions:
+                lines.append(f"{indent}    version `{mv.version}' not found in {mv.library_path or mv.library}"
+                             f" (required by {mv.required_by})")
+            for ms in child.missing_symbols[:20]:
+                v = f"@{ms.version}" if ms.version else ""
+                lines.append(f"{indent}    undefined symbol: {ms.name}{v}")
+            if len(child.missing_symbols) > 20:
+                lines.append(f"{indent}    ... and {len(child.missing_symbols) - 20} more undefined symbols")
+            for note in child.notes:
+                lines.append(f"{indent}    note: {note}")
+            emit(child, indent + "    ")
+
+    for mv in root.missing_versions:
+        lines.append(f"    version `{mv.version}' not found in {mv.library_path or mv.library}"
+                     f" (required by {mv.required_by})")
+    for ms in root.missing_symbols[:20]:
+        v = f"@{ms.version}" if ms.version else ""
+        lines.append(f"    undefined symbol: {ms.name}{v}")
+    for note in root.notes:
+        lines.append(f"    note: {note}")
+    emit(root, "    ")
+    if folded:
+        lines.append(f"    ({folded} system libraries folded; -v shows them)")
+    if verbose:
+        for note in tree.notes:
+            lines.append(f"note: {note}")
+    return "\n".join(lines)
+
+
+def _node_dict(node: Node) -> Dict[str, Any]:
+    return {
+        "name": node.name,
+        "path": node.path,
+        "rule": node.rule,
+        "depth": node.depth,
+        "requested_by": node.requested_by,
+        "via": node.via,
+        "soname": node.soname,
+        "repeat": node.repeat,
+        "system": node.system,
+        "error": node.error,
+        "candidates": [
+            {"path": c.path, "rule": c.rule, "outcome": c.outcome, "reason": c.reason, "via": c.via}
+            for c in node.candidates
+        ],
+        "missing_versions": [
+            {"version": m.version, "library": m.library, "library_path": m.library_path,
+             "required_by": m.required_by} for m in node.missing_versions
+        ],
+        "missing_symbols": [
+            {"name": m.name, "version": m.version, "library": m.library, "required_by": m.required_by}
+            for m in node.missing_symbols
+        ],
+        "notes": list(node.notes),
+        "children": [_node_dict(c) for c in node.children],
+    }
+
+
+def tree_to_dict(tree: DepTree) -> Dict[str, Any]:
+    """The tree as plain JSON data (schema version :data:`TREE_SCHEMA_VERSION`)."""
+    return {
+        "schema_version": TREE_SCHEMA_VERSION,
+        "mode": tree.mode,
+        "platform": tree.platform,
+        "loader": tree.loader,
+        "executable": tree.executable,
+        "search_defaults": list(tree.search_defaults),
+        "hwcaps": list(tree.hwcaps),
+        "preloaded": list(tree.preloaded),
+        "symbols_checked": tree.symbols_checked,
+        "notes": list(tree.notes),
+        "ok": not problems(tree),
+        "problems": [
+            {"kind": p.kind, "name": p.name, "required_by": p.required_by, "library": p.library,
+             "library_path": p.library_path, "detail": p.detail,
+             "searched": [c.path for c in p.searched if c.path]}
+            for p in problems(tree)
+        ],
+        "root": _node_dict(tree.root),
+    }

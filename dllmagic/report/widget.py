@@ -1,0 +1,567 @@
+"""The interactive report: an ipywidgets view over a :class:`~dllmagic.model.Report`.
+
+ipywidgets is imported when the first view is built, never by ``%load_ext dllmagic``. Each display is a
+mimebundle (:func:`display_bundle`) carrying the widget beside the full text/plain and text/html reports,
+so nbconvert, GitHub and a closed widget manager still show everything.
+
+How the buttons act:
+
+* **Run** calls :func:`dllmagic._runner.start` with the report this kernel made and the fix's id; the
+  browser only sends a click on a button the kernel created for that fix, never a command.
+* **Insert cell below**, **Restart kernel**, **Switch kernel** and the clipboard need the front end. Each view
+  opens a comm to the ``dllmagic.bridge`` target that our JupyterLab 4 / Notebook 7 extension registers
+  (``frontend/``); the bridge answers ``ready`` and then inserts the cell below the cell whose output holds
+  this view's model id, through the notebook model. Until ``ready`` arrives (VS Code, Colab, classic
+  Notebook: never) those buttons stay hidden and Copy shows the source to select, with the
+  ``%dlldoctor NAME --fix N`` line that places the fix in the next cell.
+
+Protocol on the comm (JSON): kernel → bridge ``{"op": "hello", "protocol": 1, "model_id"}`` on open, then
+``{"op": "insert" | "copy" | "restart" | "switch-kernel", "request": n, ...}``; bridge → kernel
+``{"op": "ready", "protocol": 1, "app"}`` and ``{"op": "result", "request": n, "ok", "message"}``.
+"""
+from __future__ import annotations
+
+import html
+import re
+import shlex
+import threading
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+from ..model import Evidence, Finding, Fix, Report
+
+__all__ = ["ReportView", "display_bundle", "fix_cell", "numbered_fixes", "severity", "WIDGET_MIME",
+           "BRIDGE_TARGET"]
+
+
+def __dir__() -> List[str]:
+    return list(__all__)
+
+
+WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
+BRIDGE_TARGET = "dllmagic.bridge"
+PROTOCOL = 1
+#: Output kept on screen while a fix runs (the whole output stays on the Run object).
+LOG_TAIL_CHARS = 20_000
+#: How often the live log and the elapsed time are pushed to the browser.
+REFRESH_S = 0.25
+
+_DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
+_MISSING = re.compile(r"not found|missing|no such|✗|cannot|unresolved", re.I)
+
+# Evidence is a flat list of facts; the view groups it by what the fact talks about.
+_SECTIONS: Tuple[Tuple[str, "re.Pattern[str]"], ...] = (
+    ("How the module resolved", re.compile(
+        r"sys\.path|found at|folders? searched|resolv|shadow|import name|module|spec|origin|file", re.I)),
+    ("Dependency tree", re.compile(
+        r"librar|needed|depend|rpath|runpath|loader|search|symbol|\.so|dll|dylib|tree", re.I)),
+    ("Distributions and versions", re.compile(
+        r"distribution|version|requires|installed|metadata|record|wheel|conflict", re.I)),
+)
+
+
+def _e(text: Any) -> str:
+    """Escape anything for HTML text and attribute values (module names, paths, error text)."""
+    return html.escape("" if text is None else str(text), quote=True)
+
+
+# -- pure helpers ---------------------------------------------------------------------------------------
+def numbered_fixes(report: Report) -> List[Tuple[int, Finding, Fix]]:
+    """Every fix of the report, numbered from 1 in report order (the N of ``%dlldoctor NAME --fix N``)."""
+    out: List[Tuple[int, Finding, Fix]] = []
+    for finding in report.findings:
+        for fix in finding.fixes:
+            out.append((len(out) + 1, finding, fix))
+    return out
+
+
+def fix_cell(report: Report, n: int) -> str:
+    """The cell source of fix number ``n`` (1-based), for ``%dlldoctor NAME --fix N``.
+
+    Raises :class:`ValueError` with a full sentence when there is no such fix or it has no cell.
+    """
+    fixes = numbered_fixes(report)
+    if not fixes:
+        raise ValueError("This report offers no fixes.")
+    if not isinstance(n, int) or not 1 <= n <= len(fixes):
+        raise ValueError(f"There is no fix {n}; this report has fixes 1 to {len(fixes)}.")
+    fix = fixes[n - 1][2]
+    if not fix.cell:
+        raise ValueError(f"Fix {n} ({fix.title}) has no cell to insert; it is an instruction.")
+    return fix.cell
+
+
+def severity(report: Report) -> str:
+    """``error`` when the import fails, ``warning`` when it works but something was found, else ``ok``."""
+    if not report.ok:
+        return "error"
+    return "warning" if report.findings else "ok"
+
+
+def kernel_name(fix: Fix) -> Optional[str]:
+    """The kernelspec a kernel-switch fix names: ``fix.kernel`` if the model grows one, else a
+    ``kernel: NAME`` / ``--kernel NAME`` mention in its cell or argv."""
+    name = getattr(fix, "kernel", None)
+    if not name:
+        text = "\n".join([fix.cell or "", " ".join(fix.argv or ())])
+        m = re.search(r"(?:kernel(?:spec)?\s*[:=]\s*|--kernel[= ])['\"]?([A-Za-z0-9._-]+)", text)
+        name = m.group(1) if m else None
+    return name if name and re.fullmatch(r"[A-Za-z0-9._-]{1,100}", name) else None
+
+
+def _module_of(report: Report) -> Optional[str]:
+    failed = report.failure.module if report.failure is not None else None
+    name = failed or report.target
+    return name if name and _DOTTED.fullmatch(name) else None
+
+
+def _render_fallbacks(report: Report) -> Dict[str, str]:
+    from .html import render_html
+    from .text import render_text
+
+    return {"text/plain": render_text(report), "text/html": render_html(report)}
+
+
+# -- static HTML pieces of the view (all text escaped) --------------------------------------------------
+_CSS = """<style>
+.dllmagic-report{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);
+ border-left:4px solid #c62828;padding:4px 10px;margin:4px 0;max-width:100%;overflow:hidden}
+.dllmagic-report.dllmagic-sev-warning{border-left-color:#ef6c00}
+.dllmagic-report.dllmagic-sev-ok{border-left-color:#2e7d32}
+.dllmagic-report .dm-head{font-size:1.15em;font-weight:600;line-height:1.4;overflow-wrap:anywhere}
+.dllmagic-report .dm-badge{display:inline-block;font-size:.75em;padding:1px 6px;border-radius:3px;color:#fff;
+ background:#c62828;margin-right:6px;vertical-align:middle;text-transform:uppercase}
+.dllmagic-report .dm-badge.warning{background:#ef6c00}.dllmagic-report .dm-badge.ok{background:#2e7d32}
+.dllmagic-report .dm-sub{color:var(--jp-ui-font-color2,#555);overflow-wrap:anywhere}
+.dllmagic-report table.dm-ev{border-collapse:collapse;width:100%;table-layout:fixed}
+.dllmagic-report table.dm-ev td{vertical-align:top;padding:2px 6px;border-bottom:1px solid
+ var(--jp-border-color2,#ddd);overflow-wrap:anywhere;white-space:pre-wrap}
+.dllmagic-report table.dm-ev td.dm-k{width:28%;font-weight:600}
+.dllmagic-report .dm-src{color:var(--jp-ui-font-color3,#777);font-size:.85em}
+.dllmagic-report .dm-missing{color:#c62828;font-weight:600}
+.dllmagic-report pre.dm-code{background:var(--jp-cell-editor-background,#f5f5f5);padding:6px 8px;margin:2px 0;
+ white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--jp-code-font-family,monospace)}
+.dllmagic-report pre.dm-log{max-height:16em;overflow:auto;background:#1e1e1e;color:#ddd;padding:6px 8px;
+ white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0;font-size:.85em}
+.dllmagic-report .dm-fix{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:4px 8px;
+ margin:6px 0}
+.dllmagic-report .dm-fixtitle{font-weight:600}
+.dllmagic-report .dm-note{color:var(--jp-ui-font-color2,#555);font-size:.9em}
+.dllmagic-report .dm-ok{color:#2e7d32;font-weight:600}.dllmagic-report .dm-bad{color:#c62828;font-weight:600}
+</style>"""
+
+
+def _value_html(value: str) -> str:
+    lines = str(value).splitlines() or [""]
+    return "\n".join(f'<span class="dm-missing">{_e(ln)}</span>' if _MISSING.search(ln) else _e(ln)
+                     for ln in lines)
+
+
+def _evidence_table(rows: Sequence[Evidence]) -> str:
+    body = "".join(
+        f'<tr><td class="dm-k">{_e(ev.fact)}</td><td>{_value_html(ev.value)}'
+        + (f' <span class="dm-src">({_e(ev.source)})</span>' if ev.source else "")
+        + "</td></tr>"
+        for ev in rows)
+    return f'<table class="dm-ev">{body}</table>'
+
+
+def _environment_html(report: Report) -> str:
+    it = report.interpreter
+    rows: List[Evidence] = []
+    if it is not None:
+        rows += [Evidence("kernel interpreter", it.executable, it.source),
+                 Evidence("Python", f"{it.version} ({it.implementation}, {it.architecture}, {it.bits}-bit)"),
+                 Evidence("environment", f"{it.environment_kind} at {it.prefix}")]
+    exp = report.expected_environment
+    if exp is not None:
+        rows.append(Evidence("expected environment", exp.description))
+        if exp.interpreter:
+            rows.append(Evidence("expected interpreter", exp.interpreter))
+        if exp.kernelspec:
+            rows.append(Evidence("notebook kernelspec", exp.kernelspec))
+        rows += list(exp.evidence)
+    return _evidence_table(rows) if rows else '<div class="dm-note">No interpreter facts (text only).</div>'
+
+
+def _sections(report: Report) -> List[Tuple[str, str]]:
+    """(title, html) of the collapsible evidence sections, empty ones left out."""
+    out = [("Kernel interpreter and expected environment", _environment_html(report))]
+    grouped: Dict[str, List[Evidence]] = {title: [] for title, _ in _SECTIONS}
+    other: List[Evidence] = []
+    for finding in report.findings:
+        for ev in finding.evidence:
+            if ev.fact == "kernel interpreter":
+                continue           # shown in the environment section
+            for title, pattern in _SECTIONS:
+                if pattern.search(ev.fact):
+                    grouped[title].append(ev)
+                    break
+            else:
+                other.append(ev)
+    for title, _ in _SECTIONS:
+        if grouped[title]:
+            out.append((title, _evidence_table(grouped[title])))
+    if other:
+        out.append(("Other evidence", _evidence_table(other)))
+    if len(report.findings) > 1:
+        items = "".join(f"<li><b>{_e(f.kind)}</b>: {_e(f.summary)} "
+                        f'<span class="dm-src">(confidence {f.confidence:.0%})</span></li>'
+                        for f in report.findings[1:])
+        out.append(("Other findings", f"<ul>{items}</ul>"))
+    if report.notes:
+        out.append(("Notes", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>"))
+    return out
+
+
+def _learn_more(finding: Finding) -> str:
+    if not finding.docs:
+        return ""
+    if re.match(r"https?://", finding.docs):
+        return (f'<a href="{_e(finding.docs)}" target="_blank" rel="noopener noreferrer">'
+                f"learn more about {_e(finding.kind)}</a>")
+    return f'<span class="dm-note">learn more: {_e(finding.docs)}</span>'
+
+
+def _headline_html(report: Report) -> str:
+    sev = severity(report)
+    top = report.top
+    if top is not None:
+        text = top.summary or top.cause
+        extra = f" · confidence {top.confidence:.0%}"
+    else:
+        text = f"{report.target} imports fine." if report.ok else f"{report.target}: no diagnosis."
+        extra = ""
+    it = report.interpreter
+    where = f" · Python {it.version} ({it.environment_kind})" if it is not None else ""
+    learn = _learn_more(top) if top is not None else ""
+    return (f'<div class="dm-head"><span class="dm-badge {sev}">{sev}</span>{_e(text)}</div>'
+            f'<div class="dm-sub">import {_e(report.target)}{_e(where)}{_e(extra)}'
+            + (f" · {learn}" if learn else "") + "</div>")
+
+
+# -- the view -------------------------------------------------------------------------------------------
+class _FixRow:
+    """The widgets of one fix and what its buttons do."""
+
+    def __init__(self, view: "ReportView", n: int, finding: Finding, fix: Fix) -> None:
+        import ipywidgets as W
+
+        from .. import _runner
+
+        self.view, self.n, self.fix = view, n, fix
+        self.run: Optional[Any] = None
+        self._log_lock = threading.Lock()
+        self._log_dirty = False
+        meta = [f"risk: {fix.risk}"]
+        if fix.restart:
+            meta.append("needs a kernel restart afterwards")
+        head = (f'<div class="dm-fixtitle">Fix {n}: {_e(fix.title)}</div>'
+                f'<div class="dm-note">{_e(" · ".join(meta))}</div>'
+                + (f'<pre class="dm-code">{_e(fix.cell)}</pre>' if fix.cell else ""))
+        self.head = W.HTML(head)
+
+        def button(label: str, tip: str, style: str = "", visible: bool = True) -> Any:
+            b = W.Button(description=label, tooltip=tip, button_style=style,
+                         layout=W.Layout(width="auto", display=None if visible else "none"))
+            b.add_class("dm-btn-" + re.sub(r"[^a-z]+", "-", label.lower()).strip("-"))
+            return b
+
+        self.insert = button("Insert cell below", "Put this fix in a new cell below this report's cell",
+                             visible=False)
+        self.copy = button("Copy", "Copy the fix's cell source")
+        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
+        self.run_btn = button("Run", "Run this fix with the kernel's own interpreter",
+                              "warning", visible=fix.runnable and self.refused is None)
+        self.switch = button("Switch kernel", "Ask the front end to switch this notebook's kernel",
+                             visible=False)
+        self.restart = button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
+        self.buttons = W.HBox([self.insert, self.copy, self.run_btn, self.switch, self.restart])
+        self.status = W.HTML("")
+        self.copy_area = W.Textarea(value=fix.cell, layout=W.Layout(width="100%", display="none"))
+
+        self.confirm_text = W.HTML("")
+        self.confirm_yes = button("Run it", "Run exactly this command", "danger")
+        self.confirm_no = button("Don't run", "Close without running")
+        self.confirm = W.VBox([self.confirm_text, W.HBox([self.confirm_yes, self.confirm_no])],
+                              layout=W.Layout(display="none"))
+        self.progress = W.HTML("")
+        self.log = W.HTML("")
+        self.cancel = button("Cancel", "Kill the running command and everything it started", "danger",
+                             visible=False)
+        self.run_box = W.VBox([W.HBox([self.progress, self.cancel]), self.log],
+                              layout=W.Layout(display="none"))
+        parts = [self.head, self.buttons, self.confirm, self.run_box, self.status, self.copy_area]
+        if fix.runnable and self.refused:
+            parts.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
+                                   f"{_e(self.refused)}</div>"))
+        self.box = W.VBox(parts)
+        self.box.add_class("dm-fix")
+        self.box.add_class(f"dm-fix-{n}")
+
+        self.insert.on_click(lambda _b: self.on_insert())
+        self.copy.on_click(lambda _b: self.on_copy())
+        self.run_btn.on_click(lambda _b: self.on_run())
+        self.confirm_yes.on_click(lambda _b: self.on_confirm())
+        self.confirm_no.on_click(lambda _b: self._show(self.confirm, False))
+        self.cancel.on_click(lambda _b: self.on_cancel())
+        self.switch.on_click(lambda _b: self.on_switch())
+        self.restart.on_click(lambda _b: self.on_restart())
+
+    # helpers --------------------------------------------------------------------------------------------
+    @staticmethod
+    def _show(widget: Any, visible: bool) -> None:
+        widget.layout.display = None if visible else "none"
+
+    def say(self, html_text: str) -> None:
+        self.status.value = html_text
+
+    def bridge_ready(self) -> None:
+        self._show(self.insert, bool(self.fix.cell))
+        if self.fix.kind == "kernel-switch" and kernel_name(self.fix):
+            self._show(self.switch, True)
+        if self.fix.kind == "restart":
+            self._show(self.restart, True)
+
+    # button actions --------------------------------------------------------------------------------------
+    def on_insert(self) -> None:
+        if not self.fix.cell:
+            return
+        self.view.request("insert", self, source=self.fix.cell)
+        self.say('<span class="dm-note">Inserting…</span>')
+
+    def on_copy(self) -> None:
+        self.copy_area.value = self.fix.cell
+        if self.view.bridge:
+            self.view.request("copy", self, text=self.fix.cell)
+            self.say('<span class="dm-note">Copying…</span>')
+            return
+        self._copy_fallback()
+
+    def _copy_fallback(self) -> None:
+        self._show(self.copy_area, True)
+        hint = ""
+        module = self.view.report.target
+        if module and _DOTTED.fullmatch(module):
+            hint = f" Or run <code>%dlldoctor {_e(module)} --fix {self.n}</code> to place it in the next cell."
+        self.say(f'<span class="dm-note">Select the text below and copy it (Ctrl+C / ⌘C).{hint}</span>')
+
+    def on_run(self) -> None:
+        if self.run is not None and not self.run.done:
+            return
+        argv = " ".join(shlex.quote(a) for a in (self.fix.argv or ()))
+        self.confirm_text.value = (
+            '<div class="dm-note">This runs exactly this command in a subprocess, with the kernel\'s '
+            f'interpreter:</div><pre class="dm-code">{_e(argv)}</pre>')
+        self._show(self.confirm, True)
+
+    def on_confirm(self) -> None:
+        from .. import _runner
+
+        self._show(self.confirm, False)
+        if not self.view.alive:
+            self.say('<span class="dm-bad">This report was closed; run the cell again.</span>')
+            return
+        try:
+            self.run = _runner.start(self.view.report, self.fix.id, on_output=self._on_output,
+                                     on_state=self._on_state)
+        except _runner.RunRefused as exc:
+            self.say(f'<span class="dm-bad">Not run: {_e(exc)}</span>')
+            return
+        self.log.value = ""
+        self._show(self.run_box, True)
+        self._show(self.cancel, True)
+        self.run_btn.disabled = True
+        self.say("")
+        threading.Thread(target=self._refresh_loop, name="dllmagic-refresh", daemon=True).start()
+
+    def on_cancel(self) -> None:
+        if self.run is not None and not self.run.done:
+            self.progress.value = '<span class="dm-note">Cancelling…</span>'
+            self.run.cancel()
+
+    def on_switch(self) -> None:
+        name = kernel_name(self.fix)
+        if name:
+            self.view.request("switch-kernel", self, kernel=name)
+            self.say(f'<span class="dm-note">Switching to the kernel {_e(name)}…</span>')
+
+    def on_restart(self) -> None:
+        self.view.request("restart", self)
+        self.say('<span class="dm-note">Restarting the kernel…</span>')
+
+    # run callbacks (background thread) -------------------------------------------------------------------
+    def _on_output(self, _line: str) -> None:
+        with self._log_lock:
+            self._log_dirty = True
+
+    def _on_state(self, run: Any) -> None:
+        self._push()
+
+    def _refresh_loop(self) -> None:
+        run = self.run
+        while run is not None and not run.done:
+            time.sleep(REFRESH_S)
+            self._push()
+        self._push()
+
+    def _push(self) -> None:
+        run = self.run
+        if run is None:
+            return
+        with self._log_lock:
+            dirty, self._log_dirty = self._log_dirty, False
+            if dirty or run.done:
+                tail = "\n".join(run.lines)[-LOG_TAIL_CHARS:]
+                self.log.value = f'<pre class="dm-log">{_e(tail)}</pre>'
+            state = run.state
+            secs = f"{run.elapsed:.1f} s"
+            if state in ("running", "verifying", "pending"):
+                spinner = "◐◓◑◒"[int(run.elapsed / REFRESH_S) % 4]
+                what = "running" if state != "verifying" else f"verifying: import {run.module} in a fresh Python"
+                self.progress.value = (f'<span class="dm-note dm-progress">{spinner} {_e(what)} · {secs} · '
+                                       f"{len(run.lines)} lines</span>")
+                return
+            self._show(self.cancel, False)
+            self.run_btn.disabled = False
+            if state == "succeeded":
+                self.progress.value = f'<span class="dm-ok dm-run-succeeded">✓ Succeeded in {secs}</span>'
+                ver = run.verification
+                if ver is not None and ver.ok:
+                    msg = (f'<span class="dm-ok dm-verified">✓ Verified: import {_e(ver.module)} works in a '
+                           f"fresh Python ({_e(ver.detail)}).</span>")
+                elif ver is not None:
+                    msg = (f'<span class="dm-bad dm-verify-failed">✗ import {_e(ver.module)} still fails in a '
+                           f"fresh Python: {_e(ver.detail)}</span>")
+                else:
+                    msg = ""
+                if self.fix.restart:
+                    msg += ('<div class="dm-note">Restart the kernel so that this notebook picks up the '
+                            "change.</div>")
+                    if self.view.bridge:
+                        self._show(self.restart, True)
+                self.say(msg)
+            elif state == "cancelled":
+                self.progress.value = f'<span class="dm-bad dm-run-cancelled">■ Cancelled after {secs}</span>'
+            else:
+                code = f"exit status {run.returncode}" if run.returncode is not None else (run.error or "error")
+                self.progress.value = (f'<span class="dm-bad dm-run-failed">✗ Failed ({_e(code)}) after '
+                                       f"{secs}</span>")
+
+
+class ReportView:
+    """The widget tree for one report. ``root`` is the ipywidgets VBox to display."""
+
+    def __init__(self, report: Report, shell: Any = None,
+                 comm_factory: Optional[Callable[..., Any]] = None) -> None:
+        import ipywidgets as W
+
+        self.report = report
+        self.shell = shell
+        self.bridge = False
+        self.bridge_app: Optional[str] = None
+        self.alive = True
+        self._requests: Dict[int, _FixRow] = {}
+        self._next_request = 1
+
+        sev = severity(report)
+        head = W.HTML(_CSS + _headline_html(report))
+        sections = _sections(report)
+        acc = W.Accordion(children=[W.HTML(body) for _, body in sections],
+                          titles=tuple(title for title, _ in sections), selected_index=None)
+        self.rows = [_FixRow(self, n, finding, fix) for n, finding, fix in numbered_fixes(report)]
+        children: List[Any] = [head, acc]
+        if self.rows:
+            children.append(W.HTML('<div class="dm-fixtitle">Fixes</div>'))
+            children += [row.box for row in self.rows]
+        self.root = W.VBox(children)
+        self.root.add_class("dllmagic-report")
+        self.root.add_class(f"dllmagic-sev-{sev}")
+        # The bridge finds this report's cell by this id in the notebook's outputs, and a click on a report
+        # it does not know (an earlier kernel's) is stopped there with a note.
+        self.root.add_class(f"dllmagic-m-{self.root.model_id}")
+        self.comm = self._open_comm(comm_factory)
+
+    # the bridge -------------------------------------------------------------------------------------------
+    def _open_comm(self, factory: Optional[Callable[..., Any]]) -> Any:
+        if factory is None:
+            try:
+                from comm import create_comm as factory
+            except ImportError:  # pragma: no cover - ipywidgets 8 depends on comm
+                return None
+        comm = factory(target_name=BRIDGE_TARGET,
+                       data={"op": "hello", "protocol": PROTOCOL, "model_id": self.root.model_id})
+        comm.on_msg(self._on_comm_msg)
+        return comm
+
+    def _on_comm_msg(self, msg: Dict[str, Any]) -> None:
+        data = (msg.get("content") or {}).get("data") or {}
+        self.on_bridge_message(data)
+
+    def on_bridge_message(self, data: Dict[str, Any]) -> None:
+        """Handle one message from the front-end bridge (public for tests)."""
+        op = data.get("op")
+        if op == "ready":
+            self.bridge = True
+            self.bridge_app = str(data.get("app") or "")
+            for row in self.rows:
+                row.bridge_ready()
+        elif op == "result":
+            row = self._requests.pop(data.get("request"), None)  # type: ignore[arg-type]
+            if row is None:
+                return
+            ok = bool(data.get("ok"))
+            text = _e(data.get("message") or ("done" if ok else "failed"))
+            if ok:
+                row.say(f'<span class="dm-ok dm-bridge-ok">{text}</span>')
+            else:
+                row.say(f'<span class="dm-bad dm-bridge-failed">{text}</span>')
+                if data.get("action") == "copy":
+                    row._copy_fallback()
+
+    def request(self, op: str, row: _FixRow, **payload: Any) -> None:
+        """Ask the front end to do ``op`` for ``row`` (insert, copy, restart, switch-kernel)."""
+        if not self.bridge or self.comm is None:
+            row.say('<span class="dm-bad">This front end has no dllmagic bridge; use Copy.</span>')
+            return
+        rid = self._next_request
+        self._next_request += 1
+        self._requests[rid] = row
+        self.comm.send({"op": op, "request": rid, "fix": row.fix.id, **payload})
+
+    def close(self) -> None:
+        """Close the widgets and the comm; later clicks do nothing."""
+        self.alive = False
+        if self.comm is not None:
+            try:
+                self.comm.close()
+            except Exception:  # noqa: BLE001 - closing a dead comm is fine
+                pass
+        for widget in [self.root, *[row.box for row in self.rows]]:
+            widget.close()
+
+    # display -----------------------------------------------------------------------------------------------
+    def mimebundle(self) -> Dict[str, Any]:
+        bundle = dict(_render_fallbacks(self.report))
+        bundle[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": self.root.model_id}
+        return bundle
+
+    def _repr_mimebundle_(self, **_kwargs: Any) -> Dict[str, Any]:
+        return self.mimebundle()
+
+
+#: Views made in this kernel, newest last; kept so their callbacks stay alive (capped).
+_VIEWS: List[ReportView] = []
+_MAX_VIEWS = 50
+
+
+def display_bundle(report: Report, shell: Any = None) -> Dict[str, Any]:
+    """Build a view for ``report`` and return the mimebundle to ``display(bundle, raw=True)``.
+
+    The bundle carries text/plain and text/html (the full report) beside the widget.
+    """
+    view = ReportView(report, shell=shell)
+    _VIEWS.append(view)
+    if len(_VIEWS) > _MAX_VIEWS:
+        del _VIEWS[0]
+    return view.mimebundle()

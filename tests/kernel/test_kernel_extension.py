@@ -1,0 +1,197 @@
+"""%load_ext dllmagic in real kernels: reports under untouched tracebacks, noise control, unload, crashes."""
+import json
+import re
+
+import pytest
+
+pytestmark = pytest.mark.kernel
+
+MIME = "application/vnd.dllmagic.report+json"
+
+
+def _load(kernel):
+    res = kernel.execute("%load_ext dllmagic")
+    assert res.status == "ok", res.outputs
+    return res
+
+
+def test_failed_import_gets_a_report_under_the_untouched_traceback(start_kernel, validate_report):
+    kernel = start_kernel()
+    plain = kernel.execute("import no_such_module_dllmagic_test")
+    _load(kernel)
+    res = kernel.execute("import no_such_module_dllmagic_test")
+    # The traceback is exactly what IPython printed without the extension, and it comes first.
+    assert res.error["content"]["traceback"] == plain.error["content"]["traceback"]
+    assert res.order.index("error") < res.order.index("display_data")
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert (top["kind"], top["cause"]) == ("module-not-found", "not-installed")
+    assert top["fixes"][0]["cell"] == "%pip install no_such_module_dllmagic_test"
+    assert not top["fixes"][0]["runnable"]  # an unvalidated name is never one click away
+    bundle = res.displays[-1]
+    assert "module-not-found · not-installed" in bundle["text/plain"]
+    assert 'data-cause="not-installed"' in bundle["text/html"]
+
+
+def test_import_name_maps_to_its_distribution(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    (report,) = kernel.execute("import cv2").reports()
+    fix = report["findings"][0]["fixes"][0]
+    assert fix["cell"] == "%pip install opencv-python"
+    assert fix["argv"][1:] == ["-m", "pip", "install", "opencv-python"]
+    assert fix["argv"][0] == report["interpreter"]["executable"]
+    assert fix["runnable"] and fix["restart"]
+
+
+def test_same_failure_again_is_a_one_line_reminder_and_auto_levels(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    assert len(kernel.execute("import no_such_mod_a").reports()) == 1
+    again = kernel.execute("import no_such_mod_a")
+    assert again.reports() == []
+    assert "same failure" in again.displays[-1]["text/plain"]
+    kernel.execute("%dlldoctor --auto off")
+    assert kernel.execute("import no_such_mod_b").displays == []
+    kernel.execute("%dlldoctor --auto compact")
+    compact = kernel.execute("import no_such_mod_c").displays[-1]["text/plain"]
+    assert "Evidence" not in compact and "Fix 1.1" in compact
+
+
+def test_library_code_raising_import_error_after_the_import_succeeded(start_kernel, tmp_path):
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "lazylib.py").write_text(
+        "def to_markdown():\n"
+        "    try:\n        import tabulate_missing_dep\n"
+        "    except ImportError as err:\n"
+        "        raise ImportError(\"Missing optional dependency 'tabulate_missing_dep'.\") from err\n")
+    kernel = start_kernel(cwd=nb)
+    _load(kernel)
+    res = kernel.execute("import lazylib\nlazylib.to_markdown()")
+    (report,) = res.reports()
+    assert report["target"] == "tabulate_missing_dep"
+    assert report["findings"][0]["kind"] == "module-not-found"
+
+
+def test_signature_matched_oserror_is_reported_and_other_errors_are_not(start_kernel, validate_report):
+    kernel = start_kernel()
+    _load(kernel)
+    res = kernel.execute(
+        "raise OSError(r'[WinError 126] The specified module could not be found. "
+        "Error loading \"C:\\\\env\\\\lib\\\\site-packages\\\\torch\\\\lib\\\\c10.dll\" or one of its dependencies.')")
+    (report,) = res.reports()
+    validate_report(report)
+    assert report["findings"][0]["kind"] == "missing-shared-library"
+    assert kernel.execute("raise OSError('disk full')").displays == []
+    assert kernel.execute("1/0").displays == []
+    assert kernel.execute("x = 1").displays == []
+
+
+def test_hostile_module_name_is_escaped(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    res = kernel.execute("__import__('<img src=x onerror=alert(1)><script>alert(2)</script>')")
+    html = res.displays[-1]["text/html"]
+    assert "<img" not in html and "<script" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_unload_removes_every_hook_and_double_load_registers_once(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    _load(kernel)
+    assert len(kernel.execute("import no_such_mod_d").reports()) == 1
+    assert kernel.execute("%unload_ext dllmagic").status == "ok"
+    res = kernel.execute("import no_such_mod_e")
+    assert res.displays == []
+    assert kernel.execute("%dlldoctor json").status == "error"  # the magic is gone too
+    res = kernel.execute("import sys; print(sum(type(f).__name__ == '_ImportTracker' for f in sys.meta_path))")
+    assert res.stdout.strip() == "0"
+
+
+def test_load_ext_imports_no_parser_or_widget(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    res = kernel.execute(
+        "import sys; print(sorted(m for m in ('pefile', 'elftools', 'macholib', 'ipywidgets', 'packaging',"
+        " 'dllmagic.api', 'dllmagic.failure') if m in sys.modules))")
+    assert res.stdout.strip() == "[]"
+
+
+def test_dlldoctor_on_demand_healthy_and_missing(start_kernel, validate_report):
+    kernel = start_kernel()
+    _load(kernel)
+    res = kernel.execute("%dlldoctor json")
+    (report,) = res.reports()
+    validate_report(report)
+    assert report["ok"] and report["findings"][0]["kind"] == "healthy"
+    assert "imports fine" in report["findings"][0]["summary"]
+    res = kernel.execute("%dlldoctor yaml")  # not installed in the kernel's venv: a pre-flight answer
+    (report,) = res.reports()
+    assert not report["ok"]
+    assert report["findings"][0]["fixes"][0]["cell"] == "%pip install PyYAML"
+    res = kernel.execute("%dlldoctor yaml --json")
+    assert json.loads(res.stdout)["target"] == "yaml"
+    res = kernel.execute("%dlldoctor 'bad name;'")
+    assert "not a module name" in res.stderr
+
+
+def test_fix_goes_into_the_next_cell(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    kernel.execute("import cv2")
+    msg_id = kernel.client.execute("%dlldoctor --fix 1")
+    reply = kernel.client.get_shell_msg(timeout=60)
+    payload = reply["content"].get("payload", [])
+    assert any(p.get("source") == "set_next_input" and p.get("text") == "%pip install opencv-python"
+               for p in payload), payload
+
+
+def test_previous_crash_is_reported_after_restart(start_kernel, tmp_path, validate_report):
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "crashy_ext.py").write_text("import ctypes\nctypes.string_at(0)\n")
+    kernel = start_kernel(cwd=nb)
+    _load(kernel)
+    kernel.execute_until_death("import crashy_ext")
+    kernel.restart()
+    res = _load(kernel)
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["cause"] == "previous-run-crashed"
+    assert "died while importing crashy_ext (SIGSEGV" in top["summary"]
+    assert top["fixes"][0]["cell"] == "%dlldoctor crashy_ext"
+    # Confirmation in a child process: the kernel survives, the report names the signal.
+    res = kernel.execute("%dlldoctor crashy_ext")
+    (report,) = res.reports()
+    assert report["findings"][0]["cause"] == "crashed-in-import"
+    assert "SIGSEGV" in json.dumps(report["findings"][0]["evidence"])
+    assert kernel.execute("print('alive')").stdout.strip() == "alive"
+    # A clean restart leaves nothing to report.
+    kernel.restart()
+    assert _load(kernel).reports() == []
+
+
+def test_extension_from_ipython_configuration(start_kernel, jupyter_dirs):
+    profile = jupyter_dirs["ipython"] / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text('c.InteractiveShellApp.extensions = ["dllmagic"]\n')
+    kernel = start_kernel(env={"IPYTHONDIR": str(jupyter_dirs["ipython"])})
+    assert len(kernel.execute("import no_such_mod_cfg").reports()) == 1
+
+
+def test_terminal_ipython_shows_the_text_view(kernel_venv, tmp_path):
+    import subprocess
+
+    ipython = kernel_venv.path / "bin" / "ipython"
+    proc = subprocess.run([str(ipython), "--no-banner", "--colors=NoColor", "--ext=dllmagic", "-c",
+                           "import no_such_mod_term"], capture_output=True, text=True, cwd=tmp_path,
+                          env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "DLLMAGIC_STRICT": "1"},
+                          timeout=120)
+    out = proc.stdout + proc.stderr
+    assert "ModuleNotFoundError" in out
+    assert "module-not-found · not-installed" in out
+    assert out.index("ModuleNotFoundError") < out.index("module-not-found · not-installed")

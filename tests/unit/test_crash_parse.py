@@ -1,0 +1,36 @@
+"""faulthandler's record of a dead process → what killed it (pure parse, real faulthandler output)."""
+import subprocess
+import sys
+import textwrap
+
+from dllmagic._crash import CrashRecorder, parse_fault_text
+
+
+def test_parse_real_faulthandler_output_of_a_segfault_in_an_import(tmp_path):
+    (tmp_path / "crashy_mod.py").write_text("import ctypes\nctypes.string_at(0)\n")
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(tmp_path)!r})
+        from dllmagic._crash import CrashRecorder
+        rec = CrashRecorder("t", {str(tmp_path)!r}); rec.arm()
+        import crashy_mod
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode < 0
+    crash = CrashRecorder("t", str(tmp_path)).previous()
+    assert crash is not None
+    assert crash.signal == "SIGSEGV"
+    assert crash.importing == "crashy_mod"
+    assert "crashy_mod.py" in crash.stack
+
+
+def test_a_crash_outside_an_import_names_no_module():
+    text = 'Fatal Python error: Aborted\n\nCurrent thread 0x1 (most recent call first):\n  File "x.py", line 3 in f\n'
+    crash = parse_fault_text(text, "json")
+    assert crash.signal == "SIGABRT" and crash.importing is None and crash.last_import == "json"
+
+
+def test_clean_exit_leaves_no_record(tmp_path):
+    code = f"from dllmagic._crash import CrashRecorder; r = CrashRecorder('t', {str(tmp_path)!r}); r.arm(); r.disarm()"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert CrashRecorder("t", str(tmp_path)).previous() is None
+    assert list(tmp_path.iterdir()) == []
