@@ -118,7 +118,8 @@ class Extension:
         }
         widget_bundle = self._widget_bundle(report, compact)
         if widget_bundle:
-            bundle.update(widget_bundle)
+            # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
+            bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
         display(bundle, raw=True)
 
     def _widget_bundle(self, report, compact: bool):

@@ -404,8 +404,8 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     best_key: Optional[Tuple[int, int, int]] = None
     for index, doc in enumerate(docs):
         for sig in kb.signatures:
-            if sig.kind is None:
-                continue
+            if sig.kind is None or (doc.exc_type and not sig.live):
+                continue   # a live exception is not a crash report or installer output
             if best_key is not None and sig.priority < best_key[0]:
                 break  # sorted by priority: nothing further can win
             for m in sig.regex.finditer(doc.text, doc.start):
@@ -492,7 +492,7 @@ def module_from_path(path: str) -> Optional[str]:
 _FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>[^\n:]+?\.py):\d+)""")
 _IMPORT_STMT = re.compile(
     r"""^(?:\s*-+>\s*\d+\s+|\s+|\s*\d+\s+(?=\S))?\s*(?:"""
-    r"""from\s+(?P<from>\.*[\w.]*)\s+import\b"""
+    r"""from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
     r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
     r"""|.*?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
     r""")""")
@@ -510,9 +510,9 @@ def _package_of_file(path: str) -> Optional[str]:
     return ".".join(dirs) if dirs and all(_IDENT.match(d) for d in dirs) else None
 
 
-def _imports_in(text: str) -> List[str]:
-    """Modules named by executed import lines of tracebacks in ``text``, in order."""
-    found: List[str] = []
+def _imports_in(text: str) -> List[Tuple[str, str]]:
+    """(module, first name imported from it) of the executed import lines of tracebacks in ``text``."""
+    found: List[Tuple[str, str]] = []
     current_file: Optional[str] = None
     previous_was_header = False
     for line in text.split("\n"):
@@ -534,14 +534,15 @@ def _imports_in(text: str) -> List[str]:
         name = m.group("from") or m.group("imp") or m.group("call")
         if not name:
             continue
+        imported = m.group("names") or ""
         if name.startswith("."):
+            # A relative import: resolve it against the package of the frame's file.
             base = _package_of_file(current_file) if current_file else None
             dots = len(name) - len(name.lstrip("."))
             rest = name.lstrip(".")
             if not base:
-                if not rest:
-                    continue
-                found.append(rest)
+                if rest:
+                    found.append((rest, imported))
                 continue
             pkg = base.split(".")
             if dots > 1:
@@ -549,22 +550,21 @@ def _imports_in(text: str) -> List[str]:
             name = ".".join(pkg + ([rest] if rest else []))
             if not name:
                 continue
-        found.append(name)
+        found.append((name, imported))
     return found
 
 
 _NEXT_EXCEPTION = re.compile(r"^\S.*?(?:Error|Exception)\b.*?:", re.MULTILINE)
 
 
-def _traceback_module(text: str, pos: int, end: int) -> Optional[str]:
-    """The innermost import executed before ``pos``; failing that, in the traceback after the match."""
+def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
+    """The imports executed before ``pos``; failing that, those of the traceback after the match."""
     before = _imports_in(text[:pos])
     if before:
-        return before[-1]
+        return before
     after_text = text[end:]
     nxt = _NEXT_EXCEPTION.search(after_text, 1)
-    after = _imports_in(after_text[: nxt.start()] if nxt else after_text)
-    return after[-1] if after else None
+    return _imports_in(after_text[: nxt.start()] if nxt else after_text)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -759,19 +759,26 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             from_path_module = module_from_path(values[key])
             if from_path_module:
                 break
-    tb_module = _traceback_module(doc.text, hit.match.start(), hit.match.end())
-    if doc.exc_type and not tb_module:
+    tb_imports = _traceback_imports(doc.text, hit.match.start(), hit.match.end())
+    if doc.exc_type and not tb_imports:
         # An exception's own frames can be importlib's; the chain's other tracebacks may say more.
         for other in docs:
             if other is not doc:
-                tb_module = _traceback_module(other.text, len(other.text), len(other.text))
-                if tb_module:
+                tb_imports = _traceback_imports(other.text, len(other.text), len(other.text))
+                if tb_imports:
                     break
+    tb_module = tb_imports[-1][0] if tb_imports else None
     if named:
         # "while importing _base": the dotted name from the traceback or the path, when it ends so.
-        for cand in (from_path_module, tb_module):
-            if cand and "." not in named and (cand == named or cand.endswith("." + named)):
-                return cand
+        if "." not in named:
+            candidates = [from_path_module or ""]
+            for module, imported in reversed(tb_imports):
+                candidates.append(module)
+                if imported:
+                    candidates.append(f"{module}.{imported}")   # from PIL import _imaging
+            for cand in candidates:
+                if cand and (cand == named or cand.endswith("." + named)):
+                    return cand
         return named
     if kind == "dependency-conflict":
         for cand in (tb_module, from_path_module):
@@ -818,7 +825,7 @@ def _analyse(docs: Sequence[_Doc]) -> Optional[Failure]:
 def _internal_error(exc: BaseException, message: str = "") -> Optional[Failure]:
     # Loud under the test suite (DLLMAGIC_STRICT=1), quiet for users.
     import os
-    if os.environ.get("DLLMAGIC_STRICT"):
+    if os.environ.get("DLLMAGIC_STRICT") == "1":
         raise exc
     return Failure(kind="unknown", exc_type="", message=message[:2000],
                    details=(("internal_error", f"{type(exc).__name__}: {exc}"),))

@@ -113,6 +113,7 @@ def kernel_venv(tmp_path_factory) -> Venv:
 class CellResult:
     outputs: List[dict] = field(default_factory=list)
     status: str = "ok"
+    reply: dict = field(default_factory=dict)
 
     @property
     def error(self) -> Optional[dict]:
@@ -170,8 +171,12 @@ class Kernel:
                 break
             if kind in ("stream", "display_data", "execute_result", "error"):
                 result.outputs.append({"msg_type": kind, "content": msg["content"]})
-        reply = self.client.get_shell_msg(timeout=timeout)
+        while True:
+            reply = self.client.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
         result.status = reply["content"]["status"]
+        result.reply = reply["content"]
         return result
 
     def execute_until_death(self, code: str, timeout: float = 60.0) -> None:
@@ -253,7 +258,10 @@ def start_kernel(jupyter_dirs, kernel_venv, tmp_path):
 def run_cli(*args: str, python: Optional[str] = None, input: Optional[str] = None,
             cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """``python -m dllmagic ARGS`` in a child process, as a user would run it."""
-    full_env = dict(os.environ, PYTHONPATH=str(REPO), DLLMAGIC_STRICT="1")
+    # dllmagic is installed (pip install -e .) where the tests run; no PYTHONPATH of ours leaks into the
+    # interpreters under test.
+    full_env = dict(os.environ, DLLMAGIC_STRICT="1")
+    full_env.pop("PYTHONPATH", None)
     if env:
         full_env.update(env)
     return subprocess.run([python or sys.executable, "-m", "dllmagic", *args], capture_output=True, text=True,

@@ -54,6 +54,14 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     module = ctx.module
     top = ctx.top_level
     text_only = ctx.interpreter is None
+    if not all(part.isidentifier() for part in module.split(".")):
+        yield Finding(
+            kind="module-not-found", cause="not-installed", confidence=0.6,
+            summary=f"No module named {module!r} can exist: that is not a valid Python module name, so no "
+                    f"distribution can provide it. Check the name passed to import / __import__ / import_module.",
+            evidence=(Evidence("module name", module, "the exception"),),
+            docs=docs_for("module-not-found", "not-installed"))
+        return
     evidence: List[Evidence] = []
     if not text_only:
         evidence.append(_env_line(ctx))
@@ -222,6 +230,22 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
 
+    if partially and _well_known_module(ctx, top):
+        # A standard-library or well-known package does not import itself in a cycle: a file of the
+        # user's with that name is being imported instead.
+        yield Finding(
+            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.8,
+            summary=f"'{top}' is a well-known module, and it was found only partially initialised: a file "
+                    f"{top}.py (or a folder {top}) of yours, in the working folder or on sys.path, is most likely "
+                    f"imported instead of the real one.",
+            evidence=tuple(evidence + [Evidence("well-known module", top,
+                                                "sys.stdlib_module_names / knowledge/import_names.json")]),
+            fixes=(fixes.instruction(f"Rename your {top}.py (or {top} folder)",
+                                     f"Look in the notebook's folder for {top}.py or a folder named {top}; "
+                                     f"rename it (and delete __pycache__ beside it), then restart the kernel."),),
+            docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
+        return
+
     if partially:
         yield Finding(
             kind="cannot-import-name", cause="circular-import", confidence=0.7,
@@ -235,6 +259,13 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         return
 
     yield from _name_not_in_version(ctx, module, top, path, evidence)
+
+
+def _well_known_module(ctx: Context, top: str) -> bool:
+    import sys
+
+    stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
+    return top in stdlib or top in knowledge_tables.import_names()
 
 
 def _renamed(path: str) -> str:

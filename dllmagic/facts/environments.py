@@ -297,12 +297,18 @@ def _site_packages(system: System, prefix: str, version: Optional[str]) -> Tuple
     minor = ".".join(version.split(".")[:2]) if version else None
     if minor:
         libs.sort(key=lambda item: item[0] != minor)
+    real_seen = set()
     for ver, libdir in libs:
         for sub in ("site-packages", "dist-packages"):
             site = system.join(libdir, sub)
-            if system.is_dir(site) and site not in found:
-                found.append(site)
-                implied = implied or ver
+            if not system.is_dir(site):
+                continue
+            real = _realpath(system, site)   # a venv's lib64 is a link to lib
+            if real in real_seen:
+                continue
+            real_seen.add(real)
+            found.append(site)
+            implied = implied or ver
     if not found and system.is_dir(system.join(prefix, "lib", "python3", "dist-packages")):
         # Debian's system Python: /usr/lib/python3/dist-packages serves every 3.x.
         found.append(system.join(prefix, "lib", "python3", "dist-packages"))
@@ -362,6 +368,8 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
     if not version and system.platform == "windows":
         version = _windows_dll_version(system, prefix)
         version_source = prefix if version else ""
+    if version and version.count(".") == 1 and re.fullmatch(re.escape(version) + r"\.\d+", pm.basename(prefix)):
+        version = pm.basename(prefix)   # pyenv and uv keep each Python in a folder named by its version
     python = python or python_of_prefix(system, prefix)
     if not sites and not python and not cfg and not conda:
         return None
@@ -397,6 +405,8 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
 def _env_name(system: System, prefix: str, cfg: Mapping[str, str], kind: str) -> str:
     pm = system.pathmod
     base = pm.basename(prefix.rstrip("/\\")) or prefix
+    if kind == "pyenv" and re.fullmatch(r"\d+\.\d+[\w.-]*", base):
+        return f"pyenv {base}"
     if cfg.get("prompt"):
         return cfg["prompt"].strip("()'\" ")
     if base.lower() in (".venv", "venv", "env", ".env") or kind in ("pixi",):

@@ -232,7 +232,8 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
         fmt = "macho"
     if fmt != "unknown":
         return Binary(path=path, format=fmt, error=f"no {fmt} reader yet", file_id=file_id)
-    what = "invalid ELF header" if len(data) >= 4 else "file too short"
+    # ld.so reads a whole ELF header (64 bytes for a 64-bit process) before it looks at the magic.
+    what = "invalid ELF header" if len(data) >= 64 else "file too short"
     sniff = bytes(data[:64])
     if sniff.startswith(b"version https://git-lfs"):
         what += " (a Git LFS pointer, not the library)"

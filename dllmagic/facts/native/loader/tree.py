@@ -199,7 +199,7 @@ def format_tree(tree: DepTree, verbose: bool = False) -> str:
                     label += f" {child.via}" if verbose else ""
                 line = f"{indent}{child.name} => {child.path} [{label}]"
                 if child.repeat:
-                    line += " (see above)"
+                    line += " (already listed)"
                 if child.error:
                     line += f"  ERROR: {child.error}"
             lines.append(line)

@@ -1,0 +1,780 @@
+"""glibc ld.so (and musl), emulated over a System: which file each DT_NEEDED resolves to, and why.
+
+The search order follows glibc ``elf/dl-load.c`` ``_dl_map_object`` (see ../shared/LOADERS.md d2 and
+its "Later checks"):
+
+1. a name already loaded (matched against each loaded object's path, the names it was asked for and
+   its DT_SONAME) is reused, whatever its path;
+2. a name with a ``/`` is opened as it is, after DST expansion;
+3. otherwise: DT_RPATH of the requester, then of its loader, up the chain, then of the main program -
+   all of it only if the requester has no DT_RUNPATH; LD_LIBRARY_PATH; the requester's DT_RUNPATH
+   (never inherited); /etc/ld.so.cache; the default folders - the last two not for entries in system
+   folders when the requester has DF_1_NODEFLIB.
+
+In every folder the glibc-hwcaps subfolders the CPU supports come first. A file of the wrong ELF class
+or machine is passed over and the search goes on; a file that is not an ELF object stops the load.
+
+An extension module is dlopen()ed by CPython with its absolute path and RTLD_NOW: its own loader chain
+is empty (glibc sets ``l_loader`` to NULL for a dlopen), so its dependencies see its RPATH and then the
+python executable's - never the RPATH of whichever module called dlopen.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Set, Tuple
+
+from ..binary import Binary, read_binary
+from .ldcache import LdCache, cache_flags_for, load_ld_cache
+from .tree import Candidate, DepTree, MissingSymbol, MissingVersion, Node
+
+__all__ = ["LinuxLoader", "resolve_linux"]
+
+#: Default program interpreters, by (machine, bits): ld.so is in every process, asked for or not.
+DEFAULT_INTERP = {
+    ("x86_64", 64): "/lib64/ld-linux-x86-64.so.2",
+    ("i386", 32): "/lib/ld-linux.so.2",
+    ("aarch64", 64): "/lib/ld-linux-aarch64.so.1",
+    ("arm", 32): "/lib/ld-linux-armhf.so.3",
+    ("ppc64", 64): "/lib64/ld64.so.2",
+    ("s390x", 64): "/lib/ld64.so.1",
+    ("riscv", 64): "/lib/ld-linux-riscv64-lp64d.so.1",
+}
+MULTIARCH = {
+    ("x86_64", 64): "x86_64-linux-gnu", ("i386", 32): "i386-linux-gnu",
+    ("aarch64", 64): "aarch64-linux-gnu", ("arm", 32): "arm-linux-gnueabihf",
+    ("ppc64", 64): "powerpc64le-linux-gnu", ("s390x", 64): "s390x-linux-gnu",
+    ("riscv", 64): "riscv64-linux-gnu",
+}
+PLATFORM_STRING = {"x86_64": "x86_64", "i386": "i686", "aarch64": "aarch64", "arm": "v7l",
+                   "ppc64": "power9", "s390x": "z13", "riscv": "riscv64"}
+#: x86-64 micro-architecture levels (glibc sysdeps/x86/get-isa-level.h), as /proc/cpuinfo names them.
+X86_LEVELS = (
+    ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),
+    ("x86-64-v3", {"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave"}),
+    ("x86-64-v2", {"cx16", "lahf_lm", "popcnt", "sse4_1", "sse4_2", "ssse3"}),
+)
+#: Libraries that are part of glibc: always there, folded in text output.
+_GLIBC_NAMES = re.compile(
+    r"^(libc|libm|libmvec|libpthread|libdl|librt|libutil|libresolv|libanl|libnsl|libBrokenLocale|"
+    r"libnss_\w+|libthread_db|libc_malloc_debug|libmemusage|libpcprofile)\.so(\.\d+)*$|"
+    r"^ld-linux[\w.-]*\.so\.\d+$|^ld64\.so\.\d+$|^linux-vdso\.so\.1$|^linux-gate\.so\.1$")
+#: musl serves these names from the loader itself (musl ldso/dynlink.c ``reserved``).
+_MUSL_BUILTIN = re.compile(r"^lib(c|pthread|rt|m|dl|util|xnet|crypt)\.so(\.\d+)*$")
+
+MAX_OBJECTS = 4000
+#: (machine, bits) -> ELF e_ident class name, for "wrong ELF class" reasons.
+_CLASS = {32: "ELFCLASS32", 64: "ELFCLASS64"}
+
+
+@dataclass
+class _Obj:
+    """A loaded object (a glibc ``link_map``) during one resolution."""
+
+    path: str
+    binary: Binary
+    loader: Optional["_Obj"]
+    depth: int
+    preloaded: bool = False
+    names: Set[str] = field(default_factory=set)
+    origin: Optional[str] = None
+    node: Optional["_N"] = None
+    deps: List["_Obj"] = field(default_factory=list)
+
+
+@dataclass
+class _N:
+    """A mutable node while the tree is built; frozen into a :class:`Node` at the end."""
+
+    name: str
+    depth: int
+    requested_by: Optional[str]
+    path: Optional[str] = None
+    rule: Optional[str] = None
+    via: Optional[str] = None
+    candidates: List[Candidate] = field(default_factory=list)
+    children: List["_N"] = field(default_factory=list)
+    repeat: bool = False
+    error: Optional[str] = None
+    obj: Optional[_Obj] = None
+    missing_versions: List[MissingVersion] = field(default_factory=list)
+    missing_symbols: List[MissingSymbol] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+    def freeze(self) -> Node:
+        b = self.obj.binary if self.obj is not None else None
+        soname = b.soname if b is not None else None
+        system = bool(_GLIBC_NAMES.match(self.name) or (soname and _GLIBC_NAMES.match(soname)))
+        notes = list(self.notes)
+        if self.obj is not None and not self.repeat and b is not None:
+            notes.extend(b.notes)
+        return Node(
+            name=self.name, path=self.path, rule=self.rule, depth=self.depth,
+            requested_by=self.requested_by, via=self.via, candidates=tuple(self.candidates),
+            children=tuple(c.freeze() for c in self.children), repeat=self.repeat, system=system,
+            soname=soname, error=self.error, missing_versions=tuple(self.missing_versions),
+            missing_symbols=tuple(self.missing_symbols), notes=tuple(dict.fromkeys(notes)),
+        )
+
+
+class LinuxLoader:
+    """The loader state of one Linux machine: its cache, default folders and hwcaps.
+
+    Build one per machine and call :meth:`resolve` for many files: the machine-wide facts are read once.
+    """
+
+    def __init__(self, system, *, hwcaps: Optional[Sequence[str]] = None) -> None:
+        self.system = system
+        self.env = system.environ
+        self._hwcaps_given = tuple(hwcaps) if hwcaps is not None else None
+        self._dir_cache: Dict[str, bool] = {}
+        self._cache: Dict[str, LdCache] = {}
+        self._defaults: Dict[str, Tuple[Tuple[str, ...], str]] = {}
+        self._realpaths: Dict[str, str] = {}
+        self._hwcaps: Dict[Tuple[str, int], Tuple[Tuple[str, ...], Optional[str]]] = {}
+
+    # -- machine facts -----------------------------------------------------------------------------
+    def ld_cache(self) -> LdCache:
+        if "glibc" not in self._cache:
+            self._cache["glibc"] = load_ld_cache(self.system)
+        return self._cache["glibc"]
+
+    def hwcaps_for(self, machine: str, bits: int) -> Tuple[Tuple[str, ...], Optional[str]]:
+        """glibc-hwcaps subfolders searched on this machine, best first (and a note on how we know)."""
+        if self._hwcaps_given is not None:
+            return self._hwcaps_given, None
+        key = (machine, bits)
+        if key in self._hwcaps:
+            return self._hwcaps[key]
+        result: Tuple[Tuple[str, ...], Optional[str]] = ((), None)
+        if machine == "x86_64" and bits == 64:
+            try:
+                text = self.system.read_text("/proc/cpuinfo", 1 << 20)
+            except OSError:
+                text = ""
+            flags: Set[str] = set()
+            for line in text.splitlines():
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[-1].split())
+                    break
+            if flags:
+                levels = []
+                for name, need in X86_LEVELS:
+                    # a level needs its own features and those of every level below it
+                    if all(need2 <= flags for n2, need2 in X86_LEVELS if n2 <= name):
+                        levels.append(name)
+                result = (tuple(levels), None)
+            else:
+                result = (tuple(n for n, _ in X86_LEVELS),
+                          "CPU features unknown: every x86-64 glibc-hwcaps level assumed supported")
+        self._hwcaps[key] = result
+        return result
+
+    def defaults_for(self, interp: Optional[str], machine: str, bits: int) -> Tuple[Tuple[str, ...], str]:
+        """(default folders, loader kind) for a program using ``interp``."""
+        key = f"{interp}|{machine}|{bits}"
+        if key in self._defaults:
+            return self._defaults[key]
+        kind = "musl" if interp and "ld-musl" in interp else "glibc"
+        dirs: Tuple[str, ...] = ()
+        if kind == "musl":
+            arch = posixpath.basename(interp or "").replace("ld-musl-", "").split(".")[0]
+            try:
+                text = self.system.read_text(f"/etc/ld-musl-{arch}.path")
+                dirs = tuple(d for d in re.split(r"[:\n]", text) if d.strip())
+            except OSError:
+                dirs = ("/lib", "/usr/local/lib", "/usr/lib")
+        else:
+            dirs = self._system_dirs_from_interp(interp) or self._fallback_dirs(machine, bits)
+        self._defaults[key] = (dirs, kind)
+        return dirs, kind
+
+    def _system_dirs_from_interp(self, interp: Optional[str]) -> Tuple[str, ...]:
+        # glibc compiles its default folders into ld.so as one NUL-separated string (SYSTEM_DIRS in
+        # elf/dl-load.c): read them from the machine's own ld.so rather than guessing the distribution.
+        if not interp:
+            return ()
+        try:
+            data = self.system.read_bytes(interp, 8 << 20)
+        except OSError:
+            return ()
+        for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
+            dirs = [d.decode() for d in m.group().split(b"\0") if d]
+            if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
+                   for d in dirs):
+                return tuple(d.rstrip("/") or "/" for d in dirs)
+        return ()
+
+    def _fallback_dirs(self, machine: str, bits: int) -> Tuple[str, ...]:
+        triplet = MULTIARCH.get((machine, bits))
+        if triplet and self.is_dir(f"/usr/lib/{triplet}"):
+            return (f"/lib/{triplet}", f"/usr/lib/{triplet}", "/lib", "/usr/lib")
+        if bits == 64 and machine in ("x86_64", "ppc64", "s390x", "sparcv9"):
+            return ("/lib64", "/usr/lib64")
+        return ("/lib", "/usr/lib")
+
+    def is_dir(self, path: str) -> bool:
+        hit = self._dir_cache.get(path)
+        if hit is None:
+            hit = self._dir_cache[path] = self.system.is_dir(path)
+        return hit
+
+    def realpath(self, path: str) -> str:
+        """The machine path with every symlink resolved inside the machine's root."""
+        hit = self._realpaths.get(path)
+        if hit is not None:
+            return hit
+        if self.system.root in ("/", "") or self.system.live:
+            result = os.path.realpath(path)
+        else:
+            result = self._model_realpath(path)
+        self._realpaths[path] = result
+        return result
+
+    def _model_realpath(self, path: str) -> str:
+        parts = [p for p in path.split("/") if p]
+        resolved: List[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            candidate = "/" + "/".join(resolved + [part])
+            host = self.system.host_path(candidate)
+            if os.path.islink(host) and hops < 40:
+                hops += 1
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    resolved = []
+                parts = [p for p in target.split("/") if p] + parts
+                continue
+            resolved.append(part)
+        return "/" + "/".join(resolved)
+
+    # -- resolution --------------------------------------------------------------------------------
+    def resolve(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
+                symbols: Optional[bool] = None) -> DepTree:
+        return _Resolution(self, path, mode, python_executable, symbols).run()
+
+
+class _Resolution:
+    """One dlopen (as-imported) or one program start (standalone), emulated."""
+
+    def __init__(self, loader: LinuxLoader, path: str, mode: str, python_executable: Optional[str],
+                 symbols: Optional[bool]) -> None:
+        if mode not in ("as-imported", "standalone"):
+            raise ValueError(f"mode must be 'as-imported' or 'standalone', not {mode!r}")
+        self.L = loader
+        self.system = loader.system
+        self.path = self._absolute(path)
+        self.mode = mode
+        self.python = python_executable if python_executable is not None else (self.system.executable or None)
+        self.symbols = (mode == "as-imported") if symbols is None else symbols
+        self.objects: List[_Obj] = []
+        self.by_name: Dict[str, _Obj] = {}
+        self.by_id: Dict[Tuple[int, int], _Obj] = {}
+        self.notes: List[str] = []
+        self.main: Optional[_Obj] = None
+        self.bits = 64
+        self.machine = "x86_64"
+        self.kind = "glibc"
+        self.defaults: Tuple[str, ...] = ()
+        self.hwcaps: Tuple[str, ...] = ()
+        self.preloaded_paths: List[str] = []
+
+    def _absolute(self, path: str) -> str:
+        if path.startswith("/"):
+            return path
+        cwd = self.system.environ.get("PWD") or "/"
+        return posixpath.join(cwd, path)
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def _setup_machine(self, program: Binary) -> None:
+        if program.bits:
+            self.bits = program.bits
+        if program.machine:
+            self.machine = program.machine
+        interp = program.interp or DEFAULT_INTERP.get((self.machine, self.bits))
+        self.interp = interp
+        self.defaults, self.kind = self.L.defaults_for(interp, self.machine, self.bits)
+        if self.kind == "glibc":
+            self.hwcaps, note = self.L.hwcaps_for(self.machine, self.bits)
+            if note:
+                self.notes.append(note)
+        if self.L.env.get("LD_PRELOAD"):
+            self.notes.append("LD_PRELOAD is set; preloaded objects are not modelled")
+
+    def _add(self, path: str, binary: Binary, loader: Optional[_Obj], depth: int, *, names=(),
+             preloaded: bool = False, origin: Optional[str] = None) -> _Obj:
+        obj = _Obj(path=path, binary=binary, loader=loader, depth=depth, preloaded=preloaded)
+        obj.origin = origin if origin is not None else _dirname_origin(path)
+        obj.names.add(path)
+        obj.names.update(n for n in names if n)
+        if binary.soname:
+            obj.names.add(binary.soname)
+        for n in obj.names:
+            self.by_name.setdefault(n, obj)
+        if binary.file_id is not None:
+            self.by_id.setdefault(binary.file_id, obj)
+        self.objects.append(obj)
+        return obj
+
+    def _preload_rtld(self) -> None:
+        if not self.interp:
+            return
+        b = read_binary(self.interp, self.system)
+        if b.error:
+            self.notes.append(f"program interpreter {self.interp}: {b.error}")
+            # The loader is in the process whatever its file says: keep its name matchable.
+            self.by_name.setdefault(self.interp, _Obj(self.interp, b, None, 0, True, {self.interp}))
+            return
+        self._add(self.interp, b, None, 0, preloaded=True, names=(posixpath.basename(self.interp),))
+        self.preloaded_paths.append(self.interp)
+
+    def run(self) -> DepTree:
+        root_n = _N(name=self.path, depth=0, requested_by=None)
+        target = read_binary(self.path, self.system)
+        if self.mode == "standalone":
+            self._setup_machine(target)
+            self._preload_rtld()
+            if target.error:
+                root_n.error = target.error
+                return self._finish(root_n, None)
+            # ld.so names the main program by the path it was given; $ORIGIN is its folder, unresolved
+            root = self._add(self.path, target, None, 0)
+            self.main = root
+        else:
+            program = read_binary(self.python, self.system) if self.python else None
+            if program is None or program.error:
+                self.notes.append("python executable unknown or unreadable: its RPATH and libraries are "
+                                  "not modelled" if program is None else
+                                  f"python executable {self.python}: {program.error}")
+                self._setup_machine(target)
+                self._preload_rtld()
+            else:
+                self._setup_machine(program)
+                self._preload_rtld()
+                # The kernel starts python by its real path (/proc/self/exe): that is its $ORIGIN.
+                real = self.L.realpath(self.python)
+                self.main = self._add(self.python, program, None, 0, preloaded=True,
+                                      origin=posixpath.dirname(real))
+                self.main.node = _N(name=self.python, depth=0, requested_by=None)
+                self._load_deps(self.main, preloaded=True)
+            for p in self.system.loaded_libraries():
+                if p in self.by_name:
+                    continue
+                b = read_binary(p, self.system)
+                if b.format != "elf" or b.error:
+                    continue
+                if b.file_id is not None and b.file_id in self.by_id:
+                    continue
+                self._add(p, b, None, 0, preloaded=True)
+                self.preloaded_paths.append(p)
+            existing = self.by_name.get(self.path) or (
+                self.by_id.get(target.file_id) if target.file_id is not None else None)
+            if existing is not None and existing.preloaded:
+                root_n.path, root_n.rule = existing.path, "already-loaded"
+                root_n.notes.append("this file is already loaded in the process: nothing new is loaded")
+                return self._finish(root_n, None)
+            if target.error:
+                root_n.error = target.error
+                return self._finish(root_n, None)
+            wrong = self._mismatch(target)
+            if wrong:
+                root_n.error = wrong
+                return self._finish(root_n, None)
+            # dlopen(): the new object's loader chain is empty (glibc sets l_loader to NULL).
+            root = self._add(self.path, target, None, 0)
+        root_n.path, root_n.rule, root_n.obj = self.path, "direct-path", root
+        root.node = root_n
+        self._load_deps(root, preloaded=False)
+        return self._finish(root_n, root)
+
+    def _load_deps(self, root: _Obj, *, preloaded: bool) -> None:
+        """Breadth first, as _dl_map_object_deps: every DT_NEEDED of each object in load order."""
+        queue = deque([root])
+        while queue:
+            obj = queue.popleft()
+            for needed in obj.binary.needed:
+                if len(self.objects) > MAX_OBJECTS:
+                    obj.node.notes.append("too many objects: resolution stopped")
+                    return
+                child = _N(name=needed.name, depth=obj.depth + 1, requested_by=obj.path)
+                obj.node.children.append(child)
+                found = self._request(needed.name, obj, child)
+                if found is None:
+                    continue
+                obj.deps.append(found)
+                child.obj = found
+                if child.rule == "already-loaded":
+                    continue  # loaded before this load began: its own libraries are not ours to list
+                if found.node is None:
+                    found.node = child
+                    if preloaded:
+                        found.preloaded = True
+                    queue.append(found)
+                else:
+                    child.repeat = True
+
+    # -- one request -------------------------------------------------------------------------------
+    def _request(self, name: str, requester: _Obj, node: _N) -> Optional[_Obj]:
+        hit = self.by_name.get(name)
+        if hit is not None:
+            return self._reuse(hit, node, name)
+        if self.kind == "musl" and _MUSL_BUILTIN.match(name):
+            rtld = self.by_name.get(self.interp) if self.interp else None
+            if rtld is not None:
+                node.notes.append("musl serves this name from its own loader")
+                return self._reuse(rtld, node, name)
+        if "/" in name:
+            path = _expand(name, requester.origin, self)
+            if path is None:
+                node.error = "cannot expand $ORIGIN"
+                return None
+            if not path.startswith("/"):
+                path = self._absolute(path)
+                node.notes.append("relative path: opened from the current folder")
+            result = self._try_file(path, "direct-path", None, node)
+            if result is None or isinstance(result, str):
+                node.error = result or "not found"
+                return None
+            return self._place(result, name, path, "direct-path", None, requester, node)
+        for path, rule, via in self._search(name, requester, node):
+            result = self._try_file(path, rule, via, node)
+            if result is None:
+                continue
+            if isinstance(result, str):  # a file that stops the load
+                node.error = result
+                node.path = path
+                return None
+            return self._place(result, name, path, rule, via, requester, node)
+        if any(c.reason.startswith("wrong ELF class") for c in node.candidates):
+            node.error = "wrong ELF class: " + _CLASS.get(64 if self.bits == 32 else 32, "")
+        else:
+            node.error = "not found"
+        return None
+
+    def _reuse(self, hit: _Obj, node: _N, name: str) -> _Obj:
+        hit.names.add(name)
+        node.path = hit.path
+        if hit.preloaded:
+            # In the process before this load began (python and its libraries, /proc/self/maps,
+            # ld.so itself): glibc matches the name and never searches.
+            node.rule = "already-loaded"
+            node.candidates.append(Candidate(hit.path, "already-loaded", "found"))
+            return hit
+        first = hit.node
+        node.rule = first.rule if first is not None else "already-loaded"
+        node.via = first.via if first is not None else None
+        return hit
+
+    def _place(self, binary: Binary, name: str, path: str, rule: str, via: Optional[str],
+               requester: _Obj, node: _N) -> _Obj:
+        node.path, node.rule, node.via = path, rule, via
+        same = self.by_id.get(binary.file_id) if binary.file_id is not None else None
+        if same is not None:
+            # ld.so compares device and inode: a second path to a loaded file is that same object.
+            node.notes.append(f"found as {path} [{rule}], the same file as {same.path}, already loaded")
+            same.names.add(name)
+            node.path = same.path
+            if same.preloaded:
+                node.rule = "already-loaded"
+            return same
+        return self._add(path, binary, requester, requester.depth + 1, names=(name,))
+
+    def _mismatch(self, b: Binary) -> Optional[str]:
+        if b.bits and b.bits != self.bits:
+            return f"wrong ELF class: {_CLASS.get(b.bits, b.bits)}"
+        if b.machine and b.machine != self.machine:
+            return f"wrong machine {b.machine} (the process is {self.machine})"
+        return None
+
+    def _try_file(self, path: str, rule: str, via: Optional[str], node: _N):
+        """Binary if loadable, None to go on searching, or an error text that stops the load."""
+        b = read_binary(path, self.system)
+        if b.error in ("no such file",):
+            reason = "" if self.L.is_dir(posixpath.dirname(path) or "/") else "no such folder"
+            node.candidates.append(Candidate(path, rule, "missing", reason, via))
+            return None
+        if b.error == "permission denied":
+            node.candidates.append(Candidate(path, rule, "skipped", "permission denied", via))
+            return None
+        if b.error == "not a regular file":
+            node.candidates.append(Candidate(path, rule, "refused", "not a regular file", via))
+            return "cannot read file data: Is a directory"
+        if b.error:
+            node.candidates.append(Candidate(path, rule, "refused", b.error, via))
+            return b.error
+        wrong = self._mismatch(b)
+        if wrong:
+            node.candidates.append(Candidate(path, rule, "skipped", wrong, via))
+            return None
+        node.candidates.append(Candidate(path, rule, "found", "", via))
+        return b
+
+    def _dirs(self, entries: Sequence[str], owner: _Obj) -> List[str]:
+        """Expanded, de-duplicated folders of one RPATH/RUNPATH/LD_LIBRARY_PATH list (fillin_rpath)."""
+        out: List[str] = []
+        for entry in entries:
+            d = _expand(entry, owner.origin if owner else None, self) if entry else "."
+            if d is None:
+                continue
+            if d == "":
+                d = "."
+            if len(d) > 1:
+                d = d.rstrip("/") or "/"
+            if d not in out:
+                out.append(d)
+        return out
+
+    def _in_dir(self, d: str, name: str, rule: str, via: Optional[str]):
+        """The files tried in one folder: its supported glibc-hwcaps subfolders first, then itself."""
+        base = d if d.endswith("/") else d + "/"
+        if self.kind == "glibc" and self.hwcaps:
+            for level in self.hwcaps:
+                sub = f"{base}glibc-hwcaps/{level}"
+                if self.L.is_dir(sub):
+                    yield f"{sub}/{name}", rule, via
+        yield base + name, rule, via
+
+    def _search(self, name: str, requester: _Obj, node: _N):
+        """The places glibc ld.so (or musl) would try for ``name`` asked for by ``requester``, in order.
+
+        Rules left out as a whole are recorded on ``node`` as "not-searched" candidates."""
+        note = node.candidates.append
+        b = requester.binary
+        if self.kind == "musl":
+            yield from self._search_musl(name, requester, node)
+            return
+        if b.runpath:
+            # RUNPATH cancels every RPATH for this request: the requester's, its loaders', python's.
+            chain = [o for o in self._chain(requester) if o.binary.rpath and not o.binary.runpath]
+            if self.main is not None and self.main.binary.rpath and self.main not in chain \
+                    and not self.main.binary.runpath:
+                chain.append(self.main)
+            for o in chain:
+                note(Candidate("", "rpath", "not-searched",
+                               f"RPATH of {o.path} skipped because RUNPATH is set in {requester.path}", o.path))
+        else:
+            did_main = False
+            for o in self._chain(requester):
+                if o.binary.rpath and o.binary.runpath:
+                    note(Candidate("", "rpath", "not-searched",
+                                   f"RPATH of {o.path} ignored because that file also has RUNPATH", o.path))
+                    continue
+                if not o.binary.rpath:
+                    continue
+                rule = "rpath" if o is requester else (
+                    "executable-rpath" if o is self.main and self.mode == "as-imported" else f"rpath-of-{o.depth}")
+                did_main |= o is self.main
+                for d in self._dirs(o.binary.rpath, o):
+                    yield from self._in_dir(d, name, rule, o.path)
+            m = self.main
+            if not did_main and m is not None and m.binary.rpath and not m.binary.runpath:
+                for d in self._dirs(m.binary.rpath, m):
+                    yield from self._in_dir(d, name, "executable-rpath", m.path)
+        llp = self.L.env.get("LD_LIBRARY_PATH")
+        if llp:
+            # glibc splits on ':' and ';' and expands $ORIGIN relative to the main program.
+            entries = re.split(r"[:;]", llp)
+            for d in self._dirs(entries, self.main or requester):
+                yield from self._in_dir(d, name, "ld-library-path", None)
+        if b.runpath:
+            for d in self._dirs(b.runpath, requester):
+                yield from self._in_dir(d, name, "runpath", requester.path)
+        nodeflib = "nodeflib" in b.flags
+        cache = self.L.ld_cache()
+        if cache.entries:
+            entry = cache.lookup(name, flags=cache_flags_for(self.machine, self.bits), hwcaps=self.hwcaps)
+            if entry is not None:
+                if nodeflib and any(entry.path.startswith(d.rstrip("/") + "/") for d in self.defaults):
+                    note(Candidate(entry.path, "ld.so.cache", "not-searched",
+                                   "not searched because of NODEFLIB", requester.path))
+                else:
+                    yield entry.path, "ld.so.cache", None
+            else:
+                note(Candidate("/etc/ld.so.cache", "ld.so.cache", "missing", "no entry for this name"))
+        else:
+            note(Candidate("/etc/ld.so.cache", "ld.so.cache", "not-searched",
+                           "; ".join(cache.notes) or "no cache"))
+        if nodeflib:
+            note(Candidate("", "default-dir", "not-searched", "not searched because of NODEFLIB",
+                           requester.path))
+            return
+        for d in self.defaults:
+            yield from self._in_dir(d, name, "default-dir", None)
+
+    def _search_musl(self, name: str, requester: _Obj, node: _N):
+        # musl ldso/dynlink.c load_library: LD_LIBRARY_PATH, then the RPATH/RUNPATH of the requester and
+        # up its needed_by chain (musl makes no difference between the two), then the path file.
+        llp = self.L.env.get("LD_LIBRARY_PATH")
+        if llp:
+            for d in self._dirs(llp.split(":"), self.main or requester):
+                yield from self._in_dir(d, name, "ld-library-path", None)
+        for o in self._chain(requester):
+            entries = o.binary.runpath or o.binary.rpath
+            if not entries:
+                continue
+            rule = ("runpath" if o.binary.runpath else "rpath") if o is requester else f"rpath-of-{o.depth}"
+            for d in self._dirs(entries, o):
+                yield from self._in_dir(d, name, rule, o.path)
+        for d in self.defaults:
+            yield from self._in_dir(d, name, "default-dir", None)
+
+    def _chain(self, obj: _Obj):
+        seen = set()
+        while obj is not None and id(obj) not in seen:
+            seen.add(id(obj))
+            yield obj
+            obj = obj.loader
+
+    # -- checks after loading ----------------------------------------------------------------------
+    def _finish(self, root_n: _N, root: Optional[_Obj]) -> DepTree:
+        checked = False
+        if root is not None:
+            new = [o for o in self.objects if not o.preloaded and o.node is not None]
+            self._check_versions(new)
+            failed = any(n.error for n in _walk_n(root_n)) or any(
+                n.missing_versions for n in _walk_n(root_n))
+            if self.symbols and not failed and self.kind == "glibc":
+                self._check_symbols(root, new)
+                checked = True
+            elif self.symbols and failed:
+                self.notes.append("symbols not checked: the load already fails before binding")
+        return DepTree(
+            root=root_n.freeze(), mode=self.mode, platform="linux", loader=self.kind,
+            executable=self.main.path if self.main is not None else None,
+            search_defaults=self.defaults, hwcaps=self.hwcaps,
+            preloaded=tuple(self.preloaded_paths + [o.path for o in self.objects
+                                                    if o.preloaded and o.path not in self.preloaded_paths]),
+            symbols_checked=checked, notes=tuple(dict.fromkeys(self.notes + list(self.L.ld_cache().notes))),
+        )
+
+    def _check_versions(self, objs: List[_Obj]) -> None:
+        # glibc _dl_check_map_versions: each DT_VERNEED file is found by name among the loaded objects;
+        # each needed version must be in that object's DT_VERDEF (a file without DT_VERDEF passes).
+        if self.kind == "musl":
+            return
+        for obj in objs:
+            for need in obj.binary.versions_needed:
+                dep = self.by_name.get(need.library)
+                if dep is None:
+                    continue  # the library itself is missing: reported on its own node
+                defined = dep.binary.versions_defined
+                if not defined:
+                    continue
+                if need.version in defined:
+                    continue
+                if need.weak:
+                    obj.node.notes.append(f"weak version `{need.version}' not found in {dep.path}")
+                    continue
+                target = self._node_for(dep, obj) or obj.node
+                target.missing_versions.append(MissingVersion(need.version, need.library, dep.path, obj.path))
+
+    def _node_for(self, dep: _Obj, requester: _Obj) -> Optional[_N]:
+        """The node under ``requester`` that names ``dep`` (where a version problem is shown)."""
+        if requester.node is None:
+            return None
+        for child in requester.node.children:
+            if child.obj is dep:
+                return child
+        return None
+
+    def _check_symbols(self, root: _Obj, new: List[_Obj]) -> None:
+        # Lookup scope (RTLD_NOW, RTLD_LOCAL): the global scope - the main program and its
+        # dependencies, breadth first - then the dlopen()ed object's own dependencies, breadth first.
+        global_scope = _bfs(self.main) if self.main is not None else []
+        local = _bfs(root)
+        scope = global_scope + [o for o in local if o not in global_scope]
+        for obj in new:
+            missing = []
+            for sym in obj.binary.imported_symbols:
+                if sym.weak:
+                    continue
+                if not any(_defines(o.binary, sym.name, sym.version) for o in scope):
+                    missing.append(MissingSymbol(sym.name, sym.version, sym.library, obj.path))
+            if missing:
+                obj.node.missing_symbols.extend(missing)
+
+
+def _bfs(start: _Obj) -> List[_Obj]:
+    out, seen, queue = [], set(), deque([start])
+    while queue:
+        o = queue.popleft()
+        if id(o) in seen:
+            continue
+        seen.add(id(o))
+        out.append(o)
+        queue.extend(o.deps)
+    return out
+
+
+def _defines(binary: Binary, name: str, version: Optional[str]) -> bool:
+    defs = binary.exports_by_name.get(name)
+    if not defs:
+        return False
+    if not binary.versions_defined:  # no version information: any definition serves (check_match)
+        return True
+    for v, hidden in defs:
+        if version is None:
+            if not hidden:
+                return True
+        elif v == version or (v is None and not hidden):
+            return True
+    return False
+
+
+def _walk_n(n: _N):
+    stack = [n]
+    while stack:
+        cur = stack.pop()
+        yield cur
+        stack.extend(cur.children)
+
+
+def _dirname_origin(path: str) -> str:
+    d = posixpath.dirname(path)
+    return d or "."
+
+
+_DST = re.compile(r"\$(\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
+
+
+def _expand(entry: str, origin: Optional[str], res: "_Resolution") -> Optional[str]:
+    """Expand $ORIGIN, $LIB and $PLATFORM (and their ${} forms); None when $ORIGIN is unknown."""
+    if "$" not in entry:
+        return entry
+    failed = False
+
+    def sub(m):
+        nonlocal failed
+        word = m.group(2) or m.group(3)
+        if word == "ORIGIN":
+            if origin is None:
+                failed = True
+                return ""
+            return origin
+        if word == "LIB":
+            triplet = MULTIARCH.get((res.machine, res.bits))
+            # Debian-style multiarch glibc defines $LIB as lib/<triplet>; upstream uses lib64 / lib.
+            if triplet and any(d.endswith(triplet) for d in res.defaults):
+                return f"lib/{triplet}"
+            return "lib64" if res.bits == 64 and any(d.endswith("lib64") for d in res.defaults) else "lib"
+        return PLATFORM_STRING.get(res.machine, res.machine)
+
+    out = _DST.sub(sub, entry)
+    return None if failed else out
+
+
+def resolve_linux(path: str, system, *, mode: str = "as-imported", python_executable: Optional[str] = None,
+                  symbols: Optional[bool] = None, loader: Optional[LinuxLoader] = None) -> DepTree:
+    """Resolve ``path`` on the Linux machine ``system``; see :func:`dllmagic.facts.native.loader.resolve`."""
+    loader = loader or LinuxLoader(system)
+    return loader.resolve(path, mode=mode, python_executable=python_executable, symbols=symbols)

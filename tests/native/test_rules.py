@@ -1,0 +1,268 @@
+"""One test per loader rule: the emulation's answer and reasons, then the real loader's verdict.
+
+Each fixture folder under fixtures/ is named after what it proves and built by its own build.sh.
+Standalone trees are compared with ``ldd`` (and ``ldd -r`` for symbols); as-imported trees with what
+ld.so itself searched (LD_DEBUG=libs,files) when a stand-in for python dlopen()s the file.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from conftest import (CLEAN_ENV, compare_with_ld_debug, compare_with_ldd, first_nodes, run_driver,
+                      run_ldd)
+from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_dict
+from dllmagic.facts.system import System
+
+
+def host_system(env=None, executable="", loaded=()):
+    """The live machine's files and cache, with the variables and loaded list the test states."""
+    return System.model("linux", "/", environ=env or CLEAN_ENV, executable=executable, loaded=loaded)
+
+
+def node(tree, name):
+    for n in first_nodes(tree):
+        if n.name == name:
+            return n
+    raise AssertionError(f"{name} not in tree:\n{format_tree(tree, verbose=True)}")
+
+
+def standalone(path, env=None, symbols=False):
+    tree = resolve(str(path), host_system(env), mode="standalone", symbols=symbols)
+    ldd = run_ldd(str(path), env=env or CLEAN_ENV, relocs=symbols)
+    assert compare_with_ldd(tree, ldd) == [], format_tree(tree, verbose=True) + "\n" + ldd["text"]
+    return tree, ldd
+
+
+def as_imported(driver, path, preload=(), env=None):
+    system = host_system(env, executable=str(driver), loaded=tuple(str(p) for p in preload))
+    tree = resolve(str(path), system, mode="as-imported")
+    real = run_driver(driver, [str(p) for p in preload] + [str(path)], env=env)
+    assert compare_with_ld_debug(tree, real["blocks"]) == [], (
+        format_tree(tree, verbose=True) + "\n" + real["stderr"][-4000:])
+    return tree, real
+
+
+def test_runpath_cancels_rpath_of_the_requester(built, driver):
+    top = built / "runpath_cancels_rpath_of_the_requester" / "top" / "libtop.so"
+    tree, _ = standalone(top)
+    dep = node(tree, "libdep.so")
+    assert dep.rule == "runpath" and dep.path.endswith("/top/x/../y/libdep.so")
+    skipped = [c for c in dep.candidates if c.outcome == "not-searched" and c.rule == "rpath"]
+    assert skipped and "skipped because RUNPATH is set" in skipped[0].reason
+    assert skipped[0].via == str(top)
+    tree, real = as_imported(driver, top)
+    assert real["error"] is None
+
+
+def test_rpath_is_inherited_from_the_loader_chain(built, driver):
+    top = built / "rpath_is_inherited_from_the_loader_chain" / "top" / "libtop.so"
+    tree, _ = standalone(top)
+    assert node(tree, "libmid.so").rule == "rpath"
+    dep = node(tree, "libdep.so")
+    assert dep.rule == "rpath-of-0" and dep.via == str(top)
+    as_imported(driver, top)
+
+
+def test_runpath_is_not_inherited_by_dependencies(built, driver):
+    top = built / "runpath_is_not_inherited_by_dependencies" / "top" / "libtop.so"
+    tree, ldd = standalone(top)
+    assert node(tree, "libmid.so").rule == "runpath"
+    dep = node(tree, "libdep.so")
+    assert dep.path is None and dep.error == "not found"
+    assert [p.name for p in problems(tree)] == ["libdep.so"]
+    _, real = as_imported(driver, top)
+    assert "libdep.so: cannot open shared object file" in real["error"]
+
+
+def test_origin_is_the_folder_of_the_symlink_not_its_target(built, driver):
+    link = built / "origin_is_the_folder_of_the_symlink_not_its_target" / "link" / "libroot.so"
+    tree, _ = standalone(link)
+    dep = node(tree, "libdep.so")
+    assert dep.rule == "rpath" and dep.path == str(link.parent / "lib" / "libdep.so")
+    as_imported(driver, link)
+    real = built / "origin_is_the_folder_of_the_symlink_not_its_target" / "real" / "libroot.so"
+    tree, _ = standalone(real)
+    assert node(tree, "libdep.so").path is None
+
+
+def test_a_missing_library_lists_every_place_tried(built, driver):
+    root = built / "a_missing_library_lists_every_place_tried" / "libroot.so"
+    tree, _ = standalone(root)
+    miss = node(tree, "libnothere.so.1")
+    assert miss.error == "not found"
+    rules = [c.rule for c in miss.candidates]
+    assert rules[0] == "rpath" and "ld.so.cache" in rules and rules[-1] == "default-dir"
+    assert miss.candidates[0].path == str(root.parent / "nowhere" / "libnothere.so.1")
+    assert miss.candidates[0].reason == "no such folder"
+    assert all(c.outcome in ("missing", "not-searched") for c in miss.candidates)
+    (problem,) = problems(tree)
+    assert problem.kind == "missing-library" and problem.required_by == str(root)
+    assert problem.searched == miss.candidates
+    text = format_tree(tree)
+    assert "libnothere.so.1  NOT FOUND" in text and "1. [rpath]" in text
+    _, real = as_imported(driver, root)
+    assert "libnothere.so.1: cannot open shared object file" in real["error"]
+
+
+def test_an_undefined_symbol_is_reported(built, driver):
+    user = built / "an_undefined_symbol_is_reported" / "libuser.so"
+    tree, ldd = standalone(user, symbols=True)
+    assert tree.symbols_checked
+    assert [(s.name, s.required_by) for s in tree.root.missing_symbols] == [("foo", str(user))]
+    assert {(s, r) for s, r in ldd["undefined"]} == {("foo", "libuser.so")}
+    tree, real = as_imported(driver, user)
+    assert [p.name for p in problems(tree)] == ["foo"]
+    assert "undefined symbol: foo" in real["error"]
+
+
+def test_a_missing_symbol_version_names_the_version_and_the_requirer(built, driver):
+    use = built / "a_missing_symbol_version_names_the_version_and_the_requirer" / "libuse.so"
+    tree, ldd = standalone(use)
+    (mv,) = node(tree, "libver.so").missing_versions
+    assert (mv.version, mv.library, mv.required_by) == ("VER_2", "libver.so", str(use))
+    assert mv.library_path == str(use.parent / "libver.so")
+    assert ldd["versions"] == {("VER_2", "libuse.so")}
+    (problem,) = problems(tree)
+    assert problem.kind == "symbol-version" and problem.name == "VER_2"
+    _, real = as_imported(driver, use)
+    assert "version `VER_2' not found (required by" in real["error"]
+
+
+def test_a_wrong_class_library_earlier_on_the_path_is_skipped(built, driver):
+    folder = built / "a_wrong_class_library_earlier_on_the_path_is_skipped"
+    tree, _ = standalone(folder / "libroot.so")
+    dep = node(tree, "libdep.so")
+    assert dep.path == str(folder / "b64" / "libdep.so") and dep.rule == "rpath"
+    first = dep.candidates[0]
+    assert (first.outcome, first.reason) == ("skipped", "wrong ELF class: ELFCLASS32")
+    as_imported(driver, folder / "libroot.so")
+    tree, _ = standalone(folder / "libonly32.so")
+    assert node(tree, "libdep32.so").error == "wrong ELF class: ELFCLASS32"
+    _, real = as_imported(driver, folder / "libonly32.so")
+    assert "wrong ELF class: ELFCLASS32" in real["error"]
+
+
+def test_nodeflib_skips_the_cache_and_the_default_folders(built, driver):
+    root = built / "nodeflib_skips_the_cache_and_the_default_folders" / "libroot.so"
+    tree, _ = standalone(root)
+    z = node(tree, "libz.so.1")
+    assert z.error == "not found"
+    reasons = {(c.rule, c.reason) for c in z.candidates if c.outcome == "not-searched"}
+    assert ("ld.so.cache", "not searched because of NODEFLIB") in reasons
+    assert ("default-dir", "not searched because of NODEFLIB") in reasons
+    # Without NODEFLIB the same name is found in the cache.
+    plain = resolve("/lib/x86_64-linux-gnu/libz.so.1", host_system(), mode="standalone")
+    assert plain.root.error is None
+    _, real = as_imported(driver, root)
+    assert "libz.so.1: cannot open shared object file" in real["error"]
+
+
+def test_an_already_loaded_library_with_the_same_soname_wins(built, driver):
+    folder = built / "an_already_loaded_library_with_the_same_soname_wins"
+    copy = folder / "first" / "libshared-copy.so"
+    tree, real = as_imported(driver, folder / "ext.so", preload=[copy])
+    shared = node(tree, "libshared.so.1")
+    assert shared.rule == "already-loaded" and shared.path == str(copy)
+    assert str(copy) in real["maps"] and str(folder / "second" / "libshared.so.1") not in real["maps"]
+    # Not loaded before: found through the RPATH.
+    tree, _ = as_imported(driver, folder / "ext.so")
+    assert node(tree, "libshared.so.1").rule == "rpath"
+
+
+def test_the_executable_rpath_is_searched_for_an_extension(built):
+    folder = built / "the_executable_rpath_is_searched_for_an_extension"
+    host = folder / "bin" / "host"
+    tree, real = as_imported(host, folder / "ext" / "ext.so")
+    lib = node(tree, "libhostlib.so")
+    assert lib.rule == "executable-rpath" and lib.via == str(host)
+    assert lib.path == str(folder / "bin" / ".." / "lib" / "libhostlib.so")
+    assert real["error"] is None
+    tree, real = as_imported(host, folder / "ext" / "ext_runpath.so")
+    lib = node(tree, "libhostlib.so")
+    assert lib.error == "not found"
+    assert any(c.rule == "rpath" and c.via == str(host) and c.outcome == "not-searched"
+               for c in lib.candidates)
+    assert "libhostlib.so: cannot open shared object file" in real["error"]
+    # Standalone (as ldd sees the extension) there is no executable RPATH at all.
+    tree = resolve(str(folder / "ext" / "ext.so"), host_system(), mode="standalone")
+    assert node(tree, "libhostlib.so").error == "not found"
+
+
+def test_ld_library_path_comes_after_rpath_and_before_runpath(built, driver):
+    folder = built / "ld_library_path_comes_after_rpath_and_before_runpath"
+    env = dict(CLEAN_ENV, LD_LIBRARY_PATH=str(folder / "l"))
+    tree, _ = standalone(folder / "with_rpath.so", env=env)
+    assert node(tree, "libd.so").rule == "rpath"
+    tree, _ = standalone(folder / "with_runpath.so", env=env)
+    d = node(tree, "libd.so")
+    assert d.rule == "ld-library-path" and d.path == str(folder / "l" / "libd.so")
+    as_imported(driver, folder / "with_runpath.so", env=env)
+    tree, _ = standalone(folder / "with_runpath.so")
+    assert node(tree, "libd.so").rule == "runpath"
+
+
+def test_a_name_with_a_slash_is_opened_directly(built, driver):
+    folder = built / "a_name_with_a_slash_is_opened_directly"
+    tree, _ = standalone(folder / "libroot.so")
+    n = node(tree, str(folder / "sub" / "libnoso.so"))
+    assert n.rule == "direct-path" and n.path == n.name
+    as_imported(driver, folder / "libroot.so")
+
+
+def test_glibc_hwcaps_subfolders_come_first(built, driver):
+    folder = built / "glibc_hwcaps_subfolders_come_first"
+    tree, _ = standalone(folder / "libroot.so")
+    hw = node(tree, "libhw.so")
+    if "x86-64-v2" in tree.hwcaps:
+        assert hw.path == str(folder / "d" / "glibc-hwcaps" / "x86-64-v2" / "libhw.so")
+    else:
+        assert hw.path == str(folder / "d" / "libhw.so")
+    as_imported(driver, folder / "libroot.so")
+
+
+def test_a_file_that_is_not_elf_stops_the_search(built, driver):
+    folder = built / "a_file_that_is_not_elf_stops_the_search"
+    tree = resolve(str(folder / "libroot.so"), host_system(), mode="standalone")
+    dep = node(tree, "libdep.so")
+    assert dep.path == str(folder / "bad" / "libdep.so")
+    assert dep.error.startswith("invalid ELF header") and "Git LFS" in dep.error
+    assert [c.outcome for c in dep.candidates] == ["refused"]
+    (problem,) = problems(tree)
+    assert problem.kind == "unloadable-library"
+    real = run_driver(driver, [str(folder / "libroot.so")])
+    assert "invalid ELF header" in real["error"]
+
+
+def test_dependency_loops_are_loaded_once(built, driver):
+    folder = built / "dependency_loops_are_loaded_once"
+    tree, _ = standalone(folder / "liba.so")
+    b = node(tree, "libb.so")
+    (back,) = b.children[:1]
+    assert back.name == "liba.so" and back.path == str(folder / "liba.so")
+    as_imported(driver, folder / "liba.so")
+
+
+def test_json_view_is_plain_data(built):
+    import json
+
+    root = built / "a_missing_library_lists_every_place_tried" / "libroot.so"
+    tree = resolve(str(root), host_system(), mode="standalone")
+    data = json.loads(json.dumps(tree_to_dict(tree)))
+    assert data["ok"] is False and data["problems"][0]["name"] == "libnothere.so.1"
+    assert data["root"]["children"][0]["candidates"][0]["reason"] == "no such folder"
+
+
+def test_modelled_machine_under_a_root_folder(built, tmp_path):
+    """The same rule, with the machine's files under a folder: paths are the machine's own."""
+    import shutil
+
+    src = built / "rpath_is_inherited_from_the_loader_chain" / "top"
+    shutil.copytree(src, tmp_path / "opt" / "app", symlinks=True)
+    system = System.model("linux", str(tmp_path))
+    tree = resolve("/opt/app/libtop.so", system, mode="standalone")
+    dep = node(tree, "libdep.so")
+    assert dep.path == "/opt/app/x/libdep.so" and dep.rule == "rpath-of-0"
+    libc = node(tree, "libc.so.6")
+    assert libc.error == "not found" and not any(c.path.startswith(str(tmp_path)) for c in libc.candidates)
