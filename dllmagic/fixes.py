@@ -16,16 +16,21 @@ from .model import Fix, Interpreter
 _UNSAFE = re.compile(r"[\"'`$\\{}!%;&|\n\r\t]")
 
 
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
 class UnsafeName(ValueError):
     """A name that is not a valid PEP 508 requirement (or carries characters we never quote)."""
 
 
 def validate_requirement(text: str) -> str:
     """The requirement text, if it is a plain PEP 508 requirement without markers or URLs."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     if not text or len(text) > 200 or _UNSAFE.search(text):
         raise UnsafeName(f"not a safe requirement: {text!r}")
+    if _PLAIN_NAME.fullmatch(text):
+        return text  # a bare PEP 508 name: no need to load the full parser
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:

@@ -52,7 +52,7 @@ class Context:
 
     @cached_property
     def distributions(self) -> DistributionIndex:
-        return DistributionIndex(self.site_folders, self.system)
+        return DistributionIndex.for_paths(self.site_folders, self.system)
 
     @cached_property
     def site_folders(self) -> Tuple[str, ...]:

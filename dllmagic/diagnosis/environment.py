@@ -66,6 +66,10 @@ class EnvironmentFacts:
         pm = self.ctx.system.pathmod
         if exp.get("notebook"):
             return pm.dirname(exp["notebook"])
+        if self.ctx.cwd is None and self.ctx.system.live:
+            import os
+
+            return os.getcwd()  # the CLI: venvs in and above the folder the user runs it from
         return self.ctx.cwd
 
     def expectation_light(self) -> Dict[str, Any]:
@@ -226,12 +230,13 @@ def shadowed_by_local_file(ctx: Context) -> Iterable[Finding]:
         first = next((c for c in cands if _same_file(ctx, c.path, failure.from_path)), None)
     if first is None and cands:
         first = cands[0]
-    if first is None or not first.local:
+    if first is None or _is_installed(ctx, first, top):
         return
-    hidden = [c for c in cands if c is not first and not c.local]
+    hidden = [c for c in cands if c is not first and _is_installed(ctx, c, top)]
     not_a_package = failure is not None and "is not a package" in (failure.message or "")
     from_local = failure is not None and failure.from_path and _same_file(ctx, first.path, failure.from_path)
-    installed = ctx.distributions.providing(top) or ctx.distributions.by_name(_dist_name(ctx))
+    installed = [d for d in (ctx.distributions.providing(top) or ctx.distributions.by_name(_dist_name(ctx)))
+                 if d.location != first.entry.resolved]
     if not (hidden or installed or not_a_package or from_local):
         return
     ev = [_kernel_line(ctx),
@@ -263,6 +268,13 @@ def shadowed_by_local_file(ctx: Context) -> Iterable[Finding]:
                 f"{'file' if first.form != 'package' and first.form != 'namespace' else 'folder'}.",
         evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(failure.kind if failure else "module-not-found",
                                                                  "shadowed-by-local-file"))
+
+
+def _is_installed(ctx: Context, cand: syspath.Candidate, top: str) -> bool:
+    """Put there by an installer: a site folder, or any folder whose own metadata provides it (--target)."""
+    if not cand.local:
+        return True
+    return any(d.location == cand.entry.resolved for d in ctx.distributions.providing(top))
 
 
 def _renamed(pm: Any, path: str) -> str:
@@ -311,7 +323,7 @@ def restart_needed(ctx: Context) -> Iterable[Finding]:
         return
     if not _is_top_missing(ctx):
         return
-    cands = [c for c in facts.candidates(top) if not c.local]
+    cands = [c for c in facts.candidates(top) if _is_installed(ctx, c, top)]
     if cands:
         where = cands[0]
         ev.append(Evidence(f"'{top}' is on disk now", where.path, f"sys.path[{where.entry.index}]"))
@@ -321,7 +333,7 @@ def restart_needed(ctx: Context) -> Iterable[Finding]:
         if dists:
             ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
             newer = max(newer or 0, _mtime(ctx, dists[0].path) or 0) or newer
-        if newer is not None and start is not None and newer > start:
+        if newer is not None and start is not None and newer > start + _CLOCK_SLACK:
             ev.append(Evidence("installed after the kernel started", _when(newer), where.path))
             confidence = 0.97
         yield Finding(
@@ -356,7 +368,9 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
     reasons: List[str] = []
     dists = ctx.distributions.providing(top)
     disk = dists[0] if dists else None
-    if isinstance(loaded_version, str) and disk is not None and _vnorm(loaded_version) != _vnorm(disk.version):
+    installed_copy = isinstance(loaded_file, str) and bool(loaded_file) and _installed_file(ctx, loaded_file, top)
+    if isinstance(loaded_version, str) and disk is not None and installed_copy \
+            and _vnorm(loaded_version) != _vnorm(disk.version):
         ev.append(Evidence(f"version of '{top}' loaded in this kernel", loaded_version, f"{top}.__version__"))
         ev.append(Evidence(f"version of {disk.name} on disk now", disk.version, disk.path))
         reasons.append(f"the kernel runs {top} {loaded_version} but {disk.version} is installed now")
@@ -364,7 +378,8 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
         if not ctx.system.exists(loaded_file):
             ev.append(Evidence("loaded file no longer on disk", loaded_file, f"{top}.__file__"))
             reasons.append(f"the file it was loaded from ({loaded_file}) was removed or replaced")
-        elif start is not None and (_mtime(ctx, loaded_file) or 0) > start:
+        elif start is not None and (_mtime(ctx, loaded_file) or 0) > start + _CLOCK_SLACK and _installed_file(
+                ctx, loaded_file, top):
             ev.append(Evidence("loaded file changed after the kernel started", _when(_mtime(ctx, loaded_file) or 0),
                                loaded_file))
             reasons.append("its files were rewritten after the kernel started")
@@ -385,6 +400,19 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                   summary=f"'{top}' changed on disk after this kernel imported it: {'; '.join(reasons)}. "
                           f"Restart the kernel.",
                   evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(kind, "restart-needed"))
+
+
+#: The kernel's start time is known to the second (/proc/stat's btime): closer calls prove nothing.
+_CLOCK_SLACK = 1.5
+
+
+def _installed_file(ctx: Context, path: str, top: str) -> bool:
+    """The loaded file came from an installed distribution (a local file being edited is another story)."""
+    facts = environment_facts(ctx)
+    for cand in facts.candidates(top):
+        if _same_file(ctx, cand.path, path) or path.startswith(cand.path.rstrip("/\\") + ctx.system.pathmod.sep):
+            return _is_installed(ctx, cand, top)
+    return False
 
 
 def _vnorm(version: str) -> str:
@@ -522,7 +550,12 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     locations.sort(key=rank)
     best = locations[0]
     env = best.environment
-    found_ev = [_found_ev(loc) for loc in locations[:6]]
+    found_ev = []
+    for loc in locations[:6]:
+        found_ev.append(_found_ev(loc))
+        owner = _ownership(loc)
+        if owner is not None and loc.environment.conda:
+            found_ev.append(owner)
     if env.kind == "user-site" and not envs.same_python_minor(env.version, it.version):
         yield Finding(
             kind="module-not-found", cause="foreign-user-site", confidence=0.93,
@@ -544,7 +577,7 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     if envs.same_python_minor(env.version, it.version) is False:
         fix_list += switch_and_register(ctx, env) if not env.kernelspecs else []
     owner = _ownership(best)
-    if owner:
+    if owner is not None and not env.conda:
         found_ev.append(owner)
     yield Finding(
         kind="module-not-found", cause="installed-in-other-environment", confidence=0.95,

@@ -108,7 +108,13 @@ class Distribution:
 
 
 class DistributionIndex:
-    """The distributions visible on a list of site folders (a sys.path), first one of a name wins."""
+    """The distributions visible on a list of site folders (a sys.path), first one of a name wins.
+
+    Use :meth:`for_paths` to share one index per unchanged set of folders: installing or removing a
+    distribution changes its site folder's mtime, which makes a new index.
+    """
+
+    _shared: Dict[Tuple, "DistributionIndex"] = {}
 
     def __init__(self, paths: Sequence[str], system: Optional[System] = None):
         self.system = system or System.current()
@@ -116,6 +122,23 @@ class DistributionIndex:
         self._all: Optional[List[Distribution]] = None
         self._top: Optional[Dict[str, List[Distribution]]] = None
         self.notes: List[str] = []
+
+    @classmethod
+    def for_paths(cls, paths: Sequence[str], system: Optional[System] = None) -> "DistributionIndex":
+        system = system or System.current()
+        stamps = []
+        for folder in paths:
+            try:
+                stamps.append((folder, system.stat(folder).st_mtime_ns))
+            except OSError:
+                stamps.append((folder, None))
+        key = (id(system) if not system.live else "live", system.root, tuple(stamps))
+        index = cls._shared.get(key)
+        if index is None:
+            if len(cls._shared) > 32:
+                cls._shared.clear()
+            index = cls._shared[key] = cls(paths, system)
+        return index
 
     def all(self) -> List[Distribution]:
         if self._all is None:

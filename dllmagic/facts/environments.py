@@ -344,7 +344,7 @@ def _classify(system: System, prefix: str, python: Optional[str], cfg: Mapping[s
 
 
 def read_environment(system: System, prefix: str, found_by: str, *, name: Optional[str] = None,
-                     python: Optional[str] = None, kind: Optional[str] = None,
+                     python: Optional[str] = None, kind: Optional[str] = None, version: Optional[str] = None,
                      current_key: Optional[str] = None) -> Optional["Environment"]:
     """An environment read from its files, or None when ``prefix`` does not look like one."""
     pm = system.pathmod
@@ -354,8 +354,8 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
     cfg = _pyvenv_cfg(system, prefix)
     records = conda_records(system, prefix)
     conda = system.is_dir(system.join(prefix, "conda-meta"))
-    version, version_source = None, ""
-    if cfg.get("version_info") or cfg.get("version"):
+    version_source = "sys.version_info" if version else ""
+    if not version and (cfg.get("version_info") or cfg.get("version")):
         version = (cfg.get("version_info") or cfg.get("version") or "").split("+")[0]
         version = ".".join(version.split(".")[:3])
         version_source = system.join(prefix, "pyvenv.cfg")
@@ -381,9 +381,10 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
     externally_managed = False
     if not cfg and system.platform == "windows":
         externally_managed = system.is_file(system.join(prefix, "Lib", "EXTERNALLY-MANAGED"))
-    elif not cfg and version:
-        minor = ".".join(version.split(".")[:2])
-        externally_managed = system.is_file(system.join(prefix, "lib", f"python{minor}", "EXTERNALLY-MANAGED"))
+    elif not cfg:
+        minor = ".".join(version.split(".")[:2]) if version else None
+        libs = [libdir for ver, libdir in _lib_versions(system, prefix) if minor is None or ver == minor]
+        externally_managed = any(system.is_file(system.join(libdir, "EXTERNALLY-MANAGED")) for libdir in libs)
     names = set()
     count = 0
     for site in sites:
@@ -766,7 +767,8 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
 
     if interpreter is not None and interpreter.prefix:
         candidates.append((interpreter.prefix, "this kernel's interpreter",
-                           {"python": interpreter.executable, "kind": interpreter.environment_kind}))
+                           {"python": interpreter.executable, "kind": interpreter.environment_kind,
+                            "version": interpreter.version or None}))
         if interpreter.base_prefix and interpreter.base_prefix != interpreter.prefix:
             candidates.append((interpreter.base_prefix, "base of this kernel's interpreter", {}))
     specs = _read_kernelspecs(system, interpreter, notes)

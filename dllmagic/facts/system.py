@@ -145,7 +145,11 @@ class System:
 
     def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
         with open(self.host_path(path), "rb") as fh:
-            return fh.read() if limit is None else fh.read(limit)
+            if limit is None:
+                return fh.read()
+            # read(limit) would allocate the whole limit up front; most files are far smaller.
+            size = os.fstat(fh.fileno()).st_size
+            return fh.read(min(size, limit) if size else limit)
 
     def read_text(self, path: str, limit: Optional[int] = None) -> str:
         return self.read_bytes(path, limit).decode("utf-8", "replace")
