@@ -203,3 +203,27 @@ def test_terminal_ipython_shows_the_text_view(kernel_venv, tmp_path):
     assert "ModuleNotFoundError" in out
     assert "module-not-found · not-installed" in out
     assert out.index("ModuleNotFoundError") < out.index("module-not-found · not-installed")
+
+
+def test_hostile_sys_path_in_the_kernel(start_kernel, tmp_path, validate_report):
+    odd = tmp_path.as_posix().encode() + b"/caf\xe9"
+    import os
+
+    os.makedirs(odd)
+    (tmp_path / "file-entry").write_text("x")
+    (tmp_path / "dangling").symlink_to(tmp_path / "nowhere")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    kernel = start_kernel()
+    _load(kernel)
+    kernel.execute(
+        "import sys, os\n"
+        f"sys.path[:0] = [{str(tmp_path / 'file-entry')!r}, {str(tmp_path / 'dangling')!r}, {str(locked)!r},"
+        f" os.fsdecode({odd!r}), '/no/such/folder']")
+    res = kernel.execute("import no_such_mod_hostile_path")
+    locked.chmod(0o755)
+    (report,) = res.reports()
+    validate_report(report)
+    assert report["findings"][0]["cause"] == "not-installed"
+    assert res.stderr == ""

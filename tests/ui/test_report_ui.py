@@ -74,10 +74,8 @@ def shot(page, name: str, locator=None) -> Path:
     return path
 
 
-def check_insert(server, page, url: str, screenshot: str) -> None:
-    name = Path(url.split("?")[0]).name
-    open_notebook(page, url)
-    report = run_all_and_wait_for_report(page)
+def check_insert(page, report, screenshot: str) -> None:
+    """With the report shown in cell 1 and cell 2 active, Insert puts the fix exactly at cell 2."""
     idx = report_cell_index(page)
     assert idx == 1
     before = sources(page)
@@ -95,7 +93,6 @@ def check_insert(server, page, url: str, screenshot: str) -> None:
     assert after[idx + 1] == expected, after
     assert after[:idx + 1] == before[:idx + 1] and after[idx + 2:] == before[idx + 1:]
     report.locator(".dm-bridge-ok").wait_for(timeout=15_000)
-    assert name
     shot(page, screenshot)
 
 
@@ -103,8 +100,7 @@ def check_insert(server, page, url: str, screenshot: str) -> None:
 def test_lab_headline_and_insert_cell_below_the_reports_cell(server, page):
     server.broken_install("dmdemo-ok", "dmdemo_ok")
     nb = server.notebook("insert.ipynb", ["%load_ext dllmagic", "import dmdemo_ok", "y = 2"])
-    url = server.lab_url(nb)
-    open_notebook(page, url)
+    open_notebook(page, server.lab_url(nb))
     report = run_all_and_wait_for_report(page)
     head = report.locator(".dm-head")
     assert "is recorded as installed, but its module 'dmdemo_ok' is not on disk" in head.inner_text()
@@ -112,9 +108,7 @@ def test_lab_headline_and_insert_cell_below_the_reports_cell(server, page):
     assert button(report, 1, "dm-btn-run").is_visible()
     # The evidence sections are there, collapsed.
     assert report.get_by_text("Kernel interpreter and expected environment").count() == 1
-    page.close = page.close  # keep the same page for the insert check below
-    page.reload()
-    check_insert(server, page, url, "lab-insert.png")
+    check_insert(page, report, "lab-insert.png")
     assert not page.errors, page.errors
 
 
@@ -215,5 +209,8 @@ def test_lab_markup_in_a_module_name_is_text_and_runs_nothing(server, page):
 def test_notebook7_insert_cell_below_the_reports_cell(server, page):
     server.broken_install("dmdemo-ok", "dmdemo_ok")
     nb = server.notebook("nb7.ipynb", ["%load_ext dllmagic", "import dmdemo_ok", "y = 2"])
-    check_insert(server, page, server.notebook7_url(nb), "notebook7-insert.png")
+    open_notebook(page, server.notebook7_url(nb))
+    report = run_all_and_wait_for_report(page)
+    assert "is recorded as installed" in report.locator(".dm-head").inner_text()
+    check_insert(page, report, "notebook7-insert.png")
     assert not page.errors, page.errors

@@ -123,11 +123,22 @@ def walk(node: Node) -> Iterator[Node]:
         stack.extend(reversed(current.children))
 
 
+def _breadth_first(node: Node) -> Iterator[Node]:
+    queue = [node]
+    i = 0
+    while i < len(queue):
+        current = queue[i]
+        i += 1
+        yield current
+        queue.extend(current.children)
+
+
 def problems(tree: DepTree) -> Tuple[Problem, ...]:
-    """Missing libraries, unloadable files, missing versions and missing symbols, in tree order."""
+    """Missing libraries, unloadable files, missing versions and missing symbols, in load order
+    (breadth first, as ld.so meets them: the first is the one the real loader reports)."""
     out: List[Problem] = []
     seen = set()
-    for node in walk(tree.root):
+    for node in _breadth_first(tree.root):
         if node.error and not node.repeat:
             kind = "missing-library" if node.path is None else "unloadable-library"
             key = (kind, node.name, node.requested_by)
