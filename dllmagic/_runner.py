@@ -44,6 +44,8 @@ FORBIDDEN_WORDS = frozenset({
     "--user", "--target", "-t", "--prefix", "--root", "--index-url", "-i", "--extra-index-url",
     "--trusted-host", "-r", "--requirement", "-e", "--editable", "-c", "--constraint",
 })
+#: Terminal colour and cursor sequences; output is shown as text, not in a terminal.
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 _DOTTED = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 _REQUIREMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(\[[A-Za-z0-9._,-]+\])?([<>=!~]=?[A-Za-z0-9.*+!_-]+"
                           r"(,[<>=!~]=?[A-Za-z0-9.*+!_-]+)*)?")
@@ -162,7 +164,7 @@ def refusal(report: Report, fix_id: str, *, python: Optional[str] = None,
 def _popen(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(PYTHONUNBUFFERED="1", PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
-               PIP_PROGRESS_BAR="off")
+               PIP_PROGRESS_BAR="off", PIP_NO_COLOR="1")
     if os.name == "nt":
         kwargs["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP  # type: ignore[attr-defined]
     else:
@@ -287,6 +289,7 @@ class Run:
                     raise
 
     def _emit(self, line: str) -> None:
+        line = _ANSI.sub("", line)
         self.lines.append(line)
         if len(self.lines) > MAX_LINES:
             del self.lines[: len(self.lines) - MAX_LINES]

@@ -76,7 +76,7 @@ def diagnose_exception(exc: BaseException, *, system: Optional[System] = None,
     target = (failure.module if failure and failure.module else None) or type(exc).__name__
     ctx = Context(target=target, failure=failure, system=system, interpreter=interpreter,
                   sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
-                  live_modules=dict(sys.modules), notes=notes)
+                  live_modules=dict(sys.modules), user_ns=user_ns, history=history, notes=notes)
     ctx.cache["facts"] = facts
     expected = _safe(lambda: _expected_environment(system, interpreter, user_ns, history), ctx)
     return _report(ctx, ok=False, expected=expected)
@@ -116,7 +116,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                       "how": "already imported in this kernel (sys.modules)"}
             ctx = Context(target=name, failure=None, system=system, interpreter=interpreter_from_facts(facts),
                           sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
-                          import_result=result, live_modules=dict(sys.modules), notes=notes)
+                          import_result=result, live_modules=dict(sys.modules), user_ns=user_ns,
+                          history=history, notes=notes)
             expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
             return _report(ctx, ok=True, expected=expected)
     try:
@@ -150,7 +151,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     ctx = Context(target=name, failure=failure, system=system, interpreter=probe.interpreter,
                   sys_path=tuple(facts.get("sys_path") or ()), stdlib_names=_stdlib_names(facts),
                   cwd=os.getcwd() if live else None, import_result=result,
-                  live_modules=dict(sys.modules) if live and python is None else None, notes=notes)
+                  live_modules=dict(sys.modules) if live and python is None else None,
+                  user_ns=user_ns if live else None, history=history if live else None, notes=notes)
     ctx.cache["facts"] = facts
     expected = None
     if live and python is None:

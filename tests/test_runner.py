@@ -32,6 +32,7 @@ FAKE_PIP = textwrap.dedent("""
     if mode == "fail":
         print("ERROR: No matching distribution found", flush=True)
         sys.exit(1)
+    print("\x1b[33mWARNING: a coloured line\x1b[0m", flush=True)
     print("Successfully installed", *sys.argv[2:], flush=True)
 """)
 
@@ -157,6 +158,7 @@ def test_run_streams_output_and_verifies_the_import(fake_pip):
     assert run.returncode == 0
     assert lines[0].startswith("Collecting dm-fixed-mod")
     assert lines[-1] == "Successfully installed dm-fixed-mod"
+    assert "WARNING: a coloured line" in lines          # terminal colour codes stripped
     assert states == ["running", "verifying", "succeeded"]
     assert run.verification.ok and run.verification.detail.endswith("dm_fixed_mod.py")
     assert _runner.current() is None

@@ -6,6 +6,7 @@ passed in as ``comm_factory``. Runs go through the real runner with the stand-in
 from __future__ import annotations
 
 import html
+import os
 import subprocess
 import sys
 import time
@@ -18,6 +19,7 @@ from dllmagic import _runner  # noqa: E402
 from dllmagic.model import Evidence, Failure, Finding, Fix, Interpreter, Report  # noqa: E402
 from dllmagic.report import widget  # noqa: E402
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_runner import fake_pip  # noqa: E402,F401 - the fixture
 
 XSS = '<img src=x onerror="window.__pwned=1">'

@@ -47,6 +47,9 @@ class Context:
     import_result: Optional[Dict[str, Any]] = None
     #: Modules loaded in the live process (name -> module), when diagnosing a live kernel.
     live_modules: Optional[Dict[str, Any]] = None
+    #: The kernel's user namespace (__session__, __vsc_ipynb_file__) and input history, when live.
+    user_ns: Optional[Dict[str, Any]] = None
+    history: Optional[Sequence[str]] = None
     notes: List[str] = field(default_factory=list)
     cache: Dict[str, Any] = field(default_factory=dict)
 
@@ -99,7 +102,7 @@ class _Registered:
 _RULES: List[_Registered] = []
 _LOAD_NOTES: List[str] = []
 #: Rule families shipped with dllmagic, imported (and so registered) on the first report.
-BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed")
+BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment")
 _BUILTINS_LOADED = False
 
 

@@ -500,7 +500,8 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
             if runs_env and exp.kernelspec_runs_this is False:
                 ev = base_ev + [Evidence("the notebook asks for the kernel", f"{spec.name} ({spec.display_name})",
                                          exp.notebook or ""),
-                                Evidence("that kernelspec runs", spec.argv[0] if spec.argv else "", spec.path or spec.source),
+                                Evidence("that kernelspec runs", spec.argv[0] if spec.argv else "",
+                                         spec.path or spec.source),
                                 _found_ev(loc)] + history_ev + declared_ev
                 yield Finding(
                     kind="module-not-found", cause="wrong-kernel", confidence=0.97,

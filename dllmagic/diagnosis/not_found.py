@@ -171,7 +171,7 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence]) -
     fix = fixes.pip_install(ctx.interpreter, [f"{dist.name}=={dist.version}"], validated=True, reinstall=True,
                             title=f"Reinstall {dist.name} {dist.version}")
     return Finding(
-        kind="module-not-found", cause="broken-install", confidence=0.92,
+        kind="module-not-found", cause="broken-install", confidence=0.97,
         summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{module.split('.')[0]}' "
                 f"is not on disk: the installation is broken or half-removed.",
         evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))

@@ -21,8 +21,8 @@ from __future__ import annotations
 import json
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..model import Evidence, ExpectedEnvironment, Interpreter
 from .distributions import DistributionIndex, normalize
@@ -32,7 +32,7 @@ __all__ = [
     "Kernelspec", "Environment", "Location", "Discovery", "PipCommand", "NotebookExpectation",
     "discover", "locate", "expected_environment", "notebook_expectation", "kernelspec_dirs",
     "prefix_of_python", "python_of_prefix", "read_environment", "site_listing", "conda_records",
-    "parse_pip_history", "same_python_minor", "env_key",
+    "parse_pip_history", "same_python_minor", "env_key", "nb_conda_kernel_env", "NOT_VISIBLE",
 ]
 
 #: Evidence fact names this module produces (the rules and the report read them by name).
@@ -67,13 +67,13 @@ class Environment:
 
     prefix: str
     key: str                                  # identity: real, case-normalised prefix
-    kind: str                                 # venv, uv, conda, pixi, poetry, pipenv, hatch, pyenv, system, user-site ...
+    kind: str                                 # venv, uv, conda, pixi, poetry, pipenv, hatch, pyenv, user-site ...
     name: str
     python: Optional[str]                     # its interpreter, when one is on disk
     version: Optional[str]                    # "3.11.7", or "3.11" when only the folder name says it
     version_source: str
     site_packages: Tuple[str, ...]
-    found_by: Tuple[str, ...]                 # how discovery reached it: "kernelspec b", "~/.conda/environments.txt" ...
+    found_by: Tuple[str, ...]                 # how discovery reached it: "kernelspec b", environments.txt ...
     kernelspecs: Tuple[str, ...] = ()         # kernelspec names that run its Python
     conda: bool = False                       # conda-meta present: conda (or mamba, pixi) manages it
     has_pip: bool = False
@@ -1179,7 +1179,9 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
         found = _which(system, tool) or _which(system, tool + "3")
         if not found:
             continue
-        prefix = _script_prefix(system, found) if tool == "pip" else prefix_of_python(system, found)
+        prefix = _pyenv_shim_prefix(system, found, cwd)
+        if prefix is None:
+            prefix = _script_prefix(system, found) if tool == "pip" else prefix_of_python(system, found)
         fields[key] = found
         fields[key + "_prefix"] = prefix
         same = prefix is not None and this_key is not None and env_key(system, prefix) == this_key
@@ -1229,6 +1231,29 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
             ev.append(Evidence("install in history", cmd.line, cmd.cell))
     fields["foreign_installs"] = tuple(foreign)
     return NotebookExpectation(evidence=tuple(ev), notes=tuple(notes), **fields)
+
+
+def _pyenv_shim_prefix(system: System, path: str, cwd: Optional[str]) -> Optional[str]:
+    """The Python a pyenv shim runs: PYENV_VERSION, else .python-version up from cwd, else the global."""
+    pm = system.pathmod
+    folder = pm.dirname(path)
+    if pm.basename(folder) != "shims" or not system.is_dir(pm.join(pm.dirname(folder), "versions")):
+        return None
+    root = pm.dirname(folder)
+    version = (system.getenv("PYENV_VERSION") or "").split(":")[0].strip()
+    files = [pm.join(d, ".python-version") for d in (_ancestors(system, cwd, None, depth=32) if cwd else [])]
+    files.append(pm.join(root, "version"))
+    for candidate in files:
+        if version:
+            break
+        try:
+            version = system.read_text(candidate, limit=4096).split()[0].strip()
+        except (OSError, IndexError):
+            continue
+    if not version or version == "system":
+        return None
+    prefix = pm.join(root, "versions", version)
+    return prefix if system.is_dir(prefix) else None
 
 
 def _script_prefix(system: System, script: str) -> Optional[str]:

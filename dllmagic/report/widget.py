@@ -141,8 +141,11 @@ _CSS = """<style>
 .dllmagic-report .dm-missing{color:#c62828;font-weight:600}
 .dllmagic-report pre.dm-code{background:var(--jp-cell-editor-background,#f5f5f5);padding:6px 8px;margin:2px 0;
  white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--jp-code-font-family,monospace)}
-.dllmagic-report pre.dm-log{max-height:16em;overflow:auto;background:#1e1e1e;color:#ddd;padding:6px 8px;
- white-space:pre-wrap;overflow-wrap:anywhere;margin:2px 0;font-size:.85em}
+.dllmagic-report .widget-html-content{line-height:1.45}
+.dllmagic-report .dm-logwrap{max-height:16em;overflow:auto;display:flex;flex-direction:column-reverse;
+ background:#1e1e1e;margin:2px 0}
+.dllmagic-report pre.dm-log{color:#ddd;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
+ font-size:.85em}
 .dllmagic-report .dm-fix{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:4px 8px;
  margin:6px 0}
 .dllmagic-report .dm-fixtitle{font-weight:600}
@@ -413,7 +416,8 @@ class _FixRow:
             dirty, self._log_dirty = self._log_dirty, False
             if dirty or run.done:
                 tail = "\n".join(run.lines)[-LOG_TAIL_CHARS:]
-                self.log.value = f'<pre class="dm-log">{_e(tail)}</pre>'
+                # column-reverse keeps the newest lines in view while the log grows.
+                self.log.value = f'<div class="dm-logwrap"><pre class="dm-log">{_e(tail)}</pre></div>'
             state = run.state
             secs = f"{run.elapsed:.1f} s"
             if state in ("running", "verifying", "pending"):

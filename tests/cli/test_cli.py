@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import run_cli
+from harness import run_cli
 
 
 def test_check_healthy_module_exits_0(validate_report):

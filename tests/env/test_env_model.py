@@ -122,7 +122,8 @@ def test_syspath_classification(tmp_path):
     system = System.model("linux", str(root), environ={"PYTHONPATH": "/pp:/home/me/.local/lib/python3.8/site-packages"})
     it = Interpreter(executable="/venv/bin/python", real_executable="/usr/bin/python3.11", version="3.11.2",
                      implementation="CPython", architecture="x86_64", bits=64, platform="linux", prefix="/venv",
-                     base_prefix="/usr", environment_kind="venv", user_site="/home/me/.local/lib/python3.11/site-packages")
+                     base_prefix="/usr", environment_kind="venv",
+                     user_site="/home/me/.local/lib/python3.11/site-packages")
     entries = syspath.classify(system, it, ["", "/pp", "/home/me/.local/lib/python3.8/site-packages",
                                             "/usr/lib/python311.zip", "/usr/lib/python3.11",
                                             "/venv/lib/python3.11/site-packages", "/src", "/gone"], cwd="/nb")
@@ -152,3 +153,21 @@ def test_syspath_classification(tmp_path):
 ])
 def test_classify_environment(facts, kind):
     assert classify_environment(facts) == kind
+
+
+def test_pyenv_shim_on_path_resolves_to_its_version(tmp_path):
+    root = tmp_path / "py"
+    _write(root, "home/me/.pyenv/shims/python", "#!/usr/bin/env bash\nexec pyenv exec python\n")
+    _write(root, "home/me/.pyenv/shims/pip", "#!/usr/bin/env bash\nexec pyenv exec pip\n")
+    (root / "home/me/.pyenv/shims/python").chmod(0o755)
+    (root / "home/me/.pyenv/shims/pip").chmod(0o755)
+    _write(root, "home/me/.pyenv/versions/3.12.1/bin/python3.12")
+    _write(root, "home/me/.pyenv/versions/3.10.4/bin/python3.10")
+    _write(root, "home/me/.pyenv/version", "3.12.1\n")
+    _write(root, "home/me/proj/.python-version", "3.10.4\n")
+    system = System.model("linux", str(root), environ={"HOME": "/home/me", "PATH": "/home/me/.pyenv/shims"})
+    exp = envs.notebook_expectation(system, None, cwd="/home/me/proj/nb")
+    assert exp.python_on_path_prefix == "/home/me/.pyenv/versions/3.10.4"
+    assert exp.pip_on_path_prefix == "/home/me/.pyenv/versions/3.10.4"
+    exp = envs.notebook_expectation(system, None, cwd="/home/me")
+    assert exp.python_on_path_prefix == "/home/me/.pyenv/versions/3.12.1"

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from dllmagic.model import Interpreter
-from envkit import (FOREIGN_MINOR, MINOR, install_target, machine_environ, machine_system, make_context,
+from envkit import (FOREIGN_MINOR, install_target, machine_environ, machine_system, make_context,
                     run_env_rules, site_of, write_kernelspec, write_notebook)
 
 

@@ -139,7 +139,8 @@ def test_dlldoctor_on_demand_healthy_and_missing(start_kernel, validate_report):
     res = kernel.execute("%dlldoctor yaml")  # not installed in the kernel's venv: a pre-flight answer
     (report,) = res.reports()
     assert not report["ok"]
-    assert report["findings"][0]["fixes"][0]["cell"] == "%pip install PyYAML"
+    cells = [fix["cell"] for finding in report["findings"] for fix in finding["fixes"]]
+    assert "%pip install PyYAML" in cells  # (another environment here may have it: then a switch ranks first)
     res = kernel.execute("%dlldoctor yaml --json")
     assert json.loads(res.stdout)["target"] == "yaml"
     res = kernel.execute("%dlldoctor 'bad name;'")

@@ -1,14 +1,14 @@
 """Failing kernels are often older than ours: the oldest supported IPython (8.0) and an ipykernel 6."""
 import pytest
 
-from conftest import REPO
+from harness import REPO
 
 pytestmark = pytest.mark.kernel
 
 
 @pytest.fixture(scope="module")
 def old_kernel_python(tmp_path_factory):
-    from conftest import _create_venv
+    from harness import create_venv as _create_venv
 
     venv = _create_venv(tmp_path_factory.mktemp("oldk") / "oldk")
     venv.install("ipython==8.0.1", "ipykernel==6.7.0", "jupyter_client<8", "-e", str(REPO))

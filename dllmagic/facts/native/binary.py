@@ -18,9 +18,10 @@ from __future__ import annotations
 import functools
 import mmap
 import os
+import stat
 import threading
 from dataclasses import dataclass, field
-from typing import Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 __all__ = [
     "Binary",
@@ -90,41 +91,72 @@ class Binary:
     notes: Tuple[str, ...] = ()
     #: (st_dev, st_ino) of the file as read, so two paths to one file are recognised as one object.
     file_id: Optional[Tuple[int, int]] = field(default=None, compare=False)
-    _symbol_reader: Optional[Callable[[], Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]]] = field(
-        default=None, repr=False, compare=False)
+    #: The format reader's lazy half: ``_symbol_reader(kind)`` with kind "imports" (imported symbols
+    #: and notes), "all" (imported, exported, notes) or "index" (an object with ``lookup(name)``,
+    #: or None). Not part of the record's value.
+    _symbol_reader: Optional[Callable[[str], Any]] = field(default=None, repr=False, compare=False)
 
     # -- lazily read symbol tables ------------------------------------------------------------------
-    @functools.cached_property
-    def _symbols(self) -> Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]:
+    def _read_symbols(self, kind: str, empty):
         if self._symbol_reader is None:
-            return (), (), ()
+            return empty
         try:
-            return self._symbol_reader()
+            return self._symbol_reader(kind)
         except Exception as exc:  # hostile input never escapes: it becomes a note
-            return (), (), (f"symbol table unreadable: {exc}",)
+            if kind == "index":
+                return None
+            return empty[:-1] + ((f"symbol table unreadable: {exc}",),)
+
+    @functools.cached_property
+    def _all_symbols(self) -> Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]:
+        return self._read_symbols("all", ((), (), ()))
+
+    @functools.cached_property
+    def _imports(self) -> Tuple[Tuple[Symbol, ...], Tuple[str, ...]]:
+        if "_all_symbols" in self.__dict__:
+            return self._all_symbols[0], self._all_symbols[2]
+        return self._read_symbols("imports", ((), ()))
+
+    @functools.cached_property
+    def _index(self):
+        return self._read_symbols("index", None)
 
     @property
     def imported_symbols(self) -> Tuple[Symbol, ...]:
         """Undefined dynamic symbols (what the binary expects others to provide)."""
-        return self._symbols[0]
+        return self._imports[0]
 
     @property
     def exported_symbols(self) -> Tuple[Symbol, ...]:
         """Defined, visible dynamic symbols (what the binary offers to others)."""
-        return self._symbols[1]
+        return self._all_symbols[1]
 
     @property
     def symbol_notes(self) -> Tuple[str, ...]:
         """Problems met while reading the symbol tables (read lazily, so apart from :attr:`notes`)."""
-        return self._symbols[2]
+        return self._all_symbols[2]
 
     @functools.cached_property
     def exports_by_name(self) -> Dict[str, Tuple[Tuple[Optional[str], bool], ...]]:
-        """name -> ((version, hidden), ...) for every exported symbol: what symbol lookup needs."""
+        """name -> ((version, hidden), ...) for every exported symbol."""
         table: Dict[str, List[Tuple[Optional[str], bool]]] = {}
         for sym in self.exported_symbols:
             table.setdefault(sym.name, []).append((sym.version, sym.hidden))
         return {name: tuple(v) for name, v in table.items()}
+
+    def lookup_export(self, name: str) -> Tuple[Tuple[Optional[str], bool], ...]:
+        """((version, hidden), ...) for each visible definition of ``name``; () when none.
+
+        Uses the file's own hash table where it has one (no full read of a 100 000-symbol table),
+        else the whole export table.
+        """
+        index = self._index
+        if index is not None:
+            try:
+                return index.lookup(name)
+            except Exception:  # a hostile hash table: fall back to the plain table
+                pass
+        return self.exports_by_name.get(name, ())
 
     @property
     def ok(self) -> bool:
@@ -169,7 +201,7 @@ def read_binary(path: str, system=None) -> Binary:
         st = os.stat(host)
     except OSError as exc:
         return Binary(path=path, format="unknown", error=_os_error_text(exc))
-    if not os.path.isfile(host):
+    if not stat.S_ISREG(st.st_mode):
         return Binary(path=path, format="unknown", error="not a regular file")
     key = (host, st.st_size, st.st_mtime_ns, st.st_ino)
     with _CACHE_LOCK:
@@ -214,11 +246,19 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
         except Exception as exc:  # the reader is defensive; this is the last net
             fields = {"format": "elf", "error": f"unreadable ELF file: {exc!r}"}
 
-        def symbols(host=host):
+        def symbols(kind: str, host=host):
             try:
                 buf = _map_file(host)
             except OSError as exc:
-                return (), (), (f"symbol table unreadable: {_os_error_text(exc)}",)
+                if kind == "index":
+                    return None
+                note = (f"symbol table unreadable: {_os_error_text(exc)}",)
+                return ((), note) if kind == "imports" else ((), (), note)
+            if kind == "index":
+                return elf.symbol_index(buf)
+            if kind == "imports":
+                imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
+                return imported, notes
             return elf.parse_symbols(buf)
 
         return Binary(path=path, file_id=file_id, _symbol_reader=symbols, **fields)
@@ -230,6 +270,10 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
     elif head in (b"\xfe\xed\xfa\xce", b"\xce\xfa\xed\xfe", b"\xfe\xed\xfa\xcf", b"\xcf\xfa\xed\xfe",
                   b"\xca\xfe\xba\xbe", b"\xbe\xba\xfe\xca"):
         fmt = "macho"
+    if fmt == "pe":  # the PE reader (pe.py) owns everything past the magic
+        from . import pe
+
+        return pe.read_pe(path, data, file_id, lambda host=host: _map_file(host))
     if fmt != "unknown":
         return Binary(path=path, format=fmt, error=f"no {fmt} reader yet", file_id=file_id)
     # ld.so reads a whole ELF header (64 bytes for a 64-bit process) before it looks at the magic.

@@ -25,6 +25,14 @@ def loader_for(system):
         from .linux import LinuxLoader
 
         return LinuxLoader(system)
+    if system.platform == "windows":  # PE side (windows.py): KnownDLLs, API sets, add_dll_directory
+        from .windows import WindowsLoader
+
+        return WindowsLoader(system)
+    if system.platform == "macos":  # Mach-O side (macos.py): dyld
+        from .macos import MacLoader
+
+        return MacLoader(system)
     raise NotImplementedError(f"no loader model for {system.platform} yet")
 
 

@@ -135,6 +135,8 @@ class LinuxLoader:
         self._defaults: Dict[str, Tuple[Tuple[str, ...], str]] = {}
         self._realpaths: Dict[str, str] = {}
         self._hwcaps: Dict[Tuple[str, int], Tuple[Tuple[str, ...], Optional[str]]] = {}
+        self._probes: Dict[Tuple[str, int, str], tuple] = {}
+        self._merged: Dict[tuple, Dict[str, List[Tuple[Optional[str], bool, bool]]]] = {}
 
     # -- machine facts -----------------------------------------------------------------------------
     def ld_cache(self) -> LdCache:
@@ -257,6 +259,49 @@ class LinuxLoader:
                 continue
             resolved.append(part)
         return "/" + "/".join(resolved)
+
+    def merged_exports(self, binaries: Sequence[Binary]) -> Dict[str, List[Tuple[Optional[str], bool, bool]]]:
+        """name -> [(version, hidden, file has versions)] over ``binaries`` (the global scope, the same
+        for every extension python imports): built once, then one dict look-up per symbol."""
+        key = tuple((b.path, b.file_id) for b in binaries)
+        hit = self._merged.get(key)
+        if hit is None:
+            hit = {}
+            for b in binaries:
+                versioned = bool(b.versions_defined)
+                for name, defs in b.exports_by_name.items():
+                    hit.setdefault(name, []).extend((v, h, versioned) for v, h in defs)
+            self._merged = {key: hit}
+        return hit
+
+    def probe(self, path: str, bits: int, machine: str):
+        """(outcome, reason, result) of opening ``path`` for a process of this class and machine.
+
+        result: the Binary when it loads, None to go on searching, an error text that stops the load.
+        Remembered for the loader's life: a run over a whole environment opens libc.so.6 once.
+        """
+        key = (path, bits, machine)
+        hit = self._probes.get(key)
+        if hit is not None:
+            return hit
+        b = read_binary(path, self.system)
+        if b.error == "no such file":
+            reason = "" if self.is_dir(posixpath.dirname(path) or "/") else "no such folder"
+            hit = ("missing", reason, None)
+        elif b.error == "permission denied":
+            hit = ("skipped", "permission denied", None)
+        elif b.error == "not a regular file":
+            hit = ("refused", "not a regular file", "cannot read file data: Is a directory")
+        elif b.error:
+            hit = ("refused", b.error, b.error)
+        elif b.bits and b.bits != bits:
+            hit = ("skipped", f"wrong ELF class: {_CLASS.get(b.bits, b.bits)}", None)
+        elif b.machine and b.machine != machine:
+            hit = ("skipped", f"wrong machine {b.machine} (the process is {machine})", None)
+        else:
+            hit = ("found", "", b)
+        self._probes[key] = hit
+        return hit
 
     # -- resolution --------------------------------------------------------------------------------
     def resolve(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
@@ -498,26 +543,9 @@ class _Resolution:
 
     def _try_file(self, path: str, rule: str, via: Optional[str], node: _N):
         """Binary if loadable, None to go on searching, or an error text that stops the load."""
-        b = read_binary(path, self.system)
-        if b.error in ("no such file",):
-            reason = "" if self.L.is_dir(posixpath.dirname(path) or "/") else "no such folder"
-            node.candidates.append(Candidate(path, rule, "missing", reason, via))
-            return None
-        if b.error == "permission denied":
-            node.candidates.append(Candidate(path, rule, "skipped", "permission denied", via))
-            return None
-        if b.error == "not a regular file":
-            node.candidates.append(Candidate(path, rule, "refused", "not a regular file", via))
-            return "cannot read file data: Is a directory"
-        if b.error:
-            node.candidates.append(Candidate(path, rule, "refused", b.error, via))
-            return b.error
-        wrong = self._mismatch(b)
-        if wrong:
-            node.candidates.append(Candidate(path, rule, "skipped", wrong, via))
-            return None
-        node.candidates.append(Candidate(path, rule, "found", "", via))
-        return b
+        outcome, reason, result = self.L.probe(path, self.bits, self.machine)
+        node.candidates.append(Candidate(path, rule, outcome, reason, via))
+        return result
 
     def _dirs(self, entries: Sequence[str], owner: _Obj) -> List[str]:
         """Expanded, de-duplicated folders of one RPATH/RUNPATH/LD_LIBRARY_PATH list (fillin_rpath)."""
@@ -691,15 +719,23 @@ class _Resolution:
         # Lookup scope (RTLD_NOW, RTLD_LOCAL): the global scope - the main program and its
         # dependencies, breadth first - then the dlopen()ed object's own dependencies, breadth first.
         global_scope = _bfs(self.main) if self.main is not None else []
-        local = _bfs(root)
-        scope = global_scope + [o for o in local if o not in global_scope]
+        local = [o for o in _bfs(root) if o not in global_scope]
+        merged = self.L.merged_exports([o.binary for o in global_scope])
+        # One dict per local library (read once per file and cached): a symbol costs a few look-ups.
+        tables = [(o.binary.exports_by_name, bool(o.binary.versions_defined)) for o in local]
         for obj in new:
             missing = []
             for sym in obj.binary.imported_symbols:
                 if sym.weak:
                     continue
-                if not any(_defines(o.binary, sym.name, sym.version) for o in scope):
-                    missing.append(MissingSymbol(sym.name, sym.version, sym.library, obj.path))
+                name, version = sym.name, sym.version
+                hit = merged.get(name)
+                if hit is not None and any(_version_ok(d, version) for d in hit):
+                    continue
+                if any(_version_ok((v, h, versioned), version)
+                       for table, versioned in tables for v, h in table.get(name, ())):
+                    continue
+                missing.append(MissingSymbol(name, version, sym.library, obj.path))
             if missing:
                 obj.node.missing_symbols.extend(missing)
 
@@ -716,19 +752,19 @@ def _bfs(start: _Obj) -> List[_Obj]:
     return out
 
 
-def _defines(binary: Binary, name: str, version: Optional[str]) -> bool:
-    defs = binary.exports_by_name.get(name)
-    if not defs:
-        return False
-    if not binary.versions_defined:  # no version information: any definition serves (check_match)
+def _version_ok(definition: Tuple[Optional[str], bool, bool], version: Optional[str]) -> bool:
+    """glibc check_match for one definition (version, hidden, file has versions) and a reference."""
+    v, hidden, versioned = definition
+    if not versioned:  # no version information in that file: any definition serves
         return True
-    for v, hidden in defs:
-        if version is None:
-            if not hidden:
-                return True
-        elif v == version or (v is None and not hidden):
-            return True
-    return False
+    if version is None:
+        return not hidden
+    return v == version or (v is None and not hidden)
+
+
+def _defines(binary: Binary, name: str, version: Optional[str]) -> bool:
+    versioned = bool(binary.versions_defined)
+    return any(_version_ok((v, hidden, versioned), version) for v, hidden in binary.lookup_export(name))
 
 
 def _walk_n(n: _N):

@@ -1,0 +1,206 @@
+"""A modelled Windows or macOS machine: a folder of files plus one small description file.
+
+A test (or ``dlldoctor deps --machine FILE``) states its machine in one place::
+
+    {
+      "platform": "windows",                    # or "macos"
+      "root": "files",                          # the machine's files, relative to this file
+      "machine": "x86_64",                      # the CPU (macOS: arm64 / x86_64)
+      "environ": {"PATH": "C:\\\\Tools"},
+      "python": {"executable": "C:\\\\Python311\\\\python.exe", "version": "3.11", "conda": false},
+      "loaded": ["C:\\\\Old\\\\msvcp140.dll"],     # modules already in the process
+      "imported": ["numpy"],                    # packages already imported (their DLL folders count)
+      "dll_directories": [{"path": "C:\\\\Libs", "source": "added by the notebook"}],
+      "windows": {"version": "10.0.19045", "known_dlls": null, "os_bits": 64, "cwd": "C:\\\\work"},
+      "macos": {"version": "14.5", "shared_cache": null, "env_purged": false}
+    }
+
+Every key but ``platform`` may be left out. ``windows.known_dlls`` / ``macos.shared_cache`` null or
+absent mean "the defaults of the knowledge tables". :func:`load_machine` returns a :class:`Machine`
+whose :meth:`Machine.loader` is the loader model for that machine.
+
+For a *live* Windows kernel the ``os.add_dll_directory`` list cannot be read back from the process;
+:func:`install_dll_directory_recorder` wraps ``os.add_dll_directory`` so that every later call is
+recorded with the module that made it (:func:`recorded_dll_directories`).
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Tuple
+
+__all__ = ["Machine", "MachineError", "load_machine", "machine_from_dict",
+           "install_dll_directory_recorder", "recorded_dll_directories"]
+
+
+class MachineError(ValueError):
+    """A machine description that cannot be used, with a sentence saying why."""
+
+
+@dataclass(frozen=True)
+class Machine:
+    """A modelled machine: the :class:`~dllmagic.facts.system.System` and the loader facts beyond it."""
+
+    system: Any
+    windows: Any = None          # WindowsFacts
+    macos: Any = None            # MacFacts
+    description: Optional[str] = None
+
+    def loader(self):
+        """The loader model of this machine (reusable for many files)."""
+        if self.system.platform == "windows":
+            from .loader.windows import WindowsLoader
+
+            return WindowsLoader(self.system, self.windows)
+        if self.system.platform == "macos":
+            from .loader.macos import MacLoader
+
+            return MacLoader(self.system, self.macos)
+        from .loader import loader_for
+
+        return loader_for(self.system)
+
+
+def _version(text: Any, what: str) -> Optional[Tuple[int, ...]]:
+    if text is None:
+        return None
+    try:
+        return tuple(int(p) for p in str(text).split("."))
+    except ValueError:
+        raise MachineError(f"{what} must be a dotted version such as 10.0.19045, not {text!r}") from None
+
+
+def load_machine(description: str) -> Machine:
+    """Read a machine description file (JSON); its ``root`` is relative to the file's folder."""
+    try:
+        with open(description, encoding="utf-8") as fh:
+            data = json.load(fh)
+    except OSError as exc:
+        raise MachineError(f"machine description {description}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise MachineError(f"machine description {description} is not valid JSON: {exc}") from None
+    return machine_from_dict(data, base=os.path.dirname(os.path.abspath(description)), description=description)
+
+
+def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Optional[str] = None) -> Machine:
+    """A :class:`Machine` from an already parsed description (``base``: where ``root`` is relative to)."""
+    from ..system import System
+
+    if not isinstance(data, dict):
+        raise MachineError("a machine description is a JSON object")
+    platform = data.get("platform")
+    if platform not in ("windows", "macos", "linux"):
+        raise MachineError(f"'platform' must be windows, macos or linux, not {platform!r}")
+    root = os.path.join(base, data.get("root", "."))
+    if not os.path.isdir(root):
+        raise MachineError(f"the machine's root folder {root} does not exist")
+    python = data.get("python") or {}
+    if not isinstance(python, dict):
+        raise MachineError("'python' must be an object")
+    environ = data.get("environ") or {}
+    if not isinstance(environ, dict) or not all(isinstance(v, str) for v in environ.values()):
+        raise MachineError("'environ' must map names to strings")
+    loaded = data.get("loaded") or []
+    if not isinstance(loaded, list) or not all(isinstance(p, str) for p in loaded):
+        raise MachineError("'loaded' must be a list of paths")
+    machine = data.get("machine") or ("arm64" if platform == "macos" else "x86_64")
+    system = System.model(platform, root, machine=machine, environ=environ,
+                          executable=python.get("executable", ""), loaded=tuple(loaded))
+    pyver = _version(python.get("version"), "python.version")
+    pyver2 = tuple(pyver[:2]) if pyver else None
+    windows = macos = None
+    if platform == "windows":
+        from .loader.windows import DllDirectory, WindowsFacts
+
+        w = data.get("windows") or {}
+        dirs = []
+        for d in data.get("dll_directories") or []:
+            if isinstance(d, str):
+                dirs.append(DllDirectory(d, "stated in the machine description"))
+            elif isinstance(d, dict) and isinstance(d.get("path"), str):
+                dirs.append(DllDirectory(d["path"], d.get("source") or "stated in the machine description"))
+            else:
+                raise MachineError("each 'dll_directories' entry is a path or {path, source}")
+        known = w.get("known_dlls")
+        windows = WindowsFacts(
+            version=_version(w.get("version"), "windows.version") or (10, 0, 19045),
+            system_root=w.get("system_root", "C:\\Windows"),
+            known_dlls=frozenset(n.lower() for n in known) if known is not None else None,
+            dll_directories=tuple(dirs),
+            imported=tuple(data.get("imported") or ()),
+            python_version=pyver2,
+            conda=python.get("conda"),
+            cwd=w.get("cwd") or data.get("cwd"),
+            os_bits=int(w.get("os_bits", 64)),
+            reconstruct=bool(data.get("reconstruct_dll_directories", True)),
+        )
+    elif platform == "macos":
+        from .loader.macos import MacFacts
+
+        m = data.get("macos") or {}
+        cache = m.get("shared_cache")
+        macos = MacFacts(
+            version=_version(m.get("version"), "macos.version") or (14, 0),
+            arch=m.get("arch"),
+            shared_cache=tuple(cache) if cache is not None else None,
+            env_purged=bool(m.get("env_purged", False)),
+            fallback_default=bool(m.get("fallback_default", True)),
+        )
+    return Machine(system=system, windows=windows, macos=macos, description=description)
+
+
+# -- os.add_dll_directory in a live Windows kernel ------------------------------------------------
+
+_RECORDED: List[Tuple[str, str]] = []
+_LOCK = threading.Lock()
+
+
+def recorded_dll_directories():
+    """The folders added with os.add_dll_directory since the recorder was installed (still open ones)."""
+    from .loader.windows import DllDirectory
+
+    with _LOCK:
+        return [DllDirectory(path, f"os.add_dll_directory called by {who} (recorded in this kernel)")
+                for path, who in _RECORDED]
+
+
+def install_dll_directory_recorder(os_module=os) -> bool:
+    """Wrap ``os.add_dll_directory`` so later calls are recorded; False where it does not exist.
+
+    The wrapper calls the original and keeps (folder, calling module); closing the returned handle
+    forgets the folder again, as Windows does. Installing twice is harmless.
+    """
+    original = getattr(os_module, "add_dll_directory", None)
+    if original is None:
+        return False
+    if getattr(original, "_dllmagic_recorder", False):
+        return True
+    import sys
+
+    def add_dll_directory(path):
+        handle = original(path)
+        frame = sys._getframe(1)
+        who = frame.f_globals.get("__name__", "?")
+        entry = (os.fspath(path), who)
+        with _LOCK:
+            _RECORDED.append(entry)
+        close = getattr(handle, "close", None)
+        if close is not None:
+            def closing(close=close, entry=entry):
+                with _LOCK:
+                    if entry in _RECORDED:
+                        _RECORDED.remove(entry)
+                return close()
+
+            try:
+                handle.close = closing
+            except AttributeError:
+                pass
+        return handle
+
+    add_dll_directory._dllmagic_recorder = True  # type: ignore[attr-defined]
+    add_dll_directory.__wrapped__ = original  # type: ignore[attr-defined]
+    os_module.add_dll_directory = add_dll_directory
+    return True

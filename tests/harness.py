@@ -1,0 +1,172 @@
+"""Test helpers shared by every folder of the suite (import as ``from harness import ...``).
+
+Real parts only: ``create_venv`` builds a real virtual environment (uv when present, else
+``python -m venv``), ``Kernel`` drives a real Jupyter kernel, ``run_cli`` runs ``python -m dllmagic``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import queue
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+PIP_CACHE = Path(os.environ.get("DLLMAGIC_TEST_CACHE", Path.home() / ".cache" / "dllmagic-tests"))
+
+
+@dataclass
+class Venv:
+    path: Path
+
+    @property
+    def python(self) -> Path:
+        return self.path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+    @property
+    def site_packages(self) -> Path:
+        return next(self.path.glob("lib/python*/site-packages"))
+
+    def install(self, *requirements: str) -> None:
+        uv = shutil.which("uv")
+        if uv:
+            cmd = [uv, "pip", "install", "--quiet", "--python", str(self.python), *requirements]
+            env = dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv"))
+        else:
+            cmd = [str(self.python), "-m", "pip", "install", "--quiet", "--cache-dir", str(PIP_CACHE / "pip"),
+                   *requirements]
+            env = dict(os.environ)
+        subprocess.run(cmd, check=True, env=env, stdin=subprocess.DEVNULL)
+
+    def run(self, *args: str, **kwargs) -> subprocess.CompletedProcess:
+        return subprocess.run([str(self.python), *args], capture_output=True, text=True, **kwargs)
+
+
+def create_venv(path: Path, *, with_pip: bool = False, system_site: bool = False) -> Venv:
+    uv = shutil.which("uv")
+    if uv and not with_pip:
+        cmd = [uv, "venv", "--quiet", "--python", sys.executable, str(path)]
+        if system_site:
+            cmd.append("--system-site-packages")
+    else:
+        cmd = [sys.executable, "-m", "venv", str(path)] + (["--system-site-packages"] if system_site else [])
+        if not with_pip:
+            cmd.append("--without-pip")
+    subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    return Venv(path)
+
+
+@dataclass
+class CellResult:
+    outputs: List[dict] = field(default_factory=list)
+    status: str = "ok"
+    reply: dict = field(default_factory=dict)
+
+    @property
+    def error(self) -> Optional[dict]:
+        return next((o for o in self.outputs if o["msg_type"] == "error"), None)
+
+    @property
+    def displays(self) -> List[dict]:
+        return [o["content"]["data"] for o in self.outputs if o["msg_type"] in ("display_data", "execute_result")]
+
+    @property
+    def stdout(self) -> str:
+        return "".join(o["content"]["text"] for o in self.outputs
+                       if o["msg_type"] == "stream" and o["content"]["name"] == "stdout")
+
+    @property
+    def stderr(self) -> str:
+        return "".join(o["content"]["text"] for o in self.outputs
+                       if o["msg_type"] == "stream" and o["content"]["name"] == "stderr")
+
+    def reports(self) -> List[dict]:
+        return [d["application/vnd.dllmagic.report+json"] for d in self.displays
+                if "application/vnd.dllmagic.report+json" in d]
+
+    @property
+    def order(self) -> List[str]:
+        return [o["msg_type"] for o in self.outputs]
+
+
+class Kernel:
+    """A real kernel started by jupyter_client from a kernelspec written for the test."""
+
+    def __init__(self, manager, client):
+        self.manager = manager
+        self.client = client
+
+    def execute(self, code: str, timeout: float = 120.0) -> CellResult:
+        msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
+        result = CellResult()
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"kernel did not finish: {code!r}")
+            try:
+                msg = self.client.get_iopub_msg(timeout=remaining)
+            except queue.Empty:
+                if not self.manager.is_alive():
+                    result.status = "dead"
+                    return result
+                continue
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            kind = msg["msg_type"]
+            if kind == "status" and msg["content"]["execution_state"] == "idle":
+                break
+            if kind in ("stream", "display_data", "execute_result", "error"):
+                result.outputs.append({"msg_type": kind, "content": msg["content"]})
+        while True:
+            reply = self.client.get_shell_msg(timeout=timeout)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        result.status = reply["content"]["status"]
+        result.reply = reply["content"]
+        return result
+
+    def execute_until_death(self, code: str, timeout: float = 60.0) -> None:
+        self.client.execute(code)
+        deadline = time.monotonic() + timeout
+        while self.manager.is_alive():
+            if time.monotonic() > deadline:
+                raise TimeoutError("kernel did not die")
+            time.sleep(0.1)
+
+    def restart(self) -> None:
+        self.client.stop_channels()
+        self.manager.restart_kernel(now=True)
+        self.client = self.manager.client()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+
+def write_kernelspec(data_dir: Path, name: str, python: str, env: Optional[Dict[str, str]] = None,
+                     display_name: Optional[str] = None) -> Path:
+    folder = data_dir / "kernels" / name
+    folder.mkdir(parents=True, exist_ok=True)
+    spec = {"argv": [python, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": display_name or name, "language": "python"}
+    if env:
+        spec["env"] = env
+    (folder / "kernel.json").write_text(json.dumps(spec))
+    return folder
+
+
+def run_cli(*args: str, python: Optional[str] = None, input: Optional[str] = None,
+            cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
+    """``python -m dllmagic ARGS`` in a child process, as a user would run it."""
+    # dllmagic is installed (pip install -e .) where the tests run; no PYTHONPATH of ours leaks into the
+    # interpreters under test.
+    full_env = dict(os.environ, DLLMAGIC_STRICT="1")
+    full_env.pop("PYTHONPATH", None)
+    if env:
+        full_env.update(env)
+    return subprocess.run([python or sys.executable, "-m", "dllmagic", *args], capture_output=True, text=True,
+                          input=input, cwd=cwd, env=full_env, timeout=300)
