@@ -154,7 +154,10 @@ def main(argv=None):
     rows["dllmagic reader, cold (no resolution)"], _ = timed(lambda: run_reader_all(files))
     rows["deps --standalone (process, resolution + versions)"], standalone = timed(
         lambda: cli(site, "--standalone"))
-    rows["deps (as imported, + symbols) (process)"], imported = timed(lambda: cli(site, python=args.python))
+    rows["deps (auto: extensions as imported, no symbols) (process)"], _ = timed(
+        lambda: cli(site, "--no-symbols", python=args.python))
+    rows["deps (auto: extensions as imported, + symbols) (process)"], imported = timed(
+        lambda: cli(site, python=args.python))
     compared, bad = agreement(standalone, ldd_out)
     fail = failing_extension(site)
     single = {}
@@ -171,13 +174,14 @@ def main(argv=None):
         print(f"{name:55} {sec:9.3f} {base / sec:11.1f}")
     if have_lddtree:
         lt = rows["auditwheel lddtree"]
-        for name in ("deps --standalone (process, resolution + versions)", "deps (as imported, + symbols) (process)"):
+        for name in [r for r in rows if r.startswith("deps")]:
             print(f"lddtree / {name}: {lt / rows[name]:.1f}")
     print(f"\nstandalone vs ldd: {compared} DT_NEEDED answers compared, {len(bad)} disagreements")
     for b in bad[:10]:
         print("  ", b)
     missing = sum(1 for t in imported["trees"] if t["problems"])
-    print(f"as-imported: {len(imported['trees'])} trees, {missing} with problems")
+    print(f"auto: {len(imported['trees'])} trees ({len(imported['checked_as_dependencies'])} bundled "
+          f"libraries checked as dependencies), {missing} with problems")
     if single:
         print(f"single failing extension ({single['problems']} problems): "
               f"{single['seconds_in_process_cold'] * 1000:.1f} ms in process (cold), "

@@ -11,7 +11,9 @@ from typing import Iterator, List, Optional, Tuple
 __all__ = ["add_parser", "run", "iter_binaries"]
 
 #: Names that are worth a look when a folder is walked (the reader still checks the magic).
-_SUFFIXES = (".so",)
+_SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
+#: ELF, PE (MZ) and Mach-O (thin and fat) magic numbers.
+_MAGICS = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
@@ -20,6 +22,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Resolve each binary (and every binary under each folder) the way the loader would.")
     p.add_argument("paths", nargs="+", metavar="PATH", help="a binary, or a folder to walk")
     p.add_argument("--root", metavar="DIR", help="the modelled machine's files live under DIR")
+    p.add_argument("--platform", choices=("linux", "windows", "macos"), default=None,
+                   help="the modelled machine's platform (with --root; default linux)")
+    p.add_argument("--machine", metavar="DESCRIPTION",
+                   help="a machine description file (JSON: platform, root, python, environ ...)")
     group = p.add_mutually_exclusive_group()
     group.add_argument("--as-imported", dest="mode", action="store_const", const="as-imported",
                        help="as the target Python imports it (default for extension modules)")
@@ -48,7 +54,8 @@ def iter_binaries(system, path: str) -> Iterator[str]:
     while stack:
         folder = stack.pop()
         entries = sorted(system.scandir(folder), key=lambda e: e.name)
-        prefix = folder.rstrip("/") + "/"
+        sep = "\\" if system.platform == "windows" else "/"
+        prefix = folder.rstrip(sep) + sep
         for entry in entries:
             sub = prefix + entry.name
             try:
@@ -61,7 +68,8 @@ def iter_binaries(system, path: str) -> Iterator[str]:
                         stack.append(sub)
                 elif _looks_like_binary(entry.name) and entry.is_file():
                     with open(entry.path, "rb") as fh:
-                        if fh.read(4) == b"\x7fELF":
+                        head = fh.read(4)
+                        if head in _MAGICS or head[:2] == b"MZ":
                             yield sub
             except OSError:
                 continue
@@ -70,54 +78,92 @@ def iter_binaries(system, path: str) -> Iterator[str]:
 def _is_extension(system, path: str) -> bool:
     name = system.pathmod.basename(path)
     return ".cpython-" in name or ".abi3." in name or ".pypy" in name or (
-        name.endswith(".so") and "." not in name[:-3] and not name.startswith("lib"))
+        name.endswith(".so") and "." not in name[:-3] and not name.startswith("lib")) or (
+        name.lower().endswith(".pyd"))
 
 
 def run(args) -> int:
     import json
     import os
+    import posixpath
     import sys
 
-    from .facts.native.loader import format_tree, loader_for, problems, tree_to_dict
+    from .facts.native.loader import format_tree, loader_for, problems, tree_to_dict, walk
     from .facts.system import System
 
-    if getattr(args, "root", None):
+    machine = None
+    if getattr(args, "machine", None):  # a modelled Windows/macOS machine (facts/native/machine.py)
+        from .facts.native.machine import MachineError, load_machine
+
+        try:
+            machine = load_machine(args.machine)
+        except MachineError as exc:
+            print(f"deps: --machine: {exc}", file=sys.stderr)
+            return 2
+        system = machine.system
+        args.root = args.root or system.root
+    elif getattr(args, "root", None):
         if not os.path.isdir(args.root):
             print(f"deps: --root {args.root}: not a folder", file=sys.stderr)
             return 2
-        system = System.model("linux", args.root, executable=args.python or "")
+        system = System.model(getattr(args, "platform", None) or "linux", args.root,
+                              executable=args.python or "")
     else:
         live = System.current()
         # A fresh interpreter, not this CLI process: python's own libraries are modelled from its file.
         system = System(platform=live.platform, machine=live.machine, environ=live.environ, root="/",
                         executable=args.python or live.executable, live=False, loaded=())
-    if system.platform != "linux":
-        print(f"deps: no loader model for {system.platform} yet", file=sys.stderr)
-        return 2
-    loader = loader_for(system)
-    results: List[Tuple[str, object]] = []
-    status = 0
+    loader = machine.loader() if machine is not None else loader_for(system)
+    work: List[Tuple[str, bool]] = []          # (file, found by walking a folder)
     for given in args.paths:
         path = given if given.startswith("/") or args.root else os.path.abspath(given)
         if not system.exists(path):
             print(f"deps: {given}: no such file or folder", file=sys.stderr)
             return 2
-        for file in iter_binaries(system, path):
-            mode = args.mode or ("as-imported" if _is_extension(system, file) else "standalone")
-            tree = loader.resolve(file, mode=mode, python_executable=args.python or None,
-                                  symbols=getattr(args, "symbols", None))
-            if problems(tree):
-                status = 1
-            results.append((file, tree))
+        walked = system.is_dir(path)
+        work.extend((f, walked) for f in iter_binaries(system, path))
+    modes = {f: args.mode or ("as-imported" if _is_extension(system, f) else "standalone") for f, _w in work}
+    trees = {}
+    # Extension modules first: a bundled library (numpy.libs/, pillow.libs/) that one of them reaches
+    # is checked there, where its search path really comes from; resolved alone it would be a false
+    # alarm (its own RPATH is rarely enough: it relies on the extension's).
+    reached = {}
+    order = sorted(range(len(work)), key=lambda i: modes[work[i][0]] != "as-imported")
+    for i in order:
+        file, walked = work[i]
+        if walked and args.mode is None and modes[file] == "standalone" and file in reached:
+            continue
+        tree = loader.resolve(file, mode=modes[file], python_executable=args.python or None,
+                              symbols=getattr(args, "symbols", None))
+        trees[file] = tree
+        if modes[file] == "as-imported":
+            for node in walk(tree.root):
+                if node.path and node.error is None and node is not tree.root:
+                    reached.setdefault(node.path, file)
+                    reached.setdefault(posixpath.normpath(node.path), file)
+    results = []
+    status = 0
+    for file, _walked in work:
+        tree = trees.get(file)
+        if tree is None:
+            results.append((file, None))
+            continue
+        if problems(tree):
+            status = 1
+        results.append((file, tree))
     if args.json:
         out = {"schema_version": "1", "ok": status == 0,
-               "trees": [tree_to_dict(t) for _f, t in results]}
+               "trees": [tree_to_dict(t) for _f, t in results if t is not None],
+               "checked_as_dependencies": [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
+                                           for f, t in results if t is None]}
         # Compact: json's C encoder is used only without indent (ten times faster on big trees).
         print(json.dumps(out, separators=(",", ":")))
     else:
-        for i, (_f, tree) in enumerate(results):
-            if i:
-                print()
+        for i, (file, tree) in enumerate(results):
+            if tree is None:
+                if args.verbose:
+                    print(f"{file}: checked as a dependency of {reached.get(file)}")
+                continue
             if not args.verbose and len(results) > 1 and not problems(tree):
                 print(f"{tree.root.path or tree.root.name}: ok ({tree.mode})")
                 continue

@@ -14,8 +14,10 @@ The error texts of every loader and installer we know are regexes in
    ``while importing X`` or the innermost import statement of the traceback; the extension module
    from ``ImportError.path`` or a path in the text; the paths a macOS ``tried:`` list names.
 
-Nothing here imports the failing module or reads the machine; nothing raises to the caller
-(internal trouble yields a Failure of kind ``unknown``, or None).
+Nothing here imports the failing module or inspects the machine (a live traceback's source lines
+come from ``linecache``, as Python's own traceback printing does); nothing raises to the caller
+(internal trouble yields a Failure of kind ``unknown``, or None; under the test suite,
+``DLLMAGIC_STRICT=1``, it raises).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ import traceback as _traceback
 import unicodedata
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from . import knowledge
 from .model import KINDS, Failure
@@ -83,6 +85,7 @@ class _Signature:
     set: Tuple[Tuple[str, str], ...] = ()
     transform: Tuple[Tuple[str, str], ...] = ()
     fallback_kind: Optional[str] = None
+    demote_to: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -145,6 +148,7 @@ def _load_knowledge() -> _Knowledge:
             set=tuple(sorted(entry.get("set", {}).items())),
             transform=tuple(sorted(entry.get("transform", {}).items())),
             fallback_kind=entry.get("fallback_kind"),
+            demote_to=entry.get("demote_to"),
         ))
         if entry["live"] and kind is not None:
             bare = _GROUP.sub("(?:", pattern)
@@ -328,6 +332,7 @@ def _doc_from_record(record: dict) -> _Doc:
                 is_import_error=is_import, message=message)
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 
 
@@ -338,6 +343,7 @@ def _doc_from_text(text: str) -> _Doc:
     # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
+    text = _ANSI.sub("", text)        # colours of a terminal or a notebook's saved output
     return _Doc(text=text, start=0, exc_type="", is_import_error=bool(_IMPORT_ERROR_LINE.search(text)))
 
 
@@ -402,7 +408,11 @@ def _groups(m: "re.Match[str]") -> Dict[str, str]:
 def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     best: Optional[_Hit] = None
     best_key: Optional[Tuple[int, int, int]] = None
+    demoters = [s for s in kb.signatures if s.demote_to is not None]
     for index, doc in enumerate(docs):
+        # Spans of known noise (warnings a program survives): matches inside count for less.
+        spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters
+                 for m in sig.regex.finditer(doc.text, doc.start)]
         for sig in kb.signatures:
             if sig.kind is None or (doc.exc_type and not sig.live):
                 continue   # a live exception is not a crash report or installer output
@@ -415,8 +425,12 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 kind, extra = _resolve_kind(sig, m, kb)
                 if kind is None:
                     continue
+                priority = sig.priority
+                for start, end, demote_to in spans:
+                    if start <= m.start() < end:
+                        priority = min(priority, demote_to)
                 # Highest priority; then the innermost exception; then the earliest text.
-                key = (sig.priority, index, -m.start())
+                key = (priority, index, -m.start())
                 if best_key is None or key > best_key:
                     best_key = key
                     best = _Hit(sig, m, index, kind, exc_type, extra)
@@ -656,8 +670,9 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
             values.setdefault("refinement", ref.id)
 
     # Paths.
-    if "found_path" in values:
-        values["found_path"] = _normalise_path(values["found_path"])
+    for key in ("found_path", "extension", "required_by"):
+        if key in values:
+            values[key] = _normalise_path(values[key])
     if values.get("from_path") in ("unknown location", ""):
         values.pop("from_path")
     if "expected_in" in values and not values.get("library"):
@@ -712,7 +727,9 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
         if req and not values.get("module"):
             rm = _REQUIREMENT.match(req)
             if rm:
-                values["module"] = rm.group("name")
+                # conda's "name-version-build" and a wheel's "name-version-tags.whl" carry the version
+                # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
+                values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
     fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
     for key in ("library", "extension", "required_by"):
         if key in fields:
@@ -750,8 +767,11 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
     if kind in ("no-compatible-release", "resolution-conflict"):
         return None
     named = values.get("module")
-    if doc.name and kind not in ("dependency-conflict",):
-        return doc.name
+    if doc.name and kind != "dependency-conflict":
+        # ImportError.name: the full dotted name for most failures, but only the last part when the
+        # loader itself failed (CPython's dynload passes the short name); refined below like "while
+        # importing X".
+        named = doc.name
     candidates: List[str] = []
     from_path_module = None
     for key in ("extension", "found_path", "required_by"):
@@ -768,6 +788,10 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 if tb_imports:
                     break
     tb_module = tb_imports[-1][0] if tb_imports else None
+    if tb_imports and kind in _NATIVE_KINDS and tb_imports[-1][1].startswith("_"):
+        # "from torchvision import _C" while loading a native library: the private name is the
+        # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
+        tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
     if named:
         # "while importing _base": the dotted name from the traceback or the path, when it ends so.
         if "." not in named:
@@ -795,6 +819,10 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         if cand:
             return cand
     return None
+
+
+_NATIVE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "symbol-version", "python-abi-mismatch",
+                           "numpy-abi-mismatch", "architecture-mismatch", "native-init-failed"})
 
 
 def _site_relative(path: str) -> bool:
@@ -898,9 +926,15 @@ def is_import_failure(exc: BaseException) -> bool:
         if not candidates:
             return False
         regex = _load_knowledge().live_regex
-        return any(regex.search(_safe_str(e)[:_MAX_TEXT]) for e in candidates)
+        return any(regex.search(_head_and_tail(_safe_str(e))) for e in candidates)
     except Exception:
         return False
+
+
+def _head_and_tail(text: str, size: int = 4000) -> str:
+    # Loader and import messages put their signature near the start or the end; a huge message (a
+    # dumped array, a log) must not make the per-cell check slow.
+    return text if len(text) <= 2 * size else text[:size] + "\n" + text[-size:]
 
 
 def key_facts(failure: Optional[Failure]) -> Dict[str, str]:

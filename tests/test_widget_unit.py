@@ -189,6 +189,12 @@ def test_bridge_ready_then_insert_sends_only_the_fix_cell():
     comm.reply({"op": "result", "request": 99, "ok": True})      # unknown request: ignored
 
 
+def test_a_reloaded_page_pings_and_the_report_says_hello_again():
+    view, comm = make_view()
+    comm.reply({"op": "ping", "protocol": 1})
+    assert comm.sent == [{"op": "hello", "protocol": 1, "model_id": view.root.model_id}]
+
+
 def test_copy_without_bridge_shows_the_source_and_the_magic():
     view, comm = make_view()
     row = view.rows[0]

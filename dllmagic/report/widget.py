@@ -505,7 +505,11 @@ class ReportView:
     def on_bridge_message(self, data: Dict[str, Any]) -> None:
         """Handle one message from the front-end bridge (public for tests)."""
         op = data.get("op")
-        if op == "ready":
+        if op == "ping":
+            # A reloaded page found this comm through comm_info and asks which report it speaks for.
+            if self.comm is not None and self.alive:
+                self.comm.send({"op": "hello", "protocol": PROTOCOL, "model_id": self.root.model_id})
+        elif op == "ready":
             self.bridge = True
             self.bridge_app = str(data.get("app") or "")
             for row in self.rows:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pefile
 import pytest
 
-from conftest import objdump_imports
+from pe_kit import objdump_imports
 from dllmagic.facts.native.binary import read_binary
 from dllmagic.facts.native.pe import PEBinary
 from dllmagic.facts.system import System

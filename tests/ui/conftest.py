@@ -10,7 +10,7 @@ leaks in or is changed. The kernel runs in a fresh venv (``--system-site-package
 dllmagic come from the test environment) into which the tests install tiny local wheels; pip is pointed
 at a local wheel folder (PIP_NO_INDEX, PIP_FIND_LINKS), so nothing reaches a registry.
 
-Without chromium or playwright the tests skip, unless DLLMAGIC_UI_REQUIRED=1 (CI) makes that a failure.
+Without chromium or playwright the tests skip, unless CI=true or DLLMAGIC_UI_REQUIRED=1 makes that a failure.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, List
 
 import pytest
 
@@ -44,7 +44,8 @@ from wheels import make_wheel  # noqa: E402
 
 
 def _missing(reason: str) -> None:
-    if os.environ.get("DLLMAGIC_UI_REQUIRED") == "1":
+    # In CI (CI=true) a missing piece is a failure: a suite that skips its browser tests everywhere proves nothing.
+    if os.environ.get("DLLMAGIC_UI_REQUIRED") == "1" or os.environ.get("CI") == "true":
         pytest.fail(f"browser tests cannot run: {reason} (run tests/ui/setup.sh)", pytrace=False)
     pytest.skip(f"{reason} (run tests/ui/setup.sh)")
 
@@ -177,7 +178,8 @@ def server(tmp_path_factory) -> Any:
     (kernel_dir / "kernel.json").write_text(json.dumps({
         "argv": [str(venv_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "dllmagic UI test", "language": "python",
-        "env": {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PYTHONPATH": str(REPO)},
+        "env": {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_CONFIG_FILE": os.devnull,
+                "PYTHONPATH": str(REPO)},
     }))
 
     hang = HangingIndex()

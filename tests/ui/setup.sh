@@ -3,12 +3,12 @@
 # Debian's chromium (no browser download: Playwright drives /usr/bin/chromium), the playwright client,
 # JupyterLab 4 and Notebook 7 from PyPI, and the front-end extension built into dllmagic/labextension.
 # Idempotent and quiet: each step is skipped when already done; a failing step prints its log.
-#   PYTHON=python3            the interpreter whose environment runs the tests
+#   PYTHON=python             the interpreter whose environment runs the tests
 #   DLLMAGIC_REBUILD_FRONTEND=1  rebuild the extension even when its sources did not change
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PYTHON="${PYTHON:-python3}"
+if [ -z "${PYTHON:-}" ]; then PYTHON="$(command -v python || command -v python3)"; fi
 export PYTHON
 LOG="$(mktemp -t dllmagic-ui-setup.XXXXXX)"
 trap 'rm -f "$LOG"' EXIT

@@ -116,6 +116,18 @@ def test_lab_headline_and_insert_cell_below_the_reports_cell(server, page):
     # The evidence sections are there, collapsed.
     assert report.get_by_text("Kernel interpreter and expected environment").count() == 1
     check_insert(page, report, "lab-insert.png")
+    # After a page reload the kernel's report is still live: the bridge finds its comm again (comm_info).
+    count = len(sources(page))
+    page.evaluate(f"() => {APP}.commands.execute('docmanager:save')")
+    page.wait_for_function(f"() => !{PANEL}.context.model.dirty", timeout=15_000)
+    page.reload()
+    open_notebook(page, page.url)
+    report = page.locator(".dllmagic-report").first
+    report.wait_for(state="visible", timeout=60_000)
+    button(report, 1, "dm-btn-insert-cell-below").click()
+    page.wait_for_function(f"() => {PANEL}.content.model.cells.length === {count + 1}", timeout=30_000)
+    assert sources(page)[2] == sources(page)[3]
+    assert report.locator(".dllmagic-stale").count() == 0
     assert not ours(page.errors), page.errors
 
 
@@ -171,6 +183,7 @@ def test_lab_cancel_stops_a_long_run(server, page):
     setup = ("import os\n"
              "for var in ('PIP_NO_INDEX', 'PIP_FIND_LINKS'):\n"
              "    os.environ.pop(var, None)\n"
+             "os.environ['PIP_CONFIG_FILE'] = os.devnull  # no machine pip.conf (no-index, mirrors)\n"
              f"os.environ['PIP_INDEX_URL'] = '{server.hang.url}'\n"
              "os.environ['PIP_DEFAULT_TIMEOUT'] = '120'")
     nb = server.notebook("cancel.ipynb", ["%load_ext dllmagic", setup, "import dmdemo_slow"])

@@ -274,6 +274,10 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
         from . import pe
 
         return pe.read_pe(path, data, file_id, lambda host=host: _map_file(host))
+    if fmt == "macho":  # the Mach-O reader (macho.py), thin and fat files
+        from . import macho
+
+        return macho.read_macho(path, data, file_id, lambda host=host: _map_file(host))
     if fmt != "unknown":
         return Binary(path=path, format=fmt, error=f"no {fmt} reader yet", file_id=file_id)
     # ld.so reads a whole ELF header (64 bytes for a 64-bit process) before it looks at the magic.

@@ -385,23 +385,14 @@ def _symbol_count(f: _Elf, tags, symtab_off: int, entsize: int) -> Optional[int]
     return None
 
 
-def _gnu_symoffset(f: _Elf, tags) -> Optional[int]:
-    """DT_GNU_HASH's symoffset: every symbol below it is unhashed (the undefined ones are there)."""
-    if DT_GNU_HASH not in tags:
-        return None
-    off = f.offset(tags[DT_GNU_HASH], 16)
-    if off is None:
-        return None
-    return struct.unpack_from(f.e + "I", f.data, off + 4)[0]
-
-
 def parse_symbols(data, *, imports_only: bool = False
                   ) -> Tuple[Tuple[Symbol, ...], Tuple[Symbol, ...], Tuple[str, ...]]:
     """(imported, exported, notes) from the dynamic symbol table, with versions resolved.
 
-    ``imports_only``: read only the undefined symbols. With DT_GNU_HASH they all sit below its
-    ``symoffset`` (only defined symbols are hashed, and hashed ones come last), so a library with
-    100 000 exports costs only its few hundred imports.
+    ``imports_only``: name only the undefined symbols, so a library with 100 000 exports costs little
+    more than its few hundred imports. (Undefined symbols are not all below DT_GNU_HASH's symoffset:
+    an executable's PLT-address symbols such as __cxa_finalize are hashed too, so every entry is
+    still looked at.)
     """
     f = _Elf(data)
     if f.error:
@@ -418,10 +409,6 @@ def parse_symbols(data, *, imports_only: bool = False
         f.notes.append("DT_SYMTAB points outside the file")
         return (), (), tuple(f.notes)
     count = _symbol_count(f, tags, sym_off, entsize) or 0
-    if imports_only:
-        symoffset = _gnu_symoffset(f, tags)
-        if symoffset is not None:
-            count = min(count, symoffset)
     if count > MAX_SYMBOLS:
         f.notes.append(f"symbol count {count} is absurd; reading none")
         count = 0
@@ -460,6 +447,8 @@ def parse_symbols(data, *, imports_only: bool = False
             continue
         bind = st_info >> 4
         if bind not in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE):
+            continue
+        if imports_only and st_shndx != 0:
             continue
         start = base + st_name
         if st_name >= limit:

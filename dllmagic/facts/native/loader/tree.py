@@ -282,6 +282,7 @@ def _node_dict(node: Node) -> Dict[str, Any]:
 
 def tree_to_dict(tree: DepTree) -> Dict[str, Any]:
     """The tree as plain JSON data (schema version :data:`TREE_SCHEMA_VERSION`)."""
+    found = problems(tree)
     return {
         "schema_version": TREE_SCHEMA_VERSION,
         "mode": tree.mode,
@@ -293,12 +294,12 @@ def tree_to_dict(tree: DepTree) -> Dict[str, Any]:
         "preloaded": list(tree.preloaded),
         "symbols_checked": tree.symbols_checked,
         "notes": list(tree.notes),
-        "ok": not problems(tree),
+        "ok": not found,
         "problems": [
             {"kind": p.kind, "name": p.name, "required_by": p.required_by, "library": p.library,
              "library_path": p.library_path, "detail": p.detail,
              "searched": [c.path for c in p.searched if c.path]}
-            for p in problems(tree)
+            for p in found
         ],
         "root": _node_dict(tree.root),
     }

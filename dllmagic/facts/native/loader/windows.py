@@ -673,12 +673,15 @@ class _Resolution:
             self.delay_plan = self._standard_plan(self.python.app_dir if self.python else "")
         if target.error or target.format != "pe":
             why = target.error or f"a {target.format} file, not a PE image"
-            root_n.error = why if why == "no such file" else f"%1 is not a valid Win32 application ({why})"
+            if why == "no such file":
+                root_n.error = why
+            else:
+                root_n.path, root_n.error = self.path, f"%1 is not a valid Win32 application ({why})"
             return self._finish(root_n, None)
         if self.mode == "as-imported":
             wrong = self._mismatch(target)
             if wrong:
-                root_n.error = f"%1 is not a valid Win32 application ({wrong})"
+                root_n.path, root_n.error = self.path, f"%1 is not a valid Win32 application ({wrong})"
                 return self._finish(root_n, None)
         root = _Mod(self.path, target, False, node=root_n, rule="direct-path")
         root_n.path, root_n.rule, root_n.mod = self.path, "direct-path", root
@@ -727,7 +730,7 @@ class _Resolution:
                         self.preloaded_paths.append(found.path)
                     if not child.system:
                         queue.append(found)
-                elif child.rule != "already-loaded":
+                elif child.rule not in ("already-loaded", "api-set"):  # contracts of one host are not repeats
                     child.repeat = True
 
     def _plan_for(self, mod: _Mod, plan):

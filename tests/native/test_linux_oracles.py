@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import sysconfig
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-from conftest import CLEAN_ENV, compare_with_ld_debug, compare_with_ldd, parse_ld_debug, run_ldd, searched_nodes
+from native_oracles import CLEAN_ENV, compare_with_ld_debug, compare_with_ldd, parse_ld_debug, run_ldd, searched_nodes
 from dllmagic.facts.native.loader import format_tree, loader_for
 from dllmagic.facts.system import System
-from test_elf_reader import elf_files
+from native_oracles import elf_files
 
 
 def test_standalone_agrees_with_ldd_on_installed_environments(wheel_env):

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import CLEAN_ENV
+from native_oracles import CLEAN_ENV
 from dllmagic.facts.native.binary import Binary, read_binary
 from dllmagic.facts.native.elf import parse, parse_symbols
 from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_dict
@@ -40,7 +40,6 @@ def exercise(path: str) -> Binary:
     (b"\x7fEL", "file too short"),
     (b"\x7fELF", "file too short"),
     (b"<!DOCTYPE html><html>" + b" " * 80, "invalid ELF header (an HTML page, not the library)"),
-    (b"MZ" + b"\0" * 100, "no pe reader yet"),
     (b"\x7fELF\x03\x01\x01" + b"\0" * 100, "invalid ELF class 3"),
     (b"\x7fELF\x02\x05\x01" + b"\0" * 100, "invalid ELF data encoding 5"),
 ])
@@ -58,6 +57,13 @@ def test_truncations_of_a_real_library_never_raise(tmp_path, built):
         p = tmp_path / f"cut{i}.so"
         p.write_bytes(src[:cut])
         exercise(str(p))
+
+
+def test_other_formats_are_handed_to_their_reader(tmp_path):
+    p = tmp_path / "libbad.so"
+    p.write_bytes(b"MZ" + b"\0" * 100)
+    b = exercise(str(p))
+    assert b.format == "pe" and b.error
 
 
 def test_symlink_loops_and_folders_named_like_libraries(tmp_path):
@@ -108,7 +114,7 @@ def _samples(built):
 _counter = itertools.count()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_mutated_real_binaries_never_raise(built, tmp_path, data):
     sample = data.draw(st.sampled_from(_samples(built)))

@@ -6,11 +6,10 @@ ld.so itself searched (LD_DEBUG=libs,files) when a stand-in for python dlopen()s
 """
 from __future__ import annotations
 
-import dataclasses
 
 import pytest
 
-from conftest import (CLEAN_ENV, compare_with_ld_debug, compare_with_ldd, first_nodes, run_driver,
+from native_oracles import (CLEAN_ENV, compare_with_ld_debug, compare_with_ldd, first_nodes, run_driver,
                       run_ldd)
 from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_dict
 from dllmagic.facts.system import System
@@ -266,3 +265,79 @@ def test_modelled_machine_under_a_root_folder(built, tmp_path):
     assert dep.path == "/opt/app/x/libdep.so" and dep.rule == "rpath-of-0"
     libc = node(tree, "libc.so.6")
     assert libc.error == "not found" and not any(c.path.startswith(str(tmp_path)) for c in libc.candidates)
+
+
+def test_origin_lib_and_platform_tokens_are_expanded(built, driver):
+    folder = built / "origin_lib_and_platform_tokens_are_expanded"
+    tree, _ = standalone(folder / "libroot.so")
+    p = node(tree, "libp.so")
+    assert p.rule == "rpath" and "/p/" in p.path and "$" not in p.path
+    lib = node(tree, "libl.so")
+    assert lib.rule == "rpath" and "$" not in lib.path
+    as_imported(driver, folder / "libroot.so")
+
+
+def test_a_cache_written_by_ldconfig_is_read_like_ldconfig_prints_it(built, tmp_path):
+    """A real cache (with a glibc-hwcaps entry) made by ldconfig -r in a modelled root."""
+    import shutil
+    import subprocess
+
+    ldconfig = shutil.which("ldconfig") or "/sbin/ldconfig"
+    src = built / "glibc_hwcaps_subfolders_come_first" / "d"
+    shutil.copytree(src, tmp_path / "opt" / "hw")
+    (tmp_path / "etc").mkdir()
+    (tmp_path / "etc" / "ld.so.conf").write_text("/opt/hw\n")
+    # ldconfig only takes files named like libNAME.so.N (the cache key is the SONAME, libhw.so)
+    for d in (tmp_path / "opt" / "hw", tmp_path / "opt" / "hw" / "glibc-hwcaps" / "x86-64-v2"):
+        (d / "libhw.so").rename(d / "libhw.so.1")
+    proc = subprocess.run([ldconfig, "-r", str(tmp_path), "-X"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    from dllmagic.facts.native.loader.ldcache import load_ld_cache
+
+    system = System.model("linux", str(tmp_path))
+    cache = load_ld_cache(system)
+    listed = subprocess.run([ldconfig, "-r", str(tmp_path), "-p"], capture_output=True, text=True).stdout
+    want = sorted(line.split(" => ")[1].strip() for line in listed.splitlines() if " => " in line)
+    assert sorted(e.path for e in cache.entries) == want
+    assert {e.hwcaps for e in cache.entries} == {None, "x86-64-v2"}
+    best = cache.lookup("libhw.so", flags=0x0303, hwcaps=("x86-64-v3", "x86-64-v2"))
+    # (which file name each entry carries is ldconfig's choice; the set matched ldconfig -p above)
+    assert best.path.startswith("/opt/hw/glibc-hwcaps/x86-64-v2/libhw.so")
+    plain = cache.lookup("libhw.so", flags=0x0303, hwcaps=())
+    assert plain.path.startswith("/opt/hw/libhw.so")
+
+
+def test_musl_searches_ld_library_path_first_and_walks_the_loader_chain(built):
+    import subprocess
+
+    folder = built / "musl_searches_ld_library_path_first_and_walks_the_loader_chain"
+    if (folder / "SKIPPED").exists():
+        pytest.skip("musl-gcc is not installed (apt: musl-tools)")
+    app = folder / "top" / "app"
+    interp = read_interp(app)
+    for env in (CLEAN_ENV, dict(CLEAN_ENV, LD_LIBRARY_PATH=str(folder / "l"))):
+        tree = resolve(str(app), host_system(env), mode="standalone")
+        assert tree.loader == "musl"
+        proc = subprocess.run([interp, "--list", str(app)], env=env, capture_output=True, text=True)
+        from native_oracles import _LDD_LINE
+
+        theirs = [(m.group(1), None if m.group(2) else m.group(3))
+                  for m in map(_LDD_LINE.match, proc.stdout.splitlines()) if m]
+        mine, seen = [], set()
+        for n in first_nodes(tree):  # each object once, as musl lists it
+            if n.path not in seen:
+                seen.add(n.path)
+                mine.append((n.name, n.path))
+        assert mine == theirs, format_tree(tree, verbose=True) + proc.stdout
+        d = node(tree, "libd.so")
+        if "LD_LIBRARY_PATH" in env:
+            assert d.rule == "ld-library-path"
+        else:
+            assert d.rule == "rpath-of-0" and d.path == str(folder / "top" / ".." / "r" / "libd.so")
+        assert node(tree, "libc.so").rule == "already-loaded"
+
+
+def read_interp(path):
+    from dllmagic.facts.native.binary import read_binary
+
+    return read_binary(str(path)).interp

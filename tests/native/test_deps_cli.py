@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from conftest import CLEAN_ENV
+from native_oracles import CLEAN_ENV
 from dllmagic import cli_deps
 from dllmagic.facts.native.loader import problems, resolve
 from dllmagic.facts.system import System

@@ -1,0 +1,161 @@
+"""Accuracy of failure parsing over the error corpus, as Markdown (quoted in the README).
+
+    python bench/corpus_accuracy.py                      # public sample + our extra cases
+    python bench/corpus_accuracy.py --corpus FILE.jsonl  # any corpus in the same format
+    python bench/corpus_accuracy.py --json               # the figures as JSON
+
+For each case, ``failure_from_text(error)`` must give the labelled kind, and
+:func:`dllmagic.failure.key_facts` must give each labelled fact exactly (failing_module,
+missing_library, missing_symbol, required_version, found_path; only the facts a case has are counted).
+The tests (tests/test_corpus_accuracy.py) use :func:`evaluate` and hold the figures to at least 95 % on the
+kind and 90 % on the facts.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Dict, Iterable, List, Optional
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS_DIR = REPO / "tests" / "data" / "corpus"
+DEFAULT_CORPORA = (CORPUS_DIR / "public.jsonl", CORPUS_DIR / "extra.jsonl")
+FACTS = ("failing_module", "missing_library", "missing_symbol", "required_version", "found_path")
+
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def read_corpus(path: Path) -> List[dict]:
+    cases = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            if line.strip():
+                case = json.loads(line)
+                case.setdefault("_source", f"{path.name}:{number}")
+                cases.append(case)
+    return cases
+
+
+def evaluate(cases: Iterable[dict]) -> dict:
+    """Run the parser over ``cases``; return per-case results and the totals."""
+    from dllmagic.failure import failure_from_text, key_facts
+
+    results = []
+    for case in cases:
+        failure = failure_from_text(case["error"])
+        got_kind = failure.kind if failure is not None else "none"
+        got = key_facts(failure)
+        facts = {}
+        for name in FACTS:
+            if name in case.get("facts", {}):
+                expected = case["facts"][name]
+                facts[name] = {"expected": expected, "got": got.get(name), "ok": got.get(name) == expected}
+        results.append({
+            "id": case["id"],
+            "platform": case.get("platform"),
+            "expected_kind": case["category"],
+            "kind": got_kind,
+            "kind_ok": got_kind == case["category"],
+            "signature": failure.signature if failure is not None else None,
+            "facts": facts,
+        })
+    n = len(results)
+    facts_total = sum(len(r["facts"]) for r in results)
+    facts_ok = sum(f["ok"] for r in results for f in r["facts"].values())
+    return {
+        "cases": n,
+        "kind_ok": sum(r["kind_ok"] for r in results),
+        "kind_accuracy": (sum(r["kind_ok"] for r in results) / n) if n else 0.0,
+        "facts_total": facts_total,
+        "facts_ok": facts_ok,
+        "facts_accuracy": (facts_ok / facts_total) if facts_total else 1.0,
+        "results": results,
+    }
+
+
+def confusion(results: List[dict]) -> Dict[str, Counter]:
+    table: Dict[str, Counter] = defaultdict(Counter)
+    for r in results:
+        table[r["expected_kind"]][r["kind"]] += 1
+    return table
+
+
+def markdown(name: str, report: dict) -> str:
+    results = report["results"]
+    lines = [f"### {name}", "",
+             f"- cases: {report['cases']}",
+             f"- kind: {report['kind_ok']}/{report['cases']} = {100 * report['kind_accuracy']:.1f} %",
+             f"- key facts: {report['facts_ok']}/{report['facts_total']} = {100 * report['facts_accuracy']:.1f} %",
+             ""]
+    # Per kind.
+    per_kind: Dict[str, List[dict]] = defaultdict(list)
+    for r in results:
+        per_kind[r["expected_kind"]].append(r)
+    lines += ["| kind | cases | kind right | facts right |", "|---|---:|---:|---:|"]
+    for kind in sorted(per_kind):
+        rs = per_kind[kind]
+        ft = sum(len(r["facts"]) for r in rs)
+        fo = sum(f["ok"] for r in rs for f in r["facts"].values())
+        lines.append(f"| `{kind}` | {len(rs)} | {sum(r['kind_ok'] for r in rs)} | {fo}/{ft} |")
+    lines.append("")
+    # Confusion matrix: rows expected, columns predicted (only kinds that occur).
+    table = confusion(results)
+    predicted = sorted({k for row in table.values() for k in row})
+    expected = sorted(table)
+    index = {k: i + 1 for i, k in enumerate(sorted(set(predicted) | set(expected)))}
+    lines += ["Confusion (rows: labelled kind; columns: parsed kind, numbered as in the rows' key):", ""]
+    lines.append("| labelled \\ parsed | " + " | ".join(str(index[p]) for p in predicted) + " |")
+    lines.append("|---|" + "---:|" * len(predicted))
+    for kind in expected:
+        cells = []
+        for p in predicted:
+            count = table[kind].get(p, 0)
+            cells.append(f"**{count}**" if p == kind and count else (str(count) if count else "·"))
+        lines.append(f"| {index[kind]} `{kind}` | " + " | ".join(cells) + " |")
+    extra = [k for k in predicted if k not in expected]
+    if extra:
+        lines.append("")
+        lines.append("Parsed kinds with no labelled case: " + ", ".join(f"{index[k]} `{k}`" for k in extra))
+    misses = [r for r in results if not r["kind_ok"] or not all(f["ok"] for f in r["facts"].values())]
+    if misses:
+        lines += ["", "Misses:", ""]
+        for r in misses:
+            what = []
+            if not r["kind_ok"]:
+                what.append(f"kind {r['kind']} (labelled {r['expected_kind']})")
+            for fact, f in r["facts"].items():
+                if not f["ok"]:
+                    what.append(f"{fact} {f['got']!r} (labelled {f['expected']!r})")
+            lines.append(f"- `{r['id']}`: " + "; ".join(what))
+    lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--corpus", action="append", type=Path, help="a .jsonl corpus (repeatable)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    corpora = args.corpus or [p for p in DEFAULT_CORPORA if p.exists()]
+    reports = {}
+    all_cases: List[dict] = []
+    for path in corpora:
+        cases = read_corpus(path)
+        all_cases += cases
+        reports[path.name] = evaluate(cases)
+    if len(corpora) > 1:
+        reports["all"] = evaluate(all_cases)
+    if args.json:
+        print(json.dumps({k: {x: v[x] for x in v if x != "results"} for k, v in reports.items()}, indent=2))
+        return 0
+    print("## Accuracy of `dlldoctor explain` failure parsing over the error corpus\n")
+    for name, report in reports.items():
+        print(markdown(name, report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,77 @@
+"""Failure parsing over the error corpus: kind ≥ 95 %, key facts ≥ 90 %, on the public sample and on our
+own extra cases (written to guard against fitting the sample).  The confusion table is printed
+(``pytest -s``) in the Markdown that bench/corpus_accuracy.py prints for the README.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from dllmagic.model import KINDS
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO / "tests" / "data" / "corpus"
+_spec = importlib.util.spec_from_file_location("corpus_accuracy", REPO / "bench" / "corpus_accuracy.py")
+bench = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench)
+
+KIND_TARGET = 0.95
+FACTS_TARGET = 0.90
+
+
+@pytest.fixture(scope="module", params=["public.jsonl", "extra.jsonl"])
+def corpus(request):
+    return request.param, bench.read_corpus(CORPUS / request.param)
+
+
+def test_corpus_files_are_well_formed(corpus):
+    name, cases = corpus
+    assert cases, name
+    ids = [c["id"] for c in cases]
+    assert len(ids) == len(set(ids))
+    for case in cases:
+        assert case["category"] in KINDS, case["id"]
+        assert isinstance(case["error"], str) and case["error"].strip(), case["id"]
+        assert set(case["facts"]) <= set(bench.FACTS), case["id"]
+        assert case["platform"] in ("linux", "windows", "macos", "unknown"), case["id"]
+
+
+def test_extra_cases_are_many_and_varied():
+    cases = bench.read_corpus(CORPUS / "extra.jsonl")
+    public_ids = {c["id"] for c in bench.read_corpus(CORPUS / "public.jsonl")}
+    assert len(cases) >= 40
+    assert not public_ids & {c["id"] for c in cases}
+    assert {c["platform"] for c in cases} >= {"linux", "windows", "macos"}
+    assert len({c["category"] for c in cases}) >= 14
+    public_errors = {c["error"] for c in bench.read_corpus(CORPUS / "public.jsonl")}
+    assert not public_errors & {c["error"] for c in cases}, "extra cases must not copy the sample"
+
+
+def test_accuracy(corpus, capsys):
+    name, cases = corpus
+    report = bench.evaluate(cases)
+    with capsys.disabled():
+        print()
+        print(bench.markdown(name, report))
+    assert report["kind_accuracy"] >= KIND_TARGET, bench.markdown(name, report)
+    assert report["facts_accuracy"] >= FACTS_TARGET, bench.markdown(name, report)
+
+
+def test_accuracy_combined():
+    cases = bench.read_corpus(CORPUS / "public.jsonl") + bench.read_corpus(CORPUS / "extra.jsonl")
+    report = bench.evaluate(cases)
+    assert report["kind_accuracy"] >= KIND_TARGET
+    assert report["facts_accuracy"] >= FACTS_TARGET
+
+
+def test_bench_script_prints_markdown_and_json(capsys):
+    assert bench.main([]) == 0
+    out = capsys.readouterr().out
+    assert "| labelled \\ parsed |" in out and "kind:" in out
+    assert bench.main(["--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {"public.jsonl", "extra.jsonl", "all"} <= set(data)
+    assert data["all"]["kind_accuracy"] >= KIND_TARGET
