@@ -108,7 +108,7 @@ def kernel_costs(cells: int) -> dict:
         roundtrips(kc, 20)
         results["extension_cell_s"] = roundtrips(kc, cells)
         t0 = time.perf_counter()
-        kc.execute_interactive("import no_such_module_bench_kernel", timeout=60)
+        kc.execute_interactive("import no_such_module_bench_kernel", timeout=60, output_hook=lambda m: None)
         results["failed_import_cell_with_report_s"] = time.perf_counter() - t0
         out = []
         kc.execute_interactive(

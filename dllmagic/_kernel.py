@@ -93,8 +93,8 @@ class Extension:
 
         report = diagnose_exception(exc, failure=failure, user_ns=self.shell.user_ns, history=self._history())
         self.seen[key] = count
-        self.hook_seconds = time.perf_counter() - start
         self.display(report, compact=self.level == "compact")
+        self.hook_seconds = time.perf_counter() - start
 
     def _history(self):
         try:

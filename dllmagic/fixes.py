@@ -217,3 +217,72 @@ def new_venv(title: str, folder_hint: str = ".venv") -> Fix:
             f"  {folder}/bin/python -m ipykernel install --user --name my-venv\n"
             f"then switch this notebook to the kernel 'my-venv'.")
     return instruction(title, text, risk="low")
+
+
+# -- diagnosis rules (issue 7): appended; the functions above are unchanged ----------------------------
+# System package names as apt, dnf and Homebrew spell them (libgl1, mesa-libGL, libstdc++6, openssl@3).
+_SYSTEM_PACKAGE = re.compile(r"[A-Za-z0-9][A-Za-z0-9+._@-]{0,99}")
+_SYSTEM_MANAGERS = {
+    "apt": ("apt-get", "install", "-y"),
+    "dnf": ("dnf", "install", "-y"),
+    "brew": ("brew", "install"),
+}
+
+
+def validate_system_package(name: str) -> str:
+    if not _SYSTEM_PACKAGE.fullmatch(name or ""):
+        raise UnsafeName(f"not a valid system package name: {name!r}")
+    return name
+
+
+def system_package(manager: str, packages: Sequence[str], *, title: Optional[str] = None) -> Fix:
+    """Install operating-system packages (apt, dnf, Homebrew).
+
+    Never runnable from the report: apt and dnf need administrator rights, and a notebook cannot answer a
+    sudo prompt. The cell shows the command; the argv is the command itself, without sudo.
+    """
+    if manager not in _SYSTEM_MANAGERS:
+        raise UnsafeName(f"not a system package manager: {manager!r}")
+    names = [validate_system_package(p) for p in packages]
+    argv = [*_SYSTEM_MANAGERS[manager], *names]
+    sudo = "sudo " if manager != "brew" else ""
+    cell = f"!{sudo}{' '.join(argv)}"
+    title = title or f"Install the system package{'s' if len(names) > 1 else ''} {', '.join(names)} ({manager})"
+    return make("system-package", title, cell=cell, argv=argv, restart=True,
+                risk="medium" if manager != "brew" else "low", runnable=False)
+
+
+def pip_replace(interpreter: Optional[Interpreter], remove: Sequence[str], install: Sequence[str], *,
+                title: Optional[str] = None) -> Fix:
+    """Swap distributions that provide the same import (opencv-python → opencv-python-headless).
+
+    Two steps (uninstall, then install) cannot be one argv, so this is a cell to run, never a Run button.
+    """
+    gone = [validate_name(r) for r in remove]
+    new = [validate_requirement(r) for r in install]
+    cell = (f"%pip uninstall -y {' '.join(gone)}\n" if gone else "") + \
+        "%pip install " + " ".join(_cell_quote(r) for r in new)
+    title = title or f"Replace {', '.join(gone)} with {', '.join(new)}"
+    return make("pip", title, cell=cell, argv=None, restart=True, risk="low")
+
+
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,99}")
+_ENV_VALUE = re.compile(r"[A-Za-z0-9._:/+-]{0,200}")
+
+
+def env_var(name: str, value: str, title: str) -> Fix:
+    """Set an environment variable for the kernel before the import (``%env``), then restart and re-run."""
+    if not _ENV_NAME.fullmatch(name or "") or not _ENV_VALUE.fullmatch(value or ""):
+        raise UnsafeName(f"not a safe environment setting: {name!r}={value!r}")
+    return make("instruction", title, cell=f"%env {name}={value}", argv=None, restart=True, risk="medium")
+
+
+_URL = re.compile(r"https://[A-Za-z0-9._~:/?#\[\]@&=+-]{1,300}")
+
+
+def download(title: str, url: str, text: str = "") -> Fix:
+    """Something to download and install by hand (a Windows redistributable); the URL comes from the
+    knowledge tables, never from error text."""
+    if not _URL.fullmatch(url or ""):
+        raise UnsafeName(f"not a safe URL: {url!r}")
+    return instruction(title, "\n".join(filter(None, [f"Download and install: {url}", text])), risk="low")

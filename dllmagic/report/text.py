@@ -39,7 +39,7 @@ def render_text(report: Report, *, compact: bool = False) -> str:
         head += f"import {report.target} works"
     elif report.failure is not None:
         first = (report.failure.message or "").splitlines()[0] if report.failure.message else ""
-        head += f"{report.failure.exc_type}: {first}"[:300]
+        head += (f"{report.failure.exc_type}: {first}" if report.failure.exc_type else first)[:300]
     else:
         head += f"import {report.target or '(nothing recognised)'}"
     lines = [head]

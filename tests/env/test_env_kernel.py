@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from envkit import site_of
+import json
+import os
+
+from envkit import site_of, write_notebook
 
 pytestmark = pytest.mark.kernel
 MIME = "application/vnd.dllmagic.report+json"
@@ -20,10 +23,8 @@ def _report(kernel, code):
     return reports[-1], res
 
 
-def _start(start_kernel, machine, cwd):
-    kernel = start_kernel(cwd=cwd, env={"HOME": str(machine.home)})
-    # The registry's builtin list may not name this issue's rules yet: importing registers them.
-    assert kernel.execute("import dllmagic.diagnosis.environment").status == "ok"
+def _start(start_kernel, machine, cwd, extra=None):
+    kernel = start_kernel(cwd=cwd, env={"HOME": str(machine.home), **(extra or {})})
     assert kernel.execute("%load_ext dllmagic").status == "ok"
     return kernel
 
@@ -51,3 +52,54 @@ def test_kernel_shadowed_by_local_file(start_kernel, machine, tmp_path, validate
     assert any(e["value"].endswith("tabulate.py") for e in top["evidence"])
     assert top["fixes"][0]["kind"] == "rename"
     assert "shadowed-by-local-file" in res.displays[-1]["text/plain"]
+
+
+def test_kernel_wrong_kernel_from_the_notebook_metadata(start_kernel, machine, tmp_path, jupyter_dirs):
+    """The notebook asks for kernelspec 'env-b' (which runs env-b, where tabulate is); this kernel runs
+    another interpreter. The notebook is found through JPY_SESSION_NAME, as Jupyter Server sets it."""
+    from envkit import write_kernelspec as write_spec
+
+    write_spec(jupyter_dirs["data"], "env-b", machine.python(machine.b), display_name="Python (env-b)")
+    notebook = write_notebook(machine.notebooks / "analysis.ipynb", "env-b", "Python (env-b)")
+    kernel = _start(start_kernel, machine, machine.notebooks, {"JPY_SESSION_NAME": str(notebook)})
+    report, res = _report(kernel, "import tabulate")
+    causes = [f["cause"] for f in report["findings"]]
+    assert causes[0] in ("wrong-kernel", "installed-in-other-environment"), causes
+    assert "wrong-kernel" in causes
+    assert report["expected_environment"]["kernelspec"] == "env-b"
+    fixes = [fix for f in report["findings"] for fix in f["fixes"]]
+    assert any(fix["kind"] == "kernel-switch" and "env-b" in fix["cell"] for fix in fixes)
+
+
+def test_kernel_pip_line_in_history_that_ran_another_pip(start_kernel, machine, tmp_path):
+    """'!pip install tabulate' ran env-b's pip (first on PATH), not the kernel's."""
+    kernel = _start(start_kernel, machine, machine.notebooks,
+                    {"PATH": f"{machine.b / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"})
+    res = kernel.execute("!pip --version")
+    assert str(machine.b) in res.stdout
+    report, _ = _report(kernel, "import tabulate")
+    assert report["findings"][0]["cause"] == "installed-in-other-environment"
+    assert "!pip --version" in json.dumps(report["findings"][0]["evidence"]) or \
+        str(machine.b) in json.dumps(report["findings"][0]["evidence"])
+
+
+def test_kernel_restart_needed_after_an_editable_install(start_kernel, machine, tmp_path, kernel_venv):
+    """A .pth file (what 'pip install -e' writes) appears after the kernel started: only a restart
+    makes Python read it."""
+    project = tmp_path / "project-src"
+    (project / "editable_pkg_demo").mkdir(parents=True)
+    (project / "editable_pkg_demo" / "__init__.py").write_text("VALUE = 1\n")
+    kernel = _start(start_kernel, machine, machine.notebooks)
+    res = kernel.execute("import site; print(site.getsitepackages()[0])")
+    site_dir = res.stdout.strip()
+    pth = os.path.join(site_dir, "__editable__.editable_pkg_demo.pth")
+    with open(pth, "w") as fh:
+        fh.write(str(project) + "\n")
+    try:
+        report, _ = _report(kernel, "import editable_pkg_demo")
+    finally:
+        os.remove(pth)
+    top = report["findings"][0]
+    assert top["cause"] == "restart-needed", [f["cause"] for f in report["findings"]]
+    assert any(fix["kind"] == "restart" for fix in top["fixes"])
+    assert os.path.basename(pth) in json.dumps(top["evidence"])

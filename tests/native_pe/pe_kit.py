@@ -60,8 +60,10 @@ def build_standin(out: Path, name: str, exports: Iterable[str]) -> Path:
     src.write_text("int __stdcall DllMainCRTStartup(void *h, unsigned r, void *p) { return 1; }\n"
                    "void dllmagic_stub(void) {}\n")
     names = sorted(set(exports)) or ["dllmagic_placeholder"]
-    (out / f"{stem}.def").write_text(f"LIBRARY {name}\nEXPORTS\n" +
-                                     "".join(f"  {n}=dllmagic_stub\n" for n in names))
+    # "#N" is an import by ordinal: exported under that number, without a name.
+    (out / f"{stem}.def").write_text(f"LIBRARY {name}\nEXPORTS\n" + "".join(
+        f"  dllmagic_ord{n[1:]}=dllmagic_stub @{n[1:]} NONAME\n" if n.startswith("#") else f"  {n}=dllmagic_stub\n"
+        for n in names))
     target = out / name
     subprocess.run([CC64, "-shared", "-nostdlib", "-Wl,--entry,DllMainCRTStartup", "-o", str(target),
                     str(src), str(out / f"{stem}.def")], check=True, capture_output=True)
@@ -76,8 +78,7 @@ def imports_of(paths: Iterable[Path]) -> Dict[str, Set[str]]:
     for p in paths:
         imports, _notes = pe.parse_imports(p.read_bytes())
         for imp in imports:
-            if imp.name:
-                table.setdefault(imp.dll.lower(), set()).add(imp.name)
+            table.setdefault(imp.dll.lower(), set()).add(imp.label)
     return table
 
 

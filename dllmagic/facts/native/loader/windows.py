@@ -365,7 +365,8 @@ def dll_directories_in_code(system, init_py: str, site: str) -> Tuple[List[DllDi
 
 
 def reconstruct_dll_directories(system, module_path: str, facts: WindowsFacts,
-                                python: WindowsPython) -> Tuple[List[DllDirectory], List[str]]:
+                                python: WindowsPython, cache: Optional[Dict] = None
+                                ) -> Tuple[List[DllDirectory], List[str]]:
     """The ``os.add_dll_directory`` list in force when ``module_path`` is imported, each with its source.
 
     In order: the folders stated for the machine (recorded live or in its description), those of the
@@ -388,7 +389,13 @@ def reconstruct_dll_directories(system, module_path: str, facts: WindowsFacts,
             inits.append(pm.join(folder, "__init__.py"))
     seen = {d.path.lower() for d in out}
     for init in dict.fromkeys(inits):
-        dirs, more = dll_directories_in_code(system, init, site or "")
+        # One parse per __init__.py per loader: a site-packages walk meets scipy/__init__.py 100 times.
+        if cache is not None and init in cache:
+            dirs, more = cache[init]
+        else:
+            dirs, more = dll_directories_in_code(system, init, site or "")
+            if cache is not None:
+                cache[init] = (dirs, more)
         notes.extend(more)
         for d in dirs:
             if d.path.lower() not in seen:
@@ -479,6 +486,8 @@ class WindowsLoader:
         self.api_sets = facts.api_sets if facts.api_sets is not None else default_api_sets()
         self._listing: Dict[str, Dict[str, str]] = {}
         self._python: Dict[str, WindowsPython] = {}
+        self._init_cache: Dict[str, Tuple[List[DllDirectory], List[str]]] = {}
+        self._imports_cache: Dict[tuple, list] = {}
 
     # -- machine facts --------------------------------------------------------------------------
     def python(self, executable: Optional[str] = None) -> WindowsPython:
@@ -621,7 +630,7 @@ class _Resolution:
         plan: List[Tuple[str, str, Optional[str]]] = [(module_dir, "dll-load-dir", None)]
         if py.app_dir:
             plan.append((py.app_dir, "app-dir", py.base_executable))
-        dirs, more = reconstruct_dll_directories(self.system, self.path, self.L.facts, py)
+        dirs, more = reconstruct_dll_directories(self.system, self.path, self.L.facts, py, self.L._init_cache)
         self.notes.extend(more)
         for d in dirs:
             plan.append((d.path, "add-dll-directory", d.source))
@@ -909,20 +918,10 @@ class _Resolution:
             if mod.preloaded and n is not root_n:
                 continue
             seen_mods.add(id(mod))
-            imports = getattr(mod.binary, "imports", ())
             by_child = {c.name.lower(): c for c in n.children}
-            for imp in imports:
-                if imp.delay:
-                    continue
+            for imp, dep, why in self._missing_imports(mod):
                 child = by_child.get(imp.dll.lower())
-                dep = mod.deps.get(imp.dll.lower())
-                if child is None or dep is None:
-                    continue
-                exports = getattr(dep.binary, "exports", None)
-                if exports is None:
-                    continue
-                ok, why = self._provides(dep, imp.name, imp.ordinal, 0)
-                if ok:
+                if child is None:
                     continue
                 child.missing_symbols.append(MissingSymbol(imp.label, None, imp.dll, mod.path))
                 note = f"{dep.path} lacks {imp.label}, imported by {mod.path}"
@@ -934,11 +933,38 @@ class _Resolution:
                 for other in others:
                     child.notes.append(f"another copy has {imp.label}: {other}")
 
+    def _missing_imports(self, mod: _Mod):
+        """(import, DLL module, why) for each static import the DLL loaded for it lacks.
+
+        Cached per loader by (importer, the files its DLLs resolved to): a walk over a whole
+        site-packages meets arrow.dll's 5 000 imports in every pyarrow module's tree."""
+        deps = tuple(sorted((k, d.path) for k, d in mod.deps.items()))
+        key = (mod.path, getattr(mod.binary, "file_id", None), deps)
+        hit = self.L._imports_cache.get(key)
+        if hit is not None:
+            return hit
+        out = []
+        for imp in getattr(mod.binary, "imports", ()):
+            if imp.delay:
+                continue
+            dep = mod.deps.get(imp.dll.lower())
+            if dep is None or getattr(dep.binary, "exports", None) is None:
+                continue
+            ok, why = self._provides(dep, imp.name, imp.ordinal, 0)
+            if not ok:
+                out.append((imp, dep, why))
+        self.L._imports_cache[key] = out
+        return out
+
     def _provides(self, dep: _Mod, name: Optional[str], ordinal: Optional[int], depth: int) -> Tuple[bool, str]:
         exports = dep.binary.exports
-        if not exports.has(name, ordinal):
+        if name is not None:
+            ordinal = exports.names.get(name)
+            if ordinal is None:
+                return False, ""
+        elif ordinal not in exports.ordinals:
             return False, ""
-        target = exports.forwarder_of(name, ordinal)
+        target = exports.forwarders.get(ordinal) if exports.forwarders else None
         if not target or depth > 8:
             return True, ""
         # A forwarder "OTHER.func" makes the loader load OTHER and bind func there.
