@@ -39,8 +39,20 @@ class Extension:
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.shell.register_magic_function(self.dlldoctor_magic, "line", "dlldoctor")
         self._arm_crash_recorder()
+        if hasattr(os, "add_dll_directory"):
+            # Windows: the list of os.add_dll_directory folders cannot be read back from a process, so
+            # record the calls packages make from now on (the report shows where each folder came from).
+            self._guard(self._record_dll_directories, "recording os.add_dll_directory")
+
+    def _record_dll_directories(self) -> None:
+        from .facts.native.machine import install_dll_directory_recorder
+
+        install_dll_directory_recorder(os)
 
     def unload(self) -> None:
+        wrapped = getattr(getattr(os, "add_dll_directory", None), "__wrapped__", None)
+        if wrapped is not None:
+            os.add_dll_directory = wrapped
         try:
             self.shell.events.unregister("post_run_cell", self.post_run_cell)
         except ValueError:

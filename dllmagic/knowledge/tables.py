@@ -27,3 +27,239 @@ def stdlib_changes() -> Dict[str, dict]:
 def optional_builtins() -> Dict[str, dict]:
     """Standard-library module that needs an optional library at build time → entry."""
     return _by("optional_builtins", "module")
+
+
+# -- diagnosis tables (issue 7, sections 2-4): appended ----------------------------------------------
+import re as _re
+from typing import Any, List, Optional, Tuple
+
+
+def _version_tuple(text: str) -> Tuple[int, ...]:
+    """'2.3.0' -> (2, 3, 0); 'GLIBCXX_3.4.30' -> (3, 4, 30); non-numeric parts end the tuple."""
+    numbers = []
+    for part in _re.split(r"[._]", _re.sub(r"^[A-Za-z]+_?", "", text or "")):
+        if not part.isdigit():
+            break
+        numbers.append(int(part))
+    return tuple(numbers)
+
+
+def version_key(text: str) -> Tuple[int, ...]:
+    """A sortable key for dotted versions and symbol versions (GLIBC_2.28, GLIBCXX_3.4.30)."""
+    return _version_tuple(text)
+
+
+@lru_cache(maxsize=None)
+def _providers_by_name() -> Dict[Tuple[str, str], dict]:
+    out: Dict[Tuple[str, str], dict] = {}
+    for entry in load("library_providers")["entries"]:
+        out[(entry["platform"], entry["library"].lower())] = entry
+    return out
+
+
+def _soname_stem(name: str) -> str:
+    # libGL.so.1.7.0 -> libGL.so.1 ; libfoo.so -> libfoo.so ; keeps the major version the loader asks for.
+    match = _re.match(r"^(.+?\.so(?:\.\d+)?)(?:\.\d+)*$", name)
+    return match.group(1) if match else name
+
+
+def library_provider(name: str, platform: Optional[str] = None) -> Optional[dict]:
+    """The provider entry of a native library file name (``libGL.so.1``, ``MSVCP140.dll``), or None.
+
+    Windows names match case-insensitively (as Windows does); Linux versioned names fall back to their
+    soname stem (``libGL.so.1.7.0`` → ``libGL.so.1``).
+    """
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    table = _providers_by_name()
+    platforms = [platform] if platform else ["linux", "windows", "macos"]
+    for plat in platforms:
+        for candidate in (base, _soname_stem(base)):
+            entry = table.get((plat, candidate.lower()))
+            if entry is not None:
+                return entry
+    return None
+
+
+@lru_cache(maxsize=None)
+def _cuda_patterns() -> Tuple[Tuple[Any, dict], ...]:
+    return tuple((_re.compile(e["pattern"], _re.IGNORECASE if e["platform"] == "windows" else 0), e)
+                 for e in load("cuda_libraries")["entries"])
+
+
+def cuda_library(name: str) -> Optional[dict]:
+    """The GPU-stack entry for a library file name, with ``{minor}`` filled in, or None."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    for pattern, entry in _cuda_patterns():
+        match = pattern.fullmatch(base)
+        if match:
+            groups = {k: v for k, v in match.groupdict().items() if v is not None}
+            if not groups:
+                return entry
+            filled = dict(entry)
+            filled["version"] = entry["version"].format(**groups)
+            filled["conda"] = [c.format(**groups) for c in entry["conda"]]
+            return filled
+    return None
+
+
+@lru_cache(maxsize=None)
+def cuda_drivers() -> Tuple[dict, ...]:
+    """CUDA toolkit release → oldest driver, oldest CUDA first."""
+    return tuple(sorted(load("cuda_drivers")["entries"], key=lambda e: version_key(e["cuda"])))
+
+
+def driver_needed(cuda: str, platform: str = "linux") -> Optional[dict]:
+    """The entry saying which driver runs CUDA ``cuda`` ("12.3", "11.x"): the minor-version-compatibility
+    floor of its major version where there is one (what actually gates running it), else the toolkit's."""
+    major = cuda.split(".")[0]
+    for entry in cuda_drivers():
+        if entry["kind"] == "minor-version-compatibility" and entry["cuda"].split(".")[0] == major:
+            return entry
+    for entry in cuda_drivers():
+        if entry["cuda"] == cuda:
+            return entry
+    return None
+
+
+@lru_cache(maxsize=None)
+def libstdcxx_versions() -> Dict[str, dict]:
+    """GLIBCXX_3.4.N / CXXABI_1.3.N → entry with the first GCC release that has it."""
+    return _by("libstdcxx_versions", "version")
+
+
+@lru_cache(maxsize=None)
+def linux_distributions() -> Tuple[dict, ...]:
+    return tuple(load("linux_distributions")["entries"])
+
+
+def distributions_providing(version: str) -> List[dict]:
+    """Distribution releases whose system glibc (GLIBC_2.N) or libstdc++ (GLIBCXX_3.4.N) has ``version``."""
+    want = version_key(version)
+    field = "glibcxx" if version.upper().startswith(("GLIBCXX", "CXXABI")) else "glibc"
+    if version.upper().startswith("CXXABI"):
+        return []  # the table records GLIBCXX levels only
+    out = []
+    for entry in linux_distributions():
+        have = entry.get(field)
+        if have and version_key(have) >= want:
+            out.append(entry)
+    return out
+
+
+@lru_cache(maxsize=None)
+def framework_builds(package: str) -> Tuple[dict, ...]:
+    """Tested builds of ``package`` ("tensorflow", "torch"), newest release first."""
+    entries = [e for e in load("framework_builds")["entries"] if e["package"] == package]
+    return tuple(sorted(entries, key=lambda e: version_key(e["release"]), reverse=True))
+
+
+def framework_packages() -> Tuple[str, ...]:
+    return tuple(sorted({e["package"] for e in load("framework_builds")["entries"]}))
+
+
+@lru_cache(maxsize=None)
+def numpy2_support() -> Dict[str, dict]:
+    """Distribution name (normalised) → first release built for NumPy 2."""
+    return {_re.sub(r"[-_.]+", "-", e["dist"]).lower(): e for e in load("numpy2_support")["entries"]}
+
+
+def numpy2_for_import(top: str) -> List[dict]:
+    """numpy2_support entries whose distribution provides the import ``top`` (cv2 → three OpenCV wheels)."""
+    return [e for e in load("numpy2_support")["entries"] if top in e["imports"]]
+
+
+@lru_cache(maxsize=None)
+def numpy_removed_names() -> Dict[str, dict]:
+    return _by("numpy_removed_names", "name")
+
+
+@lru_cache(maxsize=None)
+def protobuf_generations() -> Tuple[dict, ...]:
+    return tuple(load("protobuf_generations")["entries"])
+
+
+@lru_cache(maxsize=None)
+def _openmp_patterns() -> Tuple[Tuple[Any, dict], ...]:
+    return tuple((_re.compile(e["pattern"], _re.IGNORECASE), e) for e in load("openmp_runtimes")["entries"])
+
+
+def openmp_runtime(name: str) -> Optional[dict]:
+    """Which OpenMP runtime a library file is (``libiomp5md.dll`` → Intel), or None."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    for pattern, entry in _openmp_patterns():
+        if pattern.fullmatch(base):
+            return entry
+    return None
+
+
+# -- semantic checks of the tables above (scripts/check_knowledge.py and the tests run them) ----------
+def _check_diagnosis_tables() -> List[str]:
+    """Problems in the diagnosis tables beyond the shape :func:`load` checks; empty when all is well."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+    problems: List[str] = []
+    name_re = _re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$")
+    sys_re = _re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._@-]*$")
+    for entry in load("library_providers")["entries"]:
+        for key in ("apt", "dnf", "brew"):
+            for pkg in entry[key]:
+                if not sys_re.match(pkg):
+                    problems.append(f"library_providers/{entry['id']}: bad {key} package {pkg!r}")
+        alt = entry.get("pip_alternative")
+        if alt and not name_re.match(alt["dist"]):
+            problems.append(f"library_providers/{entry['id']}: bad pip alternative {alt['dist']!r}")
+        redist = entry.get("windows_redist")
+        if redist and not redist["url"].startswith("https://"):
+            problems.append(f"library_providers/{entry['id']}: redistributable URL must be https")
+        if entry["platform"] not in ("linux", "windows", "macos"):
+            problems.append(f"library_providers/{entry['id']}: unknown platform")
+    for entry in load("cuda_libraries")["entries"]:
+        try:
+            _re.compile(entry["pattern"])
+        except _re.error as exc:
+            problems.append(f"cuda_libraries/{entry['id']}: pattern does not compile: {exc}")
+        for pkg in entry["pip"]:
+            if not _re.match(r"^nvidia-[a-z-]+-cu1[1-3]$", pkg):
+                problems.append(f"cuda_libraries/{entry['id']}: unexpected pip package {pkg!r}")
+    for entry in load("cuda_drivers")["entries"]:
+        for key in ("linux", "windows"):
+            if not _re.match(r"^\d+\.\d+(\.\d+)?$", entry[key]):
+                problems.append(f"cuda_drivers/{entry['id']}: bad {key} driver version")
+    previous: Tuple[int, ...] = ()
+    for entry in load("libstdcxx_versions")["entries"]:
+        if not _re.match(r"^(GLIBCXX_3\.4|CXXABI_1\.3)\.\d+$", entry["version"]):
+            problems.append(f"libstdcxx_versions/{entry['id']}: bad version {entry['version']!r}")
+        if entry["version"].startswith("GLIBCXX"):
+            gcc = version_key(entry["gcc"])
+            if gcc < previous:
+                problems.append(f"libstdcxx_versions/{entry['id']}: GCC releases must not go backwards")
+            previous = gcc
+    for entry in load("framework_builds")["entries"]:
+        try:
+            SpecifierSet(entry["python"])
+        except InvalidSpecifier:
+            problems.append(f"framework_builds/{entry['id']}: bad python specifier {entry['python']!r}")
+        for plat in entry["platforms"] + entry["gpu_platforms"]:
+            if not _re.match(r"^(linux|windows|macos)-(x86_64|aarch64|arm64)$", plat):
+                problems.append(f"framework_builds/{entry['id']}: bad platform {plat!r}")
+        if not set(entry["gpu_platforms"]) <= set(entry["platforms"]):
+            problems.append(f"framework_builds/{entry['id']}: a GPU platform without a release on it")
+    for entry in load("numpy2_support")["entries"]:
+        if not name_re.match(entry["dist"]) or not version_key(entry["first_release"]):
+            problems.append(f"numpy2_support/{entry['id']}: bad name or version")
+    for entry in load("protobuf_generations")["entries"]:
+        try:
+            SpecifierSet(entry["runtime"])
+        except InvalidSpecifier:
+            problems.append(f"protobuf_generations/{entry['id']}: bad runtime specifier")
+    for entry in load("openmp_runtimes")["entries"]:
+        try:
+            _re.compile(entry["pattern"])
+        except _re.error as exc:
+            problems.append(f"openmp_runtimes/{entry['id']}: pattern does not compile: {exc}")
+    return problems
+
+
+DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
+                    "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
+                    "protobuf_generations", "openmp_runtimes")

@@ -103,3 +103,27 @@ def test_kernel_restart_needed_after_an_editable_install(start_kernel, machine, 
     assert top["cause"] == "restart-needed", [f["cause"] for f in report["findings"]]
     assert any(fix["kind"] == "restart" for fix in top["fixes"])
     assert os.path.basename(pth) in json.dumps(top["evidence"])
+
+
+@pytest.mark.parametrize("content", ["malformed", "huge", "missing", "binary"])
+def test_kernel_bad_notebook_and_kernelspec_files_never_break_the_report(start_kernel, machine, tmp_path,
+                                                                        jupyter_dirs, validate_report, content):
+    notebook = machine.notebooks / f"bad-{content}.ipynb"
+    if content == "malformed":
+        notebook.write_text('{"metadata": {"kernelspec": ')
+    elif content == "huge":
+        with open(notebook, "w") as fh:  # 60 MB of valid JSON: read with a limit, never whole
+            fh.write('{"cells": [' + ",".join(['{"source": "x"}'] * 4_000_000) + "]}")
+    elif content == "binary":
+        notebook.write_bytes(b"\xff\xfe\x00garbage\x80" * 1000)
+    bad_spec = jupyter_dirs["data"] / "kernels" / "broken-spec"
+    bad_spec.mkdir(parents=True)
+    (bad_spec / "kernel.json").write_bytes(b'{"argv": ["python", ' + b"\xff" * 10)
+    kernel = _start(start_kernel, machine, machine.notebooks, {"JPY_SESSION_NAME": str(notebook)})
+    report, res = _report(kernel, "import no_such_module_for_bad_files")
+    validate_report(report)
+    assert report["findings"][0]["kind"] == "module-not-found"
+    assert res.stderr == ""
+    expected = report["expected_environment"]
+    if content != "missing":
+        assert expected is not None

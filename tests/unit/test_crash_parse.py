@@ -34,3 +34,32 @@ def test_clean_exit_leaves_no_record(tmp_path):
     subprocess.run([sys.executable, "-c", code], check=True)
     assert CrashRecorder("t", str(tmp_path)).previous() is None
     assert list(tmp_path.iterdir()) == []
+
+
+def test_dll_directory_recorder_is_installed_and_removed_with_the_extension(monkeypatch):
+    """On Windows the glue records os.add_dll_directory calls; modelled here with a stand-in function."""
+    import os
+
+    from IPython.testing.globalipapp import get_ipython
+
+    from dllmagic import _kernel
+
+    calls = []
+
+    def add_dll_directory(path):
+        calls.append(path)
+
+    monkeypatch.setattr(os, "add_dll_directory", add_dll_directory, raising=False)
+    monkeypatch.setenv("DLLMAGIC_RUNTIME_DIR", os.path.join(os.getcwd(), ".pytest_cache"))
+    shell = get_ipython()
+    _kernel.load(shell)
+    try:
+        assert os.add_dll_directory is not add_dll_directory
+        os.add_dll_directory("C:/somewhere")
+        from dllmagic.facts.native.machine import recorded_dll_directories
+
+        assert any(d.path == "C:/somewhere" for d in recorded_dll_directories())
+        assert calls == ["C:/somewhere"]
+    finally:
+        _kernel.unload(shell)
+    assert os.add_dll_directory is add_dll_directory
