@@ -92,6 +92,8 @@ class Interpreter:
     user_site: Optional[str] = None
     user_site_enabled: bool = False
     source: str = "sys"        # "sys" (this process) or the probe command that reported it
+    #: macOS: the process runs translated by Rosetta 2 (an x86_64 Python on an arm64 Mac); None: unknown.
+    translated: Optional[bool] = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,24 @@ def _read_head(path, limit=4096):
         return None
 
 
+def _translated():
+    """macOS: True when this process runs translated by Rosetta 2 (sysctl.proc_translated)."""
+    if sys.platform != "darwin":
+        return None
+    try:
+        import ctypes
+        import ctypes.util
+
+        libc = ctypes.CDLL(ctypes.util.find_library("c"))
+        value = ctypes.c_int(0)
+        size = ctypes.c_size_t(ctypes.sizeof(value))
+        if libc.sysctlbyname(b"sysctl.proc_translated", ctypes.byref(value), ctypes.byref(size), None, 0) != 0:
+            return False  # the name does not exist on Intel Macs: nothing is translated there
+        return bool(value.value)
+    except Exception:
+        return None
+
+
 def interpreter_facts():
     """Plain data about this interpreter; the parent classifies the environment."""
     import site
@@ -50,6 +68,7 @@ def interpreter_facts():
         "version_info": list(sys.version_info[:3]),
         "implementation": platform.python_implementation(),
         "architecture": platform.machine(),
+        "translated": _translated(),
         "bits": struct.calcsize("P") * 8,
         "platform": _platform_name(),
         "prefix": sys.prefix,

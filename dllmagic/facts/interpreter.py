@@ -87,6 +87,7 @@ def interpreter_from_facts(facts: Dict[str, Any], source: str = "sys") -> Interp
         user_site=facts.get("user_site"),
         user_site_enabled=bool(facts.get("user_site_enabled")),
         source=source,
+        translated=facts.get("translated"),
     )
 
 

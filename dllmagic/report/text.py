@@ -46,7 +46,7 @@ def render_text(report: Report, *, compact: bool = False) -> str:
     if report.interpreter is not None and not compact:
         it = report.interpreter
         lines.append(f"  interpreter: {it.executable} (Python {it.version}, {it.implementation}, "
-                     f"{it.architecture}, {it.environment_kind})")
+                     f"{it.architecture}{' under Rosetta' if it.translated else ''}, {it.environment_kind})")
     if report.expected_environment is not None and not compact:
         lines += _wrap(f"expected environment: {report.expected_environment.description}", "  ")
     findings = report.findings[:1] if compact else report.findings

@@ -42,3 +42,23 @@ def test_probe_of_something_that_is_not_python(tmp_path):
         run_probe(str(fake))
     with pytest.raises(ProbeError):
         run_probe(str(tmp_path / "missing-python"))
+
+
+def test_rosetta_translation_is_carried_into_the_report(validate_report):
+    from dllmagic.facts.interpreter import interpreter_from_facts
+    from dllmagic.model import Report
+    from dllmagic.report.jsonview import render_json
+    from dllmagic.report.text import render_text
+
+    it = interpreter_from_facts({"executable": "/usr/local/bin/python3", "version": "3.11.7",
+                                 "architecture": "x86_64", "platform": "macos", "translated": True})
+    assert it.translated is True
+    report = Report(target="x", ok=True, interpreter=it, tool_version="0")
+    assert "x86_64 under Rosetta" in render_text(report)
+    validate_report(render_json(report))
+
+
+def test_live_probe_says_nothing_is_translated_off_macos():
+    from dllmagic.facts.interpreter import live_interpreter
+
+    assert live_interpreter().translated is None
