@@ -756,6 +756,44 @@ def _user_sites(system: System) -> List[Tuple[str, str, str]]:
 
 
 # ------------------------------------------------------------------------------------------------ discover
+_POSIX_PYTHON_DIRS = ("/usr/bin", "/usr/local/bin", "/opt/homebrew/bin")
+_VERSIONED = re.compile(r"^python3\.\d+$")
+
+
+def _standard_pythons(system: System) -> List[Tuple[str, str, str]]:
+    """Pythons installed in the standard places, whether or not they are on PATH (python3.X in /usr/bin,
+    /usr/local/bin, Homebrew; python.org framework builds; on Windows C:\\PythonXY, Program Files and
+    %LOCALAPPDATA%\\Programs\\Python)."""
+    pm = system.pathmod
+    found: List[Tuple[str, str, str]] = []
+    if system.platform == "windows":
+        roots = ["C:\\"]
+        for var in ("ProgramFiles", "ProgramFiles(x86)"):
+            if system.getenv(var):
+                roots.append(system.getenv(var))
+        local = system.getenv("LOCALAPPDATA")
+        if local:
+            roots.append(pm.join(local, "Programs", "Python"))
+        for root in roots:
+            for name in site_listing(system, root):
+                if re.fullmatch(r"(?i)python3\d+(-32|-arm64)?", name):
+                    exe = pm.join(root, name, "python.exe")
+                    if system.is_file(exe):
+                        found.append((pm.join(root, name), f"standard install folder {root}", exe))
+        return found
+    for folder in _POSIX_PYTHON_DIRS:
+        for name in site_listing(system, folder):
+            if _VERSIONED.match(name):
+                exe = pm.join(folder, name)
+                found.append((prefix_of_python(system, exe), f"standard install folder {folder} ({exe})", exe))
+    framework = "/Library/Frameworks/Python.framework/Versions"
+    for version in site_listing(system, framework):
+        exe = pm.join(framework, version, "bin", "python3")
+        if system.is_file(exe):
+            found.append((pm.join(framework, version), f"python.org framework build ({framework})", exe))
+    return found
+
+
 def discover(system: Optional[System] = None, interpreter: Optional[Interpreter] = None, *,
              notebook_dir: Optional[str] = None, extra_prefixes: Sequence[str] = ()) -> Discovery:
     """Every kernelspec and Python environment on the machine, without starting an interpreter."""
@@ -807,6 +845,8 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
         if found:
             candidates.append((prefix_of_python(system, found), f"{name} first on PATH ({found})",
                                {"python": found}))
+    for prefix, how, python in _standard_pythons(system):
+        candidates.append((prefix, how, {"python": python}))
     for prefix in extra_prefixes:
         candidates.append((prefix, "given", {}))
 

@@ -1,0 +1,534 @@
+"""Native libraries on Linux and macOS: a library that is missing, too old, or built for another Python.
+
+Cause ids:
+
+* ``missing-system-library`` — a library the operating system provides (libGL, libgomp ...) is not
+  installed; the fix names the apt / dnf / conda / Homebrew package, or a wheel that needs no such
+  library (opencv-python-headless).
+* ``missing-vendored-library`` — a library the wheel itself ships (``<pkg>.libs``, ``.dylibs``, hashed
+  names) is gone: reinstall the distribution.
+* ``library-not-found`` — any other library the loader could not find.
+* ``symbol-version-too-old`` / ``older-copy-found-first`` — ``version `GLIBCXX_3.4.30' not found``: the
+  library found is older than the extension needs, and (when the machine is at hand) whether a newer
+  copy exists elsewhere, e.g. in the conda environment.
+* ``built-for-other-python`` — an undefined ``Py…`` symbol or a version mismatch: the extension was
+  built for another Python.
+* ``symbol-missing`` — another undefined symbol: the extension and a library come from releases that do
+  not match.
+* ``wrong-architecture`` — a binary for another CPU or word size.
+
+When the kernel's machine is at hand the native loader (:mod:`dllmagic.facts.native.loader`) says where
+each library was searched for and found; without it (or from a pasted text) the rules work from the text.
+"""
+from __future__ import annotations
+
+import re
+from typing import Iterable, List, Optional, Tuple
+
+from .. import fixes
+from ..knowledge import tables as knowledge_tables
+from ..model import Evidence, Finding, Fix
+from . import Context, docs_for, rule
+from ._common import (basename, conda_fix, detail, distribution_for_folder, installed, is_conda,
+                      kernel_evidence, os_release, package_managers, pip, platform_of, site_folder_of)
+
+__all__ = ["CAUSES"]
+
+CAUSES = ("missing-system-library", "missing-vendored-library", "library-not-found", "symbol-version-too-old",
+          "older-copy-found-first", "built-for-other-python", "symbol-missing", "wrong-architecture")
+
+#: auditwheel / delocate give bundled copies a hash suffix (libgfortran-040039e1.so.5.0.0).
+_HASHED = re.compile(r"-[0-9a-f]{8}\.(?:so|dylib)")
+#: Where a Linux machine keeps its libstdc++ / libc copies, besides the environment's own lib folder.
+_SYSTEM_LIB_FOLDERS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
+                       "/usr/lib64", "/lib64", "/usr/local/lib64", "/usr/local/lib", "/usr/lib")
+#: Namespaces of mangled C++ symbols → the distribution whose library defines them.
+SYMBOL_OWNERS = {"_ZN3c10": "torch", "_ZN2at": "torch", "_ZN5torch": "torch", "_ZN6caffe2": "torch",
+                 "_ZN10tensorflow": "tensorflow", "_ZN4absl": "tensorflow", "_ZN6google8protobuf": "protobuf"}
+_CPYTHON_TAG = re.compile(r"cpython-(\d)(\d+)|python(\d)\.?(\d+)(?:\.dll|/)|/lib/python(\d)\.(\d+)/")
+
+
+# -- loader facts ------------------------------------------------------------------------------------
+def _loader_problems(ctx: Context, path: Optional[str]):
+    """(tree, problems) of the native loader for ``path`` on the kernel's machine, or (None, ())."""
+    if ctx.interpreter is None or not path or not ctx.system.is_file(path):
+        return None, ()
+    try:
+        from ..facts.native.loader import problems, resolve
+    except ImportError:
+        return None, ()
+    try:
+        tree = resolve(path, ctx.system, python_executable=ctx.interpreter.executable)
+        return tree, problems(tree)
+    except Exception as exc:  # the engine is another family's: its trouble is a note, not our failure
+        ctx.notes.append(f"native loader could not resolve {path}: {type(exc).__name__}: {exc}")
+        return None, ()
+
+
+def _searched(problem) -> Optional[Evidence]:
+    tried = [c for c in problem.searched if c.path]
+    if not tried:
+        return None
+    shown = "; ".join(f"{c.path} ({c.rule}: {c.outcome}{', ' + c.reason if c.reason else ''})" for c in tried[:8])
+    more = f" … and {len(tried) - 8} more" if len(tried) > 8 else ""
+    return Evidence(f"places the loader tried for {problem.name}", shown + more, "native loader (ld.so rules)")
+
+
+# -- missing library ---------------------------------------------------------------------------------
+@rule("missing-shared-library")
+def missing_library(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    platform = platform_of(ctx)
+    library = failure.library or basename(detail(ctx, "found_path")) or None
+    if platform == "windows" or not library:
+        return  # windows.py speaks for DLLs
+    if knowledge_tables.cuda_library(library) is not None:
+        return  # gpu.py speaks for the CUDA stack
+    found_path = detail(ctx, "found_path") or ""
+    requirer = failure.required_by or failure.extension
+    evidence: List[Evidence] = kernel_evidence(ctx)
+    evidence.append(Evidence("library the loader could not open", library, "the error message"))
+    if requirer:
+        evidence.append(Evidence("needed by", requirer, "the error message"))
+    _, problems = _loader_problems(ctx, failure.extension or failure.required_by)
+    for problem in problems:
+        if problem.kind == "missing-library" and basename(problem.name) == library:
+            searched = _searched(problem)
+            if searched:
+                evidence.append(searched)
+            break
+
+    vendored_folder = _vendored_folder(library, found_path, requirer)
+    if vendored_folder:
+        yield _vendored(ctx, library, vendored_folder, evidence)
+        return
+    provider = knowledge_tables.library_provider(library, platform)
+    if provider is not None:
+        yield _system_library(ctx, library, provider, platform, evidence)
+        return
+    yield _unknown_library(ctx, library, requirer, evidence)
+
+
+def _vendored_folder(library: str, found_path: str, requirer: Optional[str]) -> Optional[str]:
+    for path in (found_path, requirer or ""):
+        folder = site_folder_of(path)
+        if folder and (folder.endswith(".libs") or "/.dylibs/" in path.replace("\\", "/")):
+            return folder
+    if _HASHED.search(library) and requirer:
+        return site_folder_of(requirer)
+    return None
+
+
+def _vendored(ctx: Context, library: str, folder: str, evidence: List[Evidence]) -> Finding:
+    dist_name, validated, source = distribution_for_folder(ctx, folder)
+    evidence = evidence + [Evidence("bundled with the wheel of", dist_name, source)]
+    dist = installed(ctx, dist_name)
+    requirement = dist_name
+    if dist is not None:
+        requirement = f"{dist.name}=={dist.version}"
+        missing = [m for m in dist.missing_files(limit=50) if basename(m) == library]
+        if missing:
+            evidence.append(Evidence("listed in RECORD but missing on disk", missing[0], dist.path + "/RECORD"))
+    fix = pip(ctx, [requirement], validated=validated, reinstall=True,
+              title=f"Reinstall {requirement} so its bundled libraries are complete")
+    return Finding(
+        kind="missing-shared-library", cause="missing-vendored-library", confidence=0.9,
+        summary=f"{library} is a library bundled inside the {dist_name} wheel ({folder}), and it is missing: the "
+                f"installation is incomplete or was partly removed. Reinstalling {dist_name} restores it.",
+        evidence=tuple(evidence), fixes=tuple(f for f in (fix,) if f),
+        docs=docs_for("missing-shared-library", "missing-vendored-library"))
+
+
+def _system_library(ctx: Context, library: str, provider: dict, platform: str,
+                    evidence: List[Evidence]) -> Finding:
+    top = (ctx.failure.module or ctx.target or "").split(".")[0]
+    fix_list: List[Fix] = []
+    alternative = provider.get("pip_alternative")
+    summary_alt = ""
+    if alternative and top in alternative["imports"]:
+        remove = list(alternative["instead_of"])
+        if ctx.interpreter is not None:
+            remove = [name for name in remove if installed(ctx, name) is not None] or remove[:1]
+        fix_list.append(fixes.pip_replace(ctx.interpreter, remove, [alternative["dist"]],
+                                          title=f"Use {alternative['dist']} instead ({alternative['why']})"))
+        summary_alt = f" Or use {alternative['dist']}: {alternative['why']}."
+    packages: List[Tuple[str, str]] = []
+    if platform == "macos":
+        packages += [("brew", name) for name in provider["brew"]]
+    else:
+        for manager in package_managers(ctx):
+            packages += [(manager, name) for name in provider[manager]]
+    for manager, name in packages:
+        try:
+            fix_list.append(fixes.system_package(manager, [name]))
+        except fixes.UnsafeName:
+            continue
+    if provider["conda"]:
+        conda = conda_fix(ctx, provider["conda"][:1])
+        if conda is not None:
+            fix_list.insert(0 if not summary_alt else 1, conda)
+    if provider.get("driver"):
+        fix_list.append(fixes.instruction("Install the NVIDIA driver", provider.get("note", "")))
+    release = os_release(ctx)
+    if release:
+        evidence = evidence + [Evidence("operating system", release[2] or release[0], "/etc/os-release")]
+    names = ", ".join(f"{m} {n}" for m, n in packages[:4])
+    evidence = evidence + [Evidence("what it is", provider["what"], f"knowledge/library_providers.json#{provider['id']}"),
+                           Evidence("provided by", names or ", ".join(provider["conda"]), provider["source"])]
+    if provider.get("note"):
+        evidence.append(Evidence("note", provider["note"], provider["source"]))
+    where = f" (install {names})" if names else ""
+    return Finding(
+        kind="missing-shared-library", cause="missing-system-library", confidence=0.92,
+        summary=f"{library} — {provider['what']} — is not installed on this system{where}; "
+                f"{top or 'the extension'} needs it.{summary_alt}",
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("missing-shared-library", "missing-system-library"))
+
+
+def _unknown_library(ctx: Context, library: str, requirer: Optional[str], evidence: List[Evidence]) -> Finding:
+    top = (ctx.failure.module or "").split(".")[0]
+    fix_list: List[Fix] = []
+    owner = site_folder_of(requirer) or (top or None)
+    if owner:
+        dist_name, validated, source = distribution_for_folder(ctx, owner)
+        dist = installed(ctx, dist_name)
+        requirement = f"{dist.name}=={dist.version}" if dist is not None else dist_name
+        evidence = evidence + [Evidence("the extension belongs to", dist_name, source)]
+        fix = pip(ctx, [requirement], validated=validated, reinstall=True,
+                  title=f"Reinstall {requirement} (its libraries, or those of the package it builds on, are incomplete)")
+        if fix:
+            fix_list.append(fix)
+    fix_list.append(fixes.instruction(
+        f"Find out which package provides {library}",
+        f"Debian/Ubuntu: apt-file search {library}   Fedora: dnf provides '*/{library}'   conda: "
+        f"conda search --file {library}. If the file exists elsewhere, the folder is not on the loader's path "
+        f"(LD_LIBRARY_PATH, RPATH, /etc/ld.so.conf)."))
+    return Finding(
+        kind="missing-shared-library", cause="library-not-found", confidence=0.6,
+        summary=f"The loader found no {library} in the places it searches; it is not a library dllmagic knows a "
+                f"system package for, so it most likely belongs to {owner or 'the package'} or to a package it "
+                f"builds on, whose installation is incomplete or of another release.",
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("missing-shared-library", "library-not-found"))
+
+
+# -- symbol versions ---------------------------------------------------------------------------------
+@rule("symbol-version")
+def symbol_version(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    version = failure.version or failure.symbol or ""
+    if not version:
+        return
+    found = detail(ctx, "found_path") or failure.library or ""
+    library = failure.library or basename(found)
+    requirer = failure.required_by or failure.extension or ""
+    evidence: List[Evidence] = kernel_evidence(ctx) + [
+        Evidence("version needed", version, "the error message"),
+        Evidence("library found", found or library, "the error message")]
+    if requirer:
+        evidence.append(Evidence("needed by", requirer, "the error message"))
+    upper = version.upper()
+    if upper.startswith(("GLIBCXX_", "CXXABI_")):
+        yield from _libstdcxx(ctx, version, found, requirer, evidence)
+    elif upper.startswith("GLIBC_"):
+        yield _glibc(ctx, version, found, requirer, evidence)
+    else:
+        yield Finding(
+            kind="symbol-version", cause="symbol-version-too-old", confidence=0.7,
+            summary=f"{library} on this machine is older than {basename(requirer) or 'the extension'} needs "
+                    f"(it lacks the symbol version {version}).",
+            evidence=tuple(evidence), fixes=(fixes.instruction(
+                f"Install a newer {library}, or a release of the package built for the one you have"),),
+            docs=docs_for("symbol-version", "symbol-version-too-old"))
+
+
+def _versions_in(ctx: Context, path: str) -> Tuple[str, ...]:
+    """Symbol versions a library file defines (its ELF version definitions), or () when unreadable."""
+    if ctx.interpreter is None or not path or not ctx.system.is_file(path):
+        return ()
+    try:
+        from ..facts.native.binary import read_binary
+    except ImportError:
+        return ()
+    try:
+        return tuple(read_binary(path, ctx.system).versions_defined)
+    except Exception:
+        return ()
+
+
+def _newest(versions: Iterable[str], family: str) -> Optional[str]:
+    mine = [v for v in versions if v.startswith(family + "_")]
+    return max(mine, key=knowledge_tables.version_key) if mine else None
+
+
+def _libstdcxx(ctx: Context, version: str, found: str, requirer: str,
+               evidence: List[Evidence]) -> Iterable[Finding]:
+    family = version.split("_")[0]
+    entry = knowledge_tables.libstdcxx_versions().get(version)
+    gcc = entry["gcc"] if entry else None
+    gcc_major = gcc.split(".")[0] if gcc else None
+    if entry:
+        evidence.append(Evidence(f"{version} first shipped with", f"GCC {gcc}", entry["source"]))
+    distros = knowledge_tables.distributions_providing(version)
+    if distros:
+        evidence.append(Evidence("systems whose libstdc++ has it",
+                                 ", ".join(f"{d['distribution']} {d['release']}" for d in distros[:6]),
+                                 "knowledge/linux_distributions.json"))
+    norm_found = found.replace("\\", "/")
+    in_env = bool(re.search(r"/(?:ana|mini)conda\d?/|/miniforge\d?/|/mambaforge/|/envs/[^/]+/lib/|/opt/conda/lib/",
+                            norm_found))
+    newer: List[str] = []
+    if ctx.interpreter is not None:
+        have = _newest(_versions_in(ctx, found), family)
+        if have:
+            evidence.append(Evidence(f"newest {family} version in the library found", have, found))
+        why = _why_found(ctx, found, requirer)
+        if why:
+            evidence.append(why)
+        newer = _newer_copies(ctx, version, found)
+        for path in newer[:3]:
+            evidence.append(Evidence(f"another copy that has {version}", path, "ELF version definitions"))
+    fix_list: List[Fix] = []
+    conda_pkg = f"libstdcxx-ng>={gcc_major}" if gcc_major else "libstdcxx-ng"
+    if newer:
+        best = newer[0]
+        folder = best.rsplit("/", 1)[0]
+        fix_list.append(fixes.instruction(
+            f"Make the loader use {best}",
+            f"Start Jupyter (or Python) with LD_LIBRARY_PATH={folder} so this newer copy is found first, or "
+            f"put it first with LD_PRELOAD={best}; then restart the kernel."))
+        cause, confidence = "older-copy-found-first", 0.93
+        summary = (f"The libstdc++ that was loaded ({found}) is older than {basename(requirer) or 'the extension'} "
+                   f"needs ({version}, GCC {gcc or '?'} or newer), while a newer copy exists at {best}: the older "
+                   f"copy is found first.")
+    else:
+        cause, confidence = "symbol-version-too-old", 0.88
+        where = "the environment's own" if in_env else "the system's"
+        summary = (f"{basename(requirer) or 'The extension'} needs {version} (libstdc++ of GCC {gcc or '?'} or "
+                   f"newer), but {where} libstdc++ ({found or 'libstdc++.so.6'}) is older.")
+    conda = conda_fix(ctx, [conda_pkg], title=f"Update the environment's libstdc++ ({conda_pkg})")
+    if conda is not None:
+        fix_list.append(conda)
+    elif in_env or ctx.interpreter is None:
+        fix_list.append(fixes.instruction(
+            f"Update the conda environment's libstdc++ ({conda_pkg})",
+            f'conda install -c conda-forge "{conda_pkg}"   (in the environment that runs the kernel)'))
+    if not in_env:
+        fix_list.append(fixes.instruction(
+            "Or use a build of the package made for this system's libstdc++",
+            f"Install an older release of the package (its wheels for older systems), or run on a system whose "
+            f"libstdc++ has {version}" + (f" ({', '.join(d['distribution'] + ' ' + d['release'] for d in distros[:3])})"
+                                          if distros else "") + "."))
+    yield Finding(kind="symbol-version", cause=cause, confidence=confidence, summary=summary,
+                  evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("symbol-version", cause))
+
+
+def _why_found(ctx: Context, found: str, requirer: str) -> Optional[Evidence]:
+    if not found:
+        return None
+    if found in ctx.system.loaded_libraries():
+        return Evidence("why that copy", "it was already loaded into the process by an earlier import (the "
+                        "loader reuses a library of the same soname)", "/proc/self/maps")
+    tree, _ = _loader_problems(ctx, requirer)
+    if tree is None:
+        return None
+    try:
+        from ..facts.native.loader import walk
+
+        for node in walk(tree.root):
+            if node.path and basename(node.path) == basename(found):
+                return Evidence("why that copy", f"found by the loader's rule '{node.rule}'"
+                                + (f" (folder from {node.via})" if node.via else ""), "native loader")
+    except Exception:
+        return None
+    return None
+
+
+def _newer_copies(ctx: Context, version: str, found: str) -> List[str]:
+    it = ctx.interpreter
+    name = basename(found) or "libstdc++.so.6"
+    folders = [ctx.system.join(it.prefix, "lib"), ctx.system.join(it.base_prefix, "lib")]
+    conda_prefix = ctx.system.getenv("CONDA_PREFIX")
+    if conda_prefix:
+        folders.append(ctx.system.join(conda_prefix, "lib"))
+    folders += list(_SYSTEM_LIB_FOLDERS)
+    out: List[str] = []
+    seen = set()
+    real_found = _real(ctx, found)
+    for folder in folders:
+        path = ctx.system.join(folder, name)
+        real = _real(ctx, path)
+        if not ctx.system.is_file(path) or real in seen or real == real_found:
+            continue
+        seen.add(real)
+        if version in _versions_in(ctx, path):
+            out.append(path)
+    return out
+
+
+def _real(ctx: Context, path: str) -> str:
+    import os
+
+    try:
+        return os.path.realpath(ctx.system.host_path(path))
+    except Exception:
+        return path
+
+
+def _glibc(ctx: Context, version: str, found: str, requirer: str, evidence: List[Evidence]) -> Finding:
+    have = _newest(_versions_in(ctx, found), "GLIBC") if ctx.interpreter is not None else None
+    if have:
+        evidence.append(Evidence("this system's glibc", have.replace("GLIBC_", ""), found))
+    distros = knowledge_tables.distributions_providing(version)
+    if distros:
+        evidence.append(Evidence(f"systems with glibc {version[6:]} or newer",
+                                 ", ".join(f"{d['distribution']} {d['release']}" for d in distros[:6]),
+                                 "knowledge/linux_distributions.json"))
+    folder = site_folder_of(requirer)
+    fix_list: List[Fix] = []
+    if folder:
+        dist_name, validated, _ = distribution_for_folder(ctx, folder)
+        fix_list.append(fixes.instruction(
+            f"Install a release of {dist_name} built for this glibc",
+            f"The installed {dist_name} was built for glibc {version[6:]} (manylinux_{version[6:].replace('.', '_')} "
+            f"or newer). pip picks such a wheel only when the system allows it, so this file came from elsewhere "
+            f"(another machine, a conda channel, a copied environment): reinstall {dist_name} with pip on this "
+            f"machine, or pin an older release whose wheels are built for older systems."))
+    fix_list.append(fixes.instruction(
+        "Or run on a newer system", "glibc is part of the operating system and cannot be upgraded with pip or "
+        "conda: use a newer distribution or a container image"
+        + (f" ({distros[0]['distribution']} {distros[0]['release']} or later)" if distros else "") + "."))
+    return Finding(
+        kind="symbol-version", cause="symbol-version-too-old", confidence=0.9,
+        summary=f"{basename(requirer) or 'The extension'} was built for glibc {version[6:]} or newer, but this "
+                f"system's C library{' is ' + have.replace('GLIBC_', 'glibc ') if have else ' is older'}.",
+        evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("symbol-version", "symbol-version-too-old"))
+
+
+# -- symbols: another Python, or mismatched releases ---------------------------------------------------
+def _python_of_path(text: str) -> Optional[str]:
+    match = _CPYTHON_TAG.search(text or "")
+    if not match:
+        return None
+    groups = [g for g in match.groups() if g is not None]
+    return f"{groups[0]}.{groups[1]}" if len(groups) >= 2 else None
+
+
+@rule("python-abi-mismatch", "missing-symbol")
+def symbol_missing(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    symbol = failure.symbol or ""
+    if platform_of(ctx) == "windows" and not symbol:
+        return  # windows.py: "The specified procedure could not be found"
+    is_python_symbol = bool(re.match(r"_?Py[A-Z_]|PyInit_", symbol)) or failure.kind == "python-abi-mismatch"
+    extension = failure.extension or detail(ctx, "found_path") or ""
+    evidence = kernel_evidence(ctx)
+    if symbol:
+        evidence.append(Evidence("symbol", symbol, "the error message"))
+    if extension:
+        evidence.append(Evidence("extension module", extension, "the error message"))
+    folder = site_folder_of(extension) or (failure.module or "").split(".")[0] or None
+    if is_python_symbol:
+        yield _other_python(ctx, symbol, extension, folder, evidence)
+        return
+    owner = next((dist for prefix, dist in SYMBOL_OWNERS.items() if symbol.startswith(prefix)), None)
+    fix_list: List[Fix] = []
+    summary = (f"{basename(extension) or 'The extension'} needs the symbol {symbol}, which the library it was "
+               f"linked against does not define here: the two come from releases that do not match.")
+    if folder:
+        dist_name, validated, _ = distribution_for_folder(ctx, folder)
+        if owner and owner != dist_name:
+            evidence.append(Evidence("the symbol belongs to", owner, "its C++ namespace"))
+            summary = (f"{dist_name} was built against another release of {owner} than the one installed "
+                       f"(it needs {symbol}, which this {owner} does not define).")
+            own = installed(ctx, owner)
+            if own is not None:
+                evidence.append(Evidence(f"installed {owner}", own.version, own.path))
+            fix_list.append(fixes.instruction(
+                f"Install matching releases of {dist_name} and {owner}",
+                f"Each {dist_name} release is built for one {owner} release: reinstall both together from one "
+                f"source, e.g. %pip install --force-reinstall {owner} {dist_name} (or the pair your project pins)."))
+        else:
+            fix = pip(ctx, [dist_name], validated=validated, reinstall=True,
+                      title=f"Reinstall {dist_name} with the same installer as its dependencies")
+            if fix:
+                fix_list.append(fix)
+    yield Finding(kind="missing-symbol", cause="symbol-missing", confidence=0.7, summary=summary,
+                  evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-symbol", "symbol-missing"))
+
+
+def _other_python(ctx: Context, symbol: str, extension: str, folder: Optional[str],
+                  evidence: List[Evidence]) -> Finding:
+    failure = ctx.failure
+    built_for = _python_of_path(extension) or (failure.version if failure.version and
+                                                re.fullmatch(r"\d\.\d+", failure.version or "") else None)
+    if built_for is None and failure.version and failure.version.startswith("python"):
+        digits = failure.version[6:]
+        built_for = f"{digits[0]}.{digits[1:]}" if len(digits) >= 2 else None
+    running = ".".join(ctx.interpreter.version.split(".")[:2]) if ctx.interpreter else None
+    if built_for:
+        evidence.append(Evidence("built for", f"Python {built_for}", "the file name's ABI tag / the message"))
+    if running:
+        evidence.append(Evidence("running", f"Python {running}", "the kernel interpreter"))
+    fix_list: List[Fix] = []
+    dist_name = None
+    if folder:
+        dist_name, validated, _ = distribution_for_folder(ctx, folder)
+        dist = installed(ctx, dist_name)
+        requirement = f"{dist.name}=={dist.version}" if dist is not None else dist_name
+        fix = pip(ctx, [requirement], validated=validated, reinstall=True,
+                  title=f"Reinstall {requirement} for this Python")
+        if fix:
+            fix_list.append(fix)
+    fix_list.append(fixes.instruction(
+        "Remove builds made for another Python from this environment",
+        "Do not copy site-packages between Python versions, and delete stale build folders (build/, *.so next to "
+        "the sources) of packages built in place; then reinstall them with this interpreter."))
+    versions = f" (built for Python {built_for}" + (f", running {running})" if running else ")") if built_for else ""
+    return Finding(
+        kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.88,
+        summary=f"{basename(extension) or (dist_name or 'The extension')} was built for another Python than the one "
+                f"importing it{versions}" + (f": the C-API symbol {symbol} is missing." if symbol else "."),
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("python-abi-mismatch", "built-for-other-python"))
+
+
+# -- architecture ------------------------------------------------------------------------------------
+@rule("architecture-mismatch")
+def wrong_architecture(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    path = detail(ctx, "found_path") or failure.extension or failure.library or ""
+    evidence = kernel_evidence(ctx)
+    if path:
+        evidence.append(Evidence("binary", path, "the error message"))
+    have, need = detail(ctx, "have"), detail(ctx, "need")
+    elf_class = detail(ctx, "elf_class")
+    if have and need:
+        evidence.append(Evidence("architectures", f"the file is {have}, the process needs {need}", "the error message"))
+    if elf_class:
+        evidence.append(Evidence("ELF class of the file", elf_class, "the error message"))
+    if detail(ctx, "windows_error"):
+        evidence.append(Evidence("Windows error", detail(ctx, "windows_error") or "", "the error code"))
+    if ctx.interpreter is not None:
+        evidence.append(Evidence("this Python", f"{ctx.interpreter.architecture}, {ctx.interpreter.bits}-bit",
+                                 "platform.machine()"))
+    folder = site_folder_of(path) or (failure.module or "").split(".")[0] or None
+    fix_list: List[Fix] = []
+    if folder:
+        dist_name, validated, _ = distribution_for_folder(ctx, folder)
+        fix = pip(ctx, [dist_name], validated=validated, reinstall=True,
+                  title=f"Reinstall {dist_name} for this Python's architecture")
+        if fix:
+            fix_list.append(fix)
+    if have and need and "arm64" in (have + need):
+        fix_list.append(fixes.instruction(
+            "Use one architecture throughout (Apple silicon)",
+            "An x86_64 Python (Rosetta) cannot load arm64 libraries and vice versa: use a native arm64 Python "
+            "(python.org universal2, Homebrew in /opt/homebrew, Miniforge arm64) and reinstall the packages."))
+    return_summary = (f"{basename(path) or 'A binary'} is built for another CPU architecture or word size than this "
+                      f"Python process" + (f" (the file is {have}, the process {need})" if have and need else "")
+                      + (f" ({elf_class})" if elf_class else "") + ".")
+    yield Finding(kind="architecture-mismatch", cause="wrong-architecture", confidence=0.85,
+                  summary=return_summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                  docs=docs_for("architecture-mismatch", "wrong-architecture"))

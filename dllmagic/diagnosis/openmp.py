@@ -1,0 +1,55 @@
+"""OpenMP: two runtimes in one process (``OMP: Error #15``).
+
+Cause id ``duplicate-openmp``. From the text: the two library names. In a live kernel: every OpenMP
+runtime mapped into the process (/proc/self/maps) and the package each belongs to.
+"""
+from __future__ import annotations
+
+from typing import Iterable, List
+
+from .. import fixes
+from ..facts.process import openmp_runtimes_loaded, owner_of
+from ..knowledge import tables as knowledge_tables
+from ..model import Evidence, Finding, Fix
+from . import Context, docs_for, rule
+from ._common import detail, is_conda, kernel_evidence
+
+
+@rule("openmp-conflict")
+def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    first = failure.library or ""
+    other = detail(ctx, "other_library") or first
+    evidence = kernel_evidence(ctx) + [Evidence("initialising", first, "the error message"),
+                                       Evidence("already initialised", other, "the error message")]
+    entry = knowledge_tables.openmp_runtime(first)
+    if entry:
+        evidence.append(Evidence("runtime", entry["runtime"], entry["source"]))
+        evidence.append(Evidence("commonly brought in by", "; ".join(entry["shipped_by"]), entry["source"]))
+    loaded = openmp_runtimes_loaded(ctx.system) if ctx.interpreter is not None and ctx.system.live else []
+    owners: List[str] = []
+    for runtime in loaded:
+        evidence.append(Evidence(f"loaded: {runtime.runtime}", f"{runtime.path} (from {runtime.owner})", runtime.source))
+        owners.append(runtime.owner)
+    if not loaded:
+        for name in {first, other}:
+            owner = owner_of(name)
+            if owner != "unknown":
+                owners.append(owner)
+    fix_list: List[Fix] = [fixes.instruction(
+        "Install the packages that bring OpenMP from one source",
+        "Two copies of the runtime come from packages built by different vendors (for example conda's MKL "
+        "numpy with pip's torch). Install them all with conda, or all with pip, in a fresh environment"
+        + (" (this is a conda environment: prefer conda packages, e.g. conda install -c conda-forge pytorch)"
+           if is_conda(ctx) else "") + ".")]
+    fix_list.append(fixes.env_var("KMP_DUPLICATE_LIB_OK", "TRUE",
+                                  "Last resort: let Intel's runtime tolerate the second copy (may crash or give wrong "
+                                  "results)"))
+    from_text = f" ({' and '.join(sorted(set(owners)))})" if owners else ""
+    same = first.lower() == other.lower()
+    yield Finding(
+        kind="openmp-conflict", cause="duplicate-openmp", confidence=0.92,
+        summary=(f"Two copies of {first} were loaded into one process{from_text}" if same else
+                 f"Two OpenMP runtimes, {first} and {other}, were loaded into one process{from_text}")
+                + ": each package brought its own. Only one may be initialised.",
+        evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))
