@@ -94,12 +94,13 @@ def _safe(func, ctx: Context):
 
 def check(name: str, *, python: Optional[str] = None, system: Optional[System] = None,
           live: bool = False, user_ns: Optional[Dict[str, Any]] = None,
-          history: Optional[Sequence[str]] = None, timeout: float = 300.0) -> Report:
+          history: Optional[Sequence[str]] = None, timeout: float = 300.0, online: bool = False) -> Report:
     """Will ``import name`` work? Tried in a child process of the target interpreter, never in this one.
 
     ``python`` is another interpreter (which need not have dllmagic); by default this one. ``live`` says
     this process is the user's kernel: the child then gets the kernel's sys.path and working folder, and a
-    module already imported here answers without a child.
+    module already imported here answers without a child. ``online`` lets the pre-flight rules ask the
+    package index (``pip install --dry-run --report -`` run by the target interpreter); offline by default.
     """
     from .failure import failure_from_records
 
@@ -118,6 +119,7 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                           sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
                           import_result=result, live_modules=dict(sys.modules), user_ns=user_ns,
                           history=history, notes=notes)
+            ctx.cache["online"] = online
             expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
             return _report(ctx, ok=True, expected=expected)
     try:
@@ -154,6 +156,7 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                   live_modules=dict(sys.modules) if live and python is None else None,
                   user_ns=user_ns if live else None, history=history if live else None, notes=notes)
     ctx.cache["facts"] = facts
+    ctx.cache["online"] = online
     expected = None
     if live and python is None:
         expected = _safe(lambda: _expected_environment(system, probe.interpreter, user_ns, history), ctx)

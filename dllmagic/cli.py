@@ -34,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("name", help="the module to import, e.g. tensorflow or PIL.Image")
     check.add_argument("--python", help="diagnose this interpreter instead (it needs no dllmagic)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--online", action="store_true",
+                       help="also ask the package index (pip install --dry-run --report, run by the target "
+                            "interpreter) whether and what it would install; offline by default")
 
     explain = sub.add_parser("explain", help="diagnose a pasted traceback or installer output")
     explain.add_argument("file", nargs="?", default="-", help="a file, or - for standard input (default)")
@@ -68,7 +71,7 @@ def run_check(args) -> int:
     if not _validate_name(args.name):
         print(f"dlldoctor: not a module name: {args.name!r}", file=sys.stderr)
         return EXIT_USAGE
-    report = check(args.name, python=args.python)
+    report = check(args.name, python=args.python, online=getattr(args, "online", False))
     _print_report(report, args.json)
     if report.interpreter is None and not report.findings:
         return EXIT_INTERNAL if not args.python else EXIT_USAGE

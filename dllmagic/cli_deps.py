@@ -45,34 +45,50 @@ def _looks_like_binary(name: str) -> bool:
 
 
 def iter_binaries(system, path: str) -> Iterator[str]:
-    """``path`` itself if a file; else every ELF-looking file under it (symlinks not followed)."""
+    """``path`` itself if a file; else every ELF-looking file under it (symlinks not followed).
+
+    Files come in name order within each folder. Only names that look like libraries are opened (to
+    read their magic); everything else costs one name test, so a site-packages with 30 000 headers and
+    Python files is walked in a few hundredths of a second.
+    """
+    import os
+
     if not system.is_dir(path):
         yield path
         return
+    sep = "\\" if system.platform == "windows" else "/"
     stack = [path]
     seen = set()
     while stack:
         folder = stack.pop()
-        entries = sorted(system.scandir(folder), key=lambda e: e.name)
-        sep = "\\" if system.platform == "windows" else "/"
+        files, dirs = [], []
+        try:
+            with os.scandir(system.host_path(folder)) as it:
+                for entry in it:
+                    name = entry.name
+                    # d_type answers both tests without a system call; symlinks are neither.
+                    try:
+                        if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
+                            files.append((name, entry.path))
+                        elif entry.is_dir(follow_symlinks=False):
+                            dirs.append((name, entry.inode()))
+                    except OSError:
+                        continue
+        except OSError:
+            continue
         prefix = folder.rstrip(sep) + sep
-        for entry in entries:
-            sub = prefix + entry.name
+        for name, host in sorted(files):
             try:
-                if entry.is_symlink():
-                    continue
-                if entry.is_dir():
-                    key = entry.inode()
-                    if key not in seen:
-                        seen.add(key)
-                        stack.append(sub)
-                elif _looks_like_binary(entry.name) and entry.is_file():
-                    with open(entry.path, "rb") as fh:
-                        head = fh.read(4)
-                        if head in _MAGICS or head[:2] == b"MZ":
-                            yield sub
+                with open(host, "rb") as fh:
+                    head = fh.read(4)
             except OSError:
                 continue
+            if head in _MAGICS or head[:2] == b"MZ":
+                yield prefix + name
+        for name, key in sorted(dirs):
+            if key not in seen:
+                seen.add(key)
+                stack.append(prefix + name)
 
 
 def _is_extension(system, path: str) -> bool:

@@ -165,3 +165,11 @@ def pip(ctx: Context, requirements: List[str], *, validated: bool, title: Option
 
 def same_name(a: str, b: str) -> bool:
     return normalize(a) == normalize(b)
+
+
+def error_evidence(ctx: Context) -> Evidence:
+    """The failure's own message (first line) as evidence."""
+    failure = ctx.failure
+    line = (failure.message or "").strip().splitlines()[0][:300] if failure and failure.message else ""
+    return Evidence("error", f"{failure.exc_type}: {line}" if failure and failure.exc_type else line,
+                    "the exception" if ctx.interpreter is not None else "the pasted text")

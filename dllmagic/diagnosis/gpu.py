@@ -18,7 +18,7 @@ from ..facts import hardware
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule
-from ._common import basename, conda_fix, detail, kernel_evidence, pip, platform_of
+from ._common import error_evidence, basename, conda_fix, detail, kernel_evidence, pip, platform_of
 
 __all__ = ["FrameworkBuild", "framework_build", "gpu_evidence"]
 
@@ -143,6 +143,7 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
     found, wanted = detail(ctx, "found_version"), failure.version
     evidence = kernel_evidence(ctx) + _facts_as_evidence(ctx)
+    evidence.append(error_evidence(ctx))
     signature = failure.signature or ""
     fix_list: List[Fix] = []
     if "cudnn" in signature:

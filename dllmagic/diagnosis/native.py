@@ -29,13 +29,14 @@ from .. import fixes
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule
-from ._common import (basename, conda_fix, detail, distribution_for_folder, installed, is_conda,
-                      kernel_evidence, os_release, package_managers, pip, platform_of, site_folder_of)
+from ._common import (basename, conda_fix, detail, distribution_for_folder, installed, kernel_evidence,
+                      os_release, package_managers, pip, platform_of, site_folder_of)
 
 __all__ = ["CAUSES"]
 
 CAUSES = ("missing-system-library", "missing-vendored-library", "library-not-found", "symbol-version-too-old",
-          "older-copy-found-first", "built-for-other-python", "symbol-missing", "wrong-architecture")
+          "older-copy-found-first", "built-for-other-python", "symbol-missing", "wrong-architecture",
+          "executable-stack-refused", "static-tls-exhausted")
 
 #: auditwheel / delocate give bundled copies a hash suffix (libgfortran-040039e1.so.5.0.0).
 _HASHED = re.compile(r"-[0-9a-f]{8}\.(?:so|dylib)")
@@ -98,7 +99,7 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
                 evidence.append(searched)
             break
 
-    vendored_folder = _vendored_folder(library, found_path, requirer)
+    vendored_folder = _vendored_folder(library, found_path, requirer) or _listed_in_record(ctx, library)
     if vendored_folder:
         yield _vendored(ctx, library, vendored_folder, evidence)
         return
@@ -116,6 +117,19 @@ def _vendored_folder(library: str, found_path: str, requirer: Optional[str]) -> 
             return folder
     if _HASHED.search(library) and requirer:
         return site_folder_of(requirer)
+    return None
+
+
+def _listed_in_record(ctx: Context, library: str) -> Optional[str]:
+    """The import's own distribution lists ``library`` in its RECORD (it ships it): its top folder."""
+    top = (ctx.failure.module or ctx.target or "").split(".")[0]
+    if not top:
+        return None
+    if ctx.interpreter is None:
+        return top if _HASHED.search(library) else None
+    for dist in ctx.distributions.providing(top):
+        if any(basename(entry) == library for entry in dist.record()):
+            return top
     return None
 
 
@@ -419,7 +433,7 @@ def _python_of_path(text: str) -> Optional[str]:
 def symbol_missing(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
     symbol = failure.symbol or ""
-    if platform_of(ctx) == "windows" and not symbol:
+    if platform_of(ctx) == "windows" and not symbol and failure.kind == "missing-symbol":
         return  # windows.py: "The specified procedure could not be found"
     is_python_symbol = bool(re.match(r"_?Py[A-Z_]|PyInit_", symbol)) or failure.kind == "python-abi-mismatch"
     extension = failure.extension or detail(ctx, "found_path") or ""
@@ -532,3 +546,38 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="architecture-mismatch", cause="wrong-architecture", confidence=0.85,
                   summary=return_summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                   docs=docs_for("architecture-mismatch", "wrong-architecture"))
+
+
+# -- the Linux loader refusing a library it found ------------------------------------------------------
+@rule("native-init-failed")
+def loader_refused(ctx: Context) -> Iterable[Finding]:
+    """``cannot enable executable stack`` and ``cannot allocate memory in static TLS block``."""
+    failure = ctx.failure
+    path = detail(ctx, "found_path") or failure.extension or ""
+    signature = failure.signature or ""
+    evidence = kernel_evidence(ctx) + [Evidence("library", path or "?", "the error message")]
+    folder = site_folder_of(path)
+    if signature == "linux-executable-stack":
+        fix_list: List[Fix] = []
+        if folder:
+            dist_name, validated, _ = distribution_for_folder(ctx, folder)
+            fix_list.append(fixes.pip_install(ctx.interpreter, [dist_name], validated=validated, upgrade=True,
+                                              title=f"Upgrade {dist_name} (newer builds no longer ask for an "
+                                                    f"executable stack)"))
+        fix_list.append(fixes.instruction(
+            "Or clear the flag on the file", f"execstack -c {path or '<the .so file>'}   (or: patchelf "
+            f"--clear-execstack); SELinux and glibc 2.41+ refuse libraries that request an executable stack."))
+        yield Finding(kind="native-init-failed", cause="executable-stack-refused", confidence=0.9,
+                      summary=f"{basename(path) or 'A library'} asks for an executable stack, which this system "
+                              f"refuses (glibc 2.41 and later, SELinux): the loader will not map it.",
+                      evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("native-init-failed", "executable-stack-refused"))
+    elif signature == "linux-static-tls":
+        yield Finding(kind="native-init-failed", cause="static-tls-exhausted", confidence=0.88,
+                      summary=f"{basename(path) or 'A library'} needs static thread-local storage, and too little "
+                              f"was left when it was loaded late (common with libgomp on aarch64): load it first.",
+                      evidence=tuple(evidence),
+                      fixes=(fixes.instruction("Load the library at program start",
+                                               f"Start Jupyter/Python with LD_PRELOAD={path or '<the library>'}, or "
+                                               f"import the package that needs it before the others."),),
+                      docs=docs_for("native-init-failed", "static-tls-exhausted"))

@@ -119,7 +119,7 @@ def numpy_abi(ctx: Context) -> Iterable[Finding]:
             fix_list.append(fix)
     pin = pip(ctx, ["numpy<2"], validated=True, title="Keep NumPy 1.x: install numpy<2")
     if pin:
-        fix_list.append(pin) if fix_list else fix_list.insert(0, pin)
+        fix_list.append(pin)
     who = offenders[0][0] + (f" {offenders[0][1]}" if offenders[0][1] else "") if offenders else "An extension module"
     now = f"NumPy {numpy_version}" if numpy_version else ("NumPy 2" if major2 else "the installed NumPy")
     summary = (f"{who} was compiled against NumPy 1.x and cannot run with {now}: NumPy 2 changed the binary "
@@ -132,11 +132,8 @@ def numpy_abi(ctx: Context) -> Iterable[Finding]:
 
 def _numpy_too_old(ctx: Context, offenders, numpy_version: Optional[str], evidence: List[Evidence]) -> Finding:
     who = offenders[0][0] if offenders else "An extension module"
-    fix_list: List[Fix] = []
-    fix = pip(ctx, ["numpy"], validated=True, title="Upgrade NumPy to the release the extension was built for")
-    if fix:
-        fix_list.append(fixes.pip_install(ctx.interpreter, ["numpy"], validated=True, upgrade=True,
-                                          title="Upgrade NumPy to the release the extension was built for"))
+    fix_list: List[Fix] = [fixes.pip_install(ctx.interpreter, ["numpy"], validated=True, upgrade=True,
+                                             title="Upgrade NumPy to the release the extension was built for")]
     fix_list.append(fixes.instruction(f"Or install a release of {who} built for NumPy {numpy_version or 'this'}",
                                       f"Pin {who} to the release that matches the NumPy your project needs."))
     return Finding(

@@ -26,7 +26,10 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
     if entry:
         evidence.append(Evidence("runtime", entry["runtime"], entry["source"]))
         evidence.append(Evidence("commonly brought in by", "; ".join(entry["shipped_by"]), entry["source"]))
-    loaded = openmp_runtimes_loaded(ctx.system) if ctx.interpreter is not None and ctx.system.live else []
+    # The maps describe the process at hand: this kernel (live_modules is set when diagnosing it) or a
+    # modelled one; never the parent of a child-process check, whose maps say nothing of the child.
+    this_process = ctx.live_modules is not None or not ctx.system.live
+    loaded = openmp_runtimes_loaded(ctx.system) if ctx.interpreter is not None and this_process else []
     owners: List[str] = []
     for runtime in loaded:
         evidence.append(Evidence(f"loaded: {runtime.runtime}", f"{runtime.path} (from {runtime.owner})", runtime.source))

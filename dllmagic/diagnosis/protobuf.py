@@ -13,7 +13,7 @@ from ..facts.distributions import normalize
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule
-from ._common import distribution_for_folder, installed, kernel_evidence, paths_in_text, pip, site_folder_of
+from ._common import error_evidence, distribution_for_folder, installed, kernel_evidence, paths_in_text, pip, site_folder_of
 
 __all__ = ["protobuf_pins"]
 
@@ -65,6 +65,7 @@ def protobuf_too_new(ctx: Context) -> Iterable[Finding]:
     if "Descriptors cannot" not in (failure.message or "") and failure.signature != "protobuf-descriptors-created-directly":
         return
     evidence = kernel_evidence(ctx)
+    evidence.append(error_evidence(ctx))
     runtime = installed(ctx, "protobuf")
     if runtime is not None:
         evidence.append(Evidence("installed protobuf", runtime.version, runtime.path))

@@ -34,6 +34,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
 SCREENSHOTS = HERE / "screenshots"
 CHROMIUM = os.environ.get("DLLMAGIC_CHROMIUM", "/usr/bin/chromium")
+OTHER_KERNEL = "dllmagic-ui-other"
 KERNEL_NAME = "dllmagic-ui"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -181,6 +182,20 @@ def server(tmp_path_factory) -> Any:
         "env": {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheels), "PIP_CONFIG_FILE": os.devnull,
                 "PYTHONPATH": str(REPO)},
     }))
+
+    # A second environment with its own kernelspec: the only place dmdemo_other is installed (for the
+    # kernel-switch fix).
+    make_wheel(wheels, "dmdemo-other", "1.0", "dmdemo_other")
+    other = root / "other-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(other)],
+                   check=True)
+    subprocess.run([str(other / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
+                    str(wheels), "dmdemo-other==1.0"], check=True)
+    other_dir = data / "kernels" / OTHER_KERNEL
+    other_dir.mkdir(parents=True)
+    (other_dir / "kernel.json").write_text(json.dumps({
+        "argv": [str(other / "bin" / "python"), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "dllmagic UI other env", "language": "python", "env": {"PYTHONPATH": str(REPO)}}))
 
     hang = HangingIndex()
     port, token = _free_port(), secrets.token_hex(16)

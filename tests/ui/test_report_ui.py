@@ -235,3 +235,29 @@ def test_notebook7_insert_cell_below_the_reports_cell(server, page):
     assert "is recorded as installed" in report.locator(".dm-head").inner_text()
     check_insert(page, report, "notebook7-insert.png")
     assert not ours(page.errors), page.errors
+
+
+def test_lab_switch_kernel_to_the_environment_that_has_it_and_copy(server, page):
+    """dmdemo_other is installed only in another environment that has a kernelspec: the report offers
+    'Switch kernel', and the click really changes the notebook's kernel. Copy puts the cell source on the
+    clipboard."""
+    nb = server.notebook("switch.ipynb", ["%load_ext dllmagic", "import dmdemo_other"])
+    open_notebook(page, server.lab_url(nb))
+    report = run_all_and_wait_for_report(page)
+    assert "dmdemo_other" in report.locator(".dm-head").inner_text()
+    switch = report.locator("button.dm-btn-switch-kernel").first
+    switch.wait_for(state="visible", timeout=30_000)
+    fix_box = report.locator(".dm-fix").filter(has=page.locator("button.dm-btn-switch-kernel")).first
+    copy = fix_box.locator("button.dm-btn-copy")
+    copy.click()
+    page.wait_for_timeout(500)
+    clip = page.evaluate("() => navigator.clipboard.readText()")
+    assert "dllmagic-ui-other" in clip, clip
+    switch.click()
+    page.wait_for_function(
+        f"() => {PANEL}.sessionContext.session && {PANEL}.sessionContext.session.kernel"
+        f" && {PANEL}.sessionContext.session.kernel.name === 'dllmagic-ui-other'"
+        f" && {PANEL}.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
+    assert "dmdemo_other" in kernel_exec(page, "import dmdemo_other; print(dmdemo_other.__name__)")
+    shot(page, "lab-switched-kernel.png")
+    assert not ours(page.errors), page.errors

@@ -70,53 +70,77 @@ MAX_OBJECTS = 4000
 _CLASS = {32: "ELFCLASS32", 64: "ELFCLASS64"}
 
 
-@dataclass
 class _Obj:
     """A loaded object (a glibc ``link_map``) during one resolution."""
 
-    path: str
-    binary: Binary
-    loader: Optional["_Obj"]
-    depth: int
-    preloaded: bool = False
-    names: Set[str] = field(default_factory=set)
-    origin: Optional[str] = None
-    node: Optional["_N"] = None
-    deps: List["_Obj"] = field(default_factory=list)
+    __slots__ = ("path", "binary", "loader", "depth", "preloaded", "names", "origin", "node", "deps",
+                 "_ctx")
+
+    def __init__(self, path: str, binary: Binary, loader: Optional["_Obj"], depth: int,
+                 preloaded: bool = False, names: Optional[Set[str]] = None, origin: Optional[str] = None,
+                 node: Optional["_N"] = None) -> None:
+        self.path = path
+        self.binary = binary
+        self.loader = loader
+        self.depth = depth
+        self.preloaded = preloaded
+        self.names = names if names is not None else set()
+        self.origin = origin
+        self.node = node
+        self.deps: List["_Obj"] = []
+        #: The search context of this object as a requester (see _Resolution._search_key).
+        self._ctx = None
 
 
-@dataclass
+#: Whether a name is one of glibc's own libraries, remembered per name (a few dozen distinct names).
+_SYSTEM_NAME: Dict[str, bool] = {}
+
+
+def _is_system_name(name: Optional[str]) -> bool:
+    if not name:
+        return False
+    hit = _SYSTEM_NAME.get(name)
+    if hit is None:
+        hit = _SYSTEM_NAME[name] = bool(_GLIBC_NAMES.match(name))
+    return hit
+
+
 class _N:
     """A mutable node while the tree is built; frozen into a :class:`Node` at the end."""
 
-    name: str
-    depth: int
-    requested_by: Optional[str]
-    path: Optional[str] = None
-    rule: Optional[str] = None
-    via: Optional[str] = None
-    candidates: List[Candidate] = field(default_factory=list)
-    children: List["_N"] = field(default_factory=list)
-    repeat: bool = False
-    error: Optional[str] = None
-    obj: Optional[_Obj] = None
-    missing_versions: List[MissingVersion] = field(default_factory=list)
-    missing_symbols: List[MissingSymbol] = field(default_factory=list)
-    notes: List[str] = field(default_factory=list)
+    __slots__ = ("name", "depth", "requested_by", "path", "rule", "via", "candidates", "children",
+                 "repeat", "error", "obj", "missing_versions", "missing_symbols", "notes")
+
+    def __init__(self, name: str, depth: int, requested_by: Optional[str]) -> None:
+        self.name = name
+        self.depth = depth
+        self.requested_by = requested_by
+        self.path: Optional[str] = None
+        self.rule: Optional[str] = None
+        self.via: Optional[str] = None
+        self.candidates: List[Candidate] = []
+        self.children: List["_N"] = []
+        self.repeat = False
+        self.error: Optional[str] = None
+        self.obj: Optional[_Obj] = None
+        self.missing_versions: List[MissingVersion] = []
+        self.missing_symbols: List[MissingSymbol] = []
+        self.notes: List[str] = []
 
     def freeze(self) -> Node:
         b = self.obj.binary if self.obj is not None else None
         soname = b.soname if b is not None else None
-        system = bool(_GLIBC_NAMES.match(self.name) or (soname and _GLIBC_NAMES.match(soname)))
-        notes = list(self.notes)
-        if self.obj is not None and not self.repeat and b is not None:
-            notes.extend(b.notes)
+        system = _is_system_name(self.name) or _is_system_name(soname)
+        notes = self.notes
+        if b is not None and not self.repeat and b.notes:
+            notes = notes + list(b.notes)
         return Node(
-            name=self.name, path=self.path, rule=self.rule, depth=self.depth,
-            requested_by=self.requested_by, via=self.via, candidates=tuple(self.candidates),
-            children=tuple(c.freeze() for c in self.children), repeat=self.repeat, system=system,
-            soname=soname, error=self.error, missing_versions=tuple(self.missing_versions),
-            missing_symbols=tuple(self.missing_symbols), notes=tuple(dict.fromkeys(notes)),
+            self.name, self.path, self.rule, self.depth, self.requested_by, self.via,
+            tuple(self.candidates), tuple([c.freeze() for c in self.children]) if self.children else (),
+            self.repeat, system, soname, self.error,
+            tuple(self.missing_versions) if self.missing_versions else (),
+            tuple(self.missing_symbols) if self.missing_symbols else (),
+            tuple(dict.fromkeys(notes)) if notes else (),
         )
 
 
@@ -137,6 +161,25 @@ class LinuxLoader:
         self._hwcaps: Dict[Tuple[str, int], Tuple[Tuple[str, ...], Optional[str]]] = {}
         self._probes: Dict[Tuple[str, int, str], tuple] = {}
         self._merged: Dict[tuple, Dict[str, List[Tuple[Optional[str], bool, bool]]]] = {}
+        # Memos that make a run over a whole environment cheap: each is keyed by everything the
+        # answer depends on, so a hit gives exactly what a fresh computation would.
+        #: (name, search context) -> (candidates tried, outcome): one search per distinct context.
+        self._searches: Dict[tuple, tuple] = {}
+        self._reads: Dict[str, Binary] = {}
+        self._dir_lists: Dict[tuple, List[str]] = {}
+        #: (python, loaded libraries) -> the process state before the import (python and its libraries).
+        self._process: Dict[tuple, "_ProcessState"] = {}
+        #: path -> {library: ((version, weak), ...)} and path -> frozenset of defined versions.
+        self._needs: Dict[str, Dict[str, Tuple[Tuple[str, bool], ...]]] = {}
+        self._defined: Dict[str, frozenset] = {}
+        #: path -> the undefined, non-weak symbols of that file.
+        self._imports: Dict[str, tuple] = {}
+        #: (path, symbol name) -> the definitions that file exports under that name.
+        self._exports: Dict[Tuple[str, str], tuple] = {}
+        #: requirer path -> {(symbol, version): provider path}, and requirer path -> providers of a
+        #: file whose every symbol was found (if they are all in scope again, nothing is looked up).
+        self._providers: Dict[str, Dict[Tuple[str, Optional[str]], str]] = {}
+        self._all_found: Dict[str, frozenset] = {}
 
     # -- machine facts -----------------------------------------------------------------------------
     def ld_cache(self) -> LdCache:
@@ -303,10 +346,84 @@ class LinuxLoader:
         self._probes[key] = hit
         return hit
 
+    def read(self, path: str) -> Binary:
+        """``read_binary`` remembered for the loader's life (like :meth:`probe`, the machine's files are
+        taken as they were when first read): the program interpreter and python are read once, not
+        once per tree."""
+        hit = self._reads.get(path)
+        if hit is None:
+            hit = self._reads[path] = read_binary(path, self.system)
+        return hit
+
+    def needs_of(self, binary: Binary) -> Dict[str, Tuple[Tuple[str, bool], ...]]:
+        """{library: ((version, weak), ...)} from DT_VERNEED, grouped once per file."""
+        hit = self._needs.get(binary.path)
+        if hit is None:
+            grouped: Dict[str, List[Tuple[str, bool]]] = {}
+            for need in binary.versions_needed:
+                grouped.setdefault(need.library, []).append((need.version, need.weak))
+            hit = self._needs[binary.path] = {k: tuple(v) for k, v in grouped.items()}
+        return hit
+
+    def defined_of(self, binary: Binary) -> frozenset:
+        hit = self._defined.get(binary.path)
+        if hit is None:
+            hit = self._defined[binary.path] = frozenset(binary.versions_defined)
+        return hit
+
+    def imports_of(self, binary: Binary) -> tuple:
+        """The undefined non-weak symbols of ``binary`` (read once per file, imports only)."""
+        hit = self._imports.get(binary.path)
+        if hit is None:
+            hit = self._imports[binary.path] = tuple(s for s in binary.imported_symbols if not s.weak)
+        return hit
+
+    def defines(self, binary: Binary, name: str, version: Optional[str]) -> bool:
+        """Whether ``binary`` has a definition of ``name`` that a reference with ``version`` binds to.
+
+        Through the file's own hash table (``Binary.lookup_export``): a 100 000-symbol library is
+        never read whole; each (file, name) pair is looked up once for the loader's life.
+        """
+        key = (binary.path, name)
+        defs = self._exports.get(key)
+        if defs is None:
+            defs = self._exports[key] = binary.lookup_export(name)
+        if not defs:
+            return False
+        versioned = bool(self.defined_of(binary))
+        return any(_version_ok((v, h, versioned), version) for v, h in defs)
+
     # -- resolution --------------------------------------------------------------------------------
     def resolve(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
                 symbols: Optional[bool] = None) -> DepTree:
         return _Resolution(self, path, mode, python_executable, symbols).run()
+
+
+class _ProcessState:
+    """The emulated process just before an import: python, its libraries and what is already loaded."""
+
+    __slots__ = ("objects", "by_name", "by_id", "notes", "main", "bits", "machine", "kind", "defaults",
+                 "hwcaps", "interp", "preloaded_paths", "global_scope")
+
+    def __init__(self, res: "_Resolution") -> None:
+        self.objects = list(res.objects)
+        self.by_name = dict(res.by_name)
+        self.by_id = dict(res.by_id)
+        self.notes = list(res.notes)
+        self.preloaded_paths = list(res.preloaded_paths)
+        self.main, self.bits, self.machine, self.kind = res.main, res.bits, res.machine, res.kind
+        self.defaults, self.hwcaps, self.interp = res.defaults, res.hwcaps, res.interp
+        self.global_scope = _bfs(res.main) if res.main is not None else []
+
+    def restore(self, res: "_Resolution") -> None:
+        res.objects = list(self.objects)
+        res.by_name = dict(self.by_name)
+        res.by_id = dict(self.by_id)
+        res.notes = list(self.notes)
+        res.preloaded_paths = list(self.preloaded_paths)
+        res.main, res.bits, res.machine, res.kind = self.main, self.bits, self.machine, self.kind
+        res.defaults, res.hwcaps, res.interp = self.defaults, self.hwcaps, self.interp
+        res.global_scope = self.global_scope
 
 
 class _Resolution:
@@ -333,6 +450,9 @@ class _Resolution:
         self.defaults: Tuple[str, ...] = ()
         self.hwcaps: Tuple[str, ...] = ()
         self.preloaded_paths: List[str] = []
+        self.interp: Optional[str] = None
+        #: The main program and its dependencies, breadth first, when known before the load.
+        self.global_scope: Optional[List[_Obj]] = None
 
     def _absolute(self, path: str) -> str:
         if path.startswith("/"):
@@ -374,7 +494,7 @@ class _Resolution:
     def _preload_rtld(self) -> None:
         if not self.interp:
             return
-        b = read_binary(self.interp, self.system)
+        b = self.L.read(self.interp)
         if b.error:
             self.notes.append(f"program interpreter {self.interp}: {b.error}")
             # The loader is in the process whatever its file says: keep its name matchable.
@@ -385,7 +505,7 @@ class _Resolution:
 
     def run(self) -> DepTree:
         root_n = _N(name=self.path, depth=0, requested_by=None)
-        target = read_binary(self.path, self.system)
+        target = self.L.read(self.path)
         if self.mode == "standalone":
             self._setup_machine(target)
             self._preload_rtld()
@@ -396,7 +516,7 @@ class _Resolution:
             root = self._add(self.path, target, None, 0)
             self.main = root
         else:
-            program = read_binary(self.python, self.system) if self.python else None
+            program = self.L.read(self.python) if self.python else None
             if program is None or program.error:
                 self.notes.append("python executable unknown or unreadable: its RPATH and libraries are "
                                   "not modelled" if program is None else
@@ -404,24 +524,26 @@ class _Resolution:
                 self._setup_machine(target)
                 self._preload_rtld()
             else:
-                self._setup_machine(program)
-                self._preload_rtld()
-                # The kernel starts python by its real path (/proc/self/exe): that is its $ORIGIN.
-                real = self.L.realpath(self.python)
-                self.main = self._add(self.python, program, None, 0, preloaded=True,
-                                      origin=posixpath.dirname(real))
-                self.main.node = _N(name=self.python, depth=0, requested_by=None)
-                self._load_deps(self.main, preloaded=True)
-            for p in self.system.loaded_libraries():
-                if p in self.by_name:
-                    continue
-                b = read_binary(p, self.system)
-                if b.format != "elf" or b.error:
-                    continue
-                if b.file_id is not None and b.file_id in self.by_id:
-                    continue
-                self._add(p, b, None, 0, preloaded=True)
-                self.preloaded_paths.append(p)
+                loaded = tuple(self.system.loaded_libraries())
+                key = (self.python, program.file_id, loaded)
+                state = self.L._process.get(key)
+                if state is None:
+                    self._setup_machine(program)
+                    self._preload_rtld()
+                    # The kernel starts python by its real path (/proc/self/exe): that is its $ORIGIN.
+                    real = self.L.realpath(self.python)
+                    self.main = self._add(self.python, program, None, 0, preloaded=True,
+                                          origin=posixpath.dirname(real))
+                    self.main.node = _N(name=self.python, depth=0, requested_by=None)
+                    self._load_deps(self.main, preloaded=True)
+                    self._preload_loaded(loaded)
+                    # The same python starts the same way for every extension: remembered, and each
+                    # later import starts from a copy of this state (the objects are only read).
+                    self.L._process[key] = _ProcessState(self)
+                else:
+                    state.restore(self)
+            if program is None or program.error:
+                self._preload_loaded(tuple(self.system.loaded_libraries()))
             existing = self.by_name.get(self.path) or (
                 self.by_id.get(target.file_id) if target.file_id is not None else None)
             if existing is not None and existing.preloaded:
@@ -441,6 +563,18 @@ class _Resolution:
         root.node = root_n
         self._load_deps(root, preloaded=False)
         return self._finish(root_n, root)
+
+    def _preload_loaded(self, loaded) -> None:
+        for p in loaded:
+            if p in self.by_name:
+                continue
+            b = self.L.read(p)
+            if b.format != "elf" or b.error:
+                continue
+            if b.file_id is not None and b.file_id in self.by_id:
+                continue
+            self._add(p, b, None, 0, preloaded=True)
+            self.preloaded_paths.append(p)
 
     def _load_deps(self, root: _Obj, *, preloaded: bool) -> None:
         """Breadth first, as _dl_map_object_deps: every DT_NEEDED of each object in load order."""
@@ -491,20 +625,45 @@ class _Resolution:
                 node.error = result or "not found"
                 return None
             return self._place(result, name, path, "direct-path", None, requester, node)
-        for path, rule, via in self._search(name, requester, node):
-            result = self._try_file(path, rule, via, node)
-            if result is None:
-                continue
+        key = (name, self._search_key(requester))
+        memo = self.L._searches.get(key)
+        if memo is None:
+            # The places tried and the outcome depend only on the name and the search context, so
+            # one search serves every tree that asks the same name from the same context.
+            scratch = _N(name, 0, None)
+            outcome = None
+            for path, rule, via in self._search(name, requester, scratch):
+                result = self._try_file(path, rule, via, scratch)
+                if result is not None:
+                    outcome = (path, rule, via, result)
+                    break
+            memo = self.L._searches[key] = (tuple(scratch.candidates), outcome)
+        candidates, outcome = memo
+        node.candidates.extend(candidates)
+        if outcome is not None:
+            path, rule, via, result = outcome
             if isinstance(result, str):  # a file that stops the load
                 node.error = result
                 node.path = path
                 return None
             return self._place(result, name, path, rule, via, requester, node)
-        if any(c.reason.startswith("wrong ELF class") for c in node.candidates):
+        if any(c.reason.startswith("wrong ELF class") for c in candidates):
             node.error = "wrong ELF class: " + _CLASS.get(64 if self.bits == 32 else 32, "")
         else:
             node.error = "not found"
         return None
+
+    def _search_key(self, requester: _Obj) -> tuple:
+        """Everything :meth:`_search` reads about the requester and its loader chain, as a key."""
+        ctx = requester._ctx
+        if ctx is None:
+            m = self.main
+            ctx = requester._ctx = (
+                self.interp, self.bits, self.machine, self.mode,
+                (m.path, m.origin) if m is not None else None,
+                tuple((o.path, o.origin, o.depth, o is m) for o in self._chain(requester)),
+            )
+        return ctx
 
     def _reuse(self, hit: _Obj, node: _N, name: str) -> _Obj:
         hit.names.add(name)
@@ -549,6 +708,13 @@ class _Resolution:
 
     def _dirs(self, entries: Sequence[str], owner: _Obj) -> List[str]:
         """Expanded, de-duplicated folders of one RPATH/RUNPATH/LD_LIBRARY_PATH list (fillin_rpath)."""
+        key = (tuple(entries), owner.origin if owner else None, self.machine, self.bits, self.defaults)
+        hit = self.L._dir_lists.get(key)
+        if hit is None:
+            hit = self.L._dir_lists[key] = self._dirs_uncached(entries, owner)
+        return hit
+
+    def _dirs_uncached(self, entries: Sequence[str], owner: _Obj) -> List[str]:
         out: List[str] = []
         for entry in entries:
             d = _expand(entry, owner.origin if owner else None, self) if entry else "."
@@ -669,8 +835,7 @@ class _Resolution:
         if root is not None:
             new = [o for o in self.objects if not o.preloaded and o.node is not None]
             self._check_versions(new)
-            failed = any(n.error for n in _walk_n(root_n)) or any(
-                n.missing_versions for n in _walk_n(root_n))
+            failed = any(n.error or n.missing_versions for n in _walk_n(root_n))
             if self.symbols and not failed and self.kind == "glibc":
                 self._check_symbols(root, new)
                 checked = True
@@ -690,21 +855,27 @@ class _Resolution:
         # each needed version must be in that object's DT_VERDEF (a file without DT_VERDEF passes).
         if self.kind == "musl":
             return
+        L = self.L
         for obj in objs:
-            for need in obj.binary.versions_needed:
-                dep = self.by_name.get(need.library)
+            if not obj.binary.versions_needed:
+                continue
+            for library, needs in L.needs_of(obj.binary).items():
+                dep = self.by_name.get(library)
                 if dep is None:
                     continue  # the library itself is missing: reported on its own node
-                defined = dep.binary.versions_defined
+                defined = L.defined_of(dep.binary)
                 if not defined:
                     continue
-                if need.version in defined:
-                    continue
-                if need.weak:
-                    obj.node.notes.append(f"weak version `{need.version}' not found in {dep.path}")
-                    continue
-                target = self._node_for(dep, obj) or obj.node
-                target.missing_versions.append(MissingVersion(need.version, need.library, dep.path, obj.path))
+                target = None
+                for version, weak in needs:
+                    if version in defined:
+                        continue
+                    if weak:
+                        obj.node.notes.append(f"weak version `{version}' not found in {dep.path}")
+                        continue
+                    if target is None:
+                        target = self._node_for(dep, obj) or obj.node
+                    target.missing_versions.append(MissingVersion(version, library, dep.path, obj.path))
 
     def _node_for(self, dep: _Obj, requester: _Obj) -> Optional[_N]:
         """The node under ``requester`` that names ``dep`` (where a version problem is shown)."""
@@ -718,26 +889,69 @@ class _Resolution:
     def _check_symbols(self, root: _Obj, new: List[_Obj]) -> None:
         # Lookup scope (RTLD_NOW, RTLD_LOCAL): the global scope - the main program and its
         # dependencies, breadth first - then the dlopen()ed object's own dependencies, breadth first.
-        global_scope = _bfs(self.main) if self.main is not None else []
-        local = [o for o in _bfs(root) if o not in global_scope]
-        merged = self.L.merged_exports([o.binary for o in global_scope])
-        # One dict per local library (read once per file and cached): a symbol costs a few look-ups.
-        tables = [(o.binary.exports_by_name, bool(o.binary.versions_defined)) for o in local]
+        # Only whether some object in scope defines each symbol matters (which one wins does not make
+        # the load fail), so each symbol is looked up through the providers' own hash tables, best
+        # guesses first: the library its version names, the provider it had last time in scope, the
+        # provider of the previous symbol.
+        global_scope = self.global_scope
+        if global_scope is None:
+            global_scope = _bfs(self.main) if self.main is not None else []
+        seen = {id(o) for o in global_scope}
+        scope = list(global_scope) + [o for o in _bfs(root) if id(o) not in seen]
+        in_scope = {o.path: o for o in scope}
+        L = self.L
         for obj in new:
+            syms = L.imports_of(obj.binary)
+            if not syms:
+                continue
+            done = L._all_found.get(obj.path)
+            if done is not None and all(p in in_scope for p in done):
+                continue  # every symbol's provider from an earlier check is in this scope too
+            memo = L._providers.setdefault(obj.path, {})
             missing = []
-            for sym in obj.binary.imported_symbols:
-                if sym.weak:
-                    continue
+            last: Optional[_Obj] = None
+            for sym in syms:
                 name, version = sym.name, sym.version
-                hit = merged.get(name)
-                if hit is not None and any(_version_ok(d, version) for d in hit):
-                    continue
-                if any(_version_ok((v, h, versioned), version)
-                       for table, versioned in tables for v, h in table.get(name, ())):
-                    continue
-                missing.append(MissingSymbol(name, version, sym.library, obj.path))
+                prov = memo.get((name, version))
+                if prov is not None:
+                    hit = in_scope.get(prov)
+                    if hit is not None:
+                        last = hit
+                        continue
+                found = self._provider(name, version, sym.library, last, scope)
+                if found is None:
+                    missing.append(MissingSymbol(name, version, sym.library, obj.path))
+                else:
+                    memo[(name, version)] = found.path
+                    last = found
             if missing:
                 obj.node.missing_symbols.extend(missing)
+            else:
+                L._all_found[obj.path] = frozenset(memo[(s.name, s.version)] for s in syms)
+
+    def _provider(self, name: str, version: Optional[str], library: Optional[str], last: Optional[_Obj],
+                  scope: List[_Obj]) -> Optional[_Obj]:
+        """An object in ``scope`` that defines ``name`` for a reference with ``version``, or None."""
+        defines = self.L.defines
+        first = []
+        if library is not None:
+            named = self.by_name.get(library)
+            if named is not None:
+                first.append(named)
+        if last is not None:
+            first.append(last)
+        scope_ids = None
+        for o in first:
+            if scope_ids is None:
+                scope_ids = {id(x) for x in scope}
+            if id(o) in scope_ids and defines(o.binary, name, version):
+                return o
+        for o in scope:
+            if o in first:
+                continue
+            if defines(o.binary, name, version):
+                return o
+        return None
 
 
 def _bfs(start: _Obj) -> List[_Obj]:

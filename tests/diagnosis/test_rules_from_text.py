@@ -1,0 +1,143 @@
+"""Rules working from the text alone: real error texts users posted (tests/data/corpus), fed to explain.
+
+Each case asserts the cause, the key evidence and the fixes a user needs; no fix made from a pasted text
+has a command (there is no interpreter to run it with).
+"""
+import pytest
+
+from diagkit import cells, corpus, evidence_text
+from dllmagic.api import explain
+from dllmagic.model import report_to_dict
+
+CASES = corpus()
+
+#: corpus id → (kind, cause) of the top finding.
+EXPECTED = {
+    "c001": ("missing-shared-library", "missing-system-library"),
+    "c005": ("missing-shared-library", "missing-system-library"),
+    "c016": ("missing-shared-library", "missing-system-library"),
+    "x082": ("missing-shared-library", "missing-system-library"),
+    "x014": ("missing-shared-library", "cuda-library-missing"),
+    "x036": ("missing-shared-library", "cuda-library-missing"),
+    "x056": ("missing-shared-library", "cuda-library-missing"),
+    "c038": ("symbol-version", "symbol-version-too-old"),
+    "c039": ("symbol-version", "symbol-version-too-old"),
+    "x015": ("symbol-version", "symbol-version-too-old"),
+    "c040": ("symbol-version", "symbol-version-too-old"),
+    "c023": ("missing-symbol", "symbol-missing"),
+    "c053": ("python-abi-mismatch", "built-for-other-python"),
+    "x017": ("python-abi-mismatch", "built-for-other-python"),
+    "c059": ("python-abi-mismatch", "built-for-other-python"),
+    "c042": ("architecture-mismatch", "wrong-architecture"),
+    "c066": ("numpy-abi-mismatch", "numpy-2-abi"),
+    "c067": ("numpy-abi-mismatch", "numpy-2-abi"),
+    "x029": ("numpy-abi-mismatch", "numpy-2-abi"),
+    "c088": ("dependency-conflict", "protobuf-too-new"),
+    "c090": ("dependency-conflict", "numpy-alias-removed"),
+    "x032": ("dependency-conflict", "numpy-alias-removed"),
+    "c093": ("openmp-conflict", "duplicate-openmp"),
+    "x033": ("openmp-conflict", "duplicate-openmp"),
+    "c096": ("gpu-runtime", "cuda-mismatch"),
+    "x034": ("gpu-runtime", "cuda-mismatch"),
+    "x035": ("gpu-runtime", "cuda-mismatch"),
+    "c086": ("missing-symbol", "procedure-not-found"),
+    "x053": ("missing-symbol", "procedure-not-found"),
+    "c082": ("missing-shared-library", "dll-not-found"),
+    "x012": ("missing-symbol", "procedure-not-found"),
+    "c071": ("native-init-failed", "dll-init-failed"),
+    "x037": ("unsupported-cpu", "no-avx"),
+    "x038": ("unsupported-cpu", "no-avx"),
+    "x021": ("native-init-failed", "executable-stack-refused"),
+    "x022": ("native-init-failed", "static-tls-exhausted"),
+    "x042": ("no-compatible-release", "no-release-for-platform"),
+    "x045": ("no-compatible-release", "no-release-for-platform"),
+    "x075": ("no-compatible-release", "no-release-for-platform"),
+    "x077": ("no-compatible-release", "no-release-for-platform"),
+    "x043": ("resolution-conflict", "resolution-conflict"),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(EXPECTED))
+def test_top_cause(case_id, validate_report):
+    report = explain(CASES[case_id]["error"])
+    validate_report(report_to_dict(report))
+    top = report.top
+    assert (top.kind, top.cause) == EXPECTED[case_id], top.summary
+    assert top.kind == CASES[case_id]["category"]          # the rule never changes the failure's kind
+    assert top.evidence and top.fixes
+    assert not any(fix.runnable for fix in top.fixes)
+    assert all(fix.argv is None for fix in top.fixes if fix.kind == "pip")
+
+
+def test_every_corpus_text_gives_a_valid_report(validate_report):
+    for case in CASES.values():
+        report = explain(case["error"])
+        validate_report(report_to_dict(report))
+        assert report.top.kind == case["category"], case["id"]
+
+
+def test_libgl_for_opencv_offers_the_headless_wheel_and_the_system_packages():
+    top = explain(CASES["c001"]["error"]).top
+    joined = "\n".join(cells(top))
+    assert "%pip uninstall -y opencv-python" in joined and "%pip install opencv-python-headless" in joined
+    assert "!sudo apt-get install -y libgl1" in joined and "!sudo dnf install -y mesa-libGL" in joined
+    assert [f.kind for f in top.fixes][:2] == ["pip", "system-package"]
+
+
+def test_libomp_on_macos_is_a_homebrew_package():
+    top = explain(CASES["c005"]["error"]).top
+    assert "!brew install libomp" in cells(top)
+
+
+def test_glibcxx_names_the_gcc_release_and_the_systems_that_have_it():
+    top = explain(CASES["x015"]["error"]).top
+    text = evidence_text(top)
+    assert "GCC 12.1.0" in text and "Ubuntu 22.04" in text
+    assert "/usr/lib/x86_64-linux-gnu/libstdc++.so.6" in top.summary
+    assert any("libstdcxx-ng>=12" in c for c in cells(top))
+
+
+def test_glibcxx_in_a_conda_env_says_the_environments_copy_is_old():
+    top = explain(CASES["c038"]["error"]).top
+    assert "environment's own libstdc++" in top.summary and "GCC 11.1.0" in top.summary
+
+
+def test_numpy_abi_names_both_versions_and_the_first_release_for_numpy_2():
+    top = explain(CASES["c067"]["error"]).top
+    assert "NumPy 2.0.0" in top.summary and "NumPy 1.x" in top.summary
+    assert cells(top)[:2] == ['%pip install "opencv-python>=4.10.0.84"', '%pip install "numpy<2"']
+
+
+def test_numpy_alias_names_the_release_that_removed_it_and_the_replacement():
+    top = explain(CASES["x032"]["error"]).top
+    assert "NumPy 1.24.0" in top.summary and "tensorboardX" in top.summary
+    assert '%pip install "numpy<1.24"' in cells(top)
+
+
+def test_protobuf_offers_the_pin_and_the_pure_python_implementation():
+    top = explain(CASES["c088"]["error"]).top
+    assert cells(top)[:2] == ['%pip install "protobuf<4"', "%env PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION=python"]
+
+
+def test_windows_texts_in_other_languages_are_read_by_their_code():
+    top = explain(CASES["x001"]["error"]).top        # German "Die angegebene Prozedur wurde nicht gefunden."
+    assert top.cause == "procedure-not-found" and "127" in evidence_text(top)
+
+
+def test_cuda_library_names_its_version_and_pip_package():
+    top = explain(CASES["x056"]["error"]).top
+    assert "CUDA runtime 11.x" in top.summary
+    assert "%pip install nvidia-cuda-runtime-cu11" in cells(top)
+
+
+def test_no_release_names_the_python_versions_tensorflow_supports():
+    top = explain(CASES["x042"]["error"]).top
+    assert "tensorflow 2.12 supports: Python >=3.8,<3.12" in evidence_text(top)
+
+
+def test_vc_runtime_dll_is_the_redistributable():
+    text = ("python.exe - System Error\nThe code execution cannot proceed because MSVCP140.dll was not found. "
+            "Reinstalling the program may fix this problem.")
+    top = explain(text).top
+    assert top.cause == "vc-runtime-missing"
+    assert "https://aka.ms/vs/17/release/vc_redist.x64.exe" in top.fixes[0].cell
