@@ -51,7 +51,7 @@ def owner_of(path: str) -> str:
             folder = folder[1:-7]
         return folder
     norm = path.replace("\\", "/")
-    if re.search(r"/(?:ana|mini)conda\d?/|/miniforge\d?/|/mambaforge/|/envs/[^/]+/|/Library/bin/", norm, re.I):
+    if re.search(r"/(?:ana|mini)conda\d?/|/miniforge\d?/|/mambaforge/|/envs/[^/]+/|/Library/bin/|/conda/", norm, re.I):
         return "the conda environment's libraries"
     if norm.startswith(("/usr/", "/lib", "C:/Windows", "/opt/homebrew/", "/usr/local/")):
         return "the system"
