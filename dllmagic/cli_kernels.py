@@ -41,6 +41,8 @@ def kernels_data(system: Any = None, interpreter: Any = None, notebook_dir: Opti
     kernels = []
     for spec in found.kernelspecs:
         entry = to_dict(spec)
+        # A kernelspec's env may hold tokens: name the variables, never print their values.
+        entry["env"] = sorted(name for name, _ in spec.env)
         entry["argv"] = list(spec.argv)
         env = None
         if spec.prefix:
