@@ -1,18 +1,22 @@
 """Measure ``deps`` against ldd, auditwheel's lddtree and pyelftools, side by side, in one run.
 
-    python bench/bench_deps.py [SITE_PACKAGES] [--python EXE] [--skip-lddtree]
+    python bench/bench_deps.py [SITE_PACKAGES] [--python EXE] [--skip-lddtree] [--repeat N] [--json FILE]
 
 Every ELF file under SITE_PACKAGES is:
-  1. run through ``ldd`` once per file (a process each, as a shell loop would);
+  1. run through ``ldd`` once per file (a process each, as a shell loop would), and ``ldd -r`` (which
+     also binds every symbol: the counterpart of the symbol check);
   2. resolved by auditwheel's ``lddtree.ldd`` (in process; skipped when auditwheel is not installed);
   3. read by pyelftools (dynamic and version sections only: no resolution);
   4. read by our reader (``read_binary``, cold cache: no resolution);
-  5. resolved by ``python -m dllmagic.cli_deps deps SITE --standalone --json`` (interpreter start,
-     resolution and version checks included), and by ``deps SITE --json`` (extension modules as
-     imported, with the symbol check), each in a fresh process.
+  5. resolved by ``python -m dllmagic.cli_deps deps SITE`` in a fresh process each time (interpreter
+     start, walk, reading, resolution and version checks included): ``--standalone`` (as ldd), the
+     default auto mode with ``--no-symbols`` (extension modules as imported), and the default with the
+     symbol check; each as text (what a user reads) and as ``--json``.
 Then a single failing extension (Pillow's _imaging copied away from its libraries) is timed cold.
 The standalone answers are compared with ldd's: every DT_NEEDED must resolve to the same path.
-Results go to stdout as a table and, with --json FILE, as data.
+
+The machine is shared, so every row is measured ``--repeat`` times (default 3), the rows interleaved
+(row 1..n, then again), and the median is reported beside each run's value.
 """
 from __future__ import annotations
 
@@ -46,10 +50,10 @@ def timed(fn):
     return time.perf_counter() - t, result
 
 
-def run_ldd_all(files):
+def run_ldd_all(files, relocs=False):
     out = {}
     for f in files:
-        p = subprocess.run(["ldd", f], capture_output=True, text=True, env=ENV)
+        p = subprocess.run(["ldd", "-r", f] if relocs else ["ldd", f], capture_output=True, text=True, env=ENV)
         out[f] = [(m.group(1), None if m.group(2) else m.group(3))
                   for m in map(LDD_LINE.match, p.stdout.splitlines()) if m]
     return out
@@ -89,14 +93,14 @@ def run_reader_all(files):
         binary_mod.read_binary(f, System.model("linux", "/", environ=ENV))
 
 
-def cli(site, *extra, python=None):
-    argv = [sys.executable, "-m", "dllmagic.cli_deps", "deps", site, "--json", *extra]
+def cli(site, *extra, python=None, as_json=True):
+    argv = [sys.executable, "-m", "dllmagic.cli_deps", "deps", site, *extra] + (["--json"] if as_json else [])
     if python:
         argv += ["--python", python]
     p = subprocess.run(argv, capture_output=True, text=True, cwd=str(HERE.parent), env=ENV)
     if p.returncode not in (0, 1):
         raise SystemExit(f"deps failed: {p.stderr[-2000:]}")
-    return json.loads(p.stdout)
+    return json.loads(p.stdout) if as_json else p.stdout
 
 
 def agreement(site_json, ldd_out):
@@ -131,51 +135,87 @@ def failing_extension(site):
     return str(dst)
 
 
+def median(values):
+    v = sorted(values)
+    n = len(v)
+    return v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument("site", nargs="?", default=sysconfig.get_paths()["purelib"])
     ap.add_argument("--python", default=sys.executable)
     ap.add_argument("--skip-lddtree", action="store_true")
+    ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", metavar="FILE")
     args = ap.parse_args(argv)
     site = os.path.abspath(args.site)
     files = list(iter_binaries(System.model("linux", "/"), site))
-    print(f"{len(files)} ELF files under {site}")
-    rows = {}
-    rows["ldd once per file"], ldd_out = timed(lambda: run_ldd_all(files))
+    print(f"{len(files)} ELF files under {site}; each row measured {args.repeat} times, interleaved; medians")
     try:
         import auditwheel  # noqa: F401
         have_lddtree = not args.skip_lddtree
     except ImportError:
         have_lddtree = False
+    py = args.python
+    results = {}
+    measures = [
+        ("ldd once per file", lambda: run_ldd_all(files)),
+        ("ldd -r once per file (binds every symbol)", lambda: run_ldd_all(files, relocs=True)),
+    ]
     if have_lddtree:
-        rows["auditwheel lddtree"], _ = timed(lambda: run_lddtree_all(files))
-    rows["pyelftools bare read (dynamic + versions)"], _ = timed(lambda: run_pyelftools_all(files))
-    rows["dllmagic reader, cold (no resolution)"], _ = timed(lambda: run_reader_all(files))
-    rows["deps --standalone (process, resolution + versions)"], standalone = timed(
-        lambda: cli(site, "--standalone"))
-    rows["deps (auto: extensions as imported, no symbols) (process)"], _ = timed(
-        lambda: cli(site, "--no-symbols", python=args.python))
-    rows["deps (auto: extensions as imported, + symbols) (process)"], imported = timed(
-        lambda: cli(site, python=args.python))
+        measures.append(("auditwheel lddtree (in process)", lambda: run_lddtree_all(files)))
+    measures += [
+        ("pyelftools bare read (dynamic + versions)", lambda: run_pyelftools_all(files)),
+        ("dllmagic reader, cold (no resolution)", lambda: run_reader_all(files)),
+        ("deps --standalone, text", lambda: cli(site, "--standalone", as_json=False)),
+        ("deps --standalone --json", lambda: cli(site, "--standalone")),
+        ("deps --no-symbols (auto: extensions as imported), text",
+         lambda: cli(site, "--no-symbols", python=py, as_json=False)),
+        ("deps --no-symbols --json", lambda: cli(site, "--no-symbols", python=py)),
+        ("deps (auto, + every undefined symbol checked), text", lambda: cli(site, python=py, as_json=False)),
+        ("deps (auto, + symbols) --json", lambda: cli(site, python=py)),
+    ]
+    times = {name: [] for name, _fn in measures}
+    for _rep in range(args.repeat):
+        for name, fn in measures:
+            t, out = timed(fn)
+            times[name].append(t)
+            results[name] = out
+    rows = {name: median(v) for name, v in times.items()}
+    ldd_out = results["ldd once per file"]
+    standalone = results["deps --standalone --json"]
+    imported = results["deps (auto, + symbols) --json"]
     compared, bad = agreement(standalone, ldd_out)
     fail = failing_extension(site)
     single = {}
     if fail:
-        binary_mod.clear_cache()
-        system = System.model("linux", "/", environ=ENV, executable=args.python)
-        t, tree = timed(lambda: loader_for(system).resolve(fail, mode="as-imported"))
-        single = {"file": fail, "seconds_in_process_cold": t, "problems": len(problems(tree))}
-        t2, _ = timed(lambda: cli(fail, python=args.python))
-        single["seconds_cli_process"] = t2
+        ins, outs, probs = [], [], 0
+        for _rep in range(args.repeat):
+            binary_mod.clear_cache()
+            system = System.model("linux", "/", environ=ENV, executable=py)
+            t, tree = timed(lambda: loader_for(system).resolve(fail, mode="as-imported"))
+            ins.append(t)
+            probs = len(problems(tree))
+            t2, _ = timed(lambda: cli(fail, python=py))
+            outs.append(t2)
+        single = {"file": fail, "seconds_in_process_cold": median(ins), "runs_in_process": ins,
+                  "problems": probs, "seconds_cli_process": median(outs), "runs_cli": outs}
     base = rows["ldd once per file"]
-    print(f"\n{'measure':55} {'seconds':>9} {'ldd / this':>11}")
+    print(f"\n{'measure':58} {'median s':>9} {'ldd / this':>11}   runs")
     for name, sec in rows.items():
-        print(f"{name:55} {sec:9.3f} {base / sec:11.1f}")
+        runs = " ".join(f"{x:.3f}" for x in times[name])
+        print(f"{name:58} {sec:9.3f} {base / sec:11.1f}   {runs}")
+    ratios = {}
     if have_lddtree:
-        lt = rows["auditwheel lddtree"]
+        lt = rows["auditwheel lddtree (in process)"]
         for name in [r for r in rows if r.startswith("deps")]:
-            print(f"lddtree / {name}: {lt / rows[name]:.1f}")
+            ratios[f"lddtree / {name}"] = lt / rows[name]
+    lr = rows["ldd -r once per file (binds every symbol)"]
+    for name in [r for r in rows if r.startswith("deps (auto, +")]:
+        ratios[f"ldd -r / {name}"] = lr / rows[name]
+    for k, v in ratios.items():
+        print(f"{k}: {v:.1f}")
     print(f"\nstandalone vs ldd: {compared} DT_NEEDED answers compared, {len(bad)} disagreements")
     for b in bad[:10]:
         print("  ", b)
@@ -185,10 +225,11 @@ def main(argv=None):
     if single:
         print(f"single failing extension ({single['problems']} problems): "
               f"{single['seconds_in_process_cold'] * 1000:.1f} ms in process (cold), "
-              f"{single['seconds_cli_process'] * 1000:.1f} ms as a CLI process")
+              f"{single['seconds_cli_process'] * 1000:.1f} ms as a CLI process (medians)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"files": len(files), "rows": rows, "compared": compared,
-                                               "disagreements": len(bad), "single": single}, indent=1))
+        Path(args.json).write_text(json.dumps({"files": len(files), "rows": rows, "runs": times, "ratios": ratios,
+                                               "compared": compared, "disagreements": len(bad),
+                                               "single": single}, indent=1))
     return 1 if bad else 0
 
 

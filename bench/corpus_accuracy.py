@@ -4,7 +4,7 @@
     python bench/corpus_accuracy.py --corpus FILE.jsonl  # any corpus in the same format
     python bench/corpus_accuracy.py --json               # the figures as JSON
 
-For each case, ``failure_from_text(error)`` must give the labelled kind, and
+For each case, ``dlldoctor explain`` (``dllmagic.api.explain``) must give the labelled kind as its top finding's kind, and
 :func:`dllmagic.failure.key_facts` must give each labelled fact exactly (failing_module,
 missing_library, missing_symbol, required_version, found_path; only the facts a case has are counted).
 The tests (tests/test_corpus_accuracy.py) use :func:`evaluate` and hold the figures to at least 95 % on the
@@ -41,12 +41,15 @@ def read_corpus(path: Path) -> List[dict]:
 
 def evaluate(cases: Iterable[dict]) -> dict:
     """Run the parser over ``cases``; return per-case results and the totals."""
-    from dllmagic.failure import failure_from_text, key_facts
+    from dllmagic.api import explain
+    from dllmagic.failure import key_facts
 
     results = []
     for case in cases:
-        failure = failure_from_text(case["error"])
-        got_kind = failure.kind if failure is not None else "none"
+        # The whole `dlldoctor explain` pipeline: the report's top finding gives the kind.
+        report = explain(case["error"])
+        failure = report.failure
+        got_kind = report.findings[0].kind if report.findings else (failure.kind if failure else "none")
         got = key_facts(failure)
         facts = {}
         for name in FACTS:

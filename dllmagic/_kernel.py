@@ -188,6 +188,7 @@ class Extension:
         %dlldoctor                   the full report of the last failure in this kernel
         %dlldoctor NAME --json       the report as JSON
         %dlldoctor NAME --fix N      put fix N of the report into the next cell
+        %dlldoctor NAME --online     also ask the package index (pip install --dry-run) what would change
         %dlldoctor --auto off|compact|full   how failed cells are reported in this session
         """
         try:
@@ -205,7 +206,8 @@ class Extension:
             try:
                 from .api import check
 
-                report = check(args["name"], live=True, user_ns=self.shell.user_ns, history=self._history())
+                report = check(args["name"], live=True, user_ns=self.shell.user_ns, history=self._history(),
+                               online=args["online"])
             except Exception as exc:
                 if _strict():
                     raise
@@ -244,12 +246,14 @@ class Extension:
 
 def _parse_magic(line: str) -> Dict[str, Any]:
     words = shlex.split(line)
-    out: Dict[str, Any] = {"name": None, "auto": None, "json": False, "fix": None}
+    out: Dict[str, Any] = {"name": None, "auto": None, "json": False, "fix": None, "online": False}
     i = 0
     while i < len(words):
         word = words[i]
         if word == "--json":
             out["json"] = True
+        elif word == "--online":
+            out["online"] = True
         elif word in ("--auto", "--fix"):
             if i + 1 >= len(words):
                 raise ValueError(f"{word} needs a value")

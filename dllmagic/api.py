@@ -179,6 +179,7 @@ def explain(text: str) -> Report:
         notes.append("no import failure was recognised in the text")
     ctx = Context(target=(failure.module if failure else None) or "", failure=failure,
                   system=System.current(), interpreter=None, sys_path=(), notes=notes)
+    ctx.cache["text"] = text  # rules may read names the parser did not keep (inner frames, file owners)
     return _report(ctx, ok=False) if failure else Report(
         target="", ok=False, interpreter=None, notes=tuple(notes), tool_version=__version__)
 

@@ -8,7 +8,18 @@ from __future__ import annotations
 import argparse
 from typing import Iterator, List, Optional, Tuple
 
-__all__ = ["add_parser", "run", "iter_binaries"]
+__all__ = ["add_parser", "run", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
+
+#: The version of ``deps --json`` output; its JSON Schema is dllmagic/facts/native/deps.schema.json.
+DEPS_SCHEMA_VERSION = "1"
+
+
+def deps_schema() -> dict:
+    """The JSON Schema (draft 2020-12) of ``deps --json`` output, shipped in the package."""
+    import json
+    from importlib import resources
+
+    return json.loads(resources.files("dllmagic.facts.native").joinpath("deps.schema.json").read_text("utf-8"))
 
 #: Names that are worth a look when a folder is walked (the reader still checks the magic).
 _SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
@@ -168,7 +179,7 @@ def run(args) -> int:
             status = 1
         results.append((file, tree))
     if args.json:
-        out = {"schema_version": "1", "ok": status == 0,
+        out = {"schema_version": DEPS_SCHEMA_VERSION, "ok": status == 0,
                "trees": [tree_to_dict(t) for _f, t in results if t is not None],
                "checked_as_dependencies": [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
                                            for f, t in results if t is None]}

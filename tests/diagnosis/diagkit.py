@@ -87,7 +87,7 @@ def write_wheel(folder: Path, name: str, version: str, *, requires: Iterable[str
     files: Dict[str, bytes] = {}
     for mod, code in (modules or {dist: "VALUE = 1\n"}).items():
         files[f"{mod}/__init__.py"] = code.encode()
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     if requires_python:
         meta.append(f"Requires-Python: {requires_python}")
     meta += [f"Requires-Dist: {r}" for r in requires]

@@ -61,50 +61,8 @@ def run_ldd(path: str, env=None, relocs: bool = False) -> Dict[str, object]:
     }
 
 
-_DBG = re.compile(r"^\s*\d+:\s(.*)$")
-
-
-def parse_ld_debug(text: str, marker: str) -> List[Dict[str, object]]:
-    """The ``find library`` blocks after ``marker`` in LD_DEBUG=libs,files output.
-
-    Each: name, tried (every 'trying file'), last (the last tried: the file opened when the load went
-    on), requested_by (from the 'needed by' line, when files is on), dlopened (the object whose
-    dlopen() led to it).
-    """
-    blocks: List[Dict[str, object]] = []
-    started = False
-    current: Optional[Dict[str, object]] = None
-    pending_by: Optional[str] = None
-    dlopened: Optional[str] = None
-    for raw in text.splitlines():
-        if raw.startswith(marker):
-            started = True
-            continue
-        if not started:
-            continue
-        m = _DBG.match(raw)
-        if not m:
-            continue
-        line = m.group(1).strip()
-        fm = re.match(r"file=(\S+) \[\d+\];\s+(needed by|dynamically loaded by) (\S+)", line)
-        if fm:
-            pending_by = fm.group(3)
-            if fm.group(2) == "dynamically loaded by":
-                dlopened = fm.group(1)
-                blocks.append({"dlopen": fm.group(1)})
-            continue
-        lm = re.match(r"find library=(\S+) \[\d+\]; searching", line)
-        if lm:
-            current = {"name": lm.group(1), "tried": [], "requested_by": pending_by, "dlopened": dlopened}
-            blocks.append(current)
-            continue
-        tm = re.match(r"trying file=(\S+)", line)
-        if tm and current is not None:
-            current["tried"].append(tm.group(1))
-    for b in blocks:
-        if "name" in b:
-            b["last"] = b["tried"][-1] if b["tried"] else None
-    return blocks
+# The LD_DEBUG parser lives in the package now (the ``check`` verb shows ld.so's verdict too).
+from dllmagic.facts.native.ldtrace import parse_ld_debug  # noqa: E402,F401
 
 
 def run_driver(driver: Path, args: List[str], env=None) -> Dict[str, object]:
@@ -124,31 +82,8 @@ def run_driver(driver: Path, args: List[str], env=None) -> Dict[str, object]:
 
 # -- comparing -------------------------------------------------------------------------------------
 
-def first_nodes(tree):
-    """The nodes ld.so maps (first occurrence of each object), in load order (breadth first)."""
-    from collections import deque
-
-    out = []
-    queue = deque([tree.root])
-    while queue:
-        node = queue.popleft()
-        out.append(node)
-        queue.extend(c for c in node.children if not c.repeat)
-    return out[1:]
-
-
-def searched_nodes(tree):
-    """(name, path found by the search or None) for every node that made ld.so search, in order."""
-    out = []
-    for node in first_nodes(tree):
-        if "/" in node.name:
-            continue
-        rules = [c for c in node.candidates if c.rule != "already-loaded" and c.outcome != "not-searched"]
-        if not rules and node.rule == "already-loaded":
-            continue
-        found = [c.path for c in node.candidates if c.outcome == "found" and c.rule != "already-loaded"]
-        out.append((node.name, found[0] if found else None))
-    return out
+from dllmagic.facts.native.ldtrace import _first_nodes as first_nodes  # noqa: E402,F401
+from dllmagic.facts.native.ldtrace import searched_nodes  # noqa: E402,F401
 
 
 def compare_with_ldd(tree, ldd) -> List[str]:
@@ -190,5 +125,3 @@ def compare_with_ld_debug(tree, blocks) -> List[str]:
         if mp is not None and mp != tp:
             problems.append(f"{name}: emulation found {mp}, ld.so opened {tp}")
     return problems
-
-
