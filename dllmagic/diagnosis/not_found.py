@@ -307,23 +307,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
 
 def _requirers(ctx: Context, dist) -> List[str]:
     """'pkg 1.0 requires dist<2' lines of installed distributions that depend on ``dist``."""
-    from packaging.requirements import InvalidRequirement, Requirement
+    from ..facts.distributions import normalize
 
     out = []
     for other in ctx.distributions.all():
-        for text in other.requires_dist():
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
-                continue
-            if req.marker is not None:
-                try:
-                    if not req.marker.evaluate({"extra": ""}):
-                        continue
-                except Exception:
-                    continue
-            from ..facts.distributions import normalize
-
+        for req in other.requirements():
             if normalize(req.name) == dist.key:
                 ok = req.specifier.contains(dist.version, prereleases=True) if req.specifier else True
                 out.append(f"{other.name} {other.version} requires {req}"

@@ -214,20 +214,7 @@ def _gpu(ctx: Context, dist_name: str, key: str, release: Optional[dict], plat: 
 
 # -- conflicts --------------------------------------------------------------------------------------
 def _reqs(dist) -> Iterable:
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    for text in dist.requires_dist():
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if req.marker is not None:
-            try:
-                if not req.marker.evaluate({"extra": ""}):
-                    continue
-            except Exception:
-                continue
-        yield req
+    return dist.requirements()
 
 
 def installed_conflicts(ctx: Context, dist_name: str, new_version: Optional[str]) -> List[str]:

@@ -21,26 +21,14 @@ __all__ = ["protobuf_pins"]
 def protobuf_pins(ctx: Context) -> List[Tuple[str, str, str]]:
     """(distribution, its protobuf requirement, where it is declared) for installed distributions whose
     Requires-Dist bounds protobuf from above (``protobuf<4``, ``protobuf>=3.9,<3.20``)."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
     out = []
     if ctx.interpreter is None:
         return out
     for dist in ctx.distributions.all():
-        for text in dist.requires_dist():
-            try:
-                req = Requirement(text)
-            except InvalidRequirement:
-                continue
+        for req in dist.requirements():
             if normalize(req.name) != "protobuf" or not any(s.operator in ("<", "<=", "~=", "==")
                                                              for s in req.specifier):
                 continue
-            if req.marker is not None:
-                try:
-                    if not req.marker.evaluate({"extra": ""}):
-                        continue
-                except Exception:
-                    continue
             out.append((dist.name, f"protobuf{req.specifier}", dist.path + "/METADATA"))
     return out
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .system import System
+
+if TYPE_CHECKING:  # packaging loads only when a rule needs requirements
+    from packaging.requirements import Requirement
 
 _NORMALIZE = re.compile(r"[-_.]+")
 _DIST_DIR = re.compile(r"^(?P<name>.+?)-(?P<version>[^-]+?)(?:-py[\d.]+)?(?:-[^-]+)?\.(?P<ext>dist-info|egg-info)$")
@@ -57,6 +60,25 @@ class Distribution:
 
     def requires_dist(self) -> List[str]:
         return self.metadata().get("requires-dist", [])
+
+    def requirements(self) -> List["Requirement"]:
+        """Requires-Dist parsed (packaging), keeping those that apply without extras here; bad lines skipped."""
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        out = []
+        for text in self.requires_dist():
+            try:
+                req = Requirement(text)
+            except InvalidRequirement:
+                continue
+            if req.marker is not None:
+                try:
+                    if not req.marker.evaluate({"extra": ""}):
+                        continue
+                except Exception:  # a marker naming an unknown variable: not for this environment
+                    continue
+            out.append(req)
+        return out
 
     def requires_python(self) -> Optional[str]:
         values = self.metadata().get("requires-python")
