@@ -120,6 +120,7 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                           import_result=result, live_modules=dict(sys.modules), user_ns=user_ns,
                           history=history, notes=notes)
             ctx.cache["online"] = online
+            ctx.cache["on_demand"] = True
             expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
             return _report(ctx, ok=True, expected=expected)
     try:
@@ -157,14 +158,20 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                   user_ns=user_ns if live else None, history=history if live else None, notes=notes)
     ctx.cache["facts"] = facts
     ctx.cache["online"] = online
+    ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
     expected = None
     if live and python is None:
         expected = _safe(lambda: _expected_environment(system, probe.interpreter, user_ns, history), ctx)
     return _report(ctx, ok=ok, expected=expected)
 
 
-def explain(text: str) -> Report:
-    """Report for a traceback or installer output pasted from anywhere: from the text alone."""
+def explain(text: str, *, machine=None) -> Report:
+    """Report for a traceback or installer output pasted from anywhere: from the text alone.
+
+    ``machine``: the machine the text came from, modelled (a :class:`~dllmagic.facts.native.machine.Machine`
+    or the path of its description file): the rules then read its files, its interpreter and its loader,
+    and the paths in the text are that machine's own.
+    """
     from .failure import failure_from_text
 
     notes: List[str] = []
@@ -177,11 +184,21 @@ def explain(text: str) -> Report:
         notes.append(_internal_note("parsing the text", err))
     if failure is None:
         notes.append("no import failure was recognised in the text")
+    system, interpreter, sys_path = System.current(), None, ()
+    if machine is not None:
+        from .facts.native.machine import load_machine, machine_interpreter, machine_site_packages
+
+        if isinstance(machine, (str, os.PathLike)):
+            machine = load_machine(os.fspath(machine))
+        system, interpreter = machine.system, machine_interpreter(machine)
+        sys_path = machine_site_packages(machine, interpreter)
     ctx = Context(target=(failure.module if failure else None) or "", failure=failure,
-                  system=System.current(), interpreter=None, sys_path=(), notes=notes)
+                  system=system, interpreter=interpreter, sys_path=tuple(sys_path), notes=notes)
     ctx.cache["text"] = text  # rules may read names the parser did not keep (inner frames, file owners)
+    if machine is not None:
+        ctx.cache["machine"] = machine
     return _report(ctx, ok=False) if failure else Report(
-        target="", ok=False, interpreter=None, notes=tuple(notes), tool_version=__version__)
+        target="", ok=False, interpreter=interpreter, notes=tuple(notes), tool_version=__version__)
 
 
 def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:

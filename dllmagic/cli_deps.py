@@ -170,17 +170,20 @@ def run(args) -> int:
                     reached.setdefault(posixpath.normpath(node.path), file)
     results = []
     status = 0
+    failing = {}
     for file, _walked in work:
         tree = trees.get(file)
         if tree is None:
             results.append((file, None))
             continue
-        if problems(tree):
+        found = problems(tree)
+        if found:
             status = 1
         results.append((file, tree))
+        failing[file] = found
     if args.json:
         out = {"schema_version": DEPS_SCHEMA_VERSION, "ok": status == 0,
-               "trees": [tree_to_dict(t) for _f, t in results if t is not None],
+               "trees": [tree_to_dict(t, failing[f]) for f, t in results if t is not None],
                "checked_as_dependencies": [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
                                            for f, t in results if t is None]}
         # Compact: json's C encoder is used only without indent (ten times faster on big trees).
@@ -191,7 +194,7 @@ def run(args) -> int:
                 if args.verbose:
                     print(f"{file}: checked as a dependency of {reached.get(file)}")
                 continue
-            if not args.verbose and len(results) > 1 and not problems(tree):
+            if not args.verbose and len(results) > 1 and not failing[file]:
                 print(f"{tree.root.path or tree.root.name}: ok ({tree.mode})")
                 continue
             print(format_tree(tree, verbose=args.verbose))

@@ -59,10 +59,12 @@ class NativeGroundTruth:
 
 
 def applicable(ctx: Context) -> bool:
-    """Live Linux machine, a target interpreter, and a failure that names an extension file."""
+    """Live Linux machine, a target interpreter, a failure that names an extension file, and a report asked
+    for on demand (``%dlldoctor``, ``dlldoctor check``): the traced child import is too slow for the hook that
+    follows every failed cell."""
     failure = ctx.failure
     return bool(
-        failure is not None and failure.kind in KINDS and ctx.interpreter is not None
+        ctx.cache.get("on_demand") and failure is not None and failure.kind in KINDS and ctx.interpreter is not None
         and getattr(ctx.system, "live", False) and ctx.system.platform == "linux"
         and failure.extension and ctx.system.is_file(failure.extension))
 

@@ -86,8 +86,10 @@ def _context(python, site, imaging, victim, environ):
                       message=f"{victim}: cannot open shared object file: No such file or directory",
                       module="PIL._imaging", extension=str(imaging), library=victim,
                       required_by=str(imaging))
-    return Context(target="PIL._imaging", failure=failure, system=live(environ), interpreter=interp,
-                   sys_path=tuple(child_sys_path(python, site)))
+    ctx = Context(target="PIL._imaging", failure=failure, system=live(environ), interpreter=interp,
+                  sys_path=tuple(child_sys_path(python, site)))
+    ctx.cache["on_demand"] = True  # as api.check sets it: the traced import runs only on demand
+    return ctx
 
 
 def test_rule_attaches_the_loaders_verdict_as_evidence(wheel_env, broken_site):

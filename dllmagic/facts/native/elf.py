@@ -606,13 +606,19 @@ class SymbolIndex:
         self.versym = f.offset(tags[DT_VERSYM], 2 * count) if DT_VERSYM in tags and count else None
         self.gnu = None
         self.sysv = None
+        self.bloom = None
         if DT_GNU_HASH in tags:
             off = f.offset(tags[DT_GNU_HASH], 16)
             if off is not None:
-                nbuckets, symoffset, bloom_size, _shift = struct.unpack_from(f.e + "IIII", f.data, off)
+                nbuckets, symoffset, bloom_size, shift = struct.unpack_from(f.e + "IIII", f.data, off)
                 buckets = off + 16 + bloom_size * (f.bits // 8)
                 if nbuckets and buckets + 4 * nbuckets <= f.size:
                     self.gnu = (nbuckets, symoffset, buckets, buckets + 4 * nbuckets)
+                    # The Bloom filter answers most misses without touching the chains (as ld.so does:
+                    # the word index is masked with bloom_size - 1, bloom_size being a power of two).
+                    if bloom_size and not bloom_size & (bloom_size - 1):
+                        self.bloom = (off + 16, bloom_size - 1, shift, f.bits,
+                                      struct.Struct(f.e + ("Q" if f.bits == 64 else "I")))
         if self.gnu is None and DT_HASH in tags:
             off = f.offset(tags[DT_HASH], 8)
             if off is not None:
@@ -659,6 +665,11 @@ class SymbolIndex:
         if self.gnu is not None:
             nbuckets, symoffset, buckets, chains = self.gnu
             h = _gnu_hash(raw)
+            if self.bloom is not None:
+                boff, mask, shift, wbits, word_st = self.bloom
+                (word,) = word_st.unpack_from(f.data, boff + (wbits >> 3) * ((h // wbits) & mask))
+                if not (word >> (h % wbits)) & (word >> ((h >> shift) % wbits)) & 1:
+                    return ()
             (i,) = struct.unpack_from(f.e + "I", f.data, buckets + 4 * (h % nbuckets))
             if i < symoffset:
                 return ()

@@ -31,8 +31,8 @@ import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
-__all__ = ["Machine", "MachineError", "load_machine", "machine_from_dict",
-           "install_dll_directory_recorder", "recorded_dll_directories"]
+__all__ = ["Machine", "MachineError", "load_machine", "machine_from_dict", "machine_interpreter",
+           "machine_site_packages", "install_dll_directory_recorder", "recorded_dll_directories"]
 
 
 class MachineError(ValueError):
@@ -47,6 +47,8 @@ class Machine:
     windows: Any = None          # WindowsFacts
     macos: Any = None            # MacFacts
     description: Optional[str] = None
+    #: The description's ``python`` entry as stated (executable, version, conda, prefix, kind ...).
+    python: Optional[Dict[str, Any]] = None
 
     def loader(self):
         """The loader model of this machine (reusable for many files)."""
@@ -148,7 +150,109 @@ def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Opt
             env_purged=bool(m.get("env_purged", False)),
             fallback_default=bool(m.get("fallback_default", True)),
         )
-    return Machine(system=system, windows=windows, macos=macos, description=description)
+    return Machine(system=system, windows=windows, macos=macos, description=description, python=dict(python))
+
+
+# -- the interpreter of a modelled machine -----------------------------------------------------------
+
+def _pyvenv_home(system, prefix: str) -> Optional[str]:
+    cfg = system.join(prefix, "pyvenv.cfg")
+    if not system.is_file(cfg):
+        return None
+    try:
+        text = system.read_text(cfg, 1 << 16)
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip().lower() == "home":
+            return value.strip().rstrip("\\/") or None
+    return ""
+
+
+def machine_interpreter(machine: Machine):
+    """The :class:`~dllmagic.model.Interpreter` the description's ``python`` entry states, or None.
+
+    Read from the machine's files, never run: the prefix is the executable's folder (Windows) or the
+    folder above its ``bin`` (macOS, Linux); a ``pyvenv.cfg`` there makes it a venv whose base is its
+    ``home``; ``conda-meta`` (or ``"conda": true``) makes it conda. The entry may also state
+    ``prefix``, ``base_prefix``, ``kind`` (environment kind), ``bits`` and ``implementation``.
+    """
+    from ...model import Interpreter
+
+    python = machine.python or {}
+    system = machine.system
+    exe = python.get("executable") or system.executable or ""
+    if not exe:
+        return None
+    pm = system.pathmod
+    folder = pm.dirname(exe)
+    windows = system.platform == "windows"
+    if python.get("prefix"):
+        prefix = python["prefix"]
+    elif windows:
+        prefix = pm.dirname(folder) if (pm.basename(folder).lower() == "scripts"
+                                        and system.is_file(pm.join(pm.dirname(folder), "pyvenv.cfg"))) else folder
+    else:
+        prefix = pm.dirname(folder) if pm.basename(folder) == "bin" else folder
+    home = _pyvenv_home(system, prefix)
+    venv = home is not None
+    if python.get("base_prefix"):
+        base_prefix = python["base_prefix"]
+    elif home:
+        base_prefix = home if windows else (pm.dirname(home) if pm.basename(home) == "bin" else home)
+    else:
+        base_prefix = prefix
+    version = str(python.get("version") or "")
+    if not version and windows and machine.windows is not None:
+        try:
+            found = machine.loader().python(exe).version
+            version = ".".join(str(v) for v in found) if found else ""
+        except Exception:
+            version = ""
+    conda = python.get("conda")
+    if conda is None:
+        conda = system.is_dir(pm.join(prefix, "conda-meta"))
+    kind = python.get("kind") or ("conda" if conda else "venv" if venv else "system")
+    arch = (machine.macos.arch if machine.macos is not None and machine.macos.arch else None) or system.machine
+    bits = int(python.get("bits") or (32 if arch in ("i386", "x86", "arm") else 64))
+    translated = None
+    if system.platform == "macos":
+        translated = arch == "x86_64" and (system.machine or "").lower() in ("arm64", "arm64e", "aarch64")
+    where = machine.description or "a machine description"
+    return Interpreter(executable=exe, real_executable=exe, version=version or "unknown",
+                       implementation=python.get("implementation") or "CPython", architecture=arch, bits=bits,
+                       platform=system.platform, prefix=prefix, base_prefix=base_prefix, environment_kind=kind,
+                       source=f"the machine description {where} (python entry; never run)",
+                       translated=translated)
+
+
+def machine_site_packages(machine: Machine, interpreter=None) -> Tuple[str, ...]:
+    """The site-packages folders of the modelled interpreter that exist on the machine (its sys.path,
+    as far as a report needs it); the description's ``python.sys_path`` list wins when stated."""
+    python = machine.python or {}
+    stated = python.get("sys_path")
+    if isinstance(stated, list) and all(isinstance(p, str) for p in stated):
+        return tuple(stated)
+    interpreter = interpreter or machine_interpreter(machine)
+    if interpreter is None:
+        return ()
+    system = machine.system
+    pm = system.pathmod
+    out: List[str] = []
+    for prefix in dict.fromkeys([interpreter.prefix, interpreter.base_prefix]):
+        if system.platform == "windows":
+            candidates = [pm.join(prefix, "Lib", "site-packages")]
+        else:
+            xy = ".".join(interpreter.version.split(".")[:2])
+            lib = pm.join(prefix, "lib")
+            names = [f"python{xy}"] if xy and xy != "unknown" else sorted(
+                e for e in system.listdir(lib) if e.startswith("python3"))
+            candidates = [pm.join(lib, n, "site-packages") for n in names]
+        out.extend(c for c in candidates if system.is_dir(c) and c not in out)
+        if prefix == interpreter.prefix and interpreter.environment_kind == "venv":
+            break  # a venv does not see its base's site-packages (include-system-site-packages off)
+    return tuple(out)
 
 
 # -- os.add_dll_directory in a live Windows kernel ------------------------------------------------

@@ -29,7 +29,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..binary import Binary, read_binary
 from .ldcache import LdCache, cache_flags_for, load_ld_cache
-from .tree import Candidate, DepTree, MissingSymbol, MissingVersion, Node
+from .tree import Candidate, DepTree, MissingSymbol, MissingVersion, Node, make_node
 
 __all__ = ["LinuxLoader", "resolve_linux"]
 
@@ -134,7 +134,7 @@ class _N:
         notes = self.notes
         if b is not None and not self.repeat and b.notes:
             notes = notes + list(b.notes)
-        return Node(
+        return make_node(
             self.name, self.path, self.rule, self.depth, self.requested_by, self.via,
             tuple(self.candidates), tuple([c.freeze() for c in self.children]) if self.children else (),
             self.repeat, system, soname, self.error,
@@ -180,6 +180,11 @@ class LinuxLoader:
         #: file whose every symbol was found (if they are all in scope again, nothing is looked up).
         self._providers: Dict[str, Dict[Tuple[str, Optional[str]], str]] = {}
         self._all_found: Dict[str, frozenset] = {}
+        self._global: Dict[tuple, dict] = {}
+        #: path -> how many names were looked up in it; path -> its whole export table, once that
+        #: became the cheaper way.
+        self._lookups: Dict[str, int] = {}
+        self._tables: Dict[str, dict] = {}
 
     # -- machine facts -----------------------------------------------------------------------------
     def ld_cache(self) -> LdCache:
@@ -355,6 +360,23 @@ class LinuxLoader:
             hit = self._reads[path] = read_binary(path, self.system)
         return hit
 
+    def global_exports(self, scope: Sequence["_Obj"]) -> Dict[str, Tuple[Tuple[Optional[str], bool, bool, str], ...]]:
+        """name -> ((version, hidden, file has versions, path), ...) over the objects of a global scope,
+        in scope order; built once per scope (the same python serves every extension)."""
+        key = tuple(o.path for o in scope)
+        hit = self._global.get(key)
+        if hit is None:
+            table: Dict[str, List[Tuple[Optional[str], bool, bool, str]]] = {}
+            for o in scope:
+                versioned = bool(o.binary.versions_defined)
+                for name, defs in o.binary.exports_by_name.items():
+                    table.setdefault(name, []).extend((v, h, versioned, o.path) for v, h in defs)
+            hit = {name: tuple(v) for name, v in table.items()}
+            if len(self._global) > 8:
+                self._global.clear()
+            self._global[key] = hit
+        return hit
+
     def needs_of(self, binary: Binary) -> Dict[str, Tuple[Tuple[str, bool], ...]]:
         """{library: ((version, weak), ...)} from DT_VERNEED, grouped once per file."""
         hit = self._needs.get(binary.path)
@@ -387,7 +409,20 @@ class LinuxLoader:
         key = (binary.path, name)
         defs = self._exports.get(key)
         if defs is None:
-            defs = self._exports[key] = binary.lookup_export(name)
+            table = self._tables.get(binary.path)
+            if table is not None:
+                defs = table.get(name, ())
+            else:
+                # A library asked about a large share of its exports is cheaper read whole once
+                # (a few microseconds a symbol) than looked up name by name (ten or more).
+                n = self._lookups[binary.path] = self._lookups.get(binary.path, 0) + 1
+                index = binary._index if n > 256 else None
+                if index is not None and n > max(256, index.count // 4):
+                    table = self._tables[binary.path] = binary.exports_by_name
+                    defs = table.get(name, ())
+                else:
+                    defs = binary.lookup_export(name)
+            self._exports[key] = defs
         if not defs:
             return False
         versioned = bool(self.defined_of(binary))
@@ -900,6 +935,10 @@ class _Resolution:
         scope = list(global_scope) + [o for o in _bfs(root) if id(o) not in seen]
         in_scope = {o.path: o for o in scope}
         L = self.L
+        # The global scope is the same for every extension a python imports: its exports are merged
+        # into one table once (name -> definitions and the file of each), so the C-API and libc
+        # symbols that most extensions import cost one dict look-up.
+        merged = L.global_exports(global_scope) if self.global_scope is not None else None
         for obj in new:
             syms = L.imports_of(obj.binary)
             if not syms:
@@ -912,17 +951,26 @@ class _Resolution:
             last: Optional[_Obj] = None
             for sym in syms:
                 name, version = sym.name, sym.version
-                prov = memo.get((name, version))
+                key = (name, version)
+                prov = memo.get(key)
                 if prov is not None:
                     hit = in_scope.get(prov)
                     if hit is not None:
                         last = hit
                         continue
-                found = self._provider(name, version, sym.library, last, scope)
+                if merged is not None:
+                    defs = merged.get(name)
+                    if defs is not None:
+                        prov = next((d[3] for d in defs if _version_ok(d, version)), None)
+                        if prov is not None:
+                            memo[key] = prov
+                            continue
+                found = self._provider(name, version, sym.library, last, scope, in_scope,
+                                       len(global_scope) if merged is not None else 0)
                 if found is None:
                     missing.append(MissingSymbol(name, version, sym.library, obj.path))
                 else:
-                    memo[(name, version)] = found.path
+                    memo[key] = found.path
                     last = found
             if missing:
                 obj.node.missing_symbols.extend(missing)
@@ -930,24 +978,17 @@ class _Resolution:
                 L._all_found[obj.path] = frozenset(memo[(s.name, s.version)] for s in syms)
 
     def _provider(self, name: str, version: Optional[str], library: Optional[str], last: Optional[_Obj],
-                  scope: List[_Obj]) -> Optional[_Obj]:
-        """An object in ``scope`` that defines ``name`` for a reference with ``version``, or None."""
+                  scope: List[_Obj], in_scope: Dict[str, _Obj], skip: int = 0) -> Optional[_Obj]:
+        """An object in ``scope[skip:]`` that defines ``name`` for a reference with ``version``, or None
+        (the first ``skip`` objects were already answered by the merged global table)."""
         defines = self.L.defines
-        first = []
-        if library is not None:
-            named = self.by_name.get(library)
-            if named is not None:
-                first.append(named)
-        if last is not None:
-            first.append(last)
-        scope_ids = None
-        for o in first:
-            if scope_ids is None:
-                scope_ids = {id(x) for x in scope}
-            if id(o) in scope_ids and defines(o.binary, name, version):
+        named = self.by_name.get(library) if library is not None else None
+        for o in (named, last):
+            if o is not None and in_scope.get(o.path) is o and defines(o.binary, name, version):
                 return o
-        for o in scope:
-            if o in first:
+        for i in range(skip, len(scope)):
+            o = scope[i]
+            if o is named or o is last:
                 continue
             if defines(o.binary, name, version):
                 return o
@@ -968,7 +1009,7 @@ def _bfs(start: _Obj) -> List[_Obj]:
 
 def _version_ok(definition: Tuple[Optional[str], bool, bool], version: Optional[str]) -> bool:
     """glibc check_match for one definition (version, hidden, file has versions) and a reference."""
-    v, hidden, versioned = definition
+    v, hidden, versioned = definition[0], definition[1], definition[2]
     if not versioned:  # no version information in that file: any definition serves
         return True
     if version is None:
@@ -990,8 +1031,11 @@ def _walk_n(n: _N):
 
 
 def _dirname_origin(path: str) -> str:
-    d = posixpath.dirname(path)
-    return d or "."
+    # posixpath.dirname, without its generality: an origin is asked for every object of every tree.
+    head = path[:path.rfind("/") + 1]
+    if head and head != "/" * len(head):
+        head = head.rstrip("/")
+    return head or "."
 
 
 _DST = re.compile(r"\$(\{(ORIGIN|LIB|PLATFORM)\}|(ORIGIN|LIB|PLATFORM)(?![A-Za-z0-9_]))")
