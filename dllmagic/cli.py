@@ -41,6 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     explain = sub.add_parser("explain", help="diagnose a pasted traceback or installer output")
     explain.add_argument("file", nargs="?", default="-", help="a file, or - for standard input (default)")
     explain.add_argument("--json", action="store_true", help="print the report as JSON")
+    explain.add_argument("--machine", metavar="DESCRIPTION.json",
+                         help="the Windows/macOS machine the text came from, modelled: a description file "
+                              "whose 'root' folder holds its files (see dllmagic.facts.native.machine)")
 
     for verb, module in PLUGIN_VERBS.items():
         try:
@@ -90,7 +93,16 @@ def run_explain(args) -> int:
         except OSError as exc:
             print(f"dlldoctor: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
             return EXIT_USAGE
-    report = explain(text)
+    machine = None
+    if getattr(args, "machine", None):
+        from .facts.native.machine import MachineError, load_machine
+
+        try:
+            machine = load_machine(args.machine)
+        except MachineError as exc:
+            print(f"dlldoctor: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    report = explain(text, machine=machine)
     _print_report(report, args.json)
     return EXIT_DIAGNOSED if report.findings else EXIT_OK
 

@@ -23,16 +23,17 @@ each library was searched for and found; without it (or from a pasted text) the 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
-from . import Context, docs_for, rule
+from . import Context, docs_for, rule, strict_mode
 from ._common import (basename, conda_fix, detail, distribution_for_folder, installed, kernel_evidence,
                       os_release, package_managers, pip, platform_of, site_folder_of)
 
-__all__ = ["CAUSES"]
+__all__ = ["CAUSES", "MachineLoad", "machine_at_hand", "failing_extension", "machine_load", "loader_source"]
 
 CAUSES = ("missing-system-library", "missing-vendored-library", "library-not-found", "symbol-version-too-old",
           "older-copy-found-first", "built-for-other-python", "symbol-missing", "wrong-architecture",
@@ -50,8 +51,120 @@ _CPYTHON_TAG = re.compile(r"cpython-(\d)(\d+)|python(\d)\.?(\d+)(?:\.dll|/)|/lib
 
 
 # -- loader facts ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MachineLoad:
+    """The failing extension resolved by the loader model of the failure's own machine."""
+
+    extension: str          # the machine's path of the file whose load failed
+    tree: object            # DepTree
+    problems: tuple         # problems(tree), in load order: the first is what the OS reports
+    loader: object          # the loader model (reusable: other copies, more files)
+    source: str             # "the modelled machine (DESCRIPTION)" | "this machine"
+
+
+MACHINE_LOAD_KEY = "machine-load"
+_EXT_SUFFIXES = {"windows": (".pyd", ".dll"), "macos": (".so", ".dylib"), "linux": (".so",)}
+
+
+def _machine(ctx: Context):
+    machine = ctx.cache.get("machine")
+    if machine is not None:
+        return machine
+    return None
+
+
+def machine_at_hand(ctx: Context) -> bool:
+    """A machine the loader model can read: a modelled one (``ctx.cache["machine"]``), or this live
+    Windows/macOS machine when the kernel's interpreter is known."""
+    if ctx.interpreter is None:
+        return False
+    if _machine(ctx) is not None:
+        return True
+    return bool(getattr(ctx.system, "live", False) and ctx.system.platform in ("windows", "macos"))
+
+
+def failing_extension(ctx: Context) -> Optional[str]:
+    """The machine path of the extension (or DLL) whose load failed: the one the text names, else the
+    module's file found beside the traceback's frames or in the interpreter's site-packages."""
+    failure = ctx.failure
+    system = ctx.system
+    suffixes = _EXT_SUFFIXES.get(system.platform, (".so",))
+    for value in (failure.extension, detail(ctx, "found_path"), failure.required_by):
+        if value and value.lower().endswith(suffixes) and system.is_file(value):
+            return value
+    module = failure.module or ctx.target or ""
+    parts = [p for p in module.split(".") if p]
+    if not parts:
+        return None
+    pm = system.pathmod
+    bases: List[str] = []
+    from ._common import paths_in_text
+
+    for path in paths_in_text(ctx):  # the traceback's frames: PIL\Image.py sits beside PIL\_imaging.pyd
+        if "<" in path:
+            continue
+        folder = pm.dirname(path)
+        for _ in range(len(parts)):
+            if folder and folder not in bases:
+                bases.append(folder)
+            folder = pm.dirname(folder)
+    bases += [f for f in ctx.site_folders if f not in bases]
+    leaf = parts[-1].lower()
+    for base in bases:
+        for depth in (len(parts) - 1, 0):
+            folder = pm.join(base, *parts[:depth]) if depth else base
+            for entry in sorted(system.listdir(folder)):
+                low = entry.lower()
+                if low.endswith(suffixes[:1]) and (low.startswith(leaf + ".")):
+                    return pm.join(folder, entry)
+    return None
+
+
+def machine_load(ctx: Context) -> Optional[MachineLoad]:
+    """The failing extension resolved on the failure's machine (cached per report), or None when no
+    machine is at hand or the extension file cannot be found there."""
+    if MACHINE_LOAD_KEY in ctx.cache:
+        return ctx.cache[MACHINE_LOAD_KEY]
+    result = None
+    if ctx.failure is not None and machine_at_hand(ctx):
+        try:
+            result = _machine_load(ctx)
+        except Exception as exc:  # the engine is another family's: its trouble is a note, not our failure
+            if strict_mode():
+                raise
+            ctx.notes.append(f"native loader could not resolve the failing extension: {type(exc).__name__}: {exc}")
+    ctx.cache[MACHINE_LOAD_KEY] = result
+    return result
+
+
+def _machine_load(ctx: Context) -> Optional[MachineLoad]:
+    from ..facts.native.loader import loader_for, problems
+
+    path = failing_extension(ctx)
+    machine = _machine(ctx)
+    if path is None:
+        ctx.notes.append("the failing extension's file was not found on the machine: its DLLs were not resolved")
+        return None
+    loader = machine.loader() if machine is not None else loader_for(ctx.system)
+    tree = loader.resolve(path, mode="as-imported", python_executable=ctx.interpreter.executable)
+    where = "the modelled machine" if machine is not None else "this machine"
+    return MachineLoad(path, tree, problems(tree), loader, where)
+
+
+def loader_source(ctx: Context, tree=None) -> str:
+    """How a loader fact was had, for an evidence's source."""
+    platform = getattr(tree, "platform", None) or ctx.system.platform
+    rules = {"windows": "Windows search order", "macos": "dyld rules", "linux": "ld.so rules"}.get(platform, "")
+    load = ctx.cache.get(MACHINE_LOAD_KEY)
+    where = f", {load.source}" if load is not None else ""
+    return f"dllmagic native loader ({rules}{where})"
+
+
 def _loader_problems(ctx: Context, path: Optional[str]):
     """(tree, problems) of the native loader for ``path`` on the kernel's machine, or (None, ())."""
+    load = machine_load(ctx)
+    if load is not None and (not path or path == load.extension or not ctx.system.is_file(path)):
+        return load.tree, load.problems
     if ctx.interpreter is None or not path or not ctx.system.is_file(path):
         return None, ()
     try:
@@ -59,20 +172,22 @@ def _loader_problems(ctx: Context, path: Optional[str]):
     except ImportError:
         return None, ()
     try:
-        tree = resolve(path, ctx.system, python_executable=ctx.interpreter.executable)
+        machine = _machine(ctx)
+        tree = resolve(path, ctx.system, python_executable=ctx.interpreter.executable,
+                       loader=machine.loader() if machine is not None else None)
         return tree, problems(tree)
     except Exception as exc:  # the engine is another family's: its trouble is a note, not our failure
         ctx.notes.append(f"native loader could not resolve {path}: {type(exc).__name__}: {exc}")
         return None, ()
 
 
-def _searched(problem) -> Optional[Evidence]:
+def _searched(problem, source: str = "native loader (ld.so rules)") -> Optional[Evidence]:
     tried = [c for c in problem.searched if c.path]
     if not tried:
         return None
     shown = "; ".join(f"{c.path} ({c.rule}: {c.outcome}{', ' + c.reason if c.reason else ''})" for c in tried[:8])
     more = f" … and {len(tried) - 8} more" if len(tried) > 8 else ""
-    return Evidence(f"places the loader tried for {problem.name}", shown + more, "native loader (ld.so rules)")
+    return Evidence(f"places the loader tried for {problem.name}", shown + more, source)
 
 
 # -- missing library ---------------------------------------------------------------------------------
@@ -91,12 +206,16 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
     evidence.append(Evidence("library the loader could not open", library, "the error message"))
     if requirer:
         evidence.append(Evidence("needed by", requirer, "the error message"))
-    _, problems = _loader_problems(ctx, failure.extension or failure.required_by)
+    tree, problems = _loader_problems(ctx, failure.extension or failure.required_by)
     for problem in problems:
         if problem.kind == "missing-library" and basename(problem.name) == library:
-            searched = _searched(problem)
+            searched = _searched(problem, loader_source(ctx, tree))
             if searched:
                 evidence.append(searched)
+            if tree is not None and tree.platform == "macos":
+                from .macos import missing_dylib_evidence
+
+                evidence.extend(missing_dylib_evidence(ctx, problem, tree))
             break
 
     vendored_folder = _vendored_folder(library, found_path, requirer) or _listed_in_record(ctx, library)
@@ -435,6 +554,10 @@ def symbol_missing(ctx: Context) -> Iterable[Finding]:
     symbol = failure.symbol or ""
     if platform_of(ctx) == "windows" and not symbol and failure.kind == "missing-symbol":
         return  # windows.py: "The specified procedure could not be found"
+    if ctx.system.platform == "macos" and not re.match(r"_?Py[A-Z_]", symbol) and failure.kind == "missing-symbol":
+        load = machine_load(ctx)
+        if load is not None and load.problems and load.problems[0].kind == "missing-symbol":
+            return  # macos.py: the machine shows which copy lacks it
     is_python_symbol = bool(re.match(r"_?Py[A-Z_]|PyInit_", symbol)) or failure.kind == "python-abi-mismatch"
     extension = failure.extension or detail(ctx, "found_path") or ""
     evidence = kernel_evidence(ctx)

@@ -108,7 +108,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     dist, validated, source = distribution_for(ctx, module)
     installed = ctx.distributions.get(dist)
     if (providers or installed) and not places:
-        yield _broken_install(ctx, module, (providers or [installed])[0], evidence)
+        dist = (providers or [installed])[0]
+        # Broken only if files RECORD lists are gone; a complete install that sys.path cannot reach (an
+        # editable install's .pth written after start-up) is the environment rules' restart-needed.
+        yield _broken_install(ctx, module, dist, evidence,
+                              complete=bool(dist.record()) and not dist.missing_files(limit=1))
         return
 
     evidence.append(Evidence("installed distributions scanned", str(len(ctx.distributions.all())),
@@ -163,16 +167,29 @@ def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
         docs=docs_for("module-not-found", "submodule-not-found"))
 
 
-def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence]) -> Finding:
+def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], complete: bool = False) -> Finding:
     missing = dist.missing_files(limit=5)
     ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
     if missing:
         ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
     fix = fixes.pip_install(ctx.interpreter, [f"{dist.name}=={dist.version}"], validated=True, reinstall=True,
                             title=f"Reinstall {dist.name} {dist.version}")
+    top = module.split(".")[0]
+    if complete:
+        # Every file RECORD lists is there, yet sys.path cannot reach the module: typically an editable
+        # install whose .pth (or finder) Python reads only at start-up. The environment rules prove a
+        # restart from the file times; this is the weaker statement when they cannot.
+        return Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.6,
+            summary=f"{dist.name} {dist.version} is installed and its files are on disk, but '{top}' is not on "
+                    f"this interpreter's sys.path: an editable install read only at start-up (restart the "
+                    f"kernel) or an environment that was moved.",
+            evidence=tuple(ev + [Evidence("files listed in RECORD", "all present", dist.path + "/RECORD")]),
+            fixes=(fixes.restart_kernel("Python reads .pth files only at start-up"), fix),
+            docs=docs_for("module-not-found", "broken-install"))
     return Finding(
         kind="module-not-found", cause="broken-install", confidence=0.97,
-        summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{module.split('.')[0]}' "
+        summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{top}' "
                 f"is not on disk: the installation is broken or half-removed.",
         evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
 

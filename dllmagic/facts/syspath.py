@@ -19,7 +19,7 @@ from ..model import Interpreter
 from .environments import site_listing
 from .system import System
 
-__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "path_python_version",
+__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "editable_finder_entries", "path_python_version",
            "new_since_start", "process_start_time", "SITE_KINDS"]
 
 #: Entry kinds whose contents were installed by an installer (everything else is "local").
@@ -83,6 +83,48 @@ def pth_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
                     continue
                 folder = pm.normpath(line if pm.isabs(line) else pm.join(site, line))
                 out.setdefault(_norm(system, folder), path)
+    return out
+
+
+_FINDER = re.compile(r"^import\s+(__editable__[\w.]*finder)\b")
+
+
+def editable_finder_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
+    """Folders that setuptools' editable finders map packages into (a ``.pth`` whose line is
+    ``import __editable___<dist>_finder``; the finder module holds ``MAPPING = {name: path}``): folder →
+    the .pth file. These folders never appear on sys.path, even when the finder is active."""
+    import ast
+
+    pm = system.pathmod
+    out: Dict[str, str] = {}
+    for site in site_folders:
+        for name in site_listing(system, site):
+            if not name.endswith(".pth"):
+                continue
+            pth = pm.join(site, name)
+            try:
+                lines = system.read_text(pth, limit=1 << 16).splitlines()
+            except OSError:
+                continue
+            for line in lines:
+                match = _FINDER.match(line.strip())
+                if not match:
+                    continue
+                try:
+                    source = system.read_text(pm.join(site, match.group(1) + ".py"), limit=1 << 20)
+                    tree = ast.parse(source)
+                except (OSError, SyntaxError, ValueError):
+                    continue
+                for node in ast.walk(tree):
+                    target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
+                    if getattr(target, "id", None) == "MAPPING" and getattr(node, "value", None) is not None:
+                        try:
+                            mapping = ast.literal_eval(node.value)
+                        except ValueError:
+                            continue
+                        for path in (mapping.values() if isinstance(mapping, dict) else ()):
+                            if isinstance(path, str):
+                                out.setdefault(_norm(system, pm.dirname(pm.normpath(path))), pth)
     return out
 
 
@@ -221,6 +263,15 @@ def new_since_start(system: System, interpreter: Interpreter, sys_path: Sequence
             except OSError:
                 pass
         out.append((folder, f"added by {pm.basename(pth)}{newer}, which is read only at start-up"))
+    # An editable finder's folders are never on sys.path, so only a finder written after start-up counts.
+    for folder, pth in editable_finder_entries(system, sites).items():
+        try:
+            if start_time is None or system.stat(pth).st_mtime <= start_time or not system.is_dir(folder):
+                continue
+        except OSError:
+            continue
+        out.append((folder, f"mapped by the editable finder of {pm.basename(pth)} (written after the kernel "
+                            f"started), which is installed only at start-up"))
     return out
 
 
