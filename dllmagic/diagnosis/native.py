@@ -367,13 +367,80 @@ def symbol_version(ctx: Context) -> Iterable[Finding]:
     elif upper.startswith("GLIBC_"):
         yield _glibc(ctx, version, found, requirer, evidence)
     else:
-        yield Finding(
-            kind="symbol-version", cause="symbol-version-too-old", confidence=0.7,
-            summary=f"{library} on this machine is older than {basename(requirer) or 'the extension'} needs "
-                    f"(it lacks the symbol version {version}).",
-            evidence=tuple(evidence), fixes=(fixes.instruction(
-                f"Install a newer {library}, or a release of the package built for the one you have"),),
-            docs=docs_for("symbol-version", "symbol-version-too-old"))
+        yield _vendor_version(ctx, version, found, library, requirer, evidence)
+
+
+def _vendor_version(ctx: Context, version: str, found: str, library: str, requirer: str,
+                    evidence: List[Evidence]) -> Finding:
+    """A library's own symbol version (GREET_2.0, OPENSSL_3.0.0 ...): is a copy that has it on the machine,
+    for instance in the extension's own RUNPATH, pre-empted by an older one (LD_LIBRARY_PATH, already loaded)?"""
+    newer: List[str] = []
+    if ctx.interpreter is not None and found:
+        why = _why_found(ctx, found, requirer)
+        if why:
+            evidence.append(why)
+        newer = _copies_defining(ctx, version, found, _requirer_folders(ctx, requirer))
+        for path in newer[:3]:
+            evidence.append(Evidence(f"another copy that has {version}", path, "ELF version definitions"))
+    if newer:
+        folder = newer[0].rsplit("/", 1)[0]
+        lib_path = ctx.system.getenv("LD_LIBRARY_PATH") or ""
+        steps = [fixes.instruction(
+            f"Let the loader find {newer[0]} first",
+            (f"LD_LIBRARY_PATH ({lib_path}) puts the older copy first: remove that folder from LD_LIBRARY_PATH "
+             f"where Jupyter is started, or put {folder} before it; then restart the kernel." if lib_path else
+             f"Put {folder} first (LD_LIBRARY_PATH={folder}) where Jupyter is started, or remove the older copy "
+             f"{found}; then restart the kernel."))]
+        return Finding(
+            kind="symbol-version", cause="older-copy-found-first", confidence=0.9,
+            summary=f"The {library} that the loader picked ({found}) lacks {version}, which "
+                    f"{basename(requirer) or 'the extension'} needs, while {newer[0]} has it: the older copy is "
+                    f"found first.",
+            evidence=tuple(evidence), fixes=tuple(steps), docs=docs_for("symbol-version", "older-copy-found-first"))
+    return Finding(
+        kind="symbol-version", cause="symbol-version-too-old", confidence=0.7,
+        summary=f"{library} on this machine is older than {basename(requirer) or 'the extension'} needs "
+                f"(it lacks the symbol version {version}).",
+        evidence=tuple(evidence), fixes=(fixes.instruction(
+            f"Install a newer {library}, or a release of the package built for the one you have"),),
+        docs=docs_for("symbol-version", "symbol-version-too-old"))
+
+
+def _requirer_folders(ctx: Context, requirer: str) -> List[str]:
+    """The requirer's own folder and its RUNPATH/RPATH folders ($ORIGIN expanded)."""
+    if not requirer or not ctx.system.is_file(requirer):
+        return []
+    try:
+        from ..facts.native.binary import read_binary
+
+        binary = read_binary(requirer, ctx.system)
+    except Exception:
+        return []
+    origin = requirer.rsplit("/", 1)[0]
+    folders = [origin]
+    for entry in tuple(binary.runpath) + tuple(binary.rpath):
+        for part in entry.split(":"):
+            if part:
+                folders.append(part.replace("$ORIGIN", origin).replace("${ORIGIN}", origin))
+    return folders
+
+
+def _copies_defining(ctx: Context, version: str, found: str, first: List[str]) -> List[str]:
+    it = ctx.interpreter
+    name = basename(found)
+    folders = list(first) + [ctx.system.join(it.prefix, "lib"), ctx.system.join(it.base_prefix, "lib")]
+    folders += list(_SYSTEM_LIB_FOLDERS)
+    out: List[str] = []
+    seen = {_real(ctx, found)}
+    for folder in folders:
+        path = ctx.system.join(folder, name)
+        real = _real(ctx, path)
+        if real in seen or not ctx.system.is_file(path):
+            continue
+        seen.add(real)
+        if version in _versions_in(ctx, path):
+            out.append(ctx.system.pathmod.normpath(path))
+    return out
 
 
 def _versions_in(ctx: Context, path: str) -> Tuple[str, ...]:
