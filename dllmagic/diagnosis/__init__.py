@@ -52,6 +52,9 @@ class Context:
     history: Optional[Sequence[str]] = None
     notes: List[str] = field(default_factory=list)
     cache: Dict[str, Any] = field(default_factory=dict)
+    #: Evidence a rule offers in support of whatever finding ranks first (e.g. the loader's own trace),
+    #: when it is not a finding of its own.
+    supporting: List[Any] = field(default_factory=list)
 
     @cached_property
     def distributions(self) -> DistributionIndex:
@@ -163,6 +166,11 @@ def run_rules(ctx: Context) -> List[Finding]:
     findings = _dedupe(findings)
     if not findings and ctx.failure is not None:
         findings = [_fallback(ctx)]
+    if findings and ctx.supporting:
+        import dataclasses
+
+        top = findings[0]
+        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + tuple(ctx.supporting))
     return findings
 
 

@@ -143,12 +143,17 @@ def _evidence(trace, comparison, extension: str) -> Iterable[Evidence]:
 
 @rule(*KINDS)
 def loader_verdict(ctx: Context) -> Iterable[Finding]:
-    """A supporting finding (confidence 0.5) that shows ld.so's own verdict beside the emulation's."""
+    """ld.so's own verdict beside the emulation's: evidence for the top finding when it confirms the failure,
+    a finding of its own (confidence 0.5) when it disagrees or when the import works in a fresh process."""
     truth = native_ground_truth(ctx)
     if truth is None or not truth.evidence:
         return
     kind = ctx.failure.kind
     cause = _CAUSE[kind]
+    if truth.agrees is not False and truth.child_error:
+        # The trace confirms the failure the other rules explain: it supports their finding.
+        ctx.supporting.extend(truth.evidence)
+        return
     if truth.agrees is False:
         summary = ("The loader's own trace (LD_DEBUG) of this import differs from dllmagic's emulation; "
                    "both are shown, trust the trace.")

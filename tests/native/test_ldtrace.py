@@ -101,10 +101,22 @@ def test_rule_attaches_the_loaders_verdict_as_evidence(wheel_env, broken_site):
     facts = {e.fact: e.value for e in truth.evidence}
     assert broken_site["victim"] in facts["the loader's own verdict (LD_DEBUG)"]
     assert "emulation and ld.so agree" in facts
-    (finding,) = list(native_truth.loader_verdict(ctx))
-    assert finding.confidence == 0.5 and finding.cause == "library-not-found"
-    assert finding.evidence == truth.evidence
+    # A trace that confirms the failure is no finding of its own: it supports the top finding.
+    assert list(native_truth.loader_verdict(ctx)) == []
+    assert ctx.supporting == list(truth.evidence)
     assert not [n for n in ctx.notes if "disagrees" in n]
+
+
+def test_the_loaders_verdict_lands_in_the_top_finding_of_a_report(wheel_env, broken_site):
+    from dllmagic.diagnosis import run_rules
+
+    ctx = _context(wheel_env["python"], broken_site["site"], broken_site["imaging"], broken_site["victim"],
+                   CLEAN_ENV)
+    findings = run_rules(ctx)
+    assert findings[0].cause in ("missing-vendored-library", "library-not-found", "missing-system-library")
+    facts = [e.fact for e in findings[0].evidence]
+    assert "the loader's own verdict (LD_DEBUG)" in facts
+    assert sum(f.cause == "library-not-found" and f.confidence == 0.5 for f in findings) == 0
 
 
 def test_rule_notes_a_disagreement(wheel_env, broken_site, monkeypatch):
