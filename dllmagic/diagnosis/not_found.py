@@ -1,6 +1,7 @@
 """Module not found, and names that cannot be imported from a module that was found."""
 from __future__ import annotations
 
+import re
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
@@ -100,6 +101,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     evidence.append(Evidence("folders searched (sys.path)", f"{len(ctx.site_folders)}: {searched}", "sys.path"))
 
     places = locate(ctx, top)
+    foreign = _foreign_extensions(ctx, module, top, places)
+    if foreign:
+        yield _built_for_other_python(ctx, module, foreign, evidence)
+        return
     if module != top and places:
         yield _submodule_missing(ctx, module, top, places, evidence)
         return
@@ -127,6 +132,59 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+_ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
+
+
+def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) -> List[Tuple[str, str]]:
+    """Extension files for ``module`` that carry another Python's ABI tag ((path, 'Python X.Y')), when no
+    file for this Python is there: CPython ignores them, so the import says 'No module named'."""
+    parts = module.split(".")
+    if module == top:
+        folders = list(ctx.site_folders)
+    else:
+        bases = [p for p in places if ctx.system.is_dir(p)]
+        folders = [ctx.system.join(b, *parts[1:-1]) if len(parts) > 2 else b for b in bases]
+    stem = parts[-1]
+    mine = f"{ctx.interpreter.version.split('.')[0]}{ctx.interpreter.version.split('.')[1]}"
+    found: List[Tuple[str, str]] = []
+    for folder in folders:
+        for entry in ctx.system.scandir(folder):
+            if not entry.name.startswith(stem + "."):
+                continue
+            match = _ABI_TAG.search(entry.name)
+            if not match:
+                return []  # an untagged or abi3 file is loadable: not this case
+            major, minor = (match.group(2), match.group(3)) if match.group(2) else (match.group(4), match.group(5))
+            if major + minor == mine:
+                return []
+            found.append((entry.path, f"Python {major}.{minor}"))
+    return found
+
+
+def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, str]],
+                            evidence: List[Evidence]) -> Finding:
+    path, other = foreign[0]
+    top = module.split(".")[0]
+    dists = ctx.distributions.providing(top)
+    ev = evidence + [Evidence("extension module on disk", path, "the file name's ABI tag"),
+                     Evidence("built for", other, path),
+                     Evidence("this interpreter", f"Python {ctx.interpreter.version}", "sys.version_info")]
+    fix_list = []
+    if dists:
+        ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
+        fix_list.append(fixes.pip_install(ctx.interpreter, [dists[0].name], validated=True, reinstall=True,
+                                          title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
+    fix_list.append(fixes.instruction(
+        f"Install {top} with this interpreter's own pip",
+        f"The file was built for {other}: it was copied from another environment or installed with another "
+        f"Python's pip. Run the install with this kernel's interpreter (%pip install ...), or use {other}."))
+    return Finding(
+        kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.93,
+        summary=f"'{module}' exists only as an extension built for {other} ({path.replace(chr(92), '/').rsplit('/', 1)[-1]}); "
+                f"Python {ctx.interpreter.version} ignores it, so the import finds no module.",
+        evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for("python-abi-mismatch", "built-for-other-python"))
 
 
 def _removed_from_stdlib(ctx: Context, entry: dict, evidence: List[Evidence]) -> Finding:
@@ -246,6 +304,15 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
                    fixes.restart_kernel("so the real module is imported")),
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
+
+    if ctx.interpreter is not None and failure.name and failure.name.isidentifier():
+        # 'from . import _ext' where _ext exists only as another Python's build: the name is a submodule
+        # CPython cannot see.
+        submodule = f"{module}.{failure.name}"
+        foreign = _foreign_extensions(ctx, submodule, top, locate(ctx, top))
+        if foreign:
+            yield _built_for_other_python(ctx, submodule, foreign, evidence)
+            return
 
     if partially and _well_known_module(ctx, top):
         # A standard-library or well-known package does not import itself in a cycle: a file of the

@@ -156,3 +156,22 @@ def test_explain_nothing_recognised_exits_0():
     proc = run_cli("explain", input="hello world\n")
     assert proc.returncode == 0
     assert "no import failure was recognised" in proc.stdout
+
+
+def test_extension_built_for_another_python(make_venv, validate_report):
+    """A package whose extension carries another Python's ABI tag (copied from elsewhere): CPython ignores the
+    file, so the import says 'No module named'; the report says which Python it was built for."""
+    import sysconfig
+
+    venv = make_venv("abi", "six")
+    pkg = venv.site_packages / "fastthing"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from . import _speedups\n")
+    mine = sysconfig.get_config_var("EXT_SUFFIX")
+    other = mine.replace(f"cpython-{sys.version_info[0]}{sys.version_info[1]}", "cpython-310")
+    assert other != mine
+    (pkg / f"_speedups{other}").write_bytes(b"\x7fELF not really")
+    data = validate_report(run_cli("check", "fastthing", "--python", str(venv.python), "--json").stdout)
+    top = data["findings"][0]
+    assert (top["kind"], top["cause"]) == ("python-abi-mismatch", "built-for-other-python"), data["findings"]
+    assert "Python 3.10" in top["summary"] and f"_speedups{other}" in top["summary"]
