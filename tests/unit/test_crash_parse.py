@@ -36,7 +36,7 @@ def test_clean_exit_leaves_no_record(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_dll_directory_recorder_is_installed_and_removed_with_the_extension(monkeypatch):
+def test_dll_directory_recorder_is_installed_and_removed_with_the_extension(monkeypatch, tmp_path):
     """On Windows the glue records os.add_dll_directory calls; modelled here with a stand-in function."""
     import os
 
@@ -50,7 +50,7 @@ def test_dll_directory_recorder_is_installed_and_removed_with_the_extension(monk
         calls.append(path)
 
     monkeypatch.setattr(os, "add_dll_directory", add_dll_directory, raising=False)
-    monkeypatch.setenv("DLLMAGIC_RUNTIME_DIR", os.path.join(os.getcwd(), ".pytest_cache"))
+    monkeypatch.setenv("DLLMAGIC_RUNTIME_DIR", str(tmp_path))
     shell = get_ipython()
     _kernel.load(shell)
     try:
