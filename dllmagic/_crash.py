@@ -137,6 +137,7 @@ class _ImportTracker:
 class CrashRecorder:
     def __init__(self, key: str, folder: Optional[str] = None):
         folder = folder or runtime_dir()
+        os.makedirs(folder, exist_ok=True)
         self.fault_path = os.path.join(folder, f"dllmagic-{key}.fault")
         self.import_path = os.path.join(folder, f"dllmagic-{key}.importing")
         self._fault_file = None
