@@ -74,18 +74,31 @@ _MAX_CHAIN = 64          # exceptions examined in one chain
 # --------------------------------------------------------------------------------------------------
 # Compiled knowledge
 # --------------------------------------------------------------------------------------------------
+_REGEX_CACHE: Dict[str, "re.Pattern[str]"] = {}
+
+
 @dataclass(frozen=True)
 class _Signature:
     id: str
     kind: Optional[str]
     types: Optional[frozenset]          # None: any exception type
-    regex: "re.Pattern[str]"
+    pattern: str                        # macros expanded; compiled on first use (see ``regex``)
+    flags: str
     priority: int
     live: bool
     set: Tuple[Tuple[str, str], ...] = ()
     transform: Tuple[Tuple[str, str], ...] = ()
     fallback_kind: Optional[str] = None
     demote_to: Optional[int] = None
+
+    @property
+    def regex(self) -> "re.Pattern[str]":
+        # Compiled lazily: a live ModuleNotFoundError needs a handful of the ~100 signatures, and compiling
+        # them all would cost the kernel hook more than the whole diagnosis.
+        compiled = _REGEX_CACHE.get(self.id)
+        if compiled is None:
+            compiled = _REGEX_CACHE[self.id] = _compile_pattern(self.pattern, self.flags)
+        return compiled
 
 
 @dataclass(frozen=True)
@@ -101,7 +114,7 @@ class _Refinement:
 class _Knowledge:
     signatures: Tuple[_Signature, ...]
     refinements: Tuple[_Refinement, ...]
-    live_regex: "re.Pattern[str]"
+    live_pattern: str
     windows_codes: Dict[int, dict]
     windows_texts: Tuple[Tuple[str, int, str], ...]   # (normalised text, code, language)
 
@@ -136,13 +149,13 @@ def _load_knowledge() -> _Knowledge:
         if kind is not None and kind != "$windows" and kind not in KINDS:
             raise knowledge.KnowledgeError(f"signature {entry['id']!r}: unknown kind {kind!r}")
         pattern = _expand(entry["pattern"], macros)
-        regex = _compile_pattern(pattern, entry.get("flags", ""))
         types = entry["types"]
         sigs.append(_Signature(
             id=entry["id"],
             kind=kind,
             types=None if types == "any" else frozenset(types),
-            regex=regex,
+            pattern=pattern,
+            flags=entry.get("flags", ""),
             priority=int(entry["priority"]),
             live=bool(entry["live"]) and kind is not None,
             set=tuple(sorted(entry.get("set", {}).items())),
@@ -171,11 +184,21 @@ def _load_knowledge() -> _Knowledge:
     _compiled = _Knowledge(
         signatures=tuple(sorted(sigs, key=lambda s: -s.priority)),
         refinements=refinements,
-        live_regex=re.compile("|".join(live), re.MULTILINE),
+        live_pattern="|".join(live),
         windows_codes=codes,
         windows_texts=tuple(texts),
     )
     return _compiled
+
+
+_LIVE: List["re.Pattern[str]"] = []
+
+
+def _live_regex() -> "re.Pattern[str]":
+    """All live signatures in one pattern (for the cheap per-cell check), compiled on first use."""
+    if not _LIVE:
+        _LIVE.append(re.compile(_load_knowledge().live_pattern, re.MULTILINE))
+    return _LIVE[0]
 
 
 def signatures() -> Tuple[_Signature, ...]:
@@ -418,6 +441,8 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 continue   # a live exception is not a crash report or installer output
             if best_key is not None and sig.priority < best_key[0]:
                 break  # sorted by priority: nothing further can win
+            if sig.types is not None and doc.type_names and not (sig.types & doc.type_names):
+                continue  # the same test _applies makes, before the regex is compiled and run
             for m in sig.regex.finditer(doc.text, doc.start):
                 exc_type = doc.exc_type or _type_at(doc.text, m.start())
                 if not _applies(sig, doc, exc_type):
@@ -925,7 +950,7 @@ def is_import_failure(exc: BaseException) -> bool:
         candidates = [e for e in chain if isinstance(e, _TEXT_CHECKED)]
         if not candidates:
             return False
-        regex = _load_knowledge().live_regex
+        regex = _live_regex()
         return any(regex.search(_head_and_tail(_safe_str(e))) for e in candidates)
     except Exception:
         return False
