@@ -13,7 +13,7 @@ import platform as _platform
 import posixpath
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 PLATFORMS = ("linux", "windows", "macos")
 
@@ -43,6 +43,29 @@ def _live_loaded_libraries() -> Tuple[str, ...]:
     return tuple(seen)
 
 
+_LISTINGS: Dict[str, Tuple[int, Dict[str, str]]] = {}
+
+
+def _folder_names(folder: str) -> Dict[str, str]:
+    """lower-cased name → name on disk, for one host folder; cached until the folder's mtime changes (a
+    loader model asks the same folders for many names that are not there)."""
+    try:
+        stamp = os.stat(folder).st_mtime_ns
+    except OSError:
+        return {}
+    cached = _LISTINGS.get(folder)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    try:
+        names = {entry.lower(): entry for entry in os.listdir(folder)}
+    except OSError:
+        names = {}
+    if len(_LISTINGS) > 4096:
+        _LISTINGS.clear()
+    _LISTINGS[folder] = (stamp, names)
+    return names
+
+
 @dataclass(frozen=True)
 class System:
     """A machine: its platform, CPU, variables, files and (for a live one) its loaded libraries.
@@ -61,6 +84,10 @@ class System:
     #: For a live process, the libraries already mapped; for a model, the list it states.
     loaded: Optional[Tuple[str, ...]] = None
     _loaded_reader: Optional[Callable[[], Tuple[str, ...]]] = field(default=None, repr=False, compare=False)
+    #: Windows' registry of installed Pythons (PEP 514) on a modelled machine, as the machine description
+    #: states it: ``{"HKCU": {company: {tag: {"InstallPath": ..., "SysVersion": ...}}}}`` (appended field).
+    #: None: a live Windows machine reads its own registry with winreg; any other machine has none.
+    registry: Optional[Mapping[str, object]] = field(default=None, repr=False, compare=False)
 
     @classmethod
     def current(cls) -> "System":
@@ -110,13 +137,9 @@ class System:
         for part in parts:
             candidate = os.path.join(current, part)
             if not os.path.exists(candidate):
-                try:
-                    for entry in os.listdir(current):
-                        if entry.lower() == part.lower():
-                            candidate = os.path.join(current, entry)
-                            break
-                except OSError:
-                    pass
+                actual = _folder_names(current).get(part.lower())
+                if actual is not None:
+                    candidate = os.path.join(current, actual)
             current = candidate
         return current
 
