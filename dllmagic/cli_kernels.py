@@ -25,6 +25,10 @@ def add_parser(subparsers: Any) -> Any:
     parser.add_argument("--python", help="mark this interpreter as the current one (default: this Python)")
     parser.add_argument("--notebook-dir", help="also look for venvs and pixi environments in and above "
                                                "this folder (default: the working folder)")
+    parser.add_argument("--machine", metavar="DESCRIPTION.json",
+                        help="list the environments of a modelled machine (a description file whose 'root' "
+                             "folder holds its files, and whose 'registry' states its PEP 514 keys; see "
+                             "dllmagic.facts.native.machine)")
     parser.set_defaults(handler=run)
     return parser
 
@@ -104,9 +108,13 @@ def _text(data: Dict[str, Any]) -> str:
             pieces.append("ipykernel" if env["has_ipykernel"] else "no ipykernel")
         if env["externally_managed"]:
             pieces.append("externally managed (PEP 668)")
+        if env.get("architecture"):
+            pieces.append(env["architecture"])
         lines.append(f" {mark} {env['name']:<28} {env['prefix']}")
         lines.append(f"     {', '.join(pieces)}")
-        lines.append(f"     found by: {'; '.join(env['found_by'][:3])}")
+        shown = list(env["found_by"][:3])
+        shown += [how for how in env["found_by"][3:] if how.startswith("PEP 514")]  # always name the registry key
+        lines.append(f"     found by: {'; '.join(shown)}")
     lines.append("")
     lines.append("* = the current interpreter")
     for note in data["notes"]:
@@ -114,7 +122,34 @@ def _text(data: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _machine(path: str):
+    """(System, Interpreter or None) of a modelled machine description."""
+    from .facts.native.machine import load_machine, machine_interpreter
+
+    machine = load_machine(path)
+    return machine.system, machine_interpreter(machine)
+
+
 def run(args: Any) -> int:
+    system = None
+    if getattr(args, "machine", None):
+        from .facts.native.machine import MachineError
+
+        try:
+            system, interpreter = _machine(args.machine)
+        except MachineError as exc:
+            print(f"dlldoctor: {exc}", file=sys.stderr)
+            return 2
+        if interpreter is None:
+            from .model import Interpreter
+
+            interpreter = Interpreter(executable="(none stated)", real_executable="", version="?",
+                                      implementation="", architecture=system.machine, bits=0,
+                                      platform=system.platform, prefix="", base_prefix="",
+                                      environment_kind="unknown", source="the machine description")
+        data = kernels_data(system=system, interpreter=interpreter, notebook_dir=getattr(args, "notebook_dir", None))
+        print(json.dumps(data, indent=2, sort_keys=False) if getattr(args, "json", False) else _text(data))
+        return 0
     try:
         interpreter = _interpreter_for(getattr(args, "python", None))
     except Exception as exc:  # a --python that cannot be probed is a usage error

@@ -286,3 +286,23 @@ def download(title: str, url: str, text: str = "") -> Fix:
     if not _URL.fullmatch(url or ""):
         raise UnsafeName(f"not a safe URL: {url!r}")
     return instruction(title, "\n".join(filter(None, [f"Download and install: {url}", text])), risk="low")
+
+
+# -- installer ownership (issue 4): appended; the functions above are unchanged ------------------------
+def conda_reinstall(interpreter: Interpreter, packages: Sequence[str], *, frontend: str = "conda",
+                    executable: Optional[str] = None, channel: Optional[str] = None,
+                    title: Optional[str] = None) -> Fix:
+    """``%conda install -y --force-reinstall`` into the kernel's own prefix: conda puts back the files its
+    conda-meta records own (after pip or uv wrote over them). An install, never an uninstall: taking away
+    another installer's copy first is an instruction of its own (:func:`instruction`), never runnable."""
+    if frontend not in ("conda", "mamba", "micromamba"):
+        raise UnsafeName(f"not a conda front end: {frontend!r}")
+    reqs = [validate_requirement(p) for p in packages]
+    flags = ["-y", "--force-reinstall"]
+    if channel:
+        flags += ["-c", validate_name(channel)]
+    cell = " ".join([f"%{frontend} install", *flags, *(_cell_quote(r) for r in reqs)])
+    argv = [executable or frontend, "install", *flags, "--prefix", interpreter.prefix, *reqs]
+    return make("mamba" if frontend in ("mamba", "micromamba") else "conda",
+                title or f"Reinstall {', '.join(reqs)} with {frontend}, which owns this environment",
+                cell, argv, restart=True, risk="low", runnable=True)

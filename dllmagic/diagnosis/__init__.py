@@ -105,7 +105,7 @@ class _Registered:
 _RULES: List[_Registered] = []
 _LOAD_NOTES: List[str] = []
 #: Rule families shipped with dllmagic, imported (and so registered) on the first report.
-BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment", ".native", ".windows", ".numpy_abi", ".protobuf", ".openmp", ".gpu", ".cpu", ".installer", ".preflight", ".native_truth", ".macos")
+BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment", ".native", ".windows", ".numpy_abi", ".protobuf", ".openmp", ".gpu", ".cpu", ".installer", ".preflight", ".native_truth", ".macos", ".pins")
 _BUILTINS_LOADED = False
 
 

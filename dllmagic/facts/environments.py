@@ -5,7 +5,9 @@ Two questions live here:
 * :func:`discover` — which kernelspecs and Python environments exist on this machine (Jupyter's kernel
   folders, conda's ``environments.txt`` / envs folders / ``.condarc``, pixi, venvs in and above the notebook's
   folder, poetry / pipenv / hatch / virtualenvwrapper central folders, pyenv and uv Python installs, the
-  ``python`` first on PATH, user site-packages of every Python version). Each environment is read from its
+  ``python`` first on PATH, Windows' registry of installed Pythons (PEP 514: HKCU / HKLM / Wow6432Node,
+  read with winreg on a live Windows machine, from ``System.registry`` on a modelled one), user
+  site-packages of every Python version). Each environment is read from its
   files only: ``pyvenv.cfg``, ``conda-meta``, the ``lib/pythonX.Y`` folder names and site-packages listings.
   No interpreter is started, so a broken or slow environment cannot hang the diagnosis.
 * :func:`expected_environment` — what the notebook expects: its metadata (found through
@@ -13,6 +15,8 @@ Two questions live here:
   whether its ``argv[0]`` is this interpreter, VIRTUAL_ENV / CONDA_PREFIX inherited from the server, the
   ``python`` and ``pip`` first on PATH, requirement files beside the notebook and ``!pip install`` lines in
   the session's history.
+* :func:`installer_conflicts` — who owns a distribution of a conda prefix: conda-meta records against the
+  ``.dist-info``'s INSTALLER and RECORD (pip over conda's copy, conda over pip's).
 
 Everything goes through a :class:`~dllmagic.facts.system.System`, so tests describe other machines.
 """
@@ -33,6 +37,8 @@ __all__ = [
     "discover", "locate", "expected_environment", "notebook_expectation", "kernelspec_dirs",
     "prefix_of_python", "python_of_prefix", "read_environment", "site_listing", "conda_records",
     "parse_pip_history", "same_python_minor", "env_key", "nb_conda_kernel_env", "NOT_VISIBLE",
+    "RegisteredPython", "parse_pep514", "read_pep514_registry", "registry_pythons",
+    "InstallerConflict", "installer_conflicts", "conda_record_data",
 ]
 
 #: Evidence fact names this module produces (the rules and the report read them by name).
@@ -81,6 +87,7 @@ class Environment:
     externally_managed: bool = False          # PEP 668 EXTERNALLY-MANAGED marker next to its stdlib
     distributions: int = 0                    # *.dist-info / *.egg-info folders in its site-packages
     current: bool = False                     # the kernel's own environment
+    architecture: Optional[str] = None        # as the PEP 514 registry states it (SysArchitecture: 64bit ...)
 
     @property
     def minor(self) -> Optional[str]:
@@ -259,6 +266,116 @@ def conda_records(system: System, prefix: str) -> Dict[str, str]:
     return out
 
 
+def conda_record_data(system: System, record: str) -> Dict[str, Any]:
+    """A conda-meta record's JSON (name, version, build, channel, files ...); {} when unreadable."""
+    try:
+        data = json.loads(system.read_text(record, limit=64 << 20))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _conda_files(data: Mapping[str, Any]) -> List[str]:
+    files = data.get("files")
+    if not isinstance(files, list):
+        paths = data.get("paths_data", {}).get("paths") if isinstance(data.get("paths_data"), dict) else None
+        files = [p.get("_path") for p in paths if isinstance(p, dict)] if isinstance(paths, list) else []
+    return [f for f in files if isinstance(f, str)]
+
+
+@dataclass(frozen=True)
+class InstallerConflict:
+    """conda-meta and a non-conda installer (pip, uv ...) both claim one distribution of a conda prefix.
+
+    ``relation`` is ``pip-over-conda`` (pip replaced conda's copy: conda-meta still records the package, but
+    the only metadata on disk is pip's) or ``conda-over-pip`` (conda installed its copy over a pip install:
+    conda's metadata sits beside pip's, and pip's RECORD lists files that conda's record owns now).
+    """
+
+    name: str                       # normalised project name
+    relation: str                   # pip-over-conda, conda-over-pip
+    installer: str                  # the other installer, as its INSTALLER file says (pip, uv ...)
+    dist_path: str                  # that installer's .dist-info folder
+    version: str                    # the version in that .dist-info
+    conda_record: str               # conda-meta/<name>-<version>-<build>.json
+    conda_version: Optional[str]
+    conda_channel: Optional[str]
+    conda_dist_path: Optional[str]  # conda's own .dist-info, when it is on disk
+    conflicts: Tuple[str, ...]      # files (prefix-relative) that both RECORD and conda-meta claim, first few
+    conflict_count: int = 0
+
+    @property
+    def sentence(self) -> str:
+        conda = f"conda's {self.name} {self.conda_version or ''}".strip()
+        if self.relation == "pip-over-conda":
+            return (f"{self.installer} installed {self.name} {self.version} over {conda}: conda-meta still "
+                    f"records conda's copy, but the files on disk are {self.installer}'s")
+        return (f"conda installed {conda} over {self.installer}'s {self.name} {self.version}: {self.installer}'s "
+                f"metadata is still there and lists files conda's record owns now")
+
+
+def _rel_files(system: System, prefix: str, d: Any) -> List[str]:
+    pm = system.pathmod
+    site_rel = pm.relpath(d.location, prefix) if prefix else d.location
+    out = []
+    for entry in d.record():
+        if "__pycache__" in entry or entry.endswith(".pyc"):
+            continue
+        rel = pm.normpath(pm.join(site_rel, entry)).replace("\\", "/")
+        if rel.startswith("../"):
+            continue
+        out.append(rel.lower() if system.platform == "windows" else rel)
+    return out
+
+
+def installer_conflicts(system: System, prefix: str, distributions: Sequence[Any]) -> List[InstallerConflict]:
+    """Which installer owns each of ``distributions`` (the .dist-info folders of one conda prefix, as a
+    :class:`~dllmagic.facts.distributions.DistributionIndex` lists them), where conda-meta and another
+    installer's INSTALLER disagree. Read from files only: conda-meta records, INSTALLER and RECORD."""
+    records = conda_records(system, prefix)
+    if not records:
+        return []
+    pm = system.pathmod
+    groups: Dict[str, List[Any]] = {}
+    for d in distributions:
+        groups.setdefault(d.key, [])
+        if all(d.path != o.path for o in groups[d.key]):
+            groups[d.key].append(d)
+    out: List[InstallerConflict] = []
+    for key, dists in groups.items():
+        record = records.get(key)
+        if record is None:
+            continue
+        installers = {d.path: (d.installer or "").strip().lower() for d in dists}
+        others = [d for d in dists if installers[d.path] not in ("", "conda")]
+        if not others:
+            continue
+        data = conda_record_data(system, record)
+        files = _conda_files(data)
+        owned = {(f.lower() if system.platform == "windows" else f).replace("\\", "/") for f in files}
+        conda_dist = None
+        for d in dists:
+            rel = pm.relpath(d.path, prefix).replace("\\", "/")
+            rel = rel.lower() if system.platform == "windows" else rel
+            if installers[d.path] == "conda" or any(f.startswith(rel + "/") for f in owned):
+                if d not in others:
+                    conda_dist = d
+                    break
+        channel = data.get("channel") if isinstance(data.get("channel"), str) else None
+        match = _CONDA_RECORD.match(pm.basename(record))
+        conda_version = str(data.get("version") or (match.group("version") if match else "")) or None
+        for d in others:
+            mine = _rel_files(system, prefix, d) if owned else []
+            clash = [f for f in mine if f in owned]
+            relation = "conda-over-pip" if conda_dist is not None and (clash or not owned) else "pip-over-conda"
+            out.append(InstallerConflict(
+                name=key, relation=relation, installer=d.installer or "pip", dist_path=d.path, version=d.version,
+                conda_record=record, conda_version=conda_version, conda_channel=channel,
+                conda_dist_path=conda_dist.path if conda_dist is not None else None,
+                conflicts=tuple(clash[:5]), conflict_count=len(clash)))
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ one env
 def _pyvenv_cfg(system: System, prefix: str) -> Dict[str, str]:
     path = system.join(prefix, "pyvenv.cfg")
@@ -345,8 +462,12 @@ def _classify(system: System, prefix: str, python: Optional[str], cfg: Mapping[s
 
 def read_environment(system: System, prefix: str, found_by: str, *, name: Optional[str] = None,
                      python: Optional[str] = None, kind: Optional[str] = None, version: Optional[str] = None,
-                     current_key: Optional[str] = None) -> Optional["Environment"]:
-    """An environment read from its files, or None when ``prefix`` does not look like one."""
+                     current_key: Optional[str] = None, fallback_version: Optional[Tuple[str, str]] = None,
+                     architecture: Optional[str] = None) -> Optional["Environment"]:
+    """An environment read from its files, or None when ``prefix`` does not look like one.
+
+    ``fallback_version``: (version, where it is stated), used only when the files say nothing (the PEP 514
+    registry's SysVersion)."""
     pm = system.pathmod
     prefix = pm.normpath(prefix)
     if not system.is_dir(prefix):
@@ -377,6 +498,8 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
         match = re.search(r"python(\d+\.\d+)", _realpath(system, python))
         if match:
             version, version_source = match.group(1), python
+    if not version and fallback_version:
+        version, version_source = fallback_version
     # PEP 668: the marker sits in the stdlib folder of a base installation; a venv is never managed.
     externally_managed = False
     if not cfg and system.platform == "windows":
@@ -400,7 +523,7 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
         prefix=prefix, key=key, kind=kind, name=name, python=python, version=version,
         version_source=version_source, site_packages=tuple(sites), found_by=(found_by,), conda=conda,
         has_pip="pip" in names, has_ipykernel="ipykernel" in names, externally_managed=externally_managed,
-        distributions=count, current=current_key is not None and key == current_key)
+        distributions=count, current=current_key is not None and key == current_key, architecture=architecture)
 
 
 def _env_name(system: System, prefix: str, cfg: Mapping[str, str], kind: str) -> str:
@@ -755,6 +878,207 @@ def _user_sites(system: System) -> List[Tuple[str, str, str]]:
     return out
 
 
+# ------------------------------------------------------------------------------------------------ PEP 514
+PEP514 = "PEP 514 registry"
+
+#: Hive labels a machine description (or the live reader) may use, and the registry path each stands for.
+_HIVES = {
+    "hkcu": "HKCU\\Software\\Python",
+    "hkey_current_user": "HKCU\\Software\\Python",
+    "hklm": "HKLM\\Software\\Python",
+    "hkey_local_machine": "HKLM\\Software\\Python",
+    "hklm\\wow6432node": "HKLM\\Software\\Wow6432Node\\Python",
+    "hklm\\software\\wow6432node": "HKLM\\Software\\Wow6432Node\\Python",
+    "hkey_local_machine\\software\\wow6432node": "HKLM\\Software\\Wow6432Node\\Python",
+    "hklm32": "HKLM\\Software\\Wow6432Node\\Python",
+}
+
+
+@dataclass(frozen=True)
+class RegisteredPython:
+    """One ``Software\\Python\\<Company>\\<Tag>`` key of Windows' registry of installed Pythons (PEP 514)."""
+
+    key: str                          # HKCU\Software\Python\PythonCore\3.11
+    company: str
+    tag: str
+    install_path: Optional[str]       # InstallPath's default value
+    executable: Optional[str]         # InstallPath\ExecutablePath
+    version: Optional[str]            # SysVersion (X.Y), or PythonCore's tag
+    architecture: Optional[str]       # SysArchitecture (32bit, 64bit, ARM64), or PythonCore's default
+    display_name: Optional[str]
+
+    @property
+    def found_by(self) -> str:
+        return f"{PEP514} ({self.key})"
+
+    def prefix(self, system: System) -> Optional[str]:
+        if self.install_path:
+            return system.pathmod.normpath(self.install_path)
+        if self.executable:
+            return system.pathmod.dirname(self.executable)
+        return None
+
+
+def _reg_str(value: Any) -> Optional[str]:
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _reg_default(value: Any) -> Optional[str]:
+    """A key's default value: a dict holds it under "" (winreg's name), "(default)" or "(Default)"."""
+    if isinstance(value, Mapping):
+        for name in ("", "(default)", "(Default)", "@"):
+            if _reg_str(value.get(name)):
+                return _reg_str(value.get(name))
+        return None
+    return _reg_str(value)
+
+
+def parse_pep514(tree: Optional[Mapping[str, Any]]) -> List[RegisteredPython]:
+    """The Pythons a PEP 514 registry tree lists: ``{hive: {company: {tag: values}}}`` (pure; tests feed it).
+
+    ``hive`` is ``HKCU``, ``HKLM`` or ``HKLM\\Wow6432Node`` (the 32-bit view); a tag's values are
+    ``DisplayName``, ``SysVersion``, ``SysArchitecture`` and the ``InstallPath`` subkey, either a string (its
+    default value) or ``{"": folder, "ExecutablePath": ...}`` as winreg reads it; ``ExecutablePath`` may also
+    sit on the tag itself. PEP 514's rules apply: the ``PyLauncher`` company is not a Python; for
+    ``PythonCore`` a missing SysVersion is the tag's X.Y and a missing SysArchitecture is that of the
+    registry view (``-32`` tags and Wow6432Node: 32bit).
+    """
+    out: List[RegisteredPython] = []
+    if not isinstance(tree, Mapping):
+        return out
+    for hive, companies in tree.items():
+        base = _HIVES.get(str(hive).lower().replace("/", "\\").rstrip("\\"))
+        if base is None or not isinstance(companies, Mapping):
+            continue
+        wow32 = "Wow6432Node" in base
+        for company, tags in companies.items():
+            if not isinstance(tags, Mapping) or str(company).lower() == "pylauncher":
+                continue
+            for tag, values in tags.items():
+                if not isinstance(values, Mapping):
+                    continue
+                install = values.get("InstallPath")
+                install_path = _reg_default(install)
+                executable = _reg_str(install.get("ExecutablePath")) if isinstance(install, Mapping) else None
+                executable = executable or _reg_str(values.get("ExecutablePath"))
+                version = _reg_str(values.get("SysVersion"))
+                arch = _reg_str(values.get("SysArchitecture"))
+                core = str(company) == "PythonCore"
+                if core and not version:
+                    match = re.match(r"^(\d+\.\d+)", str(tag))
+                    version = match.group(1) if match else None
+                if core and not arch:
+                    tag_l = str(tag).lower()
+                    arch = "32bit" if (tag_l.endswith("-32") or wow32) else (
+                        "ARM64" if tag_l.endswith("-arm64") else "64bit")
+                display = _reg_str(values.get("DisplayName")) or (f"Python {tag}" if core else None)
+                out.append(RegisteredPython(
+                    key=f"{base}\\{company}\\{tag}", company=str(company), tag=str(tag), install_path=install_path,
+                    executable=executable, version=version, architecture=arch, display_name=display))
+    return out
+
+
+def read_pep514_registry(winreg_module: Any = None) -> Dict[str, Any]:
+    """Windows' PEP 514 keys, read live with ``winreg``, as the tree :func:`parse_pep514` takes.
+
+    Reads ``HKCU\\Software\\Python`` and ``HKLM\\Software\\Python`` in the 64-bit and the 32-bit
+    (``Wow6432Node``) registry views; every key is opened read-only and closed again. Only Windows has this
+    registry: elsewhere ``import winreg`` fails and the tree is empty. The real registry cannot be had on
+    Linux, so the tests pass a stand-in module (``winreg_module``) with winreg's functions and constants
+    (OpenKey, EnumKey, EnumValue, CloseKey, HKEY_CURRENT_USER, HKEY_LOCAL_MACHINE, KEY_READ,
+    KEY_WOW64_64KEY, KEY_WOW64_32KEY).
+    """
+    if winreg_module is None:
+        try:
+            import winreg as winreg_module  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            return {}
+    w = winreg_module
+    read = getattr(w, "KEY_READ", 0x20019)
+    views = (("HKCU", w.HKEY_CURRENT_USER, 0),
+             ("HKLM", w.HKEY_LOCAL_MACHINE, getattr(w, "KEY_WOW64_64KEY", 0x0100)),
+             ("HKLM\\Wow6432Node", w.HKEY_LOCAL_MACHINE, getattr(w, "KEY_WOW64_32KEY", 0x0200)))
+
+    def subkeys(key: Any) -> List[str]:
+        names: List[str] = []
+        for i in range(512):
+            try:
+                names.append(w.EnumKey(key, i))
+            except OSError:
+                break
+        return names
+
+    def values(key: Any) -> Dict[str, Any]:
+        found: Dict[str, Any] = {}
+        for i in range(256):
+            try:
+                name, data, _type = w.EnumValue(key, i)
+            except OSError:
+                break
+            if isinstance(data, str):
+                found[name or ""] = data
+        return found
+
+    def opened(parent: Any, path: str, flag: int) -> Any:
+        try:
+            return w.OpenKey(parent, path, 0, read | flag)
+        except OSError:
+            return None
+
+    tree: Dict[str, Any] = {}
+    seen: Dict[Tuple[str, str], Any] = {}
+    for label, root, flag in views:
+        top = opened(root, "Software\\Python", flag)
+        if top is None:
+            continue
+        try:
+            for company in subkeys(top):
+                ckey = opened(top, company, flag)
+                if ckey is None:
+                    continue
+                try:
+                    for tag in subkeys(ckey):
+                        tkey = opened(ckey, tag, flag)
+                        if tkey is None:
+                            continue
+                        try:
+                            entry = values(tkey)
+                            ikey = opened(tkey, "InstallPath", flag)
+                            if ikey is not None:
+                                try:
+                                    entry["InstallPath"] = values(ikey)
+                                finally:
+                                    w.CloseKey(ikey)
+                        finally:
+                            w.CloseKey(tkey)
+                        if label != "HKCU":
+                            # On 32-bit Windows both HKLM views are one: list each key once.
+                            if seen.get((company, tag)) == entry:
+                                continue
+                            seen[(company, tag)] = entry
+                        tree.setdefault(label, {}).setdefault(company, {})[tag] = entry
+                finally:
+                    w.CloseKey(ckey)
+        finally:
+            w.CloseKey(top)
+    return tree
+
+
+def registry_pythons(system: System, notes: Optional[List[str]] = None) -> List[RegisteredPython]:
+    """The PEP 514 Pythons of ``system``: a modelled machine's stated registry, a live Windows machine's own."""
+    tree = getattr(system, "registry", None)
+    if tree is None:
+        if not (system.live and system.platform == "windows"):
+            return []
+        try:
+            tree = read_pep514_registry()
+        except Exception as exc:  # an unreadable registry is a note, never a failed discovery
+            if notes is not None:
+                notes.append(f"could not read the PEP 514 registry: {type(exc).__name__}: {exc}")
+            return []
+    return parse_pep514(tree)
+
+
 # ------------------------------------------------------------------------------------------------ discover
 _POSIX_PYTHON_DIRS = ("/usr/bin", "/usr/local/bin", "/opt/homebrew/bin")
 _VERSIONED = re.compile(r"^python3\.\d+$")
@@ -840,6 +1164,20 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
         value = system.getenv(var)
         if value:
             candidates.append((value, f"${var}", {}))
+    for reg in registry_pythons(system, notes):
+        prefix = reg.prefix(system)
+        if not prefix:
+            notes.append(f"PEP 514 registry key {reg.key} states no InstallPath or ExecutablePath")
+            continue
+        overrides: Dict[str, Any] = {"python": reg.executable if reg.executable and system.is_file(reg.executable)
+                                     else None}
+        if reg.display_name:
+            overrides["name"] = reg.display_name
+        if reg.version:
+            overrides["fallback_version"] = (reg.version, f"{reg.key} (SysVersion)")
+        if reg.architecture:
+            overrides["architecture"] = reg.architecture
+        candidates.append((prefix, reg.found_by, overrides))
     for name in ("python3", "python"):
         found = _which(system, name)
         if found:
@@ -860,9 +1198,13 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
             old = envs[key]
             if how not in old.found_by:
                 envs[key] = _replace(old, found_by=old.found_by + (how,))
+            if overrides.get("architecture") and not old.architecture:
+                envs[key] = _replace(envs[key], architecture=overrides["architecture"])
             continue
         env = read_environment(system, prefix, how, current_key=current_key, **overrides)
         if env is None:
+            if how.startswith(PEP514):
+                notes.append(f"{how} names {prefix}, which is not on disk (left behind by an uninstall?)")
             continue
         envs[key] = env
         order.append(key)

@@ -244,3 +244,14 @@ def test_finding_links_point_at_pages_that_exist():
         link = docs_for(kind, "unexplained")
         assert link.endswith(f"kinds/{kind}.md#unexplained")
         assert page_of(kind).is_file()
+
+
+def test_json_schema_page_lists_every_cause_of_the_schema():
+    import json
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads((root / "dllmagic/report/report.schema.json").read_text())
+    page = (root / "docs/json-schema.md").read_text()
+    missing = [c for c in schema["$defs"]["cause"]["enum"] if f"- `{c}`:" not in page]
+    assert not missing, f"docs/json-schema.md lacks: {missing}"

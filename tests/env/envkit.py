@@ -209,7 +209,38 @@ def run_env_rules(ctx):
     findings = []
     for func in (rules.shadowed_by_local_file, rules.restart_needed, rules.installed_elsewhere,
                  rules.notebook_kernel_mismatch, rules.foreign_user_site_on_path, rules.duplicate_distributions,
-                 rules.externally_managed):
+                 rules.externally_managed, rules.mixed_installers):
         findings.extend(func(ctx) or ())
     findings.sort(key=lambda f: -f.confidence)
     return findings
+
+
+# ------------------------------------------------------------------------------------- installer ownership
+def pip_install_target(target: Path, *reqs: str) -> None:
+    """Install with pip itself (its INSTALLER says pip, its RECORD lists the files); uv when pip is absent,
+    with INSTALLER rewritten to what pip writes."""
+    import importlib.util
+
+    if importlib.util.find_spec("pip") is not None:
+        _run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--disable-pip-version-check",
+              "--target", target, *reqs])
+        return
+    install_target(target, *reqs)  # pragma: no cover - CI machines have pip
+    for dist in target.glob("*.dist-info"):
+        (dist / "INSTALLER").write_text("pip\n")
+
+
+def conda_prefix(path: Path, records: Sequence[Dict[str, Any]] = ()) -> Path:
+    """A conda-shaped prefix whose interpreter really runs: a venv (so ``sys.prefix`` is this folder) with a
+    ``conda-meta`` folder of records written here (no conda channel is reachable from the test machines).
+    Each record: name, version, build, optional channel and files (prefix-relative, as conda writes them)."""
+    _run([sys.executable, "-m", "venv", "--without-pip", path])
+    meta = path / "conda-meta"
+    meta.mkdir()
+    version = "%d.%d.%d" % sys.version_info[:3]
+    for rec in [{"name": "python", "version": version, "build": "h955ad1f_0_cpython"}, *records]:
+        data = {"channel": "https://conda.anaconda.org/conda-forge", **rec}
+        (meta / f"{rec['name']}-{rec['version']}-{rec['build']}.json").write_text(json.dumps(data))
+    (meta / "history").write_text("==> 2024-01-01 00:00:00 <==\n# cmd: conda create -p %s python\n" % path)
+    return path
+

@@ -12,12 +12,19 @@ A test (or ``dlldoctor deps --machine FILE``) states its machine in one place::
       "imported": ["numpy"],                    # packages already imported (their DLL folders count)
       "dll_directories": [{"path": "C:\\\\Libs", "source": "added by the notebook"}],
       "windows": {"version": "10.0.19045", "known_dlls": null, "os_bits": 64, "cwd": "C:\\\\work"},
-      "macos": {"version": "14.5", "shared_cache": null, "env_purged": false}
+      "macos": {"version": "14.5", "shared_cache": null, "env_purged": false},
+      "registry": {"HKCU": {"PythonCore": {"3.11": {     # Windows' registry of installed Pythons (PEP 514)
+          "InstallPath": "C:\\\\Python311", "ExecutablePath": "C:\\\\Python311\\\\python.exe",
+          "SysVersion": "3.11", "SysArchitecture": "64bit", "DisplayName": "Python 3.11 (64-bit)"}}}}
     }
 
 Every key but ``platform`` may be left out. ``windows.known_dlls`` / ``macos.shared_cache`` null or
-absent mean "the defaults of the knowledge tables". :func:`load_machine` returns a :class:`Machine`
-whose :meth:`Machine.loader` is the loader model for that machine.
+absent mean "the defaults of the knowledge tables". ``registry`` holds the PEP 514 keys
+``<hive>\\Software\\Python\\<Company>\\<Tag>`` by hive (``HKCU``, ``HKLM``, ``HKLM\\Wow6432Node``); a tag's
+``InstallPath`` is its folder (or ``{"": folder, "ExecutablePath": ...}`` as winreg reads the subkey). It
+is carried on the machine's ``System.registry``, where environment discovery reads it.
+
+:func:`load_machine` returns a :class:`Machine` whose :meth:`Machine.loader` is the loader model for that machine.
 
 For a *live* Windows kernel the ``os.add_dll_directory`` list cannot be read back from the process;
 :func:`install_dll_directory_recorder` wraps ``os.add_dll_directory`` so that every later call is
@@ -110,6 +117,13 @@ def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Opt
     machine = data.get("machine") or ("arm64" if platform == "macos" else "x86_64")
     system = System.model(platform, root, machine=machine, environ=environ,
                           executable=python.get("executable", ""), loaded=tuple(loaded))
+    registry = data.get("registry")
+    if registry is not None:
+        if not isinstance(registry, dict) or not all(isinstance(v, dict) for v in registry.values()):
+            raise MachineError("'registry' maps hives (HKCU, HKLM, HKLM\\Wow6432Node) to {company: {tag: {...}}}")
+        import dataclasses
+
+        system = dataclasses.replace(system, registry=registry)
     pyver = _version(python.get("version"), "python.version")
     pyver2 = tuple(pyver[:2]) if pyver else None
     windows = macos = None

@@ -126,6 +126,18 @@ class PEBinary(Binary):
         return self._read_table("exports", PEExports)
 
     @functools.cached_property
+    def import_groups(self) -> Optional[Tuple[Tuple[str, FrozenSet[str], FrozenSet[int]], ...]]:
+        """(DLL, names, ordinals) per static import descriptor, read without a :class:`PEImport` per
+        function (the export check of a whole site-packages needs only these sets); None where the
+        tables are unusual: read :attr:`imports` then."""
+        if self._tables_reader is None:
+            return None
+        try:
+            return self._tables_reader("groups")
+        except Exception:
+            return None
+
+    @functools.cached_property
     def table_notes(self) -> Tuple[str, ...]:
         """Damage met while reading the import or export tables (read lazily, so apart from notes)."""
         self.imports, self.exports  # noqa: B018  # both readers append here
@@ -251,6 +263,34 @@ class _Image:
             return None
         return bytes(self.data[off:end]).decode("latin-1")
 
+    def names_at(self, rvas) -> Optional[List[str]]:
+        """The NUL-terminated names at ``rvas`` when all lie in the file data of one section (the usual
+        case: one decode of that section, then slicing); None where any is out of it (callers then take
+        the careful path, which says what is wrong)."""
+        if not rvas:
+            return []
+        lo, hi = min(rvas), max(rvas)
+        i = bisect.bisect_right(self._starts, lo) - 1
+        if i < 0 or bisect.bisect_right(self._starts, hi) - 1 != i:
+            return None
+        va, _end, raw_ptr, raw_size = self._spans[i]
+        limit = min(raw_size, self.size - raw_ptr)
+        if lo < va or hi - va >= limit:
+            return None
+        texts = self.__dict__.setdefault("_texts", {})
+        text = texts.get(i)
+        if text is None:
+            text = texts[i] = bytes(self.data[raw_ptr:raw_ptr + limit]).decode("latin-1")
+        find = text.find
+        out = []
+        for r in rvas:
+            o = r - va
+            e = find("\0", o, o + MAX_NAME)
+            if e < 0:
+                return None
+            out.append(text[o:e])
+        return out
+
     def u32(self, rva: int) -> Optional[int]:
         off = self.offset(rva)
         if off is None or off + 4 > self.size:
@@ -361,19 +401,16 @@ def _delay_dll_names(img: _Image) -> List[str]:
     return out
 
 
-def _thunks(img: _Image, rva: int, dll: str, delay: bool) -> List[PEImport]:
-    out: List[PEImport] = []
-    if not rva:
-        return out
+def _thunk_values(img: _Image, rva: int, dll: str) -> List[int]:
+    """The import lookup table at ``rva``, up to its zero entry (notes on damage go to ``img.notes``)."""
     width = 8 if img.bits == 64 else 4
-    flag = 1 << (width * 8 - 1)
+    values: List[int] = []
     off = img.offset(rva)
     if off is None:
         img.notes.append(f"import name table of {dll} outside the file")
-        return out
+        return values
     data, size = img.data, img.size
     # Read the lookup table in blocks (a C++ module imports thousands of names from one DLL).
-    values: List[int] = []
     block = 256
     done = False
     while not done and len(values) < MAX_THUNKS:
@@ -393,6 +430,17 @@ def _thunks(img: _Image, rva: int, dll: str, delay: bool) -> List[PEImport]:
                 break
         off = end
         block *= 4
+    return values
+
+
+def _thunks(img: _Image, rva: int, dll: str, delay: bool) -> List[PEImport]:
+    out: List[PEImport] = []
+    if not rva:
+        return out
+    width = 8 if img.bits == 64 else 4
+    flag = 1 << (width * 8 - 1)
+    values = _thunk_values(img, rva, dll)
+    data, size = img.data, img.size
     # Names usually sit together in one section: remember it rather than look it up every time.
     span = None
     find = data.find
@@ -476,6 +524,14 @@ def _exports(img: _Image) -> PEExports:
     if nnames:
         name_rvas = struct.unpack_from(f"<{nnames}I", img.data, noff)
         idxs = struct.unpack_from(f"<{nnames}H", img.data, ooff)
+        fast = img.names_at(name_rvas) if max(idxs) < len(addrs) else None
+        if fast is not None:
+            names = dict(zip(fast, [base + i for i in idxs]))
+            if len(names) != len(fast):  # a name twice: the first one counts
+                names = {}
+                for name, idx in zip(fast, idxs):
+                    names.setdefault(name, base + idx)
+            return PEExports(dll_name, base, names, frozenset(ordinals), forwarders)
         for nrva, idx in zip(name_rvas, idxs):
             name = img.cstring(nrva)
             if name is None:
@@ -519,6 +575,32 @@ def parse_imports(data) -> Tuple[Tuple[PEImport, ...], Tuple[str, ...]]:
             continue
         imports.extend(_thunks(img, int_rva, dll, True))
     return tuple(imports), tuple(dict.fromkeys(img.notes))
+
+
+def parse_import_groups(data) -> Optional[Tuple[Tuple[str, FrozenSet[str], FrozenSet[int]], ...]]:
+    """(DLL name, imported names, imported ordinals) per static import descriptor, without building a
+    :class:`PEImport` per function; None when anything about the tables is unusual (then
+    :func:`parse_imports` is the answer, with its notes)."""
+    img = _Image(data)
+    out = []
+    for oft, name_rva, ft in _import_descriptors(img):
+        dll = img.cstring(name_rva)
+        rva = oft or ft
+        if dll is None or not rva:
+            return None
+        values = _thunk_values(img, rva, dll)
+        if img.notes:
+            return None
+        width = 8 if img.bits == 64 else 4
+        flag = 1 << (width * 8 - 1)
+        ordinals = frozenset(v & 0xFFFF for v in values if v & flag)
+        names = img.names_at([(v & 0x7FFFFFFF) + 2 for v in values if not v & flag])
+        if names is None:
+            return None
+        out.append((dll, frozenset(names), ordinals))
+    if img.notes:
+        return None
+    return tuple(out)
 
 
 def parse_exports(data) -> Tuple[PEExports, Tuple[str, ...]]:
@@ -585,7 +667,8 @@ def read_pe(path: str, data, file_id, mapper: Callable[[], Any]) -> PEBinary:
         # One parse per table, shared by PEBinary.imports/.exports and the neutral symbol views.
         with lock:
             if which not in memo:
-                memo[which] = (parse_imports if which == "imports" else parse_exports)(mapper())
+                memo[which] = {"imports": parse_imports, "exports": parse_exports,
+                               "groups": parse_import_groups}[which](mapper())
             return memo[which]
 
     def symbols(kind: str):

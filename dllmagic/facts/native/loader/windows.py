@@ -488,6 +488,30 @@ class WindowsLoader:
         self._python: Dict[str, WindowsPython] = {}
         self._init_cache: Dict[str, Tuple[List[DllDirectory], List[str]]] = {}
         self._imports_cache: Dict[tuple, list] = {}
+        self._groups: Dict[tuple, list] = {}
+
+    def import_groups(self, binary) -> list:
+        """[(DLL name lower, names, ordinals, [imports])] of a binary's static imports, once per file."""
+        key = (binary.path, getattr(binary, "file_id", None))
+        groups = self._groups.get(key)
+        if groups is None:
+            fast = getattr(binary, "import_groups", None)
+            if fast is not None:  # the name sets only; the imports themselves are read on a miss
+                merged: Dict[str, list] = {}
+                for dll, names, ordinals in fast:
+                    g = merged.setdefault(dll.lower(), [dll.lower(), frozenset(), frozenset(), None])
+                    g[1], g[2] = g[1] | names, g[2] | ordinals
+                groups = [tuple(g) for g in merged.values()]
+            else:
+                by: Dict[str, list] = {}
+                for imp in getattr(binary, "imports", ()):
+                    if not imp.delay:
+                        by.setdefault(imp.dll.lower(), []).append(imp)
+                groups = [(dll, frozenset(i.name for i in imps if i.name is not None),
+                           frozenset(i.ordinal for i in imps if i.name is None), imps)
+                          for dll, imps in by.items()]
+            self._groups[key] = groups
+        return groups
 
     # -- machine facts --------------------------------------------------------------------------
     def python(self, executable: Optional[str] = None) -> WindowsPython:
@@ -944,15 +968,21 @@ class _Resolution:
         if hit is not None:
             return hit
         out = []
-        for imp in getattr(mod.binary, "imports", ()):
-            if imp.delay:
+        for dll, names, ordinals, imps in self.L.import_groups(mod.binary):
+            dep = mod.deps.get(dll)
+            exports = getattr(dep.binary, "exports", None) if dep is not None else None
+            if exports is None:
                 continue
-            dep = mod.deps.get(imp.dll.lower())
-            if dep is None or getattr(dep.binary, "exports", None) is None:
+            # Fast path: every name and ordinal exported and none of them forwarded (set operations
+            # in C; arrow.dll alone is asked for 5 000 names by each pyarrow module).
+            if not exports.forwarders and exports.names.keys() >= names and ordinals <= exports.ordinals:
                 continue
-            ok, why = self._provides(dep, imp.name, imp.ordinal, 0)
-            if not ok:
-                out.append((imp, dep, why))
+            if imps is None:
+                imps = [i for i in mod.binary.imports if not i.delay and i.dll.lower() == dll]
+            for imp in imps:
+                ok, why = self._provides(dep, imp.name, imp.ordinal, 0)
+                if not ok:
+                    out.append((imp, dep, why))
         self.L._imports_cache[key] = out
         return out
 
@@ -1006,17 +1036,22 @@ class _Resolution:
 
     def _check_vc_runtime(self, root_n: _N) -> None:
         """The VC++ runtime must be at least as new as the toolset (linker 14.x) of every module using it."""
-        for n in _walk_n(root_n):
-            if n.mod is None or n.repeat:
+        parents: Dict[int, List[_N]] = {}
+        runtimes: List[_N] = []
+        for req in _walk_n(root_n):
+            for c in req.children:
+                parents.setdefault(id(c), []).append(req)
+            if req.mod is None or req.repeat:
                 continue
-            base = n.name.lower()
-            if base not in VC_RUNTIME_NAMES and not _VC_MANGLED.match(base):
-                continue
+            base = req.name.lower()
+            if base in VC_RUNTIME_NAMES or _VC_MANGLED.match(base):
+                runtimes.append(req)
+        for n in runtimes:
             version = getattr(n.mod.binary, "file_version", None)
             if not version:
                 continue
-            for req in _walk_n(root_n):
-                if req.mod is None or n not in req.children:
+            for req in parents.get(id(n), ()):
+                if req.mod is None:
                     continue
                 linker = getattr(req.mod.binary, "linker_version", None)
                 if not linker or linker[0] != version[0]:
