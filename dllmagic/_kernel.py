@@ -33,6 +33,7 @@ class Extension:
         self.reports: Dict[str, Any] = {}  # report id -> report, for fix look-ups by id
         self.crash = None
         self.hook_seconds: Optional[float] = None
+        self.hook_timings: Dict[str, float] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -105,8 +106,10 @@ class Extension:
 
         report = diagnose_exception(exc, failure=failure, user_ns=self.shell.user_ns, history=self._history())
         self.seen[key] = count
+        diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
+        self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
 
     def _history(self):
         try:
