@@ -303,7 +303,6 @@ def _verneed_entries(f: _Elf, tags, strtab):
         return
     count = tags.get(DT_VERNEEDNUM, MAX_CHAIN)
     seen = set()
-    e = f.e
     for _ in range(min(count, MAX_CHAIN)):
         if off in seen or off + 16 > f.size:
             f.notes.append("DT_VERNEED chain runs past the end of the file or loops")

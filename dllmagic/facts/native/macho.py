@@ -15,10 +15,9 @@ Nothing here raises on a hostile file: an unusable header becomes ``error``, a b
 """
 from __future__ import annotations
 
-import functools
 import struct
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .binary import Binary, Needed, Symbol

@@ -24,7 +24,6 @@ import os
 import posixpath
 import re
 from collections import deque
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..binary import Binary, read_binary

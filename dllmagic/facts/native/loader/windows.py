@@ -36,7 +36,7 @@ import ast
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
 from .tree import Candidate, DepTree, MissingSymbol, Node
