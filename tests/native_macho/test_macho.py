@@ -220,3 +220,24 @@ def test_deps_cli_with_a_machine_description(mac, macho_built, capsys):
     out = json.loads(capsys.readouterr().out)
     assert rc == 1 and out["trees"][0]["platform"] == "macos"
     assert out["trees"][0]["problems"][0]["name"] == "@rpath/libfoo.dylib"
+
+
+def test_a_symbol_re_exported_through_an_umbrella_library(mac, macho_built):
+    """LC_REEXPORT_DYLIB: the extension imports foo_new two-level from libumbrella, which re-exports the
+    libfoo beside it; with the libfoo lacking foo_new the symbol is reported missing, naming the umbrella."""
+    ext = f"{SITE}/pkg/extumb.so"
+    mac.put("/opt/py/bin/python3.11", macho_built / "arm64" / "bin" / "python3.11")
+    mac.put(ext, macho_built / "rx_new" / "extumb.so")
+    mac.put(f"{SITE}/pkg/lib/libumbrella.dylib", macho_built / "rx_new" / "lib" / "libumbrella.dylib")
+    mac.put(f"{SITE}/pkg/lib/libfoo.dylib", macho_built / "rx_new" / "lib" / "libfoo.dylib")
+    umbrella = read_binary(str(macho_built / "rx_new" / "lib" / "libumbrella.dylib"), HOST)
+    assert [(d.name, d.kind) for d in umbrella.dylibs if d.kind == "reexport"] == [("@loader_path/libfoo.dylib", "reexport")]
+    tree, text = resolve(mac.load(), ext)
+    assert node(tree, "@loader_path/libfoo.dylib").path == f"{SITE}/pkg/lib/libfoo.dylib", text
+    assert not problems(tree) and tree.symbols_checked, text
+    # The same umbrella over a libfoo without foo_new: the two-level lookup fails.
+    mac.put(f"{SITE}/pkg/lib/libfoo.dylib", macho_built / "rx_old" / "lib" / "libfoo.dylib")
+    mac.put(f"{SITE}/pkg/lib/libumbrella.dylib", macho_built / "rx_old" / "lib" / "libumbrella.dylib")
+    tree, text = resolve(mac.load(), ext)
+    found = problems(tree)
+    assert any("_foo_new" in (p.name or "") + (p.detail or "") for p in found), (found, text)
