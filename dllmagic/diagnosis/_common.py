@@ -173,3 +173,21 @@ def error_evidence(ctx: Context) -> Evidence:
     line = (failure.message or "").strip().splitlines()[0][:300] if failure and failure.message else ""
     return Evidence("error", f"{failure.exc_type}: {line}" if failure and failure.exc_type else line,
                     "the exception" if ctx.interpreter is not None else "the pasted text")
+
+
+def path_owner(ctx: Context, path: Optional[str]):
+    """(distribution name, validated, requirement) owning a site-packages path, or None."""
+    folder = site_folder_of(path)
+    if not folder:
+        return None
+    dist_name, validated, _ = distribution_for_folder(ctx, folder)
+    dist = installed(ctx, dist_name)
+    return dist_name, validated, (f"{dist.name}=={dist.version}" if dist is not None else dist_name)
+
+
+def reinstall_owner(ctx: Context, path: str, title: str) -> List[Fix]:
+    owner = path_owner(ctx, path)
+    if owner is None:
+        return []
+    fix = pip(ctx, [owner[2]], validated=owner[1], reinstall=True, title=title.format(dist=owner[2]))
+    return [fix] if fix else []

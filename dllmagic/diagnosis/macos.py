@@ -22,7 +22,7 @@ from typing import Iterable, List, Optional
 from .. import fixes
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule
-from ._common import basename, distribution_for_folder, installed, kernel_evidence, pip, site_folder_of
+from ._common import basename, kernel_evidence, path_owner, pip, reinstall_owner
 from .native import loader_source, machine_load
 
 __all__ = ["missing_dylib_evidence"]
@@ -169,21 +169,6 @@ def missing_dylib_evidence(ctx: Context, problem, tree) -> List[Evidence]:
     return out
 
 
-def _owner(ctx: Context, path: Optional[str]):
-    folder = site_folder_of(path)
-    if not folder:
-        return None
-    dist_name, validated, _ = distribution_for_folder(ctx, folder)
-    dist = installed(ctx, dist_name)
-    return dist_name, validated, (f"{dist.name}=={dist.version}" if dist is not None else dist_name)
-
-
-def _reinstall(ctx: Context, path: str, title: str) -> List[Fix]:
-    owner = _owner(ctx, path)
-    if owner is None:
-        return []
-    fix = pip(ctx, [owner[2]], validated=owner[1], reinstall=True, title=title.format(dist=owner[2]))
-    return [fix] if fix else []
 
 
 @rule("missing-symbol", "architecture-mismatch")
@@ -241,13 +226,13 @@ def _symbol(ctx: Context, load, problem, evidence: List[Evidence], source: str) 
             f"DYLD_LIBRARY_PATH puts {posixpath.dirname(chosen or '')} before every other place, so its older "
             f"{posixpath.basename(chosen or library)} wins. Remove it from the kernelspec's env or the shell that "
             "starts Jupyter, then restart the kernel."))
-    owner = _owner(ctx, chosen)
-    if owner is not None and owner[0] != (_owner(ctx, load.extension) or ("",))[0]:
+    owner = path_owner(ctx, chosen)
+    if owner is not None and owner[0] != (path_owner(ctx, load.extension) or ("",))[0]:
         fix = pip(ctx, [owner[0]], validated=owner[1], upgrade=True,
                   title=f"Upgrade {owner[0]}, whose {posixpath.basename(chosen or '')} lacks {symbol}")
         if fix:
             fix_list.append(fix)
-    fix_list += _reinstall(ctx, load.extension, "Reinstall {dist} so its libraries match")
+    fix_list += reinstall_owner(ctx, load.extension, "Reinstall {dist} so its libraries match")
     if good:
         cause = "older-copy-found-first"
         summary = (f"{ext} needs {symbol} from {library}, but dyld binds it to {chosen}, which lacks it; the copy "
@@ -271,7 +256,7 @@ def _architecture(ctx: Context, load, problem, evidence: List[Evidence], source:
         why = problem.detail
         evidence.append(Evidence("file dyld refuses", f"{path}: {why}", source))
     translated = any("Rosetta" in n for n in tree.notes)
-    fix_list: List[Fix] = _reinstall(ctx, load.extension, "Reinstall {dist} for this Python's architecture ("
+    fix_list: List[Fix] = reinstall_owner(ctx, load.extension, "Reinstall {dist} for this Python's architecture ("
                                      + _arch(tree) + ")")
     fix_list.append(fixes.instruction(
         "Use one architecture throughout (Apple silicon)",

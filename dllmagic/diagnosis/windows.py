@@ -23,7 +23,7 @@ from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule
 from ._common import basename, conda_fix, detail, distribution_for_folder, installed, is_conda, kernel_evidence, \
-    pip, platform_of, site_folder_of
+    path_owner, pip, platform_of, reinstall_owner, site_folder_of
 from .native import loader_source, machine_load
 
 __all__ = ["CAUSES"]
@@ -339,22 +339,6 @@ def _copies_evidence(dll: str, copies: List[tuple], symbol: Optional[str], sourc
     return Evidence(f"other copies of {dll} on this machine", "; ".join(parts) + more, source)
 
 
-def _owner(ctx: Context, path: Optional[str]):
-    """(distribution name, validated, requirement) owning a site-packages path, or None."""
-    folder = site_folder_of(path)
-    if not folder:
-        return None
-    dist_name, validated, _ = distribution_for_folder(ctx, folder)
-    dist = installed(ctx, dist_name)
-    return dist_name, validated, (f"{dist.name}=={dist.version}" if dist is not None else dist_name)
-
-
-def _reinstall(ctx: Context, path: str, title: str) -> List[Fix]:
-    owner = _owner(ctx, path)
-    if owner is None:
-        return []
-    fix = pip(ctx, [owner[2]], validated=owner[1], reinstall=True, title=title.format(dist=owner[2]))
-    return [fix] if fix else []
 
 
 def _deps_machine_fix(path: str) -> Fix:
@@ -457,9 +441,9 @@ def _procedure_fixes(ctx, load, dll, function, chosen, rule_name, node, good, re
     out: List[Fix] = []
     pm = ctx.system.pathmod
     module = ctx.failure.module or ctx.target or "the package"
-    owner = _owner(ctx, requirer) or _owner(ctx, load.extension)
+    owner = path_owner(ctx, requirer) or path_owner(ctx, load.extension)
     owner_name = owner[0] if owner else module.split(".")[0]
-    chosen_owner = _owner(ctx, chosen) if chosen else None
+    chosen_owner = path_owner(ctx, chosen) if chosen else None
     if chosen and rule_name == "already-loaded":
         who = (f"by an earlier import of {chosen_owner[0]} (its copy is {chosen})" if chosen_owner else
                f"({chosen}) by an earlier import or by the program itself")
@@ -500,7 +484,7 @@ def _procedure_fixes(ctx, load, dll, function, chosen, rule_name, node, good, re
             f"{pm.dirname(chosen)} was added with os.add_dll_directory ({node.via if node else ''}) and is "
             f"searched before the copy {owner_name} needs. Upgrade {chosen_owner[0]} so its {dll} has {function}, "
             f"or import {module} first."))
-    out += _reinstall(ctx, load.extension, "Reinstall {dist} so its DLLs match")
+    out += reinstall_owner(ctx, load.extension, "Reinstall {dist} so its DLLs match")
     if is_conda(ctx) and rule_name != "conda-dll-dir":
         out.append(fixes.instruction(
             "Install the package and its DLL dependencies with one package manager",
@@ -542,7 +526,7 @@ def _missing_from_machine(ctx, load, problem, evidence, source, code) -> Finding
             evidence.append(Evidence("what it is", provider["what"], provider["source"]))
         redist = (provider or knowledge_tables.library_provider("VCRUNTIME140.dll", "windows"))["windows_redist"]
         fix_list.append(vc_fix(provider))
-        fix_list += _reinstall(ctx, load.extension, "Then, if it still fails, reinstall {dist}")
+        fix_list += reinstall_owner(ctx, load.extension, "Then, if it still fails, reinstall {dist}")
         fix_list.append(_deps_machine_fix(load.extension))
         return Finding(
             kind="missing-shared-library", cause="vc-runtime-missing", confidence=0.97,
@@ -563,7 +547,7 @@ def _missing_from_machine(ctx, load, problem, evidence, source, code) -> Finding
             f"Or put {name} beside the extension",
             f"Copy {on_path[0].path} into {pm.dirname(load.extension)} (the extension's folder is searched "
             "first), or install the package that ships it into this environment."))
-        fix_list += _reinstall(ctx, load.extension, "Or reinstall {dist}, if its wheel should ship the DLL")
+        fix_list += reinstall_owner(ctx, load.extension, "Or reinstall {dist}, if its wheel should ship the DLL")
         fix_list.append(_deps_machine_fix(load.extension))
         return Finding(
             kind="missing-shared-library", cause="dll-on-path-not-searched", confidence=0.97,
@@ -573,7 +557,7 @@ def _missing_from_machine(ctx, load, problem, evidence, source, code) -> Finding
             evidence=tuple(evidence), fixes=tuple(fix_list),
             docs=docs_for("missing-shared-library", "dll-on-path-not-searched"))
     if wrong:
-        fix_list += _reinstall(ctx, load.extension, "Reinstall {dist} for this Python's architecture")
+        fix_list += reinstall_owner(ctx, load.extension, "Reinstall {dist} for this Python's architecture")
         fix_list.append(fixes.instruction(
             f"Use a {ctx.interpreter.bits}-bit {name}",
             f"{', '.join(c.path for c in wrong[:3])} is built for another CPU; Windows passes over it. Put a "
@@ -589,7 +573,7 @@ def _missing_from_machine(ctx, load, problem, evidence, source, code) -> Finding
         fix_list.append(fixes.make(
             "instruction", f"Add {folder} to the DLL search before the import",
             cell=f"import os\nos.add_dll_directory({folder!r})", risk="medium"))
-    fix_list += _reinstall(ctx, load.extension, "Reinstall {dist} (one of its DLLs or their dependencies is missing)")
+    fix_list += reinstall_owner(ctx, load.extension, "Reinstall {dist} (one of its DLLs or their dependencies is missing)")
     fix_list.append(_deps_machine_fix(load.extension))
     elsewhere = f"; a copy exists at {copies[0][0]}, which is not on the search path" if copies else \
         "; no copy exists anywhere dllmagic looked on this machine"
@@ -606,13 +590,13 @@ def _unloadable_from_machine(ctx, load, problem, evidence, source) -> Finding:
     evidence.append(Evidence("file Windows refuses", f"{path}: {detail_text}", source))
     fix_list: List[Fix] = []
     if detail_text.startswith("Module use of"):
-        fix_list += _reinstall(ctx, load.extension, "Reinstall {dist} for this Python")
+        fix_list += reinstall_owner(ctx, load.extension, "Reinstall {dist} for this Python")
         return Finding(
             kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.95,
             summary=f"{basename(load.extension)} was built for another Python: {detail_text}",
             evidence=tuple(evidence), fixes=tuple(fix_list),
             docs=docs_for("python-abi-mismatch", "built-for-other-python"))
-    fix_list += _reinstall(ctx, load.extension, "Reinstall {dist} for this Python's architecture")
+    fix_list += reinstall_owner(ctx, load.extension, "Reinstall {dist} for this Python's architecture")
     fix_list.append(_deps_machine_fix(load.extension))
     return Finding(
         kind="architecture-mismatch", cause="wrong-architecture", confidence=0.93,
