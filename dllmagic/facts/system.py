@@ -143,6 +143,33 @@ class System:
             current = candidate
         return current
 
+    def realpath(self, path: str) -> str:
+        """The machine's own canonical path of a POSIX ``path``: symlinks inside the modelled root are followed
+        as the machine would (an absolute link target restarts from the machine's /), at most 40 hops."""
+        if self.live or self.root in ("/", ""):
+            return os.path.realpath(path)
+        parts = [p for p in path.split("/") if p]
+        resolved: List[str] = []
+        hops = 0
+        while parts:
+            part = parts.pop(0)
+            if part == ".":
+                continue
+            if part == "..":
+                if resolved:
+                    resolved.pop()
+                continue
+            host = self.host_path("/" + "/".join(resolved + [part]))
+            if os.path.islink(host) and hops < 40:
+                hops += 1
+                target = os.readlink(host)
+                if target.startswith("/"):
+                    resolved = []
+                parts = [p for p in target.split("/") if p] + parts
+                continue
+            resolved.append(part)
+        return "/" + "/".join(resolved)
+
     # -- files --------------------------------------------------------------------------------------
     def exists(self, path: str) -> bool:
         return os.path.exists(self.host_path(path))

@@ -11,24 +11,13 @@ import pytest
 
 from dllmagic.facts.native.binary import read_binary
 from dllmagic.facts.native.elf import MACHINES
+from native_oracles import elf_files
 
 elftools = pytest.importorskip("elftools")
 from elftools.elf.elffile import ELFFile  # noqa: E402
 from elftools.elf.gnuversions import GNUVerDefSection, GNUVerNeedSection, GNUVerSymSection  # noqa: E402
 
 
-def elf_files(*folders):
-    out = []
-    for folder in folders:
-        for dirpath, _dirs, files in os.walk(folder):
-            for name in files:
-                p = Path(dirpath) / name
-                if p.is_symlink() or not p.is_file():
-                    continue
-                with open(p, "rb") as fh:
-                    if fh.read(4) == b"\x7fELF":
-                        out.append(p)
-    return sorted(out)
 
 
 def system_samples():

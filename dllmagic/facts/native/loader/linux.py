@@ -20,7 +20,6 @@ python executable's - never the RPATH of whichever module called dlopen.
 """
 from __future__ import annotations
 
-import os
 import posixpath
 import re
 from collections import deque
@@ -276,36 +275,9 @@ class LinuxLoader:
         hit = self._realpaths.get(path)
         if hit is not None:
             return hit
-        if self.system.root in ("/", "") or self.system.live:
-            result = os.path.realpath(path)
-        else:
-            result = self._model_realpath(path)
-        self._realpaths[path] = result
+        result = self._realpaths[path] = self.system.realpath(path)
         return result
 
-    def _model_realpath(self, path: str) -> str:
-        parts = [p for p in path.split("/") if p]
-        resolved: List[str] = []
-        hops = 0
-        while parts:
-            part = parts.pop(0)
-            if part == ".":
-                continue
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = "/" + "/".join(resolved + [part])
-            host = self.system.host_path(candidate)
-            if os.path.islink(host) and hops < 40:
-                hops += 1
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved = []
-                parts = [p for p in target.split("/") if p] + parts
-                continue
-            resolved.append(part)
-        return "/" + "/".join(resolved)
 
     def merged_exports(self, binaries: Sequence[Binary]) -> Dict[str, List[Tuple[Optional[str], bool, bool]]]:
         """name -> [(version, hidden, file has versions)] over ``binaries`` (the global scope, the same

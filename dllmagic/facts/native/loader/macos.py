@@ -24,7 +24,6 @@ not an error. A missing weak dylib is not an error either.
 """
 from __future__ import annotations
 
-import os
 import posixpath
 from collections import deque
 from dataclasses import dataclass, field
@@ -117,29 +116,7 @@ class MacLoader:
         return self.facts.version >= (11,) and path.startswith(tuple(self.cache_prefixes))
 
     def realpath(self, path: str) -> str:
-        if self.system.live or self.system.root in ("/", ""):
-            return os.path.realpath(path)
-        parts = [p for p in path.split("/") if p]
-        resolved: List[str] = []
-        hops = 0
-        while parts:
-            part = parts.pop(0)
-            if part in (".", ""):
-                continue
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            host = self.system.host_path("/" + "/".join(resolved + [part]))
-            if os.path.islink(host) and hops < 40:
-                hops += 1
-                target = os.readlink(host)
-                if target.startswith("/"):
-                    resolved = []
-                parts = [p for p in target.split("/") if p] + parts
-                continue
-            resolved.append(part)
-        return "/" + "/".join(resolved)
+        return self.system.realpath(path)
 
     def resolve(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
                 symbols: Optional[bool] = None) -> DepTree:
