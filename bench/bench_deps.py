@@ -1,6 +1,7 @@
 """Measure ``deps`` against ldd, auditwheel's lddtree and pyelftools, side by side, in one run.
 
     python bench/bench_deps.py [SITE_PACKAGES] [--python EXE] [--skip-lddtree] [--repeat N] [--json FILE]
+                                 [--tool-venv DIR]
 
 Every ELF file under SITE_PACKAGES is:
   1. run through ``ldd`` once per file (a process each, as a shell loop would), and ``ldd -r`` (which
@@ -8,15 +9,17 @@ Every ELF file under SITE_PACKAGES is:
   2. resolved by auditwheel's ``lddtree.ldd`` (in process; skipped when auditwheel is not installed);
   3. read by pyelftools (dynamic and version sections only: no resolution);
   4. read by our reader (``read_binary``, cold cache: no resolution);
-  5. resolved by ``python -m dllmagic.cli_deps deps SITE`` in a fresh process each time (interpreter
-     start, walk, reading, resolution and version checks included): ``--standalone`` (as ldd), the
-     default auto mode with ``--no-symbols`` (extension modules as imported), and the default with the
-     symbol check; each as text (what a user reads) and as ``--json``.
+  5. resolved by ``dlldoctor deps SITE``, pip-installed into a fresh venv (as a user has it), in a new
+     process each time (interpreter start, walk, reading, resolution and version checks included):
+     ``--standalone`` (as ldd), the default auto mode with ``--no-symbols`` (extension modules as
+     imported), and the default with the symbol check; each as text (what a user reads) and as
+     ``--json``; and with ``-j 1`` (one process; by default a folder is shared among the CPUs).
 Then a single failing extension (Pillow's _imaging copied away from its libraries) is timed cold.
 The standalone answers are compared with ldd's: every DT_NEEDED must resolve to the same path.
 
 The machine is shared, so every row is measured ``--repeat`` times (default 3), the rows interleaved
-(row 1..n, then again), and the median is reported beside each run's value.
+(row 1..n, then again), and the median is reported beside each run's value. Beside the wall time,
+the CPU time (user + system, the process and its children) shows what a row costs on one core.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -45,9 +49,38 @@ ENV = {k: v for k, v in os.environ.items() if not k.startswith(("LD_", "PYTHON")
 
 
 def timed(fn):
+    """(wall seconds, CPU seconds of this process and its children, result)."""
+    before = _cpu()
     t = time.perf_counter()
     result = fn()
-    return time.perf_counter() - t, result
+    return time.perf_counter() - t, _cpu() - before, result
+
+
+def _cpu():
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+#: The command that runs the installed ``dlldoctor`` (set by :func:`install_tool`).
+TOOL = [sys.executable, "-m", "dllmagic.cli"]
+
+
+def install_tool(where=None):
+    """``dlldoctor`` as a user gets it: ``pip install`` of this checkout into a fresh venv.
+
+    Not the checkout run in place: this machine's interpreter runs a ``.pth`` that imports certifi at
+    every start, and an editable install adds an import finder (0.05-0.08 s per process together);
+    a venv with a regular install starts in 0.015 s.
+    """
+    if where is None:
+        where = tempfile.mkdtemp(prefix="dlldoctor-bench-")
+    venv = Path(where)
+    exe = venv / "bin" / "python"
+    if not exe.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        subprocess.run([str(exe), "-m", "pip", "install", "-q", "--no-deps", str(HERE.parent)], check=True,
+                       env=ENV)
+    return [str(venv / "bin" / "dlldoctor")]
 
 
 def run_ldd_all(files, relocs=False):
@@ -94,7 +127,7 @@ def run_reader_all(files):
 
 
 def cli(site, *extra, python=None, as_json=True):
-    argv = [sys.executable, "-m", "dllmagic.cli_deps", "deps", site, *extra] + (["--json"] if as_json else [])
+    argv = [*TOOL, "deps", site, *extra] + (["--json"] if as_json else [])
     if python:
         argv += ["--python", python]
     p = subprocess.run(argv, capture_output=True, text=True, cwd=str(HERE.parent), env=ENV)
@@ -148,7 +181,11 @@ def main(argv=None):
     ap.add_argument("--skip-lddtree", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", metavar="FILE")
+    ap.add_argument("--tool-venv", metavar="DIR",
+                    help="the venv dllmagic is pip-installed into (made when missing; default: a temporary one)")
     args = ap.parse_args(argv)
+    global TOOL
+    TOOL = install_tool(args.tool_venv)
     site = os.path.abspath(args.site)
     files = list(iter_binaries(System.model("linux", "/"), site))
     print(f"{len(files)} ELF files under {site}; each row measured {args.repeat} times, interleaved; medians")
@@ -169,20 +206,25 @@ def main(argv=None):
         ("pyelftools bare read (dynamic + versions)", lambda: run_pyelftools_all(files)),
         ("dllmagic reader, cold (no resolution)", lambda: run_reader_all(files)),
         ("deps --standalone, text", lambda: cli(site, "--standalone", as_json=False)),
+        ("deps --standalone -j 1 (one process), text", lambda: cli(site, "--standalone", "-j", "1", as_json=False)),
         ("deps --standalone --json", lambda: cli(site, "--standalone")),
         ("deps --no-symbols (auto: extensions as imported), text",
          lambda: cli(site, "--no-symbols", python=py, as_json=False)),
         ("deps --no-symbols --json", lambda: cli(site, "--no-symbols", python=py)),
+        ("deps --no-symbols -j 1, text", lambda: cli(site, "--no-symbols", "-j", "1", python=py, as_json=False)),
         ("deps (auto, + every undefined symbol checked), text", lambda: cli(site, python=py, as_json=False)),
         ("deps (auto, + symbols) --json", lambda: cli(site, python=py)),
     ]
     times = {name: [] for name, _fn in measures}
+    cpu = {name: [] for name, _fn in measures}
     for _rep in range(args.repeat):
         for name, fn in measures:
-            t, out = timed(fn)
+            t, c, out = timed(fn)
             times[name].append(t)
+            cpu[name].append(c)
             results[name] = out
     rows = {name: median(v) for name, v in times.items()}
+    cpu_rows = {name: median(v) for name, v in cpu.items()}
     ldd_out = results["ldd once per file"]
     standalone = results["deps --standalone --json"]
     imported = results["deps (auto, + symbols) --json"]
@@ -194,18 +236,19 @@ def main(argv=None):
         for _rep in range(args.repeat):
             binary_mod.clear_cache()
             system = System.model("linux", "/", environ=ENV, executable=py)
-            t, tree = timed(lambda: loader_for(system).resolve(fail, mode="as-imported"))
+            t, _c, tree = timed(lambda: loader_for(system).resolve(fail, mode="as-imported"))
             ins.append(t)
             probs = len(problems(tree))
-            t2, _ = timed(lambda: cli(fail, python=py))
+            t2, _c, _ = timed(lambda: cli(fail, python=py))
             outs.append(t2)
         single = {"file": fail, "seconds_in_process_cold": median(ins), "runs_in_process": ins,
                   "problems": probs, "seconds_cli_process": median(outs), "runs_cli": outs}
     base = rows["ldd once per file"]
-    print(f"\n{'measure':58} {'median s':>9} {'ldd / this':>11}   runs")
+    cpu_base = cpu_rows["ldd once per file"]
+    print(f"\n{'measure':58} {'median s':>9} {'ldd / this':>11} {'CPU s':>7} {'CPU ratio':>9}   runs (wall s)")
     for name, sec in rows.items():
         runs = " ".join(f"{x:.3f}" for x in times[name])
-        print(f"{name:58} {sec:9.3f} {base / sec:11.1f}   {runs}")
+        print(f"{name:58} {sec:9.3f} {base / sec:11.1f} {cpu_rows[name]:7.3f} {cpu_base / cpu_rows[name]:9.1f}   {runs}")
     ratios = {}
     if have_lddtree:
         lt = rows["auditwheel lddtree (in process)"]
@@ -228,6 +271,8 @@ def main(argv=None):
               f"{single['seconds_cli_process'] * 1000:.1f} ms as a CLI process (medians)")
     if args.json:
         Path(args.json).write_text(json.dumps({"files": len(files), "rows": rows, "runs": times, "ratios": ratios,
+                                               "cpu_rows": cpu_rows, "cpu_runs": cpu, "tool": TOOL,
+                                               "load_average": os.getloadavg(),
                                                "compared": compared, "disagreements": len(bad),
                                                "single": single}, indent=1))
     return 1 if bad else 0

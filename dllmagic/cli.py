@@ -22,7 +22,8 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
+    """The whole command line, or with ``verb`` only that verb's part (a run needs no other)."""
     from . import __version__
 
     parser = _Parser(prog="dlldoctor", description="Diagnose Python import failures: missing modules, "
@@ -30,6 +31,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"dllmagic {__version__}")
     sub = parser.add_subparsers(dest="verb", parser_class=_Parser)
 
+    if verb in PLUGIN_VERBS:
+        importlib.import_module(PLUGIN_VERBS[verb]).add_parser(sub)
+        return parser
     check = sub.add_parser("check", help="will 'import NAME' work? (tried in a child process)")
     check.add_argument("name", help="the module to import, e.g. tensorflow or PIL.Image")
     check.add_argument("--python", help="diagnose this interpreter instead (it needs no dllmagic)")
@@ -114,7 +118,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in verbs and not any(a in ("-h", "--help", "--version") for a in argv[:1]):
         argv.insert(argv.index(first), "check")
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
     args = parser.parse_args(argv)
     if args.verb is None:
         parser.print_help()

@@ -23,6 +23,9 @@ def deps_schema() -> dict:
 
 #: Names that are worth a look when a folder is walked (the reader still checks the magic).
 _SUFFIXES = (".so", ".pyd", ".dll", ".dylib")
+#: Folders that never hold a loadable binary: byte-code caches and installer metadata (a third of
+#: the folders of a typical site-packages).
+_NOT_CODE = ("__pycache__", ".dist-info", ".egg-info")
 #: ELF, PE (MZ) and Mach-O (thin and fat) magic numbers.
 _MAGICS = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
 
@@ -46,60 +49,101 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-symbols", dest="symbols", action="store_false", default=None,
                    help="skip the check that every undefined symbol is defined somewhere")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("-j", "--jobs", type=int, metavar="N",
+                   help="processes for a folder walk (default: one per CPU, up to 8; 1: this one only)")
     p.add_argument("-v", "--verbose", action="store_true", help="show system libraries and every place tried")
     p.set_defaults(func=run, mode=None)
     return p
 
 
-def _looks_like_binary(name: str) -> bool:
-    return name.endswith(_SUFFIXES) or ".so." in name
-
-
 def iter_binaries(system, path: str) -> Iterator[str]:
-    """``path`` itself if a file; else every ELF-looking file under it (symlinks not followed).
+    """``path`` itself if a file; else every binary-looking file under it (symlinks not followed;
+    ``__pycache__`` and ``*.dist-info`` folders skipped).
 
-    Files come in name order within each folder. Only names that look like libraries are opened (to
-    read their magic); everything else costs one name test, so a site-packages with 30 000 headers and
-    Python files is walked in a few hundredths of a second.
+    Files come in name order within each folder, a folder's files before its subfolders. Only names
+    that look like libraries are opened (to read their magic); everything else costs one name test, so
+    a site-packages with 30 000 headers and Python files is walked in a few hundredths of a second.
     """
-    import os
-
     if not system.is_dir(path):
         yield path
         return
-    sep = "\\" if system.platform == "windows" else "/"
-    stack = [path]
-    seen = set()
+    yield from _walk(system, [path], set())
+
+
+def _walk(system, stack: List[str], seen: set) -> Iterator[str]:
+    """Depth first from the folders on ``stack`` (the last one first)."""
     while stack:
-        folder = stack.pop()
-        files, dirs = [], []
+        files, dirs = _scan(system, stack.pop(), seen)
+        yield from files
+        stack.extend(dirs)
+
+
+def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
+    """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen`` (by
+    inode) are left out and the others added."""
+    import os
+
+    sep = "\\" if system.platform == "windows" else "/"
+    files, dirs = [], []
+    try:
+        with os.scandir(system.host_path(folder)) as it:
+            for entry in it:
+                name = entry.name
+                # d_type answers both tests without a system call; symlinks are neither.
+                try:
+                    if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
+                        files.append((name, entry.path))
+                    elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
+                        dirs.append((name, entry.inode()))
+                except OSError:
+                    continue
+    except OSError:
+        return [], []
+    prefix = folder.rstrip(sep) + sep
+    found = []
+    for name, host in sorted(files):
         try:
-            with os.scandir(system.host_path(folder)) as it:
-                for entry in it:
-                    name = entry.name
-                    # d_type answers both tests without a system call; symlinks are neither.
-                    try:
-                        if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
-                            files.append((name, entry.path))
-                        elif entry.is_dir(follow_symlinks=False):
-                            dirs.append((name, entry.inode()))
-                    except OSError:
-                        continue
+            fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            try:
+                head = os.read(fd, 4)
+            finally:
+                os.close(fd)
         except OSError:
             continue
-        prefix = folder.rstrip(sep) + sep
-        for name, host in sorted(files):
-            try:
-                with open(host, "rb") as fh:
-                    head = fh.read(4)
-            except OSError:
+        if head in _MAGICS or head[:2] == b"MZ":
+            found.append(prefix + name)
+    subfolders = []
+    for name, key in sorted(dirs):
+        if key not in seen:
+            seen.add(key)
+            subfolders.append(prefix + name)
+    return found, subfolders
+
+
+def _plan(system, path: str, want: int) -> List[tuple]:
+    """The walk of folder ``path`` cut into tasks, in the walk's own order: ("files", [paths]) for the
+    binaries of the folders opened while cutting, ("walk", folder, seen) for a whole subtree.
+
+    Up to two levels are opened, and only while there are fewer than ``want`` subtrees: enough pieces
+    for the processes to share (torch alone is half a site-packages) for a few dozen folder reads.
+    """
+    seen: set = set()
+    tasks: List[tuple] = [("walk", path)]
+    for _level in range(2):
+        if sum(1 for t in tasks if t[0] == "walk") >= want:
+            break
+        opened: List[tuple] = []
+        for task in tasks:
+            if task[0] != "walk":
+                opened.append(task)
                 continue
-            if head in _MAGICS or head[:2] == b"MZ":
-                yield prefix + name
-        for name, key in sorted(dirs):
-            if key not in seen:
-                seen.add(key)
-                stack.append(prefix + name)
+            files, dirs = _scan(system, task[1], seen)
+            if files:
+                opened.append(("files", files))
+            # depth first takes the last subfolder first
+            opened.extend(("walk", d) for d in reversed(dirs))
+        tasks = opened
+    return [t if t[0] == "files" else ("walk", t[1], seen) for t in tasks]
 
 
 def _is_extension(system, path: str) -> bool:
@@ -109,13 +153,156 @@ def _is_extension(system, path: str) -> bool:
         name.lower().endswith(".pyd"))
 
 
+#: Fewer files than this per extra process are resolved in one process (a fork costs a few
+#: milliseconds; a tree about half a millisecond).
+_FILES_PER_JOB = 24
+#: A folder that opens into fewer subtrees than this is walked in one process.
+_MIN_SUBTREES = 16
+
+
+def _default_jobs() -> int:
+    import os
+
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 8))
+
+
+def _in_parallel(work, tasks: list, jobs: int) -> list:
+    """``[work(t) for t in tasks]``, spread over ``jobs`` processes (fork; the parent is one of them).
+
+    The task numbers wait in a pipe and each process takes the next one when it is free, so a slow
+    task does not hold the others up. A task whose process fails or dies is done again here, so
+    nothing is lost; without fork, or with other threads running (a fork would copy their locks
+    mid-use), everything is done here.
+    """
+    import os
+    import pickle
+    import sys
+
+    # (threading not imported means no thread was started through it)
+    threads = sys.modules.get("threading")
+    if jobs <= 1 or len(tasks) < 2 or not hasattr(os, "fork") or (threads and threads.active_count() > 1):
+        return [work(t) for t in tasks]
+    queue_out, queue_in = os.pipe()
+    os.write(queue_in, b"".join(i.to_bytes(4, "little") for i in range(len(tasks))))
+    os.close(queue_in)  # after the last number every reader sees end-of-file
+
+    def take_tasks():
+        done = {}
+        while True:
+            token = os.read(queue_out, 4)  # a pipe read this small is never split between readers
+            if len(token) < 4:
+                return done
+            index = int.from_bytes(token, "little")
+            done[index] = work(tasks[index])
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    children = []
+    for _ in range(min(jobs, len(tasks)) - 1):
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            os.close(read_end)
+            os.close(write_end)
+            break
+        if pid == 0:  # a child: its results, pickled up the pipe, then out without clean-up
+            code = 0
+            try:
+                os.close(read_end)
+                try:
+                    data = pickle.dumps(("ok", take_tasks()), protocol=pickle.HIGHEST_PROTOCOL)
+                except BaseException as exc:  # the parent does the tasks this child took again
+                    data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+                with os.fdopen(write_end, "wb") as fh:
+                    fh.write(data)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(write_end)
+        children.append((pid, read_end))
+    done = take_tasks()
+    os.close(queue_out)
+    for pid, read_end in children:
+        with os.fdopen(read_end, "rb") as fh:
+            data = fh.read()
+        os.waitpid(pid, 0)
+        try:
+            status, payload = pickle.loads(data)
+        except Exception:
+            status, payload = "error", None
+        if status == "ok":
+            done.update(payload)
+    return [done[i] if i in done else work(task) for i, task in enumerate(tasks)]
+
+
+class _Job:
+    """What one process needs to walk and resolve: the loader, the options, how to render."""
+
+    def __init__(self, system, loader, args, brief: bool) -> None:
+        self.system, self.loader, self.args, self.brief = system, loader, args, brief
+
+    def mode(self, file: str) -> str:
+        return self.args.mode or ("as-imported" if _is_extension(self.system, file) else "standalone")
+
+    def run_task(self, task: tuple) -> list:
+        """[(file, walked, rendered or None, failed, reached)] for the files of one task.
+
+        A file that a later pass may skip (a library under a walked folder, in auto mode: one of the
+        extension modules may load it, and it is checked there) is left unrendered (None).
+        """
+        if task[0] == "given":
+            items = [(task[1], False)]
+        elif task[0] == "files":
+            items = [(f, True) for f in task[1]]
+        elif task[0] == "walk":
+            items = [(f, True) for f in _walk(self.system, [task[1]], set(task[2]))]
+        else:  # "resolve": files left for the second pass
+            return [self.resolve(f, walked) for f, walked in task[1]]
+        out = []
+        for file, walked in items:
+            if walked and self.args.mode is None and self.mode(file) == "standalone":
+                out.append((file, walked, None, False, ()))
+            else:
+                out.append(self.resolve(file, walked))
+        return out
+
+    def resolve(self, file: str, walked: bool) -> tuple:
+        import json
+
+        from .facts.native.loader import format_tree, problems, tree_to_dict, walk
+
+        args = self.args
+        mode = self.mode(file)
+        tree = self.loader.resolve(file, mode=mode, python_executable=args.python or None,
+                                   symbols=getattr(args, "symbols", None))
+        found = problems(tree)
+        if args.json:
+            # Compact: json's C encoder is used only without indent (ten times faster on big trees).
+            rendered = json.dumps(tree_to_dict(tree, found), separators=(",", ":"))
+        elif self.brief and not args.verbose and not found:
+            rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode})"
+        else:
+            rendered = format_tree(tree, verbose=args.verbose)
+        reached = ()
+        if mode == "as-imported":
+            reached = tuple(node.path for node in walk(tree.root)
+                            if node.path and node.error is None and node is not tree.root)
+        return (file, walked, rendered, bool(found), reached)
+
+
 def run(args) -> int:
     import json
     import os
     import posixpath
     import sys
 
-    from .facts.native.loader import format_tree, loader_for, problems, tree_to_dict, walk
+    from .facts.native.loader import loader_for
     from .facts.system import System
 
     machine = None
@@ -140,64 +327,60 @@ def run(args) -> int:
         # A fresh interpreter, not this CLI process: python's own libraries are modelled from its file.
         system = System(platform=live.platform, machine=live.machine, environ=live.environ, root="/",
                         executable=args.python or live.executable, live=False, loaded=())
-    loader = machine.loader() if machine is not None else loader_for(system)
-    work: List[Tuple[str, bool]] = []          # (file, found by walking a folder)
-    for given in args.paths:
-        path = given if given.startswith("/") or args.root else os.path.abspath(given)
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None and jobs < 1:
+        print("deps: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    jobs = jobs or _default_jobs()
+    tasks: List[tuple] = []
+    given = []
+    for name in args.paths:
+        path = name if name.startswith("/") or args.root else os.path.abspath(name)
         if not system.exists(path):
-            print(f"deps: {given}: no such file or folder", file=sys.stderr)
+            print(f"deps: {name}: no such file or folder", file=sys.stderr)
             return 2
-        walked = system.is_dir(path)
-        work.extend((f, walked) for f in iter_binaries(system, path))
-    modes = {f: args.mode or ("as-imported" if _is_extension(system, f) else "standalone") for f, _w in work}
-    trees = {}
-    # Extension modules first: a bundled library (numpy.libs/, pillow.libs/) that one of them reaches
-    # is checked there, where its search path really comes from; resolved alone it would be a false
-    # alarm (its own RPATH is rarely enough: it relies on the extension's).
-    reached = {}
-    order = sorted(range(len(work)), key=lambda i: modes[work[i][0]] != "as-imported")
-    for i in order:
-        file, walked = work[i]
-        if walked and args.mode is None and modes[file] == "standalone" and file in reached:
-            continue
-        tree = loader.resolve(file, mode=modes[file], python_executable=args.python or None,
-                              symbols=getattr(args, "symbols", None))
-        trees[file] = tree
-        if modes[file] == "as-imported":
-            for node in walk(tree.root):
-                if node.path and node.error is None and node is not tree.root:
-                    reached.setdefault(node.path, file)
-                    reached.setdefault(posixpath.normpath(node.path), file)
-    results = []
-    status = 0
-    failing = {}
-    for file, _walked in work:
-        tree = trees.get(file)
-        if tree is None:
-            results.append((file, None))
-            continue
-        found = problems(tree)
-        if found:
-            status = 1
-        results.append((file, tree))
-        failing[file] = found
+        given.append(path)
+    folders = [system.is_dir(p) for p in given]
+    for path, is_folder in zip(given, folders):
+        tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
+    loader = machine.loader() if machine is not None else loader_for(system)
+    if hasattr(loader, "ld_cache"):
+        loader.ld_cache()  # machine facts read once, before any fork shares them
+    job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
+    parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
+    # First pass: every file is found and the extension modules (and every file named, or every file
+    # with --standalone/--as-imported) resolved.
+    entries = [e for part in (_in_parallel(job.run_task, tasks, jobs) if parallel
+                              else map(job.run_task, tasks)) for e in part]
+    reached: dict = {}
+    for _f, _w, _r, _failed, paths in entries:
+        for p in paths:
+            reached.setdefault(p, _f)
+            reached.setdefault(posixpath.normpath(p), _f)
+    # Second pass: a bundled library (numpy.libs/, pillow.libs/) that an extension module reaches
+    # was checked there, where its search path really comes from; resolved alone it would be a false
+    # alarm (its own RPATH is rarely enough: it relies on the extension's). The others are resolved.
+    rest = [(f, w) for f, w, rendered, _x, _p in entries if rendered is None and f not in reached]
+    if rest:
+        size = max(_FILES_PER_JOB, -(-len(rest) // (jobs * 4)))
+        runs = [("resolve", rest[i:i + size]) for i in range(0, len(rest), size)]
+        second = _in_parallel(job.run_task, runs, jobs) if len(rest) >= 2 * _FILES_PER_JOB \
+            else map(job.run_task, runs)
+        later = {e[0]: e for part in second for e in part}
+        entries = [later.get(e[0], e) for e in entries]
+    status = 1 if any(e[3] for e in entries) else 0
     if args.json:
-        out = {"schema_version": DEPS_SCHEMA_VERSION, "ok": status == 0,
-               "trees": [tree_to_dict(t, failing[f]) for f, t in results if t is not None],
-               "checked_as_dependencies": [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
-                                           for f, t in results if t is None]}
-        # Compact: json's C encoder is used only without indent (ten times faster on big trees).
-        print(json.dumps(out, separators=(",", ":")))
+        skipped = [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
+                   for f, _w, rendered, _x, _p in entries if rendered is None]
+        sys.stdout.write('{"schema_version":%s,"ok":%s,"trees":[%s],"checked_as_dependencies":%s}\n' % (
+            json.dumps(DEPS_SCHEMA_VERSION), json.dumps(status == 0),
+            ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":"))))
     else:
-        for i, (file, tree) in enumerate(results):
-            if tree is None:
-                if args.verbose:
-                    print(f"{file}: checked as a dependency of {reached.get(file)}")
-                continue
-            if not args.verbose and len(results) > 1 and not failing[file]:
-                print(f"{tree.root.path or tree.root.name}: ok ({tree.mode})")
-                continue
-            print(format_tree(tree, verbose=args.verbose))
+        for file, _w, rendered, _x, _p in entries:
+            if rendered is not None:
+                print(rendered)
+            elif args.verbose:
+                print(f"{file}: checked as a dependency of {reached.get(file)}")
     return status
 
 

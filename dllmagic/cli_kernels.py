@@ -11,7 +11,6 @@ import os
 import sys
 from typing import Any, Dict, List, Optional
 
-from .model import to_dict
 
 __all__ = ["add_parser", "run", "kernels_data", "KERNELS_SCHEMA_VERSION"]
 
@@ -37,6 +36,7 @@ def kernels_data(system: Any = None, interpreter: Any = None, notebook_dir: Opti
     from .facts.environments import discover
     from .facts.interpreter import live_interpreter
     from .facts.system import System
+    from .model import to_dict
 
     system = system or System.current()
     interpreter = interpreter or live_interpreter()

@@ -9,13 +9,21 @@ from __future__ import annotations
 
 import ntpath
 import os
-import platform as _platform
 import posixpath
 import sys
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 PLATFORMS = ("linux", "windows", "macos")
+
+
+def _machine_name() -> str:
+    """The CPU name as ``platform.machine()`` gives it (uname where there is one: no import)."""
+    if hasattr(os, "uname"):
+        return os.uname().machine
+    import platform
+
+    return platform.machine()
 
 
 def live_platform() -> str:
@@ -93,7 +101,7 @@ class System:
     def current(cls) -> "System":
         return cls(
             platform=live_platform(),
-            machine=_platform.machine(),
+            machine=_machine_name(),
             environ=os.environ,
             root="/",
             executable=sys.executable,

@@ -94,3 +94,80 @@ def test_broken_pillow_names_the_deleted_library(capsys, wheel_env, broken_pillo
     # And the deps verb over the whole package says so, with exit status 1.
     rc, out, _ = run_cli(capsys, str(site / "PIL"), "--python", str(wheel_env["python"]))
     assert rc == 1 and f"{victim.name}  NOT FOUND" in out
+
+
+# -- a folder shared among processes ----------------------------------------------------------------
+
+def _deps(*argv):
+    proc = subprocess.run([sys.executable, "-m", "dllmagic", "deps", *argv], capture_output=True, text=True,
+                          env=dict(CLEAN_ENV, PYTHONPATH=os.getcwd()))
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, proc.stdout
+
+
+def test_a_folder_walked_by_several_processes_prints_what_one_prints(wheel_env, built):
+    site = wheel_env["site"]
+    system = System.model("linux", "/")
+    # The walk really is cut into enough subtrees to be shared (else -j would run in one process).
+    subtrees = [t for t in cli_deps._plan(system, str(site), cli_deps._MIN_SUBTREES * 3) if t[0] == "walk"]
+    assert len(subtrees) >= cli_deps._MIN_SUBTREES
+    # The same files, in the same order, as the walk in one piece.
+    assert [f for t in cli_deps._plan(system, str(site), 1000) for f in
+            (t[1] if t[0] == "files" else cli_deps._walk(system, [t[1]], set(t[2])))] \
+        == list(cli_deps.iter_binaries(system, str(site)))
+    python = str(wheel_env["python"])
+    for extra in ([], ["--json"], ["-v"], ["--standalone", "--json"], ["--no-symbols"]):
+        one = _deps(str(site), str(built), "--python", python, "-j", "1", *extra)
+        three = _deps(str(site), str(built), "--python", python, "-j", "3", *extra)
+        assert one == three, extra
+        assert len(one[1]) > 5000
+    data = json.loads(_deps(str(site), "--python", python, "-j", "3", "--json")[1])
+    assert len(data["trees"]) + len(data["checked_as_dependencies"]) == len(
+        list(cli_deps.iter_binaries(system, str(site))))
+
+
+PARALLEL = r"""
+import os, sys, time
+from dllmagic.cli_deps import _in_parallel
+parent = os.getpid()
+how = sys.argv[1]
+
+def work(task):
+    if os.getpid() != parent:
+        if how == "die":
+            os._exit(9)           # a worker killed mid-way: its tasks are done again by the parent
+        if how == "raise":
+            raise RuntimeError("boom")
+    time.sleep(0.002)             # long enough for every process to take some
+    return task * task, os.getpid()
+
+out = _in_parallel(work, list(range(200)), 3)
+assert [v for v, _pid in out] == [t * t for t in range(200)], out
+print(len({pid for _v, pid in out}), sum(pid == parent for _v, pid in out))
+"""
+
+
+@pytest.mark.parametrize("how", ["well", "die", "raise"])
+def test_tasks_shared_among_processes_come_back_in_order_even_when_one_fails(how):
+    out = subprocess.check_output([sys.executable, "-c", PARALLEL, how], text=True,
+                                  env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    processes, by_parent = map(int, out.split())
+    if how == "well":
+        assert processes >= 2 and by_parent < 200   # the children did part of the work
+    else:
+        assert (processes, by_parent) == (1, 200)   # nothing lost: the parent did it all again
+
+
+def test_one_loader_for_many_files_answers_as_a_fresh_one(wheel_env, built):
+    """The loader's memos (searches shared by files without RPATH ...) never change an answer."""
+    from native_oracles import elf_files
+    from dllmagic.facts.native.loader import loader_for, tree_to_dict
+
+    files = [str(p) for p in elf_files(built, wheel_env["site"])]
+    assert len(files) > 40
+    system = System.model("linux", "/", environ=CLEAN_ENV, executable=str(wheel_env["python"]))
+    for mode in ("standalone", "as-imported"):
+        shared = loader_for(system)
+        for path in files + files[::-1]:
+            fresh = loader_for(system).resolve(path, mode=mode)
+            assert tree_to_dict(shared.resolve(path, mode=mode)) == tree_to_dict(fresh), (mode, path)

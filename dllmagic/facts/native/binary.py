@@ -19,7 +19,7 @@ import functools
 import mmap
 import os
 import stat
-import threading
+import _thread
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
@@ -169,7 +169,7 @@ class Binary:
 # -- reading ----------------------------------------------------------------------------------------
 
 _CACHE: Dict[Tuple[str, int, int, int], Binary] = {}
-_CACHE_LOCK = threading.Lock()
+_CACHE_LOCK = _thread.allocate_lock()
 _CACHE_MAX = 4096
 
 
@@ -180,11 +180,13 @@ def clear_cache() -> None:
 
 def _map_file(host: str):
     """The file's bytes: an mmap (so only the pages parsed are read) or b"" for an empty file."""
-    with open(host, "rb") as fh:
-        try:
-            return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        except ValueError:  # empty file: mmap refuses length 0
-            return b""
+    fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    try:
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    except ValueError:  # empty file: mmap refuses length 0
+        return b""
+    finally:
+        os.close(fd)  # the map keeps its own reference to the file
 
 
 def read_binary(path: str, system=None) -> Binary:

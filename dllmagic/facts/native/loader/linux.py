@@ -150,7 +150,8 @@ class LinuxLoader:
 
     def __init__(self, system, *, hwcaps: Optional[Sequence[str]] = None) -> None:
         self.system = system
-        self.env = system.environ
+        # A plain copy: os.environ encodes the key on every look-up, and a search reads it often.
+        self.env = dict(system.environ)
         self._hwcaps_given = tuple(hwcaps) if hwcaps is not None else None
         self._dir_cache: Dict[str, bool] = {}
         self._cache: Dict[str, LdCache] = {}
@@ -660,15 +661,26 @@ class _Resolution:
         return None
 
     def _search_key(self, requester: _Obj) -> tuple:
-        """Everything :meth:`_search` reads about the requester and its loader chain, as a key."""
+        """Everything :meth:`_search` reads about the requester and its loader chain, as a key.
+
+        Only objects whose RPATH/RUNPATH (or NODEFLIB) can change the search are part of it: the
+        many files that have none share one search per name (libc.so.6 is looked up once, not once
+        per extension module).
+        """
         ctx = requester._ctx
         if ctx is None:
             m = self.main
-            ctx = requester._ctx = (
-                self.interp, self.bits, self.machine, self.mode,
-                (m.path, m.origin) if m is not None else None,
-                tuple((o.path, o.origin, o.depth, o is m) for o in self._chain(requester)),
-            )
+            b = requester.binary
+            own = (requester.path, requester.origin, bool(b.runpath), "nodeflib" in b.flags) \
+                if b.rpath or b.runpath or "nodeflib" in b.flags else None
+            chain = tuple((o.path, o.origin, o.depth, o is m, o is requester) for o in self._chain(requester)
+                          if o.binary.rpath or o.binary.runpath)
+            main = (m.path, m.origin, bool(m.binary.runpath)) if m is not None and m.binary.rpath else None
+            llp = self.L.env.get("LD_LIBRARY_PATH") or ""
+            # $ORIGIN in LD_LIBRARY_PATH is the main program's folder (or the requester's without one).
+            llp_origin = (m or requester).origin if "$" in llp else None
+            ctx = requester._ctx = (self.interp, self.bits, self.machine, self.mode, main, own, chain,
+                                    llp_origin)
         return ctx
 
     def _reuse(self, hit: _Obj, node: _N, name: str) -> _Obj:
