@@ -49,6 +49,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--no-symbols", dest="symbols", action="store_false", default=None,
                    help="skip the check that every undefined symbol is defined somewhere")
     p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--no-cache", dest="cache", action="store_false",
+                   help="read every file, and keep no facts between runs (see dllmagic/facts/native/factstore.py)")
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="processes for a folder walk (default: one per CPU, up to 8; 1: this one only)")
     p.add_argument("-v", "--verbose", action="store_true", help="show system libraries and every place tried")
@@ -170,8 +172,11 @@ def _default_jobs() -> int:
     return max(1, min(cpus, 8))
 
 
-def _in_parallel(work, tasks: list, jobs: int) -> list:
+def _in_parallel(work, tasks: list, jobs: int, *, collect=None, absorb=None) -> list:
     """``[work(t) for t in tasks]``, spread over ``jobs`` processes (fork; the parent is one of them).
+
+    ``collect()``, called in each child at its end, gives what the parent passes to ``absorb`` (the
+    file facts a child read, for the store).
 
     The task numbers wait in a pipe and each process takes the next one when it is free, so a slow
     task does not hold the others up. A task whose process fails or dies is done again here, so
@@ -215,9 +220,11 @@ def _in_parallel(work, tasks: list, jobs: int) -> list:
             try:
                 os.close(read_end)
                 try:
-                    data = pickle.dumps(("ok", take_tasks()), protocol=pickle.HIGHEST_PROTOCOL)
+                    results = take_tasks()
+                    extra = collect() if collect is not None else None
+                    data = pickle.dumps(("ok", results, extra), protocol=pickle.HIGHEST_PROTOCOL)
                 except BaseException as exc:  # the parent does the tasks this child took again
-                    data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"))
+                    data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", None))
                 with os.fdopen(write_end, "wb") as fh:
                     fh.write(data)
             except BaseException:
@@ -233,11 +240,13 @@ def _in_parallel(work, tasks: list, jobs: int) -> list:
             data = fh.read()
         os.waitpid(pid, 0)
         try:
-            status, payload = pickle.loads(data)
+            status, payload, extra = pickle.loads(data)
         except Exception:
-            status, payload = "error", None
+            status, payload, extra = "error", None, None
         if status == "ok":
             done.update(payload)
+            if absorb is not None:
+                absorb(extra)
     return [done[i] if i in done else work(task) for i, task in enumerate(tasks)]
 
 
@@ -297,12 +306,9 @@ class _Job:
 
 
 def run(args) -> int:
-    import json
     import os
-    import posixpath
     import sys
 
-    from .facts.native.loader import loader_for
     from .facts.system import System
 
     machine = None
@@ -343,6 +349,25 @@ def run(args) -> int:
     folders = [system.is_dir(p) for p in given]
     for path, is_folder in zip(given, folders):
         tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
+    store = None
+    if getattr(args, "cache", True):
+        from .facts.native import factstore
+
+        store = factstore.activate(factstore.default_folder())
+    try:
+        return _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store)
+    finally:
+        if store is not None:
+            store.save()
+            factstore.deactivate()
+
+
+def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store) -> int:
+    import posixpath
+    import sys
+
+    from .facts.native.loader import loader_for
+
     loader = machine.loader() if machine is not None else loader_for(system)
     if hasattr(loader, "ld_cache"):
         loader.ld_cache()  # machine facts read once, before any fork shares them
@@ -350,13 +375,14 @@ def run(args) -> int:
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
     # with --standalone/--as-imported) resolved.
-    entries = [e for part in (_in_parallel(job.run_task, tasks, jobs) if parallel
+    share = {} if store is None else {"collect": lambda: store.added, "absorb": store.absorb}
+    entries = [e for part in (_in_parallel(job.run_task, tasks, jobs, **share) if parallel
                               else map(job.run_task, tasks)) for e in part]
     reached: dict = {}
-    for _f, _w, _r, _failed, paths in entries:
+    for file, _walked, _rendered, _failed, paths in entries:
         for p in paths:
-            reached.setdefault(p, _f)
-            reached.setdefault(posixpath.normpath(p), _f)
+            reached.setdefault(p, file)
+            reached.setdefault(posixpath.normpath(p), file)
     # Second pass: a bundled library (numpy.libs/, pillow.libs/) that an extension module reaches
     # was checked there, where its search path really comes from; resolved alone it would be a false
     # alarm (its own RPATH is rarely enough: it relies on the extension's). The others are resolved.
@@ -364,12 +390,14 @@ def run(args) -> int:
     if rest:
         size = max(_FILES_PER_JOB, -(-len(rest) // (jobs * 4)))
         runs = [("resolve", rest[i:i + size]) for i in range(0, len(rest), size)]
-        second = _in_parallel(job.run_task, runs, jobs) if len(rest) >= 2 * _FILES_PER_JOB \
+        second = _in_parallel(job.run_task, runs, jobs, **share) if len(rest) >= 2 * _FILES_PER_JOB \
             else map(job.run_task, runs)
         later = {e[0]: e for part in second for e in part}
         entries = [later.get(e[0], e) for e in entries]
     status = 1 if any(e[3] for e in entries) else 0
     if args.json:
+        import json
+
         skipped = [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
                    for f, _w, rendered, _x, _p in entries if rendered is None]
         sys.stdout.write('{"schema_version":%s,"ok":%s,"trees":[%s],"checked_as_dependencies":%s}\n' % (

@@ -18,6 +18,11 @@ from harness import REPO, Kernel, Venv, create_venv, write_kernelspec
 
 os.environ["DLLMAGIC_STRICT"] = "1"
 os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+# The facts `deps` keeps between runs go to a folder of this test session, not the user's cache.
+if "DLLMAGIC_CACHE_DIR" not in os.environ:
+    import tempfile
+
+    os.environ["DLLMAGIC_CACHE_DIR"] = tempfile.mkdtemp(prefix="dllmagic-test-cache-")
 
 
 # -- schema ------------------------------------------------------------------------------------------

@@ -171,3 +171,67 @@ def test_one_loader_for_many_files_answers_as_a_fresh_one(wheel_env, built):
         for path in files + files[::-1]:
             fresh = loader_for(system).resolve(path, mode=mode)
             assert tree_to_dict(shared.resolve(path, mode=mode)) == tree_to_dict(fresh), (mode, path)
+
+
+# -- facts kept between runs ------------------------------------------------------------------------
+
+def _settled(*paths):
+    """Wait until the files are older than the store's settle time (fresh files are not kept)."""
+    import time
+
+    from dllmagic.facts.native import factstore
+
+    newest = max(max(os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns) for p in paths)
+    wait = (newest + factstore.SETTLE_NS - time.time_ns()) / 1e9
+    if wait > 0:
+        time.sleep(wait + 0.05)
+
+
+def _deps_with_store(store, *argv):
+    proc = subprocess.run([sys.executable, "-m", "dllmagic", "deps", *argv], capture_output=True, text=True,
+                          env=dict(CLEAN_ENV, PYTHONPATH=os.getcwd(), DLLMAGIC_CACHE_DIR=str(store)))
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.returncode, proc.stdout
+
+
+def test_facts_kept_between_runs_give_the_answers_of_a_fresh_read(wheel_env, built, tmp_path):
+    from dllmagic.facts.native import factstore
+
+    site, python = str(wheel_env["site"]), str(wheel_env["python"])
+    files = list(cli_deps.iter_binaries(System.model("linux", "/"), site))
+    _settled(*files)
+    store = tmp_path / "store"
+    cold = _deps_with_store(store, site, "--python", python, "--json", "--no-cache")
+    assert not store.exists()                              # --no-cache keeps nothing
+    first = _deps_with_store(store, site, "--python", python, "--json")
+    kept = {os.path.normpath(p) for p in factstore.FactStore(str(store)).entries}
+    assert set(files) <= kept                               # every file walked, and what they load
+    assert _deps_with_store(store, site, "--python", python, "--json") == first == cold
+    # A damaged store is ignored, and replaced.
+    (store / factstore.FILENAME).write_bytes(b"\x00garbage" * 100)
+    assert _deps_with_store(store, site, "--python", python, "--json") == cold
+    assert set(files) <= {os.path.normpath(p) for p in factstore.FactStore(str(store)).entries}
+
+
+def test_a_library_replaced_after_a_run_is_read_again(built, tmp_path):
+    folder = tmp_path / "lib"
+    shutil.copytree(built / "rpath_is_inherited_from_the_loader_chain" / "top", folder)
+    target = folder / "libtop.so"
+    _settled(*[p for p in folder.rglob("*") if p.is_file()])
+    store = tmp_path / "store"
+    rc, out = _deps_with_store(store, str(target), "--standalone")
+    assert rc == 0 and "libdep.so => " in out
+    # Rewritten in place (same path, same inode), by one that needs a library that is nowhere.
+    replacement = built / "a_missing_library_lists_every_place_tried" / "libroot.so"
+    with open(target, "r+b") as fh:
+        fh.write(replacement.read_bytes())
+        fh.truncate()
+    rc, out = _deps_with_store(store, str(target), "--standalone")
+    assert rc == 1 and "libnothere.so.1  NOT FOUND" in out and "libdep.so" not in out
+
+
+def test_a_store_that_cannot_be_written_costs_nothing_but_time(built, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the store's folder would be")
+    rc, out = _deps_with_store(blocker / "store", str(built / "rpath_is_inherited_from_the_loader_chain"))
+    assert rc == 1 and "libtop.so" in out

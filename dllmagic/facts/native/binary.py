@@ -23,6 +23,8 @@ import _thread
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
+from . import factstore
+
 __all__ = [
     "Binary",
     "Needed",
@@ -214,12 +216,71 @@ def read_binary(path: str, system=None) -> Binary:
 
             hit = dataclasses.replace(hit, path=path)
         return hit
-    binary = _read_uncached(path, host, (st.st_dev, st.st_ino))
+    store = factstore.active()
+    binary = _from_store(store, path, host, st) if store is not None else None
+    if binary is None:
+        binary = _read_uncached(path, host, (st.st_dev, st.st_ino))
+        if store is not None and binary.format == "elf":
+            store.put(host, st, _stored_fields(binary))
     with _CACHE_LOCK:
         if len(_CACHE) >= _CACHE_MAX:
             _CACHE.clear()
         _CACHE[key] = binary
     return binary
+
+
+#: The Binary fields an ELF file's stored facts hold (all but its path, identity and lazy half).
+_STORED: Tuple[str, ...] = ()
+
+
+def _stored_fields(binary: Binary) -> dict:
+    """The facts of ``binary`` as plain data for the fact store (marshal takes no named tuples)."""
+    global _STORED
+    if not _STORED:
+        import dataclasses
+
+        _STORED = tuple(f.name for f in dataclasses.fields(Binary)
+                        if f.name not in ("path", "file_id", "_symbol_reader"))
+    out = {name: getattr(binary, name) for name in _STORED}
+    out["needed"] = tuple(tuple(n) for n in binary.needed)
+    out["versions_needed"] = tuple(tuple(v) for v in binary.versions_needed)
+    return out
+
+
+def _from_store(store, path: str, host: str, st) -> Optional[Binary]:
+    fields = store.get(host, st)
+    if fields is None:
+        return None
+    try:
+        fields = dict(fields, needed=tuple(Needed(*n) for n in fields["needed"]),
+                      versions_needed=tuple(VersionNeed(*v) for v in fields["versions_needed"]))
+        return Binary(path=path, file_id=(st.st_dev, st.st_ino), _symbol_reader=_elf_symbol_reader(host),
+                      **fields)
+    except (TypeError, KeyError, ValueError):  # a foreign or damaged entry: read the file instead
+        return None
+
+
+def _elf_symbol_reader(host: str):
+    """The lazy half of an ELF Binary: its symbol tables, read from the file when first asked."""
+
+    def symbols(kind: str):
+        from . import elf
+
+        try:
+            buf = _map_file(host)
+        except OSError as exc:
+            if kind == "index":
+                return None
+            note = (f"symbol table unreadable: {_os_error_text(exc)}",)
+            return ((), note) if kind == "imports" else ((), (), note)
+        if kind == "index":
+            return elf.symbol_index(buf)
+        if kind == "imports":
+            imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
+            return imported, notes
+        return elf.parse_symbols(buf)
+
+    return symbols
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -247,23 +308,7 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
             fields = elf.parse(data)
         except Exception as exc:  # the reader is defensive; this is the last net
             fields = {"format": "elf", "error": f"unreadable ELF file: {exc!r}"}
-
-        def symbols(kind: str, host=host):
-            try:
-                buf = _map_file(host)
-            except OSError as exc:
-                if kind == "index":
-                    return None
-                note = (f"symbol table unreadable: {_os_error_text(exc)}",)
-                return ((), note) if kind == "imports" else ((), (), note)
-            if kind == "index":
-                return elf.symbol_index(buf)
-            if kind == "imports":
-                imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
-                return imported, notes
-            return elf.parse_symbols(buf)
-
-        return Binary(path=path, file_id=file_id, _symbol_reader=symbols, **fields)
+        return Binary(path=path, file_id=file_id, _symbol_reader=_elf_symbol_reader(host), **fields)
     if len(data) == 0:
         return Binary(path=path, format="unknown", error="file too short", file_id=file_id)
     fmt = "unknown"
