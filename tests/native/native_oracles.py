@@ -92,9 +92,10 @@ def compare_with_ldd(tree, ldd) -> List[str]:
     for node in first_nodes(tree):
         if node.rule == "already-loaded" and node.path and "/" in node.name:
             continue
+        # (The program met again by its SONAME is a repeat, not here; the same file met by a search is
+        # a new object, listed by ldd too: ld.so does not compare the program's inode.)
         mine.append((node.name, node.path if node.error is None else None))
     # ldd lists an object once, under the name it was first asked for; ld.so itself has no "=>" line.
-    mine = [(n, p) for n, p in mine if not (p and p == tree.root.path)]
     seen = set()
     uniq = []
     for n, p in mine:

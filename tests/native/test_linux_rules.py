@@ -341,3 +341,23 @@ def read_interp(path):
     from dllmagic.facts.native.binary import read_binary
 
     return read_binary(str(path)).interp
+
+
+def test_a_program_met_below_itself_is_loaded_again(built):
+    """Run as a program (ldd), a library that is the same file as the program is loaded again: the
+    program's inode is not compared, only its SONAME answers. Two programs with the same needs share
+    the work below them; the tree made for the first must fit the second exactly."""
+    from dllmagic.facts.native.loader import loader_for, tree_to_dict
+
+    folder = built / "a_program_met_below_itself_is_that_same_file"
+    env = dict(CLEAN_ENV, LD_LIBRARY_PATH=str(folder))
+    shared = loader_for(host_system(env))
+    first = shared.resolve(str(folder / "p1.so"), mode="standalone")
+    assert node(first, "libprog.so").path == str(folder / "libprog.so") and not node(first, "libprog.so").repeat
+    assert shared._templates, "p1.so should leave a reusable tree"
+    prog = folder / "libprog.so"
+    second = shared.resolve(str(prog), mode="standalone")
+    again = node(second, "libx.so").children[0]
+    assert (again.name, again.path, again.repeat) == ("libprog.so", str(prog), False)
+    assert compare_with_ldd(second, run_ldd(str(prog), env=env)) == []
+    assert tree_to_dict(second) == tree_to_dict(resolve(str(prog), host_system(env), mode="standalone"))

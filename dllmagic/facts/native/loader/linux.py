@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..binary import Binary, read_binary
 from .ldcache import LdCache, cache_flags_for, load_ld_cache
-from .tree import Candidate, DepTree, MissingSymbol, MissingVersion, Node, make_node
+from .tree import Candidate, DepTree, MissingSymbol, MissingVersion, Node, make_node, walk
 
 __all__ = ["LinuxLoader", "resolve_linux"]
 
@@ -184,6 +184,10 @@ class LinuxLoader:
         #: became the cheaper way.
         self._lookups: Dict[str, int] = {}
         self._tables: Dict[str, dict] = {}
+        #: standalone trees of programs that only name libraries (no RPATH, RUNPATH, slash or
+        #: $ORIGIN of their own): what the loader does below them depends only on the key (see
+        #: _Resolution._template_key), so one tree serves every program with the same key.
+        self._templates: Dict[tuple, "_Template"] = {}
 
     # -- machine facts -----------------------------------------------------------------------------
     def ld_cache(self) -> LdCache:
@@ -406,6 +410,54 @@ class LinuxLoader:
         return _Resolution(self, path, mode, python_executable, symbols).run()
 
 
+class _Template:
+    """A standalone tree made for one program, reused for another with the same template key.
+
+    Only the program's own node and the nodes it asks for directly name the program (as the
+    requester); everything deeper is shared as it is (frozen nodes).
+    """
+
+    __slots__ = ("tree", "path", "names", "root_notes")
+
+    def __init__(self, res: "_Resolution", tree: DepTree) -> None:
+        self.tree = tree
+        self.path = res.path
+        root = res.main
+        #: The notes the checks put on the program's node (its file's own notes are added apart).
+        self.root_notes = tuple(root.node.notes)
+        # Every name asked for below the program, found or not, and every file loaded: a program
+        # answering to one of them would have been matched there (and changed the tree).
+        self.names = {n.name for n in walk(tree.root) if n is not tree.root}
+        self.names.update(k for k, o in res.by_name.items() if o is not root)
+
+    def fits(self, path: str, target: Binary) -> bool:
+        return path not in self.names and (target.soname is None or target.soname not in self.names)
+
+    def apply(self, path: str, target: Binary) -> DepTree:
+        old = self.path
+        root = self.tree.root
+
+        def mine(versions):
+            return tuple(MissingVersion(v.version, v.library, v.library_path,
+                                        path if v.required_by == old else v.required_by) for v in versions)
+
+        children = tuple(make_node(
+            c.name, c.path, c.rule, c.depth, path if c.requested_by == old else c.requested_by, c.via,
+            c.candidates, c.children, c.repeat, c.system, c.soname, c.error,
+            mine(c.missing_versions) if c.missing_versions else (), c.missing_symbols, c.notes)
+            for c in root.children)
+        notes = self.root_notes + tuple(target.notes)
+        new_root = make_node(
+            path, path, root.rule, 0, None, None, root.candidates, children, False,
+            _is_system_name(path) or _is_system_name(target.soname), target.soname, root.error,
+            mine(root.missing_versions) if root.missing_versions else (), root.missing_symbols,
+            tuple(dict.fromkeys(notes)))
+        t = self.tree
+        return DepTree(root=new_root, mode=t.mode, platform=t.platform, loader=t.loader, executable=path,
+                       search_defaults=t.search_defaults, hwcaps=t.hwcaps, preloaded=t.preloaded,
+                       symbols_checked=t.symbols_checked, notes=t.notes)
+
+
 class _ProcessState:
     """The emulated process just before an import: python, its libraries and what is already loaded."""
 
@@ -460,6 +512,8 @@ class _Resolution:
         self.interp: Optional[str] = None
         #: The main program and its dependencies, breadth first, when known before the load.
         self.global_scope: Optional[List[_Obj]] = None
+        #: Standalone: a request below the program was answered by the program itself.
+        self.root_matched = False
 
     def _absolute(self, path: str) -> str:
         if path.startswith("/"):
@@ -484,7 +538,7 @@ class _Resolution:
             self.notes.append("LD_PRELOAD is set; preloaded objects are not modelled")
 
     def _add(self, path: str, binary: Binary, loader: Optional[_Obj], depth: int, *, names=(),
-             preloaded: bool = False, origin: Optional[str] = None) -> _Obj:
+             preloaded: bool = False, origin: Optional[str] = None, by_inode: bool = True) -> _Obj:
         obj = _Obj(path=path, binary=binary, loader=loader, depth=depth, preloaded=preloaded)
         obj.origin = origin if origin is not None else _dirname_origin(path)
         obj.names.add(path)
@@ -493,7 +547,7 @@ class _Resolution:
             obj.names.add(binary.soname)
         for n in obj.names:
             self.by_name.setdefault(n, obj)
-        if binary.file_id is not None:
+        if binary.file_id is not None and by_inode:
             self.by_id.setdefault(binary.file_id, obj)
         self.objects.append(obj)
         return obj
@@ -513,14 +567,21 @@ class _Resolution:
     def run(self) -> DepTree:
         root_n = _N(name=self.path, depth=0, requested_by=None)
         target = self.L.read(self.path)
+        template_key = None
         if self.mode == "standalone":
             self._setup_machine(target)
             self._preload_rtld()
             if target.error:
                 root_n.error = target.error
                 return self._finish(root_n, None)
-            # ld.so names the main program by the path it was given; $ORIGIN is its folder, unresolved
-            root = self._add(self.path, target, None, 0)
+            template_key = self._template_key(target)
+            template = self.L._templates.get(template_key) if template_key is not None else None
+            if template is not None and template.fits(self.path, target):
+                return template.apply(self.path, target)
+            # ld.so names the main program by the path it was given; $ORIGIN is its folder, unresolved.
+            # Its device and inode are not compared: a library that is the same file is loaded again
+            # (ldd lists it), only its SONAME answers a request.
+            root = self._add(self.path, target, None, 0, by_inode=False)
             self.main = root
         else:
             program = self.L.read(self.python) if self.python else None
@@ -569,7 +630,22 @@ class _Resolution:
         root_n.path, root_n.rule, root_n.obj = self.path, "direct-path", root
         root.node = root_n
         self._load_deps(root, preloaded=False)
-        return self._finish(root_n, root)
+        tree = self._finish(root_n, root)
+        if template_key is not None and not self.root_matched:
+            self.L._templates[template_key] = _Template(self, tree)
+        return tree
+
+    def _template_key(self, target: Binary) -> Optional[tuple]:
+        """What a standalone tree below the program depends on, when nothing else about the program
+        does (None otherwise): no RPATH/RUNPATH/NODEFLIB, no name with a slash or a $ token, no
+        $ORIGIN in LD_LIBRARY_PATH, no symbol check. Besides the key, the program's own path and
+        SONAME must not be asked for below it (checked by :meth:`_Template.fits`)."""
+        if target.rpath or target.runpath or "nodeflib" in target.flags or self.symbols \
+                or "$" in (self.L.env.get("LD_LIBRARY_PATH") or ""):
+            return None
+        if any("/" in n.name or "$" in n.name for n in target.needed):
+            return None
+        return (self.interp, self.bits, self.machine, target.soname, target.needed, target.versions_needed)
 
     def _preload_loaded(self, loaded) -> None:
         for p in loaded:
@@ -684,6 +760,8 @@ class _Resolution:
         return ctx
 
     def _reuse(self, hit: _Obj, node: _N, name: str) -> _Obj:
+        if hit is self.main and self.mode == "standalone":
+            self.root_matched = True
         hit.names.add(name)
         node.path = hit.path
         if hit.preloaded:
