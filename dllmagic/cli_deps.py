@@ -282,8 +282,6 @@ class _Job:
         return out
 
     def resolve(self, file: str, walked: bool) -> tuple:
-        import json
-
         from .facts.native.loader import format_tree, problems, tree_to_dict, walk
 
         args = self.args
@@ -292,6 +290,8 @@ class _Job:
                                    symbols=getattr(args, "symbols", None))
         found = problems(tree)
         if args.json:
+            import json
+
             # Compact: json's C encoder is used only without indent (ten times faster on big trees).
             rendered = json.dumps(tree_to_dict(tree, found), separators=(",", ":"))
         elif self.brief and not args.verbose and not found:
