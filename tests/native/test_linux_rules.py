@@ -361,3 +361,45 @@ def test_a_program_met_below_itself_is_loaded_again(built):
     assert (again.name, again.path, again.repeat) == ("libprog.so", str(prog), False)
     assert compare_with_ldd(second, run_ldd(str(prog), env=env)) == []
     assert tree_to_dict(second) == tree_to_dict(resolve(str(prog), host_system(env), mode="standalone"))
+
+
+def test_ld_preload_objects_load_first_and_answer_by_soname(built, driver, tmp_path):
+    folder = built / "ld_preload_objects_load_first_and_answer_by_soname"
+    top = folder / "libtop.so"
+    preloaded = folder / "b" / "libdep.so.1"
+    # By path, by a name found through LD_LIBRARY_PATH, and one that is nowhere (ignored, as ld.so does).
+    env = dict(CLEAN_ENV, LD_PRELOAD=f"{preloaded} libextra.so:libnowhere.so.9",
+               LD_LIBRARY_PATH=str(folder / "extra"))
+    tree, ldd = standalone(top, env=env)                    # the same list, in the same order, as ldd
+    assert [n.name for n in tree.root.children] == [str(preloaded), "libextra.so", "libdep.so.1", "libc.so.6"]
+    assert "preloaded from LD_PRELOAD" in tree.root.children[0].notes
+    mine = tree.root.children[2]
+    assert mine.path == str(preloaded) and mine.repeat      # answered by the preloaded copy's SONAME
+    # The preloads' own needs come after the program's (libx.so.1 after libc.so.6), as ld.so loads them.
+    assert [n for n, _p in ldd["entries"]][-2:] == ["libc.so.6", "libx.so.1"]
+    assert any("libnowhere.so.9 from LD_PRELOAD cannot be preloaded" in n for n in tree.notes)
+    assert "libnowhere.so.9" in ldd["text"] and problems(tree) == ()
+    # As python would import it: the preloads are in the process before the import, and win.
+    imported, real = as_imported(driver, top, env=env)
+    assert node(imported, "libdep.so.1").rule == "already-loaded"
+    assert node(imported, "libdep.so.1").path == str(preloaded)
+
+
+def test_etc_ld_so_preload_is_read_after_ld_preload(built, tmp_path):
+    """/etc/ld.so.preload of a modelled machine: names split on white space and colons, # comments."""
+    folder = built / "ld_preload_objects_load_first_and_answer_by_soname"
+    root = tmp_path / "machine"
+    (root / "etc").mkdir(parents=True)
+    (root / "opt").mkdir()
+    for p in ("libtop.so", "a/libdep.so.1", "b/libdep.so.1", "extra/libx.so.1", "extra/libextra.so"):
+        (root / "opt" / p).parent.mkdir(parents=True, exist_ok=True)
+        (root / "opt" / p).write_bytes((folder / p).read_bytes())
+    (root / "etc" / "ld.so.preload").write_text("# site-wide\n/opt/b/libdep.so.1 # the old one\n\t/opt/extra/libextra.so:")
+    system = System.model("linux", str(root), environ={"LD_PRELOAD": "/opt/extra/libx.so.1"})
+    tree = resolve("/opt/libtop.so", system, mode="standalone")
+    firsts = [(n.name, n.notes[-1]) for n in tree.root.children[:3]]
+    assert firsts == [("/opt/extra/libx.so.1", "preloaded from LD_PRELOAD"),
+                      ("/opt/b/libdep.so.1", "preloaded from /etc/ld.so.preload"),
+                      ("/opt/extra/libextra.so", "preloaded from /etc/ld.so.preload")]
+    (dep,) = [n for n in tree.root.children if n.name == "libdep.so.1"]
+    assert dep.path == "/opt/b/libdep.so.1" and dep.repeat

@@ -190,6 +190,23 @@ class LinuxLoader:
         self._templates: Dict[tuple, "_Template"] = {}
 
     # -- machine facts -----------------------------------------------------------------------------
+    def preload_list(self, kind: str) -> Tuple[Tuple[str, str], ...]:
+        """(where, name) of each object preloaded before a program's own libraries, in order:
+        LD_PRELOAD (split on spaces and colons), then, for glibc, /etc/ld.so.preload (names
+        separated by white space or colons, ``#`` comments to the end of a line)."""
+        key = "preload-" + kind
+        if key not in self._cache:
+            out = [("LD_PRELOAD", n) for n in re.split(r"[ :]", self.env.get("LD_PRELOAD") or "") if n]
+            if kind == "glibc":
+                try:
+                    text = self.system.read_bytes("/etc/ld.so.preload", limit=1 << 20).decode("utf-8", "replace")
+                except OSError:
+                    text = ""
+                text = re.sub(r"#[^\n]*", " ", text)
+                out += [("/etc/ld.so.preload", n) for n in re.split(r"[: \t\n]", text) if n]
+            self._cache[key] = tuple(out)
+        return self._cache[key]
+
     def ld_cache(self) -> LdCache:
         if "glibc" not in self._cache:
             self._cache["glibc"] = load_ld_cache(self.system)
@@ -534,8 +551,6 @@ class _Resolution:
             self.hwcaps, note = self.L.hwcaps_for(self.machine, self.bits)
             if note:
                 self.notes.append(note)
-        if self.L.env.get("LD_PRELOAD"):
-            self.notes.append("LD_PRELOAD is set; preloaded objects are not modelled")
 
     def _add(self, path: str, binary: Binary, loader: Optional[_Obj], depth: int, *, names=(),
              preloaded: bool = False, origin: Optional[str] = None, by_inode: bool = True) -> _Obj:
@@ -583,6 +598,7 @@ class _Resolution:
             # (ldd lists it), only its SONAME answers a request.
             root = self._add(self.path, target, None, 0, by_inode=False)
             self.main = root
+            root.node = root_n
         else:
             program = self.L.read(self.python) if self.python else None
             if program is None or program.error:
@@ -603,7 +619,7 @@ class _Resolution:
                     self.main = self._add(self.python, program, None, 0, preloaded=True,
                                           origin=posixpath.dirname(real))
                     self.main.node = _N(name=self.python, depth=0, requested_by=None)
-                    self._load_deps(self.main, preloaded=True)
+                    self._load_deps(self.main, preloaded=True, first=self._preload(self.main, True))
                     self._preload_loaded(loaded)
                     # The same python starts the same way for every extension: remembered, and each
                     # later import starts from a copy of this state (the objects are only read).
@@ -629,7 +645,8 @@ class _Resolution:
             root = self._add(self.path, target, None, 0)
         root_n.path, root_n.rule, root_n.obj = self.path, "direct-path", root
         root.node = root_n
-        self._load_deps(root, preloaded=False)
+        self._load_deps(root, preloaded=False,
+                        first=self._preload(root, False) if self.mode == "standalone" else ())
         tree = self._finish(root_n, root)
         if template_key is not None and not self.root_matched:
             self.L._templates[template_key] = _Template(self, tree)
@@ -641,7 +658,7 @@ class _Resolution:
         $ORIGIN in LD_LIBRARY_PATH, no symbol check. Besides the key, the program's own path and
         SONAME must not be asked for below it (checked by :meth:`_Template.fits`)."""
         if target.rpath or target.runpath or "nodeflib" in target.flags or self.symbols \
-                or "$" in (self.L.env.get("LD_LIBRARY_PATH") or ""):
+                or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
             return None
         if any("/" in n.name or "$" in n.name for n in target.needed):
             return None
@@ -659,9 +676,33 @@ class _Resolution:
             self._add(p, b, None, 0, preloaded=True)
             self.preloaded_paths.append(p)
 
-    def _load_deps(self, root: _Obj, *, preloaded: bool) -> None:
-        """Breadth first, as _dl_map_object_deps: every DT_NEEDED of each object in load order."""
-        queue = deque([root])
+    def _preload(self, main: _Obj, preloaded: bool) -> List[_Obj]:
+        """Load LD_PRELOAD and /etc/ld.so.preload objects as the main program's requests, before its
+        own libraries (glibc rtld.c do_preload). One that cannot be loaded is ignored, with a note
+        (ld.so prints "cannot be preloaded ...: ignored"); one already loaded adds nothing."""
+        out: List[_Obj] = []
+        for where, name in self.L.preload_list(self.kind):
+            node = _N(name=name, depth=1, requested_by=main.path)
+            found = self._request(name, main, node)
+            if found is None:
+                self.notes.append(f"{name} from {where} cannot be preloaded ({node.error or 'not found'}): ignored")
+                continue
+            if node.rule == "already-loaded" or found.node is not None:
+                continue
+            node.notes.append(f"preloaded from {where}")
+            node.obj = found
+            found.node = node
+            found.preloaded = found.preloaded or preloaded
+            main.node.children.append(node)
+            main.deps.append(found)
+            out.append(found)
+        return out
+
+    def _load_deps(self, root: _Obj, *, preloaded: bool, first: Sequence[_Obj] = ()) -> None:
+        """Breadth first, as _dl_map_object_deps: every DT_NEEDED of each object in load order
+        (``first``: objects already loaded for the program, its preloads, whose needs come after its
+        own)."""
+        queue = deque([root, *first])
         while queue:
             obj = queue.popleft()
             for needed in obj.binary.needed:
