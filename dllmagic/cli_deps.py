@@ -381,8 +381,10 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
     reached: dict = {}
     for file, _walked, _rendered, _failed, paths in entries:
         for p in paths:
-            reached.setdefault(p, file)
-            reached.setdefault(posixpath.normpath(p), file)
+            if p not in reached:
+                reached[p] = file
+                if "/." in p or "//" in p:  # pillow.libs reached as PIL/../pillow.libs/...
+                    reached.setdefault(posixpath.normpath(p), file)
     # Second pass: a bundled library (numpy.libs/, pillow.libs/) that an extension module reaches
     # was checked there, where its search path really comes from; resolved alone it would be a false
     # alarm (its own RPATH is rarely enough: it relies on the extension's). The others are resolved.
