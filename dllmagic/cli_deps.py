@@ -160,6 +160,8 @@ def _is_extension(system, path: str) -> bool:
 _FILES_PER_JOB = 24
 #: A folder that opens into fewer subtrees than this is walked in one process.
 _MIN_SUBTREES = 16
+#: Task numbers (4 bytes each) queued at most: well inside a pipe's 64 KiB, so queueing never blocks.
+_MAX_QUEUED = 4096
 
 
 def _default_jobs() -> int:
@@ -191,6 +193,11 @@ def _in_parallel(work, tasks: list, jobs: int, *, collect=None, absorb=None) -> 
     threads = sys.modules.get("threading")
     if jobs <= 1 or len(tasks) < 2 or not hasattr(os, "fork") or (threads and threads.active_count() > 1):
         return [work(t) for t in tasks]
+    if len(tasks) > _MAX_QUEUED:  # every number must fit in the pipe before anyone reads it
+        size = -(-len(tasks) // _MAX_QUEUED)
+        groups = [tasks[i:i + size] for i in range(0, len(tasks), size)]
+        return [r for group in _in_parallel(lambda g: [work(t) for t in g], groups, jobs,
+                                            collect=collect, absorb=absorb) for r in group]
     queue_out, queue_in = os.pipe()
     os.write(queue_in, b"".join(i.to_bytes(4, "little") for i in range(len(tasks))))
     os.close(queue_in)  # after the last number every reader sees end-of-file

@@ -235,3 +235,12 @@ def test_a_store_that_cannot_be_written_costs_nothing_but_time(built, tmp_path):
     blocker.write_text("a file where the store's folder would be")
     rc, out = _deps_with_store(blocker / "store", str(built / "rpath_is_inherited_from_the_loader_chain"))
     assert rc == 1 and "libtop.so" in out
+
+
+def test_more_tasks_than_a_pipe_holds_are_queued_in_groups():
+    code = ("import os; from dllmagic.cli_deps import _in_parallel\n"
+            "out = _in_parallel(lambda t: t + 1, list(range(50000)), 2)\n"
+            "assert out == list(range(1, 50001)); print('ok')")
+    out = subprocess.check_output([sys.executable, "-c", code], text=True, timeout=120,
+                                  env=dict(os.environ, PYTHONPATH=os.getcwd()))
+    assert out.strip() == "ok"
