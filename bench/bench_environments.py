@@ -21,7 +21,6 @@ seen. The target is warm < 300 ms.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
@@ -108,7 +107,7 @@ def build(root: Path, n_envs: int, dists: int):
     (home / ".conda").mkdir()
     (home / ".conda" / "environments.txt").write_text("\n".join(conda_list) + "\n")
     environ = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
-    system = dataclasses.replace(System.current(), environ=environ)
+    system = System.current().replace(environ=environ)
     first = prefixes[0]
     it = Interpreter(executable=str(first / "bin" / "python"), real_executable=os.path.realpath(sys.executable),
                      version=f"{MINOR}.0", implementation="CPython", architecture="x86_64", bits=64,

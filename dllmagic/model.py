@@ -9,6 +9,8 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
+from ._record import Record
+
 SCHEMA_VERSION = "1.0"
 
 #: The finding kinds (../shared/corpus/README.md) plus ``healthy`` and the installer-output kinds.
@@ -159,6 +161,8 @@ def to_dict(record: Any) -> Any:
     """A record (or tuple of records) as plain JSON data; tuples become lists."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):
         return {f.name: to_dict(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    if isinstance(record, Record):
+        return {name: to_dict(getattr(record, name)) for name in record._fields}
     if isinstance(record, (list, tuple)):
         return [to_dict(item) for item in record]
     if isinstance(record, dict):

@@ -11,8 +11,9 @@ import ntpath
 import os
 import posixpath
 import sys
-from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+
+from .._record import Record, field
 
 PLATFORMS = ("linux", "windows", "macos")
 
@@ -74,8 +75,7 @@ def _folder_names(folder: str) -> Dict[str, str]:
     return names
 
 
-@dataclass(frozen=True)
-class System:
+class System(Record):
     """A machine: its platform, CPU, variables, files and (for a live one) its loaded libraries.
 
     ``root`` is the host folder that holds the machine's file system: "/" for the live machine. Paths

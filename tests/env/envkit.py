@@ -15,7 +15,6 @@ Tests build kernelspecs, notebooks and a :class:`System` over this machine with 
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -141,7 +140,7 @@ def machine_environ(machine: Machine, tmp_path: Path, *, path_first: Optional[Pa
 def machine_system(environ: Dict[str, str]):
     from dllmagic.facts.system import System
 
-    return dataclasses.replace(System.current(), environ=environ)
+    return System.current().replace(environ=environ)
 
 
 def write_kernelspec(data_dir: Path, name: str, python: Path, display_name: Optional[str] = None) -> Path:

@@ -6,7 +6,6 @@ machine description, and ``dlldoctor kernels --machine`` lists what it finds.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import sys
@@ -146,7 +145,7 @@ def test_live_reader_lists_a_single_hklm_view_once():
 
 def test_live_windows_system_reads_winreg(monkeypatch):
     monkeypatch.setitem(sys.modules, "winreg", fake_winreg(REGISTRY))
-    live_windows = dataclasses.replace(System.current(), platform="windows")
+    live_windows = System.current().replace(platform="windows")
     assert [r.tag for r in envs.registry_pythons(live_windows)] == ["3.11", "3.12", "3.9-32"]
     # a live Linux machine has no registry; a model has only what its description states
     if sys.platform != "win32":

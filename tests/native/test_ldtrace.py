@@ -1,7 +1,6 @@
 """Ground truth beside the model: ld.so's own trace of a real import, parsed, compared, made evidence."""
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import subprocess
 import sysconfig
@@ -36,7 +35,7 @@ def child_sys_path(python, site):
 
 
 def live(environ):
-    return dataclasses.replace(System.current(), environ=dict(environ))
+    return System.current().replace(environ=dict(environ))
 
 
 def test_parse_trace_of_a_healthy_and_a_failing_import(wheel_env, broken_site):
@@ -138,7 +137,7 @@ def test_rule_notes_a_disagreement(wheel_env, broken_site, monkeypatch):
 def test_rule_stays_out_where_no_trace_can_be_had(wheel_env, broken_site):
     ctx = _context(wheel_env["python"], broken_site["site"], broken_site["imaging"], broken_site["victim"],
                    CLEAN_ENV)
-    ctx.system = dataclasses.replace(ctx.system, live=False)
+    ctx.system = ctx.system.replace(live=False)
     assert native_truth.native_ground_truth(ctx) is None
     assert list(native_truth.loader_verdict(ctx)) == []
     ctx2 = _context(wheel_env["python"], broken_site["site"], broken_site["imaging"], broken_site["victim"],

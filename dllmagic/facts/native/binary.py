@@ -20,9 +20,9 @@ import mmap
 import os
 import stat
 import _thread
-from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
+from ..._record import Record, field
 from . import factstore
 
 __all__ = [
@@ -68,8 +68,7 @@ class VersionNeed(NamedTuple):
     weak: bool = False
 
 
-@dataclass(frozen=True)
-class Binary:
+class Binary(Record):
     """What a loader needs to know about one native file, in format-neutral terms."""
 
     path: str
@@ -212,9 +211,7 @@ def read_binary(path: str, system=None) -> Binary:
         hit = _CACHE.get(key)
     if hit is not None:
         if hit.path != path:  # same file reached by another name: same facts, its own path
-            import dataclasses
-
-            hit = dataclasses.replace(hit, path=path)
+            hit = hit.replace(path=path)
         return hit
     store = factstore.active()
     binary = _from_store(store, path, host, st) if store is not None else None
@@ -237,10 +234,7 @@ def _stored_fields(binary: Binary) -> dict:
     """The facts of ``binary`` as plain data for the fact store (marshal takes no named tuples)."""
     global _STORED
     if not _STORED:
-        import dataclasses
-
-        _STORED = tuple(f.name for f in dataclasses.fields(Binary)
-                        if f.name not in ("path", "file_id", "_symbol_reader"))
+        _STORED = tuple(name for name in Binary._fields if name not in ("path", "file_id", "_symbol_reader"))
     out = {name: getattr(binary, name) for name in _STORED}
     out["needed"] = tuple(tuple(n) for n in binary.needed)
     out["versions_needed"] = tuple(tuple(v) for v in binary.versions_needed)

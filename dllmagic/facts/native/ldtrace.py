@@ -406,8 +406,6 @@ def compare(trace: ImportTrace, system, *, python_executable: Optional[str] = No
     of a bare name (ctypes ``CDLL("libfoo.so")`` from a package's own code) is searched with the
     caller's RPATH, not as an import: it is not replayed, but what it loaded counts as loaded.
     """
-    import dataclasses
-
     from .loader import loader_for, problems
 
     python = python_executable or trace.python
@@ -418,7 +416,7 @@ def compare(trace: ImportTrace, system, *, python_executable: Optional[str] = No
         if not d.path.startswith("/"):
             loaded.extend(s.found for s in d.searches if s.found)
             continue
-        model = dataclasses.replace(system, executable=python, loaded=tuple(loaded), live=False,
+        model = system.replace(executable=python, loaded=tuple(loaded), live=False,
                                     _loaded_reader=None)
         try:
             tree = loader_for(model).resolve(d.path, mode="as-imported", python_executable=python)

@@ -121,9 +121,7 @@ def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Opt
     if registry is not None:
         if not isinstance(registry, dict) or not all(isinstance(v, dict) for v in registry.values()):
             raise MachineError("'registry' maps hives (HKCU, HKLM, HKLM\\Wow6432Node) to {company: {tag: {...}}}")
-        import dataclasses
-
-        system = dataclasses.replace(system, registry=registry)
+        system = system.replace(registry=registry)
     pyver = _version(python.get("version"), "python.version")
     pyver2 = tuple(pyver[:2]) if pyver else None
     windows = macos = None

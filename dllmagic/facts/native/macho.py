@@ -69,7 +69,6 @@ def format_version(v: int) -> str:
     return f"{v >> 16}.{(v >> 8) & 0xFF}.{v & 0xFF}"
 
 
-@dataclass(frozen=True)
 class MachOBinary(Binary):
     """A :class:`Binary` read from a Mach-O file (one slice, or a fat file with :attr:`slices`)."""
 
@@ -323,9 +322,7 @@ def read_macho(path: str, data, file_id, mapper: Callable[[], Any]) -> MachOBina
     if slices:
         built = tuple(_build(path, f, file_id, mapper) for f in slices)
         top = _build(path, dict(slices[0], notes=fields["notes"]), file_id, mapper)
-        import dataclasses
-
-        return dataclasses.replace(top, slices=built)
+        return top.replace(slices=built)
     return _build(path, fields, file_id, mapper)
 
 

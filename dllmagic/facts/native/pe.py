@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
 
 from .binary import Binary, Needed, Symbol
+from ..._record import field as record_field
 
 __all__ = [
     "PEBinary", "PEImport", "PEExports", "PEInvalid", "MACHINES", "parse", "parse_tables",
@@ -99,7 +100,6 @@ class PEExports:
         return self.forwarders.get(ordinal) if ordinal is not None else None
 
 
-@dataclass(frozen=True)
 class PEBinary(Binary):
     """A :class:`Binary` read from a PE file, with the PE facts the Windows loader model uses.
 
@@ -112,9 +112,9 @@ class PEBinary(Binary):
     #: ``/DEPENDENTLOADFLAG``: the LOAD_LIBRARY_SEARCH_* flags for this module's static imports (0: none).
     dependent_load_flags: int = 0
     image_base: int = 0
-    _tables_reader: Optional[Callable[[str], Tuple[Any, Tuple[str, ...]]]] = field(
+    _tables_reader: Optional[Callable[[str], Tuple[Any, Tuple[str, ...]]]] = record_field(
         default=None, repr=False, compare=False)
-    _bytes_reader: Optional[Callable[[], Any]] = field(default=None, repr=False, compare=False)
+    _bytes_reader: Optional[Callable[[], Any]] = record_field(default=None, repr=False, compare=False)
 
     @functools.cached_property
     def imports(self) -> Tuple[PEImport, ...]:

@@ -14,8 +14,9 @@ Two formats exist (glibc ``sysdeps/generic/dl-cache.h``):
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
+
+from ...._record import Record
 
 __all__ = ["CacheEntry", "LdCache", "parse_ld_cache", "load_ld_cache", "cache_flags_for"]
 
@@ -42,16 +43,14 @@ def cache_flags_for(machine: Optional[str], bits: Optional[int]) -> Optional[int
     return _ARCH_FLAGS.get((machine or "", bits or 0))
 
 
-@dataclass(frozen=True)
-class CacheEntry:
+class CacheEntry(Record):
     name: str
     path: str
     flags: int
     hwcaps: Optional[str] = None   # glibc-hwcaps subdirectory name, e.g. "x86-64-v3"
 
 
-@dataclass(frozen=True)
-class LdCache:
+class LdCache(Record):
     entries: Tuple[CacheEntry, ...]
     format: str                    # "new", "old", "old+new", "none"
     notes: Tuple[str, ...] = ()

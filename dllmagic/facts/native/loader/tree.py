@@ -6,8 +6,9 @@ here knows a search order. :func:`format_tree` and :func:`tree_to_dict` are the 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+from ...._record import Record, field
 
 __all__ = [
     "Candidate", "MissingVersion", "MissingSymbol", "Node", "DepTree", "Problem",
@@ -17,8 +18,7 @@ __all__ = [
 TREE_SCHEMA_VERSION = "1"
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Record):
     """One place the loader considered for a name, in order.
 
     ``outcome``: "found", "missing" (no file there), "skipped" (a file the loader passes over and goes
@@ -35,8 +35,7 @@ class Candidate:
     via: Optional[str] = None
 
 
-@dataclass(frozen=True)
-class MissingVersion:
+class MissingVersion(Record):
     """``version`' not found (required by required_by)``: the library found lacks a needed version."""
 
     version: str
@@ -45,8 +44,7 @@ class MissingVersion:
     required_by: str
 
 
-@dataclass(frozen=True)
-class MissingSymbol:
+class MissingSymbol(Record):
     """An undefined, non-weak symbol that no library in the requirer's lookup scope defines."""
 
     name: str
@@ -55,8 +53,7 @@ class MissingSymbol:
     required_by: str
 
 
-@dataclass(frozen=True)
-class Node:
+class Node(Record):
     """One request for a library (or the root file) and its answer."""
 
     name: str                               # as asked for (DT_NEEDED string; the path for the root)
@@ -90,15 +87,14 @@ _new = object.__new__
 
 
 def make_node(*values) -> Node:
-    """A :class:`Node` from all its fields in declaration order, without the frozen dataclass's
+    """A :class:`Node` from all its fields in declaration order, without the record's
     field-by-field ``__init__`` (three times faster; a resolver makes thousands of nodes)."""
     node = _new(Node)
     node.__dict__.update(zip(_NODE_FIELDS, values))
     return node
 
 
-@dataclass(frozen=True)
-class DepTree:
+class DepTree(Record):
     """A resolved dependency tree and the loader state it was resolved against."""
 
     root: Node
@@ -113,8 +109,7 @@ class DepTree:
     notes: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Problem:
+class Problem(Record):
     """One thing that makes the load fail, ready to become evidence."""
 
     kind: str                       # "missing-library" | "unloadable-library" | "symbol-version"
