@@ -6,7 +6,9 @@ Wired into ``python -m dllmagic`` by :func:`add_parser` and :func:`run`; heavy i
 from __future__ import annotations
 
 import argparse
-from typing import Iterator, List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Iterator, List, Optional, Tuple
 
 __all__ = ["add_parser", "run", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
 
@@ -178,15 +180,16 @@ def _in_parallel(work, tasks: list, jobs: int, *, collect=None, absorb=None) -> 
     """``[work(t) for t in tasks]``, spread over ``jobs`` processes (fork; the parent is one of them).
 
     ``collect()``, called in each child at its end, gives what the parent passes to ``absorb`` (the
-    file facts a child read, for the store).
+    file facts a child read, for the store). Results travel as marshal data: strings, numbers, None,
+    tuples, lists, dicts and sets (anything else makes the child's tasks run again here).
 
     The task numbers wait in a pipe and each process takes the next one when it is free, so a slow
     task does not hold the others up. A task whose process fails or dies is done again here, so
     nothing is lost; without fork, or with other threads running (a fork would copy their locks
     mid-use), everything is done here.
     """
+    import marshal
     import os
-    import pickle
     import sys
 
     # (threading not imported means no thread was started through it)
@@ -222,16 +225,17 @@ def _in_parallel(work, tasks: list, jobs: int, *, collect=None, absorb=None) -> 
             os.close(read_end)
             os.close(write_end)
             break
-        if pid == 0:  # a child: its results, pickled up the pipe, then out without clean-up
+        if pid == 0:  # a child: its results, up the pipe, then out without clean-up
             code = 0
             try:
                 os.close(read_end)
                 try:
                     results = take_tasks()
                     extra = collect() if collect is not None else None
-                    data = pickle.dumps(("ok", results, extra), protocol=pickle.HIGHEST_PROTOCOL)
+                    # Plain data (strings, numbers, tuples, dicts): marshal, faster than pickle.
+                    data = marshal.dumps(("ok", results, extra))
                 except BaseException as exc:  # the parent does the tasks this child took again
-                    data = pickle.dumps(("error", f"{type(exc).__name__}: {exc}", None))
+                    data = marshal.dumps(("error", f"{type(exc).__name__}: {exc}", None))
                 with os.fdopen(write_end, "wb") as fh:
                     fh.write(data)
             except BaseException:
@@ -247,7 +251,7 @@ def _in_parallel(work, tasks: list, jobs: int, *, collect=None, absorb=None) -> 
             data = fh.read()
         os.waitpid(pid, 0)
         try:
-            status, payload, extra = pickle.loads(data)
+            status, payload, extra = marshal.loads(data)
         except Exception:
             status, payload, extra = "error", None, None
         if status == "ok":

@@ -11,7 +11,9 @@ import ntpath
 import os
 import posixpath
 import sys
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 from .._record import Record, field
 

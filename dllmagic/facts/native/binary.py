@@ -20,7 +20,11 @@ import mmap
 import os
 import stat
 import _thread
-from typing import Any, Callable, Dict, FrozenSet, List, NamedTuple, Optional, Tuple
+from collections import namedtuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from ..._record import Record, field
 from . import factstore
@@ -35,37 +39,26 @@ __all__ = [
 ]
 
 
-class Needed(NamedTuple):
-    """A library the binary asks for (ELF DT_NEEDED, PE import, Mach-O LC_LOAD_DYLIB)."""
+# Small immutable tuples, made with collections.namedtuple (typing is not imported at run time).
 
-    name: str
-    #: May be absent without failing the load (Mach-O LC_LOAD_WEAK_DYLIB).
-    weak: bool = False
-    #: Loaded only on first call (PE delay-load imports).
-    delay: bool = False
+Needed = namedtuple("Needed", "name weak delay", defaults=(False, False))
+Needed.__doc__ = """A library the binary asks for (ELF DT_NEEDED, PE import, Mach-O LC_LOAD_DYLIB).
 
+``weak``: may be absent without failing the load (Mach-O LC_LOAD_WEAK_DYLIB); ``delay``: loaded only on
+first call (PE delay-load imports)."""
 
-class Symbol(NamedTuple):
-    """An imported (undefined) or exported (defined) dynamic symbol."""
+Symbol = namedtuple("Symbol", "name version library weak hidden", defaults=(None, None, False, False))
+Symbol.__doc__ = """An imported (undefined) or exported (defined) dynamic symbol.
 
-    name: str
-    #: The symbol version (ELF ``GLIBC_2.34``), or None when unversioned.
-    version: Optional[str] = None
-    #: The library expected to provide it, where the format says (ELF: the verneed file; PE: the DLL).
-    library: Optional[str] = None
-    #: Weak reference (may stay unresolved) or weak definition.
-    weak: bool = False
-    #: A non-default version (``sym@V`` rather than ``sym@@V``): only a reference naming V binds to it.
-    hidden: bool = False
+``version``: the symbol version (ELF ``GLIBC_2.34``), or None when unversioned; ``library``: the library
+expected to provide it, where the format says (ELF: the verneed file; PE: the DLL); ``weak``: weak
+reference (may stay unresolved) or weak definition; ``hidden``: a non-default version (``sym@V`` rather
+than ``sym@@V``): only a reference naming V binds to it."""
 
+VersionNeed = namedtuple("VersionNeed", "library version weak", defaults=(False,))
+VersionNeed.__doc__ = """One symbol version the binary needs from one library (ELF DT_VERNEED).
 
-class VersionNeed(NamedTuple):
-    """One symbol version the binary needs from one library (ELF DT_VERNEED)."""
-
-    library: str
-    version: str
-    #: VER_FLG_WEAK: a missing version is not an error.
-    weak: bool = False
+``weak``: VER_FLG_WEAK, a missing version is not an error."""
 
 
 class Binary(Record):

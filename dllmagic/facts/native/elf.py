@@ -16,7 +16,9 @@ Tested against pyelftools, ``readelf`` and ``objdump`` on every fixture and on r
 from __future__ import annotations
 
 import struct
-from typing import Any, Dict, List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Any, Dict, List, Optional, Tuple
 
 from .binary import Needed, Symbol, VersionNeed
 

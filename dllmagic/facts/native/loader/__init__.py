@@ -6,7 +6,9 @@ in :func:`format_tree` and :func:`tree_to_dict`; :func:`problems` lists what wou
 """
 from __future__ import annotations
 
-from typing import Optional
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Optional
 
 from .tree import (Candidate, DepTree, MissingSymbol, MissingVersion, Node, Problem, format_tree,
                    problems, tree_to_dict, walk)

@@ -14,7 +14,9 @@ Two formats exist (glibc ``sysdeps/generic/dl-cache.h``):
 from __future__ import annotations
 
 import struct
-from typing import Dict, List, Optional, Sequence, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Dict, List, Optional, Sequence, Tuple
 
 from ...._record import Record
 

@@ -23,7 +23,9 @@ from __future__ import annotations
 import posixpath
 import re
 from collections import deque
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..binary import Binary, read_binary
 from .ldcache import LdCache, cache_flags_for, load_ld_cache

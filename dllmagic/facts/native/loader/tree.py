@@ -6,7 +6,9 @@ here knows a search order. :func:`format_tree` and :func:`tree_to_dict` are the 
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from ...._record import Record, field
 
