@@ -141,21 +141,24 @@ def _validate_display_name(text: str) -> str:
 
 def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend: str = "conda",
                   executable: Optional[str] = None, channel: Optional[str] = None,
-                  title: Optional[str] = None) -> Fix:
+                  title: Optional[str] = None, reinstall: bool = False) -> Fix:
     """``%conda install`` (or ``%mamba``/``%micromamba``) into the kernel's own prefix.
 
     IPython's conda magics add ``--prefix sys.prefix`` themselves; the argv states the prefix outright.
+    ``reinstall``: ``--force-reinstall`` (see :func:`conda_reinstall`).
     """
     if frontend not in ("conda", "mamba", "micromamba"):
         raise UnsafeName(f"not a conda front end: {frontend!r}")
     reqs = [validate_requirement(p) for p in packages]
-    flags = ["-y"]
+    flags = ["-y", "--force-reinstall"] if reinstall else ["-y"]
     if channel:
         flags += ["-c", validate_name(channel)]
     cell = " ".join([f"%{frontend} install", *flags, *(_cell_quote(r) for r in reqs)])
     argv = [executable or frontend, "install", *flags, "--prefix", interpreter.prefix, *reqs]
-    return make("mamba" if frontend in ("mamba", "micromamba") else "conda",
-                title or f"Install {', '.join(reqs)} with {frontend} into this kernel's environment",
+    if title is None:
+        title = (f"Reinstall {', '.join(reqs)} with {frontend}, which owns this environment" if reinstall
+                 else f"Install {', '.join(reqs)} with {frontend} into this kernel's environment")
+    return make("mamba" if frontend in ("mamba", "micromamba") else "conda", title,
                 cell, argv, restart=True, risk="low", runnable=True)
 
 
@@ -295,14 +298,5 @@ def conda_reinstall(interpreter: Interpreter, packages: Sequence[str], *, fronte
     """``%conda install -y --force-reinstall`` into the kernel's own prefix: conda puts back the files its
     conda-meta records own (after pip or uv wrote over them). An install, never an uninstall: taking away
     another installer's copy first is an instruction of its own (:func:`instruction`), never runnable."""
-    if frontend not in ("conda", "mamba", "micromamba"):
-        raise UnsafeName(f"not a conda front end: {frontend!r}")
-    reqs = [validate_requirement(p) for p in packages]
-    flags = ["-y", "--force-reinstall"]
-    if channel:
-        flags += ["-c", validate_name(channel)]
-    cell = " ".join([f"%{frontend} install", *flags, *(_cell_quote(r) for r in reqs)])
-    argv = [executable or frontend, "install", *flags, "--prefix", interpreter.prefix, *reqs]
-    return make("mamba" if frontend in ("mamba", "micromamba") else "conda",
-                title or f"Reinstall {', '.join(reqs)} with {frontend}, which owns this environment",
-                cell, argv, restart=True, risk="low", runnable=True)
+    return conda_install(interpreter, packages, frontend=frontend, executable=executable, channel=channel,
+                         title=title, reinstall=True)
