@@ -64,25 +64,32 @@ def path_python_version(path: str) -> Optional[str]:
     return None
 
 
-def pth_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
-    """Folders added by ``.pth`` files in the given site folders: folder → the .pth file."""
+def _pth_files(system: System, site_folders: Iterable[str]):
+    """(site folder, .pth path, its lines) for every readable ``.pth`` file in the site folders."""
     pm = system.pathmod
-    out: Dict[str, str] = {}
     for site in site_folders:
         for name in site_listing(system, site):
             if not name.endswith(".pth"):
                 continue
             path = pm.join(site, name)
             try:
-                text = system.read_text(path, limit=1 << 16)
+                lines = system.read_text(path, limit=1 << 16).splitlines()
             except OSError:
                 continue
-            for line in text.splitlines():
-                line = line.strip()
-                if not line or line.startswith(("#", "import ", "import\t")):
-                    continue
-                folder = pm.normpath(line if pm.isabs(line) else pm.join(site, line))
-                out.setdefault(_norm(system, folder), path)
+            yield site, path, lines
+
+
+def pth_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
+    """Folders added by ``.pth`` files in the given site folders: folder → the .pth file."""
+    pm = system.pathmod
+    out: Dict[str, str] = {}
+    for site, path, lines in _pth_files(system, site_folders):
+        for line in lines:
+            line = line.strip()
+            if not line or line.startswith(("#", "import ", "import\t")):
+                continue
+            folder = pm.normpath(line if pm.isabs(line) else pm.join(site, line))
+            out.setdefault(_norm(system, folder), path)
     return out
 
 
@@ -97,34 +104,26 @@ def editable_finder_entries(system: System, site_folders: Iterable[str]) -> Dict
 
     pm = system.pathmod
     out: Dict[str, str] = {}
-    for site in site_folders:
-        for name in site_listing(system, site):
-            if not name.endswith(".pth"):
+    for site, pth, lines in _pth_files(system, site_folders):
+        for line in lines:
+            match = _FINDER.match(line.strip())
+            if not match:
                 continue
-            pth = pm.join(site, name)
             try:
-                lines = system.read_text(pth, limit=1 << 16).splitlines()
-            except OSError:
+                source = system.read_text(pm.join(site, match.group(1) + ".py"), limit=1 << 20)
+                tree = ast.parse(source)
+            except (OSError, SyntaxError, ValueError):
                 continue
-            for line in lines:
-                match = _FINDER.match(line.strip())
-                if not match:
-                    continue
-                try:
-                    source = system.read_text(pm.join(site, match.group(1) + ".py"), limit=1 << 20)
-                    tree = ast.parse(source)
-                except (OSError, SyntaxError, ValueError):
-                    continue
-                for node in ast.walk(tree):
-                    target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
-                    if getattr(target, "id", None) == "MAPPING" and getattr(node, "value", None) is not None:
-                        try:
-                            mapping = ast.literal_eval(node.value)
-                        except ValueError:
-                            continue
-                        for path in (mapping.values() if isinstance(mapping, dict) else ()):
-                            if isinstance(path, str):
-                                out.setdefault(_norm(system, pm.dirname(pm.normpath(path))), pth)
+            for node in ast.walk(tree):
+                target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
+                if getattr(target, "id", None) == "MAPPING" and getattr(node, "value", None) is not None:
+                    try:
+                        mapping = ast.literal_eval(node.value)
+                    except ValueError:
+                        continue
+                    for path in (mapping.values() if isinstance(mapping, dict) else ()):
+                        if isinstance(path, str):
+                            out.setdefault(_norm(system, pm.dirname(pm.normpath(path))), pth)
     return out
 
 
