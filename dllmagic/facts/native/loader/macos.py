@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
-from .tree import Candidate, DepTree, MissingSymbol, Node
+from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, walk
 
 __all__ = ["MacLoader", "MacFacts", "dyld_error_text", "SHARED_CACHE_PREFIXES"]
 
@@ -85,15 +85,7 @@ class _N:
     notes: List[str] = field(default_factory=list)
 
     def freeze(self) -> Node:
-        b = self.img.binary if self.img is not None else None
-        notes = list(self.notes)
-        if b is not None and not self.repeat and self.rule != "already-loaded":
-            notes.extend(b.notes)
-        return Node(name=self.name, path=self.path, rule=self.rule, depth=self.depth,
-                    requested_by=self.requested_by, via=self.via, candidates=tuple(self.candidates),
-                    children=tuple(c.freeze() for c in self.children), repeat=self.repeat,
-                    system=self.system, soname=b.soname if b is not None else None, error=self.error,
-                    missing_symbols=tuple(self.missing_symbols), notes=tuple(dict.fromkeys(notes)))
+        return freeze_draft(self, self.img.binary if self.img is not None else None)
 
 
 class MacLoader:
@@ -408,7 +400,7 @@ class _Resolution:
     def _finish(self, root_n: _N, root: Optional[_Img]) -> DepTree:
         checked = False
         if root is not None and self.symbols:
-            if any(n.error for n in _walk_n(root_n)):
+            if any(n.error for n in walk(root_n)):
                 self.notes.append("symbols not checked: the load already fails before binding")
             else:
                 self._check_symbols(root_n)
@@ -439,7 +431,7 @@ class _Resolution:
 
     def _check_symbols(self, root_n: _N) -> None:
         flat = 0
-        for n in _walk_n(root_n):
+        for n in walk(root_n):
             img = n.img
             if img is None or n.repeat or n.rule == "already-loaded" or (img.preloaded and n is not root_n):
                 continue
@@ -472,18 +464,9 @@ def _host_arch(machine: str) -> str:
     return m or "arm64"
 
 
-def _walk_n(n: _N):
-    stack = [n]
-    while stack:
-        cur = stack.pop()
-        yield cur
-        stack.extend(reversed(cur.children))
-
 
 def dyld_error_text(tree: DepTree) -> Optional[str]:
     """The message dyld would print for the first failure, as CPython surfaces it (or None)."""
-    from .tree import walk
-
     for n in walk(tree.root):
         if n.error and n.error.startswith("Library not loaded"):
             tried = ", ".join(f"'{c.path}' ({c.reason or c.outcome})" for c in n.candidates

@@ -88,6 +88,20 @@ _NODE_FIELDS = ("name", "path", "rule", "depth", "requested_by", "via", "candida
 _new = object.__new__
 
 
+def freeze_draft(draft, binary, extra_notes=()) -> Node:
+    """The :class:`Node` of a resolver's mutable node (the Windows and macOS resolvers' ``_N``): its
+    children frozen too; the file's own notes added where it was loaded (not on a repeat)."""
+    notes = list(draft.notes)
+    if binary is not None and not draft.repeat and draft.rule != "already-loaded":
+        notes.extend(binary.notes)
+        notes.extend(extra_notes)
+    return Node(name=draft.name, path=draft.path, rule=draft.rule, depth=draft.depth,
+                requested_by=draft.requested_by, via=draft.via, candidates=tuple(draft.candidates),
+                children=tuple(c.freeze() for c in draft.children), repeat=draft.repeat,
+                system=draft.system, soname=binary.soname if binary is not None else None, error=draft.error,
+                missing_symbols=tuple(draft.missing_symbols), notes=tuple(dict.fromkeys(notes)))
+
+
 def make_node(*values) -> Node:
     """A :class:`Node` from all its fields in declaration order, without the record's
     field-by-field ``__init__`` (three times faster; a resolver makes thousands of nodes)."""

@@ -36,10 +36,10 @@ import ast
 import re
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Dict, FrozenSet, Iterator, List, Optional, Tuple
+from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
-from .tree import Candidate, DepTree, MissingSymbol, Node
+from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, walk
 
 __all__ = [
     "WindowsLoader", "WindowsFacts", "WindowsPython", "DllDirectory", "describe_python",
@@ -463,15 +463,9 @@ class _N:
 
     def freeze(self) -> Node:
         b = self.mod.binary if self.mod is not None else None
-        notes = list(self.notes)
-        if b is not None and not self.repeat and self.rule != "already-loaded":
-            notes.extend(b.notes)
-            notes.extend(getattr(b, "table_notes", ()) if "imports" in b.__dict__ else ())
-        return Node(name=self.name, path=self.path, rule=self.rule, depth=self.depth,
-                    requested_by=self.requested_by, via=self.via, candidates=tuple(self.candidates),
-                    children=tuple(c.freeze() for c in self.children), repeat=self.repeat,
-                    system=self.system, soname=b.soname if b is not None else None, error=self.error,
-                    missing_symbols=tuple(self.missing_symbols), notes=tuple(dict.fromkeys(notes)))
+        # the import-table notes only once the tables were read (reading them is not the freeze's job)
+        tables = getattr(b, "table_notes", ()) if b is not None and "imports" in b.__dict__ else ()
+        return freeze_draft(self, b, tables)
 
 
 class WindowsLoader:
@@ -900,7 +894,7 @@ class _Resolution:
         if root is not None:
             self._check_python_dll(root, root_n)
             if self.symbols:
-                failed = any(n.error for n in _walk_n(root_n))
+                failed = any(n.error for n in walk(root_n))
                 if failed:
                     self.notes.append("imported functions not checked: the load already fails before binding")
                 else:
@@ -935,7 +929,7 @@ class _Resolution:
     def _check_imports(self, root_n: _N) -> None:
         """Every static import by name or ordinal against the exports of the DLL loaded for it."""
         seen_mods = set()
-        for n in _walk_n(root_n):
+        for n in walk(root_n):
             mod = n.mod
             if mod is None or n.repeat or n.rule == "already-loaded" or id(mod) in seen_mods:
                 continue
@@ -1038,7 +1032,7 @@ class _Resolution:
         """The VC++ runtime must be at least as new as the toolset (linker 14.x) of every module using it."""
         parents: Dict[int, List[_N]] = {}
         runtimes: List[_N] = []
-        for req in _walk_n(root_n):
+        for req in walk(root_n):
             for c in req.children:
                 parents.setdefault(id(c), []).append(req)
             if req.mod is None or req.repeat:
@@ -1064,9 +1058,3 @@ class _Resolution:
                                    "toolset is unsupported and can crash or fail with error 127)")
 
 
-def _walk_n(n: _N) -> Iterator[_N]:
-    stack = [n]
-    while stack:
-        cur = stack.pop()
-        yield cur
-        stack.extend(reversed(cur.children))
