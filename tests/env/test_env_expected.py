@@ -105,7 +105,7 @@ def test_expected_environment_never_raises(machine, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(envs, "notebook_expectation", boom)
+    monkeypatch.setattr(envs.expected, "notebook_expectation", boom)
     exp = envs.expected_environment(system, it)
     assert "not visible from this kernel" in exp.description and "disk on fire" in exp.description
     json.dumps(exp.description)
