@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Optional, Sequence, Tuple
+import unicodedata
+from typing import Callable, Optional, Sequence, Tuple
 
 from .model import Fix, Interpreter
 
@@ -23,11 +24,87 @@ class UnsafeName(ValueError):
     """A name that is not a valid PEP 508 requirement (or carries characters we never quote)."""
 
 
+# -- the one gate every text passes before it enters a cell line or an argv element ---------------------
+#: Where ``str.splitlines`` breaks a text, and so where IPython starts a new cell line: a name holding one
+#: of these could end a comment line and start a line that runs.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+#: Unicode categories never let into a cell or an argv: control characters (Cc), format characters such as
+#: bidi overrides and zero-width joiners (Cf), line and paragraph separators (Zl, Zp) and lone surrogates
+#: (Cs: an undecodable file name).
+FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs"})
+_ASCII_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def unsafe_character(text: str) -> Optional[str]:
+    """The first character of ``text`` that may not enter a cell line or an argv, as U+XXXX; None if none."""
+    if text.isascii():
+        match = _ASCII_CONTROL.search(text)
+        return f"U+{ord(match.group()):04X}" if match else None
+    for ch in text:
+        if ch in LINE_BREAKS or unicodedata.category(ch) in FORBIDDEN_CATEGORIES:
+            return f"U+{ord(ch):04X}"
+    return None
+
+
+def check_text(text: str, what: str = "text") -> str:
+    """``text`` if it holds no line separator, control or format character; else :class:`UnsafeName`.
+
+    Every name, path, interpreter and requirement that this module puts into a cell line or an argv passes
+    here (and :func:`make` checks every finished cell and argv again)."""
+    if not isinstance(text, str):
+        raise UnsafeName(f"{what} is not text: {text!r}")
+    bad = unsafe_character(text)
+    if bad:
+        raise UnsafeName(f"{what} holds the character {bad} (a line break, control or format character), "
+                         f"so it is never put into a cell or a command: {text!r}")
+    return text
+
+
+def check_cell(cell: str) -> str:
+    """A cell whose only line breaks are ``\\n`` between lines that each pass :func:`check_text`."""
+    for line in cell.split("\n"):
+        check_text(line, "a cell line")
+    return cell
+
+
+def escape_unsafe(text: str) -> str:
+    """``text`` with every character :func:`check_text` refuses written as a Python escape (for comments)."""
+    if not unsafe_character(text):
+        return text
+    return "".join(ch.encode("unicode_escape").decode("ascii")
+                   if (ch in LINE_BREAKS or unicodedata.category(ch) in FORBIDDEN_CATEGORIES) else ch
+                   for ch in text)
+
+
+#: File name endings pip (and conda) read as a file to install rather than a project name: ``pip install
+#: setup.zip`` unpacks ./setup.zip and runs its setup.py. pip's list of archive endings, plus eggs and conda's.
+ARCHIVE_SUFFIXES = (".zip", ".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tlz",
+                    ".tar.lz", ".tar.lzma", ".tar", ".egg", ".conda")
+
+
+def _not_a_project_name(name: str) -> Optional[str]:
+    """Why ``name`` could be read as a path or a file rather than a PEP 508 project name; None if it cannot."""
+    if "/" in name or "\\" in name:
+        return "it is a path"
+    if name.startswith(("-", ".")):
+        return "it starts with '-' or '.'"
+    if ".." in name:
+        return "it holds '..'"
+    if name.lower().endswith(ARCHIVE_SUFFIXES):
+        return "it names an archive file"
+    return None
+
+
 def validate_requirement(text: str) -> str:
-    """The requirement text, if it is a plain PEP 508 requirement without markers or URLs."""
-    if not text or len(text) > 200 or _UNSAFE.search(text):
+    """The requirement text, if it is a plain PEP 508 requirement without markers or URLs, whose project
+    name cannot be read as a path or an archive."""
+    if not isinstance(text, str) or not text or len(text) > 200 or _UNSAFE.search(text) \
+            or unsafe_character(text):
         raise UnsafeName(f"not a safe requirement: {text!r}")
     if _PLAIN_NAME.fullmatch(text):
+        why = _not_a_project_name(text)
+        if why:
+            raise UnsafeName(f"not offered as a package name: {text!r} ({why})")
         return text  # a bare PEP 508 name: no need to load the full parser
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -37,13 +114,20 @@ def validate_requirement(text: str) -> str:
         raise UnsafeName(f"not a valid requirement: {text!r} ({exc})") from None
     if req.url or req.marker:
         raise UnsafeName(f"requirements with URLs or markers are not offered: {text!r}")
+    why = _not_a_project_name(req.name)
+    if why:
+        raise UnsafeName(f"not offered as a package name: {req.name!r} ({why})")
     return str(req)
 
 
 def validate_name(name: str) -> str:
-    """A distribution or import name: letters, digits and . _ - only (PEP 508 names)."""
-    if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,198}[A-Za-z0-9])?", name or ""):
+    """A distribution or import name: letters, digits and . _ - only (PEP 508 names), never a path or an
+    archive file name."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]{0,198}[A-Za-z0-9])?", name):
         raise UnsafeName(f"not a valid name: {name!r}")
+    why = _not_a_project_name(name)
+    if why:
+        raise UnsafeName(f"not offered as a package name: {name!r} ({why})")
     return name
 
 
@@ -60,7 +144,11 @@ def _fix_id(kind: str, cell: str, argv: Optional[Sequence[str]]) -> str:
 
 def make(kind: str, title: str, cell: str = "", argv: Optional[Sequence[str]] = None, *,
          restart: bool = False, risk: str = "low", runnable: bool = False) -> Fix:
+    """The one maker of fixes: the cell and every argv element pass :func:`check_text` (raises UnsafeName)."""
     argv_t: Optional[Tuple[str, ...]] = tuple(argv) if argv is not None else None
+    check_cell(cell)
+    for arg in argv_t or ():
+        check_text(arg, "a command argument")
     return Fix(id=_fix_id(kind, cell, argv_t), kind=kind, title=title, cell=cell, argv=argv_t,
                restart=restart, risk=risk, runnable=runnable and argv_t is not None)
 
@@ -81,8 +169,9 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
         flags += ["--force-reinstall", "--no-deps"]
     cell = " ".join(["%pip install", *flags, *(_cell_quote(r) for r in reqs)])
     title = title or f"Install {', '.join(reqs)} into this kernel's environment"
-    if interpreter is None:
-        # Explaining a pasted text: the interpreter is unknown, so there is no command, only the cell.
+    if interpreter is None or unsafe_character(interpreter.executable or "") or not interpreter.executable:
+        # Explaining a pasted text: the interpreter is unknown, so there is no command, only the cell (which
+        # IPython's %pip runs with the kernel's own interpreter). The same when its path is not fit for argv.
         return make("pip", title, cell, None, restart=restart)
     argv = [interpreter.executable, "-m", "pip", "install", *flags, *reqs]
     if interpreter.environment_kind == "system-externally-managed":
@@ -106,13 +195,37 @@ def restart_kernel(reason: str) -> Fix:
 
 
 def rename(path: str, new_path: str, title: str) -> Fix:
-    # repr() makes a Python string literal of any path, whatever characters it holds.
-    cell = f"import os\nos.rename({path!r}, {new_path!r})"
+    """Rename ``path`` to ``new_path`` (chosen free by :func:`free_name`). The cell never overwrites: on
+    POSIX os.rename replaces an existing file silently, so the cell checks again when it runs."""
+    check_text(path, "the path to rename")
+    check_text(new_path, "the new name")
+    # repr() makes a Python string literal of any path, whatever quotes it holds.
+    cell = (f"import os\nsrc, dst = {path!r}, {new_path!r}\n"
+            "if os.path.lexists(dst):\n"
+            "    raise FileExistsError('not renamed: ' + dst + ' exists; choose another free name')\n"
+            "os.rename(src, dst)")
     return make("rename", title, cell=cell, argv=None, restart=True, risk="medium")
 
 
+def free_name(path: str, exists: Callable[[str], bool], pathmod: object, *, prefix: str = "my_",
+              tries: int = 10) -> Optional[str]:
+    """A name for ``path`` that nothing on disk has: ``my_requests.py``, else ``my_requests_1.py`` ...;
+    None when all ``tries`` are taken (the fix then refuses and says why)."""
+    pm = pathmod
+    head, last = pm.split(path.rstrip("/\\"))   # type: ignore[attr-defined]
+    stem, dot, ext = last.partition(".")
+    for i in range(tries):
+        name = f"{prefix}{stem}{'_' + str(i) if i else ''}{dot}{ext}"
+        candidate = pm.join(head, name)  # type: ignore[attr-defined]
+        if not exists(candidate):
+            return candidate
+    return None
+
+
 def instruction(title: str, text: str = "", risk: str = "low") -> Fix:
-    cell = "\n".join("# " + line for line in text.splitlines()) if text else ""
+    # Comment lines only: splitlines() cuts at every line separator and each piece becomes a comment; any
+    # other control or format character is written as its escape.
+    cell = "\n".join("# " + escape_unsafe(line) for line in text.splitlines()) if text else ""
     return make("instruction", title, cell=cell, argv=None, risk=risk)
 
 
@@ -123,12 +236,13 @@ _UNSAFE_PATH = re.compile(r"[\"'`$!{}%;&|<>^\n\r\t*?]")
 
 
 def _safe_path(path: str) -> Optional[str]:
-    return None if not path or _UNSAFE_PATH.search(path) or len(path) > 400 else path
+    return None if not path or _UNSAFE_PATH.search(path) or len(path) > 400 or unsafe_character(path) else path
 
 
 def validate_kernel_name(name: str) -> str:
-    """A kernelspec name as jupyter_client accepts it: letters, digits, '.', '_', '-'."""
-    if not re.fullmatch(r"[A-Za-z0-9._-]{1,100}", name or ""):
+    """A kernelspec name as jupyter_client accepts it: letters, digits, '.', '_', '-' (never '.' first: '..'
+    as ``--name`` would write the kernelspec one folder up)."""
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,99}", name):
         raise UnsafeName(f"not a valid kernel name: {name!r}")
     return name
 
@@ -141,11 +255,12 @@ def _validate_display_name(text: str) -> str:
 
 def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend: str = "conda",
                   executable: Optional[str] = None, channel: Optional[str] = None,
-                  title: Optional[str] = None, reinstall: bool = False) -> Fix:
+                  title: Optional[str] = None, reinstall: bool = False, validated: bool = True) -> Fix:
     """``%conda install`` (or ``%mamba``/``%micromamba``) into the kernel's own prefix.
 
     IPython's conda magics add ``--prefix sys.prefix`` themselves; the argv states the prefix outright.
-    ``reinstall``: ``--force-reinstall`` (see :func:`conda_reinstall`).
+    ``reinstall``: ``--force-reinstall`` (see :func:`conda_reinstall`). ``validated``: as for
+    :func:`pip_install`, only a name known from trusted metadata or the tables gets a Run button.
     """
     if frontend not in ("conda", "mamba", "micromamba"):
         raise UnsafeName(f"not a conda front end: {frontend!r}")
@@ -154,18 +269,22 @@ def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend
     if channel:
         flags += ["-c", validate_name(channel)]
     cell = " ".join([f"%{frontend} install", *flags, *(_cell_quote(r) for r in reqs)])
-    argv = [executable or frontend, "install", *flags, "--prefix", interpreter.prefix, *reqs]
+    argv: Optional[list] = [executable or frontend, "install", *flags, "--prefix", interpreter.prefix, *reqs]
+    if any(unsafe_character(a or "") or not a for a in (executable or frontend, interpreter.prefix)):
+        argv = None   # a prefix or conda path not fit for argv: the cell only (IPython's %conda adds the prefix)
     if title is None:
         title = (f"Reinstall {', '.join(reqs)} with {frontend}, which owns this environment" if reinstall
                  else f"Install {', '.join(reqs)} with {frontend} into this kernel's environment")
     return make("mamba" if frontend in ("mamba", "micromamba") else "conda", title,
-                cell, argv, restart=True, risk="low", runnable=True)
+                cell, argv, restart=True, risk="low", runnable=validated and argv is not None)
 
 
 def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, validated: bool,
                    uv: str = "uv", title: Optional[str] = None) -> Fix:
     """``uv pip install --python <this interpreter>``: for uv environments, which have no pip."""
     reqs = [validate_requirement(r) for r in requirements]
+    check_text(uv, "the uv executable")
+    check_text(interpreter.executable, "the interpreter")
     argv = [uv, "pip", "install", "--python", interpreter.executable, *reqs]
     exe = _safe_path(interpreter.executable)
     cell = (f'!uv pip install --python "{exe}" ' + " ".join(_cell_quote(r) for r in reqs)) if exe else ""
@@ -177,7 +296,10 @@ def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:
     """Switch this notebook to another kernel. The front end applies it where it can; elsewhere the cell
     says where to click."""
     name = validate_kernel_name(kernelspec_name)
-    shown = display_name if re.fullmatch(r"[^\n\r]{1,100}", display_name or "") else name
+    # The display name comes from a kernel.json or a notebook's metadata: any line separator in it (\x85,
+    # \u2028 ...) would end the comment line below and start one that runs.
+    shown = display_name if (isinstance(display_name, str) and 0 < len(display_name) <= 100
+                             and not unsafe_character(display_name)) else name
     cell = f"# Kernel > Change Kernel... > {shown}   (kernelspec: {name})"
     return make("kernel-switch", f"Switch this notebook to the kernel '{shown}'", cell=cell, argv=None,
                 restart=True, risk="low")
@@ -191,6 +313,7 @@ def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bo
     """
     name = validate_kernel_name(name)
     display = _validate_display_name(display_name)
+    check_text(python, "the environment's interpreter")
     argv = [python, "-m", "ipykernel", "install", "--user", "--name", name, "--display-name", display]
     exe = _safe_path(python)
     lines = []

@@ -85,6 +85,8 @@ class EnvironmentFacts:
     def discovery(self) -> envs.Discovery:
         if self._discovery is None:
             self._discovery = envs.discover(self.ctx.system, self.ctx.interpreter, notebook_dir=self.notebook_dir)
+            # Unreadable or malformed kernel.json, environments.txt ...: notes on the report, never errors.
+            self.ctx.notes.extend(n for n in self._discovery.notes if n not in self.ctx.notes)
         return self._discovery
 
     @property
@@ -106,6 +108,7 @@ class EnvironmentFacts:
                 self.ctx.system, self.ctx.interpreter, user_ns=_ctx_extra(self.ctx, "user_ns"),
                 history=_ctx_extra(self.ctx, "history"), cwd=self.ctx.cwd,
                 names=(self.ctx.top_level, _dist_name(self.ctx)), discovery=self.discovery)
+            self.ctx.notes.extend(n for n in self._expectation.notes if n not in self.ctx.notes)
         return self._expectation
 
 
@@ -171,7 +174,7 @@ def install_fixes(ctx: Context, dist: str, *, validated: bool) -> List[Fix]:
         frontend = "micromamba" if kind == "micromamba" else ("mamba" if kind == "mamba" else "conda")
         exe = ctx.system.getenv("MAMBA_EXE") if frontend != "conda" else ctx.system.getenv("CONDA_EXE")
         out.append(fixes.conda_install(it, [_conda_name(ctx, dist)], frontend=frontend, executable=exe,
-                                       channel="conda-forge"))
+                                       channel="conda-forge", validated=validated))
     has_pip = current.has_pip if current is not None else True
     # uv venvs have no pip: %pip would fail there. A plain venv made --without-pip gets uv only when uv is
     # on PATH; otherwise %pip stays (after 'python -m ensurepip').
@@ -201,8 +204,12 @@ def switch_and_register(ctx: Context, env: envs.Environment, *, name: Optional[s
                         display: Optional[str] = None) -> List[Fix]:
     """Switch to a kernelspec that runs ``env``; register it as a kernel when none does (or when asked)."""
     facts = environment_facts(ctx)
+    if not env.trusted:
+        return [_evidence_only(env.untrusted or "", env.prefix)]
     out: List[Fix] = []
     for spec in facts.discovery.kernelspecs_for(env):
+        if spec.untrusted:
+            continue
         try:
             out.append(fixes.kernel_switch(spec.name, spec.display_name))
         except fixes.UnsafeName:
@@ -255,9 +262,7 @@ def shadowed_by_local_file(ctx: Context) -> Iterable[Finding]:
         ev.append(Evidence("error", (failure.message or "").splitlines()[0][:300] if failure.message else "",
                            failure.exc_type))
     pm = ctx.system.pathmod
-    new_path = _renamed(pm, first.path)
-    base = pm.basename(first.path)
-    fix_list = [fixes.rename(first.path, new_path, f"Rename {base} so it no longer hides '{top}'")]
+    fix_list = [_rename_fix(ctx, first.path, top)]
     pyc = pm.join(pm.dirname(first.path), "__pycache__")
     if first.form == "module" and ctx.system.is_dir(pyc):
         ev.append(Evidence("compiled copies beside it", pyc, "also named after the module; delete them too"))
@@ -281,9 +286,21 @@ def _is_installed(ctx: Context, cand: syspath.Candidate, top: str) -> bool:
     return any(d.location == cand.entry.resolved for d in ctx.distributions.providing(top))
 
 
-def _renamed(pm: Any, path: str) -> str:
-    head, last = pm.split(path.rstrip("/\\"))
-    return pm.join(head, f"my_{last}")
+def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
+    """Rename the shadowing file to a name nothing has (my_X, my_X_1 ...); never over an existing file."""
+    pm = ctx.system.pathmod
+    base = pm.basename(path.rstrip("/\\"))
+    new_path = fixes.free_name(path, ctx.system.exists, pm)
+    why = f"my_{base} and the next nine free-name candidates all exist" if new_path is None else ""
+    if new_path is not None:
+        try:
+            return fixes.rename(path, new_path, f"Rename {base} to {pm.basename(new_path)} so it no longer "
+                                                f"hides '{top}'")
+        except fixes.UnsafeName as exc:
+            why = str(exc)
+    return fixes.instruction(f"Rename {base} by hand so it no longer hides '{top}'",
+                             f"No rename cell is offered: {why}.\nRename {path} to a name that nothing else "
+                             f"has, then restart the kernel.", risk="medium")
 
 
 def _live_file(ctx: Context, top: str) -> Optional[str]:
@@ -483,7 +500,11 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     exp = facts.expectation
     it = ctx.interpreter
     system = ctx.system
-    dist = next((loc.distribution for loc in locations if loc.distribution), None) or _dist_name(ctx)
+    # A distribution name read from another user's environment never becomes a runnable install.
+    trusted_dist = next((loc.distribution for loc in locations if loc.distribution and loc.environment.trusted),
+                        None)
+    dist = trusted_dist or _dist_name(ctx)
+    name_validated = trusted_dist is not None or all(loc.environment.trusted for loc in locations)
     base_ev = [_kernel_line(ctx)]
     history_ev = [Evidence("install in history ran another environment's installer", f"{cmd.line} → {prefix}",
                            cmd.cell)
@@ -512,7 +533,7 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
                     summary=f"This notebook asks for the kernel '{spec.display_name}', which runs {env.prefix} "
                             f"where {_what(loc)} is installed, but this kernel runs {it.prefix}.",
                     evidence=tuple(ev), fixes=tuple(switch_and_register(ctx, env) + install_fixes(
-                        ctx, dist, validated=True)),
+                        ctx, dist, validated=name_validated)),
                     docs=docs_for("module-not-found", "wrong-kernel"))
                 return
             if not runs_env and _named_after(spec, env, system):
@@ -530,7 +551,7 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
                             f": it was registered from the wrong Python. Register it again from {env.name}'s "
                             f"Python.",
                     evidence=tuple(ev),
-                    fixes=tuple(_reregister(ctx, env, spec) + install_fixes(ctx, dist, validated=True)),
+                    fixes=tuple(_reregister(ctx, env, spec) + install_fixes(ctx, dist, validated=name_validated)),
                     docs=docs_for("module-not-found", "wrong-kernel"))
                 return
 
@@ -568,7 +589,7 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
                     f"({best.site}), which this kernel's Python {minor} does not read: it was installed with "
                     f"another Python's 'pip install --user'. Install it for this kernel.",
             evidence=tuple(base_ev + found_ev + history_ev + declared_ev),
-            fixes=tuple(install_fixes(ctx, dist, validated=True)),
+            fixes=tuple(install_fixes(ctx, dist, validated=name_validated)),
             docs=docs_for("module-not-found", "foreign-user-site"))
         return
     version_note = ""
@@ -578,7 +599,7 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     fix_list: List[Fix] = []
     if envs.same_python_minor(env.version, it.version) is not False or env.kernelspecs:
         fix_list += switch_and_register(ctx, env)
-    fix_list += install_fixes(ctx, dist, validated=True)
+    fix_list += install_fixes(ctx, dist, validated=name_validated)
     if envs.same_python_minor(env.version, it.version) is False:
         fix_list += switch_and_register(ctx, env) if not env.kernelspecs else []
     owner = _ownership(best)
@@ -592,8 +613,20 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
         docs=docs_for("module-not-found", "installed-in-other-environment"))
 
 
+def _evidence_only(why: str, where: str) -> Fix:
+    """The one fix offered for another user's environment or kernel.json: a comment that says why nothing
+    from it is offered (its interpreter never enters a cell, its names never become installs)."""
+    return fixes.instruction(
+        "Nothing is offered from that environment: it is not yours",
+        f"{why}.\nIts kernel, interpreter and package names are shown as evidence only, never run from here.\n"
+        f"If you trust {where}, register or install it yourself; otherwise install the package into this "
+        f"kernel's environment.", risk="medium")
+
+
 def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> List[Fix]:
     """Register ``env`` under the kernelspec's own name (so the notebook's metadata needs no change)."""
+    if not env.trusted:
+        return [_evidence_only(env.untrusted or "", env.prefix)]
     out: List[Fix] = []
     if env.python:
         try:
@@ -603,7 +636,7 @@ def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> L
             pass
     facts = environment_facts(ctx)
     for other in facts.discovery.kernelspecs_for(env):
-        if other.name != spec.name:
+        if other.name != spec.name and not other.untrusted:
             try:
                 out.append(fixes.kernel_switch(other.name, other.display_name))
             except fixes.UnsafeName:
@@ -670,10 +703,13 @@ def notebook_kernel_mismatch(ctx: Context) -> Iterable[Finding]:
           Evidence("the notebook asks for the kernel", f"{spec.name} ({spec.display_name})", exp.notebook or ""),
           Evidence("that kernelspec runs", spec.argv[0] if spec.argv else "", spec.path or spec.source)]
     fix_list: List[Fix] = []
-    try:
-        fix_list.append(fixes.kernel_switch(spec.name, spec.display_name))
-    except fixes.UnsafeName:
-        pass
+    if spec.untrusted or (env is not None and not env.trusted):
+        fix_list.append(_evidence_only(spec.untrusted or (env.untrusted if env else "") or "", spec.path or spec.name))
+    else:
+        try:
+            fix_list.append(fixes.kernel_switch(spec.name, spec.display_name))
+        except fixes.UnsafeName:
+            pass
     kind = ctx.failure.kind if ctx.failure else "module-not-found"
     yield Finding(
         kind=kind, cause="wrong-kernel", confidence=0.6,

@@ -50,12 +50,18 @@ def test_text_only_fix_has_a_cell_but_no_command():
     assert fix.cell == "%pip install Pillow" and fix.argv is None and not fix.runnable
 
 
-def test_rename_cell_is_a_python_literal_for_any_path():
-    fix = fixes.rename("/tmp/it's \"odd\"/tabulate.py", "/tmp/x/my_tabulate.py", "Rename")
-    ns = {}
-    code = fix.cell.replace("os.rename", "captured = ")
-    exec(code.replace("import os\n", ""), ns)  # the literal evaluates back to the exact paths
-    assert ns["captured"] == ("/tmp/it's \"odd\"/tabulate.py", "/tmp/x/my_tabulate.py")
+def test_rename_cell_is_a_python_literal_for_any_path_and_never_overwrites(tmp_path):
+    folder = tmp_path / "it's \"odd\""
+    folder.mkdir()
+    src, dst = folder / "tabulate.py", folder / "my_tabulate.py"
+    src.write_text("x = 1\n")
+    fix = fixes.rename(str(src), str(dst), "Rename")
+    exec(fix.cell, {})  # the literals evaluate back to the exact paths
+    assert dst.read_text() == "x = 1\n" and not src.exists()
+    src.write_text("new\n")
+    with pytest.raises(FileExistsError):
+        exec(fix.cell, {})  # the target exists by the time the cell runs: nothing is overwritten
+    assert dst.read_text() == "x = 1\n" and src.read_text() == "new\n"
 
 
 def test_fix_ids_are_stable_and_distinct():

@@ -1,14 +1,13 @@
 """conda-meta records of a prefix, and who owns each distribution of it (conda against pip, uv ...)."""
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from ..distributions import normalize
 from ..system import System
-from .paths import site_listing
+from .paths import read_json, site_listing
 
 _CONDA_RECORD = re.compile(r"^(?P<name>.+)-(?P<version>[^-]+)-(?P<build>[^-]+)\.json$")
 
@@ -26,10 +25,7 @@ def conda_records(system: System, prefix: str) -> Dict[str, str]:
 
 def conda_record_data(system: System, record: str) -> Dict[str, Any]:
     """A conda-meta record's JSON (name, version, build, channel, files ...); {} when unreadable."""
-    try:
-        data = json.loads(system.read_text(record, limit=64 << 20))
-    except (OSError, ValueError):
-        return {}
+    data, _ = read_json(system, record, 64 << 20)
     return data if isinstance(data, dict) else {}
 
 

@@ -2,19 +2,21 @@
 (:func:`locate`)."""
 from __future__ import annotations
 
+import os
 import re
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Interpreter
 from ..distributions import DistributionIndex, normalize
 from ..system import System
 from .conda import conda_records
 from .kernelspecs import _argv_python, _read_kernelspecs
-from .paths import _home, _which, env_key, prefix_of_python, python_of_prefix, site_listing
+from .paths import _which, env_key, prefix_of_python, python_of_prefix, site_listing
 from .pep514 import PEP514, registry_pythons
 from .reading import read_environment
 from .records import Discovery, Environment, Kernelspec, Location
-from .sources import (_ancestors, _central_venv_dirs, _conda_prefixes, _pyenv_prefixes, _user_sites, _venvs_in,
+from .trust import ownership_problem, walk_up
+from .sources import (_central_venv_dirs, _conda_prefixes, _pyenv_prefixes, _user_sites, _venvs_in,
                       _walk_venvs)
 
 _NB_CONDA = re.compile(r"^conda-(?:env-(?P<env>.+?)|root|base)-(?P<lang>py|python|r|ir)$")
@@ -59,6 +61,18 @@ def _standard_pythons(system: System) -> List[Tuple[str, str, str]]:
     return found
 
 
+def _guard(notes: List[str], what: str, read: Callable[[], Any], default: Any) -> Any:
+    """``read()``, or ``default`` and a note when it fails: one damaged source never hides the others (the
+    test suite's DLLMAGIC_STRICT=1 makes it loud)."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 - a fact we cannot read is a note, never a failed diagnosis
+        if os.environ.get("DLLMAGIC_STRICT") == "1":
+            raise
+        notes.append(f"could not read {what}: {type(exc).__name__}: {exc}")
+        return default
+
+
 def discover(system: Optional[System] = None, interpreter: Optional[Interpreter] = None, *,
              notebook_dir: Optional[str] = None, extra_prefixes: Sequence[str] = ()) -> Discovery:
     """Every kernelspec and Python environment on the machine, without starting an interpreter."""
@@ -74,8 +88,8 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
                             "version": interpreter.version or None}))
         if interpreter.base_prefix and interpreter.base_prefix != interpreter.prefix:
             candidates.append((interpreter.base_prefix, "base of this kernel's interpreter", {}))
-    specs = _read_kernelspecs(system, interpreter, notes)
-    conda = _conda_prefixes(system, notes)
+    specs = _guard(notes, "Jupyter's kernel folders", lambda: _read_kernelspecs(system, interpreter, notes), [])
+    conda = _guard(notes, "conda's environments", lambda: _conda_prefixes(system, notes), [])
     conda_names = {name: prefix for prefix, _, name in conda if name}
     # nb_conda_kernels offers conda-env-<name>-py for every conda env with ipykernel, with no kernel.json.
     for spec in list(specs):
@@ -88,15 +102,14 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
                 specs[i] = _with_prefix(system, spec, conda_names[env_name])
     for prefix, how, name in conda:
         candidates.append((prefix, how, {"name": name} if name and name != "base" else {}))
-    for prefix, how in _pyenv_prefixes(system):
+    for prefix, how in _guard(notes, "pyenv and uv Pythons", lambda: _pyenv_prefixes(system), []):
         candidates.append((prefix, how, {}))
-    for folder, tool, depth in _central_venv_dirs(system):
-        for prefix in _walk_venvs(system, folder, depth):
+    for folder, tool, depth in _guard(notes, "central venv folders", lambda: _central_venv_dirs(system), []):
+        for prefix in _guard(notes, folder, lambda: _walk_venvs(system, folder, depth), []):
             candidates.append((prefix, f"{tool}: {folder}", {}))
     if notebook_dir:
-        home = _home(system)
-        for folder in _ancestors(system, notebook_dir, pm.dirname(home) if home else None):
-            for prefix in _venvs_in(system, folder):
+        for folder in _guard(notes, "the folders above the notebook", lambda: walk_up(system, notebook_dir), []):
+            for prefix in _guard(notes, folder, lambda: _venvs_in(system, folder), []):
                 candidates.append((prefix, f"beside the notebook: {folder}", {}))
             pixi = pm.join(folder, ".pixi", "envs")
             for name in site_listing(system, pixi):
@@ -105,7 +118,7 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
         value = system.getenv(var)
         if value:
             candidates.append((value, f"${var}", {}))
-    for reg in registry_pythons(system, notes):
+    for reg in _guard(notes, "the PEP 514 registry", lambda: registry_pythons(system, notes), []):
         prefix = reg.prefix(system)
         if not prefix:
             notes.append(f"PEP 514 registry key {reg.key} states no InstallPath or ExecutablePath")
@@ -124,7 +137,7 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
         if found:
             candidates.append((prefix_of_python(system, found), f"{name} first on PATH ({found})",
                                {"python": found}))
-    for prefix, how, python in _standard_pythons(system):
+    for prefix, how, python in _guard(notes, "standard install folders", lambda: _standard_pythons(system), []):
         candidates.append((prefix, how, {"python": python}))
     for prefix in extra_prefixes:
         candidates.append((prefix, "given", {}))
@@ -142,7 +155,8 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
             if overrides.get("architecture") and not old.architecture:
                 envs[key] = _replace(envs[key], architecture=overrides["architecture"])
             continue
-        env = read_environment(system, prefix, how, current_key=current_key, **overrides)
+        env = _guard(notes, prefix, lambda: read_environment(system, prefix, how, current_key=current_key,
+                                                             **overrides), None)
         if env is None:
             if how.startswith(PEP514):
                 notes.append(f"{how} names {prefix}, which is not on disk (left behind by an uninstall?)")
@@ -157,17 +171,17 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
                 env = envs[key]
                 envs[key] = _replace(env, kernelspecs=env.kernelspecs + (spec.name,))
     # user site-packages of every Python version: shared by all environments of that version
-    for site, ver, base in _user_sites(system):
+    for site, ver, base in _guard(notes, "user site-packages", lambda: _user_sites(system), []):
         key = env_key(system, site)
         if key in envs:
             continue
         count = sum(1 for n in site_listing(system, site) if n.endswith((".dist-info", ".egg-info")))
+        current = bool(interpreter and interpreter.user_site and env_key(system, interpreter.user_site) == key)
         envs[key] = Environment(
             prefix=site, key=key, kind="user-site", name=f"user site-packages of Python {ver}", python=None,
             version=ver, version_source=site, site_packages=(site,), found_by=(f"user base {base}",),
-            distributions=count,
-            current=bool(interpreter and interpreter.user_site
-                         and env_key(system, interpreter.user_site) == key))
+            distributions=count, current=current,
+            untrusted=None if current else ownership_problem(system, [site]))
         order.append(key)
     environments = tuple(envs[k] for k in order)
     current = envs.get(current_key) if current_key else None

@@ -2,7 +2,6 @@
 pip first on PATH, requirement files beside it and install commands in the session's history."""
 from __future__ import annotations
 
-import json
 import os
 import re
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ from ..distributions import normalize
 from ..system import System
 from .discovery import discover, nb_conda_kernel_env
 from .kernelspecs import kernelspec_dirs
-from .paths import _which, env_key, prefix_of_python
+from .paths import _which, env_key, prefix_of_python, read_json
 from .records import NOT_VISIBLE, Discovery, Kernelspec
 from .sources import _ancestors
 
@@ -151,14 +150,11 @@ def _notebook_path(system: System, user_ns: Optional[Mapping[str, Any]], cwd: Op
 
 
 def _read_notebook(system: System, path: str) -> Tuple[Optional[Dict[str, Any]], Optional[str]]:
-    try:
-        data = json.loads(system.read_text(path, limit=256 << 20))
-    except OSError as exc:
-        return None, exc.strerror or type(exc).__name__
-    except ValueError as exc:
-        return None, f"not a notebook ({exc})"
+    data, problem = read_json(system, path, 256 << 20)
+    if problem:
+        return None, f"not a notebook: {problem}"
     if not isinstance(data, dict):
-        return None, "not a notebook"
+        return None, "not a notebook: not a JSON object"
     meta = data.get("metadata")
     return (meta if isinstance(meta, dict) else {}), None
 
@@ -200,6 +196,8 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
         meta, problem = _read_notebook(system, path)
         if meta is None:
             ev.append(Evidence("notebook", f"{path}: {NOT_VISIBLE} ({problem})", source))
+            if problem and "unreadable" not in problem:
+                notes.append(f"notebook {path} left out: {problem}")
         else:
             fields["notebook_readable"] = True
             ev.append(Evidence("notebook", path, source))
@@ -208,17 +206,19 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
     if meta:
         ks = meta.get("kernelspec") if isinstance(meta.get("kernelspec"), dict) else {}
         li = meta.get("language_info") if isinstance(meta.get("language_info"), dict) else {}
-        if ks.get("name"):
-            fields["notebook_kernelspec"] = str(ks["name"])
-            ev.append(Evidence("notebook kernelspec", str(ks["name"]), f"{path}: metadata.kernelspec.name"))
-        if ks.get("display_name"):
-            fields["notebook_display_name"] = str(ks["display_name"])
-            ev.append(Evidence("notebook kernelspec display name", str(ks["display_name"]),
-                               f"{path}: metadata.kernelspec.display_name"))
-        if li.get("version"):
-            fields["notebook_language_version"] = str(li["version"])
-            ev.append(Evidence("notebook language version", str(li["version"]),
-                               f"{path}: metadata.language_info.version"))
+        for field_name, table, key, label in (
+                ("notebook_kernelspec", ks, "name", "notebook kernelspec"),
+                ("notebook_display_name", ks, "display_name", "notebook kernelspec display name"),
+                ("notebook_language_version", li, "version", "notebook language version")):
+            value = table.get(key)
+            if not value:
+                continue
+            where = f"metadata.{'kernelspec' if table is ks else 'language_info'}.{key}"
+            if not isinstance(value, str):
+                notes.append(f"notebook {path}: {where} is not a string; left out")
+                continue
+            fields[field_name] = value
+            ev.append(Evidence(label, value, f"{path}: {where}"))
 
     name = fields.get("notebook_kernelspec")
     if name:

@@ -1,13 +1,13 @@
 """Jupyter's kernel folders and the kernelspecs in them."""
 from __future__ import annotations
 
-import json
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ...model import Interpreter
 from ..system import System
-from .paths import _home, _is_python_name, _which, prefix_of_python, python_of_prefix, site_listing
+from .paths import _home, _is_python_name, _which, prefix_of_python, python_of_prefix, read_json, site_listing
 from .records import Kernelspec
+from .trust import ownership_problem
 
 
 def kernelspec_dirs(system: System, interpreter: Optional[Interpreter] = None) -> List[Tuple[str, str]]:
@@ -80,7 +80,26 @@ def _argv_python(system: System, argv: Sequence[str]) -> Tuple[Optional[str], Op
     return python, prefix_of_python(system, python), None
 
 
+def _kernelspec_problem(data: Any) -> Optional[str]:
+    """Why jupyter_client could not load this kernel.json's data; None when it could."""
+    if not isinstance(data, dict):
+        return "it is not a JSON object"
+    argv = data.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        return "its argv is not a list of strings"
+    for key in ("display_name", "language"):
+        if key in data and not isinstance(data[key], str):
+            return f"its {key} is not a string"
+    env = data.get("env")
+    if env is not None and not (isinstance(env, dict) and all(isinstance(v, str) for v in env.values())):
+        return "its env is not a mapping of strings"
+    return None
+
+
 def _read_kernelspecs(system: System, interpreter: Optional[Interpreter], notes: List[str]) -> List[Kernelspec]:
+    """The kernelspecs of every kernel folder. A damaged kernel.json (unreadable, not UTF-8, not JSON, nested
+    too deeply, wrong types) is a note and is left out, as Jupyter leaves it out; it still hides a later
+    kernel.json of the same name, as it does in Jupyter."""
     specs: List[Kernelspec] = []
     seen: Dict[str, str] = {}
     for folder, origin in kernelspec_dirs(system, interpreter):
@@ -88,20 +107,20 @@ def _read_kernelspecs(system: System, interpreter: Optional[Interpreter], notes:
             path = system.join(folder, name, "kernel.json")
             if not system.is_file(path):
                 continue
-            try:
-                data = json.loads(system.read_text(path, limit=1 << 20))
-            except (OSError, ValueError) as exc:
-                notes.append(f"unreadable kernelspec {path}: {exc}")
+            data, problem = read_json(system, path, 1 << 20)
+            problem = problem or _kernelspec_problem(data)
+            if problem:
+                notes.append(f"kernelspec {path} left out: {problem}; Jupyter cannot start it either")
+                seen.setdefault(name.lower(), path)
                 continue
-            if not isinstance(data, dict):
-                continue
-            argv = tuple(str(a) for a in data.get("argv") or ())
+            argv = tuple(data["argv"])
             python, prefix, _ = _argv_python(system, argv)
-            env = data.get("env") if isinstance(data.get("env"), dict) else {}
+            env = data.get("env") or {}
+            untrusted = ownership_problem(system, [system.join(folder, name), path])
             specs.append(Kernelspec(
-                name=name, display_name=str(data.get("display_name") or name), argv=argv,
-                language=str(data.get("language") or ""), path=path, source=f"{origin} ({folder})",
-                python=python, prefix=prefix, env=tuple((str(k), str(v)) for k, v in env.items()),
-                hidden_by=seen.get(name.lower())))
+                name=name, display_name=data.get("display_name") or name, argv=argv,
+                language=data.get("language") or "", path=path, source=f"{origin} ({folder})",
+                python=python, prefix=prefix, env=tuple((str(k), v) for k, v in env.items()),
+                hidden_by=seen.get(name.lower()), untrusted=untrusted))
             seen.setdefault(name.lower(), path)
     return specs

@@ -2,9 +2,10 @@
 per-folder listing cache every scan goes through."""
 from __future__ import annotations
 
+import json
 import os
 import re
-from typing import Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from ..system import System
 
@@ -126,3 +127,22 @@ def site_listing(system: System, folder: str) -> Tuple[str, ...]:
     names = tuple(sorted(system.listdir(folder)))
     _LISTINGS[key] = (stamp, names)
     return names
+
+
+def read_json(system: System, path: str, limit: int) -> Tuple[Any, Optional[str]]:
+    """(data, None), or (None, why not) for a JSON file that is unreadable, not UTF-8, not JSON or nested too
+    deeply for the parser. Never raises: a damaged file is a note, not a failed diagnosis."""
+    try:
+        raw = system.read_bytes(path, limit)
+    except (OSError, ValueError) as exc:
+        return None, f"unreadable ({getattr(exc, 'strerror', None) or exc})"
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return None, f"not UTF-8 (byte {exc.start})"
+    try:
+        return json.loads(text), None
+    except RecursionError:
+        return None, "JSON nested too deeply to read"
+    except ValueError as exc:
+        return None, f"not valid JSON ({exc})"

@@ -9,6 +9,7 @@ from ..system import System
 from .conda import _CONDA_RECORD, conda_records
 from .paths import _realpath, env_key, python_of_prefix, site_listing
 from .records import Environment
+from .trust import ownership_problem
 
 _VERSION_DIR = re.compile(r"^(?:python|pypy)(\d+)\.(\d+)t?$")
 
@@ -156,11 +157,16 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
     kind = kind or _classify(system, prefix, python, cfg, conda, externally_managed)
     if not name:
         name = _env_name(system, prefix, cfg, kind)
+    current = current_key is not None and key == current_key
+    # Another user's environment is evidence only (the kernel's own is what the user runs already).
+    untrusted = None if current else ownership_problem(system, [
+        prefix, system.join(prefix, "pyvenv.cfg"), system.join(prefix, "conda-meta"),
+        pm.dirname(python) if python else None, python, *sites])
     return Environment(
         prefix=prefix, key=key, kind=kind, name=name, python=python, version=version,
         version_source=version_source, site_packages=tuple(sites), found_by=(found_by,), conda=conda,
         has_pip="pip" in names, has_ipykernel="ipykernel" in names, externally_managed=externally_managed,
-        distributions=count, current=current_key is not None and key == current_key, architecture=architecture)
+        distributions=count, current=current, architecture=architecture, untrusted=untrusted)
 
 
 def _env_name(system: System, prefix: str, cfg: Mapping[str, str], kind: str) -> str:

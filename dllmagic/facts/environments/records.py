@@ -22,6 +22,7 @@ class Kernelspec:
     prefix: Optional[str] = None   # the environment prefix that Python belongs to
     env: Tuple[Tuple[str, str], ...] = ()
     hidden_by: Optional[str] = None  # an earlier kernel.json of the same name that Jupyter uses instead
+    untrusted: Optional[str] = None  # why its kernel.json is evidence only (another user's file ...)
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,12 @@ class Environment:
     distributions: int = 0                    # *.dist-info / *.egg-info folders in its site-packages
     current: bool = False                     # the kernel's own environment
     architecture: Optional[str] = None        # as the PEP 514 registry states it (SysArchitecture: 64bit ...)
+    untrusted: Optional[str] = None           # why it is evidence only: another user's files, world-writable
+
+    @property
+    def trusted(self) -> bool:
+        """Its names may become runnable installs and its interpreter may appear in a cell or an argv."""
+        return self.untrusted is None
 
     @property
     def minor(self) -> Optional[str]:
