@@ -13,16 +13,20 @@ Nothing here imports IPython or ipywidgets; the widget passes callbacks in.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
 import sysconfig
+import tempfile
 import threading
 import time
+import weakref
 from dataclasses import dataclass
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence
 
 from .model import Fix, Report
 
@@ -161,7 +165,40 @@ def refusal(report: Report, fix_id: str, *, python: Optional[str] = None,
 
 
 # -- running ---------------------------------------------------------------------------------------------
-def _popen(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+def _fresh_folder() -> str:
+    """A new, empty folder only this user may enter: where an installer runs. pip reads a name that is a
+    folder or an archive in its working folder as a local project to build (``pip install setup.zip`` runs
+    ./setup.zip's setup.py), so it never runs in the notebook's folder."""
+    return tempfile.mkdtemp(prefix="dllmagic-run-")
+
+
+@contextlib.contextmanager
+def neutral_folder() -> Iterator[str]:
+    """A fresh, empty working folder for one installer command, removed afterwards."""
+    folder = _fresh_folder()
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _popen(argv: Sequence[str], *, neutral_cwd: bool = False, **kwargs) -> subprocess.Popen:
+    """Start ``argv`` in its own process group; ``neutral_cwd``: in a fresh empty folder (installers)."""
+    folder = None
+    if neutral_cwd:
+        folder = kwargs["cwd"] = _fresh_folder()
+    try:
+        proc = _popen_group(argv, **kwargs)
+    except BaseException:
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    if folder:
+        weakref.finalize(proc, shutil.rmtree, folder, True)   # removed once the run is done with it
+    return proc
+
+
+def _popen_group(argv: Sequence[str], **kwargs) -> subprocess.Popen:
     env = dict(os.environ)
     env.update(PYTHONUNBUFFERED="1", PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                PIP_PROGRESS_BAR="off", PIP_NO_COLOR="1")
@@ -315,7 +352,7 @@ class Run:
         global _current
         try:
             try:
-                proc = _popen(self.argv)
+                proc = _popen(self.argv, neutral_cwd=True)
             except OSError as exc:
                 self.error = f"could not start {self.argv[0]}: {exc}"
                 self._emit(self.error)

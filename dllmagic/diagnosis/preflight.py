@@ -246,10 +246,16 @@ def pip_report(ctx: Context, dist_name: str) -> Dict:
         fixes.validate_name(dist_name)
     except fixes.UnsafeName:
         return {"error": f"not a valid distribution name: {dist_name!r}"}
+    # Wheels only (an sdist's metadata is made by running its setup.py), from a fresh empty folder (a name
+    # that is a folder or an archive there would be read as a local project).
     argv = [ctx.interpreter.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", "-",
-            "--disable-pip-version-check", dist_name]
+            "--disable-pip-version-check", "--only-binary=:all:", dist_name]
+    from .._runner import neutral_folder
+
     try:
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=PIP_REPORT_TIMEOUT)
+        with neutral_folder() as folder:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=PIP_REPORT_TIMEOUT,
+                                  cwd=folder)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return {"error": f"could not run pip: {exc}"}
     out = proc.stdout.decode("utf-8", "replace")
