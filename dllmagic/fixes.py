@@ -24,6 +24,11 @@ class UnsafeName(ValueError):
     """A name that is not a valid PEP 508 requirement (or carries characters we never quote)."""
 
 
+class NotAProjectName(UnsafeName):
+    """A well-formed requirement whose project name an installer would read as a path or a local archive
+    (``setup.zip``, ``x.whl``): the install makers answer it with an instruction, never a command."""
+
+
 # -- the one gate every text passes before it enters a cell line or an argv element ---------------------
 #: Where ``str.splitlines`` breaks a text, and so where IPython starts a new cell line: a name holding one
 #: of these could end a comment line and start a line that runs.
@@ -104,7 +109,7 @@ def validate_requirement(text: str) -> str:
     if _PLAIN_NAME.fullmatch(text):
         why = _not_a_project_name(text)
         if why:
-            raise UnsafeName(f"not offered as a package name: {text!r} ({why})")
+            raise NotAProjectName(f"not offered as a package name: {text!r} ({why})")
         return text  # a bare PEP 508 name: no need to load the full parser
     from packaging.requirements import InvalidRequirement, Requirement
 
@@ -116,7 +121,7 @@ def validate_requirement(text: str) -> str:
         raise UnsafeName(f"requirements with URLs or markers are not offered: {text!r}")
     why = _not_a_project_name(req.name)
     if why:
-        raise UnsafeName(f"not offered as a package name: {req.name!r} ({why})")
+        raise NotAProjectName(f"not offered as a package name: {req.name!r} ({why})")
     return str(req)
 
 
@@ -127,7 +132,7 @@ def validate_name(name: str) -> str:
         raise UnsafeName(f"not a valid name: {name!r}")
     why = _not_a_project_name(name)
     if why:
-        raise UnsafeName(f"not offered as a package name: {name!r} ({why})")
+        raise NotAProjectName(f"not offered as a package name: {name!r} ({why})")
     return name
 
 
@@ -153,6 +158,29 @@ def make(kind: str, title: str, cell: str = "", argv: Optional[Sequence[str]] = 
                restart=restart, risk=risk, runnable=runnable and argv_t is not None)
 
 
+def _refused_install(exc: NotAProjectName) -> Fix:
+    """What an install maker offers for a name that an installer would read as a file: the reason, no command."""
+    return instruction(
+        "No install is offered for that name: it is not a package name",
+        f"{exc}.\nAn installer given this name would read it as a local file or folder (an archive's setup.py "
+        f"runs when pip builds it), not as a project on the package index.\nCheck which project really "
+        f"provides the module, and where the metadata with this name came from.", risk="medium")
+
+
+def _refusing(maker: Callable[..., Fix]) -> Callable[..., Fix]:
+    """Install makers answer a path or archive name with :func:`_refused_install` (other unsafe text raises)."""
+    import functools
+
+    @functools.wraps(maker)
+    def wrapper(*args: object, **kwargs: object) -> Fix:
+        try:
+            return maker(*args, **kwargs)
+        except NotAProjectName as exc:
+            return _refused_install(exc)
+    return wrapper
+
+
+@_refusing
 def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str], *, validated: bool,
                 restart: bool = True, upgrade: bool = False, reinstall: bool = False,
                 title: Optional[str] = None) -> Fix:
@@ -253,6 +281,7 @@ def _validate_display_name(text: str) -> str:
     return text
 
 
+@_refusing
 def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend: str = "conda",
                   executable: Optional[str] = None, channel: Optional[str] = None,
                   title: Optional[str] = None, reinstall: bool = False, validated: bool = True) -> Fix:
@@ -279,6 +308,7 @@ def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend
                 cell, argv, restart=True, risk="low", runnable=validated and argv is not None)
 
 
+@_refusing
 def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, validated: bool,
                    uv: str = "uv", title: Optional[str] = None) -> Fix:
     """``uv pip install --python <this interpreter>``: for uv environments, which have no pip."""
@@ -378,6 +408,7 @@ def system_package(manager: str, packages: Sequence[str], *, title: Optional[str
                 risk="medium" if manager != "brew" else "low", runnable=False)
 
 
+@_refusing
 def pip_replace(interpreter: Optional[Interpreter], remove: Sequence[str], install: Sequence[str], *,
                 title: Optional[str] = None) -> Fix:
     """Swap distributions that provide the same import (opencv-python → opencv-python-headless).

@@ -6,7 +6,7 @@ from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
 from ..knowledge import tables as knowledge_tables
-from ..model import Evidence, Finding
+from ..model import Evidence, Finding, Fix, Interpreter
 from . import Context, docs_for, rule
 
 
@@ -88,7 +88,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     if text_only:
         dist, validated, source = distribution_for(ctx, module)
-        fix = fixes.pip_install(None, [dist], validated=validated)
+        fix = _install_fix(None, dist, validated)
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
             summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
@@ -124,7 +124,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                              "*.dist-info and *.egg-info on sys.path"))
     evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
     evidence.append(Evidence("import name → distribution", f"{module} → {dist}", source))
-    fix = fixes.pip_install(ctx.interpreter, [dist], validated=validated)
+    fix = _install_fix(ctx.interpreter, dist, validated)
     summary = (f"No module named '{module}': the distribution {dist} is not installed in this kernel's "
                f"environment ({ctx.interpreter.prefix}).")
     if dist.lower() != top.lower():
@@ -132,6 +132,19 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+def _install_fix(interpreter: Optional[Interpreter], dist: str, validated: bool) -> Fix:
+    """``pip install dist``; or, for an import name that is no distribution name (``café``: a valid Python
+    identifier, but PEP 508 names are ASCII letters, digits and . _ -), a note instead of a command."""
+    try:
+        return fixes.pip_install(interpreter, [dist], validated=validated)
+    except fixes.UnsafeName:
+        return fixes.instruction(
+            f"Find the distribution that provides '{dist}'",
+            f"'{dist}' is a valid import name but not a valid package (distribution) name, so there is no "
+            f"'pip install' to offer for it.\nFind the project that provides this module and install it by "
+            f"its distribution name.")
 
 
 _ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
