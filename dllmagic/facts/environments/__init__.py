@@ -20,8 +20,8 @@ Two questions live here:
 
 The package's modules follow these questions: ``records`` (the records), ``paths`` (paths and the listing
 cache), ``conda`` (conda-meta records, installer conflicts), ``reading`` (one environment), ``kernelspecs``,
-``sources`` (where environments live), ``pep514``, ``discovery`` (discover, locate) and ``expected`` (the
-notebook's expectation and the pip history). Everything goes through a
+``sources`` (where environments live), ``trust`` (walk-up limits, ownership), ``pep514``, ``discovery``
+(discover, locate) and ``expected`` (the notebook's expectation and the pip history). Everything goes through a
 :class:`~dllmagic.facts.system.System`, so tests describe other machines.
 """
 from __future__ import annotations
@@ -35,6 +35,7 @@ from .paths import _LISTINGS, _which, env_key, prefix_of_python, python_of_prefi
 from .pep514 import PEP514, RegisteredPython, parse_pep514, read_pep514_registry, registry_pythons
 from .reading import read_environment
 from .records import NOT_VISIBLE, Discovery, Environment, Kernelspec, Location
+from .trust import ownership_problem, walk_up
 
 # Private names the rules and the benchmark use through this package.
 _PRIVATE = (_finds, _notebook_path, _which, _LISTINGS, PEP514)
@@ -45,5 +46,5 @@ __all__ = [
     "prefix_of_python", "python_of_prefix", "read_environment", "site_listing", "conda_records",
     "parse_pip_history", "same_python_minor", "env_key", "nb_conda_kernel_env", "NOT_VISIBLE",
     "RegisteredPython", "parse_pep514", "read_pep514_registry", "registry_pythons",
-    "InstallerConflict", "installer_conflicts", "conda_record_data",
+    "InstallerConflict", "installer_conflicts", "conda_record_data", "walk_up", "ownership_problem",
 ]
