@@ -1,0 +1,104 @@
+"""Issue 16's rename that never overwrites, and issue 13 item 13: a valid non-ASCII module name (café)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import all_fixes, run_in_ipython
+from dllmagic import fixes
+
+
+def _shadow_report(nbdir, monkeypatch):
+    """A real ImportError from a local zzq_requests.py that shadows the name, diagnosed as the hook does."""
+    from dllmagic import api
+
+    (nbdir / "zzq_requests.py").write_text("LOCAL = True\n")
+    monkeypatch.chdir(nbdir)
+    monkeypatch.syspath_prepend(str(nbdir))
+    sys.modules.pop("zzq_requests", None)
+    try:
+        from zzq_requests import get  # noqa: F401
+    except ImportError as exc:
+        return api.diagnose_exception(exc)
+    finally:
+        sys.modules.pop("zzq_requests", None)
+    raise AssertionError("the import should fail")
+
+
+def test_rename_picks_a_free_name_and_never_overwrites(tmp_path, monkeypatch):
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    (nbdir / "my_zzq_requests.py").write_text("MINE = 'keep me'\n")
+    report = _shadow_report(nbdir, monkeypatch)
+    top = report.findings[0]
+    assert top.cause == "shadowed-by-local-file"
+    rename = next(fix for fix in top.fixes if fix.kind == "rename")
+    assert "my_zzq_requests_1.py" in rename.cell and "my_zzq_requests_1.py" in rename.title
+    run_in_ipython(rename.cell, tmp_path)
+    assert (nbdir / "my_zzq_requests.py").read_text() == "MINE = 'keep me'\n"
+    assert (nbdir / "my_zzq_requests_1.py").read_text() == "LOCAL = True\n"
+    assert not (nbdir / "zzq_requests.py").exists()
+
+
+def test_rename_refuses_with_the_reason_when_no_free_name_is_left(tmp_path, monkeypatch):
+    nbdir = tmp_path / "nb"
+    nbdir.mkdir()
+    taken = ["my_zzq_requests.py"] + [f"my_zzq_requests_{i}.py" for i in range(1, 10)]
+    for name in taken:
+        (nbdir / name).write_text(f"# {name}\n")
+    report = _shadow_report(nbdir, monkeypatch)
+    top = report.findings[0]
+    assert top.cause == "shadowed-by-local-file" and not [f for f in top.fixes if f.kind == "rename"]
+    refusal = top.fixes[0]
+    assert refusal.kind == "instruction" and "all exist" in refusal.cell and not refusal.runnable
+    assert all((nbdir / name).read_text() == f"# {name}\n" for name in taken)
+
+
+def test_the_rename_cell_checks_again_when_it_runs(tmp_path):
+    src, dst = tmp_path / "a.py", tmp_path / "my_a.py"
+    src.write_text("a\n")
+    fix = fixes.rename(str(src), str(dst), "Rename")
+    dst.write_text("appeared after the report\n")
+    proc = run_in_ipython(fix.cell, tmp_path)
+    assert "FileExistsError" in proc.stdout + proc.stderr
+    assert dst.read_text() == "appeared after the report\n" and src.read_text() == "a\n"
+
+
+# -- café --------------------------------------------------------------------------------------------------
+def _cli(*args, cwd):
+    env = dict(os.environ, DLLMAGIC_STRICT="1", PYTHONIOENCODING="utf-8")
+    return subprocess.run([sys.executable, "-m", "dllmagic", *args], capture_output=True, text=True,
+                          encoding="utf-8", cwd=cwd, env=env, timeout=300)
+
+
+def test_cafe_from_the_cli_check_and_explain(tmp_path):
+    check = _cli("check", "café", cwd=tmp_path)
+    assert check.returncode in (0, 1) and "Traceback" not in check.stderr, check.stderr
+    assert "café" in check.stdout and "not a valid package" in check.stdout
+    log = tmp_path / "log.txt"
+    log.write_text("Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n"
+                   "ModuleNotFoundError: No module named 'café'\n", encoding="utf-8")
+    explain = _cli("explain", str(log), cwd=tmp_path)
+    assert explain.returncode in (0, 1) and "Traceback" not in explain.stderr, explain.stderr
+    assert "café" in explain.stdout
+    machine = _cli("check", "café", "--json", cwd=tmp_path)
+    data = json.loads(machine.stdout)
+    cells = [fix["cell"] for f in data["findings"] for fix in f["fixes"]]
+    assert cells and all(line.startswith("#") for cell in cells for line in cell.splitlines())
+
+
+@pytest.mark.kernel
+def test_cafe_in_a_real_kernel(start_kernel, tmp_path):
+    kernel = start_kernel(cwd=tmp_path)
+    assert kernel.execute("%load_ext dllmagic").status == "ok"
+    res = kernel.execute("%dlldoctor café")
+    assert res.status == "ok" and res.error is None, res.outputs
+    res = kernel.execute("import café")
+    assert res.error is not None and res.error["content"]["ename"] == "ModuleNotFoundError"
+    reports = res.reports()
+    assert reports and reports[-1]["findings"], res.outputs
+    assert not any("internal error" in n for n in reports[-1].get("notes", [])), reports[-1].get("notes")
