@@ -7,7 +7,6 @@ and start one that runs. Every text that enters a cell or an argv passes one val
 from __future__ import annotations
 
 import json
-import sys
 import unicodedata
 
 import pytest

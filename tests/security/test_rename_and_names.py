@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import all_fixes, run_in_ipython
+from conftest import run_in_ipython
 from dllmagic import fixes
 
 
