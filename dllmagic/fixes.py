@@ -250,11 +250,11 @@ def free_name(path: str, exists: Callable[[str], bool], pathmod: object, *, pref
     return None
 
 
-def instruction(title: str, text: str = "", risk: str = "low") -> Fix:
+def instruction(title: str, text: str = "", risk: str = "low", restart: bool = False) -> Fix:
     # Comment lines only: splitlines() cuts at every line separator and each piece becomes a comment; any
     # other control or format character is written as its escape.
     cell = "\n".join("# " + escape_unsafe(line) for line in text.splitlines()) if text else ""
-    return make("instruction", title, cell=cell, argv=None, risk=risk)
+    return make("instruction", title, cell=cell, argv=None, risk=risk, restart=restart)
 
 
 # -- environments (issue 4): appended; the functions above are unchanged ------------------------------
@@ -313,8 +313,12 @@ def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, val
                    uv: str = "uv", title: Optional[str] = None) -> Fix:
     """``uv pip install --python <this interpreter>``: for uv environments, which have no pip."""
     reqs = [validate_requirement(r) for r in requirements]
-    check_text(uv, "the uv executable")
-    check_text(interpreter.executable, "the interpreter")
+    bad = unsafe_character(uv or "") or unsafe_character(interpreter.executable or "")
+    if bad or not uv or not interpreter.executable:
+        return instruction(f"Install {', '.join(reqs)} with uv into this kernel's environment",
+                           f"No command is offered: the interpreter's path holds {bad or 'nothing'}, which is "
+                           f"never put into a command.\nRun 'uv pip install --python <this kernel's python> "
+                           f"{' '.join(reqs)}' in a terminal.", risk="medium")
     argv = [uv, "pip", "install", "--python", interpreter.executable, *reqs]
     exe = _safe_path(interpreter.executable)
     cell = (f'!uv pip install --python "{exe}" ' + " ".join(_cell_quote(r) for r in reqs)) if exe else ""

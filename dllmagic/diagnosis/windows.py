@@ -447,14 +447,15 @@ def _procedure_fixes(ctx, load, dll, function, chosen, rule_name, node, good, re
     if chosen and rule_name == "already-loaded":
         who = (f"by an earlier import of {chosen_owner[0]} (its copy is {chosen})" if chosen_owner else
                f"({chosen}) by an earlier import or by the program itself")
-        out.append(fixes.make("instruction", f"Restart the kernel and import {module} before other packages",
-                              cell="\n".join("# " + line for line in (
-                                  f"An older {dll} was loaded first, {who}.",
-                                  f"Windows then reuses it for {module}, and it lacks {function}.",
-                                  f"Restart the kernel and import {module} first; for good, upgrade "
-                                  + (chosen_owner[0] if chosen_owner else "the package that brings that copy")
-                                  + f" so both ship a {dll} that has {function}.")),
-                              restart=True, risk="low"))
+        # fixes.instruction: names from the error text become comment lines, their control characters escaped.
+        out.append(fixes.instruction(f"Restart the kernel and import {module} before other packages",
+                                     "\n".join((
+                                         f"An older {dll} was loaded first, {who}.",
+                                         f"Windows then reuses it for {module}, and it lacks {function}.",
+                                         f"Restart the kernel and import {module} first; for good, upgrade "
+                                         + (chosen_owner[0] if chosen_owner else "the package that brings that copy")
+                                         + f" so both ship a {dll} that has {function}.")),
+                                     restart=True, risk="low"))
         if _is_stray_folder(ctx, chosen):
             out.append(fixes.rename(chosen, chosen + ".old", f"Rename the stray {dll} in {pm.dirname(chosen)} "
                                     "so it is not loaded first"))
