@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from conftest import add_module, all_fixes, ipython_statements, make_venv, run_in_ipython
+from seckit import add_module, all_fixes, ipython_statements, make_venv, run_in_ipython
 from dllmagic import fixes
 from dllmagic.model import Interpreter
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import ipython_statements, live_system
+from seckit import ipython_statements, live_system
 from dllmagic import fixes
 from dllmagic.facts import environments as envs
 

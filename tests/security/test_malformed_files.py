@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from conftest import add_module, live_system, make_venv
+from seckit import add_module, live_system, make_venv
 from dllmagic.facts import environments as envs
 
 DEEP = ("[" * 50_000 + "]" * 50_000).encode()

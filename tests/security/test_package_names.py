@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from conftest import add_module, all_fixes
+from seckit import add_module, all_fixes
 from dllmagic import _runner, fixes
 from dllmagic.model import Failure, Finding, Interpreter, Report
 

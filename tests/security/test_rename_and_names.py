@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import run_in_ipython
+from seckit import run_in_ipython
 from dllmagic import fixes
 
 

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from conftest import add_module, all_fixes, ipython_statements, live_system, make_venv
+from seckit import add_module, all_fixes, ipython_statements, live_system, make_venv
 from dllmagic.facts import environments as envs
 
 OTHER_UID = 4242
