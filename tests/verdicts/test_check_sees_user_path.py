@@ -1,0 +1,118 @@
+"""`dlldoctor check` imports what `python -c` in the same folder imports (issue 17, item 1 and 3)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness import run_cli
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
+
+
+def python_c_file(python: Path, cwd: Path, env=None) -> str:
+    full = dict(os.environ)
+    full.pop("PYTHONPATH", None)
+    full.update(env or {})
+    out = subprocess.run([str(python), "-c", "import tabulate; print(tabulate.__file__)"], cwd=cwd, env=full,
+                         capture_output=True, text=True, check=True)
+    return out.stdout.strip()
+
+
+def imported_file(report: dict) -> str:
+    """The file the report says 'import tabulate' loads (healthy or shadowed alike)."""
+    top = report["findings"][0]
+    for ev in top["evidence"]:
+        if ev["fact"] in ("imported from", "'tabulate' is imported from"):
+            return ev["value"]
+    raise AssertionError(f"no imported-from evidence in {top}")
+
+
+def sys_path_used(report: dict) -> dict:
+    return next(ev for ev in report["findings"][0]["evidence"] if ev["fact"] == "sys.path used")
+
+
+def check(python: Path, *args: str, cwd: Path, env=None) -> dict:
+    proc = run_cli("check", "tabulate", "--python", str(python), "--json", *args, cwd=cwd, env=env)
+    assert proc.stdout.strip(), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_shadowed_by_a_local_file_agrees_with_python_c(tabulate_python, tmp_path, validate_report):
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "tabulate.py").write_text("X = 1\n")
+    expected = python_c_file(tabulate_python, folder)
+    assert expected == str(folder / "tabulate.py")
+    report = validate_report(check(tabulate_python, cwd=folder))
+    assert imported_file(report) == expected
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file" and not report["ok"]
+    values = [ev["value"] for ev in top["evidence"]]
+    assert any(v.endswith("site-packages/tabulate") for v in values)  # both locations
+    assert top["fixes"][0]["kind"] == "rename" and "my_tabulate.py" in top["fixes"][0]["cell"]
+    assert all(f["cause"] != "healthy" for f in report["findings"])
+    assert str(folder) in sys_path_used(report)["source"]
+
+
+def test_cwd_and_notebook_options_ask_from_another_folder(tabulate_python, tmp_path):
+    folder = tmp_path / "nbdir"
+    folder.mkdir()
+    (folder / "tabulate.py").write_text("X = 1\n")
+    nb = folder / "analysis.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    for args in (("--cwd", str(folder)), ("--notebook", str(nb))):
+        report = check(tabulate_python, *args, cwd=elsewhere)
+        assert imported_file(report) == str(folder / "tabulate.py"), args
+    # from the neutral folder itself, the installed copy
+    report = check(tabulate_python, cwd=elsewhere)
+    assert imported_file(report) == python_c_file(tabulate_python, elsewhere)
+
+
+def test_pythonpath_copy_agrees_with_python_c_and_the_fix_unsets_it(tabulate_python, tmp_path):
+    old = tmp_path / "old-copies"
+    old.mkdir()
+    (old / "tabulate.py").write_text("__version__ = '0.0.1'\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {"PYTHONPATH": str(old)}
+    expected = python_c_file(tabulate_python, work, env)
+    assert expected == str(old / "tabulate.py")
+    report = check(tabulate_python, cwd=work, env=env)
+    assert imported_file(report) == expected
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file" and "PYTHONPATH" in top["summary"]
+    assert "unset PYTHONPATH" in top["fixes"][0]["cell"]
+    assert f"PYTHONPATH={old}" in sys_path_used(report)["source"]
+
+
+def test_clean_folder_agrees_with_python_c_and_is_short(tabulate_python, tmp_path, validate_report):
+    work = tmp_path / "clean"
+    work.mkdir()
+    expected = python_c_file(tabulate_python, work)
+    assert "site-packages" in expected
+    report = validate_report(check(tabulate_python, cwd=work))
+    assert report["ok"] and imported_file(report) == expected
+    assert [f["cause"] for f in report["findings"]] == ["healthy"]  # one finding, no pre-flight noise
+
+
+def test_a_local_json_py_hides_the_standard_library(tabulate_python, tmp_path):
+    folder = tmp_path / "stdlib"
+    folder.mkdir()
+    (folder / "json.py").write_text("x = 1\n")
+    out = subprocess.run([str(tabulate_python), "-c", "import json; print(json.__file__)"], cwd=folder,
+                         capture_output=True, text=True, check=True).stdout.strip()
+    proc = run_cli("check", "json", "--python", str(tabulate_python), "--json", cwd=folder)
+    report = json.loads(proc.stdout)
+    top = report["findings"][0]
+    assert out == str(folder / "json.py")
+    assert top["cause"] == "shadowed-by-local-file" and str(folder / "json.py") in top["summary"]
+    assert "standard library" in top["summary"]
+    assert top["fixes"][0]["kind"] == "rename"
+    assert not any(f["kind"] in ("pip", "conda", "uv") for finding in report["findings"] for f in finding["fixes"])
