@@ -14,10 +14,15 @@ from .shadowing import _is_installed, _same_file
 
 
 # ------------------------------------------------------------------------------------------------ restart
-@rule("module-not-found", "cannot-import-name")
+@rule("module-not-found", "cannot-import-name", "healthy")
 def restart_needed(ctx: Context) -> Iterable[Finding]:
-    """Proven from evidence: the running kernel's view of the files is older than the files."""
+    """Proven from evidence: the running kernel's view of the files is older than the files.
+
+    Also for an import that works (``%dlldoctor NAME`` of a module already in ``sys.modules``): the loaded
+    module against what is on disk now, so a stale module is never called healthy."""
     if ctx.interpreter is None or ctx.live_modules is None:
+        return
+    if ctx.failure is None and ctx.live_modules.get(ctx.top_level) is None:
         return
     facts = environment_facts(ctx)
     top = ctx.top_level
@@ -76,7 +81,8 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
     reasons: List[str] = []
     dists = ctx.distributions.providing(top)
     disk = dists[0] if dists else None
-    installed_copy = isinstance(loaded_file, str) and bool(loaded_file) and _installed_file(ctx, loaded_file, top)
+    installed_copy = isinstance(loaded_file, str) and bool(loaded_file) and (
+        _installed_file(ctx, loaded_file, top) or _in_site_folder(ctx, loaded_file))
     if isinstance(loaded_version, str) and disk is not None and installed_copy \
             and _vnorm(loaded_version) != _vnorm(disk.version):
         ev.append(Evidence(f"version of '{top}' loaded in this kernel", loaded_version, f"{top}.__version__"))
@@ -97,6 +103,12 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                 ev.append(Evidence("native library mapped but deleted on disk", lib, "/proc/self/maps"))
                 reasons.append("a native library it loaded was deleted or replaced on disk")
                 break
+    for folder, why in syspath.new_since_start(ctx.system, ctx.interpreter, ctx.sys_path, start):
+        hit = envs._finds(envs.site_listing(ctx.system, folder), top)
+        if hit is not None and "after the kernel started" in why:
+            ev.append(Evidence(f"another '{top}' is on disk in", pm.join(folder, hit), why))
+            reasons.append(f"{pm.join(folder, hit)} would be imported by a fresh start ({why})")
+            break
     if not reasons:
         return
     fix_list = [fixes.restart_kernel(f"to load the installed {top}")]
@@ -104,14 +116,26 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
         ev.append(Evidence("Windows", "a loaded .pyd cannot be replaced while the kernel runs",
                            "restart before upgrading"))
     kind = ctx.failure.kind if ctx.failure else "module-not-found"
+    versions = ""
+    if isinstance(loaded_version, str) and disk is not None and _vnorm(loaded_version) != _vnorm(disk.version):
+        versions = f"{top} {loaded_version} is loaded, {disk.name} {disk.version} is on disk: "
     yield Finding(kind=kind, cause="restart-needed", confidence=0.97,
-                  summary=f"'{top}' changed on disk after this kernel imported it: {'; '.join(reasons)}. "
-                          f"Restart the kernel.",
+                  summary=f"Restart needed: {versions}'{top}' changed on disk after this kernel imported it "
+                          f"({'; '.join(reasons)}). Restart the kernel.",
                   evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(kind, "restart-needed"))
 
 
 #: The kernel's start time is known to the second (/proc/stat's btime): closer calls prove nothing.
 _CLOCK_SLACK = 1.5
+
+
+def _in_site_folder(ctx: Context, path: str) -> bool:
+    """The file lies in a site-packages (or stdlib) folder on sys.path: an installer put it there."""
+    for entry in environment_facts(ctx).entries:
+        if entry.kind in syspath.SITE_KINDS and entry.resolved and (
+                path.startswith(entry.resolved.rstrip("/\\") + ctx.system.pathmod.sep)):
+            return True
+    return False
 
 
 def _installed_file(ctx: Context, path: str, top: str) -> bool:
