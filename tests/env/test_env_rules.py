@@ -93,6 +93,11 @@ def test_pip_line_in_history_ran_another_pip(machine, tmp_path):
     assert top.cause == "installed-in-other-environment"
     hist = [e for e in top.evidence if "history" in e.fact]
     assert hist and hist[0].source == "In[2]" and str(machine.b) in hist[0].value
+    # the top finding says where the install landed; the top fix installs into THIS kernel with %pip
+    assert "In[2] ran '!pip install tabulate'" in top.summary and "%pip" in top.summary
+    assert str(machine.b) in top.summary
+    assert top.fixes[0].kind == "pip" and top.fixes[0].cell.startswith("%pip install")
+    assert all(f.kind != "register-kernel" for f in top.fixes[:1])
     # IPython's history holds the transformed line
     ctx2, _ = _ctx(machine, tmp_path, path_first=machine.b,
                    history=[("In[7]", "get_ipython().system('pip install tabulate')")])

@@ -142,19 +142,29 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
         version_note = (f" That environment runs Python {env.version}, this kernel {it.version}: its files "
                         f"would not import here even if the folder were added to sys.path.")
     fix_list: List[Fix] = []
-    if envs.same_python_minor(env.version, it.version) is not False or env.kernelspecs:
+    if history_ev:
+        # The notebook's own '!pip install' put it there: the user wants it in THIS kernel; %pip does that.
+        fix_list += install_fixes(ctx, dist, validated=True)
+    elif envs.same_python_minor(env.version, it.version) is not False or env.kernelspecs:
         fix_list += switch_and_register(ctx, env)
     fix_list += install_fixes(ctx, dist, validated=True)
-    if envs.same_python_minor(env.version, it.version) is False:
-        fix_list += switch_and_register(ctx, env) if not env.kernelspecs else []
+    if envs.same_python_minor(env.version, it.version) is False or history_ev:
+        fix_list += switch_and_register(ctx, env) if not env.kernelspecs or history_ev else []
     owner = _ownership(best)
     if owner is not None and not env.conda:
         found_ev.append(owner)
+    if history_ev:
+        first = history_ev[0]
+        lead = (f"{first.source} ran '{first.value.split(' → ')[0]}', which installed {_what(best)} into "
+                f"another Python ({env.prefix}), not into this kernel's ({it.prefix}): install it with %pip, "
+                f"which uses this kernel's Python.")
+    else:
+        lead = (f"{_what(best)} is installed in another environment, {env.name} ({env.kind}, Python "
+                f"{env.version or '?'}, {env.prefix}), not in this kernel's ({it.prefix}).")
     yield Finding(
         kind="module-not-found", cause="installed-in-other-environment", confidence=0.95,
-        summary=f"{_what(best)} is installed in another environment, {env.name} ({env.kind}, Python "
-                f"{env.version or '?'}, {env.prefix}), not in this kernel's ({it.prefix}).{version_note}",
-        evidence=tuple(base_ev + found_ev + history_ev + declared_ev), fixes=tuple(_dedupe_fixes(fix_list)),
+        summary=lead + version_note,
+        evidence=tuple(base_ev + history_ev + found_ev + declared_ev), fixes=tuple(_dedupe_fixes(fix_list)),
         docs=docs_for("module-not-found", "installed-in-other-environment"))
 
 
