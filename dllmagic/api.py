@@ -142,8 +142,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     result = probe.import_result
     failure: Optional[Failure] = None
     if probe.crashed:
-        failure = Failure(kind="import-crashed", exc_type="signal", message=probe.stderr[-4000:],
-                          module=name, signal=probe.signal, required_by=f"exit status {probe.returncode}")
+        failure = crash_failure(probe.stderr, module=name, signal=probe.signal,
+                                where=f"exit status {probe.returncode}")
     elif result is None:
         notes.append(f"the child import of {name} ended without a result (exit status {probe.returncode})")
     elif not result.get("ok"):
@@ -259,13 +259,43 @@ def explain(text: str, *, machine=None) -> Report:
         target="", ok=False, interpreter=interpreter, notes=tuple(notes), tool_version=__version__)
 
 
+def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], where: str,
+                  previous_run: bool = False) -> Failure:
+    """A process that died: its stderr (or the crash recorder's file) read by the same signatures as a live
+    exception, so OMP #15, an illegal instruction or a glibc abort keep their own kind and names."""
+    import dataclasses
+
+    from .failure import failure_from_text
+
+    text = text or ""
+    parsed = None
+    try:
+        parsed = failure_from_text(text)
+    except Exception:
+        if strict_mode():
+            raise
+    base = Failure(kind="import-crashed", exc_type="fatal signal" if previous_run else "signal",
+                   message=text[-6000:], module=module, signal=signal, required_by=where,
+                   signature="previous-run" if previous_run else None)
+    if parsed is None or parsed.kind in ("unknown",):
+        return base
+    kind = parsed.kind if parsed.kind != "import-crashed" or not signal else "import-crashed"
+    if signal == "SIGILL":
+        kind = "unsupported-cpu" if parsed.kind in ("import-crashed", "unsupported-cpu") else parsed.kind
+    details = tuple(parsed.details) + ((("crash_signature", parsed.signature or ""),) if previous_run else ())
+    return dataclasses.replace(
+        parsed, kind=kind, module=module or parsed.module, signal=signal or parsed.signal,
+        message=text[-6000:], exc_type=base.exc_type, required_by=parsed.required_by or where,
+        signature="previous-run" if previous_run else parsed.signature, details=details)
+
+
 def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:
     """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``)."""
     system = system or System.current()
     facts = live_facts()
     module = previous.importing
-    failure = Failure(kind="import-crashed", exc_type="fatal signal", message=previous.stack, module=module,
-                      signal=previous.signal, required_by=previous.path, signature="previous-run")
+    failure = crash_failure(previous.stack, module=module, signal=previous.signal, where=previous.path,
+                            previous_run=True)
     ctx = Context(target=module or "(not an import)", failure=failure, system=system,
                   interpreter=interpreter_from_facts(facts), sys_path=tuple(sys.path),
                   stdlib_names=_stdlib_names(facts), cwd=os.getcwd())
