@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
@@ -363,6 +364,8 @@ def _renamed(path: str) -> str:
 
 def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
                          evidence: List[Evidence]) -> Iterable[Finding]:
+    if top in ctx.stdlib_names or top in sys.stdlib_module_names:
+        return  # the standard library has no versions to pin: a file of the user's hides it (shadowing)
     name = ctx.failure.name or "?"
     dist = None
     requirers: List[str] = []

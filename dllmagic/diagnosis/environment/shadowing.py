@@ -109,7 +109,7 @@ def shadows(ctx: Context) -> List[Shadow]:
     return [s for s in (find_shadow(ctx, name) for name in suspect_names(ctx)) if s is not None]
 
 
-@rule()
+@rule("healthy", "module-not-found", "cannot-import-name", "dependency-conflict", "unknown")
 def shadowed_by_local_file(ctx: Context) -> Iterable[Finding]:
     """A file or folder outside site-packages (the notebook's folder, PYTHONPATH), or a user-site copy, has
     the module's name and is imported first: named with both locations and the rename / unset fix."""
@@ -175,12 +175,8 @@ def _finding(ctx: Context, shadow: Shadow) -> Finding:
         if first.form == "module" and ctx.system.is_dir(pyc):
             ev.append(Evidence("compiled copies beside it", pyc, "also named after the module; delete them too"))
     fix_list.append(fixes.restart_kernel(f"so the real '{top}' is imported"))
-    if failure is None:
-        kind = "module-not-found"  # the import works, but the module the user means is not the one found
-    elif failure.kind in ("module-not-found", "cannot-import-name"):
-        kind = failure.kind
-    else:
-        kind = "cannot-import-name"  # an AttributeError on a module, a dependency check: a name it lacks
+    # An import that works, but not of the module the user means: reported as the module not found.
+    kind = failure.kind if failure is not None else "module-not-found"
     via = "" if top == ctx.top_level else f" ('{ctx.top_level}' imports '{top}')"
     lead = f"'{ctx.top_level}' imports, but " if failure is None else ""
     return Finding(
