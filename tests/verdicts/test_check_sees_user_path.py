@@ -116,3 +116,29 @@ def test_a_local_json_py_hides_the_standard_library(tabulate_python, tmp_path):
     assert "standard library" in top["summary"]
     assert top["fixes"][0]["kind"] == "rename"
     assert not any(f["kind"] in ("pip", "conda", "uv") for finding in report["findings"] for f in finding["fixes"])
+
+
+def test_random_py_is_checked_against_the_facts_not_called_circular(tabulate_python, tmp_path):
+    folder = tmp_path / "rnd"
+    folder.mkdir()
+    (folder / "random.py").write_text("import random\nprint(random.randint(1, 6))\n")
+    report = json.loads(run_cli("check", "random", "--python", str(tabulate_python), "--json",
+                                "--cwd", str(folder), cwd=tmp_path).stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file" and str(folder / "random.py") in top["summary"]
+    assert any("circular import" in e["fact"] and e["value"].startswith("no:") for e in top["evidence"])
+    assert not any(f["cause"] == "circular-import" for f in report["findings"][:1])
+
+
+def test_email_py_hides_the_standard_library_from_a_package_that_needs_it(tabulate_python, tmp_path):
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "email.py").write_text("# my notes about e-mail\n")
+    report = json.loads(run_cli("check", "http.client", "--python", str(tabulate_python), "--json",
+                                "--cwd", str(folder), cwd=tmp_path).stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file", top
+    assert str(folder / "email.py") in top["summary"] and "('http' imports 'email')" in top["summary"]
+    assert any(e["fact"] == "the standard-library module it hides" and e["value"].endswith("email")
+               for e in top["evidence"])
+    assert top["fixes"][0]["kind"] == "rename"

@@ -47,3 +47,80 @@ def test_local_file_imported_by_the_kernel_is_a_shadow_not_healthy(kernel_with, 
     assert top["cause"] == "shadowed-by-local-file", top
     assert str(work / "tabulate.py") in top["summary"] and "site-packages/tabulate" in top["summary"]
     assert all(f["cause"] != "healthy" for f in report["findings"]) and not report["ok"]
+
+
+@pytest.fixture(scope="module")
+def pandas_kernel_python(tmp_path_factory):
+    return kernel_python_with(tmp_path_factory.mktemp("pdenv") / "venv", "tabulate==0.9.0", "pandas")
+
+
+def _hook_report(cell):
+    reports = cell.reports()
+    assert cell.error is not None, cell.outputs  # the user's traceback is there, untouched
+    assert reports, cell.outputs
+    return reports[-1]
+
+
+def test_local_numpy_folder_breaks_pandas_named_in_the_live_hook(kernel_with, pandas_kernel_python, tmp_path):
+    work = tmp_path / "nb"
+    (work / "numpy").mkdir(parents=True)
+    (work / "numpy" / "__init__.py").write_text("")
+    kernel = kernel_with(pandas_kernel_python, work)
+    cell = kernel.execute("%load_ext dllmagic\nimport pandas")
+    assert "has no attribute '__version__'" in cell.error["content"]["evalue"]
+    top = _hook_report(cell)["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file", top
+    assert str(work / "numpy") in top["summary"] and "site-packages/numpy" in top["summary"]
+    assert top["fixes"][0]["kind"] == "rename" and "my_numpy" in top["fixes"][0]["cell"]
+
+
+def test_statistics_py_beside_the_notebook_is_healthy_where_the_kernel_reads_the_stdlib_first(
+        kernel_with, pandas_kernel_python, tmp_path):
+    """ipykernel puts the notebook's folder after the standard library (unlike 'python -c'): a local
+    statistics.py does not hide the stdlib there, and the verdict follows the kernel's own sys.path."""
+    work = tmp_path / "nb"
+    work.mkdir()
+    (work / "statistics.py").write_text("def my_summary(rows):\n    return len(rows)\n")
+    kernel = kernel_with(pandas_kernel_python, work)
+    kernel.execute("%load_ext dllmagic")
+    where = kernel.execute("import statistics; print(statistics.__file__)").stdout.strip()
+    report = kernel.execute("%dlldoctor statistics").reports()[-1]
+    top = report["findings"][0]
+    if where == str(work / "statistics.py"):  # an IPython that puts '' first
+        assert top["cause"] == "shadowed-by-local-file"
+    else:
+        assert top["cause"] == "healthy" and where in top["summary"]
+
+
+def test_pythonpath_copy_in_the_kernel_is_named_with_the_unset_fix(kernel_with, pandas_kernel_python, tmp_path):
+    old = tmp_path / "old-copies"
+    old.mkdir()
+    (old / "tabulate.py").write_text("__version__ = '0.0.1'\n")
+    work = tmp_path / "nb"
+    work.mkdir()
+    kernel = kernel_with(pandas_kernel_python, work, env={"PYTHONPATH": str(old)})
+    cell = kernel.execute("%load_ext dllmagic\nfrom tabulate import tabulate")
+    top = _hook_report(cell)["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file", top
+    assert "PYTHONPATH" in top["summary"] and str(old / "tabulate.py") in top["summary"]
+    assert "site-packages/tabulate" in top["summary"]
+    assert top["fixes"][0]["title"] == f"Take {old} off PYTHONPATH"
+    assert not any(f["kind"] == "pip" for f in top["fixes"])
+
+
+def test_bang_pip_into_another_python_top_fix_is_percent_pip(kernel_with, tmp_path):
+    other = tmp_path / "other"
+    subprocess.run([sys.executable, "-m", "venv", str(other)], check=True)  # with its own pip
+    python = kernel_python_with(tmp_path / "kenv3")
+    work = tmp_path / "nb"
+    work.mkdir()
+    path = f"{other / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    kernel = kernel_with(python, work, env={"PATH": path})
+    kernel.execute("%load_ext dllmagic")
+    kernel.execute("!pip install --quiet tabulate==0.9.0", timeout=300)
+    assert list((other / "lib").glob("python*/site-packages/tabulate"))  # it landed in the other Python
+    cell = kernel.execute("import tabulate")
+    top = _hook_report(cell)["findings"][0]
+    assert top["cause"] == "installed-in-other-environment", top
+    assert "!pip install" in top["summary"] and "%pip" in top["summary"]
+    assert top["fixes"][0]["kind"] == "pip" and top["fixes"][0]["cell"].startswith("%pip install")

@@ -31,7 +31,7 @@ class Shadow:
 
 def suspect_names(ctx: Context) -> List[str]:
     """Top-level names a failure points at: the target, the failing module, and modules its message names."""
-    names = [ctx.top_level] if ctx.target else []
+    names = [ctx.target.split(".")[0], ctx.top_level] if ctx.target else []
     failure = ctx.failure
     if failure is not None:
         for name in (failure.module, dict(failure.details).get("dependency")):
@@ -142,8 +142,9 @@ def _finding(ctx: Context, shadow: Shadow) -> Finding:
         hides = f"is not the installed '{top}'"
     if entry.kind == "pythonpath":
         ev.append(Evidence("PYTHONPATH", ctx.system.getenv("PYTHONPATH") or "", "environment variable"))
-    if failure is not None and top != ctx.top_level:
-        ev.append(Evidence(f"'{ctx.top_level}' depends on '{top}'",
+    asked = (ctx.target or ctx.top_level).split(".")[0]
+    if failure is not None and top != asked:
+        ev.append(Evidence(f"'{asked}' depends on '{top}'",
                            "the failure names it: " + (failure.message or "").splitlines()[0][:200],
                            failure.exc_type or "the exception"))
     elif failure is not None:
@@ -177,8 +178,8 @@ def _finding(ctx: Context, shadow: Shadow) -> Finding:
     fix_list.append(fixes.restart_kernel(f"so the real '{top}' is imported"))
     # An import that works, but not of the module the user means: reported as the module not found.
     kind = failure.kind if failure is not None else "module-not-found"
-    via = "" if top == ctx.top_level else f" ('{ctx.top_level}' imports '{top}')"
-    lead = f"'{ctx.top_level}' imports, but " if failure is None else ""
+    via = "" if top == asked else f" ('{asked}' imports '{top}')"
+    lead = f"'{asked}' imports, but " if failure is None else ""
     return Finding(
         kind=kind, cause="shadowed-by-local-file", confidence=0.96,
         summary=f"{lead}'{top}' is imported from {first.path} in {where}{via}, which {hides}: {what_to_do}.",
