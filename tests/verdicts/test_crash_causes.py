@@ -99,3 +99,35 @@ def test_previous_run_crash_file_is_read_by_the_same_signatures(tmp_path):
     assert "worker.py" not in values  # a worker thread's frame is not the crash
     if os.path.exists("/proc/cpuinfo"):
         assert any(e.fact == "CPU features" for e in top.evidence)
+
+
+def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_with, tmp_path,
+                                                                     validate_report):
+    """A real kernel dies importing the extension; after the restart the crash report shows SIGABRT, the
+    crashing thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
+    from conftest import kernel_python_with
+
+    work = tmp_path / "nb"
+    work.mkdir()
+    build_extension(work, "ompcrash", OMP_MESSAGE)
+    lib = build_preload(tmp_path)
+    python = kernel_python_with(tmp_path / "kenv")
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib)})
+    kernel.execute("%load_ext dllmagic")
+    kernel.execute_until_death("import ompcrash")
+    kernel.restart()
+    res = kernel.execute("%load_ext dllmagic")
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["cause"] == "previous-run-crashed" and "SIGABRT" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev.get("LD_PRELOAD") == str(lib)
+    frame = ev.get("innermost Python frame", "")
+    assert frame and "threading.py" not in frame  # the crashing thread, not a worker
+    assert top["fixes"][0]["cell"] == "%dlldoctor ompcrash"
+    child = kernel.execute("%dlldoctor ompcrash").reports()[-1]
+    top = child["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert any(e["fact"] == "LD_PRELOAD" for e in top["evidence"])
+    assert kernel.execute("print('alive')").stdout.strip() == "alive"
