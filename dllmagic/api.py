@@ -32,7 +32,14 @@ def _expected_environment(system: System, interpreter, user_ns, history):
         from .facts.environments import expected_environment
     except ImportError:
         return None
-    return expected_environment(system, interpreter, user_ns=user_ns, history=history)
+    expected = expected_environment(system, interpreter, user_ns=user_ns, history=history)
+    if expected is not None and expected.kernelspec:
+        # The kernelspec has a field of its own: one row for it, not a second one among the evidence.
+        import dataclasses
+
+        expected = dataclasses.replace(expected, evidence=tuple(
+            e for e in expected.evidence if not (e.fact == "notebook kernelspec" and e.value == expected.kernelspec)))
+    return expected
 
 
 def _report(ctx: Context, *, ok: bool, expected=None) -> Report:
@@ -172,8 +179,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     ctx.cache["online"] = online
     ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
     expected = None
-    if live and python is None:
-        expected = _safe(lambda: _expected_environment(system, probe.interpreter, user_ns, history), ctx)
+    if kernel_path or notebook:
+        expected = _safe(lambda: _expected_environment(system, probe.interpreter, ctx.user_ns, ctx.history), ctx)
     return _report(ctx, ok=ok, expected=expected)
 
 

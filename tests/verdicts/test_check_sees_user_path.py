@@ -142,3 +142,34 @@ def test_email_py_hides_the_standard_library_from_a_package_that_needs_it(tabula
     assert any(e["fact"] == "the standard-library module it hides" and e["value"].endswith("email")
                for e in top["evidence"])
     assert top["fixes"][0]["kind"] == "rename"
+
+
+def test_notebook_option_reads_its_kernelspec_once_and_its_pip_history(tabulate_python, tmp_path):
+    """--notebook: the notebook's kernelspec is one row (not two), and a '!pip install' cell that ran another
+    Python's pip leads the report, with %pip into the asked interpreter as the first fix."""
+    other = tmp_path / "other"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other)], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(other / "bin" / "python"), "install", "--quiet",
+                    "pip", "tabulate==0.9.0"], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    empty = tmp_path / "empty"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(empty)], check=True)
+    folder = tmp_path / "nbdir"
+    folder.mkdir()
+    nb = folder / "work.ipynb"
+    nb.write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": 1, "metadata": {}, "outputs": [],
+                   "source": ["!pip install tabulate"]},
+                  {"cell_type": "code", "execution_count": 2, "metadata": {}, "outputs": [],
+                   "source": ["import tabulate"]}],
+        "metadata": {"kernelspec": {"name": "bee", "display_name": "Bee", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    env = {"PATH": f"{other / 'bin'}:/usr/bin:/bin"}
+    proc = run_cli("check", "tabulate", "--python", str(empty / "bin" / "python"), "--json", "--notebook",
+                   str(nb), cwd=tmp_path, env=env)
+    report = json.loads(proc.stdout)
+    rows = [e for e in report["expected_environment"]["evidence"] if e["fact"] == "notebook kernelspec"]
+    assert report["expected_environment"]["kernelspec"] == "bee" and len(rows) == 0
+    top = report["findings"][0]
+    assert top["cause"] == "installed-in-other-environment", top
+    assert "In[1] ran '!pip install tabulate'" in top["summary"] and str(other) in top["summary"]
+    assert top["fixes"][0]["kind"] == "pip" and top["fixes"][0]["cell"].startswith("%pip install")
