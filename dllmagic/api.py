@@ -134,6 +134,7 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                           history=history, notes=notes)
             ctx.cache["online"] = online
             ctx.cache["on_demand"] = True
+            ctx.supporting.append(_sys_path_used(ctx, kernel=True))
             expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
             return _report(ctx, ok=True, expected=expected)
     kernel_path = live and python is None

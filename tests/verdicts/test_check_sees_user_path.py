@@ -173,3 +173,37 @@ def test_notebook_option_reads_its_kernelspec_once_and_its_pip_history(tabulate_
     assert top["cause"] == "installed-in-other-environment", top
     assert "In[1] ran '!pip install tabulate'" in top["summary"] and str(other) in top["summary"]
     assert top["fixes"][0]["kind"] == "pip" and top["fixes"][0]["cell"].startswith("%pip install")
+
+
+def _base_python_with_six():
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    site = subprocess.run([str(base), "-s", "-c", "import six; print(six.__file__)"], capture_output=True, text=True)
+    return (base, site.stdout.strip()) if site.returncode == 0 and "site-packages" in site.stdout else (None, None)
+
+
+def test_user_site_copy_before_site_packages_is_named_with_both_locations(tmp_path):
+    """A Python that is not a venv reads the user site before its site-packages: an old
+    'pip install --user' copy of six hides the installed one (HOME is a folder of this test)."""
+    base, installed = _base_python_with_six()
+    if base is None:
+        pytest.skip("the base interpreter has no six in its site-packages")
+    home = tmp_path / "home"
+    minor = "%d.%d" % sys.version_info[:2]
+    user_site = home / ".local" / "lib" / f"python{minor}" / "site-packages"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(user_site),
+                    "six==1.15.0"], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    env = {"HOME": str(home)}
+    work = tmp_path / "work"
+    work.mkdir()
+    full = dict(os.environ, **env)
+    full.pop("PYTHONPATH", None)
+    expected = subprocess.run([str(base), "-c", "import six; print(six.__file__)"], cwd=work, env=full,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    assert expected == str(user_site / "six.py")
+    proc = run_cli("check", "six", "--python", str(base), "--json", cwd=work, env=env)
+    report = json.loads(proc.stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file" and "user site-packages" in top["summary"], top
+    values = [e["value"] for e in top["evidence"]]
+    assert expected in values and installed in values  # both locations
+    assert "pip uninstall six" in top["fixes"][0]["cell"]
