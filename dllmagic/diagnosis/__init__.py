@@ -171,7 +171,8 @@ def run_rules(ctx: Context) -> List[Finding]:
         import dataclasses
 
         top = findings[0]
-        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + tuple(ctx.supporting))
+        extra = tuple(e for e in ctx.supporting if e not in top.evidence)
+        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + extra)
     return findings
 
 

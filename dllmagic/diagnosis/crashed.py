@@ -40,13 +40,13 @@ def loader_evidence(ctx: Context) -> List[Evidence]:
             for value in [ctx.system.getenv(name)] if value]
 
 
-@rule("import-crashed", "unsupported-cpu", "openmp-conflict")
-def crash_context(ctx: Context) -> Iterable[Finding]:
-    """Whatever explains a crash, LD_PRELOAD and LD_LIBRARY_PATH (when set) and the crashing thread's frames
-    go with the top finding."""
-    failure = ctx.failure
-    if failure.kind == "openmp-conflict" or failure.signal or failure.signature == "previous-run":
-        ctx.supporting.extend(loader_evidence(ctx))
+@rule("import-crashed", "unsupported-cpu", "openmp-conflict", "missing-shared-library", "missing-symbol",
+      "symbol-version", "native-init-failed", "numpy-abi-mismatch", "architecture-mismatch")
+def loader_context(ctx: Context) -> Iterable[Finding]:
+    """Whatever explains a crash or a native load failure, LD_PRELOAD and LD_LIBRARY_PATH (when set) go with
+    the top finding: they change which libraries the process loads."""
+    if ctx.interpreter is not None:  # the machine's own variables; a pasted text from elsewhere has none
+        ctx.supporting.extend(e for e in loader_evidence(ctx) if e not in ctx.supporting)
     return ()
 
 

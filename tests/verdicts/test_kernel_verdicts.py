@@ -124,3 +124,32 @@ def test_bang_pip_into_another_python_top_fix_is_percent_pip(kernel_with, tmp_pa
     assert top["cause"] == "installed-in-other-environment", top
     assert "!pip install" in top["summary"] and "%pip" in top["summary"]
     assert top["fixes"][0]["kind"] == "pip" and top["fixes"][0]["cell"].startswith("%pip install")
+
+
+def test_extension_replaced_on_disk_after_import_is_restart_needed(kernel_with, tmp_path):
+    """A gcc-built extension in site-packages, imported, then replaced by a new build: the kernel still maps
+    the old file, '(deleted)' in /proc/self/maps."""
+    import sysconfig
+
+    if not os.path.exists("/proc/self/maps"):
+        pytest.skip("needs /proc")
+    python = kernel_python_with(tmp_path / "kenv4")
+    site = next((tmp_path / "kenv4").glob("lib/python*/site-packages"))
+    src = tmp_path / "swapped.c"
+    src.write_text('#include <Python.h>\nstatic struct PyModuleDef m = {PyModuleDef_HEAD_INIT, "swapped", NULL, -1};\n'
+                   'PyMODINIT_FUNC PyInit_swapped(void) { return PyModule_Create(&m); }\n')
+    target = site / f"swapped{sysconfig.get_config_var('EXT_SUFFIX')}"
+    build = ["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(src), "-o"]
+    subprocess.run(build + [str(target)], check=True)
+    work = tmp_path / "nb"
+    work.mkdir()
+    kernel = kernel_with(python, work)
+    kernel.execute("%load_ext dllmagic\nimport swapped")
+    target.unlink()  # what pip does when it replaces a file: a new inode under the old name
+    subprocess.run(build + [str(target)], check=True)
+    report = kernel.execute("%dlldoctor swapped").reports()[-1]
+    top = report["findings"][0]
+    assert top["cause"] == "restart-needed", top
+    assert any(e["fact"] == "native library mapped but deleted on disk" and e["value"].endswith("(deleted)")
+               for e in top["evidence"])
+    assert not report["ok"]
