@@ -105,6 +105,18 @@ def test_pip_line_in_history_ran_another_pip(machine, tmp_path):
     assert hist2 and hist2[0].source == "In[7]"
 
 
+def test_pip_into_a_named_interpreter_in_history(machine, tmp_path):
+    """'%pip --python OTHER install' and '!/other/bin/python -m pip install' name the Python they install into."""
+    other = machine.python(machine.b)
+    for line in (f"%pip --python {other} install tabulate", f"!{other} -m pip install tabulate"):
+        ctx, _ = _ctx(machine, tmp_path, history=[line, "import tabulate"])
+        top = run_env_rules(ctx)[0]
+        assert top.cause == "installed-in-other-environment", line
+        assert "In[1] ran" in top.summary and str(machine.b) in top.summary, top.summary
+        assert top.fixes[0].kind in ("pip", "uv"), top.fixes[0]  # into this kernel: %pip (uv where pip is absent)
+        assert top.fixes[0].kind != "register-kernel"
+
+
 def test_conda_kernel_gets_conda_install_and_ownership(machine, tmp_path):
     version = "%d.%d.%d" % sys.version_info[:3]
     conda_it = Interpreter(executable=str(machine.python(machine.condaenv)),
