@@ -21,7 +21,8 @@ pytestmark = pytest.mark.skipif(os.name == "nt" or not shutil.which("gcc"), reas
 OMP_MESSAGE = ("OMP: Error #15: Initializing libiomp5.so, but found libomp.so already initialized.\\n"
                "OMP: Hint This means that multiple copies of the OpenMP runtime have been linked into the "
                "program.\\n")
-GLIBC_MESSAGE = "python3: malloc.c:2617: sysmalloc: Assertion `(old_top == initial_top (av) && old_size == 0)' failed.\\n"
+GLIBC_MESSAGE = ("python3: malloc.c:2617: sysmalloc: Assertion `(old_top == initial_top (av) && old_size == 0)' "
+                 "failed.\\n")
 
 
 def build_extension(folder: Path, name: str, message: str) -> None:

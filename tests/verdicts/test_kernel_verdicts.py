@@ -20,6 +20,8 @@ def test_upgrade_behind_a_loaded_module_is_restart_needed(kernel_with, tmp_path,
     kernel = kernel_with(python, work)
     assert kernel.execute("%load_ext dllmagic\nimport tabulate\nprint(tabulate.__version__)").stdout.strip() \
         == "0.8.10"
+    before = kernel.execute("%dlldoctor tabulate").reports()[-1]  # nothing changed yet: short and healthy
+    assert [f["cause"] for f in before["findings"]] == ["healthy"] and before["ok"]
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
                     "tabulate==0.9.0"], check=True, capture_output=True, stdin=subprocess.DEVNULL)
     cell = kernel.execute("%dlldoctor tabulate")
