@@ -12,7 +12,7 @@ import traceback
 from typing import Any, Dict, List, Optional, Sequence
 
 from . import __version__
-from .diagnosis import Context, run_rules, strict_mode
+from .diagnosis import VERDICT_BREAKERS, Context, run_rules, strict_mode
 from .facts.interpreter import ProbeError, interpreter_from_facts, live_facts, run_probe
 from .facts.system import System
 from .model import Failure, Finding, Report
@@ -32,7 +32,14 @@ def _expected_environment(system: System, interpreter, user_ns, history):
         from .facts.environments import expected_environment
     except ImportError:
         return None
-    return expected_environment(system, interpreter, user_ns=user_ns, history=history)
+    expected = expected_environment(system, interpreter, user_ns=user_ns, history=history)
+    if expected is not None and expected.kernelspec:
+        # The kernelspec has a field of its own: one row for it, not a second one among the evidence.
+        import dataclasses
+
+        expected = dataclasses.replace(expected, evidence=tuple(
+            e for e in expected.evidence if not (e.fact == "notebook kernelspec" and e.value == expected.kernelspec)))
+    return expected
 
 
 def _report(ctx: Context, *, ok: bool, expected=None) -> Report:
@@ -48,6 +55,8 @@ def _report(ctx: Context, *, ok: bool, expected=None) -> Report:
         notes.extend(n for n in ctx.distributions.notes if n not in notes)
     except Exception:
         pass
+    if ok and findings and findings[0].cause in VERDICT_BREAKERS:
+        ok = False  # it imports, but not the module the user means (or not the one on disk now)
     return Report(target=ctx.target, ok=ok, interpreter=ctx.interpreter, findings=tuple(findings),
                   notes=tuple(notes), expected_environment=expected, tool_version=__version__,
                   failure=ctx.failure)
@@ -94,13 +103,17 @@ def _safe(func, ctx: Context):
 
 def check(name: str, *, python: Optional[str] = None, system: Optional[System] = None,
           live: bool = False, user_ns: Optional[Dict[str, Any]] = None,
-          history: Optional[Sequence[str]] = None, timeout: float = 300.0, online: bool = False) -> Report:
+          history: Optional[Sequence[str]] = None, timeout: float = 300.0, online: bool = False,
+          cwd: Optional[str] = None, notebook: Optional[str] = None) -> Report:
     """Will ``import name`` work? Tried in a child process of the target interpreter, never in this one.
 
     ``python`` is another interpreter (which need not have dllmagic); by default this one. ``live`` says
     this process is the user's kernel: the child then gets the kernel's sys.path and working folder, and a
-    module already imported here answers without a child. ``online`` lets the pre-flight rules ask the
-    package index (``pip install --dry-run --report -`` run by the target interpreter); offline by default.
+    module already imported here is compared with what is on disk now. Otherwise the child gets the
+    sys.path ``python -c`` gets in ``cwd`` (by default the current folder; with ``notebook``, the
+    notebook's folder): that folder first, then PYTHONPATH, the standard library, the user site and
+    site-packages. ``online`` lets the pre-flight rules ask the package index (``pip install --dry-run
+    --report -`` run by the target interpreter); offline by default.
     """
     from .failure import failure_from_records
 
@@ -121,20 +134,24 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                           history=history, notes=notes)
             ctx.cache["online"] = online
             ctx.cache["on_demand"] = True
+            ctx.supporting.append(_sys_path_used(ctx, kernel=True))
             expected = _safe(lambda: _expected_environment(system, ctx.interpreter, user_ns, history), ctx)
             return _report(ctx, ok=True, expected=expected)
+    kernel_path = live and python is None
+    folder = os.getcwd() if live else _folder_for(cwd, notebook)
+    if notebook and not live:
+        user_ns, history = _notebook_context(notebook, user_ns, history)
     try:
-        probe = run_probe(target_python, import_name=name,
-                          sys_path=list(sys.path) if live and python is None else None,
-                          cwd=os.getcwd() if live else None, timeout=timeout)
+        probe = run_probe(target_python, import_name=name, sys_path=list(sys.path) if kernel_path else None,
+                          cwd=folder, timeout=timeout, as_python_c=not kernel_path)
     except ProbeError as exc:
         return Report(target=name, ok=False, interpreter=None, notes=(str(exc),), tool_version=__version__)
     facts = probe.facts
     result = probe.import_result
     failure: Optional[Failure] = None
     if probe.crashed:
-        failure = Failure(kind="import-crashed", exc_type="signal", message=probe.stderr[-4000:],
-                          module=name, signal=probe.signal, required_by=f"exit status {probe.returncode}")
+        failure = crash_failure(probe.stderr, module=name, signal=probe.signal,
+                                where=f"exit status {probe.returncode}")
     elif result is None:
         notes.append(f"the child import of {name} ended without a result (exit status {probe.returncode})")
     elif not result.get("ok"):
@@ -153,16 +170,65 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
         result = dict(result, how=f"a fresh child process of {probe.interpreter.executable}")
     ctx = Context(target=name, failure=failure, system=system, interpreter=probe.interpreter,
                   sys_path=tuple(facts.get("sys_path") or ()), stdlib_names=_stdlib_names(facts),
-                  cwd=os.getcwd() if live else None, import_result=result,
-                  live_modules=dict(sys.modules) if live and python is None else None,
-                  user_ns=user_ns if live else None, history=history if live else None, notes=notes)
+                  cwd=folder, import_result=result,
+                  live_modules=dict(sys.modules) if kernel_path else None,
+                  user_ns=user_ns if live or notebook else None, history=history if live or notebook else None,
+                  notes=notes)
     ctx.cache["facts"] = facts
+    ctx.cache["crash-stderr"] = probe.stderr if probe.crashed else None
+    ctx.supporting.append(_sys_path_used(ctx, kernel=kernel_path))
     ctx.cache["online"] = online
     ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
     expected = None
-    if live and python is None:
-        expected = _safe(lambda: _expected_environment(system, probe.interpreter, user_ns, history), ctx)
+    if kernel_path or notebook:
+        expected = _safe(lambda: _expected_environment(system, probe.interpreter, ctx.user_ns, ctx.history), ctx)
     return _report(ctx, ok=ok, expected=expected)
+
+
+def _folder_for(cwd: Optional[str], notebook: Optional[str]) -> str:
+    """The folder a ``python -c`` of the user would run in: ``cwd``, the notebook's folder, or this one."""
+    if cwd:
+        return os.path.abspath(cwd)
+    if notebook:
+        return os.path.dirname(os.path.abspath(notebook))
+    return os.getcwd()
+
+
+def _notebook_context(notebook: str, user_ns, history):
+    """A notebook file asked about from outside Jupyter: its path (as the kernel's ``__session__``) and its
+    code cells (as the input history, for the ``!pip install`` lines)."""
+    import json
+
+    path = os.path.abspath(notebook)
+    user_ns = dict(user_ns or {}, __session__=path)
+    if history is None:
+        try:
+            with open(path, "rb") as fh:
+                data = json.loads(fh.read(64 << 20).decode("utf-8", "replace"))
+            cells = [c for c in data.get("cells", []) if isinstance(c, dict) and c.get("cell_type") == "code"]
+            history = []
+            for i, cell in enumerate(cells, 1):
+                source = cell.get("source", "")
+                source = "".join(source) if isinstance(source, list) else str(source)
+                count = cell.get("execution_count")
+                history.append((f"In[{count if isinstance(count, int) else i}]", source))
+        except (OSError, ValueError, AttributeError):
+            history = None
+    return user_ns, history
+
+
+def _sys_path_used(ctx: Context, *, kernel: bool):
+    """Evidence: which sys.path the child import used, and why it is the one the user's code gets."""
+    from .model import Evidence
+
+    shown = [p if p else f"'' ({ctx.cwd})" for p in ctx.sys_path]
+    text = "; ".join(shown[:12]) + (f"; … (+{len(shown) - 12} more)" if len(shown) > 12 else "")
+    if kernel:
+        return Evidence("sys.path used", text, "this kernel's sys.path, handed to the child process")
+    pythonpath = os.environ.get("PYTHONPATH")
+    why = f"as 'python -c' run in {ctx.cwd}: that folder first" + (
+        f", then PYTHONPATH={pythonpath}" if pythonpath else ", no PYTHONPATH") + ", then the interpreter's own"
+    return Evidence("sys.path used", text, why)
 
 
 def explain(text: str, *, machine=None) -> Report:
@@ -201,13 +267,43 @@ def explain(text: str, *, machine=None) -> Report:
         target="", ok=False, interpreter=interpreter, notes=tuple(notes), tool_version=__version__)
 
 
+def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], where: str,
+                  previous_run: bool = False) -> Failure:
+    """A process that died: its stderr (or the crash recorder's file) read by the same signatures as a live
+    exception, so OMP #15, an illegal instruction or a glibc abort keep their own kind and names."""
+    import dataclasses
+
+    from .failure import failure_from_text
+
+    text = text or ""
+    parsed = None
+    try:
+        parsed = failure_from_text(text)
+    except Exception:
+        if strict_mode():
+            raise
+    base = Failure(kind="import-crashed", exc_type="fatal signal" if previous_run else "signal",
+                   message=text[-6000:], module=module, signal=signal, required_by=where,
+                   signature="previous-run" if previous_run else None)
+    if parsed is None or parsed.kind in ("unknown",):
+        return base
+    kind = parsed.kind if parsed.kind != "import-crashed" or not signal else "import-crashed"
+    if signal == "SIGILL":
+        kind = "unsupported-cpu" if parsed.kind in ("import-crashed", "unsupported-cpu") else parsed.kind
+    details = tuple(parsed.details) + ((("crash_signature", parsed.signature or ""),) if previous_run else ())
+    return dataclasses.replace(
+        parsed, kind=kind, module=module or parsed.module, signal=signal or parsed.signal,
+        message=text[-6000:], exc_type=base.exc_type, required_by=parsed.required_by or where,
+        signature="previous-run" if previous_run else parsed.signature, details=details)
+
+
 def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:
     """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``)."""
     system = system or System.current()
     facts = live_facts()
     module = previous.importing
-    failure = Failure(kind="import-crashed", exc_type="fatal signal", message=previous.stack, module=module,
-                      signal=previous.signal, required_by=previous.path, signature="previous-run")
+    failure = crash_failure(previous.stack, module=module, signal=previous.signal, where=previous.path,
+                            previous_run=True)
     ctx = Context(target=module or "(not an import)", failure=failure, system=system,
                   interpreter=interpreter_from_facts(facts), sys_path=tuple(sys.path),
                   stdlib_names=_stdlib_names(facts), cwd=os.getcwd())

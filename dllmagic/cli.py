@@ -43,6 +43,10 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
     check.add_argument("--online", action="store_true",
                        help="also ask the package index (pip install --dry-run --report, run by the target "
                             "interpreter) whether and what it would install; offline by default")
+    check.add_argument("--cwd", metavar="DIR", help="import as 'python -c' run in DIR would (default: here)")
+    check.add_argument("--notebook", metavar="FILE",
+                       help="import as the notebook FILE's kernel would: from its folder, reading its "
+                            "kernelspec and its '!pip install' cells")
 
     explain = sub.add_parser("explain", help="diagnose a pasted traceback or installer output")
     explain.add_argument("file", nargs="?", default="-", help="a file, or - for standard input (default)")
@@ -80,7 +84,8 @@ def run_check(args) -> int:
     if not _validate_name(args.name):
         print(f"dlldoctor: not a module name: {args.name!r}", file=sys.stderr)
         return EXIT_USAGE
-    report = check(args.name, python=args.python, online=getattr(args, "online", False))
+    report = check(args.name, python=args.python, online=getattr(args, "online", False),
+                   cwd=getattr(args, "cwd", None), notebook=getattr(args, "notebook", None))
     _print_report(report, args.json)
     if report.interpreter is None and not report.findings:
         return EXIT_INTERNAL if not args.python else EXIT_USAGE

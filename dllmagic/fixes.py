@@ -458,3 +458,15 @@ def conda_reinstall(interpreter: Interpreter, packages: Sequence[str], *, fronte
     another installer's copy first is an instruction of its own (:func:`instruction`), never runnable."""
     return conda_install(interpreter, packages, frontend=frontend, executable=executable, channel=channel,
                          title=title, reinstall=True)
+
+
+# -- verdicts (issue 17): appended; the functions above are unchanged --------------------------------
+def unset_pythonpath(folder: str, current: str, sep: str = ":") -> Fix:
+    """Take ``folder`` off PYTHONPATH: an instruction (PYTHONPATH is read when the kernel starts, so only
+    the shell, profile or kernelspec that starts Jupyter can change it; a ``%env`` cell would not)."""
+    rest = [p for p in current.split(sep) if p and p.rstrip("/\\") != folder.rstrip("/\\")]
+    line = f"export PYTHONPATH={sep.join(rest)}" if rest else "unset PYTHONPATH"
+    return instruction(f"Take {folder} off PYTHONPATH",
+                       f"PYTHONPATH={current} puts {folder} before the installed packages.\n"
+                       f"Where Jupyter is started (shell profile, kernel.json 'env', .env file):\n{line}\n"
+                       f"then restart Jupyter and the kernel.")

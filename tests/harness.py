@@ -38,8 +38,10 @@ class Venv:
             cmd = [uv, "pip", "install", "--quiet", "--python", str(self.python), *requirements]
             env = dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv"))
         else:
-            cmd = [str(self.python), "-m", "pip", "install", "--quiet", "--cache-dir", str(PIP_CACHE / "pip"),
-                   *requirements]
+            # The venv may have no pip of its own (create_venv makes it --without-pip): this interpreter's
+            # pip installs into it (pip >= 22.3, --python).
+            cmd = [sys.executable, "-m", "pip", "--python", str(self.python), "install", "--quiet", "--cache-dir",
+                   str(PIP_CACHE / "pip"), *requirements]
             env = dict(os.environ)
         subprocess.run(cmd, check=True, env=env, stdin=subprocess.DEVNULL)
 

@@ -164,13 +164,26 @@ def run_rules(ctx: Context) -> List[Finding]:
     # Highest confidence first; a stable sort keeps registration order among equals.
     findings.sort(key=lambda f: -f.confidence)
     findings = _dedupe(findings)
+    findings = _honest_healthy(findings)
     if not findings and ctx.failure is not None:
         findings = [_fallback(ctx)]
     if findings and ctx.supporting:
         import dataclasses
 
         top = findings[0]
-        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + tuple(ctx.supporting))
+        extra = tuple(e for e in ctx.supporting if e not in top.evidence)
+        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + extra)
+    return findings
+
+
+#: Causes that say an import which works is not what the user's code gets (or no longer what is on disk).
+VERDICT_BREAKERS = ("shadowed-by-local-file", "restart-needed")
+
+
+def _honest_healthy(findings: List[Finding]) -> List[Finding]:
+    """Never "healthy" beside a finding that says the working import is the wrong module or a stale one."""
+    if any(f.cause in VERDICT_BREAKERS for f in findings):
+        return [f for f in findings if not (f.kind == "healthy" and f.cause == "healthy")]
     return findings
 
 

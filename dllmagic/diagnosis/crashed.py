@@ -1,7 +1,7 @@
 """An import that killed its process (a signal, or faulthandler's record of a dead kernel)."""
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, List
 
 from .. import fixes
 from ..model import Evidence, Finding
@@ -16,6 +16,40 @@ _MEANING = {
 }
 
 
+#: Variables that change which native libraries a process loads: shown whenever set, for any crash.
+LOADER_VARIABLES = ("LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH")
+
+
+def crashing_frames(text: str) -> List[str]:
+    """The Python frames of the thread that crashed (faulthandler's "Current thread" block, innermost
+    first), not those of a worker thread listed before it; every frame when no block is marked."""
+    lines = (text or "").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("Current thread ")), None)
+    if start is not None:
+        block = []
+        for line in lines[start + 1:]:
+            if not line.strip() or line.startswith(("Thread ", "Current thread ", "Extension modules:")):
+                break
+            block.append(line)
+        lines = block
+    return [line.strip() for line in lines if line.strip().startswith("File ")]
+
+
+def loader_evidence(ctx: Context) -> List[Evidence]:
+    return [Evidence(name, value, "environment variable") for name in LOADER_VARIABLES
+            for value in [ctx.system.getenv(name)] if value]
+
+
+@rule("import-crashed", "unsupported-cpu", "openmp-conflict", "missing-shared-library", "missing-symbol",
+      "symbol-version", "native-init-failed", "numpy-abi-mismatch", "architecture-mismatch")
+def loader_context(ctx: Context) -> Iterable[Finding]:
+    """Whatever explains a crash or a native load failure, LD_PRELOAD and LD_LIBRARY_PATH (when set) go with
+    the top finding: they change which libraries the process loads."""
+    if ctx.interpreter is not None:  # the machine's own variables; a pasted text from elsewhere has none
+        ctx.supporting.extend(e for e in loader_evidence(ctx) if e not in ctx.supporting)
+    return ()
+
+
 @rule("import-crashed", "unsupported-cpu")
 def crashed(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
@@ -23,9 +57,26 @@ def crashed(ctx: Context) -> Iterable[Finding]:
     module = failure.module or ctx.target
     meaning = _MEANING.get(sig, "the process was killed")
     evidence = [Evidence("the process ended with", sig or "a fatal error", failure.required_by or "exit status")]
-    frames = [line for line in (failure.message or "").splitlines() if line.strip().startswith("File ")]
+    frames = crashing_frames(failure.message or "")
     if frames:
-        evidence.append(Evidence("innermost Python frame", frames[0].strip(), "faulthandler"))
+        evidence.append(Evidence("innermost Python frame", frames[0], "faulthandler (the crashing thread)"))
+    if sig == "SIGILL":
+        from ..facts.hardware import cpu_facts
+
+        cpu = cpu_facts(ctx.system)
+        if cpu is not None:
+            present = [f.upper() for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if cpu.has(f)]
+            missing = [f.upper() for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if not cpu.has(f)]
+            evidence.append(Evidence("CPU features", f"present: {', '.join(present) or 'none of these'}; "
+                                     f"missing: {', '.join(missing) or 'none'}", cpu.source))
+            if cpu.model:
+                evidence.append(Evidence("CPU", cpu.model, cpu.source))
+    abort_line = next((line.strip() for line in (failure.message or "").splitlines()
+                       if "Assertion" in line or "double free" in line or "corrupted" in line
+                       or line.startswith(("terminate called", "*** "))), None)
+    if abort_line:
+        evidence.append(Evidence("the native library's last words", abort_line[:300], "stderr"))
+        meaning = f"native code aborted: {abort_line[:200]}"
     kind = "unsupported-cpu" if sig == "SIGILL" else failure.kind
     if failure.signature == "previous-run":
         yield _previous_run(ctx, module if failure.module else None, sig, meaning, evidence, kind)

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix, Interpreter
 from . import Context, docs_for, rule
+from .environment.shadowing import _rename_fix
 
 
 def distribution_for(ctx: Context, module: str) -> Tuple[str, bool, str]:
@@ -306,15 +308,13 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
                   and not p.startswith(path.rsplit("/", 1)[0] + "/" + top)]
         if hidden:
             evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
-        new_path = _renamed(path)
+        shadow = _shadow_source(path)
         yield Finding(
             kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.9,
             summary=f"Your file {path} has the same name as the module '{top}', so Python imported it "
                     f"instead of the real '{top}'.",
             evidence=tuple(evidence),
-            fixes=(fixes.rename(path, new_path, f"Rename {path.replace(chr(92), '/').rsplit('/', 1)[-1]} "
-                                                f"so it no longer hides '{top}'"),
-                   fixes.restart_kernel("so the real module is imported")),
+            fixes=(_rename_fix(ctx, shadow, top), fixes.restart_kernel("so the real module is imported")),
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
 
@@ -365,17 +365,17 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     return top in stdlib or top in knowledge_tables.import_names()
 
 
-def _renamed(path: str) -> str:
+def _shadow_source(path: str) -> str:
+    """What to rename: the file, or the package folder when the shadow is its __init__.py."""
     sep = "\\" if "\\" in path else "/"
     head, _, last = path.rpartition(sep)
-    if last == "__init__.py":
-        head, _, folder = head.rpartition(sep)
-        return f"{head}{sep}my_{folder}"
-    return f"{head}{sep}my_{last}" if head else f"my_{last}"
+    return head if last == "__init__.py" and head else path
 
 
 def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
                          evidence: List[Evidence]) -> Iterable[Finding]:
+    if top in ctx.stdlib_names or top in sys.stdlib_module_names:
+        return  # the standard library has no versions to pin: a file of the user's hides it (shadowing)
     name = ctx.failure.name or "?"
     dist = None
     requirers: List[str] = []

@@ -214,8 +214,8 @@ def version_pin_conflict(ctx: Context) -> Iterable[Finding]:
     if failure is None or failure.signature in _OWN_RULES:
         return
     pin = pin_from_failure(ctx)
-    if pin is None:
-        return
+    if pin is None or pin.dependency.split(".")[0] in ctx.stdlib_names:
+        return  # never a pin for a standard-library module
     evidence = kernel_evidence(ctx)
     evidence.append(error_evidence(ctx))
     who = pin.who

@@ -100,9 +100,6 @@ def preflight(ctx: Context) -> Iterable[Finding]:
                                      f"{present.version if present else release['release']} (Python "
                                      f"{release['python']}, CUDA {', '.join(release['cuda'])}, cuDNN "
                                      f"{', '.join(release['cudnn'])})", release["source"]))
-    elif present is None and online is None:
-        evidence.append(Evidence("release data", f"dllmagic has no table of {dist_name}'s releases; run with "
-                                 f"--online to ask the package index", "knowledge/framework_builds.json"))
     # CPU features.
     cpu = hardware.cpu_facts(ctx.system)
     needed = list(release["cpu_features"]) if release and plat.endswith("x86_64") else []
@@ -139,6 +136,8 @@ def preflight(ctx: Context) -> Iterable[Finding]:
             fixes=(fixes.instruction("Install it in a fresh environment, or align the pins first",
                                      "A new virtual environment avoids changing packages other work depends on."),),
             docs=docs_for("dependency-conflict", "would-conflict"))
+    if not known and online is None:
+        return  # no facts of its own to show (no release table, no package index): no pre-flight finding
     kind = "healthy" if ctx.failure is None else "module-not-found"
     what = (f"{dist_name} {present.version} is installed" if present else
             f"{dist_name} {release['release']} has a release for Python {python} on {plat}" if release else

@@ -8,12 +8,17 @@ As a script it prints one JSON line of interpreter facts and flushes, then (with
 import and prints a second JSON line. If the import kills the process the first line has still arrived, and
 faulthandler has written the fatal stack to stderr.
 """
-import json
-import os
-import platform
-import struct
 import sys
-import sysconfig
+
+#: Modules the interpreter itself loaded before this script ran; what the probe imports for its own work
+#: is forgotten before the user's import, so a local json.py is found as 'python -c' would find it.
+_AT_START = frozenset(sys.modules)
+
+import json  # noqa: E402
+import os  # noqa: E402
+import platform  # noqa: E402
+import struct  # noqa: E402
+import sysconfig  # noqa: E402
 
 
 def _platform_name():
@@ -132,13 +137,15 @@ def try_import(name):
     import importlib
     import time
 
+    top = name.split(".")[0]
+    for loaded in [m for m in sys.modules if (m == top or m.startswith(top + ".")) and m not in _AT_START]:
+        del sys.modules[loaded]  # imported by the probe itself, not by a fresh interpreter: look again
     start = time.perf_counter()
     try:
         module = importlib.import_module(name)
     except BaseException as exc:  # noqa: BLE001 - we report every kind of failure, SystemExit included
         return {"name": name, "ok": False, "records": _chain(exc),
                 "seconds": time.perf_counter() - start}
-    top = name.split(".")[0]
     version = getattr(module, "__version__", None)
     if not isinstance(version, str):
         version = None
@@ -154,12 +161,18 @@ def try_import(name):
 
 def main(argv):
     import faulthandler
+    import importlib  # noqa: F401 - everything the probe needs is imported before the user's folder
+    import time  # noqa: F401      goes on sys.path, so a local json.py or time.py cannot replace it
+    import traceback  # noqa: F401
 
     faulthandler.enable()  # a crash in the import prints its stack on stderr for the parent
     name = None
     if "--sys-path" in argv:
         # The parent hands over the sys.path to use (the kernel's, which may differ from a fresh start).
         sys.path[:] = json.loads(argv[argv.index("--sys-path") + 1])
+    elif "--as-python-c" in argv and not os.environ.get("PYTHONSAFEPATH"):
+        # What 'python -c' does: the current folder ('') first, then PYTHONPATH, the stdlib, the sites.
+        sys.path.insert(0, "")
     if "--import" in argv:
         name = argv[argv.index("--import") + 1]
     out = sys.stdout

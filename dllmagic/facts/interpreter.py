@@ -127,11 +127,15 @@ def signal_name(returncode: int) -> Optional[str]:
 
 def run_probe(python: str, *, import_name: Optional[str] = None, sys_path: Optional[Sequence[str]] = None,
               cwd: Optional[str] = None, timeout: float = 120.0,
-              env: Optional[Dict[str, str]] = None) -> ProbeResult:
-    """Run the probe with ``python`` (argv list, never a shell); optionally try an import there."""
+              env: Optional[Dict[str, str]] = None, as_python_c: bool = False) -> ProbeResult:
+    """Run the probe with ``python`` (argv list, never a shell); optionally try an import there.
+
+    ``as_python_c``: the child's sys.path is the one ``python -c`` gets in ``cwd`` (that folder first)."""
     argv: List[str] = [python, "-X", "faulthandler", PROBE_SCRIPT]
     if sys_path is not None:
         argv += ["--sys-path", json.dumps(list(sys_path))]
+    elif as_python_c:
+        argv.append("--as-python-c")
     if import_name:
         argv += ["--import", import_name]
     child_env = dict(os.environ if env is None else env)

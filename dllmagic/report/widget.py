@@ -95,7 +95,7 @@ def severity(report: Report) -> str:
     """``error`` when the import fails, ``warning`` when it works but something was found, else ``ok``."""
     if not report.ok:
         return "error"
-    return "warning" if report.findings else "ok"
+    return "warning" if any((f.kind, f.cause) != ("healthy", "healthy") for f in report.findings) else "ok"
 
 
 def kernel_name(fix: Fix) -> Optional[str]:

@@ -102,7 +102,11 @@ def rule_modules() -> List[Path]:
     from dllmagic.diagnosis import BUILTIN_RULE_MODULES
 
     names = {name.lstrip(".") for name in BUILTIN_RULE_MODULES}
-    return [p for p in sorted(RULES.glob("*.py")) if p.stem in names or p.stem.startswith("_")]
+    out = [p for p in sorted(RULES.glob("*.py")) if p.stem in names or p.stem.startswith("_")]
+    for name in sorted(names):  # a rule family split into a package: every module of it
+        if (RULES / name).is_dir():
+            out += sorted((RULES / name).glob("*.py"))
+    return out
 
 
 def produced_causes() -> Dict[str, Set[str]]:

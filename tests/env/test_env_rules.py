@@ -93,11 +93,28 @@ def test_pip_line_in_history_ran_another_pip(machine, tmp_path):
     assert top.cause == "installed-in-other-environment"
     hist = [e for e in top.evidence if "history" in e.fact]
     assert hist and hist[0].source == "In[2]" and str(machine.b) in hist[0].value
+    # the top finding says where the install landed; the top fix installs into THIS kernel with %pip
+    assert "In[2] ran '!pip install tabulate'" in top.summary and "%pip" in top.summary
+    assert str(machine.b) in top.summary
+    assert top.fixes[0].kind == "pip" and top.fixes[0].cell.startswith("%pip install")
+    assert all(f.kind != "register-kernel" for f in top.fixes[:1])
     # IPython's history holds the transformed line
     ctx2, _ = _ctx(machine, tmp_path, path_first=machine.b,
                    history=[("In[7]", "get_ipython().system('pip install tabulate')")])
     hist2 = [e for e in run_env_rules(ctx2)[0].evidence if "history" in e.fact]
     assert hist2 and hist2[0].source == "In[7]"
+
+
+def test_pip_into_a_named_interpreter_in_history(machine, tmp_path):
+    """'%pip --python OTHER install' and '!/other/bin/python -m pip install' name the Python they install into."""
+    other = machine.python(machine.b)
+    for line in (f"%pip --python {other} install tabulate", f"!{other} -m pip install tabulate"):
+        ctx, _ = _ctx(machine, tmp_path, history=[line, "import tabulate"])
+        top = run_env_rules(ctx)[0]
+        assert top.cause == "installed-in-other-environment", line
+        assert "In[1] ran" in top.summary and str(machine.b) in top.summary, top.summary
+        assert top.fixes[0].kind in ("pip", "uv"), top.fixes[0]  # into this kernel: %pip (uv where pip is absent)
+        assert top.fixes[0].kind != "register-kernel"
 
 
 def test_conda_kernel_gets_conda_install_and_ownership(machine, tmp_path):

@@ -26,10 +26,12 @@ class PipCommand:
     tool: str             # pip, python-pip, conda, mamba, uv, %pip, %conda
     packages: Tuple[str, ...]
     shell: bool           # run through the shell (!...): uses PATH's pip, not necessarily the kernel's
+    python: Optional[str] = None  # the interpreter the line names (!/x/bin/python -m pip, pip --python X)
 
 
 _INSTALL_LINE = re.compile(
-    r"^\s*(?P<bang>!|%|%%)?\s*(?P<tool>pip3?(?:\.\d+)?|python[\d.]*\s+-m\s+pip|conda|mamba|micromamba|uv\s+pip)"
+    r"^\s*(?P<bang>!|%|%%)?\s*(?P<tool>pip3?(?:\.\d+)?|(?P<exe>/[^\s'\"]*/)?python[\d.]*\s+-m\s+pip|conda|mamba|"
+    r"micromamba|uv\s+pip)(?:\s+--python\s+(?P<python>/[^\s'\"]+))?"
     r"\s+install\s+(?P<args>.*)$")
 
 
@@ -51,12 +53,16 @@ def parse_pip_history(history: Sequence[Any]) -> List[PipCommand]:
             if not match or not match.group("bang"):
                 continue
             tool = re.sub(r"\s+", " ", match.group("tool"))
+            python = match.group("python")
+            if match.group("exe"):
+                python = tool.split(" ")[0]
+                tool = tool[len(match.group("exe")):]
             if tool.startswith("python"):
                 tool = "python -m pip"
             packages = tuple(a for a in match.group("args").split()
                              if not a.startswith("-") and re.match(r"^[A-Za-z0-9]", a))
             out.append(PipCommand(cell=label, line=line.strip(), tool=tool, packages=packages,
-                                  shell=match.group("bang") == "!"))
+                                  shell=match.group("bang") == "!", python=python))
     return out
 
 
@@ -307,9 +313,11 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
     fields["installs"] = tuple(installs)
     foreign = []
     for cmd in installs:
-        if not cmd.shell:
+        if not cmd.shell and not cmd.python:
             continue
-        if cmd.tool in ("pip", "pip3") or cmd.tool.startswith("pip"):
+        if cmd.python:  # the line names its interpreter: %pip --python X, !/x/bin/python -m pip
+            prefix = prefix_of_python(system, cmd.python)
+        elif cmd.tool in ("pip", "pip3") or cmd.tool.startswith("pip"):
             prefix = fields.get("pip_on_path_prefix")
         elif cmd.tool == "python -m pip":
             prefix = fields.get("python_on_path_prefix")

@@ -1,0 +1,134 @@
+"""Crashes get their real cause: the child's stderr read by the live signatures (issue 17, item 5).
+
+Real binaries: extensions built here with gcc that print what a native runtime prints and call abort(),
+and a library loaded with LD_PRELOAD."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+from harness import run_cli
+
+pytestmark = pytest.mark.skipif(os.name == "nt" or not shutil.which("gcc"), reason="needs gcc on POSIX")
+
+OMP_MESSAGE = ("OMP: Error #15: Initializing libiomp5.so, but found libomp.so already initialized.\\n"
+               "OMP: Hint This means that multiple copies of the OpenMP runtime have been linked into the "
+               "program.\\n")
+GLIBC_MESSAGE = ("python3: malloc.c:2617: sysmalloc: Assertion `(old_top == initial_top (av) && old_size == 0)' "
+                 "failed.\\n")
+
+
+def build_extension(folder: Path, name: str, message: str) -> None:
+    """An extension module whose init prints ``message`` on stderr and aborts, as the real runtimes do."""
+    src = folder / f"{name}.c"
+    src.write_text(f"""
+#include <Python.h>
+#include <stdio.h>
+#include <stdlib.h>
+PyMODINIT_FUNC PyInit_{name}(void) {{
+    fputs("{message}", stderr);
+    fflush(stderr);
+    abort();
+    return NULL;
+}}
+""")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(src),
+                    "-o", str(folder / f"{name}{suffix}")], check=True)
+
+
+def build_preload(folder: Path) -> Path:
+    src = folder / "preloaded.c"
+    src.write_text("int dllmagic_test_preloaded(void) { return 1; }\n")
+    lib = folder / "libpreloaded.so"
+    subprocess.run(["gcc", "-shared", "-fPIC", str(src), "-o", str(lib)], check=True)
+    return lib
+
+
+def check_json(name: str, cwd: Path, env=None) -> dict:
+    proc = run_cli("check", name, "--json", cwd=cwd, env=env)
+    assert proc.stdout.strip(), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_omp_error_15_in_the_child_is_an_openmp_conflict_with_ld_preload(tmp_path, validate_report):
+    build_extension(tmp_path, "ompcrash", OMP_MESSAGE)
+    lib = build_preload(tmp_path)
+    report = validate_report(check_json("ompcrash", tmp_path, env={"LD_PRELOAD": str(lib)}))
+    top = report["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert "libiomp5.so" in top["summary"] and "libomp.so" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev.get("LD_PRELOAD") == str(lib)
+    assert any(f["title"].startswith("Install the packages that bring OpenMP") for f in top["fixes"])
+
+
+def test_glibc_abort_names_the_assertion_and_shows_ld_library_path(tmp_path):
+    build_extension(tmp_path, "glibcabort", GLIBC_MESSAGE)
+    report = check_json("glibcabort", tmp_path, env={"LD_LIBRARY_PATH": str(tmp_path)})
+    top = report["findings"][0]
+    assert top["kind"] == "import-crashed" and "SIGABRT" in json.dumps(top["evidence"])
+    assert "sysmalloc: Assertion" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev.get("LD_LIBRARY_PATH") == str(tmp_path)
+    assert "frame" in json.dumps(top["evidence"])  # the crashing thread's innermost Python frame
+
+
+def test_previous_run_crash_file_is_read_by_the_same_signatures(tmp_path):
+    """The crash recorder's file after a restart: an illegal instruction keeps its kind and the CPU flags."""
+    from dllmagic._crash import parse_fault_text
+    from dllmagic.api import diagnose_crash
+
+    text = ("Fatal Python error: Illegal instruction\n\n"
+            "Thread 0x00007f0000000001 (most recent call first):\n"
+            '  File "/srv/worker.py", line 9 in run\n\n'
+            "Current thread 0x00007f0000000002 (most recent call first):\n"
+            '  File "<frozen importlib._bootstrap>", line 241 in _call_with_frames_removed\n'
+            '  File "/srv/nb.py", line 3 in <module>\n')
+    previous = parse_fault_text(text, "fastmath._core", str(tmp_path / "x.fault"))
+    report = diagnose_crash(previous)
+    top = report.findings[0]
+    assert top.kind == "unsupported-cpu" and top.cause == "previous-run-crashed"
+    values = " ".join(e.value for e in top.evidence)
+    assert "worker.py" not in values  # a worker thread's frame is not the crash
+    if os.path.exists("/proc/cpuinfo"):
+        assert any(e.fact == "CPU features" for e in top.evidence)
+
+
+def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_with, tmp_path,
+                                                                     validate_report):
+    """A real kernel dies importing the extension; after the restart the crash report shows SIGABRT, the
+    crashing thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
+    from conftest import kernel_python_with
+
+    work = tmp_path / "nb"
+    work.mkdir()
+    build_extension(work, "ompcrash", OMP_MESSAGE)
+    lib = build_preload(tmp_path)
+    python = kernel_python_with(tmp_path / "kenv")
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib)})
+    kernel.execute("%load_ext dllmagic")
+    kernel.execute_until_death("import ompcrash")
+    kernel.restart()
+    res = kernel.execute("%load_ext dllmagic")
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["cause"] == "previous-run-crashed" and "SIGABRT" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev.get("LD_PRELOAD") == str(lib)
+    frame = ev.get("innermost Python frame", "")
+    assert frame and "threading.py" not in frame  # the crashing thread, not a worker
+    assert top["fixes"][0]["cell"] == "%dlldoctor ompcrash"
+    child = kernel.execute("%dlldoctor ompcrash").reports()[-1]
+    top = child["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert any(e["fact"] == "LD_PRELOAD" for e in top["evidence"])
+    assert kernel.execute("print('alive')").stdout.strip() == "alive"
