@@ -24,6 +24,9 @@ class _Checks:
                 checked = True
             elif self.symbols and failed:
                 self.notes.append("symbols not checked: the load already fails before binding")
+        if any("PLATFORM" in e for o in self.objects if o.node is not None
+               for e in (*o.binary.rpath, *o.binary.runpath, *(n.name for n in o.binary.needed))):
+            self.notes.append(f"$PLATFORM is {self.platform} ({self.platform_source})")
         return DepTree(
             root=root_n.freeze(), mode=self.mode, platform="linux", loader=self.kind,
             executable=self.main.path if self.main is not None else None,

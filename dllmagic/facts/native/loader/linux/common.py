@@ -8,6 +8,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ...binary import Binary
+from .platform import KERNEL_PLATFORM
 from ..tree import Candidate, MissingSymbol, MissingVersion, Node, make_node
 
 #: Default program interpreters, by (machine, bits): ld.so is in every process, asked for or not.
@@ -26,8 +27,8 @@ MULTIARCH = {
     ("ppc64", 64): "powerpc64le-linux-gnu", ("s390x", 64): "s390x-linux-gnu",
     ("riscv", 64): "riscv64-linux-gnu",
 }
-PLATFORM_STRING = {"x86_64": "x86_64", "i386": "i686", "aarch64": "aarch64", "arm": "v7l",
-                   "ppc64": "power9", "s390x": "z13", "riscv": "riscv64"}
+#: The kernel's AT_PLATFORM by machine (the live value comes from the loader, see platform.py).
+PLATFORM_STRING = KERNEL_PLATFORM
 #: x86-64 micro-architecture levels (glibc sysdeps/x86/get-isa-level.h), as /proc/cpuinfo names them.
 X86_LEVELS = (
     ("x86-64-v4", {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}),

@@ -2,6 +2,7 @@
 every resolution on it."""
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 TYPE_CHECKING = False
@@ -12,6 +13,8 @@ from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache
 from ..tree import DepTree
 from .common import MULTIARCH, X86_LEVELS, _CLASS, _version_ok
+from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader, cpu_of, glibc_rule,
+                       glibc_version, legacy_subfolders)
 
 class LinuxLoader:
     """The loader state of one Linux machine: its cache, default folders and hwcaps.
@@ -29,6 +32,8 @@ class LinuxLoader:
         self._defaults: Dict[str, Tuple[Tuple[str, ...], str]] = {}
         self._realpaths: Dict[str, str] = {}
         self._hwcaps: Dict[Tuple[str, int], Tuple[Tuple[str, ...], Optional[str]]] = {}
+        self._platforms: Dict[tuple, PlatformFacts] = {}
+        self._interp_bytes: Dict[str, bytes] = {}
         self._probes: Dict[Tuple[str, int, str], tuple] = {}
         self._merged: Dict[tuple, Dict[str, List[Tuple[Optional[str], bool, bool]]]] = {}
         # Memos that make a run over a whole environment cheap: each is keyed by everything the
@@ -92,15 +97,7 @@ class LinuxLoader:
             return self._hwcaps[key]
         result: Tuple[Tuple[str, ...], Optional[str]] = ((), None)
         if machine == "x86_64" and bits == 64:
-            try:
-                text = self.system.read_text("/proc/cpuinfo", 1 << 20)
-            except OSError:
-                text = ""
-            flags: Set[str] = set()
-            for line in text.splitlines():
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[-1].split())
-                    break
+            _, flags = cpu_of(self.cpuinfo())
             if flags:
                 levels = []
                 for name, need in X86_LEVELS:
@@ -113,6 +110,57 @@ class LinuxLoader:
                           "CPU features unknown: every x86-64 glibc-hwcaps level assumed supported")
         self._hwcaps[key] = result
         return result
+
+    def cpuinfo(self) -> str:
+        """The machine's /proc/cpuinfo text ("" when it has none)."""
+        if "cpuinfo" not in self._cache:
+            try:
+                self._cache["cpuinfo"] = self.system.read_text("/proc/cpuinfo", 1 << 20)
+            except OSError:
+                self._cache["cpuinfo"] = ""
+        return self._cache["cpuinfo"]
+
+    def interp_bytes(self, interp: str) -> bytes:
+        """The first 8 MB of the machine's program interpreter (b"" when unreadable)."""
+        hit = self._interp_bytes.get(interp)
+        if hit is None:
+            try:
+                hit = self.system.read_bytes(interp, 8 << 20)
+            except OSError:
+                hit = b""
+            self._interp_bytes[interp] = hit
+        return hit
+
+    def platform_for(self, interp: Optional[str], machine: str, bits: int) -> PlatformFacts:
+        """$PLATFORM, the glibc-hwcaps levels and the legacy hwcap subfolders of a glibc process that
+        runs ``interp`` (see platform.py): the live loader's own answer, else glibc's rule."""
+        key = (interp, machine, bits)
+        hit = self._platforms.get(key)
+        if hit is not None:
+            return hit
+        live = self.system.live or self.system.root in ("/", "")
+        answer = ask_loader(interp) if live and interp and machine == _host_machine() else None
+        if answer is not None:
+            hit = PlatformFacts(answer["platform"], answer["hwcaps"], answer["legacy"],
+                                f"{interp} --list-diagnostics and --help")
+        else:
+            version = glibc_version(self.interp_bytes(interp)) if interp else None
+            vendor, flags = cpu_of(self.cpuinfo())
+            note = None
+            if version is not None and version >= LEGACY_UNTIL:
+                platform, legacy = KERNEL_PLATFORM.get(machine, machine), ()
+            else:
+                platform, important = glibc_rule(machine, bits, vendor, flags)
+                legacy = legacy_subfolders(("tls", platform) + important)
+                if version is None:
+                    note = "glibc version unknown: the legacy hwcap subfolders (glibc < 2.37) are searched"
+            if not vendor and machine == "x86_64":
+                note = "CPU unknown: $PLATFORM taken as x86_64"
+            hit = PlatformFacts(platform, None, legacy,
+                                f"glibc {'.'.join(map(str, version)) if version else '?'}'s rule for "
+                                f"{vendor or 'an unknown CPU'}", note)
+        self._platforms[key] = hit
+        return hit
 
     def defaults_for(self, interp: Optional[str], machine: str, bits: int) -> Tuple[Tuple[str, ...], str]:
         """(default folders, loader kind) for a program using ``interp``."""
@@ -138,10 +186,7 @@ class LinuxLoader:
         # elf/dl-load.c): read them from the machine's own ld.so rather than guessing the distribution.
         if not interp:
             return ()
-        try:
-            data = self.system.read_bytes(interp, 8 << 20)
-        except OSError:
-            return ()
+        data = self.interp_bytes(interp)
         for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
             dirs = [d.decode() for d in m.group().split(b"\0") if d]
             if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
@@ -297,6 +342,12 @@ class LinuxLoader:
                 symbols: Optional[bool] = None) -> DepTree:
         return _Resolution(self, path, mode, python_executable, symbols).run()
 
+
+
+def _host_machine() -> str:
+    """This host's CPU in the names Binary.machine uses."""
+    m = os.uname().machine
+    return {"amd64": "x86_64", "arm64": "aarch64", "i686": "i386", "i586": "i386"}.get(m, m)
 
 
 from .resolution import _Resolution  # noqa: E402  (it needs nothing from this module at import)

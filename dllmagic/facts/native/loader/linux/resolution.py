@@ -13,6 +13,7 @@ from ...binary import Binary
 from ..tree import DepTree
 from .checks import _Checks
 from .common import DEFAULT_INTERP, MAX_OBJECTS, _dirname_origin, _N, _Obj
+from .platform import KERNEL_PLATFORM
 from .search import _Search
 from .template import _ProcessState, _Template
 
@@ -39,6 +40,10 @@ class _Resolution(_Search, _Checks):
         self.kind = "glibc"
         self.defaults: Tuple[str, ...] = ()
         self.hwcaps: Tuple[str, ...] = ()
+        #: $PLATFORM and the legacy hwcap subfolders (glibc < 2.37) of this process.
+        self.platform = KERNEL_PLATFORM.get(self.machine, self.machine)
+        self.legacy: Tuple[str, ...] = ()
+        self.platform_source = "the kernel's AT_PLATFORM for this CPU"
         self.preloaded_paths: List[str] = []
         self.interp: Optional[str] = None
         #: The main program and its dependencies, breadth first, when known before the load.
@@ -62,9 +67,19 @@ class _Resolution(_Search, _Checks):
         self.interp = interp
         self.defaults, self.kind = self.L.defaults_for(interp, self.machine, self.bits)
         if self.kind == "glibc":
-            self.hwcaps, note = self.L.hwcaps_for(self.machine, self.bits)
-            if note:
-                self.notes.append(note)
+            facts = self.L.platform_for(interp, self.machine, self.bits)
+            self.platform, self.legacy = facts.platform, facts.legacy
+            self.platform_source = facts.source
+            if facts.note:
+                self.notes.append(facts.note)
+            if facts.hwcaps is not None and self.L._hwcaps_given is None:
+                self.hwcaps = facts.hwcaps
+            else:
+                self.hwcaps, note = self.L.hwcaps_for(self.machine, self.bits)
+                if note:
+                    self.notes.append(note)
+        else:
+            self.platform, self.legacy = KERNEL_PLATFORM.get(self.machine, self.machine), ()
 
     def _add(self, path: str, binary: Binary, loader: Optional[_Obj], depth: int, *, names=(),
              preloaded: bool = False, origin: Optional[str] = None, by_inode: bool = True) -> _Obj:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
 from ...binary import Binary
 from ..ldcache import cache_flags_for
 from ..tree import Candidate
-from .common import MULTIARCH, PLATFORM_STRING, _CLASS, _MUSL_BUILTIN, _N, _Obj
+from .common import MULTIARCH, _CLASS, _MUSL_BUILTIN, _N, _Obj
 
 
 class _Search:
@@ -135,7 +135,8 @@ class _Search:
 
     def _dirs(self, entries: Sequence[str], owner: _Obj) -> List[str]:
         """Expanded, de-duplicated folders of one RPATH/RUNPATH/LD_LIBRARY_PATH list (fillin_rpath)."""
-        key = (tuple(entries), owner.origin if owner else None, self.machine, self.bits, self.defaults)
+        key = (tuple(entries), owner.origin if owner else None, self.machine, self.bits, self.defaults,
+               self.platform)
         hit = self.L._dir_lists.get(key)
         if hit is None:
             hit = self.L._dir_lists[key] = self._dirs_uncached(entries, owner)
@@ -163,6 +164,11 @@ class _Search:
                 sub = f"{base}glibc-hwcaps/{level}"
                 if self.L.is_dir(sub):
                     yield f"{sub}/{name}", rule, via
+        if self.kind == "glibc" and self.legacy:
+            # glibc < 2.37: the legacy hwcap subfolders (tls, $PLATFORM, ...), longest first
+            for sub in self.legacy:
+                if self.L.is_dir(base + sub):
+                    yield f"{base}{sub}/{name}", rule, via
         yield base + name, rule, via
 
     def _search(self, name: str, requester: _Obj, node: _N):
@@ -280,7 +286,7 @@ def _expand(entry: str, origin: Optional[str], res: "_Resolution") -> Optional[s
             if triplet and any(d.endswith(triplet) for d in res.defaults):
                 return f"lib/{triplet}"
             return "lib64" if res.bits == 64 and any(d.endswith("lib64") for d in res.defaults) else "lib"
-        return PLATFORM_STRING.get(res.machine, res.machine)
+        return res.platform
 
     out = _DST.sub(sub, entry)
     return None if failed else out

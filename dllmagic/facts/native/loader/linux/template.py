@@ -61,7 +61,8 @@ class _ProcessState:
     """The emulated process just before an import: python, its libraries and what is already loaded."""
 
     __slots__ = ("objects", "by_name", "by_id", "notes", "main", "bits", "machine", "kind", "defaults",
-                 "hwcaps", "interp", "preloaded_paths", "global_scope")
+                 "hwcaps", "interp", "preloaded_paths", "global_scope", "platform", "legacy",
+                 "platform_source")
 
     def __init__(self, res: "_Resolution") -> None:
         self.objects = list(res.objects)
@@ -71,6 +72,7 @@ class _ProcessState:
         self.preloaded_paths = list(res.preloaded_paths)
         self.main, self.bits, self.machine, self.kind = res.main, res.bits, res.machine, res.kind
         self.defaults, self.hwcaps, self.interp = res.defaults, res.hwcaps, res.interp
+        self.platform, self.legacy, self.platform_source = res.platform, res.legacy, res.platform_source
         self.global_scope = _bfs(res.main) if res.main is not None else []
 
     def restore(self, res: "_Resolution") -> None:
@@ -81,4 +83,5 @@ class _ProcessState:
         res.preloaded_paths = list(self.preloaded_paths)
         res.main, res.bits, res.machine, res.kind = self.main, self.bits, self.machine, self.kind
         res.defaults, res.hwcaps, res.interp = self.defaults, self.hwcaps, self.interp
+        res.platform, res.legacy, res.platform_source = self.platform, self.legacy, self.platform_source
         res.global_scope = self.global_scope
