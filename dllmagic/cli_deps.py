@@ -293,7 +293,7 @@ class _Job:
         return out
 
     def resolve(self, file: str, walked: bool) -> tuple:
-        from .facts.native.loader import format_tree, problems, tree_to_dict, walk
+        from .facts.native.loader import format_tree, problems, tree_to_json, walk
 
         args = self.args
         mode = self.mode(file)
@@ -301,10 +301,8 @@ class _Job:
                                    symbols=getattr(args, "symbols", None))
         found = problems(tree)
         if args.json:
-            import json
-
             # Compact: json's C encoder is used only without indent (ten times faster on big trees).
-            rendered = json.dumps(tree_to_dict(tree, found), separators=(",", ":"))
+            rendered = tree_to_json(tree, found)
         elif self.brief and not args.verbose and not found:
             rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode})"
         else:

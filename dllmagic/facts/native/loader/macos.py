@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
-from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, walk
+from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, freeze_tree, walk
 
 __all__ = ["MacLoader", "MacFacts", "dyld_error_text", "SHARED_CACHE_PREFIXES"]
 
@@ -85,7 +85,10 @@ class _N:
     notes: List[str] = field(default_factory=list)
 
     def freeze(self) -> Node:
-        return freeze_draft(self, self.img.binary if self.img is not None else None)
+        return freeze_tree(self)
+
+    def freeze_one(self, children: tuple) -> Node:
+        return freeze_draft(self, self.img.binary if self.img is not None else None, (), children)
 
 
 class MacLoader:

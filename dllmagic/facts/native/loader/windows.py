@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
-from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, walk
+from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, freeze_tree, walk
 
 __all__ = [
     "WindowsLoader", "WindowsFacts", "WindowsPython", "DllDirectory", "describe_python",
@@ -462,10 +462,13 @@ class _N:
     notes: List[str] = field(default_factory=list)
 
     def freeze(self) -> Node:
+        return freeze_tree(self)
+
+    def freeze_one(self, children: tuple) -> Node:
         b = self.mod.binary if self.mod is not None else None
         # the import-table notes only once the tables were read (reading them is not the freeze's job)
         tables = getattr(b, "table_notes", ()) if b is not None and "imports" in b.__dict__ else ()
-        return freeze_draft(self, b, tables)
+        return freeze_draft(self, b, tables, children)
 
 
 class WindowsLoader:

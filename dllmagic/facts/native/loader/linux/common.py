@@ -9,7 +9,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
 
 from ...binary import Binary
 from .platform import KERNEL_PLATFORM
-from ..tree import Candidate, MissingSymbol, MissingVersion, Node, make_node
+from ..tree import Candidate, MissingSymbol, MissingVersion, Node, freeze_tree, make_node
 
 #: Default program interpreters, by (machine, bits): ld.so is in every process, asked for or not.
 DEFAULT_INTERP = {
@@ -106,15 +106,23 @@ class _N:
         self.notes: List[str] = []
 
     def freeze(self) -> Node:
+        return freeze_tree(self)
+
+    def freeze_one(self, children: tuple) -> Node:
         b = self.obj.binary if self.obj is not None else None
         soname = b.soname if b is not None else None
         system = _is_system_name(self.name) or _is_system_name(soname)
         notes = self.notes
-        if b is not None and not self.repeat and b.notes:
-            notes = notes + list(b.notes)
+        if b is not None and not self.repeat:
+            if b.notes:
+                notes = notes + list(b.notes)
+            # problems met reading the symbol tables, once the symbol check read them
+            read = b.__dict__.get("_imports")
+            if read is not None and read[-1]:
+                notes = notes + list(read[-1])
         return make_node(
             self.name, self.path, self.rule, self.depth, self.requested_by, self.via,
-            tuple(self.candidates), tuple([c.freeze() for c in self.children]) if self.children else (),
+            tuple(self.candidates), children,
             self.repeat, system, soname, self.error,
             tuple(self.missing_versions) if self.missing_versions else (),
             tuple(self.missing_symbols) if self.missing_symbols else (),
