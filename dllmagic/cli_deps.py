@@ -16,6 +16,13 @@ __all__ = ["add_parser", "run", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VER
 DEPS_SCHEMA_VERSION = "1"
 
 
+#: Why a file resolved on its own (a library no extension module here loads) has no symbol check.
+SYMBOLS_NOT_CHECKED = (
+    "symbols not checked: resolved on its own, as ldd without -r; what its undefined symbols bind to "
+    "depends on what loads it (python, an extension module, a library loaded with RTLD_GLOBAL). "
+    "--symbols checks them as ldd -r would; --as-imported as python's ctypes would dlopen it")
+
+
 def deps_schema() -> dict:
     """The JSON Schema (draft 2020-12) of ``deps --json`` output, shipped in the package."""
     import json
@@ -50,6 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--python", metavar="EXE", help="the Python that would import (default: this one)")
     p.add_argument("--no-symbols", dest="symbols", action="store_false", default=None,
                    help="skip the check that every undefined symbol is defined somewhere")
+    p.add_argument("--symbols", dest="symbols", action="store_true", default=None,
+                   help="check undefined symbols also for files resolved on their own (as ldd -r)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="read every file, and keep no facts between runs (see dllmagic/facts/native/factstore.py)")
@@ -299,14 +308,22 @@ class _Job:
         mode = self.mode(file)
         tree = self.loader.resolve(file, mode=mode, python_executable=args.python or None,
                                    symbols=getattr(args, "symbols", None))
+        if not tree.symbols_checked and tree.mode == "standalone" and getattr(args, "symbols", None) is None \
+                and tree.root.error is None:
+            from ._record import replace
+
+            tree = replace(tree, notes=tree.notes + (SYMBOLS_NOT_CHECKED,))
         found = problems(tree)
         if args.json:
             # Compact: json's C encoder is used only without indent (ten times faster on big trees).
             rendered = tree_to_json(tree, found)
         elif self.brief and not args.verbose and not found:
-            rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode})"
+            rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode}" + (
+                "; symbols not checked, --symbols checks them)" if SYMBOLS_NOT_CHECKED in tree.notes else ")")
         else:
             rendered = format_tree(tree, verbose=args.verbose)
+            if not args.verbose and SYMBOLS_NOT_CHECKED in tree.notes:
+                rendered += "\n    note: symbols not checked (resolved on its own; --symbols checks them)"
         reached = ()
         if mode == "as-imported":
             reached = tuple(node.path for node in walk(tree.root)

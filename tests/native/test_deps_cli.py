@@ -244,3 +244,23 @@ def test_more_tasks_than_a_pipe_holds_are_queued_in_groups():
     out = subprocess.check_output([sys.executable, "-c", code], text=True, timeout=120,
                                   env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert out.strip() == "ok"
+
+
+def test_a_library_resolved_on_its_own_says_its_symbols_were_not_checked(capsys, built):
+    """Folder mode: a library no extension module loads is resolved as ldd would; the output says its
+    symbols were not checked and why, and --symbols checks them (the real ldd -r agrees)."""
+    folder = built / "an_undefined_symbol_is_reported"
+    rc, out, _ = run_cli(capsys, str(folder), "--json")
+    data = json.loads(out)
+    (user,) = [t for t in data["trees"] if t["root"]["path"].endswith("libuser.so")]
+    assert user["symbols_checked"] is False and user["ok"] is True
+    assert any(n.startswith("symbols not checked: resolved on its own") for n in user["notes"])
+    rc, out, _ = run_cli(capsys, str(folder))
+    assert "libuser.so: ok (standalone; symbols not checked, --symbols checks them)" in out
+    rc, out, _ = run_cli(capsys, str(folder), "--json", "--symbols")
+    data = json.loads(out)
+    (user,) = [t for t in data["trees"] if t["root"]["path"].endswith("libuser.so")]
+    assert user["symbols_checked"] is True and user["ok"] is False and rc == 1
+    assert [p["name"] for p in user["problems"]] == ["foo"]
+    ldd = subprocess.run(["ldd", "-r", str(folder / "libuser.so")], capture_output=True, text=True)
+    assert "undefined symbol: foo" in ldd.stdout + ldd.stderr
