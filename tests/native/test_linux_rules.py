@@ -471,3 +471,24 @@ def test_etc_ld_so_preload_is_read_after_ld_preload(built, tmp_path):
                       ("/opt/extra/libextra.so", "preloaded from /etc/ld.so.preload")]
     (dep,) = [n for n in tree.root.children if n.name == "libdep.so.1"]
     assert dep.path == "/opt/b/libdep.so.1" and dep.repeat
+
+
+def test_a_missing_distribution_library_names_its_packages(tmp_path):
+    """libgomp.so.1 missing on a modelled machine: the node names the packages of
+    dllmagic/knowledge/library_providers.json, as the report does."""
+    import subprocess
+
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "g.c").write_text("int omp_get_max_threads(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(build / "libgomp.so.1"), str(build / "g.c"),
+                    "-Wl,-soname,libgomp.so.1"], check=True)
+    (build / "u.c").write_text("int omp_get_max_threads(void); int u(void) { return omp_get_max_threads(); }\n")
+    root = tmp_path / "root"
+    (root / "opt").mkdir(parents=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(root / "opt" / "libuser.so"), str(build / "u.c"),
+                    str(build / "libgomp.so.1"), "-nostdlib"], check=True)
+    tree = resolve("/opt/libuser.so", System.model("linux", str(root)), mode="standalone")
+    gomp = node(tree, "libgomp.so.1")
+    assert gomp.error == "not found"
+    assert any("apt libgomp1" in n and "dnf libgomp" in n for n in gomp.notes), gomp.notes

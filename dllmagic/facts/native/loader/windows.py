@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Dict, FrozenSet, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
+from .providers import provider_note
 from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, freeze_tree, walk
 
 __all__ = [
@@ -904,6 +905,11 @@ class _Resolution:
                     self._check_imports(root_n)
                     checked = True
             self._check_vc_runtime(root_n)
+        for n in walk(root_n):
+            if n.error and n.path is None and n.error.startswith("not found"):
+                note = provider_note(n.name, "windows", self.machine, self.bits)
+                if note:
+                    n.notes.append(note)
         if self.mode == "as-imported" and self.order == "default-dirs":
             self.notes.append("not searched (Python 3.8+): PATH, the current folder, the Windows folder")
         return DepTree(root=root_n.freeze(), mode=self.mode, platform="windows",

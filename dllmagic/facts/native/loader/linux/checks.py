@@ -6,6 +6,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 from ..tree import DepTree, MissingSymbol, MissingVersion
+from ..providers import provider_note
 from .common import _bfs, _N, _Obj, _version_ok, _walk_n
 
 
@@ -24,6 +25,11 @@ class _Checks:
                 checked = True
             elif self.symbols and failed:
                 self.notes.append("symbols not checked: the load already fails before binding")
+        for n in _walk_n(root_n):
+            if n.error == "not found" and n.path is None:
+                note = provider_note(n.name, "linux")
+                if note:
+                    n.notes.append(note)
         if any("PLATFORM" in e for o in self.objects if o.node is not None
                for e in (*o.binary.rpath, *o.binary.runpath, *(n.name for n in o.binary.needed))):
             self.notes.append(f"$PLATFORM is {self.platform} ({self.platform_source})")
