@@ -356,3 +356,47 @@ def test_a_missing_system_dll_names_what_it_belongs_to(win, pe_built, tmp_path, 
     crt = node(tree, "api-ms-win-crt-runtime-l1-1-0.dll")
     if crt.path is None:   # (a modelled Windows 10 serves the API set from ucrtbase.dll when present)
         assert any("Universal C Runtime" in note for note in crt.notes), text
+
+
+def _cli(*argv):
+    import argparse
+    import contextlib
+    import io
+
+    from dllmagic import cli_deps
+
+    parser = argparse.ArgumentParser(prog="dlldoctor")
+    cli_deps.add_parser(parser.add_subparsers(dest="verb"))
+    args = parser.parse_args(["deps", "--no-cache", *argv])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = cli_deps.run(args)
+    return rc, out.getvalue()
+
+
+@pytest.mark.parametrize("drive_root", [True, False])
+def test_a_windows_tree_called_as_lddtree_is_called(win, pe_built, drive_root):
+    """``deps DIR/Python311/Lib/site-packages/pkg/x.pyd --root DIR --platform windows``: a host path, a root
+    that is drive C: itself (or holds C/), no --python: the path is mapped, python.exe and python311.dll
+    are inferred from the layout, and the output says both."""
+    base(win, pe_built)
+    pyd = module(win, pe_built, "ext_missing")
+    win.put(f"{SITE}\\pkg\\libmissing.dll", pe_built / "libmissing.dll")
+    win.system32()
+    root = win.root / "C" if drive_root else win.root
+    host = win.host(pyd)
+    rc, out = _cli(str(host), "--root", str(root), "--platform", "windows", "--json")
+    data = json.loads(out)
+    (tree,) = data["trees"]
+    assert rc == 0 and tree["ok"], out
+    assert tree["root"]["path"] == pyd
+    notes = tree["notes"]
+    assert f"{host} is {pyd} on the modelled machine" in " ".join(notes)
+    assert any(n.startswith("python C:\\Python311\\python.exe (python3.dll, python311.dll beside it)")
+               for n in notes), notes
+    assert tree["executable"].lower() == "c:\\python311\\python.exe"
+    py = [c for c in tree["root"]["children"] if c["name"].lower() == "python311.dll"]
+    assert py and py[0]["rule"] == "already-loaded"
+    # the machine path is still taken as it is
+    rc, out = _cli(pyd, "--root", str(root), "--platform", "windows")
+    assert rc == 0 and "python C:\\Python311\\python.exe" in out
