@@ -456,6 +456,8 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
     loader = machine.loader() if machine is not None else loader_for(system)
     if hasattr(loader, "ld_cache"):
         loader.ld_cache()  # machine facts read once, before any fork shares them
+        if hasattr(loader, "prefetch"):
+            loader.prefetch()
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file

@@ -12,7 +12,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
 from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache
 from ..tree import DepTree
-from .common import MULTIARCH, X86_LEVELS, _CLASS, _version_ok
+from .common import DEFAULT_INTERP, MULTIARCH, X86_LEVELS, _CLASS, _version_ok
 from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader, cpu_of, glibc_rule,
                        glibc_version, legacy_subfolders)
 
@@ -110,6 +110,15 @@ class LinuxLoader:
                           "CPU features unknown: every x86-64 glibc-hwcaps level assumed supported")
         self._hwcaps[key] = result
         return result
+
+    def prefetch(self) -> None:
+        """Read the machine-wide facts of the usual process kind now (before worker processes fork):
+        the cache, and $PLATFORM and hwcaps of the default 64-bit interpreter of this machine's CPU."""
+        self.ld_cache()
+        machine = self.system.machine if self.system.machine in KERNEL_PLATFORM else _host_machine()
+        interp = DEFAULT_INTERP.get((machine, 64))
+        if interp:
+            self.platform_for(interp, machine, 64)
 
     def cpuinfo(self) -> str:
         """The machine's /proc/cpuinfo text ("" when it has none)."""

@@ -122,9 +122,9 @@ def ask_loader(interp: str) -> Optional[dict]:
         return _ANSWERS[key]
     answer = None
     try:
-        diag = subprocess.run([real, "--list-diagnostics"], capture_output=True, timeout=10,
+        diag = subprocess.run([real, "--list-diagnostics"], capture_output=True, timeout=5,
                               stdin=subprocess.DEVNULL, env={"LC_ALL": "C"})
-        helptext = subprocess.run([real, "--help"], capture_output=True, timeout=10,
+        helptext = subprocess.run([real, "--help"], capture_output=True, timeout=5,
                                   stdin=subprocess.DEVNULL, env={"LC_ALL": "C"})
     except (OSError, subprocess.SubprocessError):
         diag = helptext = None
