@@ -9,12 +9,10 @@ The chain is 500 real gcc-built libraries, each needing the next, compared with 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import struct
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import pytest
 
 from native_oracles import CLEAN_ENV, compare_with_ldd, run_ldd
 from dllmagic.facts.native.binary import clear_cache, read_binary
-from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_dict, tree_to_json, walk
+from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_json, walk
 from dllmagic.facts.system import System
 
 PEAK_MB = 200

@@ -239,7 +239,6 @@ def format_tree(tree: DepTree, verbose: bool = False) -> str:
     folded = 0
 
     def emit(child: Node, indent: str) -> None:
-        nonlocal folded
         if child.error and child.path is None:
             line = f"{indent}{child.name}  NOT FOUND"
         else:

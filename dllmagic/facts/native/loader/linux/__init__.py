@@ -19,13 +19,16 @@ is empty (glibc sets ``l_loader`` to NULL for a dlopen), so its dependencies see
 python executable's - never the RPATH of whichever module called dlopen.
 """
 from __future__ import annotations
-from .common import (DEFAULT_INTERP, MAX_OBJECTS, MULTIARCH, PLATFORM_STRING, X86_LEVELS, _CLASS,
+
+# The names of the module this package was split from, all kept importable from here.
+from .common import (DEFAULT_INTERP, MAX_OBJECTS, MULTIARCH, PLATFORM_STRING, X86_LEVELS, _CLASS,  # noqa: F401
                      _GLIBC_NAMES, _MUSL_BUILTIN, _N, _Obj, _bfs, _defines, _dirname_origin,
                      _is_system_name, _version_ok, _walk_n)
 from .machine import LinuxLoader
-from .resolution import _Resolution
-from .search import _DST, _expand
-from .template import _ProcessState, _Template
+from .platform import PlatformFacts, legacy_subfolders  # noqa: F401
+from .resolution import _Resolution  # noqa: F401
+from .search import _DST, _expand  # noqa: F401
+from .template import _ProcessState, _Template  # noqa: F401
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Dict, List, Optional, Sequence, Set, Tuple
+    from typing import Dict, List, Optional
 
 from ..tree import DepTree, MissingSymbol, MissingVersion
 from ..providers import provider_note

@@ -5,7 +5,7 @@ import re
 from collections import deque
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Dict, List, Optional, Sequence, Set, Tuple
+    from typing import Dict, List, Optional, Set, Tuple
 
 from ...binary import Binary
 from .platform import KERNEL_PLATFORM

@@ -7,7 +7,9 @@ import posixpath
 import re
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Dict, List, Optional, Sequence, Set, Tuple
+    from typing import Dict, List, Optional, Sequence, Tuple
+    from .common import _Obj
+    from .template import _ProcessState, _Template
 
 from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache

@@ -1,11 +1,11 @@
 """One request: the places glibc ld.so (or musl) tries for a name, in order, and DST expansion."""
 from __future__ import annotations
 
-import posixpath
 import re
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Dict, List, Optional, Sequence, Set, Tuple
+    from typing import List, Optional, Sequence
+    from .resolution import _Resolution
 
 from ...binary import Binary
 from ..ldcache import cache_flags_for

@@ -4,7 +4,6 @@ from __future__ import annotations
 import ast
 from typing import Dict, List, Optional, Tuple
 
-from ..tree import walk
 from .facts import DllDirectory, WindowsFacts, WindowsPython, _knowledge
 
 
