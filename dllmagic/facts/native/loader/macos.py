@@ -88,7 +88,10 @@ class _N:
         return freeze_tree(self)
 
     def freeze_one(self, children: tuple) -> Node:
-        return freeze_draft(self, self.img.binary if self.img is not None else None, (), children)
+        b = self.img.binary if self.img is not None else None
+        # problems met reading the symbol tables, once the symbol check read them
+        read = b.__dict__.get("_imports") if b is not None else None
+        return freeze_draft(self, b, tuple(read[-1]) if read else (), children)
 
 
 class MacLoader:
