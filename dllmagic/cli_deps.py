@@ -16,6 +16,13 @@ __all__ = ["add_parser", "run", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VER
 DEPS_SCHEMA_VERSION = "1"
 
 
+#: Why a file resolved on its own (a library no extension module here loads) has no symbol check.
+SYMBOLS_NOT_CHECKED = (
+    "symbols not checked: resolved on its own, as ldd without -r; what its undefined symbols bind to "
+    "depends on what loads it (python, an extension module, a library loaded with RTLD_GLOBAL). "
+    "--symbols checks them as ldd -r would; --as-imported as python's ctypes would dlopen it")
+
+
 def deps_schema() -> dict:
     """The JSON Schema (draft 2020-12) of ``deps --json`` output, shipped in the package."""
     import json
@@ -50,6 +57,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--python", metavar="EXE", help="the Python that would import (default: this one)")
     p.add_argument("--no-symbols", dest="symbols", action="store_false", default=None,
                    help="skip the check that every undefined symbol is defined somewhere")
+    p.add_argument("--symbols", dest="symbols", action="store_true", default=None,
+                   help="check undefined symbols also for files resolved on their own (as ldd -r)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-cache", dest="cache", action="store_false",
                    help="read every file, and keep no facts between runs (see dllmagic/facts/native/factstore.py)")
@@ -266,6 +275,19 @@ class _Job:
 
     def __init__(self, system, loader, args, brief: bool) -> None:
         self.system, self.loader, self.args, self.brief = system, loader, args, brief
+        #: A --root machine with no python stated: the interpreter is read from the layout per file.
+        self.infer_python = bool(getattr(args, "root", None)) and not system.executable \
+            and not getattr(args, "machine", None)
+        self._pythons: dict = {}
+
+    def python_for(self, file: str):
+        """(python, evidence) inferred from the layout around ``file`` (remembered per folder)."""
+        from .facts.native.machine import infer_python
+
+        folder = self.system.pathmod.dirname(file)
+        if folder not in self._pythons:
+            self._pythons[folder] = infer_python(self.system, file)
+        return self._pythons[folder]
 
     def mode(self, file: str) -> str:
         return self.args.mode or ("as-imported" if _is_extension(self.system, file) else "standalone")
@@ -293,27 +315,58 @@ class _Job:
         return out
 
     def resolve(self, file: str, walked: bool) -> tuple:
-        from .facts.native.loader import format_tree, problems, tree_to_dict, walk
+        from .facts.native.loader import format_tree, problems, tree_to_json, walk
 
         args = self.args
         mode = self.mode(file)
-        tree = self.loader.resolve(file, mode=mode, python_executable=args.python or None,
+        python = args.python or None
+        said = list(getattr(args, "said", ()))
+        if python is None and mode == "as-imported" and self.infer_python:
+            got = self.python_for(file)
+            if got is not None:
+                python = got[0]
+                said.append("python " + got[1])
+        tree = self.loader.resolve(file, mode=mode, python_executable=python,
                                    symbols=getattr(args, "symbols", None))
+        if said:
+            from ._record import replace
+
+            tree = replace(tree, notes=tuple(said) + tree.notes)
+        if not tree.symbols_checked and tree.mode == "standalone" and getattr(args, "symbols", None) is None \
+                and tree.root.error is None:
+            from ._record import replace
+
+            tree = replace(tree, notes=tree.notes + (SYMBOLS_NOT_CHECKED,))
         found = problems(tree)
         if args.json:
-            import json
-
             # Compact: json's C encoder is used only without indent (ten times faster on big trees).
-            rendered = json.dumps(tree_to_dict(tree, found), separators=(",", ":"))
+            rendered = tree_to_json(tree, found)
         elif self.brief and not args.verbose and not found:
-            rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode})"
+            rendered = f"{tree.root.path or tree.root.name}: ok ({tree.mode}" + (
+                "; symbols not checked, --symbols checks them)" if SYMBOLS_NOT_CHECKED in tree.notes else ")")
         else:
             rendered = format_tree(tree, verbose=args.verbose)
+            if not args.verbose and SYMBOLS_NOT_CHECKED in tree.notes:
+                rendered += "\n    note: symbols not checked (resolved on its own; --symbols checks them)"
+            if not args.verbose:
+                rendered += "".join(f"\nnote: {n}" for n in said)
         reached = ()
         if mode == "as-imported":
             reached = tuple(node.path for node in walk(tree.root)
                             if node.path and node.error is None and node is not tree.root)
         return (file, walked, rendered, bool(found), reached)
+
+
+def _as_lddtree_takes_it(system, args):
+    """A --root machine as users call lddtree: a Windows root that is itself drive C: (no C/ folder)."""
+    from .facts.native.machine import drive_root_system, windows_root_is_a_drive
+
+    said: List[str] = []
+    if system.platform == "windows" and windows_root_is_a_drive(system.root):
+        system = drive_root_system(system)
+        said.append(f"--root {args.root} is taken as drive C: of the modelled machine (it has no drive folders)")
+        return system, said, True
+    return system, said, False
 
 
 def run(args) -> int:
@@ -351,12 +404,33 @@ def run(args) -> int:
     jobs = jobs or _default_jobs()
     tasks: List[tuple] = []
     given = []
+    #: What the output says about the modelled machine: how paths were mapped, what was inferred.
+    said: List[str] = []
+    modelled = machine is None and bool(getattr(args, "root", None))
+    drive_root = False
+    if modelled:
+        system, said, drive_root = _as_lddtree_takes_it(system, args)
     for name in args.paths:
-        path = name if name.startswith("/") or args.root else os.path.abspath(name)
+        if modelled:
+            from .facts.native.machine import machine_path_of
+
+            path, how = machine_path_of(system, name, drive_root=drive_root)
+            if how:
+                said.append(how)
+        else:
+            path = name if name.startswith("/") or args.root else os.path.abspath(name)
         if not system.exists(path):
             print(f"deps: {name}: no such file or folder", file=sys.stderr)
             return 2
         given.append(path)
+    if modelled and system.platform == "macos" and given:
+        from .facts.native.machine import macos_cpu_of
+
+        cpu = macos_cpu_of(system, given[0]) if not system.is_dir(given[0]) else None
+        if cpu is not None and cpu[0] != system.machine:
+            system = system.replace(machine=cpu[0])
+            said.append(cpu[1])
+    args.said = tuple(said)
     folders = [system.is_dir(p) for p in given]
     for path, is_folder in zip(given, folders):
         tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
@@ -382,6 +456,8 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
     loader = machine.loader() if machine is not None else loader_for(system)
     if hasattr(loader, "ld_cache"):
         loader.ld_cache()  # machine facts read once, before any fork shares them
+        if hasattr(loader, "prefetch"):
+            loader.prefetch()
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file

@@ -77,7 +77,17 @@ def library_provider(name: str, platform: Optional[str] = None) -> Optional[dict
             entry = table.get((plat, candidate.lower()))
             if entry is not None:
                 return entry
+    # names given as a family (the api-ms-win-crt-* API sets of the Universal CRT)
+    for pattern, entry in _provider_patterns():
+        if entry["platform"] in platforms and pattern.match(base.lower()):
+            return entry
     return None
+
+
+@lru_cache(maxsize=None)
+def _provider_patterns() -> Tuple[Tuple[Any, dict], ...]:
+    return tuple((_re.compile(e["library_pattern"]), e) for e in load("library_providers")["entries"]
+                 if e.get("library_pattern"))
 
 
 @lru_cache(maxsize=None)

@@ -244,3 +244,74 @@ def test_more_tasks_than_a_pipe_holds_are_queued_in_groups():
     out = subprocess.check_output([sys.executable, "-c", code], text=True, timeout=120,
                                   env=dict(os.environ, PYTHONPATH=os.getcwd()))
     assert out.strip() == "ok"
+
+
+def test_a_library_resolved_on_its_own_says_its_symbols_were_not_checked(capsys, built):
+    """Folder mode: a library no extension module loads is resolved as ldd would; the output says its
+    symbols were not checked and why, and --symbols checks them (the real ldd -r agrees)."""
+    folder = built / "an_undefined_symbol_is_reported"
+    rc, out, _ = run_cli(capsys, str(folder), "--json")
+    data = json.loads(out)
+    (user,) = [t for t in data["trees"] if t["root"]["path"].endswith("libuser.so")]
+    assert user["symbols_checked"] is False and user["ok"] is True
+    assert any(n.startswith("symbols not checked: resolved on its own") for n in user["notes"])
+    rc, out, _ = run_cli(capsys, str(folder))
+    assert "libuser.so: ok (standalone; symbols not checked, --symbols checks them)" in out
+    rc, out, _ = run_cli(capsys, str(folder), "--json", "--symbols")
+    data = json.loads(out)
+    (user,) = [t for t in data["trees"] if t["root"]["path"].endswith("libuser.so")]
+    assert user["symbols_checked"] is True and user["ok"] is False and rc == 1
+    assert [p["name"] for p in user["problems"]] == ["foo"]
+    ldd = subprocess.run(["ldd", "-r", str(folder / "libuser.so")], capture_output=True, text=True)
+    assert "undefined symbol: foo" in ldd.stdout + ldd.stderr
+
+
+def test_a_linux_root_called_as_lddtree_is_called(capsys, built, tmp_path):
+    """A host path under --root is the machine's path below its /; python is inferred from a venv's
+    layout (pyvenv.cfg, PREFIX/lib/pythonX.Y/site-packages -> PREFIX/bin/pythonX.Y) and said."""
+    import shutil
+
+    root = tmp_path / "machine"
+    venv = root / "srv" / "venv"
+    site = venv / "lib" / "python3.11" / "site-packages" / "pkg"
+    site.mkdir(parents=True)
+    ext = site / "_ext.cpython-311-x86_64-linux-gnu.so"
+    shutil.copyfile(built / "rpath_is_inherited_from_the_loader_chain" / "top" / "libtop.so", ext)
+    shutil.copytree(built / "rpath_is_inherited_from_the_loader_chain" / "top" / "x", site / "x")
+    (venv / "bin").mkdir()
+    shutil.copyfile(built / "driver", venv / "bin" / "python3.11")
+    (venv / "pyvenv.cfg").write_text("home = /usr/bin\n")
+    rc, out, _ = run_cli(capsys, str(ext), "--root", str(root), "--json")
+    data = json.loads(out)
+    (tree,) = data["trees"]
+    machine_path = "/srv/venv/lib/python3.11/site-packages/pkg/_ext.cpython-311-x86_64-linux-gnu.so"
+    assert tree["root"]["path"] == machine_path
+    assert f"{ext} is {machine_path} on the modelled machine (--root {root} is its /)" in tree["notes"]
+    assert tree["executable"] == "/srv/venv/bin/python3.11"
+    assert any(n.startswith("python /srv/venv/bin/python3.11: /srv/venv/lib/python3.11/site-packages "
+                            "belongs to a venv (pyvenv.cfg)") for n in tree["notes"]), tree["notes"]
+
+
+def test_layouts_name_their_interpreter(tmp_path):
+    """conda envs, framework builds and Homebrew prefixes (files only, never run)."""
+    from dllmagic.facts.native.machine import infer_python
+
+    def touch(*parts):
+        p = tmp_path.joinpath(*parts)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(b"")
+
+    touch("C", "Miniconda3", "envs", "ml", "python.exe")
+    touch("C", "Miniconda3", "envs", "ml", "conda-meta", "history")
+    win = System.model("windows", str(tmp_path))
+    exe, why = infer_python(win, "C:\\Miniconda3\\envs\\ml\\Lib\\site-packages\\torch\\_C.pyd")
+    assert exe == "C:\\Miniconda3\\envs\\ml\\python.exe" and "conda environment" in why and "Library\\bin" in why
+    fw = "Library/Frameworks/Python.framework/Versions/3.12"
+    touch(*fw.split("/"), "bin", "python3.12")
+    mac = System.model("macos", str(tmp_path))
+    exe, why = infer_python(mac, f"/{fw}/lib/python3.12/site-packages/PIL/_imaging.cpython-312-darwin.so")
+    assert exe == f"/{fw}/bin/python3.12" and "Python framework" in why
+    touch("opt", "homebrew", "bin", "python3.13")
+    exe, why = infer_python(mac, "/opt/homebrew/lib/python3.13/site-packages/x/y.so")
+    assert exe == "/opt/homebrew/bin/python3.13"
+    assert infer_python(mac, "/opt/elsewhere/y.so") is None

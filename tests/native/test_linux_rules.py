@@ -214,6 +214,12 @@ def test_glibc_hwcaps_subfolders_come_first(built, driver):
     folder = built / "glibc_hwcaps_subfolders_come_first"
     tree, _ = standalone(folder / "libroot.so")
     hw = node(tree, "libhw.so")
+    import subprocess
+
+    helptext = subprocess.run(["/lib64/ld-linux-x86-64.so.2", "--help"], capture_output=True, text=True).stdout
+    searched = [line.split()[0] for line in helptext.split("Subdirectories of glibc-hwcaps")[1].split("\n\n")[0]
+                .splitlines()[1:] if "searched" in line]
+    assert list(tree.hwcaps) == searched   # the loader's own list, whatever this CPU supports
     if "x86-64-v2" in tree.hwcaps:
         assert hw.path == str(folder / "d" / "glibc-hwcaps" / "x86-64-v2" / "libhw.so")
     else:
@@ -267,14 +273,76 @@ def test_modelled_machine_under_a_root_folder(built, tmp_path):
     assert libc.error == "not found" and not any(c.path.startswith(str(tmp_path)) for c in libc.candidates)
 
 
+def live_loader_platform():
+    """$PLATFORM as this machine's own loader states it (glibc >= 2.33): the oracle, whatever the CPU."""
+    import subprocess
+
+    out = subprocess.run(["/lib64/ld-linux-x86-64.so.2", "--list-diagnostics"], capture_output=True,
+                         text=True, check=True).stdout
+    return next(line.split('"')[1] for line in out.splitlines() if line.startswith("dl_platform="))
+
+
 def test_origin_lib_and_platform_tokens_are_expanded(built, driver):
     folder = built / "origin_lib_and_platform_tokens_are_expanded"
-    tree, _ = standalone(folder / "libroot.so")
+    tree, _ = standalone(folder / "libroot.so")   # the same file ldd finds, on any CPU
     p = node(tree, "libp.so")
-    assert p.rule == "rpath" and "/p/" in p.path and "$" not in p.path
+    assert p.rule == "rpath" and "$" not in p.path
+    assert p.path.endswith(f"/p/{live_loader_platform()}/libp.so")
     lib = node(tree, "libl.so")
     assert lib.rule == "rpath" and "$" not in lib.path
     as_imported(driver, folder / "libroot.so")
+
+
+def test_legacy_hwcap_subfolders_are_searched_before_glibc_2_37(built, driver):
+    folder = built / "legacy_hwcap_subfolders_are_searched_before_glibc_2_37"
+    tree, ldd = standalone(folder / "libroot.so")   # ldd's choice among d/, d/tls/x86_64/, d/haswell/ ...
+    as_imported(driver, folder / "libroot.so")
+    leg = node(tree, "libleg.so")
+    tried = [c.path for c in leg.candidates if c.outcome == "found"]
+    assert tried == [leg.path]
+
+
+def _model_intel(tmp_path, built, cpu_vendor, flags, glibc):
+    """A modelled machine holding the two $PLATFORM fixtures, an ld.so of the stated glibc version and
+    a /proc/cpuinfo of the stated CPU: the loader's answer comes from glibc's rule, not from this host."""
+    import shutil
+
+    root = tmp_path / f"{cpu_vendor}-{glibc}"
+    for name in ("origin_lib_and_platform_tokens_are_expanded",
+                 "legacy_hwcap_subfolders_are_searched_before_glibc_2_37"):
+        shutil.copytree(built / name, root / "opt" / name, symlinks=True)
+    (root / "lib64").mkdir(parents=True)
+    (root / "lib64" / "ld-linux-x86-64.so.2").write_bytes(
+        b"\x7fELF junk ld.so (GNU libc) stable release version " + glibc.encode() + b".\0")
+    (root / "proc").mkdir()
+    (root / "proc" / "cpuinfo").write_text(f"vendor_id\t: {cpu_vendor}\nflags\t\t: {' '.join(flags)}\n")
+    return System.model("linux", str(root), environ=CLEAN_ENV)
+
+
+HASWELL = "fpu sse2 ssse3 sse4_1 sse4_2 popcnt cx16 lahf_lm avx avx2 bmi1 bmi2 fma abm movbe f16c xsave".split()
+
+
+@pytest.mark.parametrize("vendor, glibc, platform, leg", [
+    ("GenuineIntel", "2.36", "haswell", "tls/x86_64"),
+    ("AuthenticAMD", "2.36", "x86_64", "tls/x86_64"),
+    ("GenuineIntel", "2.37", "x86_64", "."),
+])
+def test_platform_of_a_modelled_machine_follows_glibcs_rule_for_its_cpu(built, tmp_path, vendor, glibc,
+                                                                       platform, leg):
+    system = _model_intel(tmp_path, built, vendor, HASWELL, glibc)
+    tree = resolve("/opt/origin_lib_and_platform_tokens_are_expanded/libroot.so", system, mode="standalone")
+    assert node(tree, "libp.so").path.endswith(f"/p/{platform}/libp.so")
+    tree = resolve("/opt/legacy_hwcap_subfolders_are_searched_before_glibc_2_37/libroot.so", system,
+                   mode="standalone")
+    want = "/d/libleg.so" if leg == "." else f"/d/{leg}/libleg.so"
+    assert node(tree, "libleg.so").path.endswith(want)
+
+
+def test_legacy_subfolder_order_is_glibcs():
+    from dllmagic.facts.native.loader.linux.platform import legacy_subfolders
+
+    assert legacy_subfolders(("tls", "haswell", "x86_64")) == (
+        "tls/haswell/x86_64", "tls/haswell", "tls/x86_64", "tls", "haswell/x86_64", "haswell", "x86_64")
 
 
 def test_a_cache_written_by_ldconfig_is_read_like_ldconfig_prints_it(built, tmp_path):
@@ -403,3 +471,24 @@ def test_etc_ld_so_preload_is_read_after_ld_preload(built, tmp_path):
                       ("/opt/extra/libextra.so", "preloaded from /etc/ld.so.preload")]
     (dep,) = [n for n in tree.root.children if n.name == "libdep.so.1"]
     assert dep.path == "/opt/b/libdep.so.1" and dep.repeat
+
+
+def test_a_missing_distribution_library_names_its_packages(tmp_path):
+    """libgomp.so.1 missing on a modelled machine: the node names the packages of
+    dllmagic/knowledge/library_providers.json, as the report does."""
+    import subprocess
+
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "g.c").write_text("int omp_get_max_threads(void) { return 1; }\n")
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(build / "libgomp.so.1"), str(build / "g.c"),
+                    "-Wl,-soname,libgomp.so.1"], check=True)
+    (build / "u.c").write_text("int omp_get_max_threads(void); int u(void) { return omp_get_max_threads(); }\n")
+    root = tmp_path / "root"
+    (root / "opt").mkdir(parents=True)
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(root / "opt" / "libuser.so"), str(build / "u.c"),
+                    str(build / "libgomp.so.1"), "-nostdlib"], check=True)
+    tree = resolve("/opt/libuser.so", System.model("linux", str(root)), mode="standalone")
+    gomp = node(tree, "libgomp.so.1")
+    assert gomp.error == "not found"
+    assert any("apt libgomp1" in n and "dnf libgomp" in n for n in gomp.notes), gomp.notes

@@ -241,3 +241,27 @@ def test_a_symbol_re_exported_through_an_umbrella_library(mac, macho_built):
     tree, text = resolve(mac.load(), ext)
     found = problems(tree)
     assert any("_foo_new" in (p.name or "") + (p.detail or "") for p in found), (found, text)
+
+
+def test_an_unstated_mac_takes_its_cpu_from_the_file(macho_built, tmp_path, capsys):
+    """``deps --root DIR --platform macos`` on an arm64 bundle: the machine is an arm64 Mac, and the
+    output says the CPU came from the file (a default x86_64 machine would refuse the bundle)."""
+    import argparse
+    import json
+    import shutil
+
+    from dllmagic import cli_deps
+
+    root = tmp_path / "mac"
+    app = root / "opt" / "app"
+    shutil.copytree(macho_built / "arm64", app)
+    parser = argparse.ArgumentParser(prog="dlldoctor")
+    cli_deps.add_parser(parser.add_subparsers(dest="verb"))
+    args = parser.parse_args(["deps", "--no-cache", str(app / "ext.so"), "--root", str(root),
+                              "--platform", "macos", "--json", "--as-imported"])
+    rc = cli_deps.run(args)
+    data = json.loads(capsys.readouterr().out)
+    (tree,) = data["trees"]
+    assert any(n.startswith("CPU arm64 taken from /opt/app/ext.so (arm64)") for n in tree["notes"]), tree["notes"]
+    assert "arm64" in tree["loader"] and tree["root"]["error"] is None
+    assert rc == 0, tree

@@ -68,3 +68,43 @@ def test_random_damage_never_raises(macho_built, tmp_path_factory, data):
     p.write_bytes(bytes(src))
     b = read_binary(str(p), System.model("linux", "/"))
     _ = (b.imported_symbols, b.exported_symbols, [s.exported_symbols for s in getattr(b, "slices", ())])
+
+
+def hostile_macho_names(count=20000, name_len=64 * 1024) -> bytes:
+    """An arm64 bundle whose ``count`` undefined symbols all name one ``name_len``-byte string
+    (1.3 GB of names if each were decoded): LC_SYMTAB only."""
+    header = struct.pack("<IiiIIIII", 0xFEEDFACF, 0x0100000C, 0, 8, 1, 24, 0, 0)
+    symoff = 4096
+    stroff = symoff + 16 * count
+    strtab = b"\0" + b"s" * name_len + b"\0"
+    cmd = struct.pack("<IIIIII", 0x2, 24, symoff, count, stroff, len(strtab))
+    data = bytearray(stroff + len(strtab))
+    data[:len(header) + len(cmd)] = header + cmd
+    entry = struct.pack("<IBBHQ", 1, 0x01, 0, 0xFE00, 0)    # N_UNDF|N_EXT, dynamic_lookup
+    data[symoff:stroff] = entry * count
+    data[stroff:] = strtab
+    return bytes(data)
+
+
+def test_symbol_names_that_overlap_stay_within_memory_and_time(tmp_path):
+    """Resolved by ``dlldoctor deps`` in a child process: peak memory < 200 MB, under 30 s, and the
+    node says the reading budget was reached (issue #13 item 5)."""
+    import subprocess
+    import sys
+
+    data = hostile_macho_names()
+    assert len(data) < 700 * 1024
+    target = tmp_path / "opt" / "evil.cpython-311-darwin.so"
+    target.parent.mkdir(parents=True)
+    target.write_bytes(data)
+    probe = ("import resource, subprocess, sys, time, json\n"
+             "t = time.time(); p = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+             "print(json.dumps([p.returncode, p.stdout, p.stderr, time.time() - t,"
+             " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))")
+    argv = [sys.executable, "-m", "dllmagic", "deps", "--no-cache", "--root", str(tmp_path), "--platform",
+            "macos", "--as-imported", "--json", "/opt/evil.cpython-311-darwin.so"]
+    out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=300)
+    rc, stdout, stderr, seconds, kb = json.loads(out.stdout)
+    assert rc in (0, 1), stderr[-2000:]
+    assert kb / 1024 < 200 and seconds < 30, (kb, seconds)
+    assert "exceed this file's reading budget" in stdout, stdout[-2000:]

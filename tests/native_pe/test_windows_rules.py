@@ -319,3 +319,84 @@ def test_a_cpp_module_needs_msvcp140_and_a_runtime_as_new_as_its_toolset(win, pe
     win.put("C:\\Windows\\System32\\msvcp140.dll", data / "msvcp140.dll")
     tree, text = resolve(win.load(loaded=PROCESS), pyd)
     assert not any("older than" in note for note in node(tree, "MSVCP140.dll").notes), text
+
+
+@pytest.mark.parametrize("cc, arch", [("x86_64-w64-mingw32-gcc", "x64"), ("i686-w64-mingw32-gcc", "x86")])
+def test_a_missing_system_dll_names_what_it_belongs_to(win, pe_built, tmp_path, cc, arch):
+    """msvcp140.dll / vcruntime140.dll -> the VC++ 2015-2022 Redistributable of the module's own machine;
+    api-ms-win-crt-* -> the Universal CRT (from library_providers.json), on the missing node itself."""
+    import subprocess
+
+    out = tmp_path / arch
+    out.mkdir()
+    dlls = []
+    for name in ("MSVCP140.dll", "VCRUNTIME140.dll", "api-ms-win-crt-runtime-l1-1-0.dll"):
+        stem = name.split(".")[0].replace("-", "_")
+        (out / f"{stem}.c").write_text(f"__declspec(dllexport) int {stem}_f(void) {{ return 1; }}\n")
+        subprocess.run([cc, "-shared", "-o", str(out / name), str(out / f"{stem}.c")], check=True)
+        dlls.append(out / name)
+    calls = " + ".join(f"{n.name.split('.')[0].replace('-', '_')}_f()" for n in dlls)
+    decls = "".join(f"int {n.name.split('.')[0].replace('-', '_')}_f(void);\n" for n in dlls)
+    (out / "ext.c").write_text(decls + f"__declspec(dllexport) int PyInit_ext(void) {{ return {calls}; }}\n")
+    subprocess.run([cc, "-shared", "-o", str(out / "ext.pyd"), str(out / "ext.c"), *map(str, dlls)], check=True)
+    assert {"msvcp140.dll", "vcruntime140.dll", "api-ms-win-crt-runtime-l1-1-0.dll"} <= set(imports_of([out / "ext.pyd"]))
+    base(win, pe_built)
+    pyd = win.put(f"{SITE}\\pkg\\ext.pyd", out / "ext.pyd")
+    win.write(f"{SITE}\\pkg\\__init__.py", "")
+    win.system32(("kernel32.dll", "msvcrt.dll"))
+    machine = win.load(machine="x86_64" if arch == "x64" else "i386")
+    # (the python stand-ins are x64: the x86 module is resolved on its own)
+    tree = machine.loader().resolve(pyd, mode="as-imported" if arch == "x64" else "standalone")
+    text = format_tree(tree, verbose=True)
+    for name in ("MSVCP140.dll", "VCRUNTIME140.dll"):
+        n = node(tree, name)
+        assert n.path is None
+        assert any(f"Microsoft Visual C++ 2015-2022 Redistributable ({arch})" in note
+                   and f"vc_redist.{arch}.exe" in note for note in n.notes), text
+    crt = node(tree, "api-ms-win-crt-runtime-l1-1-0.dll")
+    if crt.path is None:   # (a modelled Windows 10 serves the API set from ucrtbase.dll when present)
+        assert any("Universal C Runtime" in note for note in crt.notes), text
+
+
+def _cli(*argv):
+    import argparse
+    import contextlib
+    import io
+
+    from dllmagic import cli_deps
+
+    parser = argparse.ArgumentParser(prog="dlldoctor")
+    cli_deps.add_parser(parser.add_subparsers(dest="verb"))
+    args = parser.parse_args(["deps", "--no-cache", *argv])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = cli_deps.run(args)
+    return rc, out.getvalue()
+
+
+@pytest.mark.parametrize("drive_root", [True, False])
+def test_a_windows_tree_called_as_lddtree_is_called(win, pe_built, drive_root):
+    """``deps DIR/Python311/Lib/site-packages/pkg/x.pyd --root DIR --platform windows``: a host path, a root
+    that is drive C: itself (or holds C/), no --python: the path is mapped, python.exe and python311.dll
+    are inferred from the layout, and the output says both."""
+    base(win, pe_built)
+    pyd = module(win, pe_built, "ext_missing")
+    win.put(f"{SITE}\\pkg\\libmissing.dll", pe_built / "libmissing.dll")
+    win.system32()
+    root = win.root / "C" if drive_root else win.root
+    host = win.host(pyd)
+    rc, out = _cli(str(host), "--root", str(root), "--platform", "windows", "--json")
+    data = json.loads(out)
+    (tree,) = data["trees"]
+    assert rc == 0 and tree["ok"], out
+    assert tree["root"]["path"] == pyd
+    notes = tree["notes"]
+    assert f"{host} is {pyd} on the modelled machine" in " ".join(notes)
+    assert any(n.startswith("python C:\\Python311\\python.exe (python3.dll, python311.dll beside it)")
+               for n in notes), notes
+    assert tree["executable"].lower() == "c:\\python311\\python.exe"
+    py = [c for c in tree["root"]["children"] if c["name"].lower() == "python311.dll"]
+    assert py and py[0]["rule"] == "already-loaded"
+    # the machine path is still taken as it is
+    rc, out = _cli(pyd, "--root", str(root), "--platform", "windows")
+    assert rc == 0 and "python C:\\Python311\\python.exe" in out

@@ -60,6 +60,18 @@ STV_DEFAULT, STV_PROTECTED = 0, 3
 MAX_DYN = 1 << 16
 MAX_CHAIN = 1 << 16
 MAX_SYMBOLS = 1 << 22
+#: Reading budgets per file, scaled to its size: a real file holds each version record (8 bytes or more)
+#: once and each name once, so a file whose chains share records or whose names overlap is cut off here
+#: (a note says so) instead of being read a million times over.
+BUDGET_NOTE = "{what} exceed this file's reading budget ({size} bytes): the rest was not read"
+
+
+def entry_budget(size: int) -> int:
+    return size // 8 + 256
+
+
+def name_budget(size: int) -> int:
+    return 2 * size + (1 << 20)
 
 
 class _Layout:
@@ -88,6 +100,8 @@ class _Elf:
         self.size = len(data)
         self.notes: List[str] = []
         self.error: Optional[str] = None
+        self.entries_left = entry_budget(self.size)
+        self.name_bytes_left = name_budget(self.size)
         ident = bytes(data[:16])
         if len(ident) < 16:
             self.error = "file too short"
@@ -181,7 +195,24 @@ class _Elf:
         end = self.data.find(b"\0", start, min(base + limit, self.size))
         if end < 0:
             return None
+        self.name_bytes_left -= end - start
+        if self.name_bytes_left < 0:
+            self.over_budget("names")
+            return None
         return bytes(self.data[start:end]).decode("utf-8", "surrogateescape")
+
+    def over_budget(self, what: str) -> None:
+        note = BUDGET_NOTE.format(what=what, size=self.size)
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def spend_entry(self) -> bool:
+        """Count one version record read; False (and a note) once the file's budget is spent."""
+        self.entries_left -= 1
+        if self.entries_left < 0:
+            self.over_budget("version records")
+            return False
+        return True
 
 
 def parse(data) -> Dict[str, Any]:
@@ -310,6 +341,8 @@ def _verneed_entries(f: _Elf, tags, strtab):
             f.notes.append("DT_VERNEED chain runs past the end of the file or loops")
             return
         seen.add(off)
+        if not f.spend_entry():
+            return
         _ver, cnt, file_, aux, nxt = f.lay.verneed.unpack_from(f.data, off)
         lib = f.cstr(strtab[0], file_, strtab[1])
         if lib is None:
@@ -322,6 +355,8 @@ def _verneed_entries(f: _Elf, tags, strtab):
                 f.notes.append("DT_VERNEED aux chain runs past the end of the file or loops")
                 break
             aseen.add(a)
+            if not f.spend_entry():
+                return
             _hash, flags, other, name, anext = f.lay.vernaux.unpack_from(f.data, a)
             s = f.cstr(strtab[0], name, strtab[1])
             if s is None:
@@ -352,6 +387,8 @@ def _verdef(f: _Elf, tags, strtab):
             f.notes.append("DT_VERDEF chain runs past the end of the file or loops")
             break
         seen.add(off)
+        if not f.spend_entry():
+            break
         _ver, flags, ndx, cnt, _hash, aux, nxt = f.lay.verdef.unpack_from(f.data, off)
         if cnt and off + aux + 8 <= f.size:
             (name,) = f.lay.u32.unpack_from(f.data, off + aux)
@@ -458,6 +495,7 @@ def parse_symbols(data, *, imports_only: bool = False
     end_limit = min(base + limit, f.size)
     is64 = f.bits == 64
     bad_names = 0
+    budget = f.name_bytes_left
     raw = bytes(data[sym_off:sym_off + count * entsize])
     if imports_only:
         # The common call (every new object's imports, for the symbol check): a lean loop.
@@ -480,6 +518,10 @@ def parse_symbols(data, *, imports_only: bool = False
             if stop < 0:
                 bad_names += 1
                 continue
+            budget -= stop - start
+            if budget < 0:
+                f.over_budget("symbol names")
+                break
             name = data[start:stop].decode("utf-8", "surrogateescape")
             version = library = None
             if versym is not None:
@@ -512,6 +554,10 @@ def parse_symbols(data, *, imports_only: bool = False
         if stop < 0:
             bad_names += 1
             continue
+        budget -= stop - start
+        if budget < 0:
+            f.over_budget("symbol names")
+            break
         name = bytes(data[start:stop]).decode("utf-8", "surrogateescape")
         version = library = None
         hidden = False

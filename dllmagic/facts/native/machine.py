@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
@@ -320,3 +321,144 @@ def install_dll_directory_recorder(os_module=os) -> bool:
     add_dll_directory.__wrapped__ = original  # type: ignore[attr-defined]
     os_module.add_dll_directory = add_dll_directory
     return True
+
+
+# -- machines called the way users call lddtree: host paths, a root that is a drive, the interpreter -----
+
+_DRIVE_MARKERS = ("windows", "program files", "program files (x86)", "users", "programdata")
+
+
+def windows_root_is_a_drive(root: str) -> bool:
+    """Whether ``root`` is itself drive C: (it holds Windows/, Program Files/, PythonXY/ ... and no
+    one-letter drive folders), rather than a folder of drives (C/, D/)."""
+    try:
+        names = os.listdir(root)
+    except OSError:
+        return False
+    if any(len(n) == 1 and n.isalpha() and os.path.isdir(os.path.join(root, n)) for n in names):
+        return False
+    lower = {n.lower() for n in names}
+    return bool(lower & set(_DRIVE_MARKERS)) or any(n.startswith("python") for n in lower) or bool(names)
+
+
+_DRIVE_CLASS: Dict[str, Any] = {}
+
+
+def drive_root_system(system, drive: str = "C"):
+    """``system`` (a modelled Windows machine) with its root taken as drive ``drive``: itself, not a
+    folder holding ``C/``. Other drives have no files."""
+    cls = _DRIVE_CLASS.get("cls")
+    if cls is None:
+        import ntpath
+
+        from ..system import System
+
+        class DriveRootSystem(System):
+            """A modelled Windows machine whose root folder is its drive C:."""
+
+            def host_path(self, path: str) -> str:
+                d, rest = ntpath.splitdrive(path)
+                parts = [p for p in rest.replace("\\", "/").split("/") if p]
+                if d and d.rstrip(":").upper() != "C":
+                    return os.path.join(self.root, ".no-such-drive-" + d.rstrip(":"), *parts)
+                return self._casefold_join(parts)
+
+        cls = _DRIVE_CLASS["cls"] = DriveRootSystem
+    return cls(**{n: getattr(system, n) for n in system._fields})
+
+
+def machine_path_of(system, name: str, *, drive_root: bool = False) -> Tuple[str, Optional[str]]:
+    """(the machine's path, how it was mapped or None) of a path given on the command line with --root.
+
+    A host path under the root (``DIR/Python311/Lib/...``, as lddtree takes them) becomes the machine's
+    own (``C:\\Python311\\Lib\\...``); anything else is taken as the machine's path already.
+    """
+    root = os.path.abspath(system.root)
+    host = os.path.abspath(name)
+    inside = host == root or host.startswith(root.rstrip(os.sep) + os.sep)
+    if not inside or not os.path.exists(host):
+        return name, None
+    rel = os.path.relpath(host, root)
+    parts = [] if rel == "." else rel.split(os.sep)
+    if system.platform == "windows":
+        if drive_root:
+            mapped = "C:\\" + "\\".join(parts)
+            how = f"{name} is {mapped} on the modelled machine (--root {system.root} is its drive C:)"
+        else:
+            if not parts or not (len(parts[0]) == 1 and parts[0].isalpha()):
+                return name, None
+            mapped = parts[0].upper() + ":\\" + "\\".join(parts[1:])
+            how = f"{name} is {mapped} on the modelled machine (--root {system.root} holds its drives)"
+        return mapped, how
+    mapped = "/" + "/".join(parts)
+    return mapped, f"{name} is {mapped} on the modelled machine (--root {system.root} is its /)"
+
+
+def infer_python(system, path: str) -> Optional[Tuple[str, str]]:
+    """(python executable, evidence) of a modelled machine, read from the layout around ``path``, or None.
+
+    Windows: ``PythonXY\\Lib\\site-packages`` -> ``PythonXY\\python.exe`` (``pythonXY.dll`` beside it); a
+    venv's ``pyvenv.cfg`` -> its ``Scripts\\python.exe`` (the ``home`` it names holds the real one);
+    conda's ``envs\\NAME\\Lib\\site-packages`` -> ``envs\\NAME\\python.exe`` (DLLs in ``Library\\bin``).
+    POSIX (Linux, macOS framework and Homebrew layouts alike): ``PREFIX/lib/pythonX.Y/site-packages`` ->
+    ``PREFIX/bin/pythonX.Y``.
+    """
+    pm = system.pathmod
+    windows = system.platform == "windows"
+    parts = path.replace("\\", "/").split("/") if windows else path.split("/")
+    low = [p.lower() for p in parts]
+    if "site-packages" not in low:
+        return None
+    i = len(low) - 1 - low[::-1].index("site-packages")
+    if windows:
+        if i < 2 or low[i - 1] != "lib":
+            return None
+        prefix = "\\".join(parts[:i - 1])
+        cfg_home = _pyvenv_home(system, prefix)
+        if cfg_home is not None:
+            exe = pm.join(prefix, "Scripts", "python.exe")
+            if system.is_file(exe):
+                return exe, (f"{exe}: the venv {prefix} (pyvenv.cfg, home {cfg_home or '?'}) holds "
+                             f"{parts[i]} - inferred from the layout")
+            base = pm.join(cfg_home, "python.exe") if cfg_home else None
+            if base and system.is_file(base):
+                return base, f"{base}: the home of the venv {prefix} (pyvenv.cfg) - inferred from the layout"
+            return None
+        exe = pm.join(prefix, "python.exe")
+        if not system.is_file(exe):
+            return None
+        if system.is_dir(pm.join(prefix, "conda-meta")):
+            return exe, (f"{exe}: the conda environment {prefix} (conda-meta; its DLLs in Library\\bin) "
+                         "- inferred from the layout")
+        dlls = [n for n in system.listdir(prefix) if re.match(r"(?i)^python3\d*\.dll$", n)]
+        beside = f" ({', '.join(sorted(dlls))} beside it)" if dlls else ""
+        return exe, f"{exe}{beside}: {prefix}\\Lib\\site-packages is its library - inferred from the layout"
+    if i < 3 or low[i - 2] != "lib" or not re.match(r"^python\d+\.\d+t?$", low[i - 1]):
+        return None
+    prefix = "/".join(parts[:i - 2]) or "/"
+    version = parts[i - 1]
+    for exe in (pm.join(prefix, "bin", version), pm.join(prefix, "bin", "python3")):
+        if system.exists(exe):
+            kind = ("a venv (pyvenv.cfg)" if _pyvenv_home(system, prefix) is not None else
+                    "a Python framework" if "/Python.framework/Versions/" in prefix + "/" else
+                    "a conda environment (conda-meta)" if system.is_dir(pm.join(prefix, "conda-meta")) else
+                    "the prefix")
+            return exe, (f"{exe}: {prefix}/lib/{version}/site-packages belongs to {kind} {prefix} "
+                         "- inferred from the layout")
+    return None
+
+
+def macos_cpu_of(system, path: str) -> Optional[Tuple[str, str]]:
+    """(CPU, evidence) of an unstated macOS machine, from the Mach-O file being analysed: an arm64 wheel
+    is for an arm64 Mac; a universal file is taken as arm64 (the CPU of current Macs)."""
+    from .binary import read_binary
+
+    try:
+        b = read_binary(path, system)
+    except Exception:
+        return None
+    archs = tuple(getattr(b, "archs", ()) or ((b.machine,) if getattr(b, "machine", None) else ()))
+    if b.format != "macho" or not archs:
+        return None
+    cpu = "arm64" if any(a.startswith("arm64") for a in archs) else archs[0]
+    return cpu, f"CPU {cpu} taken from {path} ({', '.join(archs)}): the machine's CPU was not stated"

@@ -281,6 +281,10 @@ def parse_symbols(data, symtab, endian: str, is64: bool, dylibs: Tuple[Dylib, ..
     exported: List[Symbol] = []
     find = strtab.find
     ntab = len(strtab)
+    # Reading budget: a real file names each symbol once, so names that overlap (every entry pointing
+    # at one long string) are cut off here with a note instead of being decoded thousands of times.
+    budget = 2 * size + (1 << 20)
+    bad_ordinals = 0
     for strx, ntype, _sect, desc, _value in struct.iter_unpack(fmt, bytes(data[symoff:symoff + width * nsyms])):
         if ntype & N_STAB or not ntype & N_EXT:
             continue
@@ -288,7 +292,12 @@ def parse_symbols(data, symtab, endian: str, is64: bool, dylibs: Tuple[Dylib, ..
         if strx == 0 or strx >= ntab:
             continue
         stop = find(b"\0", strx)
-        name = strtab[strx:ntab if stop < 0 else stop].decode("utf-8", "replace")
+        end = ntab if stop < 0 else stop
+        budget -= end - strx
+        if budget < 0:
+            notes.append(f"symbol names exceed this file's reading budget ({size} bytes): the rest was not read")
+            break
+        name = strtab[strx:end].decode("utf-8", "replace")
         if kind == N_UNDF:
             ordinal = (desc >> 8) & 0xFF
             if ordinal == DYNAMIC_LOOKUP_ORDINAL:
@@ -300,11 +309,15 @@ def parse_symbols(data, symtab, endian: str, is64: bool, dylibs: Tuple[Dylib, ..
             elif ordinal - 1 < len(dylibs):
                 lib = dylibs[ordinal - 1].name
             else:
-                notes.append(f"{name}: library ordinal {ordinal} past the {len(dylibs)} dylibs")
+                bad_ordinals += 1
+                if bad_ordinals <= 20:
+                    notes.append(f"{name[:200]}: library ordinal {ordinal} past the {len(dylibs)} dylibs")
                 lib = None
             imported.append(Symbol(name, None, lib, weak=bool(desc & N_WEAK_REF)))
         elif not imports_only and kind in (N_SECT, N_INDR):
             exported.append(Symbol(name, None, None, weak=bool(desc & N_WEAK_DEF)))
+    if bad_ordinals > 20:
+        notes.append(f"... and {bad_ordinals - 20} more symbols with a library ordinal past the dylibs")
     return tuple(imported), tuple(exported), tuple(notes)
 
 

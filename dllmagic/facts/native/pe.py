@@ -59,6 +59,10 @@ MAX_DESCRIPTORS = 4096
 MAX_THUNKS = 1 << 17
 MAX_EXPORTS = 1 << 18
 MAX_NAME = 4096
+#: Reading budgets per file, scaled to its size: a real image holds each import entry (4 or 8 bytes)
+#: once and each name once, so descriptors that share one table, or names that overlap, are cut off
+#: here with a note instead of being read thousands of times over.
+BUDGET_NOTE = "{what} exceed this file's reading budget ({size} bytes): the rest was not read"
 
 
 class PEInvalid(ValueError):
@@ -215,6 +219,8 @@ class _Image:
         ndirs = min(ndirs, 16, max(0, (opt_size - dd_at) // 8))
         self.dirs = [struct.unpack_from("<II", data, opt + dd_at + 8 * i) for i in range(ndirs)]
         self.notes: List[str] = []
+        self.entries_left = self.size // 4 + 256
+        self.name_bytes_left = 2 * self.size + (1 << 20)
         sect_at = opt + opt_size
         if nsect > MAX_SECTIONS:
             self.notes.append(f"{nsect} sections: only the first {MAX_SECTIONS} read")
@@ -229,6 +235,19 @@ class _Image:
             self.sections.append((va, vsize, raw_ptr, raw_size))
         self._spans = sorted((va, va + max(vs, rs), rp, rs) for va, vs, rp, rs in self.sections)
         self._starts = [span[0] for span in self._spans]
+
+    def over_budget(self, what: str) -> None:
+        note = BUDGET_NOTE.format(what=what, size=self.size)
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def spend_names(self, n: int) -> bool:
+        """Count ``n`` bytes of names read; False (and a note) once the file's budget is spent."""
+        self.name_bytes_left -= n
+        if self.name_bytes_left < 0:
+            self.over_budget("names")
+            return False
+        return True
 
     def directory(self, index: int) -> Tuple[int, int]:
         return self.dirs[index] if index < len(self.dirs) else (0, 0)
@@ -259,7 +278,7 @@ class _Image:
         if off is None:
             return None
         end = self.data.find(b"\0", off, min(off + MAX_NAME, self.size))
-        if end < 0:
+        if end < 0 or not self.spend_names(end - off):
             return None
         return bytes(self.data[off:end]).decode("latin-1")
 
@@ -283,12 +302,18 @@ class _Image:
             text = texts[i] = bytes(self.data[raw_ptr:raw_ptr + limit]).decode("latin-1")
         find = text.find
         out = []
+        total = 0
         for r in rvas:
             o = r - va
             e = find("\0", o, o + MAX_NAME)
             if e < 0:
                 return None
+            total += e - o
+            if total > self.name_bytes_left:
+                self.spend_names(total)
+                return None
             out.append(text[o:e])
+        self.spend_names(total)
         return out
 
     def u32(self, rva: int) -> Optional[int]:
@@ -410,10 +435,14 @@ def _thunk_values(img: _Image, rva: int, dll: str) -> List[int]:
         img.notes.append(f"import name table of {dll} outside the file")
         return values
     data, size = img.data, img.size
+    cap = min(MAX_THUNKS, img.entries_left)
+    if cap <= 0:
+        img.over_budget("import tables")
+        return values
     # Read the lookup table in blocks (a C++ module imports thousands of names from one DLL).
     block = 256
     done = False
-    while not done and len(values) < MAX_THUNKS:
+    while not done and len(values) < cap:
         end = min(off + block * width, size - (size - off) % width)
         if end <= off:
             img.notes.append(f"import name table of {dll} truncated")
@@ -430,6 +459,9 @@ def _thunk_values(img: _Image, rva: int, dll: str) -> List[int]:
                 break
         off = end
         block *= 4
+    if len(values) > cap:
+        del values[cap:]
+    img.entries_left -= len(values)
     return values
 
 
@@ -464,6 +496,8 @@ def _thunks(img: _Image, rva: int, dll: str, delay: bool) -> List[PEImport]:
         if nend < 0:
             img.notes.append(f"import of {dll} with an unreadable name (rva {hint_rva:#x})")
             continue
+        if not img.spend_names(nend - hoff):
+            break
         hint = data[hoff] | (data[hoff + 1] << 8)
         out.append(PEImport(dll, data[hoff + 2:nend].decode("latin-1"), None, delay, hint))
     return out

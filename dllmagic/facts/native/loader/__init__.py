@@ -11,10 +11,10 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import Optional
 
 from .tree import (Candidate, DepTree, MissingSymbol, MissingVersion, Node, Problem, format_tree,
-                   problems, tree_to_dict, walk)
+                   problems, tree_to_dict, tree_to_json, walk)
 
 __all__ = [
-    "resolve", "loader_for", "problems", "format_tree", "tree_to_dict", "walk",
+    "resolve", "loader_for", "problems", "format_tree", "tree_to_dict", "tree_to_json", "walk",
     "DepTree", "Node", "Candidate", "MissingVersion", "MissingSymbol", "Problem",
 ]
 

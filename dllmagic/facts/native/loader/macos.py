@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from ..binary import Binary, read_binary
-from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, walk
+from .tree import Candidate, DepTree, MissingSymbol, Node, freeze_draft, freeze_tree, walk
 
 __all__ = ["MacLoader", "MacFacts", "dyld_error_text", "SHARED_CACHE_PREFIXES"]
 
@@ -85,7 +85,13 @@ class _N:
     notes: List[str] = field(default_factory=list)
 
     def freeze(self) -> Node:
-        return freeze_draft(self, self.img.binary if self.img is not None else None)
+        return freeze_tree(self)
+
+    def freeze_one(self, children: tuple) -> Node:
+        b = self.img.binary if self.img is not None else None
+        # problems met reading the symbol tables, once the symbol check read them
+        read = b.__dict__.get("_imports") if b is not None else None
+        return freeze_draft(self, b, tuple(read[-1]) if read else (), children)
 
 
 class MacLoader:
@@ -411,22 +417,24 @@ class _Resolution:
                        preloaded=tuple(dict.fromkeys(self.preloaded_paths)), symbols_checked=checked,
                        notes=tuple(dict.fromkeys(self.notes)))
 
-    def _exports_of(self, img: _Img, seen=None) -> Optional[set]:
-        """Names exported by ``img`` and the libraries it re-exports; None if one is unreadable."""
-        seen = seen if seen is not None else set()
-        if id(img) in seen:
-            return set()
-        seen.add(id(img))
-        names = {s.name for s in img.binary.exported_symbols}
-        for d in getattr(img.binary, "dylibs", ()):
-            if d.kind == "reexport":
-                sub = img.deps.get(d.name)
-                if sub is None:
-                    return None  # re-exported from the shared cache or unresolved: cannot tell
-                more = self._exports_of(sub, seen)
-                if more is None:
-                    return None
-                names |= more
+    def _exports_of(self, img: _Img) -> Optional[set]:
+        """Names exported by ``img`` and the libraries it re-exports, followed with a stack (a chain of
+        re-exports may be hundreds deep); None if one is unreadable."""
+        names: set = set()
+        seen = set()
+        stack = [img]
+        while stack:
+            cur = stack.pop()
+            if id(cur) in seen:
+                continue
+            seen.add(id(cur))
+            names.update(s.name for s in cur.binary.exported_symbols)
+            for d in getattr(cur.binary, "dylibs", ()):
+                if d.kind == "reexport":
+                    sub = cur.deps.get(d.name)
+                    if sub is None:
+                        return None  # re-exported from the shared cache or unresolved: cannot tell
+                    stack.append(sub)
         return names
 
     def _check_symbols(self, root_n: _N) -> None:

@@ -88,16 +88,34 @@ _NODE_FIELDS = ("name", "path", "rule", "depth", "requested_by", "via", "candida
 _new = object.__new__
 
 
-def freeze_draft(draft, binary, extra_notes=()) -> Node:
+def freeze_tree(draft) -> Node:
+    """Freeze a resolver's mutable tree bottom up, without recursion (a chain of 500 libraries is 500
+    levels deep): each draft's ``freeze_one(children)`` gets its children already frozen."""
+    done: Dict[int, Node] = {}
+    stack = [(draft, False)]
+    while stack:
+        d, ready = stack.pop()
+        if ready:
+            done[id(d)] = d.freeze_one(tuple([done[id(c)] for c in d.children]) if d.children else ())
+        elif id(d) not in done:
+            stack.append((d, True))
+            stack.extend((c, False) for c in d.children)
+    return done[id(draft)]
+
+
+def freeze_draft(draft, binary, extra_notes=(), children=None) -> Node:
     """The :class:`Node` of a resolver's mutable node (the Windows and macOS resolvers' ``_N``): its
-    children frozen too; the file's own notes added where it was loaded (not on a repeat)."""
+    children frozen too (``children``: already frozen, see :func:`freeze_tree`); the file's own notes
+    added where it was loaded (not on a repeat)."""
+    if children is None:
+        return freeze_tree(draft)
     notes = list(draft.notes)
     if binary is not None and not draft.repeat and draft.rule != "already-loaded":
         notes.extend(binary.notes)
         notes.extend(extra_notes)
     return Node(name=draft.name, path=draft.path, rule=draft.rule, depth=draft.depth,
                 requested_by=draft.requested_by, via=draft.via, candidates=tuple(draft.candidates),
-                children=tuple(c.freeze() for c in draft.children), repeat=draft.repeat,
+                children=children, repeat=draft.repeat,
                 system=draft.system, soname=binary.soname if binary is not None else None, error=draft.error,
                 missing_symbols=tuple(draft.missing_symbols), notes=tuple(dict.fromkeys(notes)))
 
@@ -220,43 +238,49 @@ def format_tree(tree: DepTree, verbose: bool = False) -> str:
     lines.append(head)
     folded = 0
 
-    def emit(node: Node, indent: str) -> None:
+    def emit(child: Node, indent: str) -> None:
+        if child.error and child.path is None:
+            line = f"{indent}{child.name}  NOT FOUND"
+        else:
+            label = rule_label(child.rule)
+            if child.via and child.rule and child.rule.startswith(("rpath", "runpath", "executable")):
+                label += f" {child.via}" if verbose else ""
+            line = f"{indent}{child.name} => {child.path} [{label}]"
+            if child.repeat:
+                line += " (already listed)"
+            if child.error:
+                line += f"  ERROR: {child.error}"
+        lines.append(line)
+        if child.error or verbose:
+            tried = [c for c in child.candidates if c.outcome != "found"]
+            if child.error and child.path is None or verbose:
+                for i, cand in enumerate(tried, 1):
+                    place = cand.path or "-"
+                    why = f" ({cand.reason})" if cand.reason else ""
+                    lines.append(f"{indent}    {i}. [{rule_label(cand.rule)}] {place}: "
+                                 f"{cand.outcome}{why}")
+        for mv in child.missing_versions:
+            lines.append(f"{indent}    version `{mv.version}' not found in {mv.library_path or mv.library}"
+                         f" (required by {mv.required_by})")
+        for ms in child.missing_symbols[:20]:
+            v = f"@{ms.version}" if ms.version else ""
+            lines.append(f"{indent}    undefined symbol: {ms.name}{v}")
+        if len(child.missing_symbols) > 20:
+            lines.append(f"{indent}    ... and {len(child.missing_symbols) - 20} more undefined symbols")
+        for note in child.notes:
+            lines.append(f"{indent}    note: {note}")
+
+    def emit_all(top: Node) -> None:
+        # depth first in the tree's order, with an explicit stack (no recursion on deep chains)
         nonlocal folded
-        for child in node.children:
+        stack = [(c, "    ") for c in reversed(top.children)]
+        while stack:
+            child, indent = stack.pop()
             if not verbose and _folded(child):
                 folded += 1
                 continue
-            if child.error and child.path is None:
-                line = f"{indent}{child.name}  NOT FOUND"
-            else:
-                label = rule_label(child.rule)
-                if child.via and child.rule and child.rule.startswith(("rpath", "runpath", "executable")):
-                    label += f" {child.via}" if verbose else ""
-                line = f"{indent}{child.name} => {child.path} [{label}]"
-                if child.repeat:
-                    line += " (already listed)"
-                if child.error:
-                    line += f"  ERROR: {child.error}"
-            lines.append(line)
-            if child.error or verbose:
-                tried = [c for c in child.candidates if c.outcome != "found"]
-                if child.error and child.path is None or verbose:
-                    for i, cand in enumerate(tried, 1):
-                        place = cand.path or "-"
-                        why = f" ({cand.reason})" if cand.reason else ""
-                        lines.append(f"{indent}    {i}. [{rule_label(cand.rule)}] {place}: "
-                                     f"{cand.outcome}{why}")
-            for mv in child.missing_versions:
-                lines.append(f"{indent}    version `{mv.version}' not found in {mv.library_path or mv.library}"
-                             f" (required by {mv.required_by})")
-            for ms in child.missing_symbols[:20]:
-                v = f"@{ms.version}" if ms.version else ""
-                lines.append(f"{indent}    undefined symbol: {ms.name}{v}")
-            if len(child.missing_symbols) > 20:
-                lines.append(f"{indent}    ... and {len(child.missing_symbols) - 20} more undefined symbols")
-            for note in child.notes:
-                lines.append(f"{indent}    note: {note}")
-            emit(child, indent + "    ")
+            emit(child, indent)
+            stack.extend((c, indent + "    ") for c in reversed(child.children))
 
     for mv in root.missing_versions:
         lines.append(f"    version `{mv.version}' not found in {mv.library_path or mv.library}"
@@ -266,7 +290,7 @@ def format_tree(tree: DepTree, verbose: bool = False) -> str:
         lines.append(f"    undefined symbol: {ms.name}{v}")
     for note in root.notes:
         lines.append(f"    note: {note}")
-    emit(root, "    ")
+    emit_all(root)
     if folded:
         lines.append(f"    ({folded} system libraries folded; -v shows them)")
     if verbose:
@@ -275,7 +299,8 @@ def format_tree(tree: DepTree, verbose: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _node_dict(node: Node) -> Dict[str, Any]:
+def _node_fields(node: Node) -> Dict[str, Any]:
+    """One node as JSON data, without its children (the last key, added by the callers)."""
     return {
         "name": node.name,
         "path": node.path,
@@ -300,8 +325,48 @@ def _node_dict(node: Node) -> Dict[str, Any]:
             for m in node.missing_symbols
         ],
         "notes": list(node.notes),
-        "children": [_node_dict(c) for c in node.children],
     }
+
+
+def _node_dict(node: Node) -> Dict[str, Any]:
+    """The node and everything below it as JSON data, built without recursion."""
+    top = _node_fields(node)
+    stack = [(node, top)]
+    while stack:
+        n, d = stack.pop()
+        kids = d["children"] = []
+        for c in n.children:
+            cd = _node_fields(c)
+            kids.append(cd)
+            if c.children:
+                stack.append((c, cd))
+            else:
+                cd["children"] = []
+    return top
+
+
+def _node_json(node: Node) -> str:
+    """Compact JSON of the node and everything below it, written without recursion (json's encoder
+    recurses into nested lists and fails on chains a few hundred libraries deep)."""
+    import json
+
+    dumps = json.JSONEncoder(separators=(",", ":")).encode
+    out: List[str] = []
+    # items: a node to open, or a literal to write
+    stack: List[Any] = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        head = dumps(_node_fields(item))
+        out.append(head[:-1] + ',"children":[')
+        stack.append("]}")
+        for i in range(len(item.children) - 1, -1, -1):
+            stack.append(item.children[i])
+            if i:
+                stack.append(",")
+    return "".join(out)
 
 
 def tree_to_dict(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> Dict[str, Any]:
@@ -330,3 +395,21 @@ def tree_to_dict(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> 
         ],
         "root": _node_dict(tree.root),
     }
+
+
+def tree_to_json(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> str:
+    """``json.dumps(tree_to_dict(tree, found), separators=(",", ":"))``, also for trees too deep for
+    json's recursive encoder (the nodes are then written one by one)."""
+    import json
+
+    if found is None:
+        found = problems(tree)
+    data = tree_to_dict(tree, found)
+    try:
+        return json.dumps(data, separators=(",", ":"))
+    except RecursionError:
+        pass
+    root = data.pop("root")
+    del root
+    head = json.dumps(data, separators=(",", ":"))
+    return head[:-1] + ',"root":' + _node_json(tree.root) + "}"
