@@ -67,8 +67,9 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
 def _print_report(report, as_json: bool) -> None:
     if as_json:
         from .report.jsonview import render_json
+        from .report.text import escape_json_text
 
-        print(render_json(report))
+        print(escape_json_text(render_json(report)))
     else:
         from .report.text import output_width, render_text
 

@@ -47,6 +47,21 @@ def escape_controls(text: str, *, multiline: bool = True) -> str:
     return (_UNSAFE if multiline else _UNSAFE_LINE).sub(_escape, text)
 
 
+def _json_escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
+def escape_json_text(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters of :func:`escape_controls`
+    written as ``\\uXXXX`` escapes: the same document once parsed, safe to print to a terminal. (They
+    can only occur inside strings, where the escape means the same character.)"""
+    return _UNSAFE.sub(_json_escape, text)
+
+
 def output_width(stream=None) -> Optional[int]:
     """The width to wrap to: the terminal's columns when ``stream`` (default stdout) is a terminal,
     else None (no wrapping: a pipe or a file gets whole lines)."""
