@@ -7,8 +7,8 @@ the bidirectional overrides that would make text read differently from what it i
 the exact strings (JSON escapes what it must).
 
 Lines are wrapped to the terminal's width when the output is a terminal, and never inside a word: a
-path or a command stays whole on one line so that it can be copied (a word longer than the width
-overflows rather than breaking).
+path stays whole on one line so that it can be copied (a word longer than the width overflows rather
+than breaking). The lines of a fix's cell (commands) are never wrapped.
 """
 from __future__ import annotations
 
@@ -87,7 +87,7 @@ def _wrap(text: str, indent: str, width: Optional[int]) -> List[str]:
 
 def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None) -> List[str]:
     mark = _MARK.get(finding.kind, "✗")
-    lines = [f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})"]
+    lines = _wrap(f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})", "", width)
     lines += _wrap(finding.summary, "    ", width)
     if not compact and finding.evidence:
         lines.append("    Evidence:")
@@ -96,11 +96,12 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
             lines += _wrap(f"- {ev.fact}: {ev.value}{src}", "      ", width)
     fixes = finding.fixes[:1] if compact else finding.fixes
     for n, fix in enumerate(fixes, 1):
-        lines.append(f"    Fix {index}.{n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}")
+        lines += _wrap(f"Fix {index}.{n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
+                       "    ", width)
         for cell_line in fix.cell.split("\n"):
             lines.append(f"        {cell_line}")
     if finding.docs and not compact:
-        lines.append(f"    Learn more: {finding.docs}")
+        lines += _wrap(f"Learn more: {finding.docs}", "    ", width)
     return lines
 
 
@@ -115,7 +116,7 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
         head += (f"{report.failure.exc_type}: {first}" if report.failure.exc_type else first)[:300]
     else:
         head += f"import {report.target or '(nothing recognised)'}"
-    lines = [head]
+    lines = _wrap(head, "", width)
     if report.interpreter is not None and not compact:
         it = report.interpreter
         lines += _wrap(f"interpreter: {it.executable} (Python {it.version}, {it.implementation}, "
@@ -127,7 +128,8 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
     for i, finding in enumerate(findings, 1):
         lines += render_finding(finding, i, compact=compact, width=width)
     if compact and len(report.findings) > 1:
-        lines.append(f"  (+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)")
+        lines += _wrap(f"(+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)",
+                       "  ", width)
     for note in report.notes:
         lines += _wrap(f"note: {note}", "  ", width)
     # Each line is escaped as a whole: a newline inside a field (a summary, a note) shows as \n too.
