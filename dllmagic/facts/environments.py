@@ -270,7 +270,7 @@ def conda_record_data(system: System, record: str) -> Dict[str, Any]:
     """A conda-meta record's JSON (name, version, build, channel, files ...); {} when unreadable."""
     try:
         data = json.loads(system.read_text(record, limit=64 << 20))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
     return data if isinstance(data, dict) else {}
 
@@ -624,7 +624,7 @@ def _read_kernelspecs(system: System, interpreter: Optional[Interpreter], notes:
                 continue
             try:
                 data = json.loads(system.read_text(path, limit=1 << 20))
-            except (OSError, ValueError) as exc:
+            except (OSError, ValueError, RecursionError) as exc:
                 notes.append(f"unreadable kernelspec {path}: {exc}")
                 continue
             if not isinstance(data, dict):
@@ -1442,7 +1442,7 @@ def _read_notebook(system: System, path: str) -> Tuple[Optional[Dict[str, Any]],
         data = json.loads(system.read_text(path, limit=256 << 20))
     except OSError as exc:
         return None, exc.strerror or type(exc).__name__
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         return None, f"not a notebook ({exc})"
     if not isinstance(data, dict):
         return None, "not a notebook"
