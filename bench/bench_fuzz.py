@@ -50,6 +50,8 @@ TIME_BOUND = float(os.environ.get("DLLMAGIC_FUZZ_TIME_BOUND", "10"))
 MEMORY_LIMIT = 2 << 30
 #: The goal for one input's peak memory.
 MEMORY_GOAL = 200 << 20
+#: An input slower than this is kept as a finding ("slow"), though not counted as a failure.
+SLOW = float(os.environ.get("DLLMAGIC_FUZZ_SLOW", "2"))
 
 #: What must never reach a terminal raw (the text views escape it).
 RAW = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u2028-\u202e\u2066-\u2069]")
@@ -151,7 +153,9 @@ HOSTILE_TEXT = ("\x1b]52;c;cHduZWQ=\x07", "\x1b]0;t\x07", "\x1b[2J", "\x00", "\x
                 ".so.", "GLIBC_2.99", "undefined symbol: ", "/site-packages/", "\\site-packages\\", "(", ")", "[", "]")
 
 
-def strategies(seeds: Dict[str, List[Any]]):
+def strategies(seeds: Dict[str, List[Any]], max_repeat: int = 50000):
+    """Per surface, the hypothesis strategy of one input. ``max_repeat``: the longest repetition of a
+    piece of pasted text (50 000: about a megabyte)."""
     from hypothesis import strategies as st
 
     def binary(surface):
@@ -186,7 +190,7 @@ def strategies(seeds: Dict[str, List[Any]]):
     text_edit = st.tuples(st.integers(0, 1 << 16),
                           st.one_of(st.sampled_from(HOSTILE_TEXT), st.text(max_size=40),
                                     st.binary(max_size=16).map(lambda b: b.decode("latin-1"))),
-                          st.integers(1, 3) | st.sampled_from((1000, 50000)))
+                          st.integers(1, 3) | st.sampled_from(tuple(n for n in (1000, 50000) if n <= max_repeat)))
     return {
         "elf": binary("elf"), "pe": binary("pe"), "macho": binary("macho"),
         "explain": st.tuples(st.integers(0, max(0, len(seeds["explain"]) - 1)), st.lists(text_edit, max_size=8),
@@ -474,6 +478,7 @@ class Figures:
     crashes: int = 0
     over_memory: int = 0
     injections: int = 0
+    slow: int = 0
     peak_bytes_max: int = 0
     peak_bytes_median: int = 0
     seconds_max: float = 0.0
@@ -497,8 +502,11 @@ class Figures:
             self.injections += 1
         if outcome.status == "memory" or outcome.peak_bytes > MEMORY_GOAL:
             self.over_memory += 1
-        if bad and len(self.findings) < 20:
-            self.findings.append({"status": outcome.status, "detail": outcome.detail,
+        if not bad and outcome.seconds > SLOW:
+            self.slow += 1
+        if (bad or outcome.seconds > SLOW) and len(self.findings) < 20:
+            self.findings.append({"status": outcome.status if bad else "slow",
+                                  "detail": outcome.detail or f"{outcome.seconds:.2f} s",
                                   "peak_mb": f"{outcome.peak_bytes / 2**20:.1f}",
                                   "reproducer": str(reproducer) if reproducer else ""})
 
@@ -519,7 +527,7 @@ class _OutOfTime(Exception):
 
 
 def fuzz(surface: str, seconds: float, *, seeds=None, work: Optional[Path] = None,
-         findings: Optional[Path] = None, runner: Optional[Runner] = None) -> Figures:
+         findings: Optional[Path] = None, runner: Optional[Runner] = None, max_repeat: int = 50000) -> Figures:
     """Inputs for ``surface`` from hypothesis (fixed seed) for about ``seconds``; every one run isolated."""
     from hypothesis import HealthCheck, Phase, given, settings
 
@@ -530,7 +538,7 @@ def fuzz(surface: str, seconds: float, *, seeds=None, work: Optional[Path] = Non
     if not seeds[surface]:
         figures.findings.append({"status": "skipped", "detail": f"no seed inputs for {surface} (compiler missing)"})
         return figures
-    strategy = strategies(seeds)[surface]
+    strategy = strategies(seeds, max_repeat)[surface]
     # The seeds once in this process: the system libraries they reach are read and cached before the
     # children fork, so each input costs its own reading only.
     for i, seed in enumerate(seeds[surface]):
@@ -554,7 +562,8 @@ def fuzz(surface: str, seconds: float, *, seeds=None, work: Optional[Path] = Non
         folder = Path(tempfile.mkdtemp(prefix=f"{surface}-", dir=work))
         outcome = run_isolated(lambda: runner.run(surface, data, folder))
         reproducer = None
-        if (outcome.status != "ok" or outcome.peak_bytes > MEMORY_GOAL) and findings is not None:
+        keep = outcome.status != "ok" or outcome.peak_bytes > MEMORY_GOAL or outcome.seconds > SLOW
+        if keep and findings is not None:
             findings.mkdir(parents=True, exist_ok=True)
             reproducer = findings / f"{surface}-{figures.inputs:05d}.{ {'elf': 'so', 'pe': 'dll', 'macho': 'so', 'explain': 'txt'}.get(surface, 'json')}"
             reproducer.write_bytes(data)
@@ -571,12 +580,12 @@ def fuzz(surface: str, seconds: float, *, seeds=None, work: Optional[Path] = Non
 
 def table(results: List[Dict[str, Any]]) -> str:
     lines = ["| surface | inputs | internal errors | hangs | crashes | over 200 MB | injections | "
-             "peak memory per input (median / max) | slowest input |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "peak memory per input (median / max) | slowest input | inputs over 2 s |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
         lines.append(f"| {r['surface']} | {r['inputs']} | {r['internal_errors']} | {r['hangs']} | {r['crashes']} | "
                      f"{r['over_memory']} | {r['injections']} | {r['peak_bytes_median'] / 2**20:.1f} MB / "
-                     f"{r['peak_bytes_max'] / 2**20:.1f} MB | {r['seconds_max']:.2f} s |")
+                     f"{r['peak_bytes_max'] / 2**20:.1f} MB | {r['seconds_max']:.2f} s | {r['slow']} |")
     return "\n".join(lines)
 
 
@@ -586,6 +595,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--surface", action="append", choices=SURFACES, help="only these surfaces")
     parser.add_argument("--findings", type=Path, help="write every failing input here (reproducers)")
     parser.add_argument("--json", type=Path, help="write the figures as JSON")
+    parser.add_argument("--max-repeat", type=int, default=50000,
+                        help="longest repetition of a piece of pasted text (default 50000, about 1 MB)")
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="dllmagic-fuzz-"))
     try:
@@ -593,7 +604,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         runner = Runner(seeds, work)
         results = []
         for surface in args.surface or SURFACES:
-            figures = fuzz(surface, args.seconds, seeds=seeds, work=work, findings=args.findings, runner=runner)
+            figures = fuzz(surface, args.seconds, seeds=seeds, work=work, findings=args.findings, runner=runner,
+                           max_repeat=args.max_repeat)
             results.append(figures.summary())
             print(f"{surface}: {figures.inputs} inputs, {figures.failures} failures", file=sys.stderr, flush=True)
             for f in figures.findings[:5]:
@@ -601,6 +613,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(table(results))
         if args.json:
             args.json.write_text(json.dumps({"seconds_per_surface": args.seconds, "time_bound": TIME_BOUND,
+                                             "max_repeat": args.max_repeat,
                                              "python": sys.version.split()[0], "results": results}, indent=2))
         return 0 if all(r["internal_errors"] + r["hangs"] + r["crashes"] + r["over_memory"] + r["injections"] == 0
                         for r in results) else 1
