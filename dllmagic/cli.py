@@ -1,7 +1,8 @@
 """The command line: check, explain, deps, kernels.
 
 Exit status: 0 the import works (or nothing is missing), 1 a problem was diagnosed, 2 usage error,
-3 internal error. Every verb takes --json.
+3 internal error; 141 (as for a tool ended by SIGPIPE), quietly, when the reader of the output went
+away (``dlldoctor ... | head``). Every verb takes --json.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import List, Optional
 
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
+#: The reader of the output closed the pipe: the status a shell shows for a tool ended by SIGPIPE.
+EXIT_BROKEN_PIPE = 128 + 13
 
 #: Verbs contributed by other modules: each has add_parser(subparsers) and run(args) -> int.
 PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels"}
@@ -20,8 +23,10 @@ PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels"}
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # usage errors exit 2 with one line, as argparse does, but never 3
+        from .report.text import escape_controls
+
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {escape_controls(message, multiline=False)}\n")
 
 
 def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
@@ -66,12 +71,80 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
 def _print_report(report, as_json: bool) -> None:
     if as_json:
         from .report.jsonview import render_json
+        from .report.text import escape_json_text
 
-        print(render_json(report))
+        print(escape_json_text(render_json(report)))
     else:
-        from .report.text import render_text
+        from .report.text import output_width, render_text
 
-        print(render_text(report))
+        print(render_text(report, width=output_width()))
+
+
+def say(message: str) -> None:
+    """One line to stderr, every control character in it shown escaped (it may quote a file's name, a
+    path or an exception's text)."""
+    from .report.text import escape_controls
+
+    print(f"dlldoctor: {escape_controls(message, multiline=False)}", file=sys.stderr)
+
+
+#: What ``explain`` reads of a file or of standard input: this much of its head and as much of its tail
+#: (a log's error is usually at its end); what lies between is left out, with a line saying so.
+READ_HALF = 4 << 20
+#: A stream (a pipe, a FIFO) is read to its end, but never more than this.
+STREAM_MAX = 1 << 30
+
+
+def read_head_and_tail(fh, half: int = READ_HALF) -> bytes:
+    """The first and the last ``half`` bytes of the binary stream ``fh`` (all of it when it is smaller);
+    a seekable file is not read in between."""
+    import os
+
+    head = fh.read(half)
+    if len(head) < half:
+        return head
+    try:
+        size = os.fstat(fh.fileno()).st_size
+        import stat
+
+        regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+    except (OSError, AttributeError, ValueError):
+        size, regular = 0, False
+    if regular and size > 2 * half:
+        fh.seek(size - half)
+        tail = fh.read(half)
+        skipped = size - half - len(head)
+    else:  # a stream: keep the last `half` bytes seen
+        tail = b""
+        total = len(head)
+        while total < STREAM_MAX:
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            total += len(chunk)
+            tail = (tail + chunk)[-half:]
+        skipped = total - len(head) - len(tail)
+        if skipped <= 0:
+            return head + tail
+    # Whole lines only on both sides of the gap.
+    cut = head.rfind(b"\n")
+    head = head[:cut + 1] if cut >= 0 else head
+    cut = tail.find(b"\n")
+    tail = tail[cut + 1:] if cut >= 0 else tail
+    return head + f"\n[dlldoctor: {skipped} bytes in the middle left out]\n".encode() + tail
+
+
+def decode_text(data: bytes) -> str:
+    """Pasted or saved text as str: UTF-16/UTF-32 when it starts with their byte order mark (a Windows
+    log), else UTF-8 with every undecodable byte replaced (never an error)."""
+    import codecs
+
+    for bom, name in ((codecs.BOM_UTF32_LE, "utf-32"), (codecs.BOM_UTF32_BE, "utf-32"),
+                      (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"),
+                      (codecs.BOM_UTF8, "utf-8-sig")):
+        if data.startswith(bom):
+            return data.decode(name, "replace")
+    return data.decode("utf-8", "replace")
 
 
 def _validate_name(name: str) -> bool:
@@ -82,7 +155,7 @@ def run_check(args) -> int:
     from .api import check
 
     if not _validate_name(args.name):
-        print(f"dlldoctor: not a module name: {args.name!r}", file=sys.stderr)
+        say(f"not a module name: {args.name!r}")
         return EXIT_USAGE
     report = check(args.name, python=args.python, online=getattr(args, "online", False),
                    cwd=getattr(args, "cwd", None), notebook=getattr(args, "notebook", None))
@@ -96,13 +169,14 @@ def run_explain(args) -> int:
     from .api import explain
 
     if args.file == "-":
-        text = sys.stdin.read()
+        stdin = getattr(sys.stdin, "buffer", None)
+        text = decode_text(read_head_and_tail(stdin)) if stdin is not None else sys.stdin.read()
     else:
         try:
             with open(args.file, "rb") as fh:
-                text = fh.read(8 << 20).decode("utf-8", "replace")
+                text = decode_text(read_head_and_tail(fh))
         except OSError as exc:
-            print(f"dlldoctor: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+            say(f"cannot read {args.file}: {exc.strerror or exc}")
             return EXIT_USAGE
     machine = None
     if getattr(args, "machine", None):
@@ -111,14 +185,51 @@ def run_explain(args) -> int:
         try:
             machine = load_machine(args.machine)
         except MachineError as exc:
-            print(f"dlldoctor: {exc}", file=sys.stderr)
+            say(str(exc))
             return EXIT_USAGE
     report = explain(text, machine=machine)
     _print_report(report, args.json)
     return EXIT_DIAGNOSED if report.findings else EXIT_OK
 
 
+def _robust_streams() -> None:
+    """Output that the terminal's encoding cannot show (a cp1252 console, PYTHONIOENCODING=ascii) is
+    written as \\u escapes instead of failing; input bytes that are not text are replaced."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass
+    try:
+        sys.stdin.reconfigure(errors="replace")
+    except (AttributeError, ValueError, OSError):
+        pass
+
+
+def _quiet_after_broken_pipe() -> int:
+    """The reader of our output went away (``dlldoctor ... | head``): stop quietly, as Unix tools do.
+    Whatever is still buffered goes to /dev/null so that the interpreter's last flush cannot complain."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, AttributeError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Optional[List[str]] = None) -> int:
+    try:
+        status = _main(argv)
+        sys.stdout.flush()  # inside the guard: a reader gone before the last flush is no error either
+        return status
+    except BrokenPipeError:
+        return _quiet_after_broken_pipe()
+
+
+def _main(argv: Optional[List[str]] = None) -> int:
+    _robust_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     verbs = {"check", "explain", *PLUGIN_VERBS}
     # A bare NAME is shorthand for 'check NAME' unless it is a verb.
@@ -138,12 +249,14 @@ def main(argv: Optional[List[str]] = None) -> int:
         return importlib.import_module(PLUGIN_VERBS[args.verb]).run(args)
     except KeyboardInterrupt:
         return EXIT_INTERNAL
+    except BrokenPipeError:
+        raise
     except Exception as exc:
         import os
 
         if os.environ.get("DLLMAGIC_STRICT") == "1":
             raise
-        print(f"dlldoctor: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        say(f"internal error: {type(exc).__name__}: {exc}")
         return EXIT_INTERNAL
 
 

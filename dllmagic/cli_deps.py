@@ -369,6 +369,14 @@ def _as_lddtree_takes_it(system, args):
     return system, said, False
 
 
+def _say(message: str) -> None:
+    import sys
+
+    from .report.text import escape_controls
+
+    print(f"deps: {escape_controls(message, multiline=False)}", file=sys.stderr)
+
+
 def run(args) -> int:
     import os
     import sys
@@ -382,13 +390,13 @@ def run(args) -> int:
         try:
             machine = load_machine(args.machine)
         except MachineError as exc:
-            print(f"deps: --machine: {exc}", file=sys.stderr)
+            _say(f"--machine: {exc}")
             return 2
         system = machine.system
         args.root = args.root or system.root
     elif getattr(args, "root", None):
         if not os.path.isdir(args.root):
-            print(f"deps: --root {args.root}: not a folder", file=sys.stderr)
+            _say(f"--root {args.root}: not a folder")
             return 2
         system = System.model(getattr(args, "platform", None) or "linux", args.root,
                               executable=args.python or "")
@@ -420,7 +428,7 @@ def run(args) -> int:
         else:
             path = name if name.startswith("/") or args.root else os.path.abspath(name)
         if not system.exists(path):
-            print(f"deps: {name}: no such file or folder", file=sys.stderr)
+            _say(f"{name}: no such file or folder")
             return 2
         given.append(path)
     if modelled and system.platform == "macos" and given:
@@ -493,11 +501,15 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
             json.dumps(DEPS_SCHEMA_VERSION), json.dumps(status == 0),
             ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":"))))
     else:
+        # Names, RUNPATH entries and notes come from the files: whatever a terminal would act on in them
+        # is shown escaped (\x1b, \u202e); the JSON above keeps the exact strings.
+        from .report.text import escape_controls
+
         for file, _w, rendered, _x, _p in entries:
             if rendered is not None:
-                print(rendered)
+                print(escape_controls(rendered))
             elif args.verbose:
-                print(f"{file}: checked as a dependency of {reached.get(file)}")
+                print(escape_controls(f"{file}: checked as a dependency of {reached.get(file)}", multiline=False))
     return status
 
 

@@ -122,6 +122,20 @@ def _text(data: Dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _safe_text(data: Dict[str, Any]) -> str:
+    """:func:`_text` with every control character escaped, line by line (a kernelspec's display name,
+    argv and paths come from files anyone may write)."""
+    from .report.text import escape_controls
+
+    return "\n".join(escape_controls(line, multiline=False) for line in _text(data).split("\n"))
+
+
+def _say(message: str) -> None:
+    from .report.text import escape_controls
+
+    print(f"dlldoctor: {escape_controls(message, multiline=False)}", file=sys.stderr)
+
+
 def _machine(path: str):
     """(System, Interpreter or None) of a modelled machine description."""
     from .facts.native.machine import load_machine, machine_interpreter
@@ -138,7 +152,7 @@ def run(args: Any) -> int:
         try:
             system, interpreter = _machine(args.machine)
         except MachineError as exc:
-            print(f"dlldoctor: {exc}", file=sys.stderr)
+            _say(str(exc))
             return 2
         if interpreter is None:
             from .model import Interpreter
@@ -148,16 +162,16 @@ def run(args: Any) -> int:
                                       platform=system.platform, prefix="", base_prefix="",
                                       environment_kind="unknown", source="the machine description")
         data = kernels_data(system=system, interpreter=interpreter, notebook_dir=getattr(args, "notebook_dir", None))
-        print(json.dumps(data, indent=2, sort_keys=False) if getattr(args, "json", False) else _text(data))
+        print(json.dumps(data, indent=2, sort_keys=False) if getattr(args, "json", False) else _safe_text(data))
         return 0
     try:
         interpreter = _interpreter_for(getattr(args, "python", None))
     except Exception as exc:  # a --python that cannot be probed is a usage error
-        print(f"dlldoctor: {exc}", file=sys.stderr)
+        _say(str(exc))
         return 2
     data = kernels_data(interpreter=interpreter, notebook_dir=getattr(args, "notebook_dir", None) or os.getcwd())
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2, sort_keys=False))
     else:
-        print(_text(data))
+        print(_safe_text(data))
     return 0

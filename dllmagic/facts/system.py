@@ -204,7 +204,20 @@ class System(Record):
             return
 
     def read_bytes(self, path: str, limit: Optional[int] = None) -> bytes:
-        with open(self.host_path(path), "rb") as fh:
+        """The bytes of a regular file (at most ``limit``). Anything else is an OSError: a FIFO or a
+        device put where a file is expected (``x.pth`` on sys.path) must never make a reader wait."""
+        import stat
+
+        fd = os.open(self.host_path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                import errno
+
+                raise OSError(errno.EINVAL, "not a regular file", path)
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "rb") as fh:
             if limit is None:
                 return fh.read()
             # read(limit) would allocate the whole limit up front; most files are far smaller.

@@ -1,39 +1,113 @@
-"""Plain-text view of a report: terminals, terminal IPython, text/plain fallbacks."""
+"""Plain-text view of a report: terminals, terminal IPython, text/plain fallbacks.
+
+Everything printed here came, in part, from files, names and pasted text, so before it reaches a terminal
+every character that a terminal would act on is shown escaped (:func:`escape_controls`): ESC (colours,
+window titles, OSC 52 clipboard writes), other C0/C1 controls, NUL, line and paragraph separators, and
+the bidirectional overrides that would make text read differently from what it is. The JSON view keeps
+the exact strings (JSON escapes what it must).
+
+Lines are wrapped to the terminal's width when the output is a terminal, and never inside a word: a
+path stays whole on one line so that it can be copied (a word longer than the width overflows rather
+than breaking). The lines of a fix's cell (commands) are never wrapped.
+"""
 from __future__ import annotations
 
+import re
 import textwrap
-from typing import List
+from typing import List, Optional
 
 from ..model import Finding, Report
 
 _MARK = {"healthy": "✓"}
 
+#: Characters a terminal acts on or that change how a line reads: C0 controls but tab and newline, DEL,
+#: C1 controls, soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width and direction
+#: marks, line/paragraph separators, bidi embeddings/overrides/isolates, word joiner and invisible
+#: operators, BOM, interlinear annotation marks, lone surrogates (undecodable bytes) and Unicode tags.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+                     "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]")
+#: The same for a single-line field (newline and tab too).
+_UNSAFE_LINE = re.compile("[\t\n" + _UNSAFE.pattern[1:])
 
-def _wrap(text: str, indent: str, width: int = 100) -> List[str]:
-    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent) or [indent]
+
+def _escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def render_finding(finding: Finding, index: int, *, compact: bool = False) -> List[str]:
+def escape_controls(text: str, *, multiline: bool = True) -> str:
+    """``text`` with every character a terminal would act on shown as ``\\x1b``, ``\\u202e`` ...
+
+    ``multiline``: newlines and tabs are kept (a block of text); otherwise they are escaped too.
+    """
+    if not isinstance(text, str):
+        text = str(text)
+    return (_UNSAFE if multiline else _UNSAFE_LINE).sub(_escape, text)
+
+
+def _json_escape(match: "re.Match[str]") -> str:
+    code = ord(match.group())
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xd800 + (code >> 10):04x}\\u{0xdc00 + (code & 0x3ff):04x}"
+
+
+def escape_json_text(text: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters of :func:`escape_controls`
+    written as ``\\uXXXX`` escapes: the same document once parsed, safe to print to a terminal. (They
+    can only occur inside strings, where the escape means the same character.)"""
+    return _UNSAFE.sub(_json_escape, text)
+
+
+def output_width(stream=None) -> Optional[int]:
+    """The width to wrap to: the terminal's columns when ``stream`` (default stdout) is a terminal,
+    else None (no wrapping: a pipe or a file gets whole lines)."""
+    import sys
+
+    stream = sys.stdout if stream is None else stream
+    try:
+        if not stream.isatty():
+            return None
+    except (AttributeError, ValueError, OSError):
+        return None
+    import shutil
+
+    return max(40, shutil.get_terminal_size((100, 24)).columns)
+
+
+def _wrap(text: str, indent: str, width: Optional[int]) -> List[str]:
+    if width is None:
+        return [indent + text]
+    return textwrap.wrap(text, width=width, initial_indent=indent, subsequent_indent=indent + "  ",
+                         break_long_words=False, break_on_hyphens=False) or [indent]
+
+
+def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None) -> List[str]:
     mark = _MARK.get(finding.kind, "✗")
-    lines = [f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})"]
-    lines += _wrap(finding.summary, "    ")
+    lines = _wrap(f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})", "", width)
+    lines += _wrap(finding.summary, "    ", width)
     if not compact and finding.evidence:
         lines.append("    Evidence:")
         for ev in finding.evidence:
             src = f"  [{ev.source}]" if ev.source else ""
-            lines += _wrap(f"- {ev.fact}: {ev.value}{src}", "      ")
+            lines += _wrap(f"- {ev.fact}: {ev.value}{src}", "      ", width)
     fixes = finding.fixes[:1] if compact else finding.fixes
     for n, fix in enumerate(fixes, 1):
-        lines.append(f"    Fix {index}.{n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}")
-        for cell_line in fix.cell.splitlines():
+        lines += _wrap(f"Fix {index}.{n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
+                       "    ", width)
+        for cell_line in fix.cell.split("\n"):
             lines.append(f"        {cell_line}")
     if finding.docs and not compact:
-        lines.append(f"    Learn more: {finding.docs}")
+        lines += _wrap(f"Learn more: {finding.docs}", "    ", width)
     return lines
 
 
-def render_text(report: Report, *, compact: bool = False) -> str:
-    """The whole report as text (``compact``: the top finding with its first fix only)."""
+def render_text(report: Report, *, compact: bool = False, width: Optional[int] = None) -> str:
+    """The whole report as text (``compact``: the top finding with its first fix only), every control
+    character escaped. ``width``: wrap long lines to this many columns (None: no wrapping)."""
     head = f"dllmagic {report.tool_version}: "
     if report.ok:
         head += f"import {report.target} works"
@@ -42,18 +116,21 @@ def render_text(report: Report, *, compact: bool = False) -> str:
         head += (f"{report.failure.exc_type}: {first}" if report.failure.exc_type else first)[:300]
     else:
         head += f"import {report.target or '(nothing recognised)'}"
-    lines = [head]
+    lines = _wrap(head, "", width)
     if report.interpreter is not None and not compact:
         it = report.interpreter
-        lines.append(f"  interpreter: {it.executable} (Python {it.version}, {it.implementation}, "
-                     f"{it.architecture}{' under Rosetta' if it.translated else ''}, {it.environment_kind})")
+        lines += _wrap(f"interpreter: {it.executable} (Python {it.version}, {it.implementation}, "
+                       f"{it.architecture}{' under Rosetta' if it.translated else ''}, {it.environment_kind})",
+                       "  ", width)
     if report.expected_environment is not None and not compact:
-        lines += _wrap(f"expected environment: {report.expected_environment.description}", "  ")
+        lines += _wrap(f"expected environment: {report.expected_environment.description}", "  ", width)
     findings = report.findings[:1] if compact else report.findings
     for i, finding in enumerate(findings, 1):
-        lines += render_finding(finding, i, compact=compact)
+        lines += render_finding(finding, i, compact=compact, width=width)
     if compact and len(report.findings) > 1:
-        lines.append(f"  (+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)")
+        lines += _wrap(f"(+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)",
+                       "  ", width)
     for note in report.notes:
-        lines.append(f"  note: {note}")
-    return "\n".join(lines)
+        lines += _wrap(f"note: {note}", "  ", width)
+    # Each line is escaped as a whole: a newline inside a field (a summary, a note) shows as \n too.
+    return "\n".join(escape_controls(line, multiline=False) for line in lines)

@@ -149,7 +149,7 @@ class _Elf:
         for i in range(min(count, MAX_DYN)):
             off = self.e_phoff + i * self.e_phentsize
             if off < 0 or off + size > self.size:
-                self.notes.append(f"program header {i} lies past the end of the file")
+                self.error = "cannot read file data: the program headers lie past the end of the file"  # as ld.so
                 break
             f = unpack(self.data, off)
             if self.bits == 64:
@@ -233,6 +233,8 @@ def parse(data) -> Dict[str, Any]:
                 f.notes.append("PT_INTERP lies past the end of the file")
         elif p_type == PT_GNU_STACK:
             out["exec_stack"] = bool(p_flags & PF_X)
+    if any(off + filesz > f.size for _va, off, filesz in f.loads):  # ld.so maps it, then dies of SIGBUS
+        out["error"] = "file too short: a loadable segment ends past the end of the file (truncated)"
     if f.e_type not in (2, 3):
         out["error"] = "only ET_DYN and ET_EXEC can be loaded"
     dyn = _dynamic(f)

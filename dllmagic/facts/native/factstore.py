@@ -6,24 +6,36 @@ read (the same test the in-process cache makes, plus the change time); anything 
 A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
 Symbol tables are never stored: they are read lazily from the file itself.
 
-The store is one file (``native-facts.marshal``) in the user's cache folder: ``$DLLMAGIC_CACHE_DIR``,
+The store is one file (``native-facts.json``) in the user's cache folder: ``$DLLMAGIC_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/dllmagic``, else ``~/.cache/dllmagic`` (``%LOCALAPPDATA%\\dllmagic`` on
 Windows, ``~/Library/Caches/dllmagic`` on macOS). It is written whole to a temporary file and renamed
-into place, so a reader never sees half of it; an unreadable or foreign store is ignored and replaced.
-Nothing here raises: a store that cannot be read or written just makes the run read every file.
+into place, so a reader never sees half of it.
+
+The store is read as untrusted data (another process, a full disk or a flipped bit may have changed it):
+its first line names the format, the dllmagic version, the payload's length and its CRC-32; the payload
+is JSON, parsed only when length and checksum match. Every field of an entry is checked for its type
+(and every tuple for its length) before it is used; an entry that fails is not used (the file is read
+again), a store that fails is ignored and replaced by the next save. Nothing here raises: a store that
+cannot be read or written just makes the run read every file.
 """
 from __future__ import annotations
 
-import marshal
+import json
 import os
 import sys
 import time
+import zlib
 
 __all__ = ["FactStore", "default_folder", "active", "activate", "deactivate"]
 
 #: Bumped whenever the stored fields or the reader's answers change: an older store is then ignored.
-FORMAT = 1
-FILENAME = "native-facts.marshal"
+FORMAT = 2
+FILENAME = "native-facts.json"
+#: The store of format 1 (marshal data, which can crash the reader when damaged): removed on save.
+OLD_FILENAMES = ("native-facts.marshal",)
+MAGIC = b"dllmagic-native-facts"
+#: A store larger than this is not read (50 000 entries take about 25 MB).
+MAX_BYTES = 256 << 20
 #: Files changed less than this long ago are read but not kept (see :meth:`FactStore.put`).
 SETTLE_NS = 2_000_000_000
 #: Beyond this many entries only those of the current run are kept (a store never grows without end).
@@ -50,12 +62,88 @@ def _version() -> str:
     return __version__
 
 
-def _stamp(st) -> tuple:
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+def _stamp(st) -> list:
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+# -- an entry's layout and its check ----------------------------------------------------------------
+# An entry is one flat JSON list: the five numbers of the stat stamp, then the fields below in this
+# order. Each field has a kind: "str?" a string or null, "int?" a number or null, "bool?" true, false
+# or null, "strs" a list of strings, "needed" [[name, weak, delay] ...], "vneed" [[library, version,
+# weak] ...]. A field list that differs from the reader's (a newer dllmagic, a changed Binary) is not
+# stored at all: an entry must never lack a field the reader would have filled.
+
+FIELDS = (
+    ("format", "str?"), ("bits", "int?"), ("machine", "str?"), ("endian", "str?"), ("kind", "str?"),
+    ("interp", "str?"), ("soname", "str?"), ("needed", "needed"), ("rpath", "strs"), ("runpath", "strs"),
+    ("flags", "strs"), ("versions_needed", "vneed"), ("versions_defined", "strs"), ("exec_stack", "bool?"),
+    ("error", "str?"), ("notes", "strs"),
+)
+_NAMES = frozenset(name for name, _ in FIELDS)
+_STAMP_LEN = 5
+ENTRY_LEN = _STAMP_LEN + len(FIELDS)
+
+
+_JUST_STR = {str}
+
+
+def _check(kind: str, v):
+    """``v`` as the reader's value for a field of ``kind`` (tuples, frozenset), or raise ValueError."""
+    if kind == "str?":
+        if v is None or type(v) is str:
+            return v
+    elif kind == "int?":
+        if v is None or type(v) is int:
+            return v
+    elif kind == "bool?":
+        if v is None or type(v) is bool:
+            return v
+    elif type(v) is list:
+        if kind == "strs":
+            if not v or set(map(type, v)) == _JUST_STR:
+                return tuple(v)
+        elif kind == "needed":
+            if all(type(n) is list and len(n) == 3 and type(n[0]) is str and type(n[1]) is bool
+                   and type(n[2]) is bool for n in v):
+                return tuple(tuple(n) for n in v)
+        elif kind == "vneed":
+            if all(type(n) is list and len(n) == 3 and type(n[0]) is str and type(n[1]) is str
+                   and type(n[2]) is bool for n in v):
+                return tuple(tuple(n) for n in v)
+    raise ValueError(kind)
+
+
+def encode_entry(st, fields: dict):
+    """The flat list stored for ``fields`` (as :func:`binary._stored_fields` makes them), or None
+    when they are not exactly the fields this store knows, with the types it expects."""
+    if not isinstance(fields, dict) or fields.keys() != _NAMES:
+        return None
+    row = _stamp(st)
+    try:
+        for name, kind in FIELDS:
+            value = fields[name]
+            if kind == "strs":
+                value = sorted(value) if name == "flags" else list(value)
+            elif kind in ("needed", "vneed"):
+                value = [list(item) for item in value]
+            _check(kind, value)  # what is written must read back
+            row.append(value)
+    except (TypeError, ValueError):
+        return None
+    return row
+
+
+def decode_entry(row) -> dict:
+    """The fields of a stored entry, every one checked; ValueError when any is of the wrong type."""
+    if type(row) is not list or len(row) != ENTRY_LEN:
+        raise ValueError("entry")
+    fields = {name: _check(kind, row[_STAMP_LEN + i]) for i, (name, kind) in enumerate(FIELDS)}
+    fields["flags"] = frozenset(fields["flags"])
+    return fields
 
 
 class FactStore:
-    """host path -> (stat stamp, fields of the Binary as the ELF reader made them)."""
+    """host path -> [stat stamp..., fields of the Binary as the ELF reader made them]."""
 
     def __init__(self, folder: str) -> None:
         self.path = os.path.join(folder, FILENAME)
@@ -64,34 +152,81 @@ class FactStore:
         self.used: dict = {}
         #: Entries added by this run (what a forked worker hands back to the parent).
         self.added: dict = {}
+        #: Why the store on disk was not used (None: it was, or there was none).
+        self.rejected = None
         self._load()
 
     def _load(self) -> None:
         try:
-            with open(self.path, "rb") as fh:
-                data = marshal.loads(fh.read())  # marshal.load(fh) reads in small pieces: 8x slower
-        except (OSError, EOFError, ValueError, TypeError):
+            # Regular files only, never waiting on a FIFO put in the store's place.
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        except OSError:
             return
-        if isinstance(data, tuple) and len(data) == 4 and data[:3] == ("dllmagic-native-facts", FORMAT,
-                                                                       _version()) \
-                and isinstance(data[3], dict):
-            self.entries = data[3]
+        try:
+            import stat
+
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_BYTES:
+                self.rejected = "not a regular file, or too large"
+                return
+            with os.fdopen(fd, "rb") as fh:
+                fd = None
+                data = fh.read(MAX_BYTES + 1)
+        except OSError:
+            self.rejected = "unreadable"
+            return
+        finally:
+            if fd is not None:
+                os.close(fd)
+        self.entries = self._parse(data)
+
+    def _parse(self, data: bytes) -> dict:
+        """The entries of a store's bytes, or {} (with :attr:`rejected` set) when any check fails."""
+        head, sep, payload = data.partition(b"\n")
+        parts = head.split(b" ")
+        want = (MAGIC, str(FORMAT).encode(), _version().encode("utf-8", "replace"))
+        if not sep or len(parts) != 5 or tuple(parts[:3]) != want:
+            self.rejected = "another format or version"
+            return {}
+        try:
+            length, crc = int(parts[3]), int(parts[4], 16)
+        except ValueError:
+            self.rejected = "damaged header"
+            return {}
+        if length != len(payload) or crc != zlib.crc32(payload):
+            self.rejected = "checksum mismatch"
+            return {}
+        try:
+            entries = json.loads(payload)
+        except (ValueError, RecursionError):
+            self.rejected = "not JSON"
+            return {}
+        if type(entries) is not dict:
+            self.rejected = "not an object"
+            return {}
+        return entries
 
     def get(self, host: str, st):
-        """The stored fields of ``host`` if the file is unchanged since, else None."""
-        entry = self.entries.get(host)
-        if entry is None or not isinstance(entry, tuple) or len(entry) != 2 or entry[0] != _stamp(st):
+        """The stored fields of ``host`` if the file is unchanged since (and the entry well-typed), else None."""
+        row = self.entries.get(host)
+        if row is None or type(row) is not list or len(row) != ENTRY_LEN or row[:_STAMP_LEN] != _stamp(st):
             return None
-        self.used[host] = entry
-        return entry[1]
+        try:
+            fields = decode_entry(row)
+        except ValueError:  # a damaged or foreign entry: read the file instead, and forget the entry
+            self.entries.pop(host, None)
+            return None
+        self.used[host] = row
+        return fields
 
     def put(self, host: str, st, fields: dict) -> None:
         # A file changed in the last moments may change again within the same clock tick, keeping
         # its times and size: its stamp would not tell (git's "racily clean" entries). Not kept.
         if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
             return
-        entry = (_stamp(st), fields)
-        self.entries[host] = self.used[host] = self.added[host] = entry
+        row = encode_entry(st, fields)
+        if row is not None:
+            self.entries[host] = self.used[host] = self.added[host] = row
 
     def absorb(self, added: dict) -> None:
         """Entries another process of the same run added (see :attr:`added`)."""
@@ -101,25 +236,35 @@ class FactStore:
             self.added.update(added)
 
     def save(self) -> bool:
-        """Write the store if this run added to it. False when it could not be written."""
-        if not self.added:
+        """Write the store if this run added to it (or the one on disk was bad). False when it could
+        not be written."""
+        if not self.added and self.rejected is None:
             return True
         entries = self.entries if len(self.entries) <= MAX_ENTRIES else self.used
         folder = os.path.dirname(self.path)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
-            payload = marshal.dumps(("dllmagic-native-facts", FORMAT, _version(), entries))
+            # ASCII: a path's undecodable bytes (lone surrogates) travel as \\udcXX escapes and read back.
+            payload = json.dumps(entries, separators=(",", ":")).encode("ascii")
+            head = b" ".join((MAGIC, str(FORMAT).encode(), _version().encode("utf-8", "replace"),
+                              str(len(payload)).encode(), b"%08x" % zlib.crc32(payload)))
             os.makedirs(folder, exist_ok=True)
             with open(tmp, "wb") as fh:
-                fh.write(payload)
+                fh.write(head + b"\n" + payload)
             os.replace(tmp, self.path)
-        except (OSError, ValueError):
+        except (OSError, ValueError, TypeError):
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
             return False
+        for old in OLD_FILENAMES:  # format 1: never read again
+            try:
+                os.unlink(os.path.join(folder, old))
+            except OSError:
+                pass
         self.added = {}
+        self.rejected = None
         return True
 
 

@@ -77,32 +77,174 @@ def _version(text: Any, what: str) -> Optional[Tuple[int, ...]]:
     if text is None:
         return None
     try:
-        return tuple(int(p) for p in str(text).split("."))
+        return tuple(int(p) for p in str(text).split("."))[:8]
     except ValueError:
-        raise MachineError(f"{what} must be a dotted version such as 10.0.19045, not {text!r}") from None
+        raise MachineError(f"'{what}' must be a dotted version such as 10.0.19045, not {str(text)[:80]!r}") from None
+
+
+#: A description file larger than this is refused (a real one is a few kilobytes).
+MAX_DESCRIPTION_BYTES = 4 << 20
 
 
 def load_machine(description: str) -> Machine:
-    """Read a machine description file (JSON); its ``root`` is relative to the file's folder."""
+    """Read a machine description file (JSON); its ``root`` is relative to the file's folder.
+
+    Anything wrong with the file or its contents is a :class:`MachineError` naming the field."""
+    if "\0" in description:
+        raise MachineError("the machine description's file name holds a NUL character")
     try:
-        with open(description, encoding="utf-8") as fh:
-            data = json.load(fh)
+        fd = os.open(description, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            import stat
+
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise MachineError(f"machine description {description} is not a regular file")
+            raw = fh.read(MAX_DESCRIPTION_BYTES + 1)
     except OSError as exc:
         raise MachineError(f"machine description {description}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_DESCRIPTION_BYTES:
+        raise MachineError(f"machine description {description} is larger than {MAX_DESCRIPTION_BYTES} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MachineError(f"machine description {description} is not UTF-8 text: {exc.reason} "
+                           f"at byte {exc.start}") from None
     except ValueError as exc:
         raise MachineError(f"machine description {description} is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise MachineError(f"machine description {description} is nested too deeply") from None
     return machine_from_dict(data, base=os.path.dirname(os.path.abspath(description)), description=description)
+
+
+# -- checking a description's fields ----------------------------------------------------------------
+
+def _text(value: Any, field: str, *, optional: bool = True) -> Optional[str]:
+    """``value`` if a string without NUL (or None when ``optional``), else a MachineError naming ``field``."""
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise MachineError(f"'{field}' must be a string, not {_json_type(value)}")
+    if "\0" in value:
+        raise MachineError(f"'{field}' holds a NUL character")
+    return value
+
+
+def _texts(value: Any, field: str) -> List[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise MachineError(f"'{field}' must be a list of strings, not {_json_type(value)}")
+    return [_text(v, f"{field}[{i}]", optional=False) for i, v in enumerate(value)]
+
+
+def _object(value: Any, field: str) -> Dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise MachineError(f"'{field}' must be an object, not {_json_type(value)}")
+    return value
+
+
+def _flag(value: Any, field: str, default: Optional[bool]) -> Optional[bool]:
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise MachineError(f"'{field}' must be true or false, not {_json_type(value)}")
+    return value
+
+
+def _integer(value: Any, field: str, default: Optional[int], allowed=None) -> Optional[int]:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or (allowed and value not in allowed):
+        want = " or ".join(str(a) for a in allowed) if allowed else "a whole number"
+        raise MachineError(f"'{field}' must be {want}, not {value!r}"[:200])
+    return value
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "true/false", int: "a number",
+            float: "a number", type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _check_registry(registry: Any) -> Dict[str, Any]:
+    """hive -> company -> tag -> (folder string | {value name: string or {subkey ...}})."""
+    hives = _object(registry, "registry")
+    for hive, companies in hives.items():
+        for company, tags in _object(companies, f"registry.{hive}").items():
+            for tag, values in _object(tags, f"registry.{hive}.{company}").items():
+                where = f"registry.{hive}.{company}.{tag}"
+                if isinstance(values, str):
+                    _text(values, where)
+                    continue
+                for name, value in _object(values, where).items():
+                    if isinstance(value, dict):
+                        for sub, text in value.items():
+                            _text(text, f"{where}.{name}.{sub}", optional=False)
+                    else:
+                        _text(value, f"{where}.{name}", optional=False)
+    return hives
+
+
+def check_description(data: Any) -> None:
+    """Raise a :class:`MachineError` naming the first field of ``data`` of the wrong type (or holding
+    a NUL character); the loader models then read only well-typed values."""
+    if not isinstance(data, dict):
+        raise MachineError("a machine description is a JSON object")
+    for key in ("root", "machine", "cwd"):
+        _text(data.get(key), key)
+    python = _object(data.get("python"), "python")
+    for key in ("executable", "prefix", "base_prefix", "kind", "implementation"):
+        _text(python.get(key), f"python.{key}")
+    if python.get("version") is not None and not isinstance(python["version"], (str, int, float)) \
+            or isinstance(python.get("version"), bool):
+        raise MachineError(f"'python.version' must be a string such as \"3.11\", not {_json_type(python['version'])}")
+    _flag(python.get("conda"), "python.conda", None)
+    _integer(python.get("bits"), "python.bits", None, (32, 64))
+    _texts(python.get("sys_path"), "python.sys_path")
+    environ = _object(data.get("environ"), "environ")
+    for name, value in environ.items():
+        if "\0" in name:
+            raise MachineError("'environ' has a variable name holding a NUL character")
+        _text(value, f"environ.{name}", optional=False)
+    _texts(data.get("loaded"), "loaded")
+    _texts(data.get("imported"), "imported")
+    dirs = data.get("dll_directories")
+    if dirs is not None and not isinstance(dirs, list):
+        raise MachineError(f"'dll_directories' must be a list, not {_json_type(dirs)}")
+    for i, d in enumerate(dirs or ()):
+        if isinstance(d, dict):
+            _text(d.get("path"), f"dll_directories[{i}].path", optional=False)
+            _text(d.get("source"), f"dll_directories[{i}].source")
+        elif not isinstance(d, str):
+            raise MachineError(f"each 'dll_directories' entry is a path or {{path, source}}; "
+                               f"dll_directories[{i}] is {_json_type(d)}")
+        else:
+            _text(d, f"dll_directories[{i}]")
+    _flag(data.get("reconstruct_dll_directories"), "reconstruct_dll_directories", True)
+    windows = _object(data.get("windows"), "windows")
+    for key in ("version", "system_root", "cwd"):
+        _text(windows.get(key), f"windows.{key}")
+    _texts(windows.get("known_dlls"), "windows.known_dlls")
+    _integer(windows.get("os_bits"), "windows.os_bits", 64, (32, 64))
+    macos = _object(data.get("macos"), "macos")
+    for key in ("version", "arch"):
+        _text(macos.get(key), f"macos.{key}")
+    _texts(macos.get("shared_cache"), "macos.shared_cache")
+    _flag(macos.get("env_purged"), "macos.env_purged", False)
+    _flag(macos.get("fallback_default"), "macos.fallback_default", True)
+    if data.get("registry") is not None:
+        _check_registry(data["registry"])
 
 
 def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Optional[str] = None) -> Machine:
     """A :class:`Machine` from an already parsed description (``base``: where ``root`` is relative to)."""
     from ..system import System
 
-    if not isinstance(data, dict):
-        raise MachineError("a machine description is a JSON object")
+    check_description(data)
     platform = data.get("platform")
     if platform not in ("windows", "macos", "linux"):
-        raise MachineError(f"'platform' must be windows, macos or linux, not {platform!r}")
+        raise MachineError(f"'platform' must be windows, macos or linux, not {platform!r}"[:200])
     root = os.path.join(base, data.get("root", "."))
     if not os.path.isdir(root):
         raise MachineError(f"the machine's root folder {root} does not exist")
