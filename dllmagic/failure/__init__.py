@@ -38,7 +38,7 @@ from .matching import _applies, _best_hit, _groups, _Hit, _resolve_kind  # noqa:
 from .modules import (_EXT_SUFFIX, _FRAME_HEADER, _IDENT, _IMPORT_STMT, _LIB_DIRS, _NEXT_EXCEPTION,  # noqa: F401
                       _SITE_DIRS, _imports_in, _is_extension_file, _is_native_file, _package_of_file,
                       _split_path, _traceback_imports, module_from_path)
-from .signatures import (_FIELDS, _GROUP, _Knowledge, _Refinement, _Signature, _compile_pattern,  # noqa: F401
+from .signatures import (IntakeText, _FIELDS, _GROUP, _Knowledge, _Refinement, _Signature, _compile_pattern,  # noqa: F401
                          _expand, _live_regex, _load_knowledge, _normalise_text, _windows_code, signatures,
                          windows_code_of_text)
 
@@ -130,7 +130,8 @@ def is_import_failure(exc: BaseException) -> bool:
 
     True for an ImportError anywhere in the chain, or an OSError, RuntimeError, TypeError,
     AttributeError, SystemError or ValueError (library errors derive from these) whose text matches a
-    live signature.  The signatures are compiled into one regex on first use.
+    live signature.  A signature's regex runs (compiled on first use) only when the literals it needs
+    are in the text.
     """
     try:
         chain = _walk_chain(exc)
@@ -139,8 +140,13 @@ def is_import_failure(exc: BaseException) -> bool:
         candidates = [e for e in chain if isinstance(e, _TEXT_CHECKED)]
         if not candidates:
             return False
-        regex = _live_regex()
-        return any(regex.search(_head_and_tail(_safe_str(e))) for e in candidates)
+        live = [sig for sig in _load_knowledge().signatures if sig.live]
+        for e in candidates:
+            text = IntakeText(_head_and_tail(_safe_str(e)))
+            # A literal scan first: the few signatures it leaves run on at most 8 KB.
+            if any(sig.may_match(text) and sig.regex.search(text.text) for sig in live):
+                return True
+        return False
     except Exception:
         return False
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 import ntpath
 import posixpath
 import re
+from itertools import islice
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
-from .matching import _Hit, _best_hit, _groups
+from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
 from .modules import (_SITE_DIRS, _is_native_file, _split_path, _traceback_imports, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
@@ -60,7 +61,9 @@ def _top_level(module: str) -> str:
 
 def _closest(doc: _Doc, sig: _Signature, pos: int) -> Optional["re.Match[str]"]:
     best = None
-    for m in sig.regex.finditer(doc.text, doc.start):
+    if not doc.may_match(sig):
+        return None
+    for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
         if best is None or abs(m.start() - pos) < abs(best.start() - pos):
             best = m
     return best

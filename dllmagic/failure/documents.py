@@ -3,11 +3,17 @@ from __future__ import annotations
 
 import re
 import traceback as _traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import List, Optional
 
-_MAX_TEXT = 400_000      # characters of pasted text examined (head and tail kept)
+from .signatures import IntakeText, _Signature
+
+_MAX_TEXT = 256_000      # characters of pasted text examined (a quarter from the head, the rest from the tail)
 _MAX_CHAIN = 64          # exceptions examined in one chain
+_LIVE_HEAD = 16_000      # characters of a live exception's message read from its start …
+_LIVE_TAIL = 16_000      # … and from its end
+_LIVE_TRACEBACK = 32_000  # characters of a live traceback read from its end (the innermost frames)
+_MAX_TYPE_PREFIX = 400   # characters before a match read for the exception type printed on its line
 
 @dataclass
 class _Doc:
@@ -19,6 +25,14 @@ class _Doc:
     path: Optional[str] = None      # ImportError.path
     is_import_error: bool = False
     message: str = ""
+    original: Optional[str] = None  # pasted text as given, before the intake normalised it (evidence)
+    _intake: Optional[IntakeText] = field(default=None, repr=False, compare=False)
+
+    def may_match(self, sig: _Signature) -> bool:
+        """False when the signature cannot match this document (a literal it needs is absent)."""
+        if self._intake is None:
+            self._intake = IntakeText(self.text)
+        return sig.may_match(self._intake)
 
 
 _EXC_LINE = re.compile(
@@ -29,7 +43,7 @@ _IMPORT_ERROR_LINE = re.compile(r"^\W{0,8}(?:[\w ]*?:\s*)?(?:[A-Za-z_]\w*\.)*(Im
 
 def _type_at(text: str, pos: int) -> str:
     """The exception type printed on the line holding ``pos`` (before it), or ''."""
-    line_start = text.rfind("\n", 0, pos) + 1
+    line_start = max(text.rfind("\n", 0, pos) + 1, pos - _MAX_TYPE_PREFIX)
     prefix = text[line_start:pos]
     found = ""
     for m in _EXC_LINE.finditer(prefix):
@@ -84,10 +98,19 @@ def _format_tb(exc: BaseException) -> str:
         return ""
 
 
+def _window(text: str, head: int, tail: int) -> str:
+    """``text`` cut to its first ``head`` and last ``tail`` characters (errors are printed at the ends)."""
+    if len(text) <= head + tail:
+        return text
+    return text[:head] + "\n…\n" + text[len(text) - tail:]
+
+
 def _doc_from_exception(exc: BaseException) -> _Doc:
     type_names = frozenset(cls.__name__ for cls in type(exc).__mro__)
-    message = _safe_str(exc)
-    tb = _format_tb(exc)
+    # The kernel hook's budget: a live message is read in a head and a tail window, so that an
+    # exception carrying a dumped array or a log costs the kernel no more than a short one.
+    message = _window(_safe_str(exc), _LIVE_HEAD, _LIVE_TAIL)
+    tb = _window(_format_tb(exc), 0, _LIVE_TRACEBACK)
     head = f"{tb}{type(exc).__name__}: "
     name = getattr(exc, "name", None) if isinstance(exc, ImportError) else None
     path = getattr(exc, "path", None) if isinstance(exc, ImportError) else None
@@ -98,8 +121,8 @@ def _doc_from_exception(exc: BaseException) -> _Doc:
 
 def _doc_from_record(record: dict) -> _Doc:
     exc_type = str(record.get("type") or "Exception")
-    message = str(record.get("message") or "")
-    tb = str(record.get("traceback") or "")
+    message = _window(str(record.get("message") or ""), _LIVE_HEAD, _LIVE_TAIL)
+    tb = _window(str(record.get("traceback") or ""), 0, _LIVE_TRACEBACK)
     if tb and not tb.endswith("\n"):
         tb += "\n"
     head = f"{tb}{exc_type}: "
@@ -126,6 +149,7 @@ def _doc_from_text(text: str) -> _Doc:
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
     text = _ANSI.sub("", text)        # colours of a terminal or a notebook's saved output
-    return _Doc(text=text, start=0, exc_type="", is_import_error=bool(_IMPORT_ERROR_LINE.search(text)))
+    is_import = ("ImportError" in text or "ModuleNotFoundError" in text) and bool(_IMPORT_ERROR_LINE.search(text))
+    return _Doc(text=text, start=0, exc_type="", is_import_error=is_import)
 
 

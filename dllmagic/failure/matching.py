@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Dict, Optional, Sequence, Tuple
 
 from .documents import _Doc, _type_at
 from .signatures import _Knowledge, _Signature, _windows_code, windows_code_of_text
+#: Matches of one signature examined in one document (a pasted log can repeat a line thousands of times).
+_MAX_MATCHES = 200
+
 
 @dataclass
 class _Hit:
@@ -69,8 +73,8 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     demoters = [s for s in kb.signatures if s.demote_to is not None]
     for index, doc in enumerate(docs):
         # Spans of known noise (warnings a program survives): matches inside count for less.
-        spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters
-                 for m in sig.regex.finditer(doc.text, doc.start)]
+        spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters if doc.may_match(sig)
+                 for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES)]
         for sig in kb.signatures:
             if sig.kind is None or (doc.exc_type and not sig.live):
                 continue   # a live exception is not a crash report or installer output
@@ -78,7 +82,9 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 break  # sorted by priority: nothing further can win
             if sig.types is not None and doc.type_names and not (sig.types & doc.type_names):
                 continue  # the same test _applies makes, before the regex is compiled and run
-            for m in sig.regex.finditer(doc.text, doc.start):
+            if not doc.may_match(sig):
+                continue  # a literal every match needs is absent
+            for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
                 exc_type = doc.exc_type or _type_at(doc.text, m.start())
                 if not _applies(sig, doc, exc_type):
                     continue

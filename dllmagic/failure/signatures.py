@@ -18,6 +18,85 @@ _FIELDS = ("module", "extension", "library", "symbol", "version", "required_by",
 # Compiled knowledge
 # --------------------------------------------------------------------------------------------------
 _REGEX_CACHE: Dict[str, "re.Pattern[str]"] = {}
+_LITERAL_CACHE: Dict[str, Tuple[Tuple[str, ...], ...]] = {}
+
+try:                                   # the regex parser of the standard library (renamed in 3.11)
+    from re import _constants as _sre_constants, _parser as _sre_parse   # type: ignore[attr-defined]
+except ImportError:                    # pragma: no cover - Python 3.9, 3.10
+    import sre_constants as _sre_constants   # type: ignore[no-redef]
+    import sre_parse as _sre_parse           # type: ignore[no-redef]
+
+
+def required_literals(pattern: str, flags: str = "", minimum: int = 4,
+                      most: int = 3) -> Tuple[Tuple[str, ...], ...]:
+    """Literal ASCII runs a match of ``pattern`` must contain, as alternatives: a match is possible only
+    when all the runs of at least one alternative are in the text.
+
+    Runs are read from the parsed pattern: literals in sequence, inside groups and inside repeats of at
+    least one; optional parts and lookarounds end a run and are not entered.  A pattern that is one
+    alternation (``a|b|c``) gives one alternative per branch, when every branch has a run; anything
+    else gives one alternative (``((),)`` when no run is known: no filter).
+    """
+    c = _sre_constants
+
+    def walk(items, runs: List[str]) -> None:
+        run: List[str] = []
+
+        def flush() -> None:
+            if len(run) >= minimum:
+                runs.append("".join(run))
+            run.clear()
+
+        for op, av in items:
+            if op is c.LITERAL and av < 128:
+                run.append(chr(av))
+                continue
+            flush()
+            if op is c.SUBPATTERN:
+                walk(av[-1], runs)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+                walk(av[2], runs)
+        flush()
+
+    def chosen(runs: List[str]) -> Tuple[str, ...]:
+        best = sorted(set(runs), key=len, reverse=True)[:most]
+        return tuple(r.casefold() if ignore_case else r for r in best)
+
+    ignore_case = "i" in flags or "(?i" in pattern
+    try:
+        items = list(_sre_parse.parse(pattern))
+    except Exception:      # an unparsable pattern fails later, where it is compiled
+        return ((),)
+    while len(items) == 1 and items[0][0] is c.SUBPATTERN:
+        items = list(items[0][1][-1])
+    if len(items) == 1 and items[0][0] is c.BRANCH:
+        alternatives = []
+        for branch in items[0][1][1]:
+            runs: List[str] = []
+            walk(branch, runs)
+            if not runs:
+                return ((),)
+            alternatives.append(chosen(runs))
+        return tuple(alternatives)
+    runs = []
+    walk(items, runs)
+    return (chosen(runs),)
+
+
+class IntakeText:
+    """A text with its casefolded copy, made once for every signature's literal check."""
+
+    __slots__ = ("text", "_folded")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: Optional[str] = None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.text.casefold()
+        return self._folded
 
 
 @dataclass(frozen=True)
@@ -42,6 +121,26 @@ class _Signature:
         if compiled is None:
             compiled = _REGEX_CACHE[self.id] = _compile_pattern(self.pattern, self.flags)
         return compiled
+
+    @property
+    def literals(self) -> Tuple[Tuple[str, ...], ...]:
+        """ASCII runs a match contains, as alternatives (casefolded when the pattern ignores case)."""
+        found = _LITERAL_CACHE.get(self.id)
+        if found is None:
+            found = _LITERAL_CACHE[self.id] = required_literals(self.pattern, self.flags)
+        return found
+
+    @property
+    def ignores_case(self) -> bool:
+        return "i" in self.flags or "(?i" in self.pattern
+
+    def may_match(self, text: "IntakeText") -> bool:
+        """False when a literal every match needs is absent: the regex need not run at all.
+
+        ``str.find`` is a fast scan; running ~100 regexes over a large text is not, so this keeps a parse
+        proportional to the text's size with a small constant."""
+        haystack = text.folded if self.ignores_case else text.text
+        return any(all(lit in haystack for lit in alternative) for alternative in self.literals)
 
 
 @dataclass(frozen=True)
