@@ -165,6 +165,8 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     for key in ("library", "extension", "required_by"):
         if key in fields:
             fields[key] = fields[key].strip().strip("'\"")
+    # Guard: a name is a name or absent, never "" (a rule would render "Importing  killed …").
+    fields = {key: value for key, value in fields.items() if value and value.strip()}
     details: List[Tuple[str, str]] = sorted((k, v) for k, v in values.items() if k not in ("win_text",))
     if values.get("win_text"):
         details.append(("windows_message", values["win_text"]))

@@ -6,9 +6,10 @@ import traceback as _traceback
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from . import intake
 from .signatures import IntakeText, _Signature
 
-_MAX_TEXT = 256_000      # characters of pasted text examined (a quarter from the head, the rest from the tail)
+_MAX_TEXT = intake.MAX_TEXT
 _MAX_CHAIN = 64          # exceptions examined in one chain
 _LIVE_HEAD = 16_000      # characters of a live exception's message read from its start …
 _LIVE_TAIL = 16_000      # … and from its end
@@ -137,19 +138,12 @@ def _doc_from_record(record: dict) -> _Doc:
                 is_import_error=is_import, message=message)
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-_ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
+_ANSI = intake._CSI
+_ESCAPED_NEWLINE = intake._ESCAPED_NEWLINE
 
 
 def _doc_from_text(text: str) -> _Doc:
-    if len(text) > _MAX_TEXT:
-        text = text[: _MAX_TEXT // 4] + "\n…\n" + text[-(_MAX_TEXT * 3 // 4):]
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
-    # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
-    text = _ESCAPED_NEWLINE.sub("\n", text)
-    text = _ANSI.sub("", text)        # colours of a terminal or a notebook's saved output
+    original = text
+    text = intake.normalise(text)    # one intake for what people paste (see intake.py)
     is_import = ("ImportError" in text or "ModuleNotFoundError" in text) and bool(_IMPORT_ERROR_LINE.search(text))
-    return _Doc(text=text, start=0, exc_type="", is_import_error=is_import)
-
-
+    return _Doc(text=text, start=0, exc_type="", is_import_error=is_import, original=original)
