@@ -81,8 +81,8 @@ def test_ten_megabytes_of_adversarial_text_parse_within_the_bound():
     assert megabytes >= 9.5
     total = sum(result["times"].values())
     assert total < 2.0 * megabytes, result["times"]
-    # No shape may take the whole budget: each is at most 2 s per 400 KB.
-    assert max(result["times"].values()) < 2.0, result["times"]
+    # No shape may take the whole budget: five parses of 400 KB (2 MB) each within 4 s.
+    assert max(result["times"].values()) < 4.0, result["times"]
 
 
 def test_every_signature_regex_is_linear_on_adversarial_text():
@@ -91,9 +91,10 @@ def test_every_signature_regex_is_linear_on_adversarial_text():
     result = run_child('''
         import json, re, time
         import dllmagic.failure.documents as D, dllmagic.failure.modules as M, dllmagic.failure.build as B
+        import dllmagic.failure.intake as I
         from dllmagic.failure import signatures
         regexes = [(s.id, s.regex) for s in signatures()]
-        regexes += [(n, getattr(m, n)) for m in (D, M, B) for n in dir(m) if isinstance(getattr(m, n), re.Pattern)]
+        regexes += [(n, getattr(m, n)) for m in (D, M, B, I) for n in dir(m) if isinstance(getattr(m, n), re.Pattern)]
         slow = {}
         for shape, text in shapes(50_000):
             for name, regex in regexes:

@@ -33,10 +33,9 @@ _PROMPT = re.compile(r"^(?:>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", r
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
-    r"(?:Traceback \(|File \"|During handling|The above exception|-{5,}|Cell In\[|In \[|Out\[|>>>"
+    r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|Cell In\[|In \[|Out\[|>>>"
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
-_PATH_END = re.compile(r"[^\s'\"(]{0,4096}[\\/][^\s'\"(]{0,4096}$")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
 #: Widths at which terminals and consoles wrap a line.
@@ -59,23 +58,34 @@ def strip_terminal(text: str) -> str:
     return _CONTROL.sub("", text)
 
 
+def _last_token(line: str) -> str:
+    """The text after the last space, quote or parenthesis of ``line`` (at most 4096 characters)."""
+    token = line[-4096:]
+    for separator in (" ", "\t", "'", '"', "("):
+        token = token.rpartition(separator)[2]
+    return token
+
+
 def _join_wrapped(lines: List[str]) -> List[str]:
     out: List[str] = []
     for line in lines:
-        if out and line and not line[0].isspace() and not _STRUCTURAL.match(line):
+        if out and line and not line[0].isspace():
             prev = out[-1]
             if prev and not prev[-1].isspace():
-                # A file name cut at the wrap: the line before ends in a path, this one continues it.
-                tail = _PATH_END.search(prev[-4096:])
-                cont = _CONTINUATION.match(line)
-                if tail and cont and (_FILE_END.search(tail.group() + cont.group())
-                                      or "/" in cont.group() or "\\" in cont.group()):
-                    out[-1] = prev + line
-                    continue
-                # A terminal's hard wrap: the line before fills the terminal's width exactly.
-                if len(prev) in _WRAP_WIDTHS and not prev.endswith((".", ":")):
-                    out[-1] = prev + line
-                    continue
+                # Cheap tests first: most lines are neither at a wrap width nor end in a path.
+                at_width = len(prev) in _WRAP_WIDTHS and not prev.endswith((".", ":"))
+                tail = _last_token(prev) if ("/" in prev or "\\" in prev) else ""
+                if (at_width or "/" in tail or "\\" in tail) and not _STRUCTURAL.match(line):
+                    # A file name cut at the wrap: the line before ends in a path, this one continues it.
+                    cont = _CONTINUATION.match(line) if tail else None
+                    if cont and (_FILE_END.search(tail + cont.group()) or "/" in cont.group()
+                                 or "\\" in cont.group()):
+                        out[-1] = prev + line
+                        continue
+                    # A terminal's hard wrap: the line before fills the terminal's width exactly.
+                    if at_width:
+                        out[-1] = prev + line
+                        continue
         out.append(line)
     return out
 
