@@ -162,9 +162,10 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
                 # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
                 values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
     fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
-    for key in ("library", "extension", "required_by"):
+    for key in ("library", "extension", "required_by", "symbol"):
         if key in fields:
-            fields[key] = fields[key].strip().strip("'\"")
+            # Quotes and backticks around a name are the writer's (Markdown code spans), never the name's.
+            fields[key] = fields[key].strip().strip("'\"`")
     # Guard: a name is a name or absent, never "" (a rule would render "Importing  killed …").
     fields = {key: value for key, value in fields.items() if value and value.strip()}
     details: List[Tuple[str, str]] = sorted((k, v) for k, v in values.items() if k not in ("win_text",))
