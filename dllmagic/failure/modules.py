@@ -137,10 +137,13 @@ _NEXT_EXCEPTION = re.compile(r"^\S.*?(?:Error|Exception)\b.*?:", re.MULTILINE)
 def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
     """The imports executed before ``pos``; failing that, those of the traceback after the match."""
     before = _imports_in(text[:pos])
-    if before:
-        return before
     after_text = text[end:]
     nxt = _NEXT_EXCEPTION.search(after_text, 1)
-    return _imports_in(after_text[: nxt.start()] if nxt else after_text)
+    after = _imports_in(after_text[: nxt.start()] if nxt else after_text)
+    if before and after and after[-1][0].startswith(before[-1][0] + "."):
+        # A message printed above its traceback (NumPy's RuntimeError, then the frames): the frames go
+        # deeper into the same package ("import torch" typed, "from torch._C import *" failing).
+        return before + after
+    return before or after
 
 
