@@ -3,6 +3,15 @@
     python bench/corpus_accuracy.py                      # public sample + our extra cases
     python bench/corpus_accuracy.py --corpus FILE.jsonl  # any corpus in the same format
     python bench/corpus_accuracy.py --json               # the figures as JSON
+    python bench/corpus_accuracy.py --splits             # tuned and held-out splits of the whole corpus
+
+Splits: every case belongs to the *held-out* split when the SHA-256 of its id, read as a number, is
+divisible by 3 (one third), else to the *tuned* split.  The rule was fixed before any result was looked
+at and depends on nothing else; signatures and rules are never adjusted to held-out cases.
+
+Root cause: a case labelled with ``cause`` (the finding cause id that names what the thread's verified
+fix addressed, e.g. ``missing-system-library``) counts as right when the report's top finding has that
+cause.  Cases without the label are not counted for it.
 
 For each case, ``dlldoctor explain`` (``dllmagic.api.explain``) must give the labelled kind as its top finding's kind, and
 :func:`dllmagic.failure.key_facts` must give each labelled fact exactly (failing_module,
@@ -21,7 +30,7 @@ from typing import Dict, Iterable, List, Optional
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS_DIR = REPO / "tests" / "data" / "corpus"
-DEFAULT_CORPORA = (CORPUS_DIR / "public.jsonl", CORPUS_DIR / "extra.jsonl")
+DEFAULT_CORPORA = (CORPUS_DIR / "public.jsonl", CORPUS_DIR / "extra.jsonl", CORPUS_DIR / "threads.jsonl")
 FACTS = ("failing_module", "missing_library", "missing_symbol", "required_version", "found_path")
 
 if str(REPO) not in sys.path:
@@ -37,6 +46,13 @@ def read_corpus(path: Path) -> List[dict]:
                 case.setdefault("_source", f"{path.name}:{number}")
                 cases.append(case)
     return cases
+
+
+def split_of(case_id: str) -> str:
+    """'held-out' for one third of the ids (by SHA-256), 'tuned' for the rest; fixed before any result."""
+    import hashlib
+
+    return "held-out" if int(hashlib.sha256(case_id.encode("utf-8")).hexdigest(), 16) % 3 == 0 else "tuned"
 
 
 def evaluate(cases: Iterable[dict]) -> dict:
@@ -56,8 +72,14 @@ def evaluate(cases: Iterable[dict]) -> dict:
             if name in case.get("facts", {}):
                 expected = case["facts"][name]
                 facts[name] = {"expected": expected, "got": got.get(name), "ok": got.get(name) == expected}
+        expected_cause = case.get("cause")
+        got_cause = report.findings[0].cause if report.findings else None
         results.append({
             "id": case["id"],
+            "split": split_of(case["id"]),
+            "expected_cause": expected_cause,
+            "cause": got_cause,
+            "cause_ok": (got_cause == expected_cause) if expected_cause else None,
             "platform": case.get("platform"),
             "expected_kind": case["category"],
             "kind": got_kind,
@@ -66,6 +88,7 @@ def evaluate(cases: Iterable[dict]) -> dict:
             "facts": facts,
         })
     n = len(results)
+    causes = [r["cause_ok"] for r in results if r["cause_ok"] is not None]
     facts_total = sum(len(r["facts"]) for r in results)
     facts_ok = sum(f["ok"] for r in results for f in r["facts"].values())
     return {
@@ -75,6 +98,9 @@ def evaluate(cases: Iterable[dict]) -> dict:
         "facts_total": facts_total,
         "facts_ok": facts_ok,
         "facts_accuracy": (facts_ok / facts_total) if facts_total else 1.0,
+        "cause_total": len(causes),
+        "cause_ok": sum(causes),
+        "cause_accuracy": (sum(causes) / len(causes)) if causes else 1.0,
         "results": results,
     }
 
@@ -92,6 +118,7 @@ def markdown(name: str, report: dict) -> str:
              f"- cases: {report['cases']}",
              f"- kind: {report['kind_ok']}/{report['cases']} = {100 * report['kind_accuracy']:.1f} %",
              f"- key facts: {report['facts_ok']}/{report['facts_total']} = {100 * report['facts_accuracy']:.1f} %",
+             f"- root cause: {report['cause_ok']}/{report['cause_total']} = {100 * report['cause_accuracy']:.1f} %",
              ""]
     # Per kind.
     per_kind: Dict[str, List[dict]] = defaultdict(list)
@@ -122,13 +149,16 @@ def markdown(name: str, report: dict) -> str:
     if extra:
         lines.append("")
         lines.append("Parsed kinds with no labelled case: " + ", ".join(f"{index[k]} `{k}`" for k in extra))
-    misses = [r for r in results if not r["kind_ok"] or not all(f["ok"] for f in r["facts"].values())]
+    misses = [r for r in results if not r["kind_ok"] or r["cause_ok"] is False
+              or not all(f["ok"] for f in r["facts"].values())]
     if misses:
         lines += ["", "Misses:", ""]
         for r in misses:
             what = []
             if not r["kind_ok"]:
                 what.append(f"kind {r['kind']} (labelled {r['expected_kind']})")
+            if r["cause_ok"] is False:
+                what.append(f"cause {r['cause']} (labelled {r['expected_cause']})")
             for fact, f in r["facts"].items():
                 if not f["ok"]:
                     what.append(f"{fact} {f['got']!r} (labelled {f['expected']!r})")
@@ -141,6 +171,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", action="append", type=Path, help="a .jsonl corpus (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--splits", action="store_true", help="report the tuned and held-out splits")
     args = parser.parse_args(argv)
     corpora = args.corpus or [p for p in DEFAULT_CORPORA if p.exists()]
     reports = {}
@@ -151,6 +182,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         reports[path.name] = evaluate(cases)
     if len(corpora) > 1:
         reports["all"] = evaluate(all_cases)
+    if args.splits:
+        reports = {}
+        for split in ("tuned", "held-out"):
+            reports[split] = evaluate([c for c in all_cases if split_of(c["id"]) == split])
     if args.json:
         print(json.dumps({k: {x: v[x] for x in v if x != "results"} for k, v in reports.items()}, indent=2))
         return 0

@@ -260,7 +260,11 @@ def explain(text: str, *, machine=None) -> Report:
         sys_path = machine_site_packages(machine, interpreter)
     ctx = Context(target=(failure.module if failure else None) or "", failure=failure,
                   system=system, interpreter=interpreter, sys_path=tuple(sys_path), notes=notes)
-    ctx.cache["text"] = text  # rules may read names the parser did not keep (inner frames, file owners)
+    # Rules may read names the parser did not keep (inner frames, file owners): the text as pasted, in the
+    # parser's size budget (head and tail windows), so that no rule's pattern runs over megabytes.
+    from .failure.intake import window
+
+    ctx.cache["text"] = window(text) if isinstance(text, str) else text
     if machine is not None:
         ctx.cache["machine"] = machine
     return _report(ctx, ok=False) if failure else Report(

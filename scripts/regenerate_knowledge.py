@@ -25,6 +25,13 @@ What is derived, and from what:
   row at or below the library's newest version that the library does not define (a wrong row).
   Default libraries: those ``ldconfig -p`` lists, else the usual system folders.
 
+* ``framework_builds`` (release tables) — checked against the releases installed for ``--python`` (or in
+  ``--site`` folders): a table whose newest release of a package is older than the installed one is out of
+  date. With ``--online`` the newest releases are also read from the package index (PyPI's JSON API, the
+  only network access of this script, and only when asked); ``--online --write`` adds a row per newer
+  release with what the index states (Requires-Python, the platforms of its wheels) and leaves the CUDA
+  and cuDNN versions empty with a note to fill them from the project's tested build configurations.
+
 Exit status 0 when every table agrees with the sources at hand (after ``--write``, when only what it
 cannot rewrite is left), 1 otherwise. tests/diagnosis/test_regenerate.py runs it against this machine's
 NumPy and libstdc++, so the committed tables stay in step with them.
@@ -232,6 +239,134 @@ def check_libstdcxx(tables: Path, paths: Sequence[str]) -> Result:
     return result
 
 
+# -- release tables (framework_builds) -----------------------------------------------------------------
+#: Tables that list releases of a package: table → (package field, release field).
+RELEASE_TABLES = {"framework_builds": ("package", "release")}
+INDEX_URL = "https://pypi.org/pypi/{name}/json"
+
+_INSTALLED_PROBE = r"""
+import json, sys
+from importlib import metadata
+out = {}
+for name in json.loads(sys.argv[1]):
+    try:
+        out[name] = metadata.version(name)
+    except metadata.PackageNotFoundError:
+        pass
+print(json.dumps(out))
+"""
+
+
+def _major_minor(version: str) -> tuple:
+    parts = re.findall(r"\d+", version)[:2]
+    return tuple(int(p) for p in parts) + (0,) * (2 - len(parts))
+
+
+def installed_releases(names: Sequence[str], python: Optional[str] = None,
+                       sites: Sequence[str] = ()) -> Dict[str, str]:
+    """Installed version of each of ``names``: in ``sites`` folders (read here), else for ``python``."""
+    if sites:
+        from importlib import metadata
+
+        out: Dict[str, str] = {}
+        for dist in metadata.distributions(path=list(sites)):
+            name = (dist.metadata["Name"] or "").lower().replace("_", "-")
+            if name in names:
+                out[name] = dist.version
+        return out
+    proc = subprocess.run([python or sys.executable, "-c", _INSTALLED_PROBE, json.dumps(list(names))],
+                          capture_output=True, text=True, timeout=120)
+    return json.loads(proc.stdout) if proc.returncode == 0 and proc.stdout.strip() else {}
+
+
+def check_release_tables(tables: Path, installed: Dict[str, str]) -> List[Result]:
+    """A release table is out of date when a package is installed in a newer release than its newest row."""
+    results = []
+    for table, (package_field, release_field) in RELEASE_TABLES.items():
+        result = Result(table)
+        rows = _read(tables, table)["entries"]
+        for package in sorted({r[package_field] for r in rows}):
+            newest = max((r[release_field] for r in rows if r[package_field] == package), key=_major_minor)
+            version = installed.get(package)
+            if version is None:
+                result.notes.append(f"{package} is not installed here; newest row {newest}")
+            elif _major_minor(version) > _major_minor(newest):
+                result.differences.append(f"{package} {version} is installed, but the table's newest release is "
+                                          f"{newest}: add {'.'.join(map(str, _major_minor(version)))} "
+                                          f"(python scripts/regenerate_knowledge.py --online --write)")
+            else:
+                result.notes.append(f"{package} {version} installed; newest row {newest}")
+        results.append(result)
+    return results
+
+
+def _platform_of_wheel(filename: str) -> Optional[str]:
+    tag = filename[:-4].split("-")[-1].lower() if filename.endswith(".whl") else ""
+    arch = ("x86_64" if ("x86_64" in tag or "amd64" in tag) else "aarch64" if "aarch64" in tag
+            else "arm64" if "arm64" in tag else None)
+    if arch is None:
+        return None
+    if tag.startswith(("manylinux", "linux", "musllinux")):
+        return f"linux-{arch}"
+    if tag.startswith("win"):
+        return f"windows-{arch}"
+    if tag.startswith("macosx"):
+        return f"macos-{arch}"
+    return None
+
+
+def online_releases(names: Sequence[str], timeout: float = 20.0) -> Dict[str, dict]:
+    """Per package: {release major.minor: {"python": Requires-Python, "platforms": [...]}} from the index."""
+    import urllib.request
+
+    out: Dict[str, dict] = {}
+    for name in names:
+        with urllib.request.urlopen(INDEX_URL.format(name=name), timeout=timeout) as response:  # noqa: S310
+            data = json.load(response)
+        releases: Dict[str, dict] = {}
+        for version, files in data.get("releases", {}).items():
+            if not re.fullmatch(r"\d+\.\d+(?:\.\d+)*", version) or not files:
+                continue   # pre-releases and yanked-only entries are not tested configurations
+            key = ".".join(map(str, _major_minor(version)))
+            entry = releases.setdefault(key, {"python": "", "platforms": set()})
+            for f in files:
+                if f.get("yanked"):
+                    continue
+                entry["python"] = f.get("requires_python") or entry["python"]
+                platform = _platform_of_wheel(f.get("filename", ""))
+                if platform:
+                    entry["platforms"].add(platform)
+        out[name] = {k: {"python": v["python"], "platforms": sorted(v["platforms"])} for k, v in releases.items()}
+    return out
+
+
+def refresh_release_tables(tables: Path, releases: Dict[str, dict], today: str) -> List[Result]:
+    results = []
+    for table, (package_field, release_field) in RELEASE_TABLES.items():
+        data = _read(tables, table)
+        result = Result(table, data=data)
+        rows = data["entries"]
+        for package, found in releases.items():
+            known = [r[release_field] for r in rows if r[package_field] == package]
+            if not known:
+                continue
+            newest = max(known, key=_major_minor)
+            for release in sorted(found, key=_major_minor):
+                if _major_minor(release) <= _major_minor(newest) or not found[release]["platforms"]:
+                    continue
+                result.differences.append(f"{package} {release} is on the index but not in the table")
+                template = next(r for r in rows if r[package_field] == package and r[release_field] == newest)
+                row = dict(template)
+                row.update({"id": f"{package}-{release}", release_field: release,
+                            "python": found[release]["python"] or template["python"],
+                            "platforms": found[release]["platforms"], "cuda": [], "cudnn": [],
+                            "gpu_platforms": [], "source": INDEX_URL.format(name=package), "checked": today})
+                rows.insert(rows.index(template), row)
+                result.changed = True
+        results.append(result)
+    return results
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help="rewrite the tables that can be rewritten")
@@ -241,12 +376,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--tables", default=str(TABLES), help=argparse.SUPPRESS)   # the tests' copy
     parser.add_argument("--today", default=_dt.date.today().isoformat(), help=argparse.SUPPRESS)
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--site", action="append", default=[], help="a site folder whose installed releases "
+                        "the release tables are checked against (default: those of --python)")
+    parser.add_argument("--online", action="store_true", help="also read the newest releases from the index")
     args = parser.parse_args(argv)
     tables = Path(args.tables)
     results: List[Result] = []
     if not args.no_numpy:
         results.append(regenerate_numpy(tables, args.python, args.today))
     results.append(check_libstdcxx(tables, args.libstdcxx if args.libstdcxx is not None else default_libstdcxx()))
+    packages = sorted({r[f] for t, (f, _) in RELEASE_TABLES.items() for r in _read(tables, t)["entries"]})
+    results += check_release_tables(tables, installed_releases(packages, args.python, args.site))
+    if args.online:
+        results += refresh_release_tables(tables, online_releases(packages), args.today)
     left = 0
     for result in results:
         if args.write and result.changed and result.data is not None:

@@ -24,7 +24,7 @@ from dllmagic import failure as F
 from dllmagic import knowledge
 from dllmagic.model import KINDS, Failure
 
-KNOWLEDGE = Path(F.__file__).resolve().parent / "knowledge"
+KNOWLEDGE = Path(knowledge.__file__).resolve().parent
 
 
 def raised(fn):

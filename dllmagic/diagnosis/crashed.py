@@ -81,15 +81,21 @@ def crashed(ctx: Context) -> Iterable[Finding]:
     if failure.signature == "previous-run":
         yield _previous_run(ctx, module if failure.module else None, sig, meaning, evidence, kind)
         return
-    yield Finding(
-        kind=kind, cause="crashed-in-import", confidence=0.85,
-        summary=f"Importing {module} killed the Python process: {meaning}.",
-        evidence=tuple(evidence),
-        fixes=(fixes.instruction(
+    if module:
+        summary = f"Importing {module} killed the Python process: {meaning}."
+        fix = fixes.instruction(
             f"Find the native library behind the crash of {module}",
             f"Run  python -X faulthandler -c \"import {module}\"  in a terminal with this environment to see the "
-            f"native stack; then install a build of {module} made for this CPU and these libraries."),),
-        docs=docs_for(kind, "crashed-in-import"))
+            f"native stack; then install a build of {module} made for this CPU and these libraries.")
+    else:   # the text names no module: say what is known, never render an empty name
+        summary = f"An import killed the Python process: {meaning}."
+        fix = fixes.instruction(
+            "Find the import and the native library behind the crash",
+            "Run the script again as  python -X faulthandler your_script.py  in a terminal with this environment: "
+            "the native stack names the module and the library that crashed.")
+    yield Finding(
+        kind=kind, cause="crashed-in-import", confidence=0.85, summary=summary,
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for(kind, "crashed-in-import"))
 
 
 def _previous_run(ctx: Context, module, sig: str, meaning: str, evidence, kind: str) -> Finding:

@@ -56,8 +56,10 @@ def parse_build_file(package: str, text: str, source: str) -> FrameworkBuild:
     if package == "torch":
         return FrameworkBuild("torch", grab(r"^__version__\s*=\s*'([^']+)'"),
                               grab(r"^cuda(?::[^=]*)?=\s*'([^']+)'"), None, source)
-    return FrameworkBuild("tensorflow", None, grab(r"['\"]cuda_version['\"]:\s*['\"]([^'\"]+)"),
-                          grab(r"['\"]cudnn_version['\"]:\s*['\"]([^'\"]+)"), source)
+    # build_info.py is a dict literal ('cuda_version': '11.2') or, in TensorFlow 2.x,
+    # collections.OrderedDict([('cuda_version', '11.2'), ...]).
+    return FrameworkBuild("tensorflow", None, grab(r"['\"]cuda_version['\"]\s*[:,]\s*['\"]([^'\"]+)"),
+                          grab(r"['\"]cudnn_version['\"]\s*[:,]\s*['\"]([^'\"]+)"), source)
 
 
 def gpu_evidence(ctx: Context) -> Dict[str, object]:

@@ -31,10 +31,20 @@ def _requirement_name(text: str) -> str:
 def _python_of(ctx: Context) -> Optional[str]:
     if ctx.interpreter is not None:
         return ".".join(ctx.interpreter.version.split(".")[:2])
-    found = detail(ctx, "found_version")
+    found = detail(ctx, "found_version") or detail(ctx, "text_python")
     if found and re.match(r"^3\.\d+", found):
         return ".".join(found.split(".")[:2])
     return None
+
+
+def _versions_seen(ctx: Context) -> List[str]:
+    """pip's own "(from versions: …)" list: the releases it could install here ([] for "none")."""
+    listed = detail(ctx, "available") or ""
+    return [v.strip() for v in listed.split(",") if v.strip() and v.strip().lower() != "none"]
+
+
+def _final(version: str) -> bool:
+    return bool(re.fullmatch(r"\d+(?:\.\d+)*(?:\.post\d+)?", version))
 
 
 def releases_for(package: str, python: Optional[str], platform: Optional[str] = None) -> List[dict]:
@@ -80,6 +90,39 @@ def no_release(ctx: Context) -> Iterable[Finding]:
     summary = (f"No release of {name or 'the package'} matches this Python, operating system and architecture"
                + (f" (Python {python})" if python else "") + ".")
     confidence = 0.8
+    replacement = detail(ctx, "replacement")
+    seen = _versions_seen(ctx)
+    if replacement and _NAME.fullmatch(replacement):
+        # tensorflow-gpu and other retired names: the release that exists only raises "removed".
+        summary = (f"{name} is no longer published: its maintainers removed it and name {replacement} instead "
+                   f"(the text says so). Install {replacement}.")
+        fix_list.append(fixes.instruction(f"Install {replacement} instead of {name}",
+                                          f"%pip install {replacement}   (and remove {name} from requirements)"))
+        yield Finding(kind="no-compatible-release", cause="package-removed", confidence=0.92, summary=summary,
+                      evidence=tuple(evidence + [Evidence("replacement named by the package", replacement,
+                                                          "the installer output")]),
+                      fixes=tuple(fix_list), docs=docs_for("no-compatible-release", "package-removed"))
+        return
+    if seen and name:
+        # pip listed what it can install here: the requested release is not among them.
+        finals = [v for v in seen if _final(v)] or seen
+        summary = (f"pip can install {name} {seen[0]} … {seen[-1]} here ({len(seen)} releases for this Python and "
+                   f"platform), but none satisfies {requirement}.")
+        fix_list.append(fixes.instruction(f"Install a release of {name} that pip lists",
+                                          f'%pip install "{name}=={finals[-1]}"   (or relax the pin in requirements)'))
+        confidence = 0.85
+        if name in knowledge_tables.framework_packages():
+            pinned = re.search(r"==\s*(\d+\.\d+)", requirement)
+            entry = next((b for b in knowledge_tables.framework_builds(name)
+                          if pinned and b["release"] == pinned.group(1)), None)
+            if entry:
+                evidence.append(Evidence(f"{name} {entry['release']} supports", f"Python {entry['python']}",
+                                         entry["source"]))
+                summary += f" {name} {entry['release']} needs Python {entry['python']}."
+        yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=confidence,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
     if "+cu" in requirement or "+cpu" in requirement:
         summary = (f"{requirement} is a local-version build that is not on PyPI: PyTorch publishes its CUDA builds "
                    f"on its own package index.")
@@ -105,13 +148,19 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                 f'%pip install "{name}=={best["release"]}.*"   (older pins need an older Python; see '
                 f"{best['source']})"))
             summary += f" {name} {best['release']} supports Python {python}; the requested release does not."
-        else:
+        elif python:
             newest_ok = re.sub(r"^.*–", "", _python_range(name))
             fix_list.append(fixes.instruction(
                 f"Use a Python that {name} supports ({_python_range(name)})",
                 f"Create an environment with Python {newest_ok} (e.g. uv venv --python {newest_ok}, or "
                 f"conda create -n tf python={newest_ok}), install {name} there and register it as a kernel. A 32-bit "
                 f"Python or an unsupported platform also has no {name} release."))
+        else:
+            # The text does not say which Python ran pip: never tell a user to create the Python they have.
+            fix_list.append(fixes.instruction(
+                f"Check the Python against the ones {name} supports ({_python_range(name)})",
+                f"Run  python -VV  with the Python that ran pip. Outside {_python_range(name)}: use a Python in that "
+                f"range. Inside it: the reason is a 32-bit Python or a platform {name} publishes no files for."))
             summary += (f" {name} has releases for Python {_python_range(name)} on 64-bit "
                         f"{', '.join(sorted({p for b in knowledge_tables.framework_builds(name)[:1] for p in b['platforms']}))}.")
         confidence = 0.88

@@ -57,6 +57,8 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     module = ctx.module
     top = ctx.top_level
     text_only = ctx.interpreter is None
+    if not module:
+        return   # no name to speak of (a text without one): nothing true to say here
     if not all(part.isidentifier() for part in module.split(".")):
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.6,
@@ -355,7 +357,8 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "circular-import"))
         return
 
-    yield from _name_not_in_version(ctx, module, top, path, evidence)
+    if top:   # without the module's name there is no version to speak of
+        yield from _name_not_in_version(ctx, module, top, path, evidence)
 
 
 def _well_known_module(ctx: Context, top: str) -> bool:

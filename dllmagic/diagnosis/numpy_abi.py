@@ -146,7 +146,7 @@ def _numpy_too_old(ctx: Context, offenders, numpy_version: Optional[str], eviden
 @rule("dependency-conflict")
 def numpy_alias(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
-    if detail(ctx, "dependency") != "numpy" and "numpy" not in (failure.message or ""):
+    if detail(ctx, "dependency") != "numpy" and "numpy" not in (failure.message or "").lower():
         return
     name = failure.name or ""
     if not name:

@@ -52,7 +52,7 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
     same = first.lower() == other.lower()
     yield Finding(
         kind="openmp-conflict", cause="duplicate-openmp", confidence=0.92,
-        summary=(f"Two copies of {first} were loaded into one process{from_text}" if same else
+        summary=(f"Two copies of {first or 'an OpenMP runtime'} were loaded into one process{from_text}" if same else
                  f"Two OpenMP runtimes, {first} and {other}, were loaded into one process{from_text}")
                 + ": each package brought its own. Only one may be initialised.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))

@@ -141,3 +141,78 @@ def test_vc_runtime_dll_is_the_redistributable():
     top = explain(text).top
     assert top.cause == "vc-runtime-missing"
     assert "https://aka.ms/vs/17/release/vc_redist.x64.exe" in top.fixes[0].cell
+
+
+# ----------------------------------------------------------------------------------------------------
+# Wordings current NumPy, pandas, pip and TensorFlow print (issue: recognition that generalises)
+# ----------------------------------------------------------------------------------------------------
+def top(text):
+    report = explain(text)
+    assert report.findings, text
+    return report.findings[0]
+
+
+def test_numpy2_removed_name_message():
+    # NumPy 2's own wording names "NumPy" capitalised; the alias rule must still read it.
+    finding = top("Traceback (most recent call last):\n  File \"/work/fit.py\", line 3, in <module>\n"
+                  "    x = np.float_(1)\n"
+                  "AttributeError: `np.float_` was removed in the NumPy 2.0 release. Use `np.float64` instead.")
+    assert (finding.kind, finding.cause) == ("dependency-conflict", "numpy-alias-removed")
+    assert "np.float64" in finding.summary and "2.0" in finding.summary
+
+
+@pytest.mark.parametrize("text", [
+    "ImportError: this version of pandas is incompatible with numpy < 1.20.3\nyour numpy version is 1.19.5.\n"
+    "Please upgrade numpy to >= 1.20.3 to use this pandas version",
+    "ImportError: Please upgrade numpy to >= 1.26.0 to use this pandas version\n"
+    "this version of pandas is incompatible with numpy < 1.26.0\nyour numpy version is 1.24.4.",
+    "ImportError: pandas 0.15.0 is incompatible with numpy < 1.7.0, your numpy version is 1.6.1. Please upgrade "
+    "numpy to >= 1.7.0 to use pandas version 0.15.0",
+])
+def test_pandas_numpy_minimum_in_every_wording(text):
+    finding = top(text)
+    assert (finding.kind, finding.cause) == ("dependency-conflict", "version-pin-conflict")
+    assert "pandas requires numpy>=" in finding.summary
+
+
+def test_pip_from_versions_list_decides_the_story():
+    finding = top("ERROR: Could not find a version that satisfies the requirement tensorflow==2.10 (from versions: "
+                  "2.16.0rc0, 2.16.1, 2.16.2, 2.17.0, 2.18.0)\n"
+                  "ERROR: No matching distribution found for tensorflow==2.10")
+    assert finding.cause == "no-release-for-platform"
+    assert "2.16.0rc0 … 2.18.0" in finding.summary
+    assert any('tensorflow==2.18.0' in fix.cell for fix in finding.fixes)
+    assert not any("Create an environment" in fix.cell for fix in finding.fixes)
+
+
+def test_pip_none_available_without_a_python_never_names_one_to_create():
+    finding = top("ERROR: Could not find a version that satisfies the requirement tensorflow (from versions: none)\n"
+                  "ERROR: No matching distribution found for tensorflow")
+    assert not any("Create an environment with Python" in fix.cell for fix in finding.fixes)
+    # With the Python the text names (a path of the pip that ran), outside TensorFlow's range: create one.
+    finding = top("Requirement already satisfied: pip in /home/a/.venv/lib/python3.99/site-packages (24.0)\n"
+                  "ERROR: Could not find a version that satisfies the requirement tensorflow (from versions: none)\n"
+                  "ERROR: No matching distribution found for tensorflow")
+    assert "Python 3.99" in finding.summary
+
+
+def test_tensorflow_gpu_removed():
+    finding = top("  Preparing metadata (setup.py) ... error\n  error: subprocess-exited-with-error\n"
+                  "      Exception:\n\n      =========================================================\n"
+                  "      The \"tensorflow-gpu\" package has been removed!\n\n"
+                  "      Please install \"tensorflow\" instead.\n\n"
+                  "  note: This error originates from a subprocess, and is likely not a problem with pip.\n"
+                  "error: metadata-generation-failed\n")
+    assert (finding.kind, finding.cause) == ("no-compatible-release", "package-removed")
+    assert any("%pip install tensorflow" in fix.cell for fix in finding.fixes)
+
+
+def test_tensorflow_build_info_as_ordered_dict():
+    from dllmagic.diagnosis.gpu import parse_build_file
+    text = ("import collections\n\nbuild_info = collections.OrderedDict([('cpu_compiler', '/dt9/usr/bin/gcc'), "
+            "('cuda_compute_capabilities', ['sm_35', 'sm_50']), ('cuda_version', '11.2'), ('cudnn_version', '8'), "
+            "('is_cuda_build', True), ('is_rocm_build', False)])\n")
+    build = parse_build_file("tensorflow", text, "build_info.py")
+    assert (build.cuda, build.cudnn) == ("11.2", "8")
+    old = "build_info = {'cuda_version': '10.1', 'cudnn_version': '7'}\n"
+    assert parse_build_file("tensorflow", old, "build_info.py").cuda == "10.1"

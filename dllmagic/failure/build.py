@@ -1,0 +1,295 @@
+"""Building the Failure from the winning match: named groups, extractors, refinements, the module."""
+from __future__ import annotations
+
+import ntpath
+import posixpath
+import re
+from itertools import islice
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ..model import Failure
+from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
+from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
+from .modules import (_SITE_DIRS, _is_native_file, _split_path, _traceback_imports, module_from_path)
+from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
+
+_TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
+
+
+def _tried_list(text: str, around: int) -> List[Tuple[str, str]]:
+    m = None
+    for cand in re.finditer(r"tried:\s*", text):
+        if m is None or abs(cand.start() - around) < abs(m.start() - around):
+            m = cand
+    if m is None:
+        return []
+    line_end = text.find("\n", m.end())
+    segment = text[m.end(): line_end if line_end >= 0 else len(text)]
+    out = []
+    for item in _TRIED_ITEM.finditer(segment):
+        out.append((item.group("path"), (item.group("reason") or "").strip()))
+    return out
+
+
+def _normalise_path(path: str) -> str:
+    path = path.strip().strip("'\"")
+    if re.search(r"(^|[\\/])\.\.?([\\/]|$)", path):
+        if "\\" in path and "/" not in path:
+            return ntpath.normpath(path)
+        if path.startswith("/") or path.startswith("./") or path.startswith("../") or "/" in path:
+            return posixpath.normpath(path)
+    return path
+
+
+def _basename(path: str) -> str:
+    parts = _split_path(path)
+    return parts[-1] if parts else path
+
+
+def _python_dll_version(value: str) -> str:
+    digits = re.sub(r"\D", "", value)
+    return f"{digits[0]}.{digits[1:]}" if len(digits) >= 2 else value
+
+
+_TRANSFORMS = {"python_dll_version": _python_dll_version}
+_REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+def _top_level(module: str) -> str:
+    return module.split(".")[0]
+
+
+def _closest(doc: _Doc, sig: _Signature, pos: int) -> Optional["re.Match[str]"]:
+    best = None
+    if not doc.may_match(sig):
+        return None
+    for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
+        if best is None or abs(m.start() - pos) < abs(best.start() - pos):
+            best = m
+    return best
+
+
+def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
+    doc = docs[hit.doc_index]
+    m = hit.match
+    values: Dict[str, str] = {}
+    for key, value in _groups(m).items():
+        values[key] = value
+    for key, value in hit.sig.transform:
+        if key in values and value in _TRANSFORMS:
+            values[key] = _TRANSFORMS[value](values[key])
+    for key, value in hit.sig.set:
+        values.setdefault(key, value)
+    for key, value in hit.extra.items():
+        values.setdefault(key, value)
+    extractors_used = []
+    for sig in kb.signatures:
+        if sig.kind is not None:
+            continue
+        near = _closest(doc, sig, m.start())
+        if near is None:
+            continue
+        extractors_used.append(sig.id)
+        for key, value in _groups(near).items():
+            values.setdefault(key, value)
+
+    kind = hit.kind
+    # Refinements: e.g. a missing Py... C-API symbol is a Python ABI mismatch.
+    for ref in kb.refinements:
+        if kind in ref.when_kind and values.get(ref.field) and ref.regex.search(values[ref.field]):
+            kind = ref.kind
+            values.setdefault("refinement", ref.id)
+
+    # Paths.
+    for key in ("found_path", "extension", "required_by"):
+        if key in values:
+            values[key] = _normalise_path(values[key])
+    if values.get("from_path") in ("unknown location", ""):
+        values.pop("from_path")
+    if "expected_in" in values and not values.get("library"):
+        if values["expected_in"] != "flat namespace":
+            values["library"] = _basename(values["expected_in"])
+    if doc.path:
+        if kind == "cannot-import-name":
+            values.setdefault("from_path", doc.path)
+        elif _is_native_file(_basename(doc.path)):
+            values.setdefault("extension", doc.path)
+    found_path = values.get("found_path")
+    if found_path:
+        is_path = bool(re.search(r"[\\/]", found_path))
+        if not values.get("library") and kind != "cannot-import-name":
+            values["library"] = _basename(found_path)
+        if not is_path:
+            values.pop("found_path")
+        elif kind == "architecture-mismatch" and not values.get("extension"):
+            values["extension"] = found_path
+    if kind == "symbol-version":
+        if values.get("required_by"):
+            values.setdefault("extension", values["required_by"])
+        if values.get("version"):
+            values.setdefault("symbol", values["version"])
+    if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
+        values["extension"] = values["required_by"]
+    tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
+
+    # The module that failed to import.
+    module = _module(doc, docs, hit, kind, values)
+    if module:
+        values["module"] = module
+    else:
+        values.pop("module", None)
+
+    # The cannot-import-name file, when the message was cut off: the frame of that module's file.
+    if kind == "cannot-import-name" and not values.get("from_path") and values.get("module"):
+        leaf = values["module"].split(".")[-1]
+        for fm in re.finditer(r"""File "(?P<file>[^"\n]+)", line \d+""", doc.text):
+            parts = _split_path(fm.group("file"))
+            if parts and (parts[-1] == f"{leaf}.py" or parts[-1] == "__init__.py" and len(parts) > 1
+                          and parts[-2] == leaf):
+                values["from_path"] = fm.group("file")
+    if not values.get("found_path"):
+        if kind == "cannot-import-name" and values.get("from_path"):
+            values["found_path"] = values["from_path"]
+        elif kind in ("missing-symbol", "python-abi-mismatch", "architecture-mismatch") and values.get("extension"):
+            if re.search(r"[\\/]", values["extension"]):
+                values["found_path"] = values["extension"]
+    if kind == "no-compatible-release" or kind == "resolution-conflict":
+        req = values.get("requirement")
+        if req and not values.get("module"):
+            rm = _REQUIREMENT.match(req)
+            if rm:
+                # conda's "name-version-build" and a wheel's "name-version-tags.whl" carry the version
+                # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
+                values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
+    fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
+    for key in ("library", "extension", "required_by", "symbol"):
+        if key in fields:
+            # Quotes and backticks around a name are the writer's (Markdown code spans), never the name's.
+            fields[key] = fields[key].strip().strip("'\"`")
+    # Guard: a name is a name or absent, never "" (a rule would render "Importing  killed …").
+    fields = {key: value for key, value in fields.items() if value and value.strip()}
+    details: List[Tuple[str, str]] = sorted((k, v) for k, v in values.items() if k not in ("win_text",))
+    if values.get("win_text"):
+        details.append(("windows_message", values["win_text"]))
+    for path, reason in tried:
+        details.append((f"tried {path}", reason))
+    if extractors_used:
+        details.append(("extractors", ",".join(extractors_used)))
+
+    if doc.exc_type:
+        message = doc.message
+        exc_type = doc.exc_type
+    else:
+        message = _line_span(doc.text, m.start(), m.end())
+        exc_type = hit.exc_type
+        if exc_type:
+            cut = message.find(exc_type + ":")
+            if cut >= 0:
+                message = message[cut + len(exc_type) + 1:].strip()
+    return Failure(
+        kind=kind,
+        exc_type=exc_type,
+        message=message,
+        paths_tried=tuple(path for path, _ in tried),
+        signature=hit.sig.id,
+        details=tuple(details),
+        **fields,
+    )
+
+
+def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[str, str]) -> Optional[str]:
+    if kind in ("no-compatible-release", "resolution-conflict"):
+        return None
+    named = values.get("module")
+    if doc.name and kind != "dependency-conflict":
+        # ImportError.name: the full dotted name for most failures, but only the last part when the
+        # loader itself failed (CPython's dynload passes the short name); refined below like "while
+        # importing X".
+        named = doc.name
+    candidates: List[str] = []
+    from_path_module = None
+    for key in ("extension", "found_path", "required_by"):
+        if values.get(key):
+            from_path_module = module_from_path(values[key])
+            if from_path_module:
+                break
+    tb_imports = _traceback_imports(doc.text, hit.match.start(), hit.match.end())
+    if doc.exc_type and not tb_imports:
+        # An exception's own frames can be importlib's; the chain's other tracebacks may say more.
+        for other in docs:
+            if other is not doc:
+                tb_imports = _traceback_imports(other.text, len(other.text), len(other.text))
+                if tb_imports:
+                    break
+    tb_module = tb_imports[-1][0] if tb_imports else None
+    if tb_imports and kind in _NATIVE_KINDS and tb_imports[-1][1].startswith("_"):
+        # "from torchvision import _C" while loading a native library: the private name is the
+        # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
+        tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
+    if named:
+        # "while importing _base": the dotted name from the traceback or the path, when it ends so.
+        if "." not in named:
+            candidates = [from_path_module or ""]
+            for module, imported in reversed(tb_imports):
+                candidates.append(module)
+                if imported:
+                    candidates.append(f"{module}.{imported}")   # from PIL import _imaging
+            for cand in candidates:
+                if cand and (cand == named or cand.endswith("." + named)):
+                    return cand
+        return named
+    if kind == "dependency-conflict":
+        for cand in (tb_module, from_path_module):
+            if cand:
+                return _top_level(cand)
+        return None
+    if kind in ("import-crashed", "unsupported-cpu", "openmp-conflict", "gpu-runtime"):
+        candidates = [c for c in (tb_module,) if c]
+    elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
+        candidates = [from_path_module, tb_module or ""]
+    else:
+        candidates = [tb_module or "", from_path_module or ""]
+    for cand in candidates:
+        if cand:
+            return cand
+    return None
+
+
+_NATIVE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "symbol-version", "python-abi-mismatch",
+                           "numpy-abi-mismatch", "architecture-mismatch", "native-init-failed"})
+
+
+def _site_relative(path: str) -> bool:
+    return any(p.lower() in _SITE_DIRS for p in _split_path(path))
+
+
+def _unknown(docs: Sequence[_Doc]) -> Optional[Failure]:
+    for doc in reversed(docs):
+        if doc.is_import_error:
+            if doc.exc_type:
+                return Failure(kind="unknown", exc_type=doc.exc_type, message=doc.message, module=doc.name,
+                               from_path=doc.path)
+            m = _IMPORT_ERROR_LINE.search(doc.text)
+            if m:
+                return Failure(kind="unknown", exc_type=m.group(1),
+                               message=_line_span(doc.text, m.end(), m.end())[:2000])
+    return None
+
+
+def _analyse(docs: Sequence[_Doc]) -> Optional[Failure]:
+    kb = _load_knowledge()
+    hit = _best_hit(docs, kb)
+    if hit is None:
+        return _unknown(docs)
+    return _build(docs, hit, kb)
+
+
+def _internal_error(exc: BaseException, message: str = "") -> Optional[Failure]:
+    # Loud under the test suite (DLLMAGIC_STRICT=1), quiet for users.
+    import os
+    if os.environ.get("DLLMAGIC_STRICT") == "1":
+        raise exc
+    return Failure(kind="unknown", exc_type="", message=message[:2000],
+                   details=(("internal_error", f"{type(exc).__name__}: {exc}"),))
+
+

@@ -1,0 +1,106 @@
+"""Matching: the signature with the highest priority that matches a document."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Dict, Optional, Sequence, Tuple
+
+from .documents import _Doc, _type_at
+from .signatures import _Knowledge, _Signature, _windows_code, windows_code_of_text
+#: Matches of one signature examined in one document (a pasted log can repeat a line thousands of times).
+_MAX_MATCHES = 200
+
+
+@dataclass
+class _Hit:
+    sig: _Signature
+    match: "re.Match[str]"
+    doc_index: int
+    kind: str
+    exc_type: str
+    extra: Dict[str, str] = field(default_factory=dict)
+
+
+def _applies(sig: _Signature, doc: _Doc, exc_type: str) -> bool:
+    if sig.types is None:
+        return True
+    if doc.type_names:
+        return bool(sig.types & doc.type_names)
+    # Pasted text: filter only when the line names a type; a bare message ("/usr/bin/python: No
+    # module named IPython") is accepted.
+    return not exc_type or exc_type in sig.types or exc_type == "ModuleNotFoundError" and "ImportError" in sig.types
+
+
+def _resolve_kind(sig: _Signature, m: "re.Match[str]", kb: _Knowledge) -> Tuple[Optional[str], Dict[str, str]]:
+    if sig.kind != "$windows":
+        return sig.kind, {}
+    groups = _groups(m)
+    code_text = groups.get("winerror")
+    if code_text:
+        code = _windows_code(code_text)
+        entry = kb.windows_codes.get(code) if code is not None else None
+        if entry:
+            extra = {"windows_code": str(entry["code"]), "windows_error": entry["symbol"]}
+            if entry.get("signal"):
+                extra["signal"] = entry["signal"]
+            return entry["kind"], extra
+    text = (groups.get("win_text") or "").strip()
+    if text:
+        found = windows_code_of_text(text)
+        if found:
+            entry = kb.windows_codes[found[0]]
+            return entry["kind"], {"windows_code": str(entry["code"]), "windows_error": entry["symbol"],
+                                   "message_language": found[1]}
+    if sig.fallback_kind:
+        return sig.fallback_kind, {"windows_code": code_text or "unknown"}
+    return None, {}
+
+
+def _groups(m: "re.Match[str]") -> Dict[str, str]:
+    out: Dict[str, str] = {}
+    for key, value in m.groupdict().items():
+        if value is None:
+            continue
+        key = re.sub(r"__\d+$", "", key)
+        out.setdefault(key, value.strip())
+    return out
+
+
+def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
+    best: Optional[_Hit] = None
+    best_key: Optional[Tuple[int, int, int]] = None
+    demoters = [s for s in kb.signatures if s.demote_to is not None]
+    for index, doc in enumerate(docs):
+        # Spans of known noise (warnings a program survives): matches inside count for less.
+        spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters if doc.may_match(sig)
+                 for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES)]
+        for sig in kb.signatures:
+            if sig.kind is None or (doc.exc_type and not sig.live):
+                continue   # a live exception is not a crash report or installer output
+            if best_key is not None and sig.priority < best_key[0]:
+                break  # sorted by priority: nothing further can win
+            if sig.types is not None and doc.type_names and not (sig.types & doc.type_names):
+                continue  # the same test _applies makes, before the regex is compiled and run
+            if not doc.may_match(sig):
+                continue  # a literal every match needs is absent
+            for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
+                exc_type = doc.exc_type or _type_at(doc.text, m.start())
+                if not _applies(sig, doc, exc_type):
+                    continue
+                kind, extra = _resolve_kind(sig, m, kb)
+                if kind is None:
+                    continue
+                priority = sig.priority
+                for start, end, demote_to in spans:
+                    if start <= m.start() < end:
+                        priority = min(priority, demote_to)
+                # Highest priority; then the innermost exception; then the earliest text.
+                key = (priority, index, -m.start())
+                if best_key is None or key > best_key:
+                    best_key = key
+                    best = _Hit(sig, m, index, kind, exc_type, extra)
+                break
+    return best
+
+

@@ -1,0 +1,149 @@
+"""Names: modules from paths and from the import statements of tracebacks."""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+_SITE_DIRS = {"site-packages", "dist-packages"}
+_LIB_DIRS = {"lib", "lib64", "libs", ".libs", ".dylibs", "bin", "dlls", "_libs", "binaries"}
+_IDENT = re.compile(r"^[A-Za-z_]\w*$")
+_EXT_SUFFIX = re.compile(r"\.(?:cpython-\d+\w*|abi3|pypy\d*\w*|cp\d+\w*)(?:-[\w-]+)?\.(?:so|pyd)$|\.pyd$", re.I)
+
+
+def _split_path(path: str) -> List[str]:
+    return [p for p in re.split(r"[\\/]+", path) if p]
+
+
+def _is_extension_file(filename: str) -> bool:
+    """An extension module (``.pyd``, tagged ``.so``, or an untagged ``.so`` not named ``lib*``)."""
+    low = filename.lower()
+    if _EXT_SUFFIX.search(low):
+        return True
+    return low.endswith(".so") and not low.startswith("lib")
+
+
+def _is_native_file(filename: str) -> bool:
+    low = filename.lower()
+    return bool(re.search(r"\.(?:so(?:\.[\w.]+)?|pyd|dll|dylib)$", low))
+
+
+def module_from_path(path: str) -> Optional[str]:
+    """The dotted module an extension (or a library bundled inside a package) belongs to.
+
+    ``…/site-packages/torchvision/_C.cpython-36m-x86_64-linux-gnu.so`` → ``torchvision._C``;
+    ``…/site-packages/xgboost/lib/libxgboost.dylib`` → ``xgboost`` (a plain library is attributed to the
+    package that bundles it, skipping folders such as ``lib``/``.libs``); outside a site folder only an
+    extension module's own name is known (``…/_IMP_kernel.so`` → ``_IMP_kernel``).
+    """
+    parts = _split_path(path)
+    if not parts:
+        return None
+    filename = parts[-1]
+    if not _is_native_file(filename):
+        return None
+    is_ext = _is_extension_file(filename)
+    stem = filename.split(".")[0]
+    site = None
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() in _SITE_DIRS:
+            site = i
+    if site is None:
+        return stem if is_ext and _IDENT.match(stem) else None
+    dirs = parts[site + 1: -1]
+    if not is_ext:
+        while dirs and (dirs[-1].lower() in _LIB_DIRS or dirs[-1].lower().endswith(".libs")):
+            if dirs[-1].lower().endswith(".libs") and len(dirs) == 1:
+                dirs = [dirs[-1][: -len(".libs")]]   # auditwheel's "<pkg>.libs" next to "<pkg>"
+                break
+            dirs = dirs[:-1]
+    names = dirs + ([stem] if is_ext else [])
+    # Keep the trailing run of identifiers (skips "foo-1.0-py3.8.egg" and the like).
+    run: List[str] = []
+    for name in reversed(names):
+        if not _IDENT.match(name):
+            break
+        run.insert(0, name)
+    return ".".join(run) or None
+
+
+_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>[^\n:]+?\.py):\d+)""")
+_IMPORT_STMT = re.compile(
+    r"""^(?:\s*-+>\s*\d+\s+|\s+|\s*\d+\s+(?=\S))?\s*(?:"""
+    r"""from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
+    r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
+    r"""|.*?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
+    r""")""")
+
+
+def _package_of_file(path: str) -> Optional[str]:
+    parts = _split_path(path)
+    site = None
+    for i, part in enumerate(parts[:-1]):
+        if part.lower() in _SITE_DIRS:
+            site = i
+    if site is None or not parts[-1].endswith(".py"):
+        return None
+    dirs = parts[site + 1: -1]
+    return ".".join(dirs) if dirs and all(_IDENT.match(d) for d in dirs) else None
+
+
+def _imports_in(text: str) -> List[Tuple[str, str]]:
+    """(module, first name imported from it) of the executed import lines of tracebacks in ``text``."""
+    found: List[Tuple[str, str]] = []
+    current_file: Optional[str] = None
+    previous_was_header = False
+    for line in text.split("\n"):
+        header = _FRAME_HEADER.match(line)
+        if header:
+            current_file = header.group("file") or header.group("file2")
+            previous_was_header = True
+            continue
+        arrow = re.match(r"^\s*-+>\s*\d+", line)
+        indented = line.startswith("  ") or line.startswith("\t")
+        ipython_context = re.match(r"^\s+\d+\s", line) and not arrow
+        if ipython_context or not (arrow or indented or previous_was_header):
+            previous_was_header = False
+            continue
+        previous_was_header = False
+        m = _IMPORT_STMT.match(line)
+        if not m:
+            continue
+        name = m.group("from") or m.group("imp") or m.group("call")
+        if not name:
+            continue
+        imported = m.group("names") or ""
+        if name.startswith("."):
+            # A relative import: resolve it against the package of the frame's file.
+            base = _package_of_file(current_file) if current_file else None
+            dots = len(name) - len(name.lstrip("."))
+            rest = name.lstrip(".")
+            if not base:
+                if rest:
+                    found.append((rest, imported))
+                continue
+            pkg = base.split(".")
+            if dots > 1:
+                pkg = pkg[: len(pkg) - (dots - 1)]
+            name = ".".join(pkg + ([rest] if rest else []))
+            if not name:
+                continue
+        found.append((name, imported))
+    return found
+
+
+_NEXT_EXCEPTION = re.compile(r"^\S.*?(?:Error|Exception)\b.*?:", re.MULTILINE)
+
+
+def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
+    """The imports executed before ``pos``; failing that, those of the traceback after the match."""
+    before = _imports_in(text[:pos])
+    after_text = text[end:]
+    nxt = _NEXT_EXCEPTION.search(after_text, 1)
+    after = _imports_in(after_text[: nxt.start()] if nxt else after_text)
+    if before and after and after[-1][0].startswith(before[-1][0] + "."):
+        # A message printed above its traceback (NumPy's RuntimeError, then the frames): the frames go
+        # deeper into the same package ("import torch" typed, "from torch._C import *" failing).
+        return before + after
+    return before or after
+
+

@@ -1,0 +1,291 @@
+"""Signatures and Windows messages: ``knowledge/signatures.json`` and ``windows_messages.json`` compiled."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from difflib import SequenceMatcher
+from typing import Dict, List, Optional, Tuple
+
+from .. import knowledge
+from ..model import KINDS
+
+#: Failure fields a signature's named group may fill directly; other groups go to ``details``.
+_FIELDS = ("module", "extension", "library", "symbol", "version", "required_by", "name", "from_path",
+           "signal")
+
+# --------------------------------------------------------------------------------------------------
+# Compiled knowledge
+# --------------------------------------------------------------------------------------------------
+_REGEX_CACHE: Dict[str, "re.Pattern[str]"] = {}
+_LITERAL_CACHE: Dict[str, Tuple[Tuple[str, ...], ...]] = {}
+
+try:                                   # the regex parser of the standard library (renamed in 3.11)
+    from re import _constants as _sre_constants, _parser as _sre_parse   # type: ignore[attr-defined]
+except ImportError:                    # pragma: no cover - Python 3.9, 3.10
+    import sre_constants as _sre_constants   # type: ignore[no-redef]
+    import sre_parse as _sre_parse           # type: ignore[no-redef]
+
+
+def required_literals(pattern: str, flags: str = "", minimum: int = 4,
+                      most: int = 3) -> Tuple[Tuple[str, ...], ...]:
+    """Literal ASCII runs a match of ``pattern`` must contain, as alternatives: a match is possible only
+    when all the runs of at least one alternative are in the text.
+
+    Runs are read from the parsed pattern: literals in sequence, inside groups and inside repeats of at
+    least one; optional parts and lookarounds end a run and are not entered.  A pattern that is one
+    alternation (``a|b|c``) gives one alternative per branch, when every branch has a run; anything
+    else gives one alternative (``((),)`` when no run is known: no filter).
+    """
+    c = _sre_constants
+
+    def walk(items, runs: List[str]) -> None:
+        run: List[str] = []
+
+        def flush() -> None:
+            if len(run) >= minimum:
+                runs.append("".join(run))
+            run.clear()
+
+        for op, av in items:
+            if op is c.LITERAL and av < 128:
+                run.append(chr(av))
+                continue
+            flush()
+            if op is c.SUBPATTERN:
+                walk(av[-1], runs)
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT) and av[0] >= 1:
+                walk(av[2], runs)
+        flush()
+
+    def chosen(runs: List[str]) -> Tuple[str, ...]:
+        best = sorted(set(runs), key=len, reverse=True)[:most]
+        return tuple(r.casefold() if ignore_case else r for r in best)
+
+    ignore_case = "i" in flags or "(?i" in pattern
+    try:
+        items = list(_sre_parse.parse(pattern))
+    except Exception:      # an unparsable pattern fails later, where it is compiled
+        return ((),)
+    while len(items) == 1 and items[0][0] is c.SUBPATTERN:
+        items = list(items[0][1][-1])
+    if len(items) == 1 and items[0][0] is c.BRANCH:
+        alternatives = []
+        for branch in items[0][1][1]:
+            runs: List[str] = []
+            walk(branch, runs)
+            if not runs:
+                return ((),)
+            alternatives.append(chosen(runs))
+        return tuple(alternatives)
+    runs = []
+    walk(items, runs)
+    return (chosen(runs),)
+
+
+class IntakeText:
+    """A text with its casefolded copy, made once for every signature's literal check."""
+
+    __slots__ = ("text", "_folded")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._folded: Optional[str] = None
+
+    @property
+    def folded(self) -> str:
+        if self._folded is None:
+            self._folded = self.text.casefold()
+        return self._folded
+
+
+@dataclass(frozen=True)
+class _Signature:
+    id: str
+    kind: Optional[str]
+    types: Optional[frozenset]          # None: any exception type
+    pattern: str                        # macros expanded; compiled on first use (see ``regex``)
+    flags: str
+    priority: int
+    live: bool
+    set: Tuple[Tuple[str, str], ...] = ()
+    transform: Tuple[Tuple[str, str], ...] = ()
+    fallback_kind: Optional[str] = None
+    demote_to: Optional[int] = None
+
+    @property
+    def regex(self) -> "re.Pattern[str]":
+        # Compiled lazily: a live ModuleNotFoundError needs a handful of the ~100 signatures, and compiling
+        # them all would cost the kernel hook more than the whole diagnosis.
+        compiled = _REGEX_CACHE.get(self.id)
+        if compiled is None:
+            compiled = _REGEX_CACHE[self.id] = _compile_pattern(self.pattern, self.flags)
+        return compiled
+
+    @property
+    def literals(self) -> Tuple[Tuple[str, ...], ...]:
+        """ASCII runs a match contains, as alternatives (casefolded when the pattern ignores case)."""
+        found = _LITERAL_CACHE.get(self.id)
+        if found is None:
+            found = _LITERAL_CACHE[self.id] = required_literals(self.pattern, self.flags)
+        return found
+
+    @property
+    def ignores_case(self) -> bool:
+        return "i" in self.flags or "(?i" in self.pattern
+
+    def may_match(self, text: "IntakeText") -> bool:
+        """False when a literal every match needs is absent: the regex need not run at all.
+
+        ``str.find`` is a fast scan; running ~100 regexes over a large text is not, so this keeps a parse
+        proportional to the text's size with a small constant."""
+        haystack = text.folded if self.ignores_case else text.text
+        return any(all(lit in haystack for lit in alternative) for alternative in self.literals)
+
+
+@dataclass(frozen=True)
+class _Refinement:
+    id: str
+    when_kind: frozenset
+    field: str
+    regex: "re.Pattern[str]"
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Knowledge:
+    signatures: Tuple[_Signature, ...]
+    refinements: Tuple[_Refinement, ...]
+    live_pattern: str
+    windows_codes: Dict[int, dict]
+    windows_texts: Tuple[Tuple[str, int, str], ...]   # (normalised text, code, language)
+
+
+_compiled: Optional[_Knowledge] = None
+
+_GROUP = re.compile(r"\(\?P<\w+>")
+
+
+def _expand(pattern: str, macros: Dict[str, str]) -> str:
+    for name, value in macros.items():
+        pattern = pattern.replace(f"%{name}%", value)
+    return pattern
+
+
+def _compile_pattern(pattern: str, flags: str) -> "re.Pattern[str]":
+    if "i" in flags:
+        pattern = f"(?i:{pattern})"
+    return re.compile(pattern, re.MULTILINE)
+
+
+def _load_knowledge() -> _Knowledge:
+    global _compiled
+    if _compiled is not None:
+        return _compiled
+    table = knowledge.load("signatures")
+    macros = table.get("macros", {})
+    sigs: List[_Signature] = []
+    live: List[str] = []
+    for entry in table["entries"]:
+        kind = entry["kind"]
+        if kind is not None and kind != "$windows" and kind not in KINDS:
+            raise knowledge.KnowledgeError(f"signature {entry['id']!r}: unknown kind {kind!r}")
+        pattern = _expand(entry["pattern"], macros)
+        types = entry["types"]
+        sigs.append(_Signature(
+            id=entry["id"],
+            kind=kind,
+            types=None if types == "any" else frozenset(types),
+            pattern=pattern,
+            flags=entry.get("flags", ""),
+            priority=int(entry["priority"]),
+            live=bool(entry["live"]) and kind is not None,
+            set=tuple(sorted(entry.get("set", {}).items())),
+            transform=tuple(sorted(entry.get("transform", {}).items())),
+            fallback_kind=entry.get("fallback_kind"),
+            demote_to=entry.get("demote_to"),
+        ))
+        if entry["live"] and kind is not None:
+            bare = _GROUP.sub("(?:", pattern)
+            if "i" in entry.get("flags", ""):
+                bare = f"(?i:{bare})"
+            live.append(f"(?:{bare})")
+    refinements = tuple(
+        _Refinement(r["id"], frozenset(r["when_kind"]), r["field"], re.compile(r["pattern"]), r["kind"])
+        for r in table.get("refinements", ())
+    )
+    codes: Dict[int, dict] = {}
+    texts: List[Tuple[str, int, str]] = []
+    for entry in knowledge.load("windows_messages")["entries"]:
+        codes[int(entry["code"])] = entry
+        if "unsigned" in entry:
+            codes[int(entry["unsigned"])] = entry
+        for language, variants in entry["messages"].items():
+            for text in variants:
+                texts.append((_normalise_text(text), int(entry["code"]), language))
+    _compiled = _Knowledge(
+        signatures=tuple(sorted(sigs, key=lambda s: -s.priority)),
+        refinements=refinements,
+        live_pattern="|".join(live),
+        windows_codes=codes,
+        windows_texts=tuple(texts),
+    )
+    return _compiled
+
+
+_LIVE: List["re.Pattern[str]"] = []
+
+
+def _live_regex() -> "re.Pattern[str]":
+    """All live signatures in one pattern (for the cheap per-cell check), compiled on first use."""
+    if not _LIVE:
+        _LIVE.append(re.compile(_load_knowledge().live_pattern, re.MULTILINE))
+    return _LIVE[0]
+
+
+def signatures() -> Tuple[_Signature, ...]:
+    """The compiled signatures, highest priority first (for tests and ``dlldoctor`` debugging)."""
+    return _load_knowledge().signatures
+
+
+# --------------------------------------------------------------------------------------------------
+# Windows messages
+# --------------------------------------------------------------------------------------------------
+def _normalise_text(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = text.replace("%1", " ")
+    # Letters and digits of every script survive; punctuation, spaces and quotes do not.
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def windows_code_of_text(text: str) -> Optional[Tuple[int, str]]:
+    """(code, language) of a Windows system message in any language we hold, or None.
+
+    Exact after normalisation first, then containment (Windows appends or prefixes details),
+    then a fuzzy match, so small differences between Windows releases do not matter.
+    """
+    norm = _normalise_text(text)
+    if len(norm) < 4:
+        return None
+    table = _load_knowledge().windows_texts
+    for known, code, language in table:
+        if norm == known:
+            return code, language
+    for known, code, language in table:
+        if len(known) >= 6 and (known in norm or (len(norm) >= 8 and norm in known)):
+            return code, language
+    best: Optional[Tuple[float, int, str]] = None
+    for known, code, language in table:
+        ratio = SequenceMatcher(None, norm[: len(known) + 8], known).ratio()
+        if ratio >= 0.75 and (best is None or ratio > best[0]):
+            best = (ratio, code, language)
+    return (best[1], best[2]) if best else None
+
+
+def _windows_code(value: str) -> Optional[int]:
+    try:
+        return int(value, 16) if value.lower().startswith("0x") else int(value)
+    except ValueError:
+        return None
+
+

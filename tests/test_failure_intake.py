@@ -1,0 +1,165 @@
+"""The text intake: what people paste (terminal escapes, prompts, wraps, blank lines, CRLF) is read
+like the clean traceback, and the names come out whole."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from dllmagic.failure import failure_from_text, key_facts
+from dllmagic.failure.intake import normalise, strip_terminal
+
+CLEAN_SO = ("Traceback (most recent call last):\n"
+            "  File \"/home/ana/train.py\", line 1, in <module>\n"
+            "    import torch\n"
+            "  File \"/home/ana/miniconda3/envs/ml/lib/python3.10/site-packages/torch/__init__.py\", line 229, "
+            "in <module>\n"
+            "    from torch._C import *  # noqa: F403\n"
+            "ImportError: /home/ana/miniconda3/envs/ml/lib/python3.10/site-packages/torch/lib/libtorch_cuda.so: "
+            "cannot open shared object file: No such file or directory\n")
+
+
+def facts(text):
+    failure = failure_from_text(text)
+    assert failure is not None
+    return failure.kind, key_facts(failure)
+
+
+def test_clean_reference():
+    kind, f = facts(CLEAN_SO)
+    assert kind == "missing-shared-library"
+    assert f["missing_library"] == "libtorch_cuda.so"
+
+
+def hard_wrap(text, width):
+    out = []
+    for line in text.split("\n"):
+        while len(line) > width:
+            out.append(line[:width])
+            line = line[width:]
+        out.append(line)
+    return "\n".join(out)
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_lines_wrapped_by_a_terminal_are_joined(width):
+    wrapped = hard_wrap(CLEAN_SO, width)
+    assert wrapped != CLEAN_SO
+    assert facts(wrapped) == facts(CLEAN_SO)
+
+
+def test_file_name_wrapped_by_a_web_page_is_joined():
+    # A web page wraps where it likes; the copy carries a newline inside the file name.
+    text = CLEAN_SO.replace("torch/lib/libtorch_cu", "torch/lib/libtorch_cu\n")
+    kind, f = facts(text)
+    assert (kind, f["missing_library"]) == ("missing-shared-library", "libtorch_cuda.so")
+    text = CLEAN_SO.replace("site-packages/torch/lib/", "site-packages/torch/\nlib/")
+    assert facts(text)[1]["missing_library"] == "libtorch_cuda.so"
+
+
+def test_crlf_and_lone_cr():
+    assert facts(CLEAN_SO.replace("\n", "\r\n")) == facts(CLEAN_SO)
+    assert facts(CLEAN_SO.replace("\n", "\r")) == facts(CLEAN_SO)
+
+
+def test_ansi_colours_and_osc_sequences():
+    coloured = ("\x1b]0;ana@box: ~\x07\x1b[1;31mImportError\x1b[0m: \x1b]8;;file:///x\x1b\\"
+                "libGL.so.1\x1b]8;;\x1b\\: cannot open shared object file: No such file or directory\x1b[K\n")
+    kind, f = facts(coloured)
+    assert kind == "missing-shared-library" and f["missing_library"] == "libGL.so.1"
+    assert "\x1b" not in strip_terminal(coloured)
+
+
+def test_ipython_coloured_traceback():
+    text = ("\x1b[0;31m---------------------------------------------------------------------------\x1b[0m\n"
+            "\x1b[0;31mModuleNotFoundError\x1b[0m                       Traceback (most recent call last)\n"
+            "Cell \x1b[0;32mIn[3], line 1\x1b[0m\n"
+            "\x1b[0;32m----> 1\x1b[0m \x1b[38;5;28;01mimport\x1b[39;00m \x1b[38;5;21;01mpolars\x1b[39;00m\n\n"
+            "\x1b[0;31mModuleNotFoundError\x1b[0m: No module named 'polars'\n")
+    kind, f = facts(text)
+    assert (kind, f["failing_module"]) == ("module-not-found", "polars")
+
+
+@pytest.mark.parametrize("prompt", [">>> ", "In [3]: "])
+def test_repl_prompts(prompt):
+    text = (f"{prompt}import cv2\n"
+            "Traceback (most recent call last):\n"
+            "  File \"<stdin>\", line 1, in <module>\n"
+            "ImportError: libGL.so.1: cannot open shared object file: No such file or directory\n")
+    if prompt.startswith(">>>"):
+        text += ">>> \n"
+    kind, f = facts(text)
+    assert (kind, f["missing_library"], f["failing_module"]) == ("missing-shared-library", "libGL.so.1", "cv2")
+    assert "import cv2" in normalise(text).splitlines()[0]
+
+
+def test_blank_lines_inside_a_message():
+    text = ("Traceback (most recent call last):\n"
+            "  File \"C:\\proj\\app.py\", line 2, in <module>\n"
+            "    import pyodbc\n"
+            "ImportError: DLL load failed while importing pyodbc:\n\n\n"
+            "The specified module could not be found.\n")
+    kind, f = facts(text)
+    assert kind == "missing-shared-library" and f["failing_module"] == "pyodbc"
+    # The blank line between two exceptions of a chain stays.
+    chained = ("ImportError: libfoo.so: cannot open shared object file: No such file or directory\n\n"
+               "During handling of the above exception, another exception occurred:\n\n"
+               "Traceback (most recent call last):\n")
+    assert "\n\nDuring handling" in normalise(chained)
+
+
+def test_the_original_text_is_kept_as_evidence():
+    from dllmagic.failure.documents import _doc_from_text
+    pasted = ">>> import cv2\r\n\x1b[31mImportError\x1b[0m: libGL.so.1: cannot open shared object file\r\n"
+    doc = _doc_from_text(pasted)
+    assert doc.original == pasted
+    assert "\x1b" not in doc.text and "\r" not in doc.text
+
+
+# Shapes of a name rendered empty: "Importing  killed", `-c "import "`, "install  ", "named ''".
+EMPTY_NAME = re.compile(
+    r"\b(?:Importing|import|install|named|module|package|of|for|from|reinstall|uninstall|build of)  "
+    r"|import \"|import\s*$|import \)|''|\"\"|\(\)", re.MULTILINE)
+
+
+def test_no_template_renders_an_empty_name():
+    # Every rule, for every kind, over a Failure that names nothing (a text without names), with and
+    # without a signal: no summary, fix title, cell or command may show a hole where a name goes.
+    from dllmagic.api import _report
+    from dllmagic.diagnosis import Context
+    from dllmagic.facts.system import System
+    from dllmagic.model import KINDS, Failure
+
+    holes = []
+    findings = 0
+    for kind in KINDS:
+        for signal in (None, "SIGSEGV", "SIGILL", "SIGABRT"):
+            failure = Failure(kind=kind, exc_type="ImportError", message="an error without names", signal=signal)
+            ctx = Context(target="", failure=failure, system=System.current(), interpreter=None, sys_path=(),
+                          notes=[])
+            for finding in _report(ctx, ok=False).findings:
+                findings += 1
+                texts = [finding.summary] + [t for fix in finding.fixes
+                                             for t in (fix.title, fix.cell, " ".join(fix.argv or ()))]
+                holes += [(kind, finding.cause, t) for t in texts if t and EMPTY_NAME.search(t)]
+    assert findings >= 10
+    assert holes == []
+
+
+@pytest.mark.parametrize("text", [
+    "Segmentation fault (core dumped)",
+    "Illegal instruction (core dumped)",
+    "OMP: Error #15: Initializing , but found  already initialized.",
+    "ImportError: : cannot open shared object file: No such file or directory",
+    "ModuleNotFoundError: No module named ''",
+])
+def test_texts_without_names_render_no_empty_name(text):
+    from dllmagic.api import explain
+    report = explain(text)
+    for finding in report.findings:
+        for t in [finding.summary] + [x for fix in finding.fixes for x in (fix.title, fix.cell)]:
+            assert not (t and EMPTY_NAME.search(t)), (finding.cause, t)
+    failure = report.failure
+    if failure is not None:
+        for name in ("module", "library", "symbol", "version", "extension", "name"):
+            assert getattr(failure, name) != "", name
