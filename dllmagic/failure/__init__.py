@@ -144,7 +144,7 @@ def is_import_failure(exc: BaseException) -> bool:
         for e in candidates:
             text = IntakeText(_head_and_tail(_safe_str(e)))
             # A literal scan first: the few signatures it leaves run on at most 8 KB.
-            if any(sig.may_match(text) and sig.regex.search(text.text) for sig in live):
+            if any(sig.may_match(text) and next(sig.finditer(text.text, 0, text), None) is not None for sig in live):
                 return True
         return False
     except Exception:

@@ -63,7 +63,7 @@ def _closest(doc: _Doc, sig: _Signature, pos: int) -> Optional["re.Match[str]"]:
     best = None
     if not doc.may_match(sig):
         return None
-    for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
+    for m in islice(sig.finditer(doc.text, doc.start, doc.intake), _MAX_MATCHES):
         if best is None or abs(m.start() - pos) < abs(best.start() - pos):
             best = m
     return best

@@ -29,11 +29,15 @@ class _Doc:
     original: Optional[str] = None  # pasted text as given, before the intake normalised it (evidence)
     _intake: Optional[IntakeText] = field(default=None, repr=False, compare=False)
 
-    def may_match(self, sig: _Signature) -> bool:
-        """False when the signature cannot match this document (a literal it needs is absent)."""
+    @property
+    def intake(self) -> IntakeText:
         if self._intake is None:
             self._intake = IntakeText(self.text)
-        return sig.may_match(self._intake)
+        return self._intake
+
+    def may_match(self, sig: _Signature) -> bool:
+        """False when the signature cannot match this document (a literal it needs is absent)."""
+        return sig.may_match(self.intake)
 
 
 _EXC_LINE = re.compile(

@@ -74,7 +74,7 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     for index, doc in enumerate(docs):
         # Spans of known noise (warnings a program survives): matches inside count for less.
         spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters if doc.may_match(sig)
-                 for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES)]
+                 for m in islice(sig.finditer(doc.text, doc.start, doc.intake), _MAX_MATCHES)]
         for sig in kb.signatures:
             if sig.kind is None or (doc.exc_type and not sig.live):
                 continue   # a live exception is not a crash report or installer output
@@ -84,7 +84,7 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 continue  # the same test _applies makes, before the regex is compiled and run
             if not doc.may_match(sig):
                 continue  # a literal every match needs is absent
-            for m in islice(sig.regex.finditer(doc.text, doc.start), _MAX_MATCHES):
+            for m in islice(sig.finditer(doc.text, doc.start, doc.intake), _MAX_MATCHES):
                 exc_type = doc.exc_type or _type_at(doc.text, m.start())
                 if not _applies(sig, doc, exc_type):
                     continue

@@ -5,7 +5,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 from .. import knowledge
 from ..model import KINDS
@@ -80,7 +80,28 @@ def required_literals(pattern: str, flags: str = "", minimum: int = 4,
         return tuple(alternatives)
     runs = []
     walk(items, runs)
-    return (chosen(runs),)
+    if runs:
+        return (chosen(runs),)
+    # No run outside alternations (``PATH: (?:invalid ELF header|file too short|...)``): an alternation
+    # every match passes through, each of whose branches has a run, gives one alternative per branch.
+    def branches_in(seq):
+        for op, av in seq:
+            if op is c.BRANCH:
+                yield av[1]
+            elif op is c.SUBPATTERN:
+                yield from branches_in(av[-1])
+
+    for branches in branches_in(items):
+        alternatives = []
+        for branch in branches:
+            branch_runs: List[str] = []
+            walk(branch, branch_runs)
+            if not branch_runs:
+                break
+            alternatives.append(chosen(branch_runs))
+        else:
+            return tuple(alternatives)
+    return ((),)
 
 
 class IntakeText:
@@ -141,6 +162,52 @@ class _Signature:
         proportional to the text's size with a small constant."""
         haystack = text.folded if self.ignores_case else text.text
         return any(all(lit in haystack for lit in alternative) for alternative in self.literals)
+
+
+    def finditer(self, text: str, start: int = 0, intake: Optional["IntakeText"] = None) -> Iterator["re.Match[str]"]:
+        """The regex's matches in ``text[start:]``, found only in windows around the literal every match
+        needs (its longest), so that a text full of path-like runs costs each signature a bounded scan per
+        occurrence of its literal instead of a scan per character. Same matches, same order, as a plain
+        ``finditer`` for any match no longer than the window bounds."""
+        intake = intake or IntakeText(text)
+        haystack = intake.folded if self.ignores_case else text
+        anchors = self._anchors(haystack)
+        if anchors is None or len(haystack) != len(text):   # no filter, or casefolding moved positions
+            yield from self.regex.finditer(text, start)
+            return
+        hits: List[Tuple[int, int]] = []
+        for anchor in anchors:
+            at = haystack.find(anchor, start)
+            while at >= 0 and len(hits) < _MAX_WINDOWS * len(anchors):
+                hits.append((at, at + len(anchor)))
+                at = haystack.find(anchor, at + 1)
+        windows: List[List[int]] = []
+        for at, end in sorted(hits)[:_MAX_WINDOWS]:
+            lo, hi = max(start, at - _WINDOW_BEFORE), min(len(text), end + _WINDOW_AFTER)
+            if windows and lo <= windows[-1][1]:
+                windows[-1][1] = max(windows[-1][1], hi)
+            else:
+                windows.append([lo, hi])
+        last_end = -1
+        for lo, hi in windows:
+            for m in self.regex.finditer(text, max(lo, last_end), hi):
+                if m.start() >= last_end:
+                    last_end = max(m.end(), m.start() + 1)
+                    yield m
+
+    def _anchors(self, haystack: str) -> Optional[List[str]]:
+        """The longest literal of each alternative present in the text; None when there is no filter."""
+        if any(not alternative for alternative in self.literals):
+            return None
+        return [max(alternative, key=len) for alternative in self.literals
+                if all(lit in haystack for lit in alternative)]
+
+
+#: A match reaches at most this far before / after its anchor literal (the PATH macro is bounded at 1024
+#: characters; names and tails after a literal are bounded well below the AFTER figure).
+_WINDOW_BEFORE = 1536
+_WINDOW_AFTER = 8448
+_MAX_WINDOWS = 256
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ EXPECTED = {
     "c086": ("missing-symbol", "procedure-not-found"),
     "x053": ("missing-symbol", "procedure-not-found"),
     "c082": ("missing-shared-library", "dll-not-found"),
-    "x012": ("missing-symbol", "procedure-not-found"),
+    "x012": ("missing-symbol", "vc-runtime-missing"),  # ucrtbase entry point missing: the UCRT is too old
     "c071": ("native-init-failed", "dll-init-failed"),
     "x037": ("unsupported-cpu", "no-avx"),
     "x038": ("unsupported-cpu", "no-avx"),
