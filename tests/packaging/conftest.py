@@ -12,7 +12,7 @@ from typing import Dict
 
 import pytest
 
-from harness import PIP_CACHE, REPO
+from harness import PIP_CACHE, REPO, find_uv
 
 # Not part of a release: environments, caches, build outputs, test outputs, the front end's node_modules.
 _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".venv-*", "node_modules", "build", "dist", "*.egg-info",
@@ -21,7 +21,7 @@ _NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", ".venv-*", "node_modules",
 
 def _build(src: Path, out: Path, *args: str) -> None:
     cmd = [sys.executable, "-m", "build", "--outdir", str(out), *args, str(src)]
-    if shutil.which("uv"):
+    if find_uv():
         cmd[3:3] = ["--installer", "uv"]        # the isolated build environment, from uv's cache
     env = {**os.environ, "UV_CACHE_DIR": str(PIP_CACHE / "uv")}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL)

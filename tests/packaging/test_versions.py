@@ -18,7 +18,7 @@ from typing import Optional
 
 import pytest
 
-from harness import PIP_CACHE, create_venv
+from harness import PIP_CACHE, create_venv, find_uv
 
 pytestmark = [pytest.mark.slow, pytest.mark.kernel]
 
@@ -33,7 +33,7 @@ def find_python(version: str) -> Optional[str]:
     candidates = [shutil.which(f"python{version}")]
     pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
     candidates += sorted(str(p) for p in pyenv_root.glob(f"versions/{version}.*/bin/python{version}"))
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv:
         found = subprocess.run([uv, "python", "find", "--no-python-downloads", version], capture_output=True,
                                text=True, env=dict(os.environ, UV_PYTHON_DOWNLOADS="never"))
@@ -49,7 +49,7 @@ def find_python(version: str) -> Optional[str]:
 
 def _venv_from(python: str, path: Path):
     """create_venv with another interpreter than the one running the tests."""
-    uv = shutil.which("uv")
+    uv = find_uv()
     cmd = [uv, "venv", "--quiet", "--python", python, str(path)] if uv else [python, "-m", "venv", str(path)]
     subprocess.run(cmd, check=True, stdin=subprocess.DEVNULL, env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv"),
                                                                        UV_PYTHON_DOWNLOADS="never"))
