@@ -19,6 +19,9 @@ REPO="$PWD"
 CACHE="${DLLMAGIC_TEST_CACHE:-$HOME/.cache/dllmagic-tests}"
 
 if [ "${1:-}" = "--clean" ]; then
+  case "$(cd "$CACHE" 2>/dev/null && pwd -P || echo "$CACHE")" in
+    /|"$HOME"|"$(cd "$HOME" && pwd -P)"|"$REPO") echo "refusing to remove $CACHE (DLLMAGIC_TEST_CACHE)" >&2; exit 2 ;;
+  esac
   echo "removing $REPO/.venv-test, $REPO/tests/reports and $CACHE"
   rm -rf "$REPO/.venv-test" "$REPO/tests/reports" "$CACHE"
   exit 0
@@ -72,6 +75,6 @@ set +e
 rc=$?
 set -e
 took "tests" $t
-echo "tables and logs of this run: tests/reports/; download cache: $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1 || echo empty)); bash tests/run-all.sh --clean removes both"
+echo "tables and logs of this run: tests/reports/; download cache: $CACHE ($(du -sh "$CACHE" 2>/dev/null | cut -f1 || echo empty)); bash tests/run-all.sh --clean removes both and .venv-test/"
 # pytest exits 5 when it collected nothing: that is a failure of this script, never a pass.
 exit $rc
