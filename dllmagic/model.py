@@ -13,7 +13,7 @@ from ._record import Record
 
 SCHEMA_VERSION = "1.0"
 
-#: The finding kinds (../shared/corpus/README.md) plus ``healthy`` and the installer-output kinds.
+#: The finding kinds (the labels of the error corpus, tests/data/corpus) plus ``healthy`` and the installer-output kinds.
 KINDS = (
     "healthy",
     "module-not-found",

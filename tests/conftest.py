@@ -18,11 +18,47 @@ from harness import REPO, Kernel, Venv, create_venv, write_kernelspec
 
 os.environ["DLLMAGIC_STRICT"] = "1"
 os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
-# The facts `deps` keeps between runs go to a folder of this test session, not the user's cache.
+# The facts `deps` keeps between runs go to a folder of this test session, not the user's cache; it is
+# removed when the session ends.
 if "DLLMAGIC_CACHE_DIR" not in os.environ:
+    import atexit
+    import shutil
     import tempfile
 
     os.environ["DLLMAGIC_CACHE_DIR"] = tempfile.mkdtemp(prefix="dllmagic-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["DLLMAGIC_CACHE_DIR"], True)
+
+#: Tables and logs a test writes for people to read (git-ignored): tests/reports/, or $DLLMAGIC_TEST_REPORTS.
+REPORTS = Path(os.environ.get("DLLMAGIC_TEST_REPORTS") or REPO / "tests" / "reports")
+_reports: Dict[str, Dict[str, tuple]] = {}
+
+
+@pytest.fixture(scope="session")
+def report_file():
+    """report_file(file, key, text, summary): puts ``text`` into REPORTS/file (one section per key, in the order
+    written) and ``summary`` into that file's one line at the end of the run, instead of printing among the
+    progress dots."""
+
+    def write(file: str, key: str, text: str, summary: str) -> Path:
+        sections = _reports.setdefault(file, {})
+        sections[key] = (text, summary)
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        path = REPORTS / file
+        path.write_text("\n\n".join(text.rstrip() for text, _ in sections.values()) + "\n")
+        return path
+
+    return write
+
+
+def pytest_terminal_summary(terminalreporter):
+    for file, sections in _reports.items():
+        path = REPORTS / file
+        try:
+            shown = os.path.relpath(path)
+        except ValueError:
+            shown = str(path)
+        terminalreporter.write_line(f"{file.rsplit('.', 1)[0]}: " + "; ".join(s for _, s in sections.values())
+                                    + f" (tables: {shown})")
 
 
 # -- schema ------------------------------------------------------------------------------------------

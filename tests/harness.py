@@ -33,7 +33,7 @@ class Venv:
         return next(self.path.glob("lib/python*/site-packages"))
 
     def install(self, *requirements: str) -> None:
-        uv = shutil.which("uv")
+        uv = find_uv()
         if uv:
             cmd = [uv, "pip", "install", "--quiet", "--python", str(self.python), *requirements]
             env = dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv"))
@@ -49,8 +49,13 @@ class Venv:
         return subprocess.run([str(self.python), *args], capture_output=True, text=True, **kwargs)
 
 
+def find_uv() -> Optional[str]:
+    """uv on PATH, or beside the interpreter running the tests (a venv used without activating it)."""
+    return shutil.which("uv") or shutil.which("uv", path=os.path.dirname(sys.executable))
+
+
 def create_venv(path: Path, *, with_pip: bool = False, system_site: bool = False) -> Venv:
-    uv = shutil.which("uv")
+    uv = find_uv()
     if uv and not with_pip:
         cmd = [uv, "venv", "--quiet", "--python", sys.executable, str(path)]
         if system_site:

@@ -1,7 +1,8 @@
 """Failure parsing over the error corpus: kind ≥ 95 %, key facts ≥ 90 %, on the public sample, on our
 own extra cases (written to guard against fitting the sample) and on the real thread cases (threads.jsonl,
-with the root cause of the thread's verified fix); tuned and held-out splits in bench/corpus_accuracy.py.  The confusion table is printed
-(``pytest -s``) in the Markdown that bench/corpus_accuracy.py prints for the README.
+with the root cause of the thread's verified fix); tuned and held-out splits in bench/corpus_accuracy.py.
+The confusion tables go to tests/reports/corpus-accuracy.md (the Markdown that bench/corpus_accuracy.py
+prints for the README) and their figures to one line at the end of the run.
 """
 from __future__ import annotations
 
@@ -54,12 +55,11 @@ def test_extra_cases_are_many_and_varied():
     assert not public_errors & {c["error"] for c in cases}, "extra cases must not copy the sample"
 
 
-def test_accuracy(corpus, capsys):
+def test_accuracy(corpus, report_file):
     name, cases = corpus
     report = bench.evaluate(cases)
-    with capsys.disabled():
-        print()
-        print(bench.markdown(name, report))
+    report_file("corpus-accuracy.md", name, bench.markdown(name, report),
+                f"{name} kind {report['kind_ok']}/{report['cases']}, key facts {report['facts_ok']}/{report['facts_total']}")
     assert report["kind_accuracy"] >= KIND_TARGET, bench.markdown(name, report)
     assert report["facts_accuracy"] >= FACTS_TARGET, bench.markdown(name, report)
 

@@ -38,7 +38,8 @@ def _run(cmd: Sequence[str], **kwargs: Any) -> None:
 
 
 def _uv() -> Optional[str]:
-    return shutil.which("uv")
+    # on PATH, or beside the interpreter running the tests (a venv used without activating it)
+    return shutil.which("uv") or shutil.which("uv", path=os.path.dirname(sys.executable))
 
 
 def install(python: Path, *reqs: str) -> None:

@@ -6,9 +6,10 @@ front-end extension in ``dllmagic/labextension``.
 
 One Jupyter server serves both /lab and /notebooks. It runs on 127.0.0.1 with a random token, with its
 own JUPYTER_CONFIG_DIR / DATA_DIR / RUNTIME_DIR and IPYTHONDIR, so nothing of the machine's Jupyter set-up
-leaks in or is changed. The kernel runs in a fresh venv (``--system-site-packages``, so ipykernel and
-dllmagic come from the test environment) into which the tests install tiny local wheels; pip is pointed
-at a local wheel folder (PIP_NO_INDEX, PIP_FIND_LINKS), so nothing reaches a registry.
+leaks in or is changed. The kernel runs in a fresh venv that sees the test environment's site-packages
+through a .pth file (so ipykernel, pip and dllmagic come from there, whether the tests run in a venv or
+not) and into which the tests install tiny local wheels; pip is pointed at a local wheel folder
+(PIP_NO_INDEX, PIP_FIND_LINKS), so nothing reaches a registry.
 
 Without chromium or playwright the tests skip, unless CI=true or DLLMAGIC_UI_REQUIRED=1 makes that a failure.
 """
@@ -140,6 +141,23 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError("jupyter server did not answer in time")
 
 
+def _kernel_venv(path: Path) -> None:
+    """A venv for a test kernel that also sees the site-packages of the interpreter running the tests.
+
+    ``--system-site-packages`` would not do: made from a venv, it exposes the *base* interpreter's packages
+    (no ipykernel there). A .pth file in the new venv's site-packages lists the running interpreter's own
+    site folders instead; they come after the venv's, as system site-packages would. No pip of its own:
+    ``python -m pip`` finds the test environment's pip there and installs into the venv (sys.prefix).
+    """
+    import site
+
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    purelib = subprocess.run([str(path / "bin" / "python"), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    folders = [p for p in site.getsitepackages() if os.path.isdir(p)]
+    (Path(purelib) / "_dllmagic_test_env.pth").write_text("".join(f + "\n" for f in folders))
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Any:
     if not (REPO / "dllmagic" / "labextension" / "package.json").is_file():
@@ -169,10 +187,7 @@ def server(tmp_path_factory) -> Any:
     make_wheel(wheels, "dmdemo-ok", "1.0", "dmdemo_ok", "VALUE = 'reinstalled'\n")
     make_wheel(wheels, "dmdemo-slow", "1.0", "dmdemo_slow")
     venv = root / "venv"
-    # No pip of its own: `python -m pip` finds the test environment's pip through the system site-packages
-    # and installs into the venv (sys.prefix), which also saves the ensurepip step.
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
-                   check=True)
+    _kernel_venv(venv)
     venv_python = venv / "bin" / "python"
     kernel_dir = data / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True)
@@ -187,8 +202,7 @@ def server(tmp_path_factory) -> Any:
     # kernel-switch fix).
     make_wheel(wheels, "dmdemo-other", "1.0", "dmdemo_other")
     other = root / "other-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(other)],
-                   check=True)
+    _kernel_venv(other)
     subprocess.run([str(other / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
                     str(wheels), "dmdemo-other==1.0"], check=True)
     other_dir = data / "kernels" / OTHER_KERNEL

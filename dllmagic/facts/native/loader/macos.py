@@ -1,6 +1,6 @@
 """dyld, emulated over a System: which file each LC_LOAD_DYLIB of an extension resolves to, and why.
 
-Follows LOADERS.md d3 (dyld(1), Apple's "Run-Path Dependent Libraries", delocate's documented order):
+Follows dyld(1), Apple's "Run-Path Dependent Libraries" and delocate's documented order:
 
 1. an image already loaded under that install name or path is reused;
 2. ``DYLD_LIBRARY_PATH``: the leaf name in each folder, before anything else (unless the environment

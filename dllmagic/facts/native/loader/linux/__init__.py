@@ -1,7 +1,6 @@
 """glibc ld.so (and musl), emulated over a System: which file each DT_NEEDED resolves to, and why.
 
-The search order follows glibc ``elf/dl-load.c`` ``_dl_map_object`` (see ../shared/LOADERS.md d2 and
-its "Later checks"):
+The search order follows glibc ``elf/dl-load.c`` ``_dl_map_object`` and ld.so(8):
 
 1. a name already loaded (matched against each loaded object's path, the names it was asked for and
    its DT_SONAME) is reused, whatever its path;

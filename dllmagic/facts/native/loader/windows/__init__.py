@@ -1,8 +1,8 @@
 """The Windows loader, emulated over a System: which DLL each import of a .pyd resolves to, and why.
 
-The model follows LOADERS.md d1 and its "Later checks" (Microsoft "Dynamic-link library search order"
-https://learn.microsoft.com/en-us/windows/win32/dlls/dynamic-link-library-search-order, CPython
-``Python/dynload_win.c``). CPython >= 3.8 loads an extension with ``LoadLibraryExW(path,
+The model follows Microsoft's "Dynamic-link library search order"
+(https://learn.microsoft.com/en-us/windows/win32/dlls/dynamic-link-library-search-order) and CPython's
+``Python/dynload_win.c``. CPython >= 3.8 loads an extension with ``LoadLibraryExW(path,
 LOAD_LIBRARY_SEARCH_DEFAULT_DIRS | LOAD_LIBRARY_SEARCH_DLL_LOAD_DIR)``; each imported DLL name is then
 looked up, for the whole call, in this order:
 
