@@ -223,12 +223,21 @@ def _sections(report: Report) -> List[Tuple[str, str]]:
 
 
 def _learn_more(finding: Finding) -> str:
+    """A link to the finding's docs: a URL as it is; a page shipped in the package by its doc id, which the
+    bridge opens in a tab (rendered) and a terminal prints with ``dlldoctor docs ID``."""
+    from ..model import doc_id
+
     if not finding.docs:
         return ""
     if re.match(r"https?://", finding.docs):
         return (f'<a href="{_e(finding.docs)}" target="_blank" rel="noopener noreferrer">'
                 f"learn more about {_e(finding.kind)}</a>")
-    return f'<span class="dm-note">learn more: {_e(finding.docs)}</span>'
+    did = doc_id(finding.docs)
+    if not did:
+        return f'<span class="dm-note">learn more: {_e(finding.docs)}</span>'
+    return (f'<span class="dm-doc-link" role="link" tabindex="0" data-dllmagic-doc="{_e(did)}" '
+            f'title="Opens the page in a tab; in a terminal: dlldoctor docs {_e(did)}">learn more</span>'
+            f'<span class="dm-doc-cli"> (<code>dlldoctor docs {_e(did)}</code>)</span>')
 
 
 def _headline_html(report: Report) -> str:
