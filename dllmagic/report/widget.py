@@ -128,41 +128,27 @@ def _render_fallbacks(report: Report) -> Dict[str, str]:
 
 
 # -- static HTML pieces of the view (all text escaped) --------------------------------------------------
-_CSS = """<style>
-.dllmagic-report{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);
- border-left:4px solid #c62828;padding:4px 10px;margin:4px 0;max-width:100%;overflow:hidden}
-.dllmagic-report.dllmagic-sev-warning{border-left-color:#ef6c00}
-.dllmagic-report.dllmagic-sev-ok{border-left-color:#2e7d32}
-.dllmagic-report .dm-head{font-size:1.15em;font-weight:600;line-height:1.4;overflow-wrap:anywhere}
-.dllmagic-report .dm-badge{display:inline-block;font-size:.75em;padding:1px 6px;border-radius:3px;color:#fff;
- background:#c62828;margin-right:6px;vertical-align:middle;text-transform:uppercase}
-.dllmagic-report .dm-badge.warning{background:#ef6c00}.dllmagic-report .dm-badge.ok{background:#2e7d32}
-.dllmagic-report .dm-sub{color:var(--jp-ui-font-color2,#555);overflow-wrap:anywhere}
-.dllmagic-report table.dm-ev{border-collapse:collapse;width:100%;table-layout:fixed}
-.dllmagic-report table.dm-ev td{vertical-align:top;padding:2px 6px;border-bottom:1px solid
- var(--jp-border-color2,#ddd);overflow-wrap:anywhere;white-space:pre-wrap}
-.dllmagic-report table.dm-ev td.dm-k{width:28%;font-weight:600}
-.dllmagic-report .dm-src{color:var(--jp-ui-font-color3,#777);font-size:.85em}
-.dllmagic-report .dm-missing{color:#c62828;font-weight:600}
-.dllmagic-report pre.dm-code{background:var(--jp-cell-editor-background,#f5f5f5);padding:6px 8px;margin:2px 0;
- white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--jp-code-font-family,monospace)}
-.dllmagic-report .widget-html-content{line-height:1.45}
-.dllmagic-report .dm-logwrap{max-height:16em;overflow:auto;display:flex;flex-direction:column-reverse;
- background:#1e1e1e;margin:2px 0}
-.dllmagic-report pre.dm-log{color:#ddd;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
- font-size:.85em}
-.dllmagic-report .dm-fix{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:4px 8px;
- margin:6px 0}
-.dllmagic-report .dm-fixtitle{font-weight:600}
-.dllmagic-report .dm-note{color:var(--jp-ui-font-color2,#555);font-size:.9em}
-.dllmagic-report .dm-ok{color:#2e7d32;font-weight:600}.dllmagic-report .dm-bad{color:#c62828;font-weight:600}
-</style>"""
+def _css() -> str:
+    """The report's style sheet (report.css, shared with the lab extension's saved-report renderer)."""
+    global _CSS_CACHE
+    if _CSS_CACHE is None:
+        from pathlib import Path
+
+        _CSS_CACHE = "<style>" + Path(__file__).with_name("report.css").read_text(encoding="utf-8") + "</style>"
+    return _CSS_CACHE
+
+
+_CSS_CACHE: Optional[str] = None
 
 
 def _value_html(value: str) -> str:
-    lines = str(value).splitlines() or [""]
-    return "\n".join(f'<span class="dm-missing">{_e(ln)}</span>' if _MISSING.search(ln) else _e(ln)
-                     for ln in lines)
+    """The value escaped, with only the words that say something is missing marked (never the whole text)."""
+    out, pos, text = [], 0, str(value)
+    for m in _MISSING.finditer(text):
+        out += [_e(text[pos:m.start()]), f'<span class="dm-missing">{_e(m.group(0))}</span>']
+        pos = m.end()
+    out.append(_e(text[pos:]))
+    return "".join(out)
 
 
 def _evidence_table(rows: Sequence[Evidence]) -> str:
@@ -551,7 +537,7 @@ class ReportView:
         self._next_request = 1
 
         sev = severity(report)
-        head = W.HTML(_CSS + _headline_html(report))
+        head = W.HTML(_css() + _headline_html(report))
         fixes = numbered_fixes(report)
         if compact:
             # --auto compact: the headline and the top finding's fixes; %dlldoctor shows everything.
