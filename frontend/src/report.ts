@@ -29,6 +29,7 @@ export const REPORT_CSS = REPORT_BASE_CSS + `
 .dllmagic-report.dllmagic-stale-report button{opacity:.55}
 .dllmagic-report .dllmagic-stale{color:var(--jp-ui-font-color1,#222);font-weight:600;padding:4px 0;
  border-bottom:1px solid var(--jp-border-color2,#ddd);margin-bottom:4px}
+.dllmagic-report .dm-doc-cli{display:none}
 .dllmagic-static .dm-sections details{margin:2px 0}
 .dllmagic-static .dm-sections summary{cursor:pointer;font-weight:600;padding:2px 0}
 .dllmagic-static .dm-buttons{display:flex;gap:4px;flex-wrap:wrap;margin:4px 0}

@@ -140,6 +140,19 @@ def _wait_http(url: str, proc: subprocess.Popen, timeout: float) -> None:
     raise RuntimeError("jupyter server did not answer in time")
 
 
+def _see_test_site(venv: Path) -> None:
+    """When the tests run from a venv, --system-site-packages shows the base Python's site, not the test
+    environment's: a .pth file adds the test environment's site-packages (ipykernel, pip, dllmagic's deps)."""
+    import site
+
+    if sys.prefix == sys.base_prefix:
+        return
+    purelib = subprocess.run([str(venv / "bin" / "python"), "-c",
+                              "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                             check=True, capture_output=True, text=True).stdout.strip()
+    Path(purelib, "_dllmagic_test_site.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+
+
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Any:
     if not (REPO / "dllmagic" / "labextension" / "package.json").is_file():
@@ -174,6 +187,7 @@ def server(tmp_path_factory) -> Any:
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(venv)],
                    check=True)
     venv_python = venv / "bin" / "python"
+    _see_test_site(venv)
     kernel_dir = data / "kernels" / KERNEL_NAME
     kernel_dir.mkdir(parents=True)
     (kernel_dir / "kernel.json").write_text(json.dumps({
@@ -189,6 +203,7 @@ def server(tmp_path_factory) -> Any:
     other = root / "other-venv"
     subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", str(other)],
                    check=True)
+    _see_test_site(other)
     subprocess.run([str(other / "bin" / "python"), "-m", "pip", "install", "-q", "--no-index", "--find-links",
                     str(wheels), "dmdemo-other==1.0"], check=True)
     other_dir = data / "kernels" / OTHER_KERNEL
