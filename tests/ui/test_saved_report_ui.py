@@ -81,6 +81,7 @@ def test_learn_more_opens_the_docs_page_and_the_log_follows_its_tail(server, pag
     link = report.locator(".dm-doc-link").first
     doc_id = link.get_attribute("data-dllmagic-doc")
     kind, _, cause = doc_id.partition("#")
+    page.evaluate(f"() => {{ window.__nb = {PANEL}; }}")
     link.click()
     doc = page.locator(".dllmagic-doc").first
     doc.wait_for(state="visible", timeout=20_000)
@@ -92,9 +93,9 @@ def test_learn_more_opens_the_docs_page_and_the_log_follows_its_tail(server, pag
     shot(page, "lab-docs-tab.png")
 
     # The Run log: the kernel replaces it as lines arrive; it stays at its tail unless the user scrolled up.
-    page.evaluate(f"() => {APP}.shell.activateById({PANEL}.id)")
-    page.wait_for_function(f"() => {PANEL}.isVisible")
-    js_replace = """(n) => { const fix = document.querySelector('.dllmagic-report .dm-fix-1');
+    page.evaluate(f"() => {APP}.shell.activateById(window.__nb.id)")
+    page.wait_for_function("() => window.__nb.isVisible")
+    js_replace = """(n) => { const fix = document.querySelector('.dllmagic-report:not(.dllmagic-static) .dm-fix-1');
         let host = fix.querySelector('.dm-test-log');
         if (!host) { host = document.createElement('div'); host.className = 'dm-test-log'; fix.appendChild(host); }
         const lines = Array.from({length: n}, (_, i) => 'line ' + i).join('\\n');
