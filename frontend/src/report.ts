@@ -27,8 +27,9 @@ export const REPORT_CSS = REPORT_BASE_CSS + `
 .dllmagic-report .jupyter-widgets-disconnected::before{content:none!important;display:none!important}
 .dllmagic-report.jupyter-widgets-disconnected,.dllmagic-report .jupyter-widgets-disconnected{opacity:1!important}
 .dllmagic-report.dllmagic-stale-report button{opacity:.55}
-.dllmagic-report .dllmagic-stale{color:var(--jp-ui-font-color1,#222);font-weight:600;padding:4px 0;
+.dllmagic-report .dllmagic-stale,.dllmagic-report .dm-saved-note{color:var(--jp-ui-font-color1,#222);padding:4px 0;
  border-bottom:1px solid var(--jp-border-color2,#ddd);margin-bottom:4px}
+.dllmagic-report .dllmagic-stale{font-weight:600}
 .dllmagic-report .dm-doc-cli{display:none}
 .dllmagic-static .dm-sections details{margin:2px 0}
 .dllmagic-static .dm-sections summary{cursor:pointer;font-weight:600;padding:2px 0}
@@ -118,7 +119,7 @@ export function renderStatic(report: Json, actions: IStaticActions): HTMLElement
   const top = (report.findings ?? [])[0];
   const note = el(
     'div',
-    'dllmagic-stale dm-saved-note',
+    'dm-saved-note',
     'Saved report: the kernel that made it is not running, so Run, Restart and Switch are off. ' +
       'Copy and Insert work; run the cell again for a live report.'
   );
@@ -286,6 +287,11 @@ export class ReportRenderer extends Panel implements IRenderMime.IRenderer {
   private widgetView: (IRenderMime.IRenderer & Widget) | null = null;
   private observer: MutationObserver | null = null;
   private timer = 0;
+  private retries = 0;
+  private model: IRenderMime.IMimeModel | null = null;
+  /** The widget renderer factory the current attempt came from (the widget manager replaces its placeholder
+   * factory once the notebook's kernel is known; a renderer made before that never draws). */
+  private factory: IRenderMime.IRendererFactory | undefined = undefined;
 
   constructor(
     private readonly options: IRenderMime.IRendererOptions,
@@ -302,6 +308,17 @@ export class ReportRenderer extends Panel implements IRenderMime.IRenderer {
     const report = model.data[REPORT_MIME] as Json;
     this.staticView.node.textContent = '';
     this.staticView.node.appendChild(renderStatic(report ?? {}, this.actions));
+    this.model = model;
+    this.retries = 0;
+    this.tryWidget();
+  }
+
+  /** Ask the widget renderer to draw the report; the saved report stays ready underneath. */
+  private tryWidget(): void {
+    const model = this.model;
+    if (!model || this.isDisposed) {
+      return;
+    }
     const view = model.data[WIDGET_MIME] as Json | undefined;
     const factory = this.panel.content.rendermime.getFactory(WIDGET_MIME);
     // An untrusted output gets no widget (it could not have a live model anyway): the saved report only.
@@ -309,6 +326,12 @@ export class ReportRenderer extends Panel implements IRenderMime.IRenderer {
       this.showStatic(true);
       return;
     }
+    if (this.widgetView && factory !== this.factory) {
+      this.observer?.disconnect();
+      this.widgetView.dispose();
+      this.widgetView = null;
+    }
+    this.factory = factory;
     if (!this.widgetView) {
       this.widgetView = factory.createRenderer({ ...this.options, mimeType: WIDGET_MIME }) as IRenderMime.IRenderer &
         Widget;
@@ -316,7 +339,11 @@ export class ReportRenderer extends Panel implements IRenderMime.IRenderer {
       this.observer = new MutationObserver(() => this.decide(false));
       this.observer.observe(this.widgetView.node, { childList: true, subtree: true, characterData: true });
     }
-    this.staticView.hide();
+    if (this.retries === 0) {
+      this.staticView.hide(); // first attempt: the widget's own "Loading widget..." for a moment
+    } else {
+      this.widgetView.hide(); // a retry: the saved report stays until the widget has drawn
+    }
     void this.widgetView.renderModel(model).catch(() => this.showStatic(true));
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => this.decide(true), WIDGET_GRACE_MS);
@@ -333,6 +360,18 @@ export class ReportRenderer extends Panel implements IRenderMime.IRenderer {
       this.showStatic(false);
     } else if (graceOver || /Error displaying widget/.test(node.textContent ?? '')) {
       this.showStatic(true);
+      // A page loaded before the kernel was known: try again once the widget manager is there.
+      if (graceOver && this.retries < 40) {
+        this.retries += 1;
+        window.clearTimeout(this.timer);
+        this.timer = window.setTimeout(() => {
+          if (this.panel.content.rendermime.getFactory(WIDGET_MIME) !== this.factory) {
+            this.tryWidget();
+          } else {
+            this.decide(true);
+          }
+        }, 1500);
+      }
     }
   }
 

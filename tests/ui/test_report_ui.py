@@ -123,7 +123,7 @@ def test_lab_headline_and_insert_cell_below_the_reports_cell(server, page):
     page.wait_for_function(f"() => !{PANEL}.context.model.dirty", timeout=15_000)
     page.reload()
     open_notebook(page, page.url)
-    report = page.locator(".dllmagic-report:visible").first
+    report = page.locator(".dllmagic-report:not(.dllmagic-static):visible").first   # the live widget again
     report.wait_for(state="visible", timeout=60_000)
     button(report, 1, "dm-btn-insert-cell-below").click()
     page.wait_for_function(f"() => {PANEL}.content.model.cells.length === {count + 1}", timeout=30_000)

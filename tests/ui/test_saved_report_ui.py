@@ -132,7 +132,7 @@ CONTRAST = """(root) => {
     for (const c of layers.reverse()) out = out.map((v, i) => c[i] * c[3] + v * (1 - c[3]));
     return out; };
   const sel = '.dm-head, .dm-sub, .dm-note, .dm-badge, .dm-missing, .dm-fixtitle, .dm-ok, .dm-bad, .dm-src,' +
-              ' .dllmagic-stale, td';
+              ' .dllmagic-stale, .dm-saved-note, td';
   return Array.from(root.querySelectorAll(sel)).filter(n => n.offsetParent && n.textContent.trim()).map(n => {
     const fg = parse(getComputedStyle(n).color), bg = background(n);
     const a = lum(fg) + 0.05, b = lum(bg) + 0.05;
