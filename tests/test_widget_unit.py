@@ -320,3 +320,34 @@ def test_closed_view_runs_nothing(fake_pip):
     assert row.run is None
     row.run_btn.click()
     assert row.run is None and "closed" in row.status.value
+
+
+def test_other_findings_are_in_view_and_compact_is_compact():
+    extra = Finding(kind="no-compatible-release", cause="release-available",
+                    summary="dm_fixed_mod 2.0 has a wheel for this Python.", confidence=0.6)
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter,
+                 findings=(*base.findings, extra), failure=base.failure)
+    view, _ = make_view(rep)
+    head = view.root.children[0].value
+    assert "Also found" in head and "has a wheel for this Python" in head
+    assert "Other findings" not in view.root.children[1].titles
+    compact = widget.ReportView(rep, comm_factory=lambda **k: RecorderComm(**k), compact=True)
+    assert "Compact report" in compact.root.children[1].value
+    assert [row.fix.id for row in compact.rows] == ["pip-1", "instr-1"]
+
+
+def test_static_html_numbers_fixes_like_the_widget_and_aligns_tables_left():
+    from dllmagic.report.html import render_html
+
+    second = Finding(kind="unknown", cause="x", summary="s", confidence=0.2,
+                     fixes=(Fix(id="instr-2", kind="instruction", title="Another", cell="# x"),))
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter,
+                 findings=(*base.findings, second), failure=base.failure)
+    out = render_html(rep)
+    assert [n for n, *_ in widget.numbered_fixes(rep)] == [1, 2, 3]
+    assert "Fix 1 (pip)" in out and "Fix 2 (instruction)" in out and "Fix 3 (instruction)" in out
+    assert "Fix 1.1" not in out and "Fix 2.1" not in out
+    assert "text-align:left" in out
+    assert "var(--jp-error-color1" in out

@@ -198,14 +198,19 @@ def _sections(report: Report) -> List[Tuple[str, str]]:
             out.append((title, _evidence_table(grouped[title])))
     if other:
         out.append(("Other evidence", _evidence_table(other)))
-    if len(report.findings) > 1:
-        items = "".join(f"<li><b>{_e(f.kind)}</b>: {_e(f.summary)} "
-                        f'<span class="dm-src">(confidence {f.confidence:.0%})</span></li>'
-                        for f in report.findings[1:])
-        out.append(("Other findings", f"<ul>{items}</ul>"))
     if report.notes:
         out.append(("Notes", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>"))
     return out
+
+
+def _also_found_html(report: Report) -> str:
+    """The other findings, in view under the headline (a pre-flight's useful facts: a release that fits this
+    Python, no GPU driver so CPU only ...), never folded away."""
+    if len(report.findings) < 2:
+        return ""
+    items = "".join(f'<li>{_e(f.summary)} <span class="dm-src">({_e(f.kind)} · {_e(f.cause)}, '
+                    f"confidence {f.confidence:.0%})</span></li>" for f in report.findings[1:])
+    return f'<div class="dm-also"><span class="dm-fixtitle">Also found</span><ul>{items}</ul></div>'
 
 
 def _learn_more(finding: Finding) -> str:
@@ -537,7 +542,7 @@ class ReportView:
         self._next_request = 1
 
         sev = severity(report)
-        head = W.HTML(_css() + _headline_html(report))
+        head = W.HTML(_css() + _headline_html(report) + _also_found_html(report))
         fixes = numbered_fixes(report)
         if compact:
             # --auto compact: the headline and the top finding's fixes; %dlldoctor shows everything.

@@ -153,6 +153,22 @@ export function renderStatic(report: Json, actions: IStaticActions): HTMLElement
     sub.appendChild(link);
   }
   root.appendChild(sub);
+  const others = (report.findings ?? []).slice(1);
+  if (others.length) {
+    // In view, as the widget shows them: a pre-flight's useful facts are never folded away.
+    const also = el('div', 'dm-also');
+    also.appendChild(el('span', 'dm-fixtitle', 'Also found'));
+    const ul = el('ul');
+    for (const f of others) {
+      const li = el('li', '', str(f.summary) + ' ');
+      li.appendChild(
+        el('span', 'dm-src', `(${str(f.kind)} · ${str(f.cause)}, confidence ${Math.round(Number(f.confidence) * 100)}%)`)
+      );
+      ul.appendChild(li);
+    }
+    also.appendChild(ul);
+    root.appendChild(also);
+  }
 
   // Evidence, per finding, in collapsed sections (the widget groups the same rows).
   const sections = el('div', 'dm-sections');
