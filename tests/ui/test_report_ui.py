@@ -275,5 +275,10 @@ def test_lab_switch_kernel_to_the_environment_that_has_it_and_copy(server, page)
         f" && {PANEL}.sessionContext.session.kernel.name === 'dllmagic-ui-other'"
         f" && {PANEL}.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
     assert "dmdemo_other" in kernel_exec(page, "import dmdemo_other; print(dmdemo_other.__name__)")
+    # "Switching to …" ends: the report says the notebook now runs the other kernel.
+    page.wait_for_function("(r) => { const n = r.querySelector('.dllmagic-stale');"
+                           " return n && n.textContent.includes('Switched this notebook'); }",
+                           arg=report.element_handle(), timeout=20_000)
+    assert "Switching to" not in report.inner_text()
     shot(page, "lab-switched-kernel.png")
     assert not ours(page.errors), page.errors
