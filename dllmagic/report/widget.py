@@ -6,8 +6,14 @@ so nbconvert, GitHub and a closed widget manager still show everything.
 
 How the buttons act:
 
-* **Run** calls :func:`dllmagic._runner.start` with the report this kernel made and the fix's id; the
-  browser only sends a click on a button the kernel created for that fix, never a command.
+* **Run** is a two-step handshake the kernel issues itself: a click on Run makes the kernel record a one-time
+  confirmation (:func:`dllmagic._runner.request_confirmation`), show the exact argv and create a fresh
+  "Run it" button for that confirmation alone; only a click on that button calls
+  :func:`dllmagic._runner.start` with the report this kernel made, the fix's id and the nonce, which the
+  runner consumes (once). A "Run it" click the kernel never asked for, or a second one, runs nothing. The
+  browser never sends a command.
+* Views are closed (widgets, layouts, styles and the bridge comm) when a new report of the same cell
+  supersedes them, beyond the newest ``_MAX_VIEWS``, and on ``%unload_ext dllmagic`` (:func:`close_all`).
 * **Insert cell below**, **Restart kernel**, **Switch kernel** and the clipboard need the front end. Each view
   opens a comm to the ``dllmagic.bridge`` target that our JupyterLab 4 / Notebook 7 extension registers
   (``frontend/``); the bridge answers ``ready`` and then inserts the cell below the cell whose output holds
