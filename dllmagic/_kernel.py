@@ -28,7 +28,8 @@ class Extension:
         self.level = os.environ.get("DLLMAGIC_AUTO", "full")
         if self.level not in LEVELS:
             self.level = "full"
-        self.seen: Dict[Any, int] = {}     # failure key -> execution count of its first report
+        # failure key -> (execution count, cell id) of the cell that shows its report
+        self.seen: Dict[Any, Any] = {}
         self.last_report = None
         self.reports: Dict[str, Any] = {}  # report id -> report, for fix look-ups by id
         self.crash = None
@@ -59,6 +60,10 @@ class Extension:
         except ValueError:
             pass
         self.shell.magics_manager.magics["line"].pop("dlldoctor", None)
+        widget = sys.modules.get("dllmagic.report.widget")
+        if widget is not None:
+            # Close every report widget (and its comm) this kernel made: nothing stays live after unload.
+            self._guard(widget.close_all, "closing the report widgets")
         if self.crash is not None:
             self.crash.disarm()
             try:
@@ -97,19 +102,30 @@ class Extension:
         failure = failure_from_exception(exc)
         if failure is None:
             return
-        count = getattr(self.shell, "execution_count", 0)
+        # At post_run_cell the shell's counter already points at the next cell: the result has this one's.
+        count = getattr(result, "execution_count", None) or getattr(self.shell, "execution_count", 0)
+        cell = self._cell_id()
         key = failure.key()
         if key in self.seen:
-            self._display_reminder(failure, self.seen[key])
-            return
+            first_count, first_cell = self.seen[key]
+            if cell is None or cell != first_cell:
+                self._display_reminder(failure, first_count)
+                return
+            # The cell that showed the report ran again: its outputs were cleared, so show the report again.
         from .api import diagnose_exception
 
         report = diagnose_exception(exc, failure=failure, user_ns=self.shell.user_ns, history=self._history())
-        self.seen[key] = count
+        self.seen[key] = (count, cell)
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
+
+    def _cell_id(self):
+        from_shell = getattr(self.shell, "parent_header", None) or {}
+        meta = from_shell.get("metadata") if isinstance(from_shell, dict) else None
+        cid = meta.get("cellId") if isinstance(meta, dict) else None
+        return cid if isinstance(cid, str) and cid else None
 
     def _history(self):
         try:
@@ -147,7 +163,7 @@ class Extension:
         except ImportError:
             return None
         try:
-            return widget.display_bundle(report, self.shell)
+            return widget.display_bundle(report, self.shell, compact=compact)
         except Exception as exc:
             self._internal("building the widget", exc)
             return None
@@ -157,7 +173,7 @@ class Extension:
 
         from IPython.display import display
 
-        where = f"in cell [{count}]" if count else "earlier"
+        where = f"in cell [{count}], whose report is there" if count else "earlier"
         text = (f"dllmagic: the same failure as {where} ({failure.kind}: {failure.module or failure.exc_type}); "
                 f"%dlldoctor {failure.module or ''} shows the full report again.")
         display({"text/plain": text, "text/html": f"<div style='font-size:12px;opacity:.8'>{escape(text)}</div>"},

@@ -2,10 +2,15 @@
 
 The front end never sends a command: it sends a click on a button that stands for one fix id, and the kernel
 looks that id up in the report it made itself (:func:`start` takes the report and the id, nothing else).
-Before anything runs, :func:`refusal` checks the fix and the environment; the command then runs with the
-kernel's own interpreter in a subprocess in its own process group, read line by line on a background
-thread, one run at a time per kernel. Cancelling kills the whole group (pip's build backends and
-compilers included). After a successful run the fix is verified by importing the module in a fresh child
+A run needs a confirmation the kernel itself issued: :func:`request_confirmation` records a one-time
+nonce for (report, fix, argv) when the user presses Run and the argv is shown; :func:`start` runs only
+with that nonce, once, within :data:`CONFIRM_TTL` seconds. A "Run it" click the kernel never asked for
+runs nothing. Before anything runs, :func:`refusal` checks the fix and the environment; the command then
+runs with the kernel's own interpreter in a subprocess in its own session, read on a background thread,
+one run at a time per kernel. Cancelling ends the whole process tree: the process group, every
+descendant found in /proc (also those that called ``setsid``) and every process carrying the run's
+marker in its environment (also those that double-forked away); the per-kernel slot is freed even when
+such a process still holds the output pipe. After a successful run the fix is verified by importing the module in a fresh child
 of the kernel's interpreter, never in the kernel itself (a half-imported extension module stays broken
 in the process that tried it).
 
@@ -16,6 +21,8 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import secrets
+import select
 import shutil
 import signal
 import subprocess
@@ -32,7 +39,8 @@ from .model import Fix, Report
 
 __all__ = [
     "RunRefused", "Verification", "Run", "refusal", "start", "current", "verify_import",
-    "is_conda_base", "is_externally_managed",
+    "is_conda_base", "is_externally_managed", "request_confirmation", "withdraw_confirmation",
+    "descendants",
 ]
 
 #: Modules a runnable fix may call as ``python -m MODULE install ...``.
@@ -61,8 +69,15 @@ VERIFY_TIMEOUT = 120.0
 #: Grace between SIGTERM and SIGKILL when cancelling.
 KILL_GRACE = 3.0
 
+#: How long a confirmation issued by :func:`request_confirmation` stays valid.
+CONFIRM_TTL = 600.0
+#: Environment variable every process of a run inherits; cancel finds strays by it.
+RUN_MARKER = "DLLMAGIC_RUN_ID"
+
 _lock = threading.Lock()
 _current: Optional["Run"] = None
+#: nonce -> (id of the report object, fix id, argv, monotonic time issued): confirmations not used yet.
+_pending: dict = {}
 
 
 class RunRefused(Exception):
@@ -164,6 +179,106 @@ def refusal(report: Report, fix_id: str, *, python: Optional[str] = None,
     return None
 
 
+# -- confirmation ----------------------------------------------------------------------------------------
+def request_confirmation(report: Report, fix_id: str) -> str:
+    """Record that the user was shown this fix's argv and asked to confirm; return the one-time nonce.
+
+    Raises :class:`RunRefused` when the fix may not run at all (nothing is recorded then).
+    """
+    reason = refusal(report, fix_id)
+    if reason:
+        raise RunRefused(reason)
+    fix = report.fix_by_id(fix_id)
+    assert fix is not None
+    nonce = secrets.token_hex(16)
+    now = time.monotonic()
+    with _lock:
+        for old in [k for k, v in _pending.items() if now - v[3] > CONFIRM_TTL]:
+            del _pending[old]
+        _pending[nonce] = (id(report), fix_id, tuple(fix.argv or ()), now)
+    return nonce
+
+
+def withdraw_confirmation(nonce: Optional[str]) -> None:
+    """Forget a confirmation that was not used ("Don't run", the report closed)."""
+    if nonce:
+        with _lock:
+            _pending.pop(nonce, None)
+
+
+def _take_confirmation(report: Report, fix: Fix, nonce: Optional[str]) -> Optional[str]:
+    """Consume ``nonce``; return why it does not confirm this run, or None when it does."""
+    if not isinstance(nonce, str) or not nonce:
+        return "Not confirmed: press Run and confirm the command shown."
+    with _lock:
+        entry = _pending.pop(nonce, None)
+    if entry is None:
+        return "This confirmation was not issued by this kernel, or it was used already; press Run again."
+    report_id, fix_id, argv, issued = entry
+    if report_id != id(report) or fix_id != fix.id or argv != tuple(fix.argv or ()):
+        return "This confirmation was issued for another command; press Run again."
+    if time.monotonic() - issued > CONFIRM_TTL:
+        return "This confirmation expired; press Run again."
+    return None
+
+
+# -- processes -------------------------------------------------------------------------------------------
+def _proc_table() -> dict:
+    """pid -> (ppid, environ marker or None) of every process readable in /proc (Linux); {} elsewhere."""
+    table = {}
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return table
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        try:
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                stat = f.read()
+            ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        marker = None
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                env = f.read(1 << 20)
+            key = RUN_MARKER.encode() + b"="
+            for item in env.split(b"\0"):
+                if item.startswith(key):
+                    marker = item[len(key):].decode("ascii", "replace")
+                    break
+        except OSError:
+            pass
+        table[pid] = (ppid, marker)
+    return table
+
+
+def descendants(pid: int, marker: Optional[str] = None) -> List[int]:
+    """Every live descendant of ``pid`` found in /proc (whatever its session or group), plus every process
+    whose environment carries ``RUN_MARKER=marker``; never this process or its ancestors."""
+    table = _proc_table()
+    children: dict = {}
+    for child, (parent, _m) in table.items():
+        children.setdefault(parent, []).append(child)
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    if marker:
+        found |= {p for p, (_pp, m) in table.items() if m == marker}
+    mine, p = {os.getpid()}, os.getpid()
+    while p in table and p not in (0, 1):       # never signal ourselves or an ancestor
+        p = table[p][0]
+        mine.add(p)
+    found -= mine
+    found.discard(pid)
+    return sorted(found)
+
+
 # -- running ---------------------------------------------------------------------------------------------
 def _fresh_folder() -> str:
     """A new, empty folder only this user may enter: where an installer runs. pip reads a name that is a
@@ -182,13 +297,14 @@ def neutral_folder() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _popen(argv: Sequence[str], *, neutral_cwd: bool = False, **kwargs) -> subprocess.Popen:
+def _popen(argv: Sequence[str], marker: Optional[str] = None, *, neutral_cwd: bool = False,
+           **kwargs) -> subprocess.Popen:
     """Start ``argv`` in its own process group; ``neutral_cwd``: in a fresh empty folder (installers)."""
     folder = None
     if neutral_cwd:
         folder = kwargs["cwd"] = _fresh_folder()
     try:
-        proc = _popen_group(argv, **kwargs)
+        proc = _popen_group(argv, marker, **kwargs)
     except BaseException:
         if folder:
             shutil.rmtree(folder, ignore_errors=True)
@@ -198,8 +314,10 @@ def _popen(argv: Sequence[str], *, neutral_cwd: bool = False, **kwargs) -> subpr
     return proc
 
 
-def _popen_group(argv: Sequence[str], **kwargs) -> subprocess.Popen:
+def _popen_group(argv: Sequence[str], marker: Optional[str] = None, **kwargs) -> subprocess.Popen:
     env = dict(os.environ)
+    if marker:
+        env[RUN_MARKER] = marker
     env.update(PYTHONUNBUFFERED="1", PIP_NO_INPUT="1", PIP_DISABLE_PIP_VERSION_CHECK="1",
                PIP_PROGRESS_BAR="off", PIP_NO_COLOR="1")
     if os.name == "nt":
@@ -210,30 +328,66 @@ def _popen_group(argv: Sequence[str], **kwargs) -> subprocess.Popen:
                             stderr=subprocess.STDOUT, env=env, **kwargs)
 
 
-def _kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE) -> None:
-    if proc.poll() is not None and os.name == "nt":
-        return
+def _signal(pids: Sequence[int], sig: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE, marker: Optional[str] = None) -> None:
+    """End ``proc`` and everything it started: its process group, its descendants in /proc (those that
+    called ``setsid`` too) and the processes that carry ``marker`` in their environment."""
     if os.name == "nt":
-        subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
+        if proc.poll() is None:
+            subprocess.run(["taskkill", "/F", "/T", "/PID", str(proc.pid)], capture_output=True, check=False)
         return
-    # The leader may have exited while its children (a compiler, a build backend) still run: the group
-    # id stays valid as long as one member lives, so signal the group, not the process.
+    # Collect the tree before the leader dies: its children are then re-parented and the chain is lost
+    # (the marker still finds them).
+    strays = descendants(proc.pid, marker)
     for sig in (signal.SIGTERM, signal.SIGKILL):
+        # The leader may have exited while its children (a compiler, a build backend) still run: the group
+        # id stays valid as long as one member lives, so signal the group, not only the process.
         try:
             os.killpg(proc.pid, sig)
         except (ProcessLookupError, PermissionError):
-            return
-        try:
-            proc.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
+            pass
+        strays = sorted(set(strays) | set(descendants(proc.pid, marker)))
+        _signal(strays, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            if proc.poll() is not None and not [p for p in strays if _alive(p)]:
+                break
+            time.sleep(0.05)
+        else:
             continue
         if sig == signal.SIGTERM:
-            # The leader is gone; make sure no member outlived it.
+            # Everyone is gone or going; make sure no member outlived the leader.
             try:
                 os.killpg(proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 pass
-        return
+            _signal([p for p in strays if _alive(p)], signal.SIGKILL)
+        break
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+        return stat[stat.rindex(b")") + 2:].split()[0] != b"Z"
+    except (OSError, ValueError, IndexError):
+        try:
+            os.kill(pid, 0)
+        except (ProcessLookupError, PermissionError):
+            return False
+        return not os.path.isdir("/proc")
 
 
 VERIFY_CODE = (
@@ -244,17 +398,18 @@ VERIFY_CODE = (
 
 
 def verify_import(module: str, *, python: Optional[str] = None, timeout: float = VERIFY_TIMEOUT,
-                  _register: Optional[Callable[[subprocess.Popen], None]] = None) -> Verification:
+                  _register: Optional[Callable[[subprocess.Popen], None]] = None,
+                  marker: Optional[str] = None) -> Verification:
     """Import ``module`` in a fresh child of the kernel's interpreter (never in the kernel itself)."""
     if not _DOTTED.fullmatch(module or ""):
         return Verification(module, False, "not an importable dotted name")
-    proc = _popen([python or sys.executable, "-c", VERIFY_CODE, module])
+    proc = _popen([python or sys.executable, "-c", VERIFY_CODE, module], marker=marker)
     if _register is not None:
         _register(proc)
     try:
         out, _ = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        _kill_group(proc)
+        _kill_group(proc, marker=marker)
         return Verification(module, False, f"the import did not finish within {timeout:.0f} s")
     lines = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln.strip()]
     last = lines[-1].strip() if lines else ""
@@ -293,6 +448,7 @@ class Run:
         self._cancelled = threading.Event()
         self._proc_lock = threading.Lock()
         self._done = threading.Event()
+        self.marker = secrets.token_hex(8)
         self._thread = threading.Thread(target=self._main, name=f"dllmagic-run-{fix.id}", daemon=True)
 
     # public --------------------------------------------------------------------------------------------
@@ -308,12 +464,18 @@ class Run:
         return self._done.wait(timeout)
 
     def cancel(self) -> None:
-        """Kill the command's whole process group (or the verification import)."""
+        """End the command's whole process tree (or the verification import) and free the kernel's slot."""
+        global _current
         self._cancelled.set()
         with self._proc_lock:
             proc = self._proc
         if proc is not None:
-            _kill_group(proc)
+            _kill_group(proc, marker=self.marker)
+        # The reader stops by itself once the pipe is closed or the leader is gone; the slot is free now
+        # even if a stray we could not signal still holds the pipe.
+        with _lock:
+            if _current is self:
+                _current = None
 
     # internals -----------------------------------------------------------------------------------------
     def _set_state(self, state: str) -> None:
@@ -341,7 +503,37 @@ class Run:
         with self._proc_lock:
             self._proc = proc
         if self._cancelled.is_set():
-            _kill_group(proc)
+            _kill_group(proc, marker=self.marker)
+
+    def _read(self, proc: subprocess.Popen) -> None:
+        """Emit the output line by line until EOF, or until the leader is gone and the pipe has been quiet
+        for a moment (a detached grandchild may keep it open for ever)."""
+        assert proc.stdout is not None
+        if os.name == "nt":
+            for raw in iter(proc.stdout.readline, b""):
+                self._emit(raw.decode("utf-8", "replace").rstrip("\r\n"))
+            return
+        fd = proc.stdout.fileno()
+        buf = b""
+        quiet_since: Optional[float] = None
+        while True:
+            ready, _, _ = select.select([fd], [], [], 0.2)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    break
+                quiet_since = None
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for raw in lines:
+                    self._emit(raw.decode("utf-8", "replace").rstrip("\r"))
+                continue
+            if proc.poll() is not None:
+                quiet_since = quiet_since or time.monotonic()
+                if self._cancelled.is_set() or time.monotonic() - quiet_since > 2.0:
+                    break
+        if buf:
+            self._emit(buf.decode("utf-8", "replace").rstrip("\r"))
 
     def _start(self) -> None:
         self.started = time.monotonic()
@@ -352,16 +544,15 @@ class Run:
         global _current
         try:
             try:
-                proc = _popen(self.argv, neutral_cwd=True)
+                proc = _popen(self.argv, marker=self.marker, neutral_cwd=True)
             except OSError as exc:
                 self.error = f"could not start {self.argv[0]}: {exc}"
                 self._emit(self.error)
                 self._finish("failed")
                 return
             self._register(proc)
+            self._read(proc)
             assert proc.stdout is not None
-            for raw in iter(proc.stdout.readline, b""):
-                self._emit(raw.decode("utf-8", "replace").rstrip("\r\n"))
             proc.stdout.close()
             self.returncode = proc.wait()
             if self._cancelled.is_set():
@@ -372,7 +563,8 @@ class Run:
                 return
             if self.module:
                 self._set_state("verifying")
-                self.verification = verify_import(self.module, python=self.python, _register=self._register)
+                self.verification = verify_import(self.module, python=self.python, _register=self._register,
+                                                  marker=self.marker)
                 if self._cancelled.is_set():
                     self._finish("cancelled")
                     return
@@ -402,21 +594,27 @@ def current() -> Optional[Run]:
     return _current
 
 
-def start(report: Report, fix_id: str, *, on_output: Optional[Callable[[str], None]] = None,
+def start(report: Report, fix_id: str, *, confirmation: Optional[str],
+          on_output: Optional[Callable[[str], None]] = None,
           on_state: Optional[Callable[[Run], None]] = None, python: Optional[str] = None,
           module: Optional[str] = None) -> Run:
     """Start the fix ``fix_id`` of ``report``; raise :class:`RunRefused` if it may not run now.
 
-    The module to verify defaults to the report's failed import (``report.failure.module``, else its
-    target) when it is a dotted name.
+    ``confirmation`` is the nonce :func:`request_confirmation` issued for this report and fix; it is
+    consumed here, so one confirmation starts at most one run. The module to verify defaults to the
+    report's failed import (``report.failure.module``, else its target) when it is a dotted name.
     """
     global _current
     python = sys.executable if python is None else python
     reason = refusal(report, fix_id, python=python)
     if reason:
+        withdraw_confirmation(confirmation)
         raise RunRefused(reason)
     fix = report.fix_by_id(fix_id)
     assert fix is not None
+    reason = _take_confirmation(report, fix, confirmation)
+    if reason:
+        raise RunRefused(reason)
     if module is None:
         failed = report.failure.module if report.failure is not None else None
         candidate = failed or report.target

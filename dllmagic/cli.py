@@ -18,7 +18,7 @@ EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
 EXIT_BROKEN_PIPE = 128 + 13
 
 #: Verbs contributed by other modules: each has add_parser(subparsers) and run(args) -> int.
-PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels"}
+PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels", "docs": "dllmagic.cli_docs"}
 
 
 class _Parser(argparse.ArgumentParser):

@@ -6,6 +6,8 @@ platform. Nothing here ever joins error text into a shell line.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import hashlib
 import re
 import unicodedata
@@ -335,8 +337,9 @@ def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:
     shown = display_name if (isinstance(display_name, str) and 0 < len(display_name) <= 100
                              and not unsafe_character(display_name)) else name
     cell = f"# Kernel > Change Kernel... > {shown}   (kernelspec: {name})"
-    return make("kernel-switch", f"Switch this notebook to the kernel '{shown}'", cell=cell, argv=None,
-                restart=True, risk="low")
+    fix = make("kernel-switch", f"Switch this notebook to the kernel '{shown}'", cell=cell, argv=None,
+               restart=True, risk="low")
+    return dataclasses.replace(fix, kernel=name)   # the front end switches to this name, never to cell text
 
 
 def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bool) -> Fix:

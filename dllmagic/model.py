@@ -64,6 +64,8 @@ class Fix:
     restart: bool = False
     risk: str = "low"
     runnable: bool = False
+    #: The kernelspec name a ``kernel-switch`` fix switches to (validated where the fix is made); "" else.
+    kernel: str = ""
 
 
 @dataclass(frozen=True)
@@ -170,6 +172,18 @@ def to_dict(record: Any) -> Any:
     return record
 
 
+def doc_id(docs: str) -> str:
+    """The stable id of a docs link, ``KIND`` or ``KIND#CAUSE`` (what ``dlldoctor docs`` takes)."""
+    page = docs.rsplit("/", 1)[-1] if docs else ""
+    name, _, anchor = page.partition("#")
+    if not name.endswith(".md"):
+        return ""
+    return name[:-3] + (f"#{anchor}" if anchor else "")
+
+
 def report_to_dict(report: Report) -> dict:
     """The report as the JSON contract describes it (the raw Failure travels under 'failure')."""
-    return to_dict(report)
+    data = to_dict(report)
+    for finding in data.get("findings") or ():
+        finding["doc_id"] = doc_id(finding.get("docs") or "")
+    return data

@@ -38,10 +38,11 @@ class Venv:
             cmd = [uv, "pip", "install", "--quiet", "--python", str(self.python), *requirements]
             env = dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv"))
         else:
-            # The venv may have no pip of its own (create_venv makes it --without-pip): this interpreter's
-            # pip installs into it (pip >= 22.3, --python).
-            cmd = [sys.executable, "-m", "pip", "--python", str(self.python), "install", "--quiet", "--cache-dir",
-                   str(PIP_CACHE / "pip"), *requirements]
+            # A venv made without pip (no uv here) is filled by this interpreter's pip (pip >= 22.3 --python).
+            has_pip = subprocess.run([str(self.python), "-c", "import pip"], capture_output=True).returncode == 0
+            pip = [str(self.python), "-m", "pip"] if has_pip else [sys.executable, "-m", "pip", "--python",
+                                                                   str(self.python)]
+            cmd = [*pip, "install", "--quiet", "--cache-dir", str(PIP_CACHE / "pip"), *requirements]
             env = dict(os.environ)
         subprocess.run(cmd, check=True, env=env, stdin=subprocess.DEVNULL)
 

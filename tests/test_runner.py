@@ -67,6 +67,15 @@ def pip_fix(*args: str, runnable: bool = True, fid: str = "pip-1", python: str =
                restart=True, runnable=runnable)
 
 
+def start(report, fix_id, **kwargs):
+    """Start a run the way the view does: the kernel issues a confirmation, then the run uses it."""
+    try:
+        nonce = _runner.request_confirmation(report, fix_id)
+    except _runner.RunRefused:
+        nonce = None
+    return _runner.start(report, fix_id, confirmation=nonce, **kwargs)
+
+
 @pytest.fixture(autouse=True)
 def no_leftover_run():
     yield
@@ -101,7 +110,7 @@ def test_refusals(fix, words):
     reason = _runner.refusal(make_report(fix), "pip-1")
     assert reason is not None and words in reason, reason
     with pytest.raises(_runner.RunRefused):
-        _runner.start(make_report(fix), "pip-1")
+        start(make_report(fix), "pip-1")
 
 
 def test_unknown_fix_id_is_refused():
@@ -150,7 +159,7 @@ def test_conda_base_is_refused_but_a_named_env_is_not(tmp_path):
 # -- running -----------------------------------------------------------------------------------------------
 def test_run_streams_output_and_verifies_the_import(fake_pip):
     lines, states = [], []
-    run = _runner.start(make_report(pip_fix()), "pip-1", on_output=lines.append,
+    run = start(make_report(pip_fix()), "pip-1", on_output=lines.append,
                         on_state=lambda r: states.append(r.state))
     assert run.wait(60)
     assert run.state == "succeeded", run.lines
@@ -165,14 +174,14 @@ def test_run_streams_output_and_verifies_the_import(fake_pip):
 
 def test_failed_run_is_not_verified(fake_pip, monkeypatch):
     monkeypatch.setenv("FAKE_PIP_MODE", "fail")
-    run = _runner.start(make_report(pip_fix()), "pip-1")
+    run = start(make_report(pip_fix()), "pip-1")
     assert run.wait(60)
     assert run.state == "failed" and run.returncode == 1 and run.verification is None
     assert "No matching distribution" in run.lines[-1]
 
 
 def test_verification_failure_is_reported(fake_pip):
-    run = _runner.start(make_report(pip_fix(), module="dm_still_missing"), "pip-1")
+    run = start(make_report(pip_fix(), module="dm_still_missing"), "pip-1")
     assert run.wait(60)
     assert run.state == "succeeded"
     assert not run.verification.ok
@@ -200,7 +209,7 @@ def _alive(pid: int) -> bool:
 @pytest.mark.skipif(os.name == "nt", reason="process groups are POSIX here; Windows uses taskkill /T")
 def test_one_run_at_a_time_and_cancel_kills_the_whole_group(fake_pip, monkeypatch, tmp_path):
     monkeypatch.setenv("FAKE_PIP_MODE", "hang")
-    run = _runner.start(make_report(pip_fix()), "pip-1")
+    run = start(make_report(pip_fix()), "pip-1")
     deadline = time.monotonic() + 30
     pids_file = tmp_path / "pids"
     while not (pids_file.exists() and pids_file.read_text()) and time.monotonic() < deadline:
@@ -208,7 +217,7 @@ def test_one_run_at_a_time_and_cancel_kills_the_whole_group(fake_pip, monkeypatc
     leader, grandchild = map(int, pids_file.read_text().split())
     assert _alive(grandchild)
     with pytest.raises(_runner.RunRefused, match="Another fix is running"):
-        _runner.start(make_report(pip_fix()), "pip-1")
+        start(make_report(pip_fix()), "pip-1")
     t0 = time.monotonic()
     run.cancel()
     assert run.wait(15)
@@ -223,13 +232,13 @@ def test_one_run_at_a_time_and_cancel_kills_the_whole_group(fake_pip, monkeypatc
     assert any(line.startswith("downloading") for line in run.lines)
     # The slot is free again.
     monkeypatch.setenv("FAKE_PIP_MODE", "ok")
-    again = _runner.start(make_report(pip_fix()), "pip-1")
+    again = start(make_report(pip_fix()), "pip-1")
     assert again.wait(60) and again.state == "succeeded"
 
 
 def test_the_argv_is_the_reports_not_the_callers(fake_pip):
     # start() takes only an id: the command comes from the report the kernel made.
     report = make_report(pip_fix("dm-fixed-mod", fid="pip-abc"))
-    run = _runner.start(report, "pip-abc")
+    run = start(report, "pip-abc")
     assert run.wait(60)
     assert run.argv == list(report.fix_by_id("pip-abc").argv)

@@ -108,11 +108,12 @@ def test_fix_cell_numbers_fixes_across_findings():
         widget.fix_cell(Report(target="x", ok=True, interpreter=None), 1)
 
 
-def test_kernel_name_of_a_switch_fix():
-    fix = Fix(id="k", kind="kernel-switch", title="Use the py311 kernel", cell="# kernel: py311-ml")
+def test_kernel_name_of_a_switch_fix_comes_from_its_data_never_its_text():
+    fix = Fix(id="k", kind="kernel-switch", title="Use the py311 kernel", cell="# kernel: evil", kernel="py311-ml")
     assert widget.kernel_name(fix) == "py311-ml"
-    assert widget.kernel_name(Fix(id="k", kind="kernel-switch", title="t", cell="# kernel: a;b")) == "a"
-    assert widget.kernel_name(Fix(id="k", kind="kernel-switch", title="t", cell="")) is None
+    assert widget.kernel_name(Fix(id="k", kind="kernel-switch", title="t", cell="# kernel: a")) is None
+    assert widget.kernel_name(Fix(id="k", kind="kernel-switch", title="t", cell="", kernel="a;b")) is None
+    assert widget.kernel_name(Fix(id="k", kind="pip", title="t", cell="", kernel="py311")) is None
 
 
 def test_display_bundle_carries_fallbacks_and_the_widget():
@@ -141,7 +142,8 @@ def test_headline_sections_and_buttons():
     assert titles[0] == "Kernel interpreter and expected environment"
     assert "How the module resolved" in titles and "Dependency tree" in titles
     assert "Distributions and versions" in titles
-    assert 'class="dm-missing">libfoo.so.1: not found' in text
+    # Only the words that say "missing" are marked, never the whole value.
+    assert 'libfoo.so.1: <span class="dm-missing">not found</span>' in text
     assert comm.opened["target_name"] == "dllmagic.bridge"
     assert comm.opened["data"] == {"op": "hello", "protocol": 1, "model_id": view.root.model_id}
     pip_row, note_row = view.rows
@@ -215,7 +217,8 @@ def test_copy_with_bridge_falls_back_when_the_clipboard_fails():
 
 
 def test_switch_and_restart_buttons_go_through_the_bridge():
-    switch = Fix(id="ks-1", kind="kernel-switch", title="Use the ml kernel", cell="# kernel: ml-py311")
+    switch = Fix(id="ks-1", kind="kernel-switch", title="Use the ml kernel", cell="# kernel: other",
+                 kernel="ml-py311", restart=True)
     restart = Fix(id="rs-1", kind="restart", title="Restart the kernel", cell="")
     view, comm = make_view(report(extra=(switch, restart)))
     srow, rrow = view.rows[2], view.rows[3]
@@ -223,8 +226,17 @@ def test_switch_and_restart_buttons_go_through_the_bridge():
     comm.reply({"op": "ready", "protocol": 1})
     assert visible(srow.switch) and visible(rrow.restart)
     assert not visible(rrow.insert)            # nothing to insert for a restart
+    assert not visible(srow.insert)            # a comment-only cell is not worth inserting
+    assert not visible(rrow.copy)              # nothing to copy
+    assert "needs a kernel restart" not in srow.head.value
     srow.switch.click()
+    rrow.restart.click()                       # asks first, as JupyterLab does
+    assert [m["op"] for m in comm.sent] == ["switch-kernel"]
+    assert visible(rrow.restart_confirm) and "All variables will be lost" in rrow.restart_text.value
+    rrow.restart_no.click()
+    assert not visible(rrow.restart_confirm) and len(comm.sent) == 1
     rrow.restart.click()
+    rrow.restart_yes.click()
     assert [m["op"] for m in comm.sent] == ["switch-kernel", "restart"]
     assert comm.sent[0]["kernel"] == "ml-py311"
 
@@ -243,7 +255,8 @@ def test_run_asks_first_then_streams_succeeds_verifies_and_offers_restart(fake_p
     row.run_btn.click()
     assert visible(row.confirm) and row.run is None
     assert f"{sys.executable} -m pip install dm-fixed-mod" in row.confirm_text.value
-    row.confirm_yes.click()
+    yes = row.confirm_yes
+    yes.click()
     assert not visible(row.confirm) and visible(row.run_box)
     wait_done(row)
     assert row.run.state == "succeeded"
@@ -251,6 +264,24 @@ def test_run_asks_first_then_streams_succeeds_verifies_and_offers_restart(fake_p
     assert "dm-run-succeeded" in row.progress.value
     assert "dm-verified" in row.status.value and "import dm_fixed_mod works" in row.status.value
     assert visible(row.restart) and not visible(row.cancel)
+    # The same "Run it" again runs nothing: its confirmation was used.
+    first = row.run
+    yes.click()
+    assert row.run is first
+
+
+def test_a_run_it_click_the_kernel_never_asked_for_runs_nothing(fake_pip):
+    view, _ = make_view()
+    row = view.rows[0]
+    assert row.confirm_yes is None             # no "Run it" exists before Run
+    row.on_confirm("0" * 32)                   # a forged confirmation
+    assert row.run is None and "Not confirmed" in row.status.value
+    row.run_btn.click()
+    stale = row.confirm_yes
+    row.confirm_no.click()                     # withdrawn: the button is closed, its nonce forgotten
+    assert row.confirm_yes is None and stale.comm is None
+    row.on_confirm(None, stale)
+    assert row.run is None
 
 
 def test_dont_run_closes_the_confirmation():
@@ -280,8 +311,43 @@ def test_cancel_button_stops_a_hanging_run(fake_pip, monkeypatch):
 
 def test_closed_view_runs_nothing(fake_pip):
     view, comm = make_view()
+    row = view.rows[0]
+    row.run_btn.click()
+    yes = row.confirm_yes
     view.close()
     assert comm.closed
-    row = view.rows[0]
-    row.on_confirm()
+    row.on_confirm(row._nonce, yes)
+    assert row.run is None
+    row.run_btn.click()
     assert row.run is None and "closed" in row.status.value
+
+
+def test_other_findings_are_in_view_and_compact_is_compact():
+    extra = Finding(kind="no-compatible-release", cause="release-available",
+                    summary="dm_fixed_mod 2.0 has a wheel for this Python.", confidence=0.6)
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter,
+                 findings=(*base.findings, extra), failure=base.failure)
+    view, _ = make_view(rep)
+    head = view.root.children[0].value
+    assert "Also found" in head and "has a wheel for this Python" in head
+    assert "Other findings" not in view.root.children[1].titles
+    compact = widget.ReportView(rep, comm_factory=lambda **k: RecorderComm(**k), compact=True)
+    assert "Compact report" in compact.root.children[1].value
+    assert [row.fix.id for row in compact.rows] == ["pip-1", "instr-1"]
+
+
+def test_static_html_numbers_fixes_like_the_widget_and_aligns_tables_left():
+    from dllmagic.report.html import render_html
+
+    second = Finding(kind="unknown", cause="x", summary="s", confidence=0.2,
+                     fixes=(Fix(id="instr-2", kind="instruction", title="Another", cell="# x"),))
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter,
+                 findings=(*base.findings, second), failure=base.failure)
+    out = render_html(rep)
+    assert [n for n, *_ in widget.numbered_fixes(rep)] == [1, 2, 3]
+    assert "Fix 1 (pip)" in out and "Fix 2 (instruction)" in out and "Fix 3 (instruction)" in out
+    assert "Fix 1.1" not in out and "Fix 2.1" not in out
+    assert "text-align:left" in out
+    assert "var(--jp-error-color1" in out

@@ -6,8 +6,14 @@ so nbconvert, GitHub and a closed widget manager still show everything.
 
 How the buttons act:
 
-* **Run** calls :func:`dllmagic._runner.start` with the report this kernel made and the fix's id; the
-  browser only sends a click on a button the kernel created for that fix, never a command.
+* **Run** is a two-step handshake the kernel issues itself: a click on Run makes the kernel record a one-time
+  confirmation (:func:`dllmagic._runner.request_confirmation`), show the exact argv and create a fresh
+  "Run it" button for that confirmation alone; only a click on that button calls
+  :func:`dllmagic._runner.start` with the report this kernel made, the fix's id and the nonce, which the
+  runner consumes (once). A "Run it" click the kernel never asked for, or a second one, runs nothing. The
+  browser never sends a command.
+* Views are closed (widgets, layouts, styles and the bridge comm) when a new report of the same cell
+  supersedes them, beyond the newest ``_MAX_VIEWS``, and on ``%unload_ext dllmagic`` (:func:`close_all`).
 * **Insert cell below**, **Restart kernel**, **Switch kernel** and the clipboard need the front end. Each view
   opens a comm to the ``dllmagic.bridge`` target that our JupyterLab 4 / Notebook 7 extension registers
   (``frontend/``); the bridge answers ``ready`` and then inserts the cell below the cell whose output holds
@@ -99,14 +105,19 @@ def severity(report: Report) -> str:
 
 
 def kernel_name(fix: Fix) -> Optional[str]:
-    """The kernelspec a kernel-switch fix names: ``fix.kernel`` if the model grows one, else a
-    ``kernel: NAME`` / ``--kernel NAME`` mention in its cell or argv."""
-    name = getattr(fix, "kernel", None)
-    if not name:
-        text = "\n".join([fix.cell or "", " ".join(fix.argv or ())])
-        m = re.search(r"(?:kernel(?:spec)?\s*[:=]\s*|--kernel[= ])['\"]?([A-Za-z0-9._-]+)", text)
-        name = m.group(1) if m else None
-    return name if name and re.fullmatch(r"[A-Za-z0-9._-]{1,100}", name) else None
+    """The kernelspec a kernel-switch fix switches to: the fix's own ``kernel`` field, validated.
+
+    Never searched for in the cell text or the title: those show a display name, which may hold anything.
+    """
+    if fix.kind != "kernel-switch":
+        return None
+    name = getattr(fix, "kernel", "") or ""
+    return name if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", name) else None
+
+
+def is_comment_only(cell: str) -> bool:
+    """True when a cell holds nothing to run (only blank and ``#`` lines): it is not worth inserting."""
+    return all(not ln.strip() or ln.lstrip().startswith("#") for ln in (cell or "").splitlines())
 
 
 def _module_of(report: Report) -> Optional[str]:
@@ -123,41 +134,27 @@ def _render_fallbacks(report: Report) -> Dict[str, str]:
 
 
 # -- static HTML pieces of the view (all text escaped) --------------------------------------------------
-_CSS = """<style>
-.dllmagic-report{font-family:var(--jp-ui-font-family,sans-serif);font-size:var(--jp-ui-font-size1,13px);
- border-left:4px solid #c62828;padding:4px 10px;margin:4px 0;max-width:100%;overflow:hidden}
-.dllmagic-report.dllmagic-sev-warning{border-left-color:#ef6c00}
-.dllmagic-report.dllmagic-sev-ok{border-left-color:#2e7d32}
-.dllmagic-report .dm-head{font-size:1.15em;font-weight:600;line-height:1.4;overflow-wrap:anywhere}
-.dllmagic-report .dm-badge{display:inline-block;font-size:.75em;padding:1px 6px;border-radius:3px;color:#fff;
- background:#c62828;margin-right:6px;vertical-align:middle;text-transform:uppercase}
-.dllmagic-report .dm-badge.warning{background:#ef6c00}.dllmagic-report .dm-badge.ok{background:#2e7d32}
-.dllmagic-report .dm-sub{color:var(--jp-ui-font-color2,#555);overflow-wrap:anywhere}
-.dllmagic-report table.dm-ev{border-collapse:collapse;width:100%;table-layout:fixed}
-.dllmagic-report table.dm-ev td{vertical-align:top;padding:2px 6px;border-bottom:1px solid
- var(--jp-border-color2,#ddd);overflow-wrap:anywhere;white-space:pre-wrap}
-.dllmagic-report table.dm-ev td.dm-k{width:28%;font-weight:600}
-.dllmagic-report .dm-src{color:var(--jp-ui-font-color3,#777);font-size:.85em}
-.dllmagic-report .dm-missing{color:#c62828;font-weight:600}
-.dllmagic-report pre.dm-code{background:var(--jp-cell-editor-background,#f5f5f5);padding:6px 8px;margin:2px 0;
- white-space:pre-wrap;overflow-wrap:anywhere;font-family:var(--jp-code-font-family,monospace)}
-.dllmagic-report .widget-html-content{line-height:1.45}
-.dllmagic-report .dm-logwrap{max-height:16em;overflow:auto;display:flex;flex-direction:column-reverse;
- background:#1e1e1e;margin:2px 0}
-.dllmagic-report pre.dm-log{color:#ddd;padding:6px 8px;white-space:pre-wrap;overflow-wrap:anywhere;margin:0;
- font-size:.85em}
-.dllmagic-report .dm-fix{border:1px solid var(--jp-border-color2,#ddd);border-radius:4px;padding:4px 8px;
- margin:6px 0}
-.dllmagic-report .dm-fixtitle{font-weight:600}
-.dllmagic-report .dm-note{color:var(--jp-ui-font-color2,#555);font-size:.9em}
-.dllmagic-report .dm-ok{color:#2e7d32;font-weight:600}.dllmagic-report .dm-bad{color:#c62828;font-weight:600}
-</style>"""
+def _css() -> str:
+    """The report's style sheet (report.css, shared with the lab extension's saved-report renderer)."""
+    global _CSS_CACHE
+    if _CSS_CACHE is None:
+        from pathlib import Path
+
+        _CSS_CACHE = "<style>" + Path(__file__).with_name("report.css").read_text(encoding="utf-8") + "</style>"
+    return _CSS_CACHE
+
+
+_CSS_CACHE: Optional[str] = None
 
 
 def _value_html(value: str) -> str:
-    lines = str(value).splitlines() or [""]
-    return "\n".join(f'<span class="dm-missing">{_e(ln)}</span>' if _MISSING.search(ln) else _e(ln)
-                     for ln in lines)
+    """The value escaped, with only the words that say something is missing marked (never the whole text)."""
+    out, pos, text = [], 0, str(value)
+    for m in _MISSING.finditer(text):
+        out += [_e(text[pos:m.start()]), f'<span class="dm-missing">{_e(m.group(0))}</span>']
+        pos = m.end()
+    out.append(_e(text[pos:]))
+    return "".join(out)
 
 
 def _evidence_table(rows: Sequence[Evidence]) -> str:
@@ -207,23 +204,37 @@ def _sections(report: Report) -> List[Tuple[str, str]]:
             out.append((title, _evidence_table(grouped[title])))
     if other:
         out.append(("Other evidence", _evidence_table(other)))
-    if len(report.findings) > 1:
-        items = "".join(f"<li><b>{_e(f.kind)}</b>: {_e(f.summary)} "
-                        f'<span class="dm-src">(confidence {f.confidence:.0%})</span></li>'
-                        for f in report.findings[1:])
-        out.append(("Other findings", f"<ul>{items}</ul>"))
     if report.notes:
         out.append(("Notes", "<ul>" + "".join(f"<li>{_e(n)}</li>" for n in report.notes) + "</ul>"))
     return out
 
 
+def _also_found_html(report: Report) -> str:
+    """The other findings, in view under the headline (a pre-flight's useful facts: a release that fits this
+    Python, no GPU driver so CPU only ...), never folded away."""
+    if len(report.findings) < 2:
+        return ""
+    items = "".join(f'<li>{_e(f.summary)} <span class="dm-src">({_e(f.kind)} · {_e(f.cause)}, '
+                    f"confidence {f.confidence:.0%})</span></li>" for f in report.findings[1:])
+    return f'<div class="dm-also"><span class="dm-fixtitle">Also found</span><ul>{items}</ul></div>'
+
+
 def _learn_more(finding: Finding) -> str:
+    """A link to the finding's docs: a URL as it is; a page shipped in the package by its doc id, which the
+    bridge opens in a tab (rendered) and a terminal prints with ``dlldoctor docs ID``."""
+    from ..model import doc_id
+
     if not finding.docs:
         return ""
     if re.match(r"https?://", finding.docs):
         return (f'<a href="{_e(finding.docs)}" target="_blank" rel="noopener noreferrer">'
                 f"learn more about {_e(finding.kind)}</a>")
-    return f'<span class="dm-note">learn more: {_e(finding.docs)}</span>'
+    did = doc_id(finding.docs)
+    if not did:
+        return f'<span class="dm-note">learn more: {_e(finding.docs)}</span>'
+    return (f'<span class="dm-doc-link" role="link" tabindex="0" data-dllmagic-doc="{_e(did)}" '
+            f'title="Opens the page in a tab; in a terminal: dlldoctor docs {_e(did)}">learn more</span>'
+            f'<span class="dm-doc-cli"> (<code>dlldoctor docs {_e(did)}</code>)</span>')
 
 
 def _headline_html(report: Report) -> str:
@@ -256,8 +267,9 @@ class _FixRow:
         self.run: Optional[Any] = None
         self._log_lock = threading.Lock()
         self._log_dirty = False
+        self._nonce: Optional[str] = None
         meta = [f"risk: {fix.risk}"]
-        if fix.restart:
+        if fix.restart and fix.kind != "kernel-switch":     # a switch starts a new kernel anyway
             meta.append("needs a kernel restart afterwards")
         head = (f'<div class="dm-fixtitle">Fix {n}: {_e(fix.title)}</div>'
                 f'<div class="dm-note">{_e(" · ".join(meta))}</div>'
@@ -272,7 +284,7 @@ class _FixRow:
 
         self.insert = button("Insert cell below", "Put this fix in a new cell below this report's cell",
                              visible=False)
-        self.copy = button("Copy", "Copy the fix's cell source")
+        self.copy = button("Copy", "Copy the fix's cell source", visible=bool((fix.cell or "").strip()))
         self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
         self.run_btn = button("Run", "Run this fix with the kernel's own interpreter",
                               "warning", visible=fix.runnable and self.refused is None)
@@ -283,18 +295,26 @@ class _FixRow:
         self.status = W.HTML("")
         self.copy_area = W.Textarea(value=fix.cell, layout=W.Layout(width="100%", display="none"))
 
+        self._button = button
         self.confirm_text = W.HTML("")
-        self.confirm_yes = button("Run it", "Run exactly this command", "danger")
+        # "Run it" is made afresh for each confirmation the kernel issues (see on_run); until then none exists.
+        self.confirm_yes: Optional[Any] = None
         self.confirm_no = button("Don't run", "Close without running")
-        self.confirm = W.VBox([self.confirm_text, W.HBox([self.confirm_yes, self.confirm_no])],
-                              layout=W.Layout(display="none"))
+        self.confirm_buttons = W.HBox([self.confirm_no])
+        self.confirm = W.VBox([self.confirm_text, self.confirm_buttons], layout=W.Layout(display="none"))
+        self.restart_text = W.HTML("")
+        self.restart_yes = button("Restart", "Restart the kernel now", "danger")
+        self.restart_no = button("Keep running", "Do not restart")
+        self.restart_confirm = W.VBox([self.restart_text, W.HBox([self.restart_yes, self.restart_no])],
+                                      layout=W.Layout(display="none"))
         self.progress = W.HTML("")
         self.log = W.HTML("")
         self.cancel = button("Cancel", "Kill the running command and everything it started", "danger",
                              visible=False)
         self.run_box = W.VBox([W.HBox([self.progress, self.cancel]), self.log],
                               layout=W.Layout(display="none"))
-        parts = [self.head, self.buttons, self.confirm, self.run_box, self.status, self.copy_area]
+        parts = [self.head, self.buttons, self.confirm, self.restart_confirm, self.run_box, self.status,
+                 self.copy_area]
         if fix.runnable and self.refused:
             parts.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
                                    f"{_e(self.refused)}</div>"))
@@ -305,13 +325,18 @@ class _FixRow:
         self.insert.on_click(lambda _b: self.on_insert())
         self.copy.on_click(lambda _b: self.on_copy())
         self.run_btn.on_click(lambda _b: self.on_run())
-        self.confirm_yes.on_click(lambda _b: self.on_confirm())
-        self.confirm_no.on_click(lambda _b: self._show(self.confirm, False))
+        self.confirm_no.on_click(lambda _b: self.on_dont_run())
         self.cancel.on_click(lambda _b: self.on_cancel())
         self.switch.on_click(lambda _b: self.on_switch())
         self.restart.on_click(lambda _b: self.on_restart())
+        self.restart_yes.on_click(lambda _b: self.on_restart_confirmed())
+        self.restart_no.on_click(lambda _b: self._show(self.restart_confirm, False))
 
     # helpers --------------------------------------------------------------------------------------------
+    def loose(self) -> List[Any]:
+        """Widgets of this row not always in the view's tree (shown or hidden on demand)."""
+        return [w for w in (self.confirm_yes, self.confirm_no, self.restart_confirm) if w is not None]
+
     @staticmethod
     def _show(widget: Any, visible: bool) -> None:
         widget.layout.display = None if visible else "none"
@@ -320,8 +345,8 @@ class _FixRow:
         self.status.value = html_text
 
     def bridge_ready(self) -> None:
-        self._show(self.insert, bool(self.fix.cell))
-        if self.fix.kind == "kernel-switch" and kernel_name(self.fix):
+        self._show(self.insert, bool(self.fix.cell) and not is_comment_only(self.fix.cell))
+        if kernel_name(self.fix):
             self._show(self.switch, True)
         if self.fix.kind == "restart":
             self._show(self.restart, True)
@@ -334,6 +359,9 @@ class _FixRow:
         self.say('<span class="dm-note">Inserting…</span>')
 
     def on_copy(self) -> None:
+        if not (self.fix.cell or "").strip():
+            self.say('<span class="dm-note">This fix has no cell to copy.</span>')
+            return
         self.copy_area.value = self.fix.cell
         if self.view.bridge:
             self.view.request("copy", self, text=self.fix.cell)
@@ -350,24 +378,68 @@ class _FixRow:
         self.say(f'<span class="dm-note">Select the text below and copy it (Ctrl+C / ⌘C).{hint}</span>')
 
     def on_run(self) -> None:
+        """First step of the handshake: the kernel records a one-time confirmation for this fix, shows the
+        exact argv and a "Run it" button made for this confirmation alone."""
+        from .. import _runner
+
         if self.run is not None and not self.run.done:
+            return
+        if not self.view.alive:
+            self.say('<span class="dm-bad">This report was closed; run the cell again.</span>')
+            return
+        self._drop_confirmation()
+        try:
+            nonce = _runner.request_confirmation(self.view.report, self.fix.id)
+        except _runner.RunRefused as exc:
+            self.say(f'<span class="dm-bad">Not run: {_e(exc)}</span>')
             return
         argv = " ".join(shlex.quote(a) for a in (self.fix.argv or ()))
         self.confirm_text.value = (
             '<div class="dm-note">This runs exactly this command in a subprocess, with the kernel\'s '
             f'interpreter:</div><pre class="dm-code">{_e(argv)}</pre>')
+        yes = self._button("Run it", "Run exactly this command", "danger")
+        yes.on_click(lambda b, nonce=nonce: self.on_confirm(nonce, b))
+        self._nonce, self.confirm_yes = nonce, yes
+        self.confirm_buttons.children = (yes, self.confirm_no)
         self._show(self.confirm, True)
 
-    def on_confirm(self) -> None:
+    def _drop_confirmation(self) -> None:
+        """Withdraw the confirmation not used and close its "Run it" button (a later click reaches nothing)."""
         from .. import _runner
 
+        _runner.withdraw_confirmation(self._nonce)
+        self._nonce = None
+        if self.confirm_yes is not None:
+            self.confirm_buttons.children = (self.confirm_no,)
+            self.confirm_yes.close()
+            self.confirm_yes = None
+        self._show(self.confirm, False)
+
+    def on_dont_run(self) -> None:
+        self._drop_confirmation()
+
+    def on_confirm(self, nonce: Optional[str] = None, button: Any = None) -> None:
+        """Second step: only the "Run it" button of the confirmation the kernel issued last starts the run,
+        once; ``_runner.start`` checks and consumes the nonce itself."""
+        from .. import _runner
+
+        if button is not None and button is not self.confirm_yes:
+            return                              # an old "Run it" (closed, or replaced by a newer one)
+        if nonce is None or nonce != self._nonce:
+            nonce = None
+        self._nonce = None                      # consumed (or withdrawn) either way
+        if self.confirm_yes is not None:
+            self.confirm_buttons.children = (self.confirm_no,)
+            self.confirm_yes.close()
+            self.confirm_yes = None
         self._show(self.confirm, False)
         if not self.view.alive:
+            _runner.withdraw_confirmation(nonce)
             self.say('<span class="dm-bad">This report was closed; run the cell again.</span>')
             return
         try:
-            self.run = _runner.start(self.view.report, self.fix.id, on_output=self._on_output,
-                                     on_state=self._on_state)
+            self.run = _runner.start(self.view.report, self.fix.id, confirmation=nonce,
+                                     on_output=self._on_output, on_state=self._on_state)
         except _runner.RunRefused as exc:
             self.say(f'<span class="dm-bad">Not run: {_e(exc)}</span>')
             return
@@ -387,11 +459,16 @@ class _FixRow:
         name = kernel_name(self.fix)
         if name:
             self.view.request("switch-kernel", self, kernel=name)
-            self.say(f'<span class="dm-note">Switching to the kernel {_e(name)}…</span>')
 
     def on_restart(self) -> None:
+        """Ask first, as JupyterLab's own Restart does."""
+        self.restart_text.value = ('<div class="dm-note dm-restart-question">Restart the kernel? All variables '
+                                   "will be lost; this report stays as it is, with its buttons off.</div>")
+        self._show(self.restart_confirm, True)
+
+    def on_restart_confirmed(self) -> None:
+        self._show(self.restart_confirm, False)
         self.view.request("restart", self)
-        self.say('<span class="dm-note">Restarting the kernel…</span>')
 
     # run callbacks (background thread) -------------------------------------------------------------------
     def _on_output(self, _line: str) -> None:
@@ -457,10 +534,12 @@ class ReportView:
     """The widget tree for one report. ``root`` is the ipywidgets VBox to display."""
 
     def __init__(self, report: Report, shell: Any = None,
-                 comm_factory: Optional[Callable[..., Any]] = None) -> None:
+                 comm_factory: Optional[Callable[..., Any]] = None, *, compact: bool = False) -> None:
         import ipywidgets as W
 
         self.report = report
+        self.compact = compact
+        self.cell_key: Optional[str] = None
         self.shell = shell
         self.bridge = False
         self.bridge_app: Optional[str] = None
@@ -469,12 +548,21 @@ class ReportView:
         self._next_request = 1
 
         sev = severity(report)
-        head = W.HTML(_CSS + _headline_html(report))
-        sections = _sections(report)
-        acc = W.Accordion(children=[W.HTML(body) for _, body in sections],
-                          titles=tuple(title for title, _ in sections), selected_index=None)
-        self.rows = [_FixRow(self, n, finding, fix) for n, finding, fix in numbered_fixes(report)]
-        children: List[Any] = [head, acc]
+        head = W.HTML(_css() + _headline_html(report) + _also_found_html(report))
+        fixes = numbered_fixes(report)
+        if compact:
+            # --auto compact: the headline and the top finding's fixes; %dlldoctor shows everything.
+            top = report.top
+            fixes = [item for item in fixes if item[1] is top]
+            children: List[Any] = [head, W.HTML(
+                '<div class="dm-note dm-compact">Compact report (<code>%dlldoctor --auto compact</code>); '
+                f"<code>%dlldoctor {_e(_module_of(report) or '')}</code> shows the evidence.</div>")]
+        else:
+            sections = _sections(report)
+            acc = W.Accordion(children=[W.HTML(body) for _, body in sections],
+                              titles=tuple(title for title, _ in sections), selected_index=None)
+            children = [head, acc]
+        self.rows = [_FixRow(self, n, finding, fix) for n, finding, fix in fixes]
         if self.rows:
             children.append(W.HTML('<div class="dm-fixtitle">Fixes</div>'))
             children += [row.box for row in self.rows]
@@ -538,15 +626,29 @@ class ReportView:
         self.comm.send({"op": op, "request": rid, "fix": row.fix.id, **payload})
 
     def close(self) -> None:
-        """Close the widgets and the comm; later clicks do nothing."""
+        """Close every widget of the view (layouts and styles too) and the comm; later clicks do nothing.
+
+        A run in progress keeps running to its end (its Cancel button is gone with the view; the runner's
+        slot frees itself when it ends), but no confirmation the view issued can be used any more.
+        """
+        from .. import _runner
+
+        if not self.alive:
+            return
         self.alive = False
+        for row in self.rows:
+            _runner.withdraw_confirmation(row._nonce)
+            row._nonce = None
         if self.comm is not None:
             try:
                 self.comm.close()
             except Exception:  # noqa: BLE001 - closing a dead comm is fine
                 pass
-        for widget in [self.root, *[row.box for row in self.rows]]:
-            widget.close()
+        for widget in _widget_tree(self.root, extra=[w for row in self.rows for w in row.loose()]):
+            try:
+                widget.close()
+            except Exception:  # noqa: BLE001
+                pass
 
     # display -----------------------------------------------------------------------------------------------
     def mimebundle(self) -> Dict[str, Any]:
@@ -558,18 +660,61 @@ class ReportView:
         return self.mimebundle()
 
 
-#: Views made in this kernel, newest last; kept so their callbacks stay alive (capped).
+def _widget_tree(root: Any, extra: Sequence[Any] = ()) -> List[Any]:
+    """Every widget reachable from ``root`` through children, layout and style traits (each once)."""
+    import ipywidgets as W
+
+    seen: Dict[int, Any] = {}
+    todo = [root, *extra]
+    while todo:
+        w = todo.pop()
+        if not isinstance(w, W.Widget) or id(w) in seen:
+            continue
+        seen[id(w)] = w
+        for name in ("children", "layout", "style"):
+            value = getattr(w, name, None)
+            if isinstance(value, (list, tuple)):
+                todo.extend(value)
+            elif value is not None:
+                todo.append(value)
+    return list(seen.values())
+
+
+def cell_key(shell: Any) -> Optional[str]:
+    """The id of the notebook cell being run (JupyterLab and Notebook 7 send it), or None."""
+    try:
+        meta = (getattr(shell, "parent_header", None) or {}).get("metadata") or {}
+    except Exception:  # noqa: BLE001
+        return None
+    cid = meta.get("cellId") if isinstance(meta, dict) else None
+    return cid if isinstance(cid, str) and cid else None
+
+
+#: Views made in this kernel, newest last; kept so their callbacks stay alive. A view is closed when a new
+#: report of the same cell supersedes it, when more than _MAX_VIEWS are open, and on %unload_ext.
 _VIEWS: List[ReportView] = []
-_MAX_VIEWS = 50
+_MAX_VIEWS = 20
 
 
-def display_bundle(report: Report, shell: Any = None) -> Dict[str, Any]:
+def display_bundle(report: Report, shell: Any = None, *, compact: bool = False) -> Dict[str, Any]:
     """Build a view for ``report`` and return the mimebundle to ``display(bundle, raw=True)``.
 
     The bundle carries text/plain and text/html (the full report) beside the widget.
     """
-    view = ReportView(report, shell=shell)
+    key = cell_key(shell)
+    if key is not None:
+        for old in [v for v in _VIEWS if v.cell_key == key]:
+            old.close()
+            _VIEWS.remove(old)
+    view = ReportView(report, shell=shell, compact=compact)
+    view.cell_key = key
     _VIEWS.append(view)
-    if len(_VIEWS) > _MAX_VIEWS:
-        del _VIEWS[0]
+    while len(_VIEWS) > _MAX_VIEWS:
+        _VIEWS.pop(0).close()
     return view.mimebundle()
+
+
+def close_all() -> None:
+    """Close every view this kernel made (``%unload_ext dllmagic``)."""
+    while _VIEWS:
+        _VIEWS.pop().close()

@@ -18,12 +18,20 @@
  * notebook model, so it does not matter which cell is active. Nothing here ever executes a cell.
  *
  * A report made by an earlier kernel (before a restart, or saved in the file) has no kernel object
- * behind its buttons: a click on it is stopped here and the report says so.
+ * behind its buttons: a click on it is stopped here and the report says so. Where the widget cannot be
+ * drawn at all (a saved notebook reopened), the report is drawn from its JSON (report.ts).
+ *
+ * Also here: "learn more" opens the docs page shipped with dllmagic (bundled in docs.ts) in a tab, and the
+ * Run log follows its tail unless the user scrolled up in it.
  */
 import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { MainAreaWidget } from '@jupyterlab/apputils';
 import { ICodeCellModel } from '@jupyterlab/cells';
 import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { IRenderMimeRegistry, MimeModel } from '@jupyterlab/rendermime';
 import { Kernel, KernelMessage } from '@jupyterlab/services';
+import { DOCS } from './docs';
+import { REPORT_MIME, ReportRenderer, addReportCss } from './report';
 
 const TARGET = 'dllmagic.bridge';
 const PROTOCOL = 1;
@@ -32,6 +40,8 @@ const MAX_SOURCE = 200_000;
 const STALE_TEXT =
   'This report was made by an earlier kernel (it has restarted or stopped since); its buttons do ' +
   'nothing now. Run the cell again for a fresh report.';
+/** Log boxes the user scrolled up in (they are left where the user put them); keyed by their fix's box. */
+const scrolledUp = new WeakMap<Element, number>();
 
 type Message = { [key: string]: unknown };
 
@@ -53,15 +63,23 @@ class PanelBridge {
   private commInfoDone = false;
   private kernel: Kernel.IKernelConnection | null = null;
 
+  private logObserver: MutationObserver;
+
   constructor(
     private readonly panel: NotebookPanel,
-    private readonly app: JupyterFrontEnd
+    private readonly app: JupyterFrontEnd,
+    private readonly openDoc: (id: string) => void
   ) {
     const ctx = panel.sessionContext;
     ctx.kernelChanged.connect((_, change) => this.attach(change.newValue), this);
     ctx.statusChanged.connect((_, status) => {
       if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
         this.forget();
+        this.markStale(
+          status === 'dead'
+            ? 'The kernel that made this report has died; run the cell again for a fresh report.'
+            : 'The kernel restarted; run the cell again for a fresh report.'
+        );
       }
     }, this);
     ctx.connectionStatusChanged.connect((_, status) => {
@@ -71,7 +89,100 @@ class PanelBridge {
     }, this);
     void ctx.ready.then(() => this.attach(ctx.session?.kernel ?? null));
     panel.node.addEventListener('click', this.onClick, true);
-    panel.disposed.connect(() => panel.node.removeEventListener('click', this.onClick, true));
+    panel.node.addEventListener('keydown', this.onKey, true);
+    panel.node.addEventListener('scroll', this.onScroll, true);
+    this.logObserver = new MutationObserver(records => this.followLogs(records));
+    this.logObserver.observe(panel.node, { childList: true, subtree: true });
+    panel.disposed.connect(() => {
+      panel.node.removeEventListener('click', this.onClick, true);
+      panel.node.removeEventListener('keydown', this.onKey, true);
+      panel.node.removeEventListener('scroll', this.onScroll, true);
+      this.logObserver.disconnect();
+    });
+  }
+
+  /** Insert `source` as a code cell below the cell whose output holds `node` (the saved report's Insert). */
+  insertBelowNode(node: HTMLElement, source: string): [boolean, string] {
+    const index = this.panel.content.widgets.findIndex(cell => cell.node.contains(node));
+    return this.insertAt(index, source);
+  }
+
+  private insertAt(index: number, source: string): [boolean, string] {
+    const model = this.panel.content.model;
+    if (index < 0 || !model) {
+      return [false, "The report's cell was not found in this notebook; use Copy."];
+    }
+    model.sharedModel.insertCell(index + 1, { cell_type: 'code', source, metadata: {} });
+    this.panel.content.activeCellIndex = index + 1;
+    return [true, `Inserted below as cell ${index + 2}; run it when ready.`];
+  }
+
+  /** Every report of this panel made by a kernel that is gone: say so once, at its top. */
+  private markStale(text: string, modelId?: string): void {
+    const reports = this.panel.node.querySelectorAll('.dllmagic-report:not(.dllmagic-static)');
+    reports.forEach(report => {
+      const id = modelIdOf(report);
+      if (modelId !== undefined && id !== modelId && this.live.has(id ?? '')) {
+        return;
+      }
+      report.classList.add('dllmagic-stale-report');
+      let note = report.querySelector(':scope > .dllmagic-stale');
+      if (!note) {
+        note = document.createElement('div');
+        note.className = 'dllmagic-stale';
+        report.insertBefore(note, report.firstChild);
+      }
+      note.textContent = text;
+      // "Switching to …" / "Restarting …" were said by the old kernel; they are over now.
+      report.querySelectorAll('.dm-bridge-ok').forEach(span => {
+        if (/^(Switching to|Restarting)/.test(span.textContent ?? '')) {
+          span.textContent = text;
+        }
+      });
+    });
+  }
+
+  /** Enter or Space on a "learn more" link opens it, as a click does. */
+  private onKey = (event: KeyboardEvent): void => {
+    const link = (event.target as Element | null)?.closest?.('[data-dllmagic-doc]') as HTMLElement | null;
+    if (link && (event.key === 'Enter' || event.key === ' ')) {
+      event.preventDefault();
+      event.stopPropagation();
+      this.openDoc(link.dataset.dllmagicDoc ?? '');
+    }
+  };
+
+  /** Remember whether the user left a Run log scrolled up (then it is not moved to the tail). */
+  private onScroll = (event: Event): void => {
+    const box = event.target as Element | null;
+    if (!box || !(box instanceof HTMLElement) || !box.classList.contains('dm-logwrap')) {
+      return;
+    }
+    const fix = box.closest('.dm-fix') ?? box;
+    if (box.scrollTop + box.clientHeight >= box.scrollHeight - 4) {
+      scrolledUp.delete(fix);
+    } else {
+      scrolledUp.set(fix, box.scrollTop);
+    }
+  };
+
+  /** A new Run log arrived (the kernel replaces it as lines come): keep it at its tail, or where the user was. */
+  private followLogs(records: MutationRecord[]): void {
+    for (const record of records) {
+      record.addedNodes.forEach(added => {
+        if (!(added instanceof Element)) {
+          return;
+        }
+        const boxes = added.classList.contains('dm-logwrap')
+          ? [added]
+          : Array.from(added.querySelectorAll('.dm-logwrap'));
+        for (const box of boxes) {
+          const fix = box.closest('.dm-fix') ?? box;
+          const kept = scrolledUp.get(fix);
+          box.scrollTop = kept === undefined ? box.scrollHeight : kept;
+        }
+      });
+    }
   }
 
   private forget(): void {
@@ -141,7 +252,7 @@ class PanelBridge {
       if (op === 'insert') {
         reply(...this.insert(comm, data.source));
       } else if (op === 'copy') {
-        if (typeof data.text !== 'string') {
+        if (typeof data.text !== 'string' || !data.text.trim()) {
           reply(false, 'Nothing to copy.');
           return;
         }
@@ -150,6 +261,7 @@ class PanelBridge {
       } else if (op === 'restart') {
         reply(true, 'Restarting the kernel…');
         await this.panel.sessionContext.restartKernel();
+        this.markStale('The kernel restarted; run the cell again for a fresh report.');
       } else if (op === 'switch-kernel') {
         const name = String(data.kernel ?? '');
         const specs = this.app.serviceManager.kernelspecs.specs?.kernelspecs ?? {};
@@ -157,8 +269,10 @@ class PanelBridge {
           reply(false, `There is no kernel named ${name} in this Jupyter.`);
           return;
         }
-        reply(true, `Switching to ${specs[name]?.display_name ?? name}…`);
+        const shown = specs[name]?.display_name ?? name;
+        reply(true, `Switching to ${shown}…`);
         await this.panel.sessionContext.changeKernel({ name });
+        this.markStale(`Switched this notebook to the kernel ${shown}; run the cell again there.`);
       } else {
         reply(false, `Unknown request ${String(op)}.`);
       }
@@ -172,14 +286,7 @@ class PanelBridge {
     if (typeof source !== 'string' || source.length > MAX_SOURCE) {
       return [false, 'No cell source to insert.'];
     }
-    const index = this.cellIndexOf(comm);
-    const model = this.panel.content.model;
-    if (index < 0 || !model) {
-      return [false, "The report's cell was not found in this notebook; use Copy."];
-    }
-    model.sharedModel.insertCell(index + 1, { cell_type: 'code', source, metadata: {} });
-    this.panel.content.activeCellIndex = index + 1;
-    return [true, `Inserted below as cell ${index + 2}; run it when ready.`];
+    return this.insertAt(this.cellIndexOf(comm), source);
   }
 
   private cellIndexOf(comm: Kernel.IComm): number {
@@ -207,6 +314,13 @@ class PanelBridge {
   /** Capture-phase click filter: a button of a report no live kernel object stands behind says so. */
   private onClick = (event: MouseEvent): void => {
     const target = event.target as Element | null;
+    const doc = target?.closest?.('[data-dllmagic-doc]') as HTMLElement | null;
+    if (doc) {
+      event.stopPropagation();
+      event.preventDefault();
+      this.openDoc(doc.dataset.dllmagicDoc ?? '');
+      return;
+    }
     const button = target?.closest?.('button');
     const report = button?.closest('.dllmagic-report');
     if (!button || !report) {
@@ -218,13 +332,71 @@ class PanelBridge {
     }
     event.stopPropagation();
     event.preventDefault();
+    report.classList.add('dllmagic-stale-report');
     if (!report.querySelector(':scope > .dllmagic-stale')) {
       const note = document.createElement('div');
       note.className = 'dllmagic-stale';
       note.textContent = STALE_TEXT;
-      note.style.cssText = 'color:#c62828;font-weight:600;padding:4px 0';
       report.insertBefore(note, report.firstChild);
     }
+  };
+}
+
+const DOC_ID = /^([a-z0-9][a-z0-9-]{0,80})(?:#([a-z0-9][a-z0-9-]{0,80}))?$/;
+
+/** Open a docs page (a report's doc id, KIND or KIND#CAUSE) rendered as Markdown: a tab in JupyterLab, a
+ * browser tab in Notebook 7 (whose main area holds the notebook alone). */
+function docOpener(app: JupyterFrontEnd, rendermime: IRenderMimeRegistry): (id: string) => void {
+  const open = new Map<string, MainAreaWidget>();
+  return (id: string) => {
+    const m = DOC_ID.exec(id);
+    const text = m ? DOCS[m[1]] : undefined;
+    if (!m || text === undefined) {
+      window.alert(`dllmagic: no docs page ${id}`);
+      return;
+    }
+    const [kind, cause] = [m[1], m[2]];
+    const inLab = app.name === 'JupyterLab';
+    const win = inLab ? null : window.open('', '_blank');
+    const renderer = rendermime.createRenderer('text/markdown');
+    const model = new MimeModel({ data: { 'text/markdown': text }, trusted: false });
+    void renderer.renderModel(model).then(() => {
+      const section = (where: ParentNode) =>
+        Array.from(where.querySelectorAll('h2')).find(h => cause && h.textContent?.trim().startsWith(cause));
+      if (win) {
+        win.document.title = `dllmagic: ${kind}`;
+        const style = win.document.createElement('style');
+        style.textContent =
+          'body{font-family:sans-serif;max-width:52em;margin:2em auto;padding:0 1em;line-height:1.5}' +
+          'pre,code{background:#f4f4f4}pre{padding:6px;overflow:auto}';
+        win.document.head.appendChild(style);
+        const body = win.document.createElement('div');
+        body.className = 'dllmagic-doc';
+        body.innerHTML = renderer.node.innerHTML; // already sanitized by the Markdown renderer
+        win.document.body.appendChild(body);
+        section(win.document)?.scrollIntoView();
+        return;
+      }
+      let widget = open.get(kind);
+      if (!widget || widget.isDisposed) {
+        renderer.addClass('dllmagic-doc');
+        renderer.node.style.overflow = 'auto';
+        renderer.node.style.padding = '0 1.5em';
+        widget = new MainAreaWidget({ content: renderer });
+        widget.id = `dllmagic-doc-${kind}`;
+        widget.title.label = `dllmagic: ${kind}`;
+        widget.title.closable = true;
+        open.set(kind, widget);
+        app.shell.add(widget, 'main');
+      } else {
+        renderer.dispose();
+      }
+      app.shell.activateById(widget.id);
+      const target = section(widget.content.node);
+      if (target) {
+        target.scrollIntoView();
+      }
+    });
   };
 }
 
@@ -232,13 +404,31 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: 'dllmagic:bridge',
   description: "Inserts a dllmagic fix cell below its report's cell; restarts or switches the kernel.",
   autoStart: true,
-  requires: [INotebookTracker],
-  activate: (app: JupyterFrontEnd, tracker: INotebookTracker) => {
+  requires: [INotebookTracker, IRenderMimeRegistry],
+  activate: (app: JupyterFrontEnd, tracker: INotebookTracker, rendermime: IRenderMimeRegistry) => {
+    addReportCss();
     const bridges = new WeakMap<NotebookPanel, PanelBridge>();
+    const openDoc = docOpener(app, rendermime);
     const add = (panel: NotebookPanel) => {
-      if (!bridges.has(panel)) {
-        bridges.set(panel, new PanelBridge(panel, app));
+      if (bridges.has(panel)) {
+        return;
       }
+      const bridge = new PanelBridge(panel, app, openDoc);
+      bridges.set(panel, bridge);
+      // Ahead of the widget renderer (rank -10): the saved report when the widget cannot be drawn.
+      panel.content.rendermime.addFactory(
+        {
+          safe: true,
+          mimeTypes: [REPORT_MIME],
+          defaultRank: -20,
+          createRenderer: options =>
+            new ReportRenderer(options, panel, {
+              insert: (node, source) => bridge.insertBelowNode(node, source),
+              openDoc
+            })
+        },
+        -20
+      );
     };
     tracker.forEach(add);
     tracker.widgetAdded.connect((_, panel) => add(panel));

@@ -40,7 +40,11 @@ fi
 
 # 3. The front-end extension, rebuilt only when its sources changed since the committed build.
 cd "$REPO/frontend"
-HASH="$(cat package.json package-lock.json tsconfig.json install.json src/*.ts | sha256sum | cut -c1-64)"
+# docs/kinds is bundled into the extension (src/docs.ts, "learn more" works without a kernel): a changed page
+# rebuilds it too.
+HASH="$(cat package.json package-lock.json tsconfig.json install.json scripts/*.js ../docs/kinds/*.md \
+  ../dllmagic/report/report.css src/*.ts \
+  | sha256sum | cut -c1-64)"
 STAMP="$REPO/frontend/build-stamp.txt"
 if [ "${DLLMAGIC_REBUILD_FRONTEND:-0}" = 1 ] || [ ! -f "$REPO/dllmagic/labextension/package.json" ] \
    || [ "$(cat "$STAMP" 2>/dev/null)" != "$HASH" ]; then

@@ -35,7 +35,8 @@ def open_notebook(page, url: str) -> None:
 
 def run_all_and_wait_for_report(page):
     page.evaluate(f"() => {APP}.commands.execute('notebook:run-all-cells')")
-    report = page.locator(".dllmagic-report").first
+    # The live widget (the saved-report renderer beside it stays hidden while the widget draws).
+    report = page.locator(".dllmagic-report:visible").first
     report.wait_for(state="visible", timeout=90_000)
     return report
 
@@ -122,7 +123,7 @@ def test_lab_headline_and_insert_cell_below_the_reports_cell(server, page):
     page.wait_for_function(f"() => !{PANEL}.context.model.dirty", timeout=15_000)
     page.reload()
     open_notebook(page, page.url)
-    report = page.locator(".dllmagic-report").first
+    report = page.locator(".dllmagic-report:not(.dllmagic-static):visible").first   # the live widget again
     report.wait_for(state="visible", timeout=60_000)
     button(report, 1, "dm-btn-insert-cell-below").click()
     page.wait_for_function(f"() => {PANEL}.content.model.cells.length === {count + 1}", timeout=30_000)
@@ -161,18 +162,33 @@ def test_lab_run_streams_succeeds_verifies_then_restart_kernel(server, page):
     restart = button(report, 1, "dm-btn-restart-kernel")
     restart.wait_for(state="visible")
     restart.click()
+    # It asks first, as JupyterLab's own Restart does; "Keep running" keeps the kernel.
+    question = report.locator(".dm-fix-1 .dm-restart-question")
+    question.wait_for(timeout=10_000)
+    assert "All variables will be lost" in question.inner_text()
+    button(report, 1, "dm-btn-keep-running").click()
+    page.wait_for_timeout(1000)
+    assert "restarting" not in page.evaluate("() => window.__statuses")
+    assert kernel_exec(page, "print(marker)").strip() == "before restart"
+    restart.click()
+    button(report, 1, "dm-btn-restart").click()
     page.wait_for_function(f"() => window.__statuses.includes('restarting') && "
                            f"{PANEL}.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
     assert kernel_exec(page, "print('marker' in dir())").strip() == "False"
     shot(page, "lab-restarted.png")
 
+    # The report says it belongs to the kernel before the restart; no "disconnected" icon covers it.
+    stale = report.locator(".dllmagic-stale")
+    stale.wait_for(timeout=10_000)
+    assert "restarted" in stale.inner_text()
+    assert page.evaluate("""(r) => Array.from(r.querySelectorAll('*')).concat([r]).every(
+        n => getComputedStyle(n, '::before').content === 'none' || !n.classList.contains(
+        'jupyter-widgets-disconnected'))""", report.element_handle())
     # The report is now an earlier kernel's: its buttons do nothing and it says so.
     run_btn = button(report, 1, "dm-btn-run")
     if run_btn.count() and run_btn.is_visible():
         run_btn.click()
-        stale = report.locator(".dllmagic-stale")
-        stale.wait_for(timeout=10_000)
-        assert "earlier kernel" in stale.inner_text()
+        page.wait_for_timeout(1000)
         assert not report.locator(".dm-fix-1 .dm-code").nth(1).is_visible()
         shot(page, "lab-stale-report.png")
     assert not ours(page.errors), page.errors
@@ -259,5 +275,10 @@ def test_lab_switch_kernel_to_the_environment_that_has_it_and_copy(server, page)
         f" && {PANEL}.sessionContext.session.kernel.name === 'dllmagic-ui-other'"
         f" && {PANEL}.sessionContext.session.kernel.status === 'idle'", timeout=60_000)
     assert "dmdemo_other" in kernel_exec(page, "import dmdemo_other; print(dmdemo_other.__name__)")
+    # "Switching to …" ends: the report says the notebook now runs the other kernel.
+    page.wait_for_function("(r) => { const n = r.querySelector('.dllmagic-stale');"
+                           " return n && n.textContent.includes('Switched this notebook'); }",
+                           arg=report.element_handle(), timeout=20_000)
+    assert "Switching to" not in report.inner_text()
     shot(page, "lab-switched-kernel.png")
     assert not ours(page.errors), page.errors
