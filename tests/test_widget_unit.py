@@ -351,3 +351,17 @@ def test_static_html_numbers_fixes_like_the_widget_and_aligns_tables_left():
     assert "Fix 1.1" not in out and "Fix 2.1" not in out
     assert "text-align:left" in out
     assert "var(--jp-error-color1" in out
+
+
+def test_text_view_numbers_fixes_like_the_widget():
+    from dllmagic.report.text import render_text
+
+    second = Finding(kind="unknown", cause="x", summary="s", confidence=0.2,
+                     fixes=(Fix(id="instr-2", kind="instruction", title="Another", cell="# x"),))
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter,
+                 findings=(*base.findings, second), failure=base.failure)
+    out = render_text(rep)
+    numbers = [int(line.split()[1]) for line in out.splitlines() if line.strip().startswith("Fix ")]
+    assert numbers == [n for n, *_ in widget.numbered_fixes(rep)] == [1, 2, 3]
+    assert "Fix 1.1" not in out and "Fix 2.1" not in out

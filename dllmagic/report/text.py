@@ -85,7 +85,10 @@ def _wrap(text: str, indent: str, width: Optional[int]) -> List[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent]
 
 
-def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None) -> List[str]:
+def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None,
+                   first_fix: int = 1) -> List[str]:
+    """One finding; its fixes are numbered from ``first_fix`` (fixes are numbered 1, 2, 3 across the whole
+    report, as the widget, the HTML and ``%dlldoctor NAME --fix N`` number them)."""
     mark = _MARK.get(finding.kind, "✗")
     lines = _wrap(f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})", "", width)
     lines += _wrap(finding.summary, "    ", width)
@@ -95,8 +98,8 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
             src = f"  [{ev.source}]" if ev.source else ""
             lines += _wrap(f"- {ev.fact}: {ev.value}{src}", "      ", width)
     fixes = finding.fixes[:1] if compact else finding.fixes
-    for n, fix in enumerate(fixes, 1):
-        lines += _wrap(f"Fix {index}.{n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
+    for n, fix in enumerate(fixes, first_fix):
+        lines += _wrap(f"Fix {n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
                        "    ", width)
         for cell_line in fix.cell.split("\n"):
             lines.append(f"        {cell_line}")
@@ -125,8 +128,10 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
     if report.expected_environment is not None and not compact:
         lines += _wrap(f"expected environment: {report.expected_environment.description}", "  ", width)
     findings = report.findings[:1] if compact else report.findings
+    first_fix = 1
     for i, finding in enumerate(findings, 1):
-        lines += render_finding(finding, i, compact=compact, width=width)
+        lines += render_finding(finding, i, compact=compact, width=width, first_fix=first_fix)
+        first_fix += len(finding.fixes)
     if compact and len(report.findings) > 1:
         lines += _wrap(f"(+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)",
                        "  ", width)
