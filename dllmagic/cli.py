@@ -43,6 +43,9 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
     check.add_argument("--online", action="store_true",
                        help="also ask the package index (pip install --dry-run --report, run by the target "
                             "interpreter) whether and what it would install; offline by default")
+    check.add_argument("--prove", action="store_true",
+                       help="try each package fix first in a temporary overlay (pip install --target, ahead of "
+                            "site-packages in a child process) and import NAME there; the environment is untouched")
 
     explain = sub.add_parser("explain", help="diagnose a pasted traceback or installer output")
     explain.add_argument("file", nargs="?", default="-", help="a file, or - for standard input (default)")
@@ -81,6 +84,10 @@ def run_check(args) -> int:
         print(f"dlldoctor: not a module name: {args.name!r}", file=sys.stderr)
         return EXIT_USAGE
     report = check(args.name, python=args.python, online=getattr(args, "online", False))
+    if getattr(args, "prove", False) and not report.ok and report.interpreter is not None:
+        from .planner.prove import prove_report
+
+        report, _proofs = prove_report(report, python=args.python)
     _print_report(report, args.json)
     if report.interpreter is None and not report.findings:
         return EXIT_INTERNAL if not args.python else EXIT_USAGE
