@@ -88,7 +88,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     if text_only:
         dist, validated, source = distribution_for(ctx, module)
-        fix = fixes.pip_install(None, [dist], validated=validated)
+        fix = _install_or_explain(ctx, module, dist, validated)
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
             summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
@@ -124,7 +124,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                              "*.dist-info and *.egg-info on sys.path"))
     evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
     evidence.append(Evidence("import name → distribution", f"{module} → {dist}", source))
-    fix = fixes.pip_install(ctx.interpreter, [dist], validated=validated)
+    fix = _install_or_explain(ctx, module, dist, validated)
     summary = (f"No module named '{module}': the distribution {dist} is not installed in this kernel's "
                f"environment ({ctx.interpreter.prefix}).")
     if dist.lower() != top.lower():
@@ -132,6 +132,32 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
+    from ._common import pip
+
+    return pip(ctx, list(requirements), validated=True, reinstall=reinstall, title=title) or fixes.pip_install(
+        ctx.interpreter, requirements, validated=True, reinstall=reinstall, title=title)
+
+
+def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
+    """``pip install DIST`` only for a name known to be a distribution (installed metadata, the import-name
+    table); an unknown name is not sent to the index, where it may be an unrelated project."""
+    if validated:
+        from ._common import pip
+
+        fix = pip(ctx, [dist], validated=True)
+        if fix is not None:
+            return fix
+    top = module.split(".")[0]
+    return fixes.instruction(
+        f"Find out what provides '{top}' before installing anything",
+        f"'{top}' is not a distribution dllmagic knows, so no install is offered: a package index may hold an "
+        f"unrelated project of that name.\nIf it is your own compiled extension or a local package, build it for "
+        f"this interpreter (pip install -e <its folder>) or add its folder to sys.path; if it is a vendor's binary, "
+        f"get the vendor's build for this Python; if it is a submodule of a package, install that package.\n"
+        f"'dlldoctor check {top} --online' asks the index what it holds under that name.")
 
 
 _ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
@@ -174,8 +200,8 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
     fix_list = []
     if dists:
         ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
-        fix_list.append(fixes.pip_install(ctx.interpreter, [dists[0].name], validated=True, reinstall=True,
-                                          title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
+        fix_list.append(_pip_or_plain(ctx, [dists[0].name], reinstall=True,
+                                      title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
     fix_list.append(fixes.instruction(
         f"Install {top} with this interpreter's own pip",
         f"The file was built for {other}: it was copied from another environment or installed with another "
@@ -230,8 +256,9 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
     if missing:
         ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
-    fix = fixes.pip_install(ctx.interpreter, [f"{dist.name}=={dist.version}"], validated=True, reinstall=True,
-                            title=f"Reinstall {dist.name} {dist.version}")
+    # Planned: the tool that owns the environment, and the index a local label names (torch 2.3.0+cpu).
+    fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
+                        title=f"Reinstall {dist.name} {dist.version}")
     top = module.split(".")[0]
     if complete:
         # Every file RECORD lists is there, yet sys.path cannot reach the module: typically an editable

@@ -87,6 +87,13 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
                                for n, _, s in parsed]
         return result
     changing = tuple(key for _, key, _ in parsed)
+    stdlib = set(ctx.stdlib_names or ()) | set(getattr(__import__("sys"), "stdlib_module_names", ()))
+    for written, key, _ in parsed:
+        if key.replace("-", "_") in stdlib and ctx.distributions.get(key) is None:
+            result.status = "inconsistent"
+            result.reasons.append(f"{written} is a module of Python's standard library, not a distribution: it is "
+                                  f"never installed or pinned with pip")
+            return result
     out: Dict[str, Tuple[str, str]] = {}
     order: List[str] = []
     pending = list(parsed)
@@ -198,12 +205,17 @@ def fixes_for(ctx: "Context", intents: Sequence[Intent]) -> Tuple[List[Fix], Lis
     """Fixes for the intents, ranked: consistent plans first (fewest packages changed first, then the
     rule's order), then the inconsistent ones as statements. Also the plans, in the same order."""
     planned: List[Tuple[Tuple[int, int, int], Fix, Plan]] = []
+    seen = set()
     for i, intent in enumerate(intents):
         try:
             p = plan(ctx, intent)
             fix = make_fix(ctx, p)
         except fixes.UnsafeName:
             continue
+        key = action_key(fix)
+        if key in seen:
+            continue
+        seen.add(key)
         _remember(ctx, fix, p)
         planned.append(((0 if p.ok else 1, len(p.requirements), i), fix, p))
     planned.sort(key=lambda t: t[0])
@@ -238,3 +250,43 @@ def with_evidence(finding, plans: Sequence[Plan]):
             if ev not in extra and ev not in finding.evidence:
                 extra.append(ev)
     return replace(finding, evidence=tuple(finding.evidence) + tuple(extra[:8])) if extra else finding
+
+
+def action_key(fix: Fix) -> tuple:
+    """What a fix does, with names normalised (``opencv_python`` = ``opencv-python``): two fixes with the
+    same key are one action."""
+    if fix.kind in ("pip", "uv", "conda", "mamba") and fix.argv:
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        reqs = []
+        for arg in fix.argv:
+            if arg.startswith("-") or "/" in arg or "\\" in arg:
+                continue
+            try:
+                req = Requirement(arg)
+            except InvalidRequirement:
+                continue
+            reqs.append((normalize(req.name), str(req.specifier)))
+        flags = tuple(a for a in fix.argv if a.startswith("--") and a != "--python")
+        return ("install", tuple(sorted(set(reqs))), flags)
+    if fix.kind == "pip" and fix.cell.startswith("%pip install"):
+        words = [w.strip('"') for w in fix.cell.split()[2:]]
+        return ("install", tuple(sorted(normalize(w) for w in words if not w.startswith("-"))),
+                tuple(w for w in words if w.startswith("-")))
+    return (fix.kind, fix.cell.strip(), tuple(fix.argv or ()), fix.title if not fix.cell else "")
+
+
+def dedupe_fixes(findings: Sequence) -> list:
+    """One fix per distinct action across the findings: the first (highest-ranked) keeps it."""
+    seen = set()
+    out = []
+    for finding in findings:
+        kept = []
+        for fix in finding.fixes:
+            key = action_key(fix)
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(fix)
+        out.append(replace(finding, fixes=tuple(kept)) if len(kept) != len(finding.fixes) else finding)
+    return out

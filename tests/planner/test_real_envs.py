@@ -61,11 +61,45 @@ def _apply_and_verify(venv, fix, module: str) -> None:
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
-def test_pandas_2_0_with_numexpr_under_numpy_2(tmp_path):
+def build_pandas(tmp_path):
     """pandas 2.0.3 + numexpr 2.8.7 (both built for NumPy 1.x) with NumPy 2 forced in."""
     venv = create_venv(tmp_path / "venv", with_pip=True)
     _install(venv, "pandas==2.0.3", "numexpr==2.8.7")
     _install(venv, "numpy==2.0.2")
+    return venv, "pandas"
+
+
+def build_tf215(tmp_path):
+    """TF 2.15's pins (numpy<2.0.0, ml-dtypes~=0.3.1) with ml-dtypes 0.3.2 (built for NumPy 1.x) and NumPy 2."""
+    wheels = tmp_path / "wheels"
+    write_wheel(wheels, "tfstandin", "2.15.0", requires=["numpy<2.0.0,>=1.23.5", "ml-dtypes~=0.3.1"],
+                modules={"tfstandin": "import ml_dtypes\n"})
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, "--find-links", str(wheels), "tfstandin==2.15.0")
+    _install(venv, "--no-deps", "numpy==2.0.2")
+    return venv, "tfstandin"
+
+
+def build_tf213(tmp_path):
+    """TF 2.13's pins with tensorboard 2.10 (code from an old protoc, declares protobuf<3.20) and protobuf 4."""
+    wheels = tmp_path / "wheels"
+    write_wheel(wheels, "tfstandin", "2.13.0",
+                requires=["protobuf!=4.21.0,!=4.21.1,!=4.21.2,!=4.21.3,!=4.21.4,!=4.21.5,<5.0.0dev,>=3.20.3",
+                          "tensorboard<2.14,>=2.13"],
+                modules={"tfstandin": "from tensorboard.compat.proto import summary_pb2\n"})
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, "tensorboard==2.10.1")
+    _install(venv, "--no-deps", "protobuf==4.25.3")
+    _install(venv, "--no-deps", "--find-links", str(wheels), "tfstandin==2.13.0")
+    return venv, "tfstandin"
+
+
+#: name → builder(tmp_path) -> (venv, the module the user imports); bench/bench_fixes.py runs these too.
+CASES = {"pandas-numexpr-numpy2": build_pandas, "tf215-numpy2": build_tf215, "tf213-tensorboard-protobuf4": build_tf213}
+
+
+def test_pandas_2_0_with_numexpr_under_numpy_2(tmp_path):
+    venv, _ = build_pandas(tmp_path)
     assert venv.run("-c", "import pandas").returncode != 0
     report = check("pandas", python=str(venv.python))
     top, fix = _top_fix(report)
@@ -88,13 +122,7 @@ def test_pandas_2_0_with_numexpr_under_numpy_2(tmp_path):
 
 
 def test_tensorflow_2_15_stand_in_with_numpy_2(tmp_path):
-    """TF 2.15's pins (numpy<2.0.0, ml-dtypes~=0.3.1) with ml-dtypes 0.3.2 (built for NumPy 1.x) and NumPy 2."""
-    wheels = tmp_path / "wheels"
-    write_wheel(wheels, "tfstandin", "2.15.0", requires=["numpy<2.0.0,>=1.23.5", "ml-dtypes~=0.3.1"],
-                modules={"tfstandin": "import ml_dtypes\n"})
-    venv = create_venv(tmp_path / "venv", with_pip=True)
-    _install(venv, "--find-links", str(wheels), "tfstandin==2.15.0")
-    _install(venv, "--no-deps", "numpy==2.0.2")
+    venv, _ = build_tf215(tmp_path)
     assert venv.run("-c", "import tfstandin").returncode != 0
     report = check("tfstandin", python=str(venv.python))
     top, fix = _top_fix(report)
@@ -107,16 +135,7 @@ def test_tensorflow_2_15_stand_in_with_numpy_2(tmp_path):
 
 
 def test_tensorflow_2_13_stand_in_with_old_tensorboard_and_protobuf_4(tmp_path):
-    """TF 2.13's pins with tensorboard 2.10 (code from an old protoc, declares protobuf<3.20) and protobuf 4."""
-    wheels = tmp_path / "wheels"
-    write_wheel(wheels, "tfstandin", "2.13.0",
-                requires=["protobuf!=4.21.0,!=4.21.1,!=4.21.2,!=4.21.3,!=4.21.4,!=4.21.5,<5.0.0dev,>=3.20.3",
-                          "tensorboard<2.14,>=2.13"],
-                modules={"tfstandin": "from tensorboard.compat.proto import summary_pb2\n"})
-    venv = create_venv(tmp_path / "venv", with_pip=True)
-    _install(venv, "tensorboard==2.10.1")
-    _install(venv, "--no-deps", "protobuf==4.25.3")
-    _install(venv, "--no-deps", "--find-links", str(wheels), "tfstandin==2.13.0")
+    venv, _ = build_tf213(tmp_path)
     failed = venv.run("-c", "import tfstandin")
     assert "Descriptors cannot" in failed.stderr, failed.stderr[-400:]
     report = check("tfstandin", python=str(venv.python))
