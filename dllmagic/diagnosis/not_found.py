@@ -403,6 +403,10 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
     if path:
         evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
     what = f"{dist.name} {dist.version}" if dist else f"the installed '{top}'"
+    introduced = knowledge_tables.introduced_name(module, name)
+    if introduced is not None:
+        yield _name_from_a_later_release(ctx, module, name, dist, introduced, evidence)
+        return
     fix_list = [fixes.instruction(
         f"Match the versions of {top} and the package that imports it",
         f"'{name}' is not defined by {what}. It was removed or renamed in that release, or it is newer than "
@@ -414,6 +418,35 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                 f"between {top} and the code importing it).",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _name_from_a_later_release(ctx: Context, module: str, name: str, dist, entry: dict,
+                               evidence: List[Evidence]) -> Finding:
+    """The name came with a later release (the table row says which): move the package forward, planned
+    against every installed pin (an old dependent that caps it moves too, where the environment says how)."""
+    from ..planner import Intent, fixes_for, repair_intents
+    from ..planner.plan import with_evidence
+
+    from .numpy_abi import _version_lt
+
+    evidence.append(Evidence(f"{module}.{name} introduced in", f"{entry['dist']} {entry['introduced']}",
+                             f"knowledge/introduced_names.json#{entry['id']}"))
+    older = dist is not None and _version_lt(dist.version, entry["introduced"])
+    requirement = f"{entry['dist']}>={entry['introduced']}"
+    intents = [Intent((requirement,), f"Install {requirement}, the first release with {module}.{name}",
+                      because=(Evidence("note", entry["note"], entry["source"]),))]
+    intents += repair_intents(ctx, [entry["dist"]])
+    fix_list, plans = fixes_for(ctx, intents)
+    have = f"{dist.name} {dist.version}" if dist else f"the installed {entry['dist']}"
+    summary = (f"'{name}' cannot be imported from '{module}': it first appeared in {entry['dist']} "
+               f"{entry['introduced']}" + (f", and {have} is older" if older else (f"; {have} is installed" if dist else "")) +
+               f". The code importing it was made for {entry['dist']} {entry['introduced']} or later: move "
+               f"{entry['dist']} forward, not back.")
+    summary += "".join(f" Not offered: {p.reasons[0]}." for p in plans if not p.ok)
+    finding = Finding(kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85 if older else 0.7,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+    return with_evidence(finding, plans)
 
 
 def _requirers(ctx: Context, dist) -> List[str]:

@@ -182,6 +182,14 @@ def numpy_struct_size(struct: str, size: int, bits: int = 64) -> Optional[dict]:
     return None
 
 
+def introduced_name(module: str, name: str) -> Optional[dict]:
+    """The release that introduced ``module.name`` (knowledge/introduced_names.json), or None."""
+    for entry in load("introduced_names")["entries"]:
+        if entry["module"] == module and entry["name"] == name:
+            return entry
+    return None
+
+
 def package_indexes() -> Tuple[dict, ...]:
     """Package indexes named by local version labels (knowledge/package_indexes.json)."""
     return tuple(load("package_indexes")["entries"])
@@ -268,6 +276,9 @@ def _check_diagnosis_tables() -> List[str]:
     for entry in load("numpy_struct_sizes")["entries"]:
         if entry["numpy"] not in ("1.x", "2.x") or not isinstance(entry["size"], int):
             problems.append(f"numpy_struct_sizes/{entry['id']}: bad series or size")
+    for entry in load("introduced_names")["entries"]:
+        if not name_re.match(entry["dist"]) or not version_key(entry["introduced"]):
+            problems.append(f"introduced_names/{entry['id']}: bad name or version")
     for entry in load("package_indexes")["entries"]:
         try:
             _re.compile(entry["local_label"])
@@ -285,4 +296,5 @@ def _check_diagnosis_tables() -> List[str]:
 
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
-                    "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes")
+                    "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
+                    "introduced_names")

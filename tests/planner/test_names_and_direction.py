@@ -1,0 +1,88 @@
+"""Names (only known distributions are installed, the standard library is never pinned, one fix per
+action) and direction from names a later release introduced; a real venv, wheels written here."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnosis"))
+from diagkit import write_wheel  # noqa: E402
+from harness import create_venv  # noqa: E402
+
+from dllmagic import fixes  # noqa: E402
+from dllmagic.api import check, explain  # noqa: E402
+from dllmagic.planner.plan import action_key, dedupe_fixes  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory):
+    root = tmp_path_factory.mktemp("names")
+    wheels = root / "wheels"
+    write_wheel(wheels, "torch", "2.3.0+cpu", modules={"torch": "VALUE = 1\n"})
+    env = create_venv(root / "venv", with_pip=True)
+    subprocess.run([str(env.python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--find-links",
+                    str(wheels), "torch==2.3.0+cpu"], check=True)
+    return env
+
+
+def test_an_unknown_name_is_never_sent_to_the_index(venv):
+    report = check("mylocalext_abc", python=str(venv.python))
+    fix = report.top.fixes[0]
+    assert fix.kind == "instruction" and "pip install" not in fix.cell.split("\n")[0].lstrip("# ")[:11]
+    assert "not a distribution dllmagic knows" in fix.cell and not fix.runnable
+
+
+def test_a_known_name_is_installed_with_its_distribution_name(venv):
+    report = check("yaml", python=str(venv.python))
+    installs = [f for finding in report.findings for f in finding.fixes if f.cell.lower() == "%pip install pyyaml"]
+    assert installs and installs[0].runnable, [f.cell for x in report.findings for f in x.fixes]
+
+
+def test_a_local_label_reinstall_names_pytorchs_index(venv):
+    """torch 2.3.0+cpu whose files are gone: the reinstall must come from PyTorch's index, not PyPI."""
+    import shutil
+
+    shutil.rmtree(venv.site_packages / "torch")
+    report = check("torch", python=str(venv.python))
+    cells = [f.cell for f in report.top.fixes]
+    assert any("--index-url https://download.pytorch.org/whl/cpu" in c and "torch==2.3.0+cpu" in c for c in cells), cells
+
+
+def test_the_standard_library_is_never_pinned(venv):
+    from dllmagic.diagnosis import Context
+    from dllmagic.facts.system import System
+    from dllmagic.planner import Intent, install_fix
+
+    interp = check("json", python=str(venv.python)).interpreter
+    ctx = Context(target="json", failure=None, system=System.current(), interpreter=interp,
+                  sys_path=(str(venv.site_packages),))
+    fix = install_fix(ctx, Intent(("json<2",), "pin json"))
+    assert fix.kind == "instruction" and "standard library" in fix.title and not fix.runnable
+
+
+def test_one_fix_per_action_with_normalised_names():
+    from dllmagic.model import Finding
+
+    a = fixes.pip_install(None, ["opencv_python"], validated=True)
+    b = fixes.pip_install(None, ["opencv-python"], validated=True)
+    c = fixes.pip_install(None, ["tabulate"], validated=True)
+    assert action_key(a) == action_key(b) != action_key(c)
+    one = Finding(kind="module-not-found", cause="x", summary="", confidence=0.9, fixes=(a, c))
+    two = Finding(kind="module-not-found", cause="y", summary="", confidence=0.5, fixes=(b, c))
+    out = dedupe_fixes([one, two])
+    assert out[0].fixes == (a, c) and out[1].fixes == ()
+
+
+def test_a_name_a_later_protobuf_introduced_moves_protobuf_forward():
+    text = ('Traceback (most recent call last):\n'
+            '  File "/x/site-packages/tensorboard/compat/proto/summary_pb2.py", line 5, in <module>\n'
+            '    from google.protobuf.internal import builder as _builder\n'
+            "ImportError: cannot import name 'builder' from 'google.protobuf.internal' "
+            "(/x/site-packages/google/protobuf/internal/__init__.py)\n")
+    top = explain(text).top
+    assert "forward, not back" in top.summary
+    assert top.fixes[0].cell == '%pip install "protobuf<4,>=3.20.0"'
+    assert any(e.source == "knowledge/introduced_names.json#protobuf-builder" for e in top.evidence)
