@@ -22,9 +22,12 @@ def venv(tmp_path_factory):
     root = tmp_path_factory.mktemp("names")
     wheels = root / "wheels"
     write_wheel(wheels, "torch", "2.3.0+cpu", modules={"torch": "VALUE = 1\n"})
+    # Two distributions sharing the namespace package 'google' as google-auth and protobuf do.
+    write_wheel(wheels, "nsauth", "1.0", modules={"google/auth": "VALUE = 1\n"})
+    write_wheel(wheels, "nsproto", "1.0", modules={"google/protobuf": "VALUE = 1\n"})
     env = create_venv(root / "venv", with_pip=True)
     subprocess.run([str(env.python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--find-links",
-                    str(wheels), "torch==2.3.0+cpu"], check=True)
+                    str(wheels), "torch==2.3.0+cpu", "nsauth", "nsproto"], check=True)
     return env
 
 
@@ -86,3 +89,11 @@ def test_a_name_a_later_protobuf_introduced_moves_protobuf_forward():
     assert "forward, not back" in top.summary
     assert top.fixes[0].cell == '%pip install "protobuf<4,>=3.20.0"'
     assert any(e.source == "knowledge/introduced_names.json#protobuf-builder" for e in top.evidence)
+
+
+def test_a_namespace_shared_by_two_distributions_is_not_a_duplicate(venv):
+    assert venv.run("-c", "import google.auth, google.protobuf").returncode == 0
+    report = check("google.missing", python=str(venv.python))
+    assert report.findings and all(f.cause != "duplicate-distributions" for f in report.findings)
+    uninstalls = [f for x in report.findings for f in x.fixes if "uninstall" in f.cell]
+    assert not uninstalls
