@@ -44,7 +44,11 @@ def run_case(name, build) -> dict:
         row["proof"] = proof.status
         done = subprocess.run(list(fix.argv), capture_output=True, text=True)
         imported = venv.run("-c", f"import {module}")
-        checked = cases._pip(venv, "check")
+        if fix.kind == "uv":
+            checked = subprocess.run([fix.argv[0], "pip", "check", "--python", str(venv.python)],
+                                     capture_output=True, text=True)
+        else:
+            checked = cases._pip(venv, "check")
         row["fixed"] = done.returncode == 0 and imported.returncode == 0 and checked.returncode == 0
         if not row["fixed"]:
             row["why"] = (imported.stderr or checked.stdout or done.stderr)[-300:]

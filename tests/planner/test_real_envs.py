@@ -94,8 +94,41 @@ def build_tf213(tmp_path):
     return venv, "tfstandin"
 
 
+def uv_binary() -> str:
+    """uv, from the index (this machine has none on PATH): pip install --target a cached folder once."""
+    import shutil
+
+    found = shutil.which("uv")
+    if found:
+        return found
+    folder = PIP_CACHE / "uv-tool"
+    exe = folder / "bin" / "uv"
+    if not exe.exists():
+        done = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(folder),
+                               "--cache-dir", str(PIP_CACHE / "pip"), "uv"], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"uv could not be installed: {done.stderr[-200:]}")
+    return str(exe)
+
+
+def build_uv(tmp_path):
+    """A venv made by uv (no pip in it) without tabulate; the user imports tabulate."""
+    import os
+
+    from harness import Venv
+
+    uv = uv_binary()
+    os.environ["PATH"] = str(Path(uv).parent) + os.pathsep + os.environ.get("PATH", "")
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(tmp_path / "venv")], check=True,
+                   env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    venv = Venv(tmp_path / "venv")
+    assert venv.run("-c", "import pip").returncode != 0
+    return venv, "tabulate"
+
+
 #: name → builder(tmp_path) -> (venv, the module the user imports); bench/bench_fixes.py runs these too.
-CASES = {"pandas-numexpr-numpy2": build_pandas, "tf215-numpy2": build_tf215, "tf213-tensorboard-protobuf4": build_tf213}
+CASES = {"pandas-numexpr-numpy2": build_pandas, "tf215-numpy2": build_tf215, "tf213-tensorboard-protobuf4": build_tf213,
+         "uv-venv-without-pip": build_uv}
 
 
 def test_pandas_2_0_with_numexpr_under_numpy_2(tmp_path):
@@ -145,3 +178,20 @@ def test_tensorflow_2_13_stand_in_with_old_tensorboard_and_protobuf_4(tmp_path):
     refused = [f for f in top.fixes if f.title.startswith("Not offered")]
     assert refused and "protobuf" in refused[0].title and "tfstandin" in refused[0].title
     _apply_and_verify(venv, fix, "tfstandin")
+
+
+def test_a_uv_venv_without_pip_gets_uv_commands(tmp_path):
+    import os
+
+    venv, module = build_uv(tmp_path)
+    report = check(module, python=str(venv.python))
+    top, fix = _top_fix(report)
+    assert fix.kind == "uv" and fix.argv[1:4] == ("pip", "install", "--python"), fix.argv
+    assert not any(f.cell.startswith("%pip") for f in top.fixes), [f.cell for f in top.fixes]
+    done = subprocess.run(list(fix.argv), capture_output=True, text=True, timeout=600,
+                          env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    assert done.returncode == 0, done.stderr[-600:]
+    assert venv.run("-c", f"import {module}").returncode == 0
+    checked = subprocess.run([fix.argv[0], "pip", "check", "--python", str(venv.python)], capture_output=True,
+                             text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
