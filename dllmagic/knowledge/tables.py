@@ -184,8 +184,19 @@ def numpy_struct_size(struct: str, size: int, bits: int = 64) -> Optional[dict]:
 
 def introduced_name(module: str, name: str) -> Optional[dict]:
     """The release that introduced ``module.name`` (knowledge/introduced_names.json), or None."""
+    for entry in load("python_capi_symbols")["entries"]:
+        if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
+            problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
     for entry in load("introduced_names")["entries"]:
         if entry["module"] == module and entry["name"] == name:
+            return entry
+    return None
+
+
+def python_capi_symbol(symbol: str) -> Optional[dict]:
+    """The row of python_capi_symbols for a C-API function ('PyLong_AsInt' → added in 3.13), or None."""
+    for entry in load("python_capi_symbols")["entries"]:
+        if entry["symbol"] == symbol.lstrip("_") or entry["symbol"] == symbol:
             return entry
     return None
 
@@ -276,6 +287,9 @@ def _check_diagnosis_tables() -> List[str]:
     for entry in load("numpy_struct_sizes")["entries"]:
         if entry["numpy"] not in ("1.x", "2.x") or not isinstance(entry["size"], int):
             problems.append(f"numpy_struct_sizes/{entry['id']}: bad series or size")
+    for entry in load("python_capi_symbols")["entries"]:
+        if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
+            problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
     for entry in load("introduced_names")["entries"]:
         if not name_re.match(entry["dist"]) or not version_key(entry["introduced"]):
             problems.append(f"introduced_names/{entry['id']}: bad name or version")
@@ -297,4 +311,4 @@ def _check_diagnosis_tables() -> List[str]:
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
-                    "introduced_names")
+                    "introduced_names", "python_capi_symbols")

@@ -97,3 +97,25 @@ def test_a_namespace_shared_by_two_distributions_is_not_a_duplicate(venv):
     assert report.findings and all(f.cause != "duplicate-distributions" for f in report.findings)
     uninstalls = [f for x in report.findings for f in x.fixes if "uninstall" in f.cell]
     assert not uninstalls
+
+
+def test_a_c_api_symbol_of_a_later_python_says_which_way(venv):
+    """An extension compiled here that calls PyLong_AsInt (added in 3.13) fails on this Python 3.11."""
+    from diagkit import compile_shared, have_compiler
+
+    if not have_compiler() or sys.version_info >= (3, 13):
+        pytest.skip("needs cc and Python.h of a Python older than 3.13")
+    source = ("#include <Python.h>\nextern int PyLong_AsInt(PyObject *);\n"
+              "static PyObject *f(PyObject *s, PyObject *a) { return PyLong_FromLong(PyLong_AsInt(a)); }\n"
+              "static PyMethodDef m[] = {{\"f\", f, METH_O, 0}, {0}};\n"
+              "static struct PyModuleDef d = {PyModuleDef_HEAD_INIT, \"capiext\", 0, -1, m};\n"
+              "PyMODINIT_FUNC PyInit_capiext(void) { return PyModule_Create(&d); }\n")
+    import sysconfig
+
+    compile_shared(venv.site_packages, "capiext" + sysconfig.get_config_var("EXT_SUFFIX"), source, python=True)
+    failed = venv.run("-c", "import capiext")
+    assert "PyLong_AsInt" in failed.stderr, failed.stderr[-300:]
+    top = check("capiext", python=str(venv.python)).top
+    assert top.kind == "python-abi-mismatch"
+    assert any(e.source == "knowledge/python_capi_symbols.json#pylong_asint" for e in top.evidence)
+    assert any("Python 3.13 or later" in f.title for f in top.fixes)
