@@ -119,3 +119,18 @@ def test_a_c_api_symbol_of_a_later_python_says_which_way(venv):
     assert top.kind == "python-abi-mismatch"
     assert any(e.source == "knowledge/python_capi_symbols.json#pylong_asint" for e in top.evidence)
     assert any("Python 3.13 or later" in f.title for f in top.fixes)
+
+
+def test_without_an_index_the_fix_says_not_proven(venv, monkeypatch):
+    from dllmagic.planner.prove import prove_report
+
+    report = check("yaml", python=str(venv.python))
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_CONFIG_FILE", "/dev/null")
+    proved, proofs = prove_report(report)
+    assert proofs and all(p.status == "not-proven" and "no index" in p.detail for p in proofs), proofs
+    titles = [f.title for x in proved.findings for f in x.fixes if f.id == proofs[0].fix_id]
+    assert titles[0].startswith("[Not proven: no index")
+    # The environment is untouched.
+    assert venv.run("-c", "import yaml").returncode != 0
