@@ -40,6 +40,24 @@ class Owner:
     why: str
 
 
+def _requirements(ctx: "Context"):
+    """[(distribution, its requirements)] for the first distribution of each name on sys.path (the one
+    imported), and {normalised name: distribution}; read once per report."""
+    cached = ctx.cache.get("planner_requirements")
+    if cached is None:
+        rows, first = [], {}
+        for dist in ctx.distributions.all():
+            if dist.key in first:
+                continue
+            first[dist.key] = dist
+            try:
+                rows.append((dist, dist.requirements()))
+            except Exception:  # unreadable metadata: that distribution constrains nothing we can read
+                rows.append((dist, []))
+        cached = ctx.cache["planner_requirements"] = (rows, first)
+    return cached
+
+
 def dependents(ctx: "Context", name: str, *, exclude: Tuple[str, ...] = ()) -> List[Dependent]:
     """Installed distributions whose Requires-Dist names ``name`` with a version specifier."""
     out: List[Dependent] = []
@@ -47,12 +65,10 @@ def dependents(ctx: "Context", name: str, *, exclude: Tuple[str, ...] = ()) -> L
         return out
     key = normalize(name)
     skip = {normalize(n) for n in exclude}
-    seen = set()
-    for dist in ctx.distributions.all():
-        if dist.key in skip or dist.key == key or dist.key in seen:
+    for dist, reqs in _requirements(ctx)[0]:
+        if dist.key in skip or dist.key == key:
             continue
-        seen.add(dist.key)  # the first of a name on sys.path is the one imported
-        for req in dist.requirements():
+        for req in reqs:
             if normalize(req.name) == key and str(req.specifier):
                 out.append(Dependent(dist.name, dist.version, key, str(req.specifier), dist.path + "/METADATA"))
     return out
@@ -67,16 +83,13 @@ def broken_requirements(ctx: "Context", names: Optional[Tuple[str, ...]] = None)
     if ctx.interpreter is None:
         return out
     wanted = {normalize(n) for n in names} if names else None
-    seen = set()
-    for dist in ctx.distributions.all():
-        if dist.key in seen:
-            continue
-        seen.add(dist.key)
-        for req in dist.requirements():
+    rows, first = _requirements(ctx)
+    for dist, reqs in rows:
+        for req in reqs:
             key = normalize(req.name)
             if wanted is not None and key not in wanted:
                 continue
-            target = ctx.distributions.get(key)
+            target = first.get(key)
             if target is None or not str(req.specifier):
                 continue
             if satisfies(str(req.specifier), target.version) is False:
