@@ -34,7 +34,19 @@ def _pip(venv, *args: str) -> subprocess.CompletedProcess:
 
 
 def _install(venv, *args: str) -> None:
-    done = _pip(venv, "install", "--quiet", *args)
+    """Build a case: with uv when it can be had (several times faster than pip here), else pip."""
+    import os
+
+    try:
+        uv = uv_binary()
+    except BaseException:  # pytest.skip inside: fall back to pip
+        uv = None
+    if uv:
+        done = subprocess.run([uv, "pip", "install", "--quiet", "--python", str(venv.python), *args],
+                              capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL,
+                              env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    else:
+        done = _pip(venv, "install", "--quiet", *args)
     if done.returncode != 0:
         tail = done.stderr[-600:]
         if "No matching distribution" in tail or "Could not find a version" in tail:
