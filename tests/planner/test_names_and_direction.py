@@ -134,3 +134,17 @@ def test_without_an_index_the_fix_says_not_proven(venv, monkeypatch):
     assert titles[0].startswith("[Not proven: no index")
     # The environment is untouched.
     assert venv.run("-c", "import yaml").returncode != 0
+
+
+def test_after_a_run_the_import_and_pip_check_are_verified(venv, tmp_path):
+    """verify_after_run imports what the user imported and reports a conflict the run added."""
+    from dllmagic.planner.prove import current_conflicts, verify_after_run
+
+    before = current_conflicts(str(venv.python))
+    write_wheel(tmp_path / "w", "needsnew", "1.0", requires=["nsauth>=2"], modules={"needsnew": "VALUE = 1\n"})
+    subprocess.run([str(venv.python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--find-links",
+                    str(tmp_path / "w"), "needsnew"], check=True)
+    after = verify_after_run(str(venv.python), "needsnew", before=before)
+    assert after.import_detail == "import ok"
+    assert not after.ok and any("needsnew" in c and "nsauth" in c for c in after.new_conflicts), after
+    assert verify_after_run(str(venv.python), "not_a_module_xyz", before=after.conflicts).ok is False
