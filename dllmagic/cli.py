@@ -52,6 +52,9 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
     check.add_argument("--notebook", metavar="FILE",
                        help="import as the notebook FILE's kernel would: from its folder, reading its "
                             "kernelspec and its '!pip install' cells")
+    check.add_argument("--prove", action="store_true",
+                       help="try each package fix first in a temporary overlay (pip install --target, ahead of "
+                            "site-packages in a child process) and import NAME there; the environment is untouched")
 
     explain = sub.add_parser("explain", help="diagnose a pasted traceback or installer output")
     explain.add_argument("file", nargs="?", default="-", help="a file, or - for standard input (default)")
@@ -159,6 +162,10 @@ def run_check(args) -> int:
         return EXIT_USAGE
     report = check(args.name, python=args.python, online=getattr(args, "online", False),
                    cwd=getattr(args, "cwd", None), notebook=getattr(args, "notebook", None))
+    if getattr(args, "prove", False) and not report.ok and report.interpreter is not None:
+        from .planner.prove import prove_report
+
+        report, _proofs = prove_report(report, python=args.python)
     _print_report(report, args.json)
     if report.interpreter is None and not report.findings:
         return EXIT_INTERNAL if not args.python else EXIT_USAGE

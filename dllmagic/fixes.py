@@ -185,7 +185,8 @@ def _refusing(maker: Callable[..., Fix]) -> Callable[..., Fix]:
 @_refusing
 def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str], *, validated: bool,
                 restart: bool = True, upgrade: bool = False, reinstall: bool = False,
-                title: Optional[str] = None) -> Fix:
+                title: Optional[str] = None, index_url: Optional[str] = None,
+                extra_index_url: Optional[str] = None) -> Fix:
     """``%pip install`` into the kernel's own interpreter.
 
     ``validated`` says the names were checked against installed metadata or the knowledge tables; only
@@ -197,6 +198,7 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
         flags.append("--upgrade")
     if reinstall:
         flags += ["--force-reinstall", "--no-deps"]
+    flags += _index_flags(index_url, extra_index_url)
     cell = " ".join(["%pip install", *flags, *(_cell_quote(r) for r in reqs)])
     title = title or f"Install {', '.join(reqs)} into this kernel's environment"
     if interpreter is None or unsafe_character(interpreter.executable or "") or not interpreter.executable:
@@ -218,6 +220,17 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
     risky = interpreter.environment_kind in ("system",)
     return make("pip", title, cell, argv,
                 restart=restart, risk="medium" if risky else "low", runnable=validated and not risky)
+
+
+def _index_flags(index_url: Optional[str], extra_index_url: Optional[str]) -> list:
+    """--index-url / --extra-index-url for a package index named by the knowledge tables (PyTorch's)."""
+    flags = []
+    for flag, url in (("--index-url", index_url), ("--extra-index-url", extra_index_url)):
+        if url:
+            if not _URL.fullmatch(url):
+                raise UnsafeName(f"not a safe index URL: {url!r}")
+            flags += [flag, url]
+    return flags
 
 
 def restart_kernel(reason: str) -> Fix:
@@ -312,18 +325,21 @@ def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend
 
 @_refusing
 def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, validated: bool,
-                   uv: str = "uv", title: Optional[str] = None) -> Fix:
+                   uv: str = "uv", title: Optional[str] = None, upgrade: bool = False, reinstall: bool = False,
+                   index_url: Optional[str] = None, extra_index_url: Optional[str] = None) -> Fix:
     """``uv pip install --python <this interpreter>``: for uv environments, which have no pip."""
     reqs = [validate_requirement(r) for r in requirements]
+    flags = (["--upgrade"] if upgrade else []) + (["--reinstall", "--no-deps"] if reinstall else [])
+    flags += _index_flags(index_url, extra_index_url)
     bad = unsafe_character(uv or "") or unsafe_character(interpreter.executable or "")
     if bad or not uv or not interpreter.executable:
         return instruction(f"Install {', '.join(reqs)} with uv into this kernel's environment",
                            f"No command is offered: the interpreter's path holds {bad or 'nothing'}, which is "
                            f"never put into a command.\nRun 'uv pip install --python <this kernel's python> "
                            f"{' '.join(reqs)}' in a terminal.", risk="medium")
-    argv = [uv, "pip", "install", "--python", interpreter.executable, *reqs]
+    argv = [uv, "pip", "install", "--python", interpreter.executable, *flags, *reqs]
     exe = _safe_path(interpreter.executable)
-    cell = (f'!uv pip install --python "{exe}" ' + " ".join(_cell_quote(r) for r in reqs)) if exe else ""
+    cell = (f'!uv pip install --python "{exe}" ' + " ".join([*flags, *(_cell_quote(r) for r in reqs)])) if exe else ""
     return make("uv", title or f"Install {', '.join(reqs)} with uv into this kernel's environment", cell, argv,
                 restart=True, risk="low", runnable=validated)
 

@@ -164,6 +164,14 @@ def run_rules(ctx: Context) -> List[Finding]:
     # Highest confidence first; a stable sort keeps registration order among equals.
     findings.sort(key=lambda f: -f.confidence)
     findings = _dedupe(findings)
+    try:  # one fix per distinct action (normalised names), so every view numbers the same list
+        from ..planner.plan import dedupe_fixes
+
+        findings = dedupe_fixes(findings)
+    except Exception as exc:
+        if strict_mode():
+            raise
+        ctx.notes.append(f"internal error in the fix planner: {type(exc).__name__}: {exc}")
     findings = _honest_healthy(findings)
     if not findings and ctx.failure is not None:
         findings = [_fallback(ctx)]

@@ -155,12 +155,18 @@ def kernel_evidence(ctx: Context) -> List[Evidence]:
 
 
 def pip(ctx: Context, requirements: List[str], *, validated: bool, title: Optional[str] = None,
-        reinstall: bool = False) -> Optional[Fix]:
+        reinstall: bool = False, upgrade: bool = False, allow_major: bool = False) -> Optional[Fix]:
+    """Install ``requirements``, planned against the environment (:mod:`dllmagic.planner`): intersected
+    with every installed pin, made with the tool that owns the environment, or a statement of why not."""
+    from ..planner import Intent, install_fix
+
     try:
-        return fixes.pip_install(ctx.interpreter, requirements, validated=validated, title=title,
-                                 reinstall=reinstall)
+        reqs = tuple(fixes.validate_requirement(r) for r in requirements)
     except fixes.UnsafeName:
         return None
+    title = title or f"Install {', '.join(reqs)} into this kernel's environment"
+    return install_fix(ctx, Intent(reqs, title, validated=validated, reinstall=reinstall, upgrade=upgrade,
+                                   allow_major=allow_major))
 
 
 def same_name(a: str, b: str) -> bool:

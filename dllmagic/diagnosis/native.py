@@ -675,6 +675,15 @@ def _other_python(ctx: Context, symbol: str, extension: str, folder: Optional[st
         evidence.append(Evidence("built for", f"Python {built_for}", "the file name's ABI tag / the message"))
     if running:
         evidence.append(Evidence("running", f"Python {running}", "the kernel interpreter"))
+    # Direction from the symbol: a C-API function a later Python added means the build is for that Python.
+    added = knowledge_tables.python_capi_symbol(symbol) if symbol else None
+    newer = None
+    if added is not None:
+        evidence.append(Evidence(f"{symbol} added in", f"Python {added['added']}",
+                                 f"knowledge/python_capi_symbols.json#{added['id']}"))
+        if running and knowledge_tables.version_key(added["added"]) > knowledge_tables.version_key(running):
+            newer = added["added"]
+            built_for = built_for or f"{newer} or later"
     fix_list: List[Fix] = []
     dist_name = None
     if folder:
@@ -685,6 +694,11 @@ def _other_python(ctx: Context, symbol: str, extension: str, folder: Optional[st
                   title=f"Reinstall {requirement} for this Python")
         if fix:
             fix_list.append(fix)
+    if newer:
+        fix_list.append(fixes.instruction(
+            f"Or run it on Python {newer} or later",
+            f"{symbol} exists from Python {newer} on: this build was made for that Python. Either install the build "
+            f"for Python {running} (the reinstall above), or use a Python {newer}+ environment as this kernel."))
     fix_list.append(fixes.instruction(
         "Remove builds made for another Python from this environment",
         "Do not copy site-packages between Python versions, and delete stale build folders (build/, *.so next to "

@@ -92,7 +92,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     if text_only:
         dist, validated, source = distribution_for(ctx, module)
-        fix = _install_fix(None, dist, validated)
+        fix = _install_or_explain(ctx, module, dist, validated)
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
             summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
@@ -128,7 +128,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                              "*.dist-info and *.egg-info on sys.path"))
     evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
     evidence.append(Evidence("import name → distribution", f"{module} → {dist}", source))
-    fix = _install_fix(ctx.interpreter, dist, validated)
+    fix = _install_or_explain(ctx, module, dist, validated)
     summary = (f"No module named '{module}': the distribution {dist} is not installed in this kernel's "
                f"environment ({ctx.interpreter.prefix}).")
     if dist.lower() != top.lower():
@@ -138,17 +138,39 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                   docs=docs_for("module-not-found", "not-installed"))
 
 
-def _install_fix(interpreter: Optional[Interpreter], dist: str, validated: bool) -> Fix:
-    """``pip install dist``; or, for an import name that is no distribution name (``café``: a valid Python
-    identifier, but PEP 508 names are ASCII letters, digits and . _ -), a note instead of a command."""
+def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
+    from ._common import pip
+
+    return pip(ctx, list(requirements), validated=True, reinstall=reinstall, title=title) or fixes.pip_install(
+        ctx.interpreter, requirements, validated=True, reinstall=reinstall, title=title)
+
+
+def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
+    """``pip install DIST`` only for a name known to be a distribution (installed metadata, the import-name
+    table); an unknown name is not sent to the index, where it may be an unrelated project."""
     try:
-        return fixes.pip_install(interpreter, [dist], validated=validated)
+        fixes.validate_requirement(dist)
     except fixes.UnsafeName:
+        # ``café``: a valid Python identifier, but PEP 508 names are ASCII letters, digits and . _ -.
         return fixes.instruction(
             f"Find the distribution that provides '{dist}'",
             f"'{dist}' is a valid import name but not a valid package (distribution) name, so there is no "
             f"'pip install' to offer for it.\nFind the project that provides this module and install it by "
             f"its distribution name.")
+    if validated:
+        from ._common import pip
+
+        fix = pip(ctx, [dist], validated=True)
+        if fix is not None:
+            return fix
+    top = module.split(".")[0]
+    return fixes.instruction(
+        f"Find out what provides '{top}' before installing anything",
+        f"'{top}' is not a distribution dllmagic knows, so no install is offered: a package index may hold an "
+        f"unrelated project of that name.\nIf it is your own compiled extension or a local package, build it for "
+        f"this interpreter (pip install -e <its folder>) or add its folder to sys.path; if it is a vendor's binary, "
+        f"get the vendor's build for this Python; if it is a submodule of a package, install that package.\n"
+        f"'dlldoctor check {top} --online' asks the index what it holds under that name.")
 
 
 _ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
@@ -191,8 +213,8 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
     fix_list = []
     if dists:
         ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
-        fix_list.append(fixes.pip_install(ctx.interpreter, [dists[0].name], validated=True, reinstall=True,
-                                          title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
+        fix_list.append(_pip_or_plain(ctx, [dists[0].name], reinstall=True,
+                                      title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
     fix_list.append(fixes.instruction(
         f"Install {top} with this interpreter's own pip",
         f"The file was built for {other}: it was copied from another environment or installed with another "
@@ -247,8 +269,9 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
     if missing:
         ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
-    fix = fixes.pip_install(ctx.interpreter, [f"{dist.name}=={dist.version}"], validated=True, reinstall=True,
-                            title=f"Reinstall {dist.name} {dist.version}")
+    # Planned: the tool that owns the environment, and the index a local label names (torch 2.3.0+cpu).
+    fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
+                        title=f"Reinstall {dist.name} {dist.version}")
     top = module.split(".")[0]
     if complete:
         # Every file RECORD lists is there, yet sys.path cannot reach the module: typically an editable
@@ -392,6 +415,10 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
     if path:
         evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
     what = f"{dist.name} {dist.version}" if dist else f"the installed '{top}'"
+    introduced = knowledge_tables.introduced_name(module, name)
+    if introduced is not None:
+        yield _name_from_a_later_release(ctx, module, name, dist, introduced, evidence)
+        return
     fix_list = [fixes.instruction(
         f"Match the versions of {top} and the package that imports it",
         f"'{name}' is not defined by {what}. It was removed or renamed in that release, or it is newer than "
@@ -403,6 +430,35 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                 f"between {top} and the code importing it).",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _name_from_a_later_release(ctx: Context, module: str, name: str, dist, entry: dict,
+                               evidence: List[Evidence]) -> Finding:
+    """The name came with a later release (the table row says which): move the package forward, planned
+    against every installed pin (an old dependent that caps it moves too, where the environment says how)."""
+    from ..planner import Intent, fixes_for, repair_intents
+    from ..planner.plan import with_evidence
+
+    from .numpy_abi import _version_lt
+
+    evidence.append(Evidence(f"{module}.{name} introduced in", f"{entry['dist']} {entry['introduced']}",
+                             f"knowledge/introduced_names.json#{entry['id']}"))
+    older = dist is not None and _version_lt(dist.version, entry["introduced"])
+    requirement = f"{entry['dist']}>={entry['introduced']}"
+    intents = [Intent((requirement,), f"Install {requirement}, the first release with {module}.{name}",
+                      because=(Evidence("note", entry["note"], entry["source"]),))]
+    intents += repair_intents(ctx, [entry["dist"]])
+    fix_list, plans = fixes_for(ctx, intents)
+    have = f"{dist.name} {dist.version}" if dist else f"the installed {entry['dist']}"
+    summary = (f"'{name}' cannot be imported from '{module}': it first appeared in {entry['dist']} "
+               f"{entry['introduced']}" + (f", and {have} is older" if older else (f"; {have} is installed" if dist else "")) +
+               f". The code importing it was made for {entry['dist']} {entry['introduced']} or later: move "
+               f"{entry['dist']} forward, not back.")
+    summary += "".join(f" Not offered: {p.reasons[0]}." for p in plans if not p.ok)
+    finding = Finding(kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85 if older else 0.7,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+    return with_evidence(finding, plans)
 
 
 def _requirers(ctx: Context, dist) -> List[str]:

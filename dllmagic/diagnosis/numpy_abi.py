@@ -81,59 +81,96 @@ def _numpy_version(ctx: Context) -> Tuple[Optional[str], str]:
     return None, ""
 
 
+def _direction(ctx: Context, evidence: List[Evidence]) -> Optional[str]:
+    """Which NumPy the extension was built against, relative to the running one, from the message's numbers:
+    'newer' (upgrade NumPy), 'older' (NumPy 1.x build under NumPy 2), or None when the text carries none."""
+    # The signature names the runtime size 'actual_size' (older records: 'got_size').
+    expected, got = detail(ctx, "expected_size"), detail(ctx, "actual_size") or detail(ctx, "got_size")
+    compiled_api, numpy_api = detail(ctx, "compiled_api"), detail(ctx, "numpy_api")
+    if compiled_api and numpy_api:
+        evidence.append(Evidence("C API version", f"built against {compiled_api}, this NumPy has {numpy_api}",
+                                 "the error message"))
+        built, running = int(compiled_api, 0), int(numpy_api, 0)
+        return "newer" if built > running else ("older" if built < running else None)
+    if expected and got:
+        struct = detail(ctx, "struct") or "dtype"
+        evidence.append(Evidence(f"numpy.{struct} size", f"the extension's C header: {expected} bytes; the running "
+                                 f"NumPy: {got} bytes", "the error message"))
+        header = knowledge_tables.numpy_struct_size(struct, int(expected))
+        runtime = knowledge_tables.numpy_struct_size(struct, int(got))
+        for label, row in (("built against", header), ("running", runtime)):
+            if row:
+                evidence.append(Evidence(f"numpy.{struct} of {row['size']} bytes", f"NumPy {row['numpy']} ({label})",
+                                         f"knowledge/numpy_struct_sizes.json#{row['id']}"))
+        if header:
+            ctx.cache["numpy_built_series"] = header["numpy"]
+        if header and runtime and header["numpy"] != runtime["numpy"]:
+            return "newer" if header["numpy"] > runtime["numpy"] else "older"
+        return None
+    return None
+
+
 @rule("numpy-abi-mismatch")
 def numpy_abi(ctx: Context) -> Iterable[Finding]:
+    from ..planner import Intent, fixes_for
+    from ..planner.plan import with_evidence
+
     failure = ctx.failure
     numpy_version, numpy_source = _numpy_version(ctx)
     evidence = kernel_evidence(ctx)
     if numpy_version:
         evidence.append(Evidence("installed NumPy", numpy_version, numpy_source))
-    expected, got = detail(ctx, "expected_size"), detail(ctx, "got_size")
-    compiled_api, numpy_api = detail(ctx, "compiled_api"), detail(ctx, "numpy_api")
-    built_newer = False
-    if compiled_api and numpy_api:
-        evidence.append(Evidence("C API version", f"built against {compiled_api}, this NumPy has {numpy_api}",
-                                 "the error message"))
-        built_newer = int(compiled_api, 0) > int(numpy_api, 0)
-    elif expected and got:
-        evidence.append(Evidence("struct size", f"built for {expected} bytes, this NumPy has {got}", "the error message"))
-        built_newer = int(expected) > int(got)
+    direction = _direction(ctx, evidence)
     offenders = offending_packages(ctx)
     for name, version, how in offenders[:4]:
         evidence.append(Evidence("built against another NumPy", f"{name} {version}" if version else name, how))
-    if built_newer:
+    if direction == "newer":
         yield _numpy_too_old(ctx, offenders, numpy_version, evidence)
         return
     major2 = bool(numpy_version and numpy_version.split(".")[0] >= "2") or "1.x" in (failure.message or "")
-    fix_list: List[Fix] = []
-    names = []
-    for name, version, _how in offenders[:3]:
+    # Two ways out, each planned against every installed pin: keep NumPy 1.x, or move every extension
+    # built for NumPy 1.x to its first release built for NumPy 2 (all of them in one command: pandas alone
+    # still fails on numexpr).
+    upgrades, because, names = [], [], []
+    for name, version, _how in offenders:
         entry = knowledge_tables.numpy2_support().get(normalize(name))
         if entry is None:
             continue
         names.append(f"{name} {entry['first_release']}")
-        evidence.append(Evidence(f"first {name} release built for NumPy 2", entry["first_release"], entry["source"]))
-        fix = pip(ctx, [f"{entry['dist']}>={entry['first_release']}"], validated=True,
-                  title=f"Upgrade {name} to {entry['first_release']} or later (built for NumPy 2)")
-        if fix:
-            fix_list.append(fix)
-    pin = pip(ctx, ["numpy<2"], validated=True, title="Keep NumPy 1.x: install numpy<2")
-    if pin:
-        fix_list.append(pin)
+        row = Evidence(f"first {name} release built for NumPy 2", entry["first_release"], entry["source"])
+        because.append(row)
+        upgrades.append(f"{entry['dist']}>={entry['first_release']}")
+    intents = [Intent(("numpy<2",), "Keep NumPy 1.x: install numpy<2",
+                      because=(Evidence("NumPy 2 changed the binary interface", "extensions built for 1.x need 1.x",
+                                        "https://numpy.org/devdocs/numpy_2_0_migration_guide.html"),))]
+    if upgrades:
+        intents.append(Intent(tuple(upgrades), f"Upgrade {', '.join(n.split(' ')[0] for n in names)} to releases "
+                                               f"built for NumPy 2", because=tuple(because)))
+    fix_list, plans = fixes_for(ctx, intents)
     who = offenders[0][0] + (f" {offenders[0][1]}" if offenders[0][1] else "") if offenders else "An extension module"
     now = f"NumPy {numpy_version}" if numpy_version else ("NumPy 2" if major2 else "the installed NumPy")
+    first = next((p for p in plans if p.ok), None)
     summary = (f"{who} was compiled against NumPy 1.x and cannot run with {now}: NumPy 2 changed the binary "
-               f"interface. Install numpy<2, or a release built for NumPy 2"
-               + (f" ({', '.join(names)} or later)." if names else "."))
-    yield Finding(kind="numpy-abi-mismatch", cause="numpy-2-abi", confidence=0.93 if offenders else 0.85,
-                  summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
-                  docs=docs_for("numpy-abi-mismatch", "numpy-2-abi"))
+               f"interface. " + (f"Install {', '.join(first.requirements)}" if first else "Install numpy<2")
+               + (f"; or releases built for NumPy 2 ({', '.join(names)} or later)." if names else "."))
+    for p in plans:
+        if not p.ok:
+            summary += f" Not offered: {p.reasons[0]}."
+    finding = Finding(kind="numpy-abi-mismatch", cause="numpy-2-abi", confidence=0.93 if offenders else 0.85,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("numpy-abi-mismatch", "numpy-2-abi"))
+    yield with_evidence(finding, plans)
 
 
 def _numpy_too_old(ctx: Context, offenders, numpy_version: Optional[str], evidence: List[Evidence]) -> Finding:
     who = offenders[0][0] if offenders else "An extension module"
-    fix_list: List[Fix] = [fixes.pip_install(ctx.interpreter, ["numpy"], validated=True, upgrade=True,
-                                             title="Upgrade NumPy to the release the extension was built for")]
+    fix_list: List[Fix] = []
+    series = ctx.cache.get("numpy_built_series")
+    wanted = f"numpy>={series[0]}" if series and series != "1.x" else "numpy"
+    fix = pip(ctx, [wanted], validated=True, upgrade=wanted == "numpy", allow_major=True,
+              title=f"Upgrade NumPy to the release the extension was built for ({wanted})")
+    if fix:
+        fix_list.append(fix)
     fix_list.append(fixes.instruction(f"Or install a release of {who} built for NumPy {numpy_version or 'this'}",
                                       f"Pin {who} to the release that matches the NumPy your project needs."))
     return Finding(

@@ -257,12 +257,14 @@ def version_pin_conflict(ctx: Context) -> Iterable[Finding]:
         fix_list.append(fixes.restart_kernel(f"{pin.dependency} {installed} is installed now and satisfies "
                                              f"{pin.requirement}"))
     else:
-        fix = pip(ctx, [pin.requirement], validated=dep_known,
+        # The spec is what the dependent declares: that is the evidence for its bounds (no added <major).
+        fix = pip(ctx, [pin.requirement], validated=dep_known, allow_major=True,
                   title=f"Install {pin.requirement}, what {who or 'the package'} requires")
         if fix:
             fix_list.append(fix)
         if who and version:
             keep = pip(ctx, [who, f"{pin.dependency}=={version}"], validated=dep_known and _known(ctx, who),
+                       allow_major=True,
                        title=f"Or keep {pin.dependency} {version} and let pip choose a release of {who} that accepts it")
             if keep:
                 fix_list.append(keep)

@@ -184,6 +184,38 @@ def numpy_removed_names() -> Dict[str, dict]:
 
 
 @lru_cache(maxsize=None)
+def numpy_struct_size(struct: str, size: int, bits: int = 64) -> Optional[dict]:
+    """The row of numpy_struct_sizes for a struct size ('dtype', 96 → NumPy 1.x), or None."""
+    for entry in load("numpy_struct_sizes")["entries"]:
+        if entry["struct"] == struct and entry["size"] == size and entry["bits"] == bits:
+            return entry
+    return None
+
+
+def introduced_name(module: str, name: str) -> Optional[dict]:
+    """The release that introduced ``module.name`` (knowledge/introduced_names.json), or None."""
+    for entry in load("python_capi_symbols")["entries"]:
+        if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
+            problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
+    for entry in load("introduced_names")["entries"]:
+        if entry["module"] == module and entry["name"] == name:
+            return entry
+    return None
+
+
+def python_capi_symbol(symbol: str) -> Optional[dict]:
+    """The row of python_capi_symbols for a C-API function ('PyLong_AsInt' → added in 3.13), or None."""
+    for entry in load("python_capi_symbols")["entries"]:
+        if entry["symbol"] == symbol.lstrip("_") or entry["symbol"] == symbol:
+            return entry
+    return None
+
+
+def package_indexes() -> Tuple[dict, ...]:
+    """Package indexes named by local version labels (knowledge/package_indexes.json)."""
+    return tuple(load("package_indexes")["entries"])
+
+
 def protobuf_generations() -> Tuple[dict, ...]:
     return tuple(load("protobuf_generations")["entries"])
 
@@ -262,6 +294,22 @@ def _check_diagnosis_tables() -> List[str]:
             SpecifierSet(entry["runtime"])
         except InvalidSpecifier:
             problems.append(f"protobuf_generations/{entry['id']}: bad runtime specifier")
+    for entry in load("numpy_struct_sizes")["entries"]:
+        if entry["numpy"] not in ("1.x", "2.x") or not isinstance(entry["size"], int):
+            problems.append(f"numpy_struct_sizes/{entry['id']}: bad series or size")
+    for entry in load("python_capi_symbols")["entries"]:
+        if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
+            problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
+    for entry in load("introduced_names")["entries"]:
+        if not name_re.match(entry["dist"]) or not version_key(entry["introduced"]):
+            problems.append(f"introduced_names/{entry['id']}: bad name or version")
+    for entry in load("package_indexes")["entries"]:
+        try:
+            _re.compile(entry["local_label"])
+        except _re.error as exc:
+            problems.append(f"package_indexes/{entry['id']}: pattern does not compile: {exc}")
+        if not entry["index_url"].startswith("https://") or "{label}" not in entry["index_url"]:
+            problems.append(f"package_indexes/{entry['id']}: index_url must be https and hold {{label}}")
     for entry in load("openmp_runtimes")["entries"]:
         try:
             _re.compile(entry["pattern"])
@@ -272,4 +320,5 @@ def _check_diagnosis_tables() -> List[str]:
 
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
-                    "protobuf_generations", "openmp_runtimes")
+                    "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
+                    "introduced_names", "python_capi_symbols")

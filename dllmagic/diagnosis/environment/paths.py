@@ -87,6 +87,23 @@ def foreign_user_site_on_path(ctx: Context) -> Iterable[Finding]:
         evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(kind, "foreign-user-site"))
 
 
+def _files_overlap(providers, top: str) -> bool:
+    """Two of the distributions list the same file under ``top`` in RECORD (one overwrote the other), or
+    their RECORDs cannot tell (then the old answer stands)."""
+    seen: dict = {}
+    for dist in providers:
+        files = {f.replace("\\", "/") for f in dist.record()
+                 if f.replace("\\", "/").split("/", 1)[0] in (top, f"{top}.py") and "__pycache__" not in f}
+        if not files:
+            return True
+        me = (dist.key, dist.location)
+        for other, other_files in seen.items():
+            if other != me and files & other_files:
+                return True
+        seen[me] = seen.get(me, set()) | files
+    return False
+
+
 @rule("module-not-found", "cannot-import-name")
 def duplicate_distributions(ctx: Context) -> Iterable[Finding]:
     """Two installed distributions provide the same top-level name (one uninstall breaks the other)."""
@@ -96,6 +113,10 @@ def duplicate_distributions(ctx: Context) -> Iterable[Finding]:
     providers = ctx.distributions.providing(top)
     distinct = {(d.key, d.location) for d in providers}
     if len(distinct) < 2:
+        return
+    if not _files_overlap(providers, top):
+        # A namespace package (google.* of google-auth and protobuf): each ships its own subpackage, no file
+        # is shared, nothing overwrites anything. Never "duplicates".
         return
     kind = ctx.failure.kind if ctx.failure else "module-not-found"
     ev = [_kernel_line(ctx)]

@@ -1,0 +1,182 @@
+"""What the planner reads about an environment, offline: who depends on what (Requires-Dist of every
+installed distribution), which tool owns the environment (pip, uv, conda/mamba, PEP 668), where each
+distribution came from (direct_url.json, local version labels) and the interpreter's tags."""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, List, Optional, Tuple
+
+from ..facts.distributions import normalize
+from ..knowledge import load as load_table
+from ..model import Evidence
+
+if TYPE_CHECKING:
+    from ..diagnosis import Context
+
+
+@dataclass(frozen=True)
+class Dependent:
+    """``name`` ``version`` declares ``requirement`` (its Requires-Dist line, as ``dep<spec>``)."""
+
+    name: str
+    version: str
+    dependency: str
+    spec: str
+    where: str
+
+    @property
+    def requirement(self) -> str:
+        return f"{self.dependency}{self.spec}"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The tool that installs into this environment."""
+
+    tool: str            # pip | uv | conda | mamba | micromamba | externally-managed | none
+    has_pip: bool
+    why: str
+
+
+def _requirements(ctx: "Context"):
+    """[(distribution, its requirements)] for the first distribution of each name on sys.path (the one
+    imported), and {normalised name: distribution}; read once per report."""
+    cached = ctx.cache.get("planner_requirements")
+    if cached is None:
+        rows, first = [], {}
+        for dist in ctx.distributions.all():
+            if dist.key in first:
+                continue
+            first[dist.key] = dist
+            try:
+                rows.append((dist, dist.requirements()))
+            except Exception:  # unreadable metadata: that distribution constrains nothing we can read
+                rows.append((dist, []))
+        cached = ctx.cache["planner_requirements"] = (rows, first)
+    return cached
+
+
+def dependents(ctx: "Context", name: str, *, exclude: Tuple[str, ...] = ()) -> List[Dependent]:
+    """Installed distributions whose Requires-Dist names ``name`` with a version specifier."""
+    out: List[Dependent] = []
+    if ctx.interpreter is None:
+        return out
+    key = normalize(name)
+    skip = {normalize(n) for n in exclude}
+    for dist, reqs in _requirements(ctx)[0]:
+        if dist.key in skip or dist.key == key:
+            continue
+        for req in reqs:
+            if normalize(req.name) == key and str(req.specifier):
+                out.append(Dependent(dist.name, dist.version, key, str(req.specifier), dist.path + "/METADATA"))
+    return out
+
+
+def broken_requirements(ctx: "Context", names: Optional[Tuple[str, ...]] = None) -> List[Dependent]:
+    """What ``pip check`` would list, read from disk: requirements an installed version does not satisfy
+    (only those on ``names`` when given)."""
+    from .versions import satisfies
+
+    out: List[Dependent] = []
+    if ctx.interpreter is None:
+        return out
+    wanted = {normalize(n) for n in names} if names else None
+    rows, first = _requirements(ctx)
+    for dist, reqs in rows:
+        for req in reqs:
+            key = normalize(req.name)
+            if wanted is not None and key not in wanted:
+                continue
+            target = first.get(key)
+            if target is None or not str(req.specifier):
+                continue
+            if satisfies(str(req.specifier), target.version) is False:
+                out.append(Dependent(dist.name, dist.version, key, str(req.specifier), dist.path + "/METADATA"))
+    return out
+
+
+def _pyvenv_cfg(ctx: "Context") -> str:
+    it = ctx.interpreter
+    try:
+        return ctx.system.read_text(ctx.system.join(it.prefix, "pyvenv.cfg"), limit=16384)
+    except (OSError, AttributeError, TypeError):
+        return ""
+
+
+def owner(ctx: "Context") -> Owner:
+    it = ctx.interpreter
+    if it is None:
+        return Owner("none", False, "a pasted text: the interpreter is unknown")
+    has_pip = ctx.distributions.get("pip") is not None
+    kind = it.environment_kind
+    if kind == "system-externally-managed":
+        return Owner("externally-managed", has_pip, "EXTERNALLY-MANAGED (PEP 668) next to the standard library")
+    if kind in ("conda", "mamba", "micromamba") or ctx.system.is_dir(ctx.system.join(it.prefix, "conda-meta")):
+        frontend = kind if kind in ("mamba", "micromamba") else "conda"
+        return Owner(frontend, has_pip, f"{it.prefix}/conda-meta")
+    cfg = _pyvenv_cfg(ctx)
+    made_by_uv = kind == "uv" or bool(re.search(r"^\s*uv\s*=", cfg, re.M))
+    if made_by_uv and not has_pip:
+        return Owner("uv", False, "pyvenv.cfg names uv and the environment has no pip")
+    if not has_pip and kind in ("venv", "virtualenv") and _which(ctx, "uv"):
+        return Owner("uv", False, "the environment has no pip; uv is on PATH")
+    return Owner("pip", has_pip, "pip is installed in the environment" if has_pip else
+                 "no pip in the environment (python -m ensurepip adds it)")
+
+
+def _which(ctx: "Context", program: str) -> Optional[str]:
+    import shutil
+
+    if not getattr(ctx.system, "live", False):
+        return None
+    return shutil.which(program)
+
+
+def conda_owns(ctx: "Context", name: str) -> bool:
+    """The distribution was installed by conda (its INSTALLER file says so)."""
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    return bool(dist is not None and (dist.installer or "").lower() in ("conda", "mamba", "micromamba"))
+
+
+def direct_url(ctx: "Context", name: str) -> Optional[dict]:
+    """direct_url.json (PEP 610) of an installed distribution: a local folder, an archive, a VCS checkout."""
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    if dist is None:
+        return None
+    text = dist._read("direct_url.json")
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def local_label(version: Optional[str]) -> Optional[str]:
+    if not version or "+" not in version:
+        return None
+    return version.split("+", 1)[1]
+
+
+def index_for(name: str, version: Optional[str]) -> Optional[Tuple[str, dict]]:
+    """(index URL, table row) for a distribution whose local label names a known index (torch 2.3.0+cpu)."""
+    label = local_label(version)
+    if not label:
+        return None
+    for entry in load_table("package_indexes")["entries"]:
+        if normalize(name) in {normalize(d) for d in entry["dists"]} and re.match(entry["local_label"], label):
+            return entry["index_url"].format(label=label), entry
+    return None
+
+
+def interpreter_evidence(ctx: "Context") -> Optional[Evidence]:
+    it = ctx.interpreter
+    if it is None:
+        return None
+    major_minor = "".join(it.version.split(".")[:2])
+    tag = ("cp" if it.implementation.lower() in ("cpython", "cp") else "pp") + major_minor
+    return Evidence("interpreter tags", f"{tag}, {it.platform} {it.architecture}, {it.bits}-bit",
+                    "sys.version_info / platform")

@@ -1,0 +1,292 @@
+"""Intents → planned commands.
+
+A rule says what should change and why (an :class:`Intent`: "numpy<2, so that the extensions built for
+NumPy 1.x load"); :func:`plan` checks it against the environment, read offline:
+
+* every installed distribution that declares a requirement on a package being changed: its specifier is
+  intersected into the command when the two overlap (``numpy<2`` → ``numpy>=1.23.5,<2`` with TensorFlow
+  installed), and when they do not overlap the change would break it: the plan is widened with the repair
+  the environment itself declares for that dependent (a requirement of a third distribution that the
+  dependent's installed version does not satisfy: TensorFlow's ``tensorboard>=2.13,<2.14``), or it is
+  marked inconsistent, with the reason;
+* an upgrade with only a lower bound stays inside that major release (``pandas>=2.2.2,<3``) unless the
+  intent says the evidence allows a new major;
+* the tool that owns the environment (pip, uv without pip, conda for conda-installed packages, PEP 668),
+  and the index a local version label names (``torch==2.3.0+cpu`` → PyTorch's index).
+
+:func:`fixes_for` turns intents into fixes, consistent plans first (fewest changes first), inconsistent
+ones last as plain statements that are never runnable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
+
+from .. import fixes
+from ..facts.distributions import normalize
+from ..model import Evidence, Fix
+from . import envfacts
+from .versions import intersect, next_major_bound, overlap, satisfies
+
+if TYPE_CHECKING:
+    from ..diagnosis import Context
+
+__all__ = ["Intent", "Plan", "plan", "make_fix", "fixes_for", "install_fix", "plan_of", "repair_intents"]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """What a rule wants changed: requirements (PEP 508, no markers or URLs) and why."""
+
+    requirements: Tuple[str, ...]
+    title: str
+    validated: bool = True
+    reinstall: bool = False
+    upgrade: bool = False
+    #: the evidence allows a new major release (else a bare lower bound gets ``<next major``)
+    allow_major: bool = False
+    #: evidence for the change itself (a table row, a declared requirement) shown with the plan
+    because: Tuple[Evidence, ...] = ()
+
+
+@dataclass
+class Plan:
+    intent: Intent
+    requirements: List[str]
+    status: str = "consistent"            # consistent | widened | inconsistent | unchecked
+    reasons: List[str] = field(default_factory=list)
+    evidence: List[Evidence] = field(default_factory=list)
+    index_url: Optional[str] = None
+    extra_index_url: Optional[str] = None
+    tool: str = "pip"
+
+    @property
+    def ok(self) -> bool:
+        return self.status != "inconsistent"
+
+
+def _split(requirement: str) -> Tuple[str, str, str]:
+    """(name as written, normalised name, specifier text)."""
+    from packaging.requirements import Requirement
+
+    req = Requirement(requirement)
+    extras = f"[{','.join(sorted(req.extras))}]" if req.extras else ""
+    return req.name + extras, normalize(req.name), str(req.specifier)
+
+
+def plan(ctx: "Context", intent: Intent) -> Plan:
+    result = Plan(intent=intent, requirements=list(intent.requirements))
+    try:
+        parsed = [_split(r) for r in intent.requirements]
+    except Exception:
+        result.status = "unchecked"
+        return result
+    if ctx.interpreter is None:
+        result.status = "unchecked"
+        result.requirements = [n + (s if intent.allow_major or intent.reinstall else next_major_bound(s))
+                               for n, _, s in parsed]
+        return result
+    changing = tuple(key for _, key, _ in parsed)
+    stdlib = set(ctx.stdlib_names or ()) | set(getattr(__import__("sys"), "stdlib_module_names", ()))
+    for written, key, _ in parsed:
+        if key.replace("-", "_") in stdlib and ctx.distributions.get(key) is None:
+            result.status = "inconsistent"
+            result.reasons.append(f"{written} is a module of Python's standard library, not a distribution: it is "
+                                  f"never installed or pinned with pip")
+            return result
+    out: Dict[str, Tuple[str, str]] = {}
+    order: List[str] = []
+    pending = list(parsed)
+    while pending:
+        written, key, spec = pending.pop(0)
+        if key not in order:
+            order.append(key)
+        if not intent.allow_major and not intent.reinstall:
+            spec = next_major_bound(spec)
+        for dep in envfacts.dependents(ctx, key, exclude=changing + tuple(order)):
+            if intent.reinstall:
+                break
+            if overlap(spec, dep.spec):
+                if spec != intersect(spec, dep.spec):
+                    result.evidence.append(Evidence(f"{dep.name} {dep.version} declares", dep.requirement, dep.where))
+                spec = intersect(spec, dep.spec)
+                continue
+            repair = [b for b in envfacts.broken_requirements(ctx, (dep.name,))]
+            if repair:
+                # The dependent is itself out of step with the environment: move it to what is declared for
+                # it, which replaces its pin (the proof checks the new release's own requirements).
+                fix_req = repair[0]
+                result.status = "widened"
+                result.reasons.append(
+                    f"{dep.name} {dep.version} declares {dep.requirement}, which {written}{spec} would break; "
+                    f"{fix_req.name} {fix_req.version} declares {fix_req.requirement}, so {dep.name} moves too")
+                result.evidence.append(Evidence(f"{dep.name} {dep.version} declares", dep.requirement, dep.where))
+                result.evidence.append(Evidence(f"{fix_req.name} {fix_req.version} declares", fix_req.requirement,
+                                                fix_req.where))
+                if normalize(dep.name) not in changing and normalize(dep.name) not in order:
+                    pending.append((dep.name, normalize(dep.name), fix_req.spec))
+                continue
+            result.status = "inconsistent"
+            result.reasons.append(f"{written}{spec} would break {dep.name} {dep.version}, which declares "
+                                  f"{dep.requirement}")
+            result.evidence.append(Evidence(f"{dep.name} {dep.version} declares", dep.requirement, dep.where))
+        out[key] = (written, spec)
+    result.requirements = [out[k][0] + out[k][1] for k in order]
+    # Where the installed release came from: a local label names its index.
+    for key in order:
+        dist = ctx.distributions.get(key)
+        version = dist.version if dist is not None else None
+        pinned = [r for r in result.requirements if normalize(_split(r)[1]) == key]
+        for req in pinned:
+            if "==" in req and "+" in req:
+                version = req.split("==", 1)[1]
+        found = envfacts.index_for(key, version)
+        if found:
+            url, row = found
+            only_index_packages = all(normalize(k) in {normalize(d) for d in row["dists"]} for k in order)
+            if only_index_packages:
+                result.index_url = url
+            else:
+                result.extra_index_url = url
+            result.evidence.append(Evidence(f"{key} {version} came from", url,
+                                            f"knowledge/package_indexes.json#{row['id']}"))
+            break
+    owner = envfacts.owner(ctx)
+    result.tool = owner.tool
+    if owner.tool in ("conda", "mamba", "micromamba") and not all(envfacts.conda_owns(ctx, k) for k in order):
+        result.tool = "pip"
+    return result
+
+
+def make_fix(ctx: "Context", p: Plan) -> Fix:
+    intent = p.intent
+    if not p.ok:
+        text = "; ".join(p.reasons) + ". No change of these packages alone satisfies every installed pin."
+        return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})", text, risk="high")
+    title = intent.title
+    if p.status == "widened":
+        title += f" (together with {', '.join(p.requirements[len(intent.requirements):]) or 'its dependents'})"
+    it = ctx.interpreter
+    if it is not None and p.tool == "uv":
+        return fixes.uv_pip_install(it, p.requirements, validated=intent.validated, title=title,
+                                    upgrade=intent.upgrade, reinstall=intent.reinstall, uv=_uv(ctx),
+                                    index_url=p.index_url, extra_index_url=p.extra_index_url)
+    if it is not None and p.tool in ("conda", "mamba", "micromamba") and not (p.index_url or p.extra_index_url):
+        return fixes.conda_install(it, p.requirements, frontend=p.tool, title=title, reinstall=intent.reinstall,
+                                   executable=ctx.system.getenv("MAMBA_EXE" if p.tool != "conda" else "CONDA_EXE"))
+    return fixes.pip_install(it, p.requirements, validated=intent.validated, title=title, upgrade=intent.upgrade,
+                             reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url)
+
+
+def _uv(ctx: "Context") -> str:
+    return envfacts._which(ctx, "uv") or "uv"
+
+
+def _remember(ctx: "Context", fix: Fix, p: Plan) -> None:
+    ctx.cache.setdefault("plans", {})[fix.id] = p
+
+
+def plan_of(ctx: "Context", fix_id: str) -> Optional[Plan]:
+    return (ctx.cache.get("plans") or {}).get(fix_id)
+
+
+def install_fix(ctx: "Context", intent: Intent) -> Optional[Fix]:
+    """One intent planned and made into a fix (an inconsistent plan becomes a statement of why)."""
+    try:
+        p = plan(ctx, intent)
+        fix = make_fix(ctx, p)
+    except fixes.UnsafeName:
+        return None
+    _remember(ctx, fix, p)
+    return fix
+
+
+def fixes_for(ctx: "Context", intents: Sequence[Intent]) -> Tuple[List[Fix], List[Plan]]:
+    """Fixes for the intents, ranked: consistent plans first (fewest packages changed first, then the
+    rule's order), then the inconsistent ones as statements. Also the plans, in the same order."""
+    planned: List[Tuple[Tuple[int, int, int], Fix, Plan]] = []
+    seen = set()
+    for i, intent in enumerate(intents):
+        try:
+            p = plan(ctx, intent)
+            fix = make_fix(ctx, p)
+        except fixes.UnsafeName:
+            continue
+        key = action_key(fix)
+        if key in seen:
+            continue
+        seen.add(key)
+        _remember(ctx, fix, p)
+        planned.append(((0 if p.ok else 1, len(p.requirements), i), fix, p))
+    planned.sort(key=lambda t: t[0])
+    return [f for _, f, _ in planned], [p for _, _, p in planned]
+
+
+def repair_intents(ctx: "Context", names: Sequence[str]) -> List[Intent]:
+    """Intents that restore what the environment itself declares: for each requirement on one of ``names``
+    that the installed version does not satisfy, install what the dependent declares."""
+    out: List[Intent] = []
+    seen = set()
+    for broken in envfacts.broken_requirements(ctx, tuple(names)):
+        key = (broken.dependency, broken.spec)
+        if key in seen:
+            continue
+        seen.add(key)
+        dist = ctx.distributions.get(broken.dependency)
+        have = dist.version if dist is not None else "?"
+        out.append(Intent((broken.requirement,), allow_major=True,
+                          title=f"Install {broken.requirement}, what {broken.name} {broken.version} declares "
+                                f"({dist.name if dist else broken.dependency} {have} is installed)",
+                          because=(Evidence(f"{broken.name} {broken.version} declares", broken.requirement,
+                                            broken.where),)))
+    return out
+
+
+def with_evidence(finding, plans: Sequence[Plan]):
+    """The finding with each plan's constraint evidence added (once)."""
+    extra = []
+    for p in plans:
+        for ev in list(p.intent.because) + p.evidence:
+            if ev not in extra and ev not in finding.evidence:
+                extra.append(ev)
+    return replace(finding, evidence=tuple(finding.evidence) + tuple(extra[:8])) if extra else finding
+
+
+def action_key(fix: Fix) -> tuple:
+    """What a fix does, with names normalised (``opencv_python`` = ``opencv-python``): two fixes with the
+    same key are one action."""
+    if fix.kind in ("pip", "uv", "conda", "mamba") and fix.argv:
+        from packaging.requirements import InvalidRequirement, Requirement
+
+        reqs = []
+        for arg in fix.argv:
+            if arg.startswith("-") or "/" in arg or "\\" in arg:
+                continue
+            try:
+                req = Requirement(arg)
+            except InvalidRequirement:
+                continue
+            reqs.append((normalize(req.name), str(req.specifier)))
+        flags = tuple(a for a in fix.argv if a.startswith("--") and a != "--python")
+        return ("install", tuple(sorted(set(reqs))), flags)
+    if fix.kind == "pip" and fix.cell.startswith("%pip install"):
+        words = [w.strip('"') for w in fix.cell.split()[2:]]
+        return ("install", tuple(sorted(normalize(w) for w in words if not w.startswith("-"))),
+                tuple(w for w in words if w.startswith("-")))
+    return (fix.kind, fix.cell.strip(), tuple(fix.argv or ()), fix.title if not fix.cell else "")
+
+
+def dedupe_fixes(findings: Sequence) -> list:
+    """One fix per distinct action across the findings: the first (highest-ranked) keeps it."""
+    seen = set()
+    out = []
+    for finding in findings:
+        kept = []
+        for fix in finding.fixes:
+            key = action_key(fix)
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(fix)
+        out.append(replace(finding, fixes=tuple(kept)) if len(kept) != len(finding.fixes) else finding)
+    return out
