@@ -194,9 +194,6 @@ def numpy_struct_size(struct: str, size: int, bits: int = 64) -> Optional[dict]:
 
 def introduced_name(module: str, name: str) -> Optional[dict]:
     """The release that introduced ``module.name`` (knowledge/introduced_names.json), or None."""
-    for entry in load("python_capi_symbols")["entries"]:
-        if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
-            problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
     for entry in load("introduced_names")["entries"]:
         if entry["module"] == module and entry["name"] == name:
             return entry
