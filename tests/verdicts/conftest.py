@@ -1,7 +1,6 @@
 """Real venvs with real tabulate for the verdict tests (pip --python from the test interpreter)."""
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -9,33 +8,14 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # harness.py
+sys.path.insert(0, str(HERE))  # verdictkit.py
 
-
-def venv_with(root: Path, *requirements: str) -> Path:
-    """A fresh ``python -m venv --without-pip`` with ``requirements`` installed into it; its python."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
-    python = root / "bin" / "python"
-    if requirements:
-        subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
-                        *requirements], check=True, stdin=subprocess.DEVNULL, capture_output=True)
-    return python
+from verdictkit import kernel_python_with, venv_with  # noqa: E402,F401
 
 
 @pytest.fixture(scope="session")
 def tabulate_python(tmp_path_factory) -> Path:
     return venv_with(tmp_path_factory.mktemp("tabenv") / "venv", "tabulate==0.9.0")
-
-
-def kernel_python_with(root: Path, *requirements: str) -> Path:
-    """A venv of its own (for the packages a test changes) that also sees this test interpreter's
-    site-packages (ipykernel, jupyter_client and the editable dllmagic) through ``site.addsitedir``."""
-    import site
-
-    python = venv_with(root, *requirements)
-    own = next(root.glob("lib/python*/site-packages"))
-    shared = [p for p in site.getsitepackages() if p.endswith("site-packages")][0]
-    (own / "zz_test_shared.pth").write_text(f"import site; site.addsitedir({shared!r})\n")
-    return python
 
 
 @pytest.fixture

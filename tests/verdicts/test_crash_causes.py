@@ -106,7 +106,7 @@ def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_wi
                                                                      validate_report):
     """A real kernel dies importing the extension; after the restart the crash report shows SIGABRT, the
     crashing thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
-    from conftest import kernel_python_with
+    from verdictkit import kernel_python_with
 
     work = tmp_path / "nb"
     work.mkdir()

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from conftest import kernel_python_with
+from verdictkit import kernel_python_with
 
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX venv layout")
 
