@@ -602,7 +602,7 @@ def start(report: Report, fix_id: str, *, confirmation: Optional[str],
 
     ``confirmation`` is the nonce :func:`request_confirmation` issued for this report and fix; it is
     consumed here, so one confirmation starts at most one run. The module to verify defaults to the
-    report's failed import (``report.failure.module``, else its target) when it is a dotted name.
+    top-level package of the report's failed import (``report.failure.module``, else its target).
     """
     global _current
     python = sys.executable if python is None else python
@@ -616,9 +616,11 @@ def start(report: Report, fix_id: str, *, confirmation: Optional[str],
     if reason:
         raise RunRefused(reason)
     if module is None:
+        # The name the user imported, not the innermost submodule that raised: 'import pandas' failing in
+        # pandas._libs.interval is verified by importing pandas (which also loads numexpr ...).
         failed = report.failure.module if report.failure is not None else None
         candidate = failed or report.target
-        module = candidate if candidate and _DOTTED.fullmatch(candidate) else None
+        module = candidate.split(".")[0] if candidate and _DOTTED.fullmatch(candidate) else None
     run = Run(fix, module, python=python, on_output=on_output, on_state=on_state)
     with _lock:
         if _current is not None and not _current.done:

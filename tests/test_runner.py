@@ -188,6 +188,16 @@ def test_verification_failure_is_reported(fake_pip):
     assert "No module named 'dm_still_missing'" in run.verification.detail
 
 
+def test_verification_imports_what_the_user_imported_not_the_innermost_submodule(fake_pip):
+    # 'import dm_still_missing' failed in dm_still_missing._libs.interval: the run verifies the package the
+    # user imported (here missing, so the verification must fail although the fix installed something).
+    run = start(make_report(pip_fix(), module="dm_still_missing._libs.interval"), "pip-1")
+    assert run.wait(60)
+    assert run.module == "dm_still_missing"
+    assert not run.verification.ok
+    assert "No module named 'dm_still_missing'" in run.verification.detail
+
+
 def test_verify_import_refuses_odd_names():
     assert not _runner.verify_import("os; import this").ok
     assert _runner.verify_import("json").ok
