@@ -80,7 +80,7 @@ def _print_report(report, as_json: bool) -> None:
     else:
         from .report.text import output_width, render_text
 
-        print(render_text(report, width=output_width()))
+        print(render_text(report, width=output_width(), shell=True))
 
 
 def say(message: str) -> None:

@@ -85,10 +85,29 @@ def _wrap(text: str, indent: str, width: Optional[int]) -> List[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent]
 
 
+def shell_command(fix, windows: bool = False) -> Optional[str]:
+    """The fix as a command for a terminal (not a notebook): its argv quoted for the shell, or, for a fix
+    that has only a cell, the cell's %pip/%conda line as the plain command; None for comment-only cells."""
+    if fix.argv:
+        if windows:
+            import subprocess
+
+            return subprocess.list2cmdline(list(fix.argv))
+        import shlex
+
+        return " ".join(shlex.quote(a) for a in fix.argv)
+    lines = [line for line in fix.cell.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    if len(lines) == 1 and lines[0].startswith(("%pip ", "%conda ", "%mamba ")):
+        magic, _, rest = lines[0][1:].partition(" ")
+        return ("python -m pip " if magic == "pip" else f"{magic} ") + rest
+    return None
+
+
 def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None,
-                   first_fix: int = 1) -> List[str]:
+                   first_fix: int = 1, shell: Optional[str] = None) -> List[str]:
     """One finding; its fixes are numbered from ``first_fix`` (fixes are numbered 1, 2, 3 across the whole
-    report, as the widget, the HTML and ``%dlldoctor NAME --fix N`` number them)."""
+    report, as the widget, the HTML and ``%dlldoctor NAME --fix N`` number them). ``shell``: "posix" or
+    "windows" to show each fix as the command a terminal runs (the CLI) instead of a notebook cell."""
     mark = _MARK.get(finding.kind, "✗")
     lines = _wrap(f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})", "", width)
     lines += _wrap(finding.summary, "    ", width)
@@ -101,16 +120,26 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
     for n, fix in enumerate(fixes, first_fix):
         lines += _wrap(f"Fix {n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
                        "    ", width)
-        for cell_line in fix.cell.split("\n"):
-            lines.append(f"        {cell_line}")
+        command = shell_command(fix, shell == "windows") if shell else None
+        if command is not None:
+            lines.append(f"        $ {command}" if shell == "posix" else f"        > {command}")
+        else:
+            for cell_line in fix.cell.split("\n"):
+                lines.append(f"        {cell_line}")
     if finding.docs and not compact:
-        lines += _wrap(f"Learn more: {finding.docs}", "    ", width)
+        page = finding.docs
+        if shell and page.startswith("docs/kinds/"):   # the pages ship in the package: dlldoctor docs prints one
+            page = page[len("docs/kinds/"):].replace(".md#", "#")
+            page = "dlldoctor docs " + (page[:-3] if page.endswith(".md") else page)
+        lines += _wrap(f"Learn more: {page}", "    ", width)
     return lines
 
 
-def render_text(report: Report, *, compact: bool = False, width: Optional[int] = None) -> str:
+def render_text(report: Report, *, compact: bool = False, width: Optional[int] = None,
+                shell: bool = False) -> str:
     """The whole report as text (``compact``: the top finding with its first fix only), every control
-    character escaped. ``width``: wrap long lines to this many columns (None: no wrapping)."""
+    character escaped. ``width``: wrap long lines to this many columns (None: no wrapping). ``shell``: fixes
+    as terminal commands (the CLI), not notebook cells."""
     head = f"dllmagic {report.tool_version}: "
     if report.ok:
         head += f"import {report.target} works"
@@ -130,7 +159,8 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
     findings = report.findings[:1] if compact else report.findings
     first_fix = 1
     for i, finding in enumerate(findings, 1):
-        lines += render_finding(finding, i, compact=compact, width=width, first_fix=first_fix)
+        lines += render_finding(finding, i, compact=compact, width=width, first_fix=first_fix,
+                                shell=_shell_of(report) if shell else None)
         first_fix += len(finding.fixes)
     if compact and len(report.findings) > 1:
         lines += _wrap(f"(+{len(report.findings) - 1} more; %dlldoctor {report.target} for the full report)",
@@ -139,3 +169,8 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
         lines += _wrap(f"note: {note}", "  ", width)
     # Each line is escaped as a whole: a newline inside a field (a summary, a note) shows as \n too.
     return "\n".join(escape_controls(line, multiline=False) for line in lines)
+
+
+def _shell_of(report: Report) -> str:
+    it = report.interpreter
+    return "windows" if it is not None and getattr(it, "platform", "") == "windows" else "posix"

@@ -38,8 +38,11 @@ def test_python_flag_diagnoses_another_interpreter_without_dllmagic(make_venv, v
     assert data["interpreter"]["executable"] == str(venv.python)
     assert data["interpreter"]["prefix"] == str(venv.path)
     fix = data["findings"][0]["fixes"][0]
-    assert fix["cell"] == "%pip install Pillow"
-    assert fix["argv"] == [str(venv.python), "-m", "pip", "install", "Pillow"]
+    if _has_pip(venv):
+        assert fix["cell"] == "%pip install Pillow"
+        assert fix["argv"] == [str(venv.python), "-m", "pip", "install", "Pillow"]
+    else:  # a venv made by uv has no pip: the fix is uv's, aimed at that interpreter
+        assert fix["kind"] == "uv" and fix["argv"][1:] == ["pip", "install", "--python", str(venv.python), "Pillow"]
     # dllmagic itself is not importable there: the probe is standard library only.
     assert venv.run("-c", "import dllmagic", cwd=tmp_path).returncode != 0
 
@@ -70,7 +73,12 @@ def test_broken_install_when_metadata_remains_but_files_are_gone(make_venv, vali
     top = data["findings"][0]
     assert top["cause"] == "broken-install"
     assert "six.py" in json.dumps(top["evidence"])
-    assert "--force-reinstall" in top["fixes"][0]["argv"]
+    argv = top["fixes"][0]["argv"]
+    assert ("--force-reinstall" if _has_pip(venv) else "--reinstall") in argv and argv[-1].startswith("six")
+
+
+def _has_pip(venv) -> bool:
+    return venv.run("-c", "import pip").returncode == 0
 
 
 def test_removed_stdlib_module_on_a_newer_python(validate_report):

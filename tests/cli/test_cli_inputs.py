@@ -170,3 +170,16 @@ def test_an_unreadable_folder_is_a_problem_for_an_unprivileged_user(linked, tmp_
     finally:
         os.chmod(d / "lk", 0o755)
         shutil.rmtree(d, ignore_errors=True)
+
+
+def test_check_in_a_terminal_prints_shell_commands_not_notebook_cells(tmp_path):
+    # A terminal user copies the fix into a shell: the kernel's %pip magic would fail there.
+    out = subprocess.run([sys.executable, "-m", "dllmagic", "check", "tabulate_not_installed_here"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120).stdout
+    text = subprocess.run([sys.executable, "-m", "dllmagic", "explain", "-"], input=(
+        "ModuleNotFoundError: No module named 'cv2'\n"), capture_output=True, text=True, cwd=tmp_path,
+        timeout=120).stdout
+    assert "%pip" not in text and "$ python -m pip install opencv-python" in text
+    assert "Learn more: dlldoctor docs module-not-found#not-installed" in text
+    for line in (out + text).splitlines():
+        assert not line.strip().startswith("%"), line
