@@ -1,0 +1,243 @@
+"""`dlldoctor deps FILE.whl`: real wheels (compiled here, zipped as auditwheel/delvewheel/delocate lay them
+out) checked against the stock machine of their platform tag."""
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from wheel_kit import dlldoctor, download_wheel, elf_library, macho_library, make_wheel, pe_library
+
+from dllmagic.facts.native.wheel import WheelError, check_wheel
+
+TAG = "cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64"
+
+
+@pytest.fixture(scope="module")
+def linux_parts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("linux-parts")
+    foo = elf_library(out, "libfoo-ab12cd34.so.1", "int foo(void){return 1;}\n", soname="libfoo-ab12cd34.so.1",
+                      rpath="$ORIGIN")
+    core = elf_library(out, "_core.cpython-311-x86_64-linux-gnu.so",
+                       "int foo(void); int PyInit__core(void){return foo();}\n",
+                       libs=[f"-L{out}", "-l:libfoo-ab12cd34.so.1"], rpath="$ORIGIN/../demo.libs")
+    omp = elf_library(out, "_omp.cpython-311-x86_64-linux-gnu.so",
+                      "#include <omp.h>\nint PyInit__omp(void){return omp_get_max_threads();}\n", flags=["-fopenmp"])
+    # pthread_create@GLIBC_2.34 when linked against glibc 2.34 or later (this machine's)
+    threads = elf_library(out, "_threads.cpython-311-x86_64-linux-gnu.so",
+                          "#include <pthread.h>\nstatic void *f(void *a){return a;}\n"
+                          "int PyInit__threads(void){pthread_t t; return pthread_create(&t, 0, f, 0);}\n",
+                          flags=["-pthread"])
+    return {"foo": foo, "core": core, "omp": omp, "threads": threads}
+
+
+def test_bundled_library_through_origin_rpath_loads(linux_parts, tmp_path):
+    wheel = make_wheel(tmp_path, f"demo-1.0-{TAG}.whl", {
+        "demo/__init__.py": "", "demo/_core.cpython-311-x86_64-linux-gnu.so": linux_parts["core"],
+        "demo.libs/libfoo-ab12cd34.so.1": linux_parts["foo"]})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    (machine,) = check.machines
+    assert machine["baseline"] == "manylinux_2_17" and machine["machine"] == "x86_64"
+    assert check.libraries == ["demo.libs/libfoo-ab12cd34.so.1"]
+    proc = dlldoctor("deps", str(wheel))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "loads on a stock manylinux_2_17 x86_64 machine" in proc.stdout
+
+
+def test_same_extension_without_its_bundled_library_fails(linux_parts, tmp_path):
+    wheel = make_wheel(tmp_path, f"demo-1.0-{TAG}.whl", {
+        "demo/_core.cpython-311-x86_64-linux-gnu.so": linux_parts["core"]})
+    check = check_wheel(str(wheel))
+    assert not check.ok
+    (need,) = check.machines[0]["needs"]
+    assert need["name"] == "libfoo-ab12cd34.so.1" and need["kind"] == "missing-library"
+
+
+def test_library_outside_the_policy_is_reported_with_its_provider(linux_parts, tmp_path):
+    wheel = make_wheel(tmp_path, f"demo-1.0-{TAG}.whl", {
+        "demo/_omp.cpython-311-x86_64-linux-gnu.so": linux_parts["omp"]})
+    proc = dlldoctor("deps", str(wheel), "--json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    from dllmagic.cli_deps import deps_schema
+
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(data, deps_schema())
+    (wheel_out,) = data["wheels"]
+    needs = wheel_out["machines"][0]["needs"]
+    assert [n["name"] for n in needs] == ["libgomp.so.1"]
+    assert "apt libgomp1" in needs[0]["provided_by"] and "auditwheel repair" in needs[0]["provided_by"]
+    text = dlldoctor("deps", str(wheel))
+    assert text.returncode == 1 and "needs libgomp.so.1" in text.stdout
+
+
+def test_symbol_versions_beyond_the_policy(linux_parts, tmp_path):
+    from dllmagic.facts.native.binary import read_binary
+
+    need = {v.version for v in read_binary(str(linux_parts["threads"])).versions_needed}
+    if "GLIBC_2.34" not in need:
+        pytest.skip("this machine's glibc is older than 2.34: pthread_create has no GLIBC_2.34 version")
+    old = make_wheel(tmp_path / "old", f"demo-1.0-{TAG}.whl",
+                     {"demo/_threads.cpython-311-x86_64-linux-gnu.so": linux_parts["threads"]})
+    check = check_wheel(str(old))
+    assert not check.ok
+    kinds = {(n["kind"], n["name"]) for n in check.machines[0]["needs"]}
+    assert ("symbol-version", "GLIBC_2.34") in kinds, kinds
+    # the same file under the tag that matches what it needs loads
+    new = make_wheel(tmp_path / "new", "demo-1.0-cp311-cp311-manylinux_2_34_x86_64.whl",
+                     {"demo/_threads.cpython-311-x86_64-linux-gnu.so": linux_parts["threads"]})
+    assert check_wheel(str(new)).ok
+    # --tag asks about another stock machine
+    proc = dlldoctor("deps", str(new), "--tag", "manylinux_2_28_x86_64")
+    assert proc.returncode == 1 and "GLIBC_2.34" in proc.stdout
+
+
+def test_musllinux_wheel(tmp_path):
+    ext = elf_library(tmp_path / "b", "_m.cpython-311-x86_64-linux-musl.so",
+                      "#include <string.h>\nint PyInit__m(const char *s){return (int)strlen(s);}\n", cc="musl-gcc")
+    omp_free = make_wheel(tmp_path, "m-1.0-cp311-cp311-musllinux_1_2_x86_64.whl",
+                          {"m/_m.cpython-311-x86_64-linux-musl.so": ext})
+    check = check_wheel(str(omp_free))
+    assert check.ok, check.to_dict()
+    assert check.machines[0]["baseline"] == "musllinux_1_2"
+
+
+# -- Windows -----------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def pe_parts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("pe-parts")
+    vendor = pe_library(out, "vendor.dll", "__declspec(dllexport) int vendor(void){return 3;}\n")
+    plain = pe_library(out, "_plain.cp311-win_amd64.pyd",
+                       "__declspec(dllimport) int vendor(void);\n"
+                       "__declspec(dllexport) int PyInit__plain(void){return vendor();}\n",
+                       libs=[str(vendor)])
+    # a module importing msvcp140.dll, as MSVC-built C++ extensions do (linked against an import library
+    # made here from a .def file: mingw has no MSVC runtime)
+    (out / "msvcp140.def").write_text("LIBRARY msvcp140.dll\nEXPORTS\n_Query_perf_frequency\n")
+    from wheel_kit import need, run
+
+    run([need("x86_64-w64-mingw32-dlltool"), "-d", str(out / "msvcp140.def"), "-l", str(out / "libmsvcp140.a")])
+    cpp = pe_library(out, "_cpp.cp311-win_amd64.pyd",
+                     "__declspec(dllimport) long long _Query_perf_frequency(void);\n"
+                     "__declspec(dllexport) int PyInit__cpp(void){ return (int)_Query_perf_frequency(); }\n",
+                     libs=[str(out / "libmsvcp140.a")])
+    return {"vendor": vendor, "plain": plain, "cpp": cpp}
+
+
+def test_windows_vendor_dll_in_the_wheel(pe_parts, tmp_path):
+    wheel = make_wheel(tmp_path, "w-1.0-cp311-cp311-win_amd64.whl", {
+        "w/__init__.py": "", "w/_plain.cp311-win_amd64.pyd": pe_parts["plain"], "w/vendor.dll": pe_parts["vendor"]})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    missing = make_wheel(tmp_path / "m", "w-1.0-cp311-cp311-win_amd64.whl",
+                         {"w/_plain.cp311-win_amd64.pyd": pe_parts["plain"]})
+    check = check_wheel(str(missing))
+    assert not check.ok
+    assert [n["name"] for n in check.machines[0]["needs"]] == ["vendor.dll"]
+    assert not check.machines[0].get("needs_vc_redist")
+
+
+def test_windows_needs_the_vc_redistributable(pe_parts, tmp_path):
+    wheel = make_wheel(tmp_path, "w-1.0-cp311-cp311-win_amd64.whl", {"w/_cpp.cp311-win_amd64.pyd": pe_parts["cpp"]})
+    check = check_wheel(str(wheel))
+    assert not check.ok
+    machine = check.machines[0]
+    assert machine["needs_vc_redist"] is True and machine["with_vc_redist"]["ok"] is True
+    assert "Visual C++ 2015-2022 Redistributable (x64)" in machine["verdict"]
+    assert [n["name"].lower() for n in machine["needs"]] == ["msvcp140.dll"]
+    proc = dlldoctor("check", "--wheel", str(wheel))
+    assert proc.returncode == 1 and "Redistributable" in proc.stdout
+    # the same DLL bundled in the wheel (delvewheel style, beside the module) closes the gap
+    bundled = make_wheel(tmp_path / "b", "w-1.0-cp311-cp311-win_amd64.whl", {
+        "w/_cpp.cp311-win_amd64.pyd": pe_parts["cpp"], "w/msvcp140.dll": pe_parts["vendor"]})
+    assert check_wheel(str(bundled)).ok
+
+
+# -- macOS -------------------------------------------------------------------------------------------
+
+def test_macos_wheel_system_and_bundled_dylibs(tmp_path):
+    out = tmp_path / "b"
+    dep = macho_library(out, "libdep.dylib", "int dep(void){return 2;}\n", install_name="@loader_path/libdep.dylib")
+    ext = macho_library(out, "_ext.cpython-311-darwin.so", "int PyInit__ext(void){return 0;}\n",
+                        dylibs=["/usr/lib/libSystem.B.dylib", "@loader_path/../m/.dylibs/libdep.dylib"])
+    wheel = make_wheel(tmp_path, "m-1.0-cp311-cp311-macosx_11_0_arm64.whl",
+                       {"m/_ext.cpython-311-darwin.so": ext, "m/.dylibs/libdep.dylib": dep})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    assert check.machines[0]["machine"] == "arm64" and check.machines[0]["baseline"] == "11.0"
+    brew = macho_library(out / "brew", "_b.cpython-311-darwin.so", "int PyInit__b(void){return 0;}\n",
+                         dylibs=["/usr/lib/libSystem.B.dylib", "/opt/homebrew/opt/libomp/lib/libomp.dylib"])
+    wheel = make_wheel(tmp_path / "w2", "m-1.0-cp311-cp311-macosx_11_0_arm64.whl", {"m/_b.cpython-311-darwin.so": brew})
+    check = check_wheel(str(wheel))
+    assert not check.ok
+    (need,) = check.machines[0]["needs"]
+    assert need["name"] == "/opt/homebrew/opt/libomp/lib/libomp.dylib"
+    assert need["provided_by"]
+
+
+def test_macos_tag_older_than_the_build(tmp_path):
+    ext = macho_library(tmp_path / "b", "_n.cpython-311-darwin.so", "int PyInit__n(void){return 0;}\n",
+                        arch="x86_64", min_os="13.0", dylibs=["/usr/lib/libSystem.B.dylib"])
+    wheel = make_wheel(tmp_path, "n-1.0-cp311-cp311-macosx_10_9_x86_64.whl", {"n/_n.cpython-311-darwin.so": ext})
+    check = check_wheel(str(wheel))
+    assert not check.ok
+    assert "newer than running OS 10.9" in json.dumps(check.to_dict())
+
+
+# -- hostile wheels -------------------------------------------------------------------------------------
+
+def test_zip_bomb_and_unsafe_names_are_left_out(tmp_path, linux_parts):
+    bomb = tmp_path / f"bomb-1.0-{TAG}.whl"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("bomb/_big.cpython-311-x86_64-linux-gnu.so", b"\0" * (64 << 20))
+        zf.writestr("../escape.so", b"\x7fELF")
+        zf.write(linux_parts["omp"], "bomb/_omp.cpython-311-x86_64-linux-gnu.so")
+    check = check_wheel(str(bomb))
+    assert not check.ok and not check.complete
+    text = "\n".join(check.skipped)
+    assert "over the reading budget" in text and "would leave the install folder" in text
+    assert check.bytes < (1 << 20)
+    assert not (tmp_path / "escape.so").exists()
+
+
+def test_too_many_entries_and_not_a_zip(tmp_path):
+    many = tmp_path / f"many-1.0-{TAG}.whl"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(50):
+            zf.writestr(f"many/f{i}.py", "")
+    with pytest.raises(WheelError, match="more than the 10"):
+        check_wheel(str(many), max_entries=10)
+    bad = tmp_path / f"bad-1.0-{TAG}.whl"
+    bad.write_bytes(b"not a zip")
+    with pytest.raises(WheelError, match="not a readable zip"):
+        check_wheel(str(bad))
+    proc = dlldoctor("deps", str(bad))
+    assert proc.returncode == 2 and "not a readable zip" in proc.stderr
+
+
+def test_pure_python_wheel_loads_anywhere(tmp_path):
+    wheel = make_wheel(tmp_path, "p-1.0-py3-none-any.whl", {"p/__init__.py": "x = 1\n"})
+    proc = dlldoctor("deps", str(wheel))
+    assert proc.returncode == 0 and "no native code" in proc.stdout
+
+
+def test_local_linux_tag_names_no_machine(linux_parts, tmp_path):
+    wheel = make_wheel(tmp_path, "l-1.0-cp311-cp311-linux_x86_64.whl",
+                       {"l/_omp.cpython-311-x86_64-linux-gnu.so": linux_parts["omp"]})
+    check = check_wheel(str(wheel))
+    assert not check.ok and any("--tag" in n for n in check.notes)
+
+
+# -- wheels from the package index ------------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform,name", [("win_amd64", "pillow"), ("manylinux2014_x86_64", "markupsafe")])
+def test_real_wheels_from_the_index(platform, name):
+    wheel = download_wheel(platform, name)
+    check = check_wheel(str(wheel))
+    assert check.extensions, check.to_dict()
+    assert check.ok, json.dumps(check.to_dict(), indent=1)[:3000]
