@@ -241,3 +241,70 @@ def test_real_wheels_from_the_index(platform, name):
     check = check_wheel(str(wheel))
     assert check.extensions, check.to_dict()
     assert check.ok, json.dumps(check.to_dict(), indent=1)[:3000]
+
+
+def test_windows_dll_folder_added_by_the_package(pe_parts, tmp_path):
+    """delvewheel's layout: the DLLs in <dist>.libs/, added by the package's __init__.py."""
+    init = ("import os\n"
+            "libs_dir = os.path.abspath(os.path.join(os.path.dirname(__file__), os.pardir, 'w.libs'))\n"
+            "os.add_dll_directory(libs_dir)\n")
+    wheel = make_wheel(tmp_path, "w-1.0-cp311-cp311-win_amd64.whl", {
+        "w/__init__.py": init, "w/_plain.cp311-win_amd64.pyd": pe_parts["plain"], "w.libs/vendor.dll": pe_parts["vendor"]})
+    check = check_wheel(str(wheel))
+    assert check.ok, json.dumps(check.to_dict(), indent=1)
+    without = make_wheel(tmp_path / "n", "w-1.0-cp311-cp311-win_amd64.whl", {
+        "w/__init__.py": "", "w/_plain.cp311-win_amd64.pyd": pe_parts["plain"], "w.libs/vendor.dll": pe_parts["vendor"]})
+    assert not check_wheel(str(without)).ok
+
+
+def test_win32_wheel_on_a_64_bit_windows(tmp_path):
+    pyd = pe_library(tmp_path / "b", "_x.cp311-win32.pyd", "__declspec(dllexport) int PyInit__x(void){return 0;}\n",
+                     cc="i686-w64-mingw32-gcc")
+    wheel = make_wheel(tmp_path, "x-1.0-cp311-cp311-win32.whl", {"x/_x.cp311-win32.pyd": pyd})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    assert check.machines[0]["machine"] == "i386"
+    # a 64-bit module in a win32 wheel does not load in a 32-bit python
+    pyd64 = pe_library(tmp_path / "c", "_x.cp311-win32.pyd", "__declspec(dllexport) int PyInit__x(void){return 0;}\n")
+    wrong = make_wheel(tmp_path / "w", "x-1.0-cp311-cp311-win32.whl", {"x/_x.cp311-win32.pyd": pyd64})
+    assert not check_wheel(str(wrong)).ok
+
+
+def test_policy_library_absent_from_minimal_installs(tmp_path):
+    out = tmp_path / "b"
+    gl = elf_library(out, "libGL.so.1", "int glFlush(void){return 0;}\n", soname="libGL.so.1")
+    ext = elf_library(out, "_gl.cpython-311-x86_64-linux-gnu.so", "int glFlush(void); int PyInit__gl(void){return glFlush();}\n",
+                      libs=[f"-L{out}", "-l:libGL.so.1"])
+    wheel = make_wheel(tmp_path, f"g-1.0-{TAG}.whl", {"g/_gl.cpython-311-x86_64-linux-gnu.so": ext})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    (minimal,) = check.machines[0]["not_on_minimal_installs"]
+    assert minimal["library"] == "libGL.so.1" and "libgl1" in minimal["provided_by"]
+    proc = dlldoctor("deps", str(wheel))
+    assert proc.returncode == 0 and "absent from minimal installs" in proc.stdout
+
+
+def test_universal2_wheel_is_checked_on_both_cpus(tmp_path):
+    from wheel_kit import need, run
+
+    out = tmp_path / "b"
+    arm = macho_library(out / "arm", "_u.cpython-311-darwin.so", "int PyInit__u(void){return 0;}\n",
+                        dylibs=["/usr/lib/libSystem.B.dylib"])
+    intel = macho_library(out / "x86", "_u.cpython-311-darwin.so", "int PyInit__u(void){return 0;}\n", arch="x86_64",
+                          min_os="10.9", dylibs=["/usr/lib/libSystem.B.dylib"])
+    fat = out / "_u.cpython-311-darwin.so"
+    run([need("llvm-lipo"), "-create", str(arm), str(intel), "-output", str(fat)])
+    wheel = make_wheel(tmp_path, "u-1.0-cp311-cp311-macosx_10_9_universal2.whl", {"u/_u.cpython-311-darwin.so": fat})
+    check = check_wheel(str(wheel))
+    assert check.ok, check.to_dict()
+    assert sorted((m["machine"], m["baseline"]) for m in check.machines) == [("arm64", "11.0"), ("x86_64", "10.9")]
+    # an arm64-only file in a universal2 wheel fails on the Intel Mac
+    thin = make_wheel(tmp_path / "t", "u-1.0-cp311-cp311-macosx_10_9_universal2.whl", {"u/_u.cpython-311-darwin.so": arm})
+    check = check_wheel(str(thin))
+    assert [m["ok"] for m in sorted(check.machines, key=lambda m: m["machine"])] == [True, False]
+
+
+def test_stock_tables_are_consistent():
+    from dllmagic.facts.native.stock import check_stock_tables
+
+    assert check_stock_tables() == []

@@ -424,3 +424,37 @@ def _StockMacLoader(system, facts):
 
 
 _CLASSES: Dict[str, type] = {}
+
+
+def check_stock_tables() -> List[str]:
+    """Problems in the three stock-machine tables beyond the shape every table has; empty when all is well."""
+    problems: List[str] = []
+    version = re.compile(r"^[0-9]+(\.[0-9]+)*$|^[A-Z0-9_]+(\.[0-9]+)*$")
+    for e in _knowledge("linux_wheel_policies"):
+        where = f"linux_wheel_policies/{e['id']}"
+        if e["libc"] not in ("glibc", "musl"):
+            problems.append(f"{where}: libc must be glibc or musl")
+        if not set(e["optional_libraries"]) <= set(e["libraries"]):
+            problems.append(f"{where}: an optional library the policy does not allow")
+        if not re.match(r"^(manylinux|musllinux)_\d+_\d+$", e["policy"]):
+            problems.append(f"{where}: not a PEP 600/656 policy name")
+        for arch, families in e["symbol_versions"].items():
+            if arch not in {a[0] for a in LINUX_ARCHES.values()} | {"ppc64", "loongarch64"}:
+                problems.append(f"{where}: unknown CPU {arch}")
+            for fam, versions in families.items():
+                bad = [v for v in versions if not version.match(v)]
+                if bad:
+                    problems.append(f"{where}: {arch} {fam} versions {bad[:3]} are not versions")
+    kinds = {"system32", "vc-redist", "python"}
+    for e in _knowledge("windows_stock_dlls"):
+        if e["kind"] not in kinds:
+            problems.append(f"windows_stock_dlls/{e['id']}: kind must be one of {sorted(kinds)}")
+        if not re.match(r"^[a-z0-9_.-]+\.(dll|drv)$", e["name"]):
+            problems.append(f"windows_stock_dlls/{e['id']}: not a lower-case DLL name")
+    for e in _knowledge("macos_stock_libraries"):
+        if not e["path"].startswith(("/usr/lib/", "/System/Library/")):
+            problems.append(f"macos_stock_libraries/{e['id']}: not a system path")
+        for key in ("min_macos", "max_macos"):
+            if key in e and not re.match(r"^\d+\.\d+$", e[key]):
+                problems.append(f"macos_stock_libraries/{e['id']}: {key} must be X.Y")
+    return problems

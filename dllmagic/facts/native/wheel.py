@@ -464,9 +464,11 @@ def _summarise(spec: StockSpec, results, system) -> dict:
     optional = []
     if spec.platform == "linux":
         policy, _l, _n = linux_policy(spec.baseline)
-        wanted = {n.name for _f, tree in results for n in _walk_nodes(tree.root) if n.path}
+        # the stock libraries the wheel's files reached (by name or by the path they were found at)
+        wanted = {posixpath_basename(x) for _f, tree in results for n in _walk_nodes(tree.root) if n.path
+                  for x in (n.name, n.path)}
         for lib in policy.get("optional_libraries", ()):
-            if any(w.endswith("/" + lib) for w in wanted):
+            if lib in wanted:
                 note = provider_note(lib, "linux")
                 optional.append({"library": lib, "provided_by": note})
     out = {"tag": spec.tag, "platform": spec.platform, "machine": spec.machine, "baseline": spec.baseline,
@@ -476,6 +478,10 @@ def _summarise(spec: StockSpec, results, system) -> dict:
     if optional:
         out["not_on_minimal_installs"] = optional
     return out
+
+
+def posixpath_basename(path: str) -> str:
+    return path.rsplit("/", 1)[-1]
 
 
 def _walk_nodes(root):
