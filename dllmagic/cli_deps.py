@@ -558,7 +558,8 @@ def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] =
                 lines.append(f"    {f['file']}: {state}")
             for n in m["needs"]:
                 lines.append(f"    needs {n['name']}" + (f" from {n['library']}" if n["library"] != n["name"] else "")
-                             + (f": {n['provided_by']}" if n["provided_by"] else ""))
+                             + (f": {n['provided_by']}" if n["provided_by"] else "")
+                             + (f" [{len(n['required_by'])} files]" if len(n["required_by"]) > 1 else ""))
             for n in m.get("not_on_minimal_installs", ()):
                 lines.append(f"    note: {n['library']} is allowed by the policy but absent from minimal installs"
                              + (f" ({n['provided_by']})" if n["provided_by"] else ""))

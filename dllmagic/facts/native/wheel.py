@@ -380,14 +380,24 @@ def _check_on(check: WheelCheck, spec: Optional[StockSpec], index: int, path: st
         tree = resolve(name)
         results.append((name, tree))
         reached.update(n.path for n in walk(tree.root) if n.path)
-    # Libraries no extension module reaches are loaded on their own (ctypes.CDLL, a full path).
+    # Libraries no extension module reaches are loaded on their own (ctypes.CDLL, a full path) - unless an
+    # extension module does not load itself: what it would have reached is unknown, and is not guessed.
+    roots_fail = any(tree.root.error for _n, tree in results)
+    left: List[str] = []
     for name in natives:
         if name in extensions:
+            continue
+        if roots_fail:
+            left.append(name)
             continue
         mp = machine_paths[name]
         if mp in reached or pm.normpath(mp) in {pm.normpath(r) for r in reached}:
             continue
         results.append((name, resolve(name)))
+    if left:
+        check.notes.append(f"{len(left)} bundled librar{'y' if len(left) == 1 else 'ies'} not resolved on "
+                           f"{spec.tag}: an extension module that may load them does not load there itself "
+                           f"({', '.join(left[:3])}{' ...' if len(left) > 3 else ''})")
     verdict = _summarise(spec, results, system)
     if not verdict["ok"] and spec.platform == "windows" and "vc-redist" not in spec.extras and verdict["needs"] \
             and all(n["library"].lower() in vc_redist_names() for n in verdict["needs"]):
@@ -444,23 +454,32 @@ def _summarise(spec: StockSpec, results, system) -> dict:
                       "problems": [{"kind": p.kind, "name": p.name, "library": p.library,
                                     "required_by": p.required_by, "detail": p.detail} for p in found]})
         for p in found:
-            library = p.library if p.kind in ("symbol-version", "missing-symbol") and p.library else p.name
-            key = f"{p.kind}:{p.name}"
-            entry = needs.get(key)
-            if entry is None:
-                entry = needs[key] = {"kind": p.kind, "name": p.name, "library": library or p.name,
-                                      "required_by": [], "provided_by": None}
-                entry["provided_by"] = _what_provides(spec, p, library or p.name)
+            if p.required_by is None and p.name == tree.root.name:
+                # the module itself does not load here (another CPU or format, a newer OS than the tag)
+                key = f"itself:{name}"
+                entry = needs.setdefault(key, {"kind": p.kind, "name": name, "library": name, "required_by": [],
+                                               "provided_by": f"the file itself does not load: {p.detail}"})
+            else:
+                library = p.library if p.kind in ("symbol-version", "missing-symbol") and p.library else p.name
+                key = f"{p.kind}:{p.name}"
+                entry = needs.get(key)
+                if entry is None:
+                    entry = needs[key] = {"kind": p.kind, "name": p.name, "library": library or p.name,
+                                          "required_by": [], "provided_by": _what_provides(spec, p, library or p.name)}
             if name not in entry["required_by"]:
                 entry["required_by"].append(name)
-    ok = not needs
+    order = {"unloadable-library": 0, "missing-library": 1, "symbol-version": 2, "missing-symbol": 3}
+    ranked = sorted(needs.values(), key=lambda n: (order.get(n["kind"], 9), n["library"].lower(),
+                                                   _vkey_text(n["name"]), n["name"]))
+    ok = not ranked
     machine = spec.describe()
     if ok:
         verdict = f"loads on {machine}"
     else:
-        first = "; ".join(f"{n['name']}" + (f" ({n['provided_by']})" if n["provided_by"] else "")
-                          for n in list(needs.values())[:4])
-        verdict = f"does not load on {machine}: missing {first}"
+        names = [n["name"] if not n["provided_by"] or not n["provided_by"].startswith("the file itself")
+                 else n["name"] + " (the file itself)" for n in ranked]
+        more = f" and {len(names) - 6} more" if len(names) > 6 else ""
+        verdict = f"does not load on {machine}: first needs {', '.join(names[:6])}{more}"
     optional = []
     if spec.platform == "linux":
         policy, _l, _n = linux_policy(spec.baseline)
@@ -474,10 +493,15 @@ def _summarise(spec: StockSpec, results, system) -> dict:
     out = {"tag": spec.tag, "platform": spec.platform, "machine": spec.machine, "baseline": spec.baseline,
            "python": f"{spec.python[0]}.{spec.python[1]}", "stock_machine": machine,
            "vc_redist": "vc-redist" in spec.extras, "ok": ok, "verdict": verdict,
-           "needs": list(needs.values()), "files": files}
+           "needs": ranked, "files": files}
     if optional:
         out["not_on_minimal_installs"] = optional
     return out
+
+
+def _vkey_text(text: str) -> Tuple[int, ...]:
+    """GLIBC_2.14 -> (2, 14): versions sort as versions."""
+    return tuple(int(p) for p in re.findall(r"\d+", text)[:6])
 
 
 def posixpath_basename(path: str) -> str:
@@ -498,7 +522,7 @@ def _what_provides(spec: StockSpec, problem, library: str) -> Optional[str]:
     if problem.kind == "symbol-version":
         if spec.platform == "linux":
             return (f"{base} of {spec.baseline} stops before {problem.name}: the wheel needs a newer system "
-                    "than its tag promises (a later manylinux tag, or a build against an older one)")
+                    "than its tag promises")
         return None
     if spec.platform == "linux" and _LIBPYTHON.match(base):
         return ("the Python library: extension modules must not link it (PEP 513); a stock interpreter "
