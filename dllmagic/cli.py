@@ -160,7 +160,10 @@ def run_check(args) -> int:
         from .cli_deps import run_wheels
 
         return run_wheels([args.wheel], json_out=args.json)
-    if not args.name or not _validate_name(args.name):
+    if not args.name:
+        say("check needs a module NAME (or --wheel FILE.whl)")
+        return EXIT_USAGE
+    if not _validate_name(args.name):
         say(f"not a module name: {args.name!r}")
         return EXIT_USAGE
     report = check(args.name, python=args.python, online=getattr(args, "online", False),

@@ -308,3 +308,27 @@ def test_stock_tables_are_consistent():
     from dllmagic.facts.native.stock import check_stock_tables
 
     assert check_stock_tables() == []
+
+
+def test_json_of_every_platform_follows_the_schema(pe_parts, linux_parts, tmp_path):
+    jsonschema = pytest.importorskip("jsonschema")
+    from dllmagic.cli_deps import deps_schema
+
+    win = make_wheel(tmp_path / "w", "w-1.0-cp311-cp311-win_amd64.whl", {"w/_cpp.cp311-win_amd64.pyd": pe_parts["cpp"]})
+    lin = make_wheel(tmp_path / "l", f"demo-1.0-{TAG}.whl", {
+        "demo/_core.cpython-311-x86_64-linux-gnu.so": linux_parts["core"],
+        "demo.libs/libfoo-ab12cd34.so.1": linux_parts["foo"]})
+    proc = dlldoctor("deps", str(win), str(lin), "--json")
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    jsonschema.validate(data, deps_schema())
+    first, second = data["wheels"]
+    assert first["machines"][0]["needs_vc_redist"] and not first["ok"]
+    assert second["ok"] and second["libraries"] == ["demo.libs/libfoo-ab12cd34.so.1"]
+    assert data["ok"] is False and len(data["trees"]) == 2  # the .pyd on the clean machine, the .so
+    assert all(t["symbols_checked"] is False for t in data["trees"])
+
+
+def test_check_without_name_or_wheel_is_a_usage_error():
+    proc = dlldoctor("check")
+    assert proc.returncode == 2 and "--wheel" in proc.stderr
