@@ -332,3 +332,27 @@ def test_json_of_every_platform_follows_the_schema(pe_parts, linux_parts, tmp_pa
 def test_check_without_name_or_wheel_is_a_usage_error():
     proc = dlldoctor("check")
     assert proc.returncode == 2 and "--wheel" in proc.stderr
+
+
+def test_stock_machine_of_an_unlisted_policy_and_of_aliases(tmp_path):
+    from dllmagic.facts.native.binary import read_binary
+    from dllmagic.facts.native.stock import stock_machine
+    from dllmagic.facts.native.wheel import stock_specs
+
+    specs, notes = stock_specs(["manylinux_2_30_x86_64"], (3, 11))
+    (spec,) = specs
+    assert spec.baseline == "manylinux_2_30" and any("manylinux_2_28" in n for n in notes)
+    system, _loader, _py, _site, _prefix = stock_machine(spec, str(tmp_path))
+    libc = read_binary("/lib64/libc.so.6", system)
+    assert {"GLIBC_2.28", "GLIBC_2.29", "GLIBC_2.30"} <= set(libc.versions_defined)
+    assert "GLIBC_2.31" not in libc.versions_defined
+    # aliases name the same policy; a tag set is checked against its oldest policy
+    specs, _ = stock_specs(["manylinux2014_x86_64", "manylinux_2_28_x86_64"], (3, 11))
+    assert [s.baseline for s in specs] == ["manylinux_2_17"]
+    # libstdc++ of manylinux_2_17 stops at GLIBCXX_3.4.19 and CXXABI_1.3.7
+    specs, _ = stock_specs(["manylinux2014_x86_64"], (3, 11))
+    system, *_ = stock_machine(specs[0], str(tmp_path))
+    cxx = read_binary("/lib64/libstdc++.so.6", system).versions_defined
+    assert "GLIBCXX_3.4.19" in cxx and "GLIBCXX_3.4.20" not in cxx and "CXXABI_1.3.7" in cxx
+    # nothing of the stock machine is a file on this host
+    assert not list(tmp_path.rglob("libc.so.6"))
