@@ -234,13 +234,30 @@ def test_local_linux_tag_names_no_machine(linux_parts, tmp_path):
 
 # -- wheels from the package index ------------------------------------------------------------------------
 
+REAL_WHEELS = [("win_amd64", "pillow"), ("win_arm64", "pillow"), ("manylinux2014_x86_64", "pillow"),
+               ("musllinux_1_2_x86_64", "pillow"), ("macosx_11_0_arm64", "pillow"), ("manylinux2014_x86_64", "markupsafe")]
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("platform,name", [("win_amd64", "pillow"), ("manylinux2014_x86_64", "markupsafe")])
+@pytest.mark.parametrize("platform,name", REAL_WHEELS)
 def test_real_wheels_from_the_index(platform, name):
     wheel = download_wheel(platform, name)
     check = check_wheel(str(wheel))
     assert check.extensions, check.to_dict()
     assert check.ok, json.dumps(check.to_dict(), indent=1)[:3000]
+
+
+@pytest.mark.slow
+def test_real_wheel_on_an_older_stock_machine_than_it_was_built_for():
+    """Pillow's manylinux2014 wheel (and its pillow.libs) needs glibc 2.17: a manylinux1 machine (2.5) lacks it."""
+    wheel = download_wheel("manylinux2014_x86_64", "pillow")
+    check = check_wheel(str(wheel), tag="manylinux1_x86_64")
+    assert not check.ok
+    needs = check.machines[0]["needs"]
+    assert needs and all(n["kind"] == "symbol-version" for n in needs)
+    assert "GLIBC_2.17" in {n["name"] for n in needs}
+    assert any("pillow.libs/" in p["required_by"] for f in check.machines[0]["files"] for p in f["problems"]
+               if p["required_by"])
 
 
 def test_windows_dll_folder_added_by_the_package(pe_parts, tmp_path):
