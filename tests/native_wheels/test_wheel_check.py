@@ -373,3 +373,14 @@ def test_stock_machine_of_an_unlisted_policy_and_of_aliases(tmp_path):
     assert "GLIBCXX_3.4.19" in cxx and "GLIBCXX_3.4.20" not in cxx and "CXXABI_1.3.7" in cxx
     # nothing of the stock machine is a file on this host
     assert not list(tmp_path.rglob("libc.so.6"))
+
+
+def test_nothing_is_left_in_the_temporary_folder(linux_parts, tmp_path, monkeypatch):
+    import tempfile
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    wheel = make_wheel(tmp_path, f"demo-1.0-{TAG}.whl", {"demo/_omp.cpython-311-x86_64-linux-gnu.so": linux_parts["omp"]})
+    check_wheel(str(wheel))
+    assert list(scratch.iterdir()) == []

@@ -371,10 +371,16 @@ def _check_on(check: WheelCheck, spec: Optional[StockSpec], index: int, path: st
     reached: set = set()
     from .loader import problems, walk
 
-    def resolve(name: str):
-        mp = machine_paths[name]
-        tree = loader.resolve(mp, mode="as-imported", python_executable=python, symbols=False)
-        return tree
+    stock_note = (f"resolved on {spec.describe()}: its system libraries are facts of the knowledge tables "
+                  "(names and symbol versions are checked against them, symbols are not)")
+
+    def resolve(name: str, on=None):
+        from ..._record import replace
+
+        use_loader, use_python, use_note = on or (loader, python, stock_note)
+        tree = use_loader.resolve(machine_paths[name], mode="as-imported", python_executable=use_python,
+                                  symbols=False)
+        return replace(tree, notes=(use_note,) + tuple(tree.notes))
 
     for name in extensions:
         tree = resolve(name)
@@ -404,8 +410,8 @@ def _check_on(check: WheelCheck, spec: Optional[StockSpec], index: int, path: st
         # Only the Visual C++ runtime is missing: prove that the redistributable is enough.
         with_redist = spec.with_extras("vc-redist")
         system2, loader2, python2, _site, _prefix = stock_machine(with_redist, workdir)
-        again = [(name, loader2.resolve(machine_paths[name], mode="as-imported", python_executable=python2,
-                                        symbols=False)) for name, _t in results]
+        note2 = stock_note.replace(spec.describe(), with_redist.describe())
+        again = [(name, resolve(name, (loader2, python2, note2))) for name, _t in results]
         second = _summarise(with_redist, again, system2)
         verdict["with_vc_redist"] = {"ok": second["ok"], "needs": second["needs"]}
         if second["ok"]:
