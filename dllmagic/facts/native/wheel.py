@@ -369,7 +369,7 @@ def _check_on(check: WheelCheck, spec: Optional[StockSpec], index: int, path: st
     extensions = [n for n in natives if _is_extension(n)]
     results = []
     reached: set = set()
-    from .loader import problems, walk
+    from .loader import walk
 
     stock_note = (f"resolved on {spec.describe()}: its system libraries are facts of the knowledge tables "
                   "(names and symbol versions are checked against them, symbols are not)")
