@@ -229,6 +229,9 @@ def test_local_linux_tag_names_no_machine(linux_parts, tmp_path):
                        {"l/_omp.cpython-311-x86_64-linux-gnu.so": linux_parts["omp"]})
     check = check_wheel(str(wheel))
     assert not check.ok and any("--tag" in n for n in check.notes)
+    assert check_wheel(str(wheel), tag="manylinux_2_28_x86_64").machines[0]["needs"][0]["name"] == "libgomp.so.1"
+    proc = dlldoctor("deps", str(wheel), "--tag", "linux_\x1b[31mred")
+    assert proc.returncode == 2 and "names no stock machine" in proc.stderr and "\x1b" not in proc.stderr
 
 
 # -- wheels from the package index ------------------------------------------------------------------------

@@ -327,6 +327,9 @@ def check_wheel(path: str, *, tag: Optional[str] = None, python: Optional[Tuple[
     if note:
         check.notes.append(note)
     specs, notes = stock_specs([tag] if tag else plat_tags, chosen)
+    if tag and not specs:
+        raise WheelError(f"--tag {tag[:80]!r} names no stock machine of the tables (manylinux_2_28_x86_64, "
+                         "musllinux_1_2_aarch64, win_amd64, macosx_11_0_arm64 ...)")
     check.notes.extend(notes)
     if not os.path.isfile(path):
         raise WheelError(f"{path}: no such file")
