@@ -48,6 +48,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--tag", metavar="PLATFORM_TAG",
                    help="with FILE.whl: the stock machine to check against (manylinux_2_28_x86_64, win_amd64, "
                         "macosx_11_0_arm64 ...) instead of the wheel's own platform tags")
+    p.add_argument("--minimal", action="store_true",
+                   help="with a Linux FILE.whl: a minimal install (a container image), without the X11, OpenGL and "
+                        "GLib libraries the manylinux policies allow")
     p.add_argument("--root", metavar="DIR", help="the modelled machine's files live under DIR")
     p.add_argument("--platform", choices=("linux", "windows", "macos"), default=None,
                    help="the modelled machine's platform (with --root; default linux)")
@@ -390,7 +393,8 @@ def run(args) -> int:
         if len(wheels) != len(args.paths):
             _say("a wheel is checked on its own: give only FILE.whl paths, or only binaries and folders")
             return 2
-        return run_wheels(wheels, json_out=args.json, tag=getattr(args, "tag", None), verbose=args.verbose)
+        return run_wheels(wheels, json_out=args.json, tag=getattr(args, "tag", None), verbose=args.verbose,
+                          minimal=getattr(args, "minimal", False))
 
     from .facts.system import System
 
@@ -525,7 +529,7 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
 
 
 def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] = None,
-               verbose: bool = False) -> int:
+               verbose: bool = False, minimal: bool = False) -> int:
     """``deps FILE.whl ...``: will each wheel load on a clean machine of its platform tag? 0 yes, 1 no, 2 unusable."""
     import json
     import sys
@@ -537,7 +541,7 @@ def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] =
     checks = []
     for path in paths:
         try:
-            checks.append(check_wheel(path, tag=tag))
+            checks.append(check_wheel(path, tag=tag, minimal=minimal))
         except WheelError as exc:
             _say(str(exc))
             return 2

@@ -301,6 +301,13 @@ def test_policy_library_absent_from_minimal_installs(tmp_path):
     assert minimal["library"] == "libGL.so.1" and "libgl1" in minimal["provided_by"]
     proc = dlldoctor("deps", str(wheel))
     assert proc.returncode == 0 and "absent from minimal installs" in proc.stdout
+    # on a minimal install (a container image) it is missing, with its package
+    check = check_wheel(str(wheel), minimal=True)
+    assert not check.ok and check.machines[0]["needs"][0]["name"] == "libGL.so.1"
+    assert "libgl1" in check.machines[0]["needs"][0]["provided_by"]
+    assert "allowed by the manylinux_2_17 policy" in check.machines[0]["needs"][0]["provided_by"]
+    proc = dlldoctor("deps", str(wheel), "--minimal")
+    assert proc.returncode == 1 and "a minimal manylinux_2_17 x86_64 machine" in proc.stdout
 
 
 def test_universal2_wheel_is_checked_on_both_cpus(tmp_path):

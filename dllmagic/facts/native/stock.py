@@ -69,6 +69,9 @@ class StockSpec:
     def describe(self) -> str:
         xy = f"{self.python[0]}.{self.python[1]}"
         if self.platform == "linux":
+            if "minimal" in self.extras:
+                return (f"a minimal {self.baseline} {self.policy_arch} machine (its policy's base libraries, without "
+                        f"the X11, OpenGL and GLib ones), Python {xy}")
             return f"a stock {self.baseline} {self.policy_arch} machine (the libraries and symbol versions its policy allows), Python {xy}"
         if self.platform == "windows":
             redist = "with" if "vc-redist" in self.extras else "without"
@@ -230,6 +233,8 @@ def _linux_files(spec: StockSpec, policy: dict, files, dirs) -> Tuple[str, Tuple
         libc = f"/lib/libc.musl-{musl_arch}.so.1"
         _add(files, dirs, "linux", libc, lib(libc, posixpath.basename(interp), ()))
     for name in policy["libraries"]:
+        if "minimal" in spec.extras and name in policy.get("optional_libraries", ()):
+            continue  # a minimal install (a container image) lacks what the policy allows beyond the base
         if musl and name == "libc.so":
             continue  # musl serves libc.so from its loader
         path = posixpath.join(defaults[0], name)

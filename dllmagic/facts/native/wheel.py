@@ -315,8 +315,10 @@ class WheelCheck:
 
 
 def check_wheel(path: str, *, tag: Optional[str] = None, python: Optional[Tuple[int, int]] = None,
+                minimal: bool = False,
                 max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> WheelCheck:
-    """Check wheel ``path`` against the stock machine(s) of its platform tags (or of ``tag``)."""
+    """Check wheel ``path`` against the stock machine(s) of its platform tags (or of ``tag``); ``minimal``:
+    Linux machines without the libraries a policy allows but minimal installs lack."""
     dist, version, py_tags, abi_tags, plat_tags = wheel_tags(path)
     check = WheelCheck(path)
     check.dist, check.version = dist, version
@@ -327,6 +329,8 @@ def check_wheel(path: str, *, tag: Optional[str] = None, python: Optional[Tuple[
     if note:
         check.notes.append(note)
     specs, notes = stock_specs([tag] if tag else plat_tags, chosen)
+    if minimal:  # Linux: without the libraries minimal installs lack (libGL.so.1, libX11.so.6 ...)
+        specs = [s.with_extras("minimal") if s.platform == "linux" else s for s in specs]
     if tag and not specs:
         raise WheelError(f"--tag {tag[:80]!r} names no stock machine of the tables (manylinux_2_28_x86_64, "
                          "musllinux_1_2_aarch64, win_amd64, macosx_11_0_arm64 ...)")
@@ -544,6 +548,10 @@ def _what_provides(spec: StockSpec, problem, library: str) -> Optional[str]:
             note = f"not part of macOS: {library} comes from Homebrew or a local build, absent on a stock Mac"
     else:
         note = provider_note(base, "linux")
+        policy, _l, _n = linux_policy(spec.baseline)
+        if policy is not None and base in policy["libraries"]:
+            return (f"allowed by the {spec.baseline} policy, absent from minimal installs"
+                    + (f": {note}" if note else ""))
         if note:
             note += f"; not in the {spec.baseline} policy, so the wheel should bundle it (auditwheel repair)"
         else:
