@@ -42,7 +42,9 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
         importlib.import_module(PLUGIN_VERBS[verb]).add_parser(sub)
         return parser
     check = sub.add_parser("check", help="will 'import NAME' work? (tried in a child process)")
-    check.add_argument("name", help="the module to import, e.g. tensorflow or PIL.Image")
+    check.add_argument("name", nargs="?", help="the module to import, e.g. tensorflow or PIL.Image")
+    check.add_argument("--wheel", metavar="FILE.whl",
+                       help="instead: will this wheel load on a clean machine of its platform tag (as deps FILE.whl)")
     check.add_argument("--python", help="diagnose this interpreter instead (it needs no dllmagic)")
     check.add_argument("--json", action="store_true", help="print the report as JSON")
     check.add_argument("--online", action="store_true",
@@ -157,6 +159,13 @@ def _validate_name(name: str) -> bool:
 def run_check(args) -> int:
     from .api import check
 
+    if getattr(args, "wheel", None):  # the wheel check is deps FILE.whl's
+        from .cli_deps import run_wheels
+
+        return run_wheels([args.wheel], json_out=args.json)
+    if not args.name:
+        say("check needs a module NAME (or --wheel FILE.whl)")
+        return EXIT_USAGE
     if not _validate_name(args.name):
         say(f"not a module name: {args.name!r}")
         return EXIT_USAGE

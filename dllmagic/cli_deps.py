@@ -10,7 +10,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
     from typing import Iterator, List, Optional, Tuple
 
-__all__ = ["add_parser", "run", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
+__all__ = ["add_parser", "run", "run_wheels", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
 
 #: The version of ``deps --json`` output; its JSON Schema is dllmagic/facts/native/deps.schema.json.
 DEPS_SCHEMA_VERSION = "1"
@@ -43,7 +43,14 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "deps", help="dependency tree of native binaries, with the reason for every library",
         description="Resolve each binary (and every binary under each folder) the way the loader would.")
-    p.add_argument("paths", nargs="+", metavar="PATH", help="a binary, or a folder to walk")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a binary, a folder to walk, or a wheel (FILE.whl: checked against a clean machine of its tag)")
+    p.add_argument("--tag", metavar="PLATFORM_TAG",
+                   help="with FILE.whl: the stock machine to check against (manylinux_2_28_x86_64, win_amd64, "
+                        "macosx_11_0_arm64 ...) instead of the wheel's own platform tags")
+    p.add_argument("--minimal", action="store_true",
+                   help="with a Linux FILE.whl: a minimal install (a container image), without the X11, OpenGL and "
+                        "GLib libraries the manylinux policies allow")
     p.add_argument("--root", metavar="DIR", help="the modelled machine's files live under DIR")
     p.add_argument("--platform", choices=("linux", "windows", "macos"), default=None,
                    help="the modelled machine's platform (with --root; default linux)")
@@ -381,6 +388,14 @@ def run(args) -> int:
     import os
     import sys
 
+    wheels = [p for p in args.paths if p.lower().endswith(".whl")]
+    if wheels:
+        if len(wheels) != len(args.paths):
+            _say("a wheel is checked on its own: give only FILE.whl paths, or only binaries and folders")
+            return 2
+        return run_wheels(wheels, json_out=args.json, tag=getattr(args, "tag", None), verbose=args.verbose,
+                          minimal=getattr(args, "minimal", False))
+
     from .facts.system import System
 
     machine = None
@@ -511,6 +526,64 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
             elif args.verbose:
                 print(escape_controls(f"{file}: checked as a dependency of {reached.get(file)}", multiline=False))
     return status
+
+
+def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] = None,
+               verbose: bool = False, minimal: bool = False) -> int:
+    """``deps FILE.whl ...``: will each wheel load on a clean machine of its platform tag? 0 yes, 1 no, 2 unusable."""
+    import json
+    import sys
+
+    from .facts.native.loader import format_tree, tree_to_json
+    from .facts.native.wheel import WheelError, check_wheel
+    from .report.text import escape_controls
+
+    checks = []
+    for path in paths:
+        try:
+            checks.append(check_wheel(path, tag=tag, minimal=minimal))
+        except WheelError as exc:
+            _say(str(exc))
+            return 2
+    ok = all(c.ok for c in checks)
+    if json_out:
+        trees = [tree_to_json(t) for c in checks for _i, t in c.trees]
+        sys.stdout.write('{"schema_version":%s,"ok":%s,"trees":[%s],"checked_as_dependencies":[],"wheels":%s}\n' % (
+            json.dumps(DEPS_SCHEMA_VERSION), json.dumps(ok), ",".join(trees),
+            json.dumps([c.to_dict() for c in checks], separators=(",", ":"))))
+        return 0 if ok else 1
+    for c in checks:
+        lines = [f"wheel {c.path}"]
+        for m in c.machines:
+            lines.append(f"  on {m['stock_machine']} ({m['tag']}):")
+            for f in m["files"]:
+                state = "ok" if f["ok"] else "FAILS: " + "; ".join(
+                    f"{p['name']} {p['detail']}" for p in f["problems"][:3])
+                lines.append(f"    {f['file']}: {state}")
+            for n in m["needs"]:
+                lines.append(f"    needs {n['name']}" + (f" from {n['library']}" if n["library"] != n["name"] else "")
+                             + (f": {n['provided_by']}" if n["provided_by"] else "")
+                             + (f" [{len(n['required_by'])} files]" if len(n["required_by"]) > 1 else ""))
+            for n in m.get("not_on_minimal_installs", ()):
+                lines.append(f"    note: {n['library']} is allowed by the policy but absent from minimal installs"
+                             + (f" ({n['provided_by']})" if n["provided_by"] else ""))
+            lines.append(f"  verdict: {m['verdict']}")
+            if verbose:
+                for i, t in c.trees:
+                    if c.machines[i] is m:
+                        lines.extend("    " + line for line in format_tree(t, verbose=True).splitlines())
+        if not c.extensions and not c.libraries:
+            lines.append("  no native code in the wheel: nothing to load")
+        for n in c.notes:
+            lines.append(f"  note: {n}")
+        for s in c.skipped:
+            lines.append(f"  left out: {s}")
+        if not c.complete:
+            lines.append("  not every native file could be read: the answer is incomplete")
+        lines.append(f"  {'OK' if c.ok else 'NOT OK'}: {len(c.extensions)} extension module(s), "
+                     f"{len(c.libraries)} bundled librar{'y' if len(c.libraries) == 1 else 'ies'}")
+        print(escape_controls("\n".join(lines)))
+    return 0 if ok else 1
 
 
 def main(argv: Optional[List[str]] = None) -> int:

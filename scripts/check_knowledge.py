@@ -36,6 +36,9 @@ def check_tables() -> list:
         if not isinstance(data.get("description"), str) or not data["description"].strip():
             problems.append(f"{name}: no description")
     problems += tables._check_diagnosis_tables()
+    from dllmagic.facts.native.stock import check_stock_tables
+
+    problems += check_stock_tables()
     return problems
 
 

@@ -192,6 +192,11 @@ def read_binary(path: str, system=None) -> Binary:
         from ..system import System
 
         system = System.current()
+    stock = getattr(system, "stock_binary", None)
+    if stock is not None:  # a modelled stock machine: its system libraries are facts, not files
+        known = stock(path)
+        if known is not None:
+            return known
     host = system.host_path(path)
     try:
         st = os.stat(host)
