@@ -140,12 +140,18 @@ def is_import_failure(exc: BaseException) -> bool:
         candidates = [e for e in chain if isinstance(e, _TEXT_CHECKED)]
         if not candidates:
             return False
+        from .conditions import holds
+
         live = [sig for sig in _load_knowledge().signatures if sig.live]
         for e in candidates:
             text = IntakeText(_head_and_tail(_safe_str(e)))
             # A literal scan first: the few signatures it leaves run on at most 8 KB.
-            if any(sig.may_match(text) and next(sig.finditer(text.text, 0, text), None) is not None for sig in live):
-                return True
+            for sig in live:
+                if not sig.may_match(text):
+                    continue
+                match = next(sig.finditer(text.text, 0, text), None)
+                if match is not None and (not sig.live_if or holds(sig.live_if, match.groupdict())):
+                    return True
         return False
     except Exception:
         return False

@@ -88,6 +88,11 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 exc_type = doc.exc_type or _type_at(doc.text, m.start())
                 if not _applies(sig, doc, exc_type):
                     continue
+                if sig.live_if and doc.exc_type:   # a live exception: the signature's check must hold here
+                    from .conditions import holds
+
+                    if not holds(sig.live_if, m.groupdict()):
+                        continue
                 kind, extra = _resolve_kind(sig, m, kb)
                 if kind is None:
                     continue

@@ -133,6 +133,7 @@ class _Signature:
     transform: Tuple[Tuple[str, str], ...] = ()
     fallback_kind: Optional[str] = None
     demote_to: Optional[int] = None
+    live_if: Optional[str] = None       # a live exception counts only when this check holds (conditions.py)
 
     @property
     def regex(self) -> "re.Pattern[str]":
@@ -271,6 +272,7 @@ def _load_knowledge() -> _Knowledge:
             transform=tuple(sorted(entry.get("transform", {}).items())),
             fallback_kind=entry.get("fallback_kind"),
             demote_to=entry.get("demote_to"),
+            live_if=entry.get("live_if"),
         ))
         if entry["live"] and kind is not None:
             bare = _GROUP.sub("(?:", pattern)

@@ -155,3 +155,20 @@ def test_extension_replaced_on_disk_after_import_is_restart_needed(kernel_with, 
     assert any(e["fact"] == "native library mapped but deleted on disk" and e["value"].endswith("(deleted)")
                for e in top["evidence"])
     assert not report["ok"]
+
+
+def test_attribute_error_on_a_shadowing_module_gets_a_report_and_a_typo_does_not(kernel_with, tmp_path):
+    # 'torch.py' beside the notebook: torch.tensor -> AttributeError. Here tabulate stands in for torch.
+    python = kernel_python_with(tmp_path / "kenv3", "tabulate==0.9.0")
+    work = tmp_path / "nb3"
+    work.mkdir()
+    (work / "tabulate.py").write_text("VALUE = 1\n")
+    kernel = kernel_with(python, work)
+    cell = kernel.execute("%load_ext dllmagic\nimport tabulate\ntabulate.tabulate([[1]])")
+    assert "has no attribute 'tabulate'" in cell.error["content"]["evalue"]
+    top = _hook_report(cell)["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file", top
+    assert str(work / "tabulate.py") in top["summary"] and "site-packages/tabulate" in top["summary"]
+    assert top["fixes"][0]["kind"] == "rename"
+    typo = kernel.execute("import math\nmath.sine(1)")   # a plain typo on a real module: no report
+    assert typo.error is not None and not typo.reports(), typo.outputs
