@@ -96,8 +96,9 @@ def make_venv(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def kernel_venv(tmp_path_factory) -> Venv:
-    """A venv with ipykernel and this checkout of dllmagic (editable): the interpreter of test kernels."""
-    venv = create_venv(tmp_path_factory.mktemp("kernelenv") / "kernelenv")
+    """A venv with pip, ipykernel and this checkout of dllmagic (editable): the interpreter of test kernels
+    (with pip, as most users' are, so fixes are %pip cells; uv venvs without pip have tests of their own)."""
+    venv = create_venv(tmp_path_factory.mktemp("kernelenv") / "kernelenv", with_pip=True)
     venv.install("ipykernel", "ipywidgets", "-e", str(REPO))
     return venv
 

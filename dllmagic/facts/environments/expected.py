@@ -3,6 +3,7 @@ pip first on PATH, requirement files beside it and install commands in the sessi
 from __future__ import annotations
 
 import os
+import sys
 import re
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
@@ -72,6 +73,7 @@ class NotebookExpectation:
 
     notebook: Optional[str] = None
     notebook_readable: bool = False
+    in_kernel: bool = True          # False in terminal IPython or a script: no notebook is expected there
     notebook_kernelspec: Optional[str] = None
     notebook_display_name: Optional[str] = None
     notebook_language_version: Optional[str] = None
@@ -99,7 +101,7 @@ class NotebookExpectation:
         parts = []
         if self.notebook and not self.notebook_readable:
             parts.append(f"The notebook file is {NOT_VISIBLE}.")
-        elif not self.notebook:
+        elif not self.notebook and self.in_kernel:
             parts.append(f"The notebook file is {NOT_VISIBLE} (no JPY_SESSION_NAME, __session__ or "
                          f"__vsc_ipynb_file__).")
         if self.notebook_kernelspec:
@@ -184,6 +186,17 @@ def _declares(system: System, path: str, names: Sequence[str]) -> Optional[str]:
     return None
 
 
+def _in_jupyter_kernel() -> bool:
+    """This process is a Jupyter kernel (ipykernel's app started), not terminal IPython or a script; read
+    from the loaded modules only (ipywidgets imports ipykernel in terminal IPython too)."""
+    app = sys.modules.get("ipykernel.kernelapp")
+    try:
+        # The singleton's _instance is shared up the class tree (terminal IPython's app sets it too).
+        return app is not None and isinstance(getattr(app.IPKernelApp, "_instance", None), app.IPKernelApp)
+    except Exception:
+        return True
+
+
 def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
                          user_ns: Optional[Mapping[str, Any]] = None, history: Optional[Sequence[Any]] = None,
                          cwd: Optional[str] = None, names: Sequence[str] = (),
@@ -194,6 +207,8 @@ def notebook_expectation(system: System, interpreter: Optional[Interpreter], *,
     notes: List[str] = []
     this_key = env_key(system, interpreter.prefix) if interpreter and interpreter.prefix else None
     fields: Dict[str, Any] = {}
+    # Terminal IPython, a script or `ipython file.ipy`: no Jupyter kernel, so no notebook to look for.
+    fields["in_kernel"] = not system.live or _in_jupyter_kernel()
 
     path, source, _ = _notebook_path(system, user_ns, cwd)
     meta: Optional[Dict[str, Any]] = None
