@@ -31,15 +31,17 @@ def _import_error(folder, module):
 
 
 def test_numpy_2_with_an_extension_built_for_numpy_1(make_venv, validate_report):
-    venv = make_venv("npabi", "numpy>=2", "bottleneck==1.3.7")
+    venv = make_venv("npabi", "numpy>=2", "bottleneck==1.3.7", with_pip=True)
     report = check("bottleneck", python=str(venv.python))
     validate_report(report_to_dict(report))
     top = report.top
     assert (top.kind, top.cause) == ("numpy-abi-mismatch", "numpy-2-abi")
     assert "Bottleneck 1.3.7" in top.summary and "NumPy 2." in top.summary      # both versions named
-    assert cells(top) == ['%pip install "bottleneck>=1.4.0"', '%pip install "numpy<2"']
-    upgrade = top.fixes[0]
-    assert upgrade.runnable and upgrade.argv == (str(venv.python), "-m", "pip", "install", "bottleneck>=1.4.0")
+    # Both ways out, planned against the installed pins: keep NumPy 1.x, or the first Bottleneck release built
+    # for NumPy 2 (bounded below its next major release).
+    assert cells(top) == ['%pip install "numpy<2"', '%pip install "bottleneck<2,>=1.4.0"']
+    upgrade = top.fixes[1]
+    assert upgrade.runnable and upgrade.argv == (str(venv.python), "-m", "pip", "install", "bottleneck<2,>=1.4.0")
     assert "numpy-2" in evidence_text(top) and "dist-info" in evidence_text(top)
 
 

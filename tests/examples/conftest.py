@@ -11,9 +11,10 @@ sys.path.insert(0, os.path.dirname(__file__))
 from examplekit import TIMINGS  # noqa: E402
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def examples_home(tmp_path_factory):
-    """(build root, jupyter data folder); Jupyter and IPython are pointed at temporary folders."""
+    """(build root, jupyter data folder); Jupyter and IPython are pointed at temporary folders for the
+    examples' module only (a session-wide patch let later tests see the examples' kernelspecs)."""
     root = tmp_path_factory.mktemp("examples")
     data = root / "jupyter-data"
     runtime = root / "jupyter-runtime"

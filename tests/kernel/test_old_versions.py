@@ -10,7 +10,7 @@ pytestmark = pytest.mark.kernel
 def old_kernel_python(tmp_path_factory):
     from harness import create_venv as _create_venv
 
-    venv = _create_venv(tmp_path_factory.mktemp("oldk") / "oldk")
+    venv = _create_venv(tmp_path_factory.mktemp("oldk") / "oldk", with_pip=True)   # %pip, as most users have
     venv.install("ipython==8.0.1", "ipykernel==6.7.0", "jupyter_client<8", "-e", str(REPO))
     return str(venv.python)
 

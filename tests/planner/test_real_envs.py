@@ -192,11 +192,14 @@ def test_tensorflow_2_13_stand_in_with_old_tensorboard_and_protobuf_4(tmp_path):
     _apply_and_verify(venv, fix, "tfstandin")
 
 
-def test_a_uv_venv_without_pip_gets_uv_commands(tmp_path):
+def test_a_uv_venv_without_pip_gets_uv_commands(tmp_path, monkeypatch):
     import os
 
     venv, module = build_uv(tmp_path)
-    report = check(module, python=str(venv.python))
+    # Asked from the test's own folder: environments and kernelspecs near the repository (the examples'
+    # builds) are not this user's notebook's neighbours.
+    monkeypatch.chdir(tmp_path)
+    report = check(module, python=str(venv.python), cwd=str(tmp_path))
     top, fix = _top_fix(report)
     assert fix.kind == "uv" and fix.argv[1:4] == ("pip", "install", "--python"), fix.argv
     assert not any(f.cell.startswith("%pip") for f in top.fixes), [f.cell for f in top.fixes]

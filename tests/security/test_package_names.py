@@ -106,7 +106,8 @@ def test_run_starts_installers_in_a_fresh_empty_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_NO_BUILD_ISOLATION", "0")   # pip reads 0 as "off": the build would run at once
     seen = []
-    run = _runner.start(report, fix.id, on_output=seen.append, module=None)
+    nonce = _runner.request_confirmation(report, fix.id)   # the kernel asked, the user confirmed
+    run = _runner.start(report, fix.id, confirmation=nonce, on_output=seen.append, module=None)
     assert run.wait(timeout=300)
     assert run.state == "failed" and not marker.exists(), seen
     assert any("does not exist" in line or "No such file" in line for line in seen), seen

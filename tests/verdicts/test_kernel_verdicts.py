@@ -113,7 +113,7 @@ def test_pythonpath_copy_in_the_kernel_is_named_with_the_unset_fix(kernel_with, 
 def test_bang_pip_into_another_python_top_fix_is_percent_pip(kernel_with, tmp_path):
     other = tmp_path / "other"
     subprocess.run([sys.executable, "-m", "venv", str(other)], check=True)  # with its own pip
-    python = kernel_python_with(tmp_path / "kenv3")
+    python = kernel_python_with(tmp_path / "kenv3", pip=True)   # a kernel with pip: %pip works there
     work = tmp_path / "nb"
     work.mkdir()
     path = f"{other / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}"
