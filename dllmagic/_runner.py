@@ -165,6 +165,14 @@ def refusal(report: Report, fix_id: str, *, python: Optional[str] = None,
             if arg not in ALLOWED_OPTIONS:
                 return f"The option {arg} is not run from a button."
         elif _REQUIREMENT.fullmatch(arg):
+            # A second guard behind fixes.py: a name an installer would read as a local file (setup.zip,
+            # x.whl, ./pkg) is never run, whatever made the fix.
+            from .fixes import UnsafeName, validate_requirement
+
+            try:
+                validate_requirement(arg)
+            except UnsafeName as exc:
+                return f"{arg!r} is not run from a button: {exc}."
             names.append(arg)
         else:
             return f"{arg!r} is not a plain requirement."

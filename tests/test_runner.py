@@ -113,6 +113,13 @@ def test_refusals(fix, words):
         start(make_report(fix), "pip-1")
 
 
+def test_archive_and_path_names_are_refused_whatever_made_the_fix():
+    # fixes.py never makes such a command; the runner refuses it all the same (pip would build ./setup.zip).
+    for name in ("setup.zip", "pkg-1.0-py3-none-any.whl", "x.tar.gz"):
+        reason = _runner.refusal(make_report(pip_fix(name)), "pip-1")
+        assert reason and "not run from a button" in reason, (name, reason)
+
+
 def test_unknown_fix_id_is_refused():
     assert "no fix with that id" in _runner.refusal(make_report(pip_fix()), "pip-2")
     assert "no fix with that id" in _runner.refusal(make_report(pip_fix()), {"argv": ["sh"]})

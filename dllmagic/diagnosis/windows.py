@@ -457,8 +457,8 @@ def _procedure_fixes(ctx, load, dll, function, chosen, rule_name, node, good, re
                                          + f" so both ship a {dll} that has {function}.")),
                                      restart=True, risk="low"))
         if _is_stray_folder(ctx, chosen):
-            out.append(fixes.rename(chosen, chosen + ".old", f"Rename the stray {dll} in {pm.dirname(chosen)} "
-                                    "so it is not loaded first"))
+            out.append(_set_aside(ctx, chosen, f"Rename the stray {dll} in {pm.dirname(chosen)} so it is not "
+                                               "loaded first"))
     elif chosen and rule_name == "conda-dll-dir":
         conda = conda_fix(ctx, [owner_name], title=f"Install {owner_name} with conda too, so it matches the DLLs "
                                                  "in Library\\bin")
@@ -476,9 +476,8 @@ def _procedure_fixes(ctx, load, dll, function, chosen, rule_name, node, good, re
             "program that installed it rather than deleting system files; the package's own copy must come "
             "first (beside the .pyd).", risk="medium"))
     elif chosen and rule_name in ("app-dir", "path", "cwd", "windows-dir") and _is_stray_folder(ctx, chosen):
-        out.append(fixes.rename(chosen, chosen + ".old",
-                                f"Rename the stray {dll} in {pm.dirname(chosen)} (it is searched before the "
-                                "package's own copy)"))
+        out.append(_set_aside(ctx, chosen, f"Rename the stray {dll} in {pm.dirname(chosen)} (it is searched "
+                                           "before the package's own copy)"))
     elif chosen and rule_name == "add-dll-directory" and chosen_owner and chosen_owner[0] != owner_name:
         out.append(fixes.instruction(
             f"Upgrade {chosen_owner[0]}, whose folder holds the older {dll}",
@@ -613,3 +612,12 @@ def _vc_too_old(ctx, old_vc, evidence, source) -> Finding:
         summary=f"The Visual C++ runtime at {node.path} is older than the toolset that built the extension; an "
                 "older runtime than the toolset is unsupported and fails with error 127 or crashes.",
         evidence=tuple(evidence), fixes=(vc_fix(),), docs=docs_for(ctx.failure.kind, "vc-runtime-missing"))
+
+
+def _set_aside(ctx: Context, path: str, title: str) -> Fix:
+    """Rename a stray DLL to ``NAME.old`` (``NAME.old1`` ... when taken): never over an existing file."""
+    for suffix in (".old", *(f".old{i}" for i in range(1, 10))):
+        if not ctx.system.exists(path + suffix):
+            return fixes.rename(path, path + suffix, title)
+    return fixes.instruction(title, f"No rename cell is offered: {path}.old and the next nine names exist.\n"
+                                    f"Move {path} out of that folder by hand.", risk="medium")

@@ -102,3 +102,22 @@ def test_cafe_in_a_real_kernel(start_kernel, tmp_path):
     reports = res.reports()
     assert reports and reports[-1]["findings"], res.outputs
     assert not any("internal error" in n for n in reports[-1].get("notes", [])), reports[-1].get("notes")
+
+
+def test_a_stray_dll_is_set_aside_under_a_free_name_never_over_a_file(tmp_path):
+    from types import SimpleNamespace
+
+    from dllmagic.diagnosis.windows import _set_aside
+    from dllmagic.facts.system import System
+
+    stray = tmp_path / "msvcp140.dll"
+    stray.write_bytes(b"MZ stray")
+    (tmp_path / "msvcp140.dll.old").write_bytes(b"MZ kept")   # a file the user already set aside
+    ctx = SimpleNamespace(system=System.current())
+    fix = _set_aside(ctx, str(stray), "Rename the stray msvcp140.dll")
+    assert fix.kind == "rename", fix
+    assert "msvcp140.dll.old1" in fix.cell, fix.cell   # .old is taken: the next free name
+    for i in range(1, 10):
+        (tmp_path / f"msvcp140.dll.old{i}").write_bytes(b"MZ")
+    refused = _set_aside(ctx, str(stray), "Rename the stray msvcp140.dll")
+    assert refused.kind == "instruction" and "by hand" in refused.cell
