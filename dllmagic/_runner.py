@@ -33,7 +33,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Optional, Sequence
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from .model import Fix, Report
 
@@ -91,6 +91,7 @@ class Verification:
     module: str
     ok: bool
     detail: str          # the module's file on success, the last line of the error otherwise
+    new_conflicts: Tuple[str, ...] = ()   # 'pip check' lines the run added (then ok is False)
 
 
 # -- environment checks ---------------------------------------------------------------------------------
@@ -551,6 +552,7 @@ class Run:
     def _main(self) -> None:
         global _current
         try:
+            before = self._conflicts() if self.module else None
             try:
                 proc = _popen(self.argv, marker=self.marker, neutral_cwd=True)
             except OSError as exc:
@@ -576,6 +578,12 @@ class Run:
                 if self._cancelled.is_set():
                     self._finish("cancelled")
                     return
+                after = self._conflicts() if before is not None and self.verification.ok else None
+                new = tuple(c for c in after or () if c not in before)
+                if new:   # the import works, but the change broke what another package declares: said, never hidden
+                    self.verification = Verification(
+                        self.module, False, f"{self.module} imports, but 'pip check' now reports: "
+                                            + "; ".join(new[:5]) + (" ..." if len(new) > 5 else ""), new)
             self._finish("succeeded")
         except Exception as exc:  # noqa: BLE001 - a run must always end in a state the view can show
             self.error = f"internal error: {exc!r}"
@@ -587,6 +595,15 @@ class Run:
                 if _current is self:
                     _current = None
             self._done.set()
+
+    def _conflicts(self) -> Optional[Tuple[str, ...]]:
+        """'pip check' of the environment (read from disk where it has no pip); None when it cannot be had."""
+        try:
+            from .planner.prove import current_conflicts
+
+            return tuple(current_conflicts(self.python or sys.executable, timeout=120))
+        except Exception:  # noqa: BLE001 - a check that cannot run is no reason to fail the fix
+            return None
 
     def _finish(self, state: str) -> None:
         global _current

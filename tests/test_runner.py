@@ -11,6 +11,7 @@ import signal
 import sys
 import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -259,3 +260,29 @@ def test_the_argv_is_the_reports_not_the_callers(fake_pip):
     run = start(report, "pip-abc")
     assert run.wait(60)
     assert run.argv == list(report.fix_by_id("pip-abc").argv)
+
+
+def test_a_run_that_breaks_what_another_package_declares_is_reported_not_hidden(tmp_path, monkeypatch):
+    """After a real Run the import works, but 'pip check' finds a requirement the run left unmet: the
+    verification says so and is not ok (a real venv, a real pip, a real wheel)."""
+    import importlib.util
+
+    from harness import create_venv
+
+    spec = importlib.util.spec_from_file_location("ui_wheels", Path(__file__).parent / "ui" / "wheels.py")
+    wheels = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(wheels)
+    found = tmp_path / "wheels"
+    found.mkdir()
+    wheels.make_wheel(found, "dm-needy", "1.0", "dm_needy", requires=("dm-absent-dep>=1",))
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    python = str(venv.python)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(found))
+    report = make_report(pip_fix("--no-deps", "dm-needy", python=python), module="dm_needy", executable=python)
+    run = start(report, "pip-1", python=python)
+    assert run.wait(300)
+    assert run.state == "succeeded", run.lines
+    assert not run.verification.ok
+    assert "pip check" in run.verification.detail and "dm-absent-dep" in run.verification.detail
+    assert any("dm-absent-dep" in c for c in run.verification.new_conflicts)

@@ -11,13 +11,17 @@ def _digest(data: bytes) -> str:
     return "sha256=" + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
 
 
-def make_wheel(folder: Path, dist: str, version: str, module: str, body: str = "VALUE = 42\n") -> Path:
-    """Write ``{dist}-{version}-py3-none-any.whl`` holding the package ``module`` and return its path."""
+def make_wheel(folder: Path, dist: str, version: str, module: str, body: str = "VALUE = 42\n",
+               requires: tuple = ()) -> Path:
+    """Write ``{dist}-{version}-py3-none-any.whl`` holding the package ``module`` (declaring ``requires`` as
+    Requires-Dist) and return its path."""
     norm = dist.replace("-", "_")
     info = f"{norm}-{version}.dist-info"
+    metadata = f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n" + "".join(
+        f"Requires-Dist: {r}\n" for r in requires)
     files = {
         f"{module}/__init__.py": body.encode(),
-        f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n".encode(),
+        f"{info}/METADATA": metadata.encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: dllmagic-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
         f"{info}/top_level.txt": f"{module}\n".encode(),
     }
