@@ -103,6 +103,26 @@ def shell_command(fix, windows: bool = False) -> Optional[str]:
     return None
 
 
+#: In a terminal the report is about the interpreter asked (``--python``), not a kernel: the wording of
+#: summaries and fix titles that name "this kernel" is said of the interpreter instead.
+_TERMINAL_WORDS = (
+    ("this kernel's environment", "this interpreter's environment"),
+    ("this kernel's interpreter", "this interpreter"),
+    ("this kernel's Python", "this Python"),
+    ("this kernel's python", "this Python"),
+    ("into this kernel", "into this interpreter"),
+    ("for this kernel", "for this interpreter"),
+    ("in this kernel", "in this interpreter"),
+    ("kernel interpreter", "interpreter"),
+)
+
+
+def _for_terminal(text: str) -> str:
+    for kernel_words, terminal_words in _TERMINAL_WORDS:
+        text = text.replace(kernel_words, terminal_words)
+    return text
+
+
 def render_finding(finding: Finding, index: int, *, compact: bool = False, width: Optional[int] = None,
                    first_fix: int = 1, shell: Optional[str] = None) -> List[str]:
     """One finding; its fixes are numbered from ``first_fix`` (fixes are numbered 1, 2, 3 across the whole
@@ -110,16 +130,17 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
     "windows" to show each fix as the command a terminal runs (the CLI) instead of a notebook cell."""
     mark = _MARK.get(finding.kind, "✗")
     lines = _wrap(f"{mark} [{index}] {finding.kind} · {finding.cause} (confidence {finding.confidence:.2f})", "", width)
-    lines += _wrap(finding.summary, "    ", width)
+    lines += _wrap(_for_terminal(finding.summary) if shell else finding.summary, "    ", width)
     if not compact and finding.evidence:
         lines.append("    Evidence:")
         for ev in finding.evidence:
             src = f"  [{ev.source}]" if ev.source else ""
-            lines += _wrap(f"- {ev.fact}: {ev.value}{src}", "      ", width)
+            line = f"- {ev.fact}: {ev.value}{src}"
+            lines += _wrap(_for_terminal(line) if shell else line, "      ", width)
     fixes = finding.fixes[:1] if compact else finding.fixes
     for n, fix in enumerate(fixes, first_fix):
-        lines += _wrap(f"Fix {n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {fix.title}",
-                       "    ", width)
+        title = _for_terminal(fix.title) if shell else fix.title
+        lines += _wrap(f"Fix {n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {title}", "    ", width)
         command = shell_command(fix, shell == "windows") if shell else None
         if command is not None:
             lines.append(f"        $ {command}" if shell == "posix" else f"        > {command}")

@@ -183,3 +183,4 @@ def test_check_in_a_terminal_prints_shell_commands_not_notebook_cells(tmp_path):
     assert "Learn more: dlldoctor docs module-not-found#not-installed" in text
     for line in (out + text).splitlines():
         assert not line.strip().startswith("%"), line
+    assert "kernel" not in out, out   # a terminal asks about an interpreter, not a kernel
