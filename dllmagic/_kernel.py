@@ -39,6 +39,11 @@ class Extension:
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        if type(self.shell).__name__ != "ZMQInteractiveShell":
+            # Terminal IPython running a file (`ipython file.ipy`): its cells run silently, so post_run_cell
+            # never fires; post_execute does, and the traceback shown is in sys.last_value.
+            self._shown = getattr(sys, "last_value", None)
+            self.shell.events.register("post_execute", self.post_execute)
         self.shell.register_magic_function(self.dlldoctor_magic, "line", "dlldoctor")
         self._arm_crash_recorder()
         if hasattr(os, "add_dll_directory"):
@@ -55,10 +60,11 @@ class Extension:
         wrapped = getattr(getattr(os, "add_dll_directory", None), "__wrapped__", None)
         if wrapped is not None:
             os.add_dll_directory = wrapped
-        try:
-            self.shell.events.unregister("post_run_cell", self.post_run_cell)
-        except ValueError:
-            pass
+        for event, callback in (("post_run_cell", self.post_run_cell), ("post_execute", self.post_execute)):
+            try:
+                self.shell.events.unregister(event, callback)
+            except ValueError:
+                pass
         self.shell.magics_manager.magics["line"].pop("dlldoctor", None)
         widget = sys.modules.get("dllmagic.report.widget")
         if widget is not None:
@@ -89,9 +95,18 @@ class Extension:
     # -- the hook -----------------------------------------------------------------------------------
     def post_run_cell(self, result) -> None:
         exc = getattr(result, "error_in_exec", None)
+        self._shown = exc if exc is not None else getattr(self, "_shown", None)
         if exc is None or self.level == "off":
             return  # the one cheap check for every successful cell
         self._guard(lambda: self._on_error(exc, result), "diagnosing the failed cell")
+
+    def post_execute(self) -> None:
+        """A silent cell's failure (terminal IPython only): the traceback IPython just showed, once."""
+        exc = getattr(sys, "last_value", None)
+        if exc is None or exc is getattr(self, "_shown", None) or self.level == "off" or not _in_silent_cell():
+            return  # a visible cell's failure is post_run_cell's, which comes right after
+        self._shown = exc
+        self._guard(lambda: self._on_error(exc, None), "diagnosing the failed cell")
 
     def _on_error(self, exc: BaseException, result) -> None:
         from .failure import failure_from_exception, is_import_failure
@@ -309,3 +324,16 @@ def unload(shell) -> None:
 
 def extension_for(shell) -> Optional[Extension]:
     return _EXTENSIONS.get(id(shell))
+
+
+def _in_silent_cell() -> bool:
+    """Whether the InteractiveShell.run_cell that triggered this event runs silently (IPython passes no
+    such flag to post_execute; its caller's frame has it). False when it cannot be told: no report twice."""
+    frame = sys._getframe(1)
+    for _ in range(8):
+        frame = frame.f_back
+        if frame is None:
+            return False
+        if frame.f_code.co_name == "run_cell" and "silent" in frame.f_locals:
+            return bool(frame.f_locals["silent"])
+    return False
