@@ -54,10 +54,12 @@ def runtime_dir() -> str:
 def kernel_key(shell) -> str:
     """Stable across restarts of one kernel: its connection file; else interpreter + folder."""
     try:
-        from ipykernel.kernelapp import IPKernelApp
-
-        if IPKernelApp.initialized():
-            conn = IPKernelApp.instance().connection_file
+        # Read from the loaded modules: a kernel has ipykernel loaded already; terminal IPython must not pay
+        # for importing it (zmq, tornado, jupyter_client ...) just to learn it is not a kernel.
+        kernelapp = sys.modules.get("ipykernel.kernelapp")
+        app = getattr(getattr(kernelapp, "IPKernelApp", None), "_instance", None)
+        if kernelapp is not None and isinstance(app, kernelapp.IPKernelApp):
+            conn = app.connection_file
             if conn:
                 return os.path.splitext(os.path.basename(conn))[0]
     except Exception:
