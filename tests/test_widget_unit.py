@@ -365,3 +365,20 @@ def test_text_view_numbers_fixes_like_the_widget():
     numbers = [int(line.split()[1]) for line in out.splitlines() if line.strip().startswith("Fix ")]
     assert numbers == [n for n, *_ in widget.numbered_fixes(rep)] == [1, 2, 3]
     assert "Fix 1.1" not in out and "Fix 2.1" not in out
+
+
+def test_terminal_view_prints_every_shell_line_of_a_fix_and_python_m_pip_for_a_magic():
+    from dllmagic.report.text import render_text
+
+    two_step = Fix(id="reg-1", kind="register-kernel", title="Register", restart=False, runnable=False,
+                   cell='!"/p/python" -m pip install ipykernel\n!"/p/python" -m ipykernel install --user --name x',
+                   argv=("/p/python", "-m", "ipykernel", "install", "--user", "--name", "x"))
+    magic = Fix(id="pip-9", kind="pip", title="Install", cell="%pip install tabulate", argv=None, restart=True)
+    base = report()
+    rep = Report(target=base.target, ok=False, interpreter=base.interpreter, failure=base.failure,
+                 findings=(Finding(kind="module-not-found", cause="wrong-kernel", summary="s", confidence=0.9,
+                                   fixes=(two_step, magic)),))
+    lines = [line.strip() for line in render_text(rep, shell=True).splitlines()]
+    assert '$ "/p/python" -m pip install ipykernel' in lines          # the step argv alone would miss
+    assert '$ "/p/python" -m ipykernel install --user --name x' in lines
+    assert "$ python -m pip install tabulate" in lines and not any(line.startswith("%") for line in lines)

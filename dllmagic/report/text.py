@@ -85,21 +85,24 @@ def _wrap(text: str, indent: str, width: Optional[int]) -> List[str]:
                          break_long_words=False, break_on_hyphens=False) or [indent]
 
 
-def shell_command(fix, windows: bool = False) -> Optional[str]:
-    """The fix as a command for a terminal (not a notebook): its argv quoted for the shell, or, for a fix
-    that has only a cell, the cell's %pip/%conda line as the plain command; None for comment-only cells."""
+def shell_commands(fix, windows: bool = False) -> Optional[List[str]]:
+    """The fix as commands for a terminal (not a notebook): the cell's ``!`` lines (already quoted for a
+    shell by fixes.py), else its argv quoted for the shell, else a lone %pip/%conda line as the plain
+    command; None for comment-only cells and anything else (the cell is shown as it is)."""
+    lines = [line for line in fix.cell.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+    if lines and all(line.startswith("!") for line in lines):
+        return [line[1:] for line in lines]
     if fix.argv:
         if windows:
             import subprocess
 
-            return subprocess.list2cmdline(list(fix.argv))
+            return [subprocess.list2cmdline(list(fix.argv))]
         import shlex
 
-        return " ".join(shlex.quote(a) for a in fix.argv)
-    lines = [line for line in fix.cell.split("\n") if line.strip() and not line.lstrip().startswith("#")]
+        return [" ".join(shlex.quote(a) for a in fix.argv)]
     if len(lines) == 1 and lines[0].startswith(("%pip ", "%conda ", "%mamba ")):
         magic, _, rest = lines[0][1:].partition(" ")
-        return ("python -m pip " if magic == "pip" else f"{magic} ") + rest
+        return [("python -m pip " if magic == "pip" else f"{magic} ") + rest]
     return None
 
 
@@ -141,9 +144,9 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
     for n, fix in enumerate(fixes, first_fix):
         title = _for_terminal(fix.title) if shell else fix.title
         lines += _wrap(f"Fix {n} ({fix.kind}{', needs a restart' if fix.restart else ''}): {title}", "    ", width)
-        command = shell_command(fix, shell == "windows") if shell else None
-        if command is not None:
-            lines.append(f"        $ {command}" if shell == "posix" else f"        > {command}")
+        commands = shell_commands(fix, shell == "windows") if shell else None
+        if commands:
+            lines += [f"        {'$' if shell == 'posix' else '>'} {command}" for command in commands]
         else:
             for cell_line in fix.cell.split("\n"):
                 lines.append(f"        {cell_line}")
