@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -151,3 +152,13 @@ def start_kernel(jupyter_dirs, kernel_venv, tmp_path):
             pass
 
 
+
+
+@pytest.fixture(autouse=True)
+def _close_report_views():
+    """Views made in this process are closed after each test, as %unload_ext closes them in a kernel; left
+    open, ipywidgets closes them at interpreter exit, after the comm manager is gone (a KeyError each)."""
+    yield
+    widget = sys.modules.get("dllmagic.report.widget")
+    if widget is not None:
+        widget.close_all()
