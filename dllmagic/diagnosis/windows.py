@@ -129,6 +129,8 @@ def _owner_fix(ctx: Context, title: str) -> List[Fix]:
     if not folder:
         return []
     dist_name, validated, _ = distribution_for_folder(ctx, folder)
+    if not validated:
+        return []   # a name guessed from a module or folder: maybe no distribution at all ("importing ext")
     dist = installed(ctx, dist_name)
     requirement = f"{dist.name}=={dist.version}" if dist is not None else dist_name
     fix = pip(ctx, [requirement], validated=validated, reinstall=True, title=title.format(dist=requirement))
@@ -168,7 +170,14 @@ def _procedure_not_found(ctx: Context, library: str, evidence: List[Evidence]) -
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-symbol", "procedure-not-found"))
 
 
+_CTYPES_NOT_FOUND = "Could not find module '"
+
+
 def _dll_not_found(ctx: Context, library: str, evidence: List[Evidence], missing_vc) -> Finding:
+    if missing_vc is None and _CTYPES_NOT_FOUND in ctx.failure.message:
+        return _ctypes_not_found(ctx, library, evidence)
+    if missing_vc is None and not library:
+        return _unnamed_dll_likely_vc(ctx, evidence)
     fix_list: List[Fix] = []
     if missing_vc is None:  # from the text alone: the VC++ runtime is the most common missing dependency
         fix_list.append(vc_fix())
@@ -183,7 +192,61 @@ def _dll_not_found(ctx: Context, library: str, evidence: List[Evidence], missing
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-shared-library", "dll-not-found"))
 
 
+def _unnamed_dll_likely_vc(ctx: Context, evidence: List[Evidence]) -> Finding:
+    """From the text alone, "DLL load failed … could not be found" naming no DLL: the extension's own
+    dependency is missing, and the one most often missing on a Windows machine is the Visual C++ runtime
+    (the only DLL most wheels do not ship). Said as the likely cause, with how to confirm it."""
+    fix_list: List[Fix] = [vc_fix()]
+    fix_list += _owner_fix(ctx, "If it still fails: reinstall {dist} (one of its DLLs may be missing)")
+    fix_list.append(_deps_fix(ctx))
+    return Finding(
+        kind="missing-shared-library", cause="vc-runtime-missing", confidence=0.6,
+        summary=f"Windows could not find a DLL that {_module_text(ctx)} depends on; the message does not say which. "
+                f"Most often it is the Visual C++ 2015-2022 runtime (vcruntime140.dll, vcruntime140_1.dll, "
+                f"msvcp140.dll), which wheels expect the machine to have. Not checked: this text came without the "
+                f"machine; `dlldoctor deps` on that machine names the missing DLL.",
+        evidence=tuple(evidence + [Evidence("the runtime wheels do not ship",
+                                            "vcruntime140.dll, vcruntime140_1.dll, msvcp140.dll",
+                                            knowledge_tables.library_provider("VCRUNTIME140.dll", "windows")["source"])]),
+        fixes=tuple(fix_list), docs=docs_for("missing-shared-library", "vc-runtime-missing"))
+
+
+def _ctypes_not_found(ctx: Context, library: str, evidence: List[Evidence]) -> Finding:
+    """ctypes' "Could not find module 'X' (or one of its dependencies). Try using the full path …" — the
+    wording of Python 3.8 and later, whose DLL search skips PATH and the working folder."""
+    target = detail(ctx, "found_path") or library or "the DLL"
+    by_name = not any(sep in target for sep in ("\\", "/", ":"))
+    if by_name:
+        summary = (f"ctypes could not find {target}: it was given by name alone, and since Python 3.8 a DLL loaded "
+                   f"by name is searched only in the application folder, System32 and the folders added with "
+                   f"os.add_dll_directory, never in PATH or the working folder.")
+        how = (f"Load it by its full path (ctypes.CDLL(r'C:\\...\\{basename(target)}')), or call "
+               f"os.add_dll_directory(<its folder>) before loading it.")
+    else:
+        summary = (f"ctypes found no loadable {basename(target)}: the file or one of the DLLs it depends on is not in "
+                   f"the places Python 3.8 and later search (the DLL's own folder, the application folder, System32, "
+                   f"os.add_dll_directory folders). A dependency that lies only in a PATH folder is no longer found.")
+        how = (f"Find the dependency with `dlldoctor deps \"{target}\"`, then call os.add_dll_directory(<its folder>) "
+               f"before the load (or pass winmode=0 to ctypes.CDLL to search as Python 3.7 did).")
+    evidence.append(Evidence("Python's DLL search", "PATH and the working folder are not searched (Python 3.8+)",
+                             "https://docs.python.org/3/library/os.html#os.add_dll_directory"))
+    return Finding(
+        kind="missing-shared-library", cause="dll-on-path-not-searched", confidence=0.7,
+        summary=summary, evidence=tuple(evidence),
+        fixes=(fixes.instruction("Tell Python where the DLL and its dependencies are", how), _deps_fix(ctx)),
+        docs=docs_for("missing-shared-library", "dll-on-path-not-searched"))
+
+
 def _init_failed(ctx: Context, library: str, evidence: List[Evidence], missing_vc) -> Finding:
+    known = knowledge_tables.dll_init_failure(library) if missing_vc is None else None
+    if known is not None and known["cause"] == "vc-runtime-missing":
+        fix_list = [vc_fix()] + _owner_fix(ctx, "If it still fails: reinstall {dist}") + [_deps_fix(ctx)]
+        return Finding(
+            kind="native-init-failed", cause="vc-runtime-missing", confidence=0.75,
+            summary=f"{basename(library)} loaded but its initialisation failed while importing {_module_text(ctx)}: "
+                    f"{known['why']}",
+            evidence=tuple(evidence + [Evidence(f"known cause for {basename(library)}", known["why"], known["source"])]),
+            fixes=tuple(fix_list), docs=docs_for("native-init-failed", "vc-runtime-missing"))
     fix_list: List[Fix] = [vc_fix()] if missing_vc is None else []
     fix_list += _owner_fix(ctx, "Reinstall {dist}")
     fix_list.append(_deps_fix(ctx))

@@ -231,6 +231,17 @@ def openmp_runtime(name: str) -> Optional[dict]:
     return None
 
 
+@lru_cache(maxsize=None)
+def _dll_init_failures() -> Dict[str, dict]:
+    return {e["dll"].lower(): e for e in load("dll_init_failures")["entries"]}
+
+
+def dll_init_failure(name: str) -> Optional[dict]:
+    """The known cause of a Windows DLL's initialisation failure (``c10.dll`` → the VC++ runtime), or None."""
+    base = (name or "").replace("\\", "/").rsplit("/", 1)[-1].lower()
+    return _dll_init_failures().get(base)
+
+
 # -- semantic checks of the tables above (scripts/check_knowledge.py and the tests run them) ----------
 def _check_diagnosis_tables() -> List[str]:
     """Problems in the diagnosis tables beyond the shape :func:`load` checks; empty when all is well."""

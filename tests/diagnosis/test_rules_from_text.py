@@ -217,3 +217,47 @@ def test_tensorflow_build_info_as_ordered_dict():
     assert (build.cuda, build.cudnn) == ("11.2", "8")
     old = "build_info = {'cuda_version': '10.1', 'cudnn_version': '7'}\n"
     assert parse_build_file("tensorflow", old, "build_info.py").cuda == "10.1"
+
+
+# -- Windows texts that name no DLL, ctypes' Python 3.8 wording, a DLL with a known init failure ---------------
+def test_dll_load_failed_naming_no_dll_leads_with_the_vc_runtime_said_as_likely_not_checked():
+    report = explain("Traceback (most recent call last):\n  File \"C:\\work\\run.py\", line 1, in <module>\n"
+                     "    import matid\nImportError: DLL load failed while importing ext: "
+                     "The specified module could not be found.")
+    top = report.findings[0]
+    assert (top.kind, top.cause) == ("missing-shared-library", "vc-runtime-missing")
+    assert top.confidence < 0.7 and "Not checked" in top.summary and "does not say which" in top.summary
+    assert "Visual C++" in top.fixes[0].title and "Download and install: https://" in top.fixes[0].cell
+    assert all(f.kind == "instruction" and not f.argv and not f.runnable for f in top.fixes)
+
+
+def test_a_named_dll_that_is_not_found_stays_dll_not_found():
+    report = explain('OSError: [WinError 126] The specified module could not be found. Error loading '
+                     '"C:\\Python312\\Lib\\site-packages\\torch\\lib\\fbgemm.dll" or one of its dependencies.')
+    assert report.findings[0].cause == "dll-not-found"
+
+
+@pytest.mark.parametrize("text, by_name", [
+    ("FileNotFoundError: Could not find module 'node.dll'. Try using the full path with constructor syntax.", True),
+    ("FileNotFoundError: Could not find module 'C:\\tools\\meta\\MetaSWAP.dll' (or one of its dependencies). "
+     "Try using the full path with constructor syntax.", False),
+])
+def test_ctypes_could_not_find_module_is_the_python_3_8_search_change(text, by_name):
+    top = explain(text).findings[0]
+    assert (top.kind, top.cause) == ("missing-shared-library", "dll-on-path-not-searched")
+    assert ("given by name alone" in top.summary) is by_name
+    assert "os.add_dll_directory" in top.fixes[0].cell
+    # the names came from a pasted text: comment lines only, nothing runnable
+    assert all(f.kind == "instruction" and not f.argv and not f.runnable for f in top.fixes)
+    assert all(line.startswith("# ") for f in top.fixes for line in f.cell.splitlines())
+
+
+def test_c10_dll_init_failure_names_the_vc_runtime_from_the_table_with_its_source():
+    report = explain('OSError: [WinError 1114] A dynamic link library (DLL) initialization routine failed. Error '
+                     'loading "C:\\venv\\Lib\\site-packages\\torch\\lib\\c10.dll" or one of its dependencies.')
+    top = report.findings[0]
+    assert (top.kind, top.cause) == ("native-init-failed", "vc-runtime-missing")
+    assert any(e.source.startswith("https://github.com/") for e in top.evidence)
+    other = explain('OSError: [WinError 1114] A dynamic link library (DLL) initialization routine failed. Error '
+                    'loading "C:\\app\\vendor.dll" or one of its dependencies.')
+    assert other.findings[0].cause == "dll-init-failed"
