@@ -172,6 +172,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--corpus", action="append", type=Path, help="a .jsonl corpus (repeatable)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--splits", action="store_true", help="report the tuned and held-out splits")
+    parser.add_argument("--tuned-only", action="store_true",
+                        help="the tuned split alone, with its misses (what rules may be tuned to)")
     args = parser.parse_args(argv)
     corpora = args.corpus or [p for p in DEFAULT_CORPORA if p.exists()]
     reports = {}
@@ -182,9 +184,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         reports[path.name] = evaluate(cases)
     if len(corpora) > 1:
         reports["all"] = evaluate(all_cases)
-    if args.splits:
+    if args.splits or args.tuned_only:
         reports = {}
-        for split in ("tuned", "held-out"):
+        for split in ("tuned",) if args.tuned_only else ("tuned", "held-out"):
             reports[split] = evaluate([c for c in all_cases if split_of(c["id"]) == split])
     if args.json:
         print(json.dumps({k: {x: v[x] for x in v if x != "results"} for k, v in reports.items()}, indent=2))
