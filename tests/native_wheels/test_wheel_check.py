@@ -104,6 +104,56 @@ def test_musllinux_wheel(tmp_path):
     assert check.machines[0]["baseline"] == "musllinux_1_2"
 
 
+# -- aarch64: built with the real cross compiler and its glibc (tests/native/setup.sh installs them) ----------
+A64 = "cp311-cp311-manylinux_2_17_aarch64.manylinux2014_aarch64"
+
+
+@pytest.fixture(scope="module")
+def aarch64_parts(tmp_path_factory):
+    out = tmp_path_factory.mktemp("aarch64-parts")
+    cc = "aarch64-linux-gnu-gcc"
+    bar = elf_library(out, "libbar-1a2b3c4d.so.1", "int bar(void){return 2;}\n", cc=cc, soname="libbar-1a2b3c4d.so.1")
+    ext = elf_library(out, "_a.cpython-311-aarch64-linux-gnu.so",
+                      "#include <math.h>\nint bar(void); int PyInit__a(double x){return (int)sqrt(x) + bar();}\n",
+                      cc=cc, libs=[f"-L{out}", "-l:libbar-1a2b3c4d.so.1", "-lm"], rpath="$ORIGIN/../a.libs")
+    threads = elf_library(out, "_t.cpython-311-aarch64-linux-gnu.so",
+                          "#include <pthread.h>\nstatic void *f(void *a){return a;}\n"
+                          "int PyInit__t(void){pthread_t t; return pthread_create(&t, 0, f, 0);}\n",
+                          cc=cc, flags=["-pthread"])
+    return {"bar": bar, "ext": ext, "threads": threads}
+
+
+def test_aarch64_wheel_on_its_stock_machine(aarch64_parts, tmp_path):
+    from dllmagic.facts.native.binary import read_binary
+
+    assert read_binary(str(aarch64_parts["ext"])).machine == "aarch64"
+    files = {"a/_a.cpython-311-aarch64-linux-gnu.so": aarch64_parts["ext"], "a.libs/libbar-1a2b3c4d.so.1": aarch64_parts["bar"]}
+    check = check_wheel(str(make_wheel(tmp_path / "ok", f"a-1.0-{A64}.whl", files)))
+    assert check.ok, check.to_dict()
+    assert (check.machines[0]["baseline"], check.machines[0]["machine"]) == ("manylinux_2_17", "aarch64")
+    # without its bundled library: that library, by name
+    del files["a.libs/libbar-1a2b3c4d.so.1"]
+    check = check_wheel(str(make_wheel(tmp_path / "lib", f"a-1.0-{A64}.whl", files)))
+    assert [(n["kind"], n["name"]) for n in check.machines[0]["needs"]] == [("missing-library", "libbar-1a2b3c4d.so.1")]
+
+
+def test_aarch64_symbol_versions_and_a_file_of_another_cpu(aarch64_parts, tmp_path):
+    from dllmagic.facts.native.binary import read_binary
+
+    if "GLIBC_2.34" not in {v.version for v in read_binary(str(aarch64_parts["threads"])).versions_needed}:
+        pytest.skip("the aarch64 cross glibc here is older than 2.34")
+    check = check_wheel(str(make_wheel(tmp_path / "t", f"a-1.0-{A64}.whl",
+                                       {"a/_t.cpython-311-aarch64-linux-gnu.so": aarch64_parts["threads"]})))
+    assert ("symbol-version", "GLIBC_2.34") in {(n["kind"], n["name"]) for n in check.machines[0]["needs"]}
+    # the aarch64 module in a wheel tagged x86_64: the module itself is refused, and the verdict says why
+    wrong = make_wheel(tmp_path / "x", f"a-1.0-{TAG}.whl", {"a/_a.cpython-311-aarch64-linux-gnu.so": aarch64_parts["ext"],
+                                                          "a.libs/libbar-1a2b3c4d.so.1": aarch64_parts["bar"]})
+    check = check_wheel(str(wrong))
+    (need,) = [n for n in check.machines[0]["needs"] if n["name"].startswith("a/_a")]
+    assert need["kind"] == "unloadable-library"
+    assert "itself does not load (wrong machine aarch64" in check.machines[0]["verdict"]
+
+
 # -- Windows -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")

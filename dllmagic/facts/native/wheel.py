@@ -470,7 +470,8 @@ def _summarise(spec: StockSpec, results, system) -> dict:
             if p.required_by is None and p.name == tree.root.name:
                 # the module itself does not load here (another CPU or format, a newer OS than the tag)
                 key = f"itself:{name}"
-                entry = needs.setdefault(key, {"kind": p.kind, "name": name, "library": name, "required_by": [],
+                kind = "unloadable-library" if p.kind == "missing-library" else p.kind   # it is there: refused
+                entry = needs.setdefault(key, {"kind": kind, "name": name, "library": name, "required_by": [],
                                                "provided_by": f"the file itself does not load: {p.detail}"})
             else:
                 library = p.library if p.kind in ("symbol-version", "missing-symbol") and p.library else p.name
@@ -489,10 +490,14 @@ def _summarise(spec: StockSpec, results, system) -> dict:
     if ok:
         verdict = f"loads on {machine}"
     else:
-        names = [n["name"] if not n["provided_by"] or not n["provided_by"].startswith("the file itself")
-                 else n["name"] + " (the file itself)" for n in ranked]
+        itself = [n for n in ranked if (n["provided_by"] or "").startswith("the file itself")]
+        names = [n["name"] for n in ranked if n not in itself]
         more = f" and {len(names) - 6} more" if len(names) > 6 else ""
-        verdict = f"does not load on {machine}: first needs {', '.join(names[:6])}{more}"
+        parts = [f"{n['name']} itself does not load ({n['provided_by'][len('the file itself does not load: '):]})"
+                 for n in itself[:3]]
+        if names:
+            parts.append(f"first needs {', '.join(names[:6])}{more}")
+        verdict = f"does not load on {machine}: " + "; ".join(parts)
     optional = []
     if spec.platform == "linux":
         policy, _l, _n = linux_policy(spec.baseline)
