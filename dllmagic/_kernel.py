@@ -197,7 +197,14 @@ class Extension:
     def _report_previous_crash(self, previous) -> None:
         from .api import diagnose_crash
 
-        self.display(diagnose_crash(previous))
+        # The dead kernel's record has no native message: re-run the crashed import in a child process
+        # (bounded; DLLMAGIC_CRASH_RECHECK=0 turns it off) so the report names the real cause.
+        recheck = os.environ.get("DLLMAGIC_CRASH_RECHECK", "1") != "0"
+        try:
+            timeout = float(os.environ.get("DLLMAGIC_CRASH_RECHECK_TIMEOUT", "30"))
+        except ValueError:
+            timeout = 30.0
+        self.display(diagnose_crash(previous, recheck=recheck, timeout=timeout))
 
     # -- errors of our own --------------------------------------------------------------------------
     def _guard(self, func, where: str) -> None:

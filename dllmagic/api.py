@@ -301,17 +301,70 @@ def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], wh
         signature="previous-run" if previous_run else parsed.signature, details=details)
 
 
-def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:
-    """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``)."""
+def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool = False,
+                   timeout: float = 30.0) -> Report:
+    """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``).
+
+    faulthandler records the signal and the Python frames, never what the native library printed before it
+    died (OMP's "Error #15", a glibc assertion): that went to the dead kernel's stderr. With ``recheck``, the
+    import that crashed is tried again in a child process (this kernel's sys.path and folder, ``timeout``
+    seconds at most, never in this process) and the child's stderr is read by the same signatures."""
+    from .model import Evidence
+
     system = system or System.current()
     facts = live_facts()
     module = previous.importing
-    failure = crash_failure(previous.stack, module=module, signal=previous.signal, where=previous.path,
+    text = previous.stack
+    notes: List[str] = []
+    supporting: List[Evidence] = []
+    if recheck and module and all(part.isidentifier() for part in module.split(".")):
+        native, evidence, note = _rerun_crashed_import(module, timeout)
+        if native:
+            # The child's native words first, then the kernel's own record: its frames are the real ones.
+            text = native + "\n" + previous.stack
+        supporting.extend(evidence)
+        if note:
+            notes.append(note)
+    failure = crash_failure(text, module=module, signal=previous.signal, where=previous.path,
                             previous_run=True)
     ctx = Context(target=module or "(not an import)", failure=failure, system=system,
                   interpreter=interpreter_from_facts(facts), sys_path=tuple(sys.path),
-                  stdlib_names=_stdlib_names(facts), cwd=os.getcwd())
+                  stdlib_names=_stdlib_names(facts), cwd=os.getcwd(), notes=notes)
+    ctx.supporting.extend(supporting)
     return _report(ctx, ok=False)
+
+
+#: Where faulthandler's own record starts in a child's stderr: what comes before it is the native code's.
+_FAULT_START = "Fatal Python error:"
+
+
+def _rerun_crashed_import(module: str, timeout: float):
+    """``import module`` again in a child of this interpreter: (what its native code printed before it
+    died, evidence of the re-run, a note when it could not be run)."""
+    from .model import Evidence
+
+    where = f"a child process of {sys.executable}"
+    try:
+        probe = run_probe(sys.executable, import_name=module, sys_path=list(sys.path), cwd=os.getcwd(),
+                          timeout=timeout)
+    except ProbeError as exc:
+        return "", [], f"the crashed import of {module} could not be re-run in a child process: {exc}"
+    if probe.crashed:
+        native = probe.stderr.split(_FAULT_START, 1)[0].strip()[-6000:]
+        said = next((line.strip() for line in native.splitlines() if line.strip()), "")
+        value = f"import {module} crashed again ({probe.signal})" + (f"; it printed: {said[:300]}" if said
+                                                                      else "; it printed nothing before dying")
+        return native, [Evidence("the crashed import, re-run in a child process", value, where)], None
+    result = probe.import_result or {}
+    if result.get("ok"):
+        value = (f"import {module} works in a fresh process: the crash needs something the kernel had loaded "
+                 f"or done before it (another package's native libraries, threads, environment changes)")
+    else:
+        first = (result.get("records") or [{}])[0]
+        value = (f"import {module} fails without crashing now: {first.get('type', '?')}: "
+                 f"{str(first.get('message', ''))[:300]}" if first else
+                 f"import {module} ended without a result (exit status {probe.returncode})")
+    return "", [Evidence("the crashed import, re-run in a child process", value, where)], None
 
 
 def diagnose(target, **kwargs) -> Report:

@@ -104,8 +104,9 @@ def test_previous_run_crash_file_is_read_by_the_same_signatures(tmp_path):
 
 def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_with, tmp_path,
                                                                      validate_report):
-    """A real kernel dies importing the extension; after the restart the crash report shows SIGABRT, the
-    crashing thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
+    """A real kernel dies importing the extension; with the re-run at restart turned off
+    (DLLMAGIC_CRASH_RECHECK=0) the crash report shows what the record alone knows: SIGABRT, the crashing
+    thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
     from verdictkit import kernel_python_with
 
     work = tmp_path / "nb"
@@ -113,7 +114,7 @@ def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_wi
     build_extension(work, "ompcrash", OMP_MESSAGE)
     lib = build_preload(tmp_path)
     python = kernel_python_with(tmp_path / "kenv")
-    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib)})
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib), "DLLMAGIC_CRASH_RECHECK": "0"})
     kernel.execute("%load_ext dllmagic")
     kernel.execute_until_death("import ompcrash")
     kernel.restart()
@@ -132,3 +133,89 @@ def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_wi
     assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
     assert any(e["fact"] == "LD_PRELOAD" for e in top["evidence"])
     assert kernel.execute("print('alive')").stdout.strip() == "alive"
+
+
+def build_two_openmp_runtimes(folder: Path, runtime: Path, name: str = "twomp") -> Path:
+    """A real OMP Error #15: an extension module linked against ``runtime`` (Intel's libiomp5.so, from the
+    intel-openmp wheel) whose init starts it, then starts the copy of the runtime it vendors (as a wheel
+    that bundles its own does): the second runtime finds the first initialised and aborts the process."""
+    vendored = folder / f"{name}.libs"
+    vendored.mkdir()
+    shutil.copy(runtime, vendored / runtime.name)
+    src = folder / f"{name}.c"
+    src.write_text(f"""
+#include <Python.h>
+#include <dlfcn.h>
+int omp_get_max_threads(void);
+PyMODINIT_FUNC PyInit_{name}(void) {{
+    omp_get_max_threads();
+    void *own = dlopen("{vendored / runtime.name}", RTLD_NOW | RTLD_LOCAL);
+    if (!own) {{ PyErr_SetString(PyExc_ImportError, dlerror()); return NULL; }}
+    int (*threads)(void) = (int (*)(void))dlsym(own, "omp_get_max_threads");
+    if (threads) threads();
+    static struct PyModuleDef def = {{PyModuleDef_HEAD_INIT, "{name}", NULL, -1, NULL}};
+    return PyModule_Create(&def);
+}}
+""")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(src),
+                    "-o", str(folder / f"{name}{suffix}"), f"-L{runtime.parent}", "-liomp5",
+                    f"-Wl,-rpath,{runtime.parent}"], check=True)
+    return vendored / runtime.name
+
+
+def test_kernel_killed_by_a_real_omp_15_is_named_after_the_restart(kernel_with, tmp_path, validate_report):
+    """Two real OpenMP runtimes abort a real kernel (LD_PRELOAD set, as users do to pick Intel's runtime).
+    After the restart the report names OMP Error #15, both runtimes and LD_PRELOAD, not just SIGABRT: the
+    crashed import was re-run in a child process and its stderr read by the same signatures."""
+    from verdictkit import kernel_python_with
+
+    python = kernel_python_with(tmp_path / "kenv", "intel-openmp")
+    runtime = tmp_path / "kenv" / "lib" / "libiomp5.so"
+    assert runtime.is_file(), "the intel-openmp wheel brings lib/libiomp5.so"
+    work = tmp_path / "nb"
+    work.mkdir()
+    build_two_openmp_runtimes(work, runtime)
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(runtime)})
+    kernel.execute("%load_ext dllmagic")
+    kernel.execute_until_death("import twomp")
+    kernel.restart()
+    res = kernel.execute("%load_ext dllmagic")
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert top["summary"].startswith("The previous run of this kernel died importing twomp")
+    assert "Two copies of libiomp5.so" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev["initialising"] == ev["already initialised"] == "libiomp5.so"
+    assert "OMP: Error #15: Initializing libiomp5.so, but found libiomp5.so already initialized" in \
+        ev["the crashed import, re-run in a child process"]
+    assert ev["the previous run of this kernel died"] == "SIGABRT while importing twomp"
+    assert ev.get("LD_PRELOAD") == str(runtime)
+    assert kernel.execute("print('alive')").stdout.strip() == "alive"
+    # The record is read once: loading again in the same run shows no second report.
+    kernel.execute("%unload_ext dllmagic")
+    assert kernel.execute("%load_ext dllmagic").reports() == []
+
+
+def test_a_crash_the_child_does_not_repeat_says_so(tmp_path):
+    """Recorded SIGSEGV in an import that works in a fresh process: the report says the re-run imported it,
+    so the crash needs what the kernel had loaded before, and keeps the recorded signal."""
+    from dllmagic._crash import parse_fault_text
+    from dllmagic.api import diagnose_crash
+
+    (tmp_path / "harmless.py").write_text("VALUE = 1\n")
+    text = ("Fatal Python error: Segmentation fault\n\nCurrent thread 0x00007f0000000002 (most recent call first):\n"
+            '  File "<frozen importlib._bootstrap>", line 241 in _call_with_frames_removed\n'
+            '  File "/srv/nb.py", line 3 in <module>\n')
+    previous = parse_fault_text(text, "harmless", str(tmp_path / "x.fault"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        report = diagnose_crash(previous, recheck=True, timeout=60)
+    finally:
+        sys.path.remove(str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "previous-run-crashed" and "SIGSEGV" in top.summary
+    rerun = {e.fact: e.value for e in top.evidence}["the crashed import, re-run in a child process"]
+    assert rerun.startswith("import harmless works in a fresh process")
