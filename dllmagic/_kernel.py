@@ -411,7 +411,8 @@ class _Capture:
 
     def __init__(self) -> None:
         self.head = ""
-        self.tail = ""
+        self.chunks: list = []  # the tail, as written (joined only when trimmed or read)
+        self.size = 0
         self.dropped = False
 
     def add(self, text) -> None:
@@ -422,17 +423,18 @@ class _Capture:
             self.head += text[:room]
             text = text[room:]
         if text:
-            self.tail += text
+            self.chunks.append(text)
+            self.size += len(text)
             limit = _CAPTURE_LIMIT - _CAPTURE_HEAD
-            if len(self.tail) > 2 * limit:  # trim now and then, not on every write
-                self.tail = self.tail[-limit:]
-                self.dropped = True
+            if self.size > 2 * limit:  # trim now and then, not on every write
+                tail = "".join(self.chunks)[-limit:]
+                self.chunks, self.size, self.dropped = [tail], len(tail), True
 
     def text(self) -> str:
         limit = _CAPTURE_LIMIT - _CAPTURE_HEAD
-        tail = self.tail[-limit:]
-        gap = "\n…\n" if self.dropped or len(self.tail) > limit else ""
-        return self.head + gap + tail
+        tail = "".join(self.chunks)
+        gap = "\n…\n" if self.dropped or len(tail) > limit else ""
+        return self.head + gap + tail[-limit:]
 
 
 class _Tee:

@@ -280,3 +280,21 @@ def test_successful_pip_and_other_commands_get_no_report(start_kernel):
     out = kernel.execute("import sys; print(type(sys.stdout).__name__, type(sys.stderr).__name__)")
     assert out.stdout.split() == ["OutStream", "OutStream"]  # the streams are the kernel's own again
     assert kernel.execute("print(get_ipython().system.__name__)").stdout.strip() == "watched_system"
+
+
+def test_installer_commands_are_told_apart_and_their_copy_is_bounded():
+    from dllmagic._kernel import _CAPTURE_LIMIT, _Capture, _is_installer_command
+
+    for cmd in ("/env/bin/python -m pip install x", "pip -q install x", "uv pip install x",
+                "/opt/conda/bin/conda install -y x", "cd a && pip3 install -r r.txt", '"C:\\Py\\python.exe" -m pip install x',
+                "conda env create -f environment.yml"):
+        assert _is_installer_command(cmd), cmd
+    for cmd in ("ls -la", "pip list", "python -m pip --version", "pip", "echo hello"):
+        assert not _is_installer_command(cmd), cmd
+    capture = _Capture()
+    lines = [f"line {i}\n" for i in range(200000)]
+    for line in lines:
+        capture.add(line)
+    text = capture.text()
+    assert len(text) <= _CAPTURE_LIMIT + 3
+    assert text.startswith("line 0\n") and text.endswith(lines[-1])  # the head and the tail (the error) kept
