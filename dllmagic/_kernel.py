@@ -173,10 +173,12 @@ class Extension:
         out, err = sys.stdout, sys.stderr
         tee_out, tee_err = _Tee(out, capture.add), _Tee(err, capture.add)
         sys.stdout, sys.stderr = tee_out, tee_err
-        status = None
+        status: Any = "ran"
         try:
             return original(cmd, *args, **kwargs)
-        except Exception as exc:  # system_raise_on_error: CalledProcessError, re-raised unchanged
+        except BaseException as exc:  # re-raised unchanged
+            # system_raise_on_error: a CalledProcessError has the status; anything else (an interrupt,
+            # "Background processes not supported") leaves no status of this command to read.
             status = getattr(exc, "returncode", None)
             raise
         finally:
@@ -184,7 +186,7 @@ class Extension:
                 sys.stdout = out
             if sys.stderr is tee_err:
                 sys.stderr = err
-            if status is None:
+            if status == "ran":
                 status = self.shell.user_ns.get("_exit_code")
             self.installs.append((cmd, status, capture.text()))
 
