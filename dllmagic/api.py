@@ -318,7 +318,8 @@ def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool =
     notes: List[str] = []
     supporting: List[Evidence] = []
     if recheck and module and all(part.isidentifier() for part in module.split(".")):
-        native, evidence, note = _rerun_crashed_import(module, timeout)
+        native, evidence, note = _rerun_crashed_import(module, timeout,
+                                                       getattr(previous, "imported_before", ()) or ())
         if native:
             # The child's native words first, then the kernel's own record: its frames are the real ones.
             text = native + "\n" + previous.stack
@@ -338,33 +339,102 @@ def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool =
 _FAULT_START = "Fatal Python error:"
 
 
-def _rerun_crashed_import(module: str, timeout: float):
+#: Packages a kernel imports for itself (completion, comms, widgets): never the user's part of a crash.
+_KERNEL_OWN = frozenset({"dllmagic", "IPython", "ipykernel", "jupyter_client", "jupyter_core", "zmq", "tornado",
+                         "traitlets", "jedi", "parso", "debugpy", "comm", "ipywidgets", "prompt_toolkit",
+                         "pygments", "matplotlib_inline", "nest_asyncio", "psutil", "pexpect", "ptyprocess",
+                         "decorator", "executing", "asttokens", "stack_data", "pure_eval", "wcwidth",
+                         "platformdirs", "packaging", "pkg_resources", "setuptools", "_distutils_hack"})
+#: At most this many earlier packages are imported before the crashed one in the second re-run.
+_MAX_BEFORE = 40
+
+#: The second re-run's child: this kernel's sys.path, each earlier package (a failure is ignored, as the
+#: kernel's own code may have caught it), then the crashed import. Names arrive as argv, validated.
+_RERUN_AFTER = (
+    "import importlib, json, sys\n"
+    "sys.path[:] = json.loads(sys.argv[1])\n"
+    "for name in sys.argv[3:]:\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "    except BaseException:\n"
+    "        pass\n"
+    "importlib.import_module(sys.argv[2])\n")
+
+
+def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = ()):
     """``import module`` again in a child of this interpreter: (what its native code printed before it
-    died, evidence of the re-run, a note when it could not be run)."""
+    died, evidence of the re-run, a note when it could not be run). When it does not crash alone, once more
+    after the packages the dead kernel had imported before it (``before``, in their order): a crash that
+    needs two packages (two OpenMP runtimes, two copies of a C++ runtime) shows up only then."""
     from .model import Evidence
 
     where = f"a child process of {sys.executable}"
+    fact = "the crashed import, re-run in a child process"
     try:
         probe = run_probe(sys.executable, import_name=module, sys_path=list(sys.path), cwd=os.getcwd(),
                           timeout=timeout)
     except ProbeError as exc:
         return "", [], f"the crashed import of {module} could not be re-run in a child process: {exc}"
     if probe.crashed:
-        native = probe.stderr.split(_FAULT_START, 1)[0].strip()[-6000:]
-        said = next((line.strip() for line in native.splitlines() if line.strip()), "")
-        value = f"import {module} crashed again ({probe.signal})" + (f"; it printed: {said[:300]}" if said
-                                                                      else "; it printed nothing before dying")
-        return native, [Evidence("the crashed import, re-run in a child process", value, where)], None
+        native, value = _native_and_value(probe.stderr, f"import {module} crashed again ({probe.signal})")
+        return native, [Evidence(fact, value, where)], None
     result = probe.import_result or {}
-    if result.get("ok"):
-        value = (f"import {module} works in a fresh process: the crash needs something the kernel had loaded "
-                 f"or done before it (another package's native libraries, threads, environment changes)")
-    else:
+    if not result.get("ok"):
         first = (result.get("records") or [{}])[0]
         value = (f"import {module} fails without crashing now: {first.get('type', '?')}: "
                  f"{str(first.get('message', ''))[:300]}" if first else
                  f"import {module} ended without a result (exit status {probe.returncode})")
-    return "", [Evidence("the crashed import, re-run in a child process", value, where)], None
+        return "", [Evidence(fact, value, where)], None
+    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | _KERNEL_OWN
+    top = module.partition(".")[0]
+    earlier = [n for n in before if n.isidentifier() and n not in skip and n != top][-_MAX_BEFORE:]
+    alone = f"import {module} works alone in a fresh process"
+    if earlier:
+        crashed, stderr, signal = _rerun_after(module, earlier, timeout)
+        listed = ", ".join(earlier)
+        if crashed:
+            native, value = _native_and_value(
+                stderr, f"{alone}, but crashed again ({signal}) after importing what the kernel had imported "
+                        f"before it ({listed})")
+            return native, [Evidence(fact, value, where)], None
+        if crashed is None:
+            return "", [Evidence(fact, f"{alone}; the re-run after {listed} did not finish within "
+                                       f"{timeout:.0f} s", where)], None
+        return "", [Evidence(fact, f"{alone}, and also after {listed}: the crash needs something else the "
+                                   f"kernel had done before it (threads, environment changes, data)", where)], None
+    value = (f"{alone}: the crash needs something the kernel had loaded or done before it (another "
+             f"package's native libraries, threads, environment changes)")
+    return "", [Evidence(fact, value, where)], None
+
+
+def _rerun_after(module: str, earlier: Sequence[str], timeout: float):
+    """(crashed: True/False, None on timeout; stderr; signal name) of the second re-run."""
+    import json
+    import subprocess
+
+    from .facts.interpreter import signal_name
+
+    argv = [sys.executable, "-X", "faulthandler", "-c", _RERUN_AFTER, json.dumps(list(sys.path)), module,
+            *earlier]
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    try:
+        proc = subprocess.run(argv, cwd=os.getcwd(), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", None
+    except OSError:
+        return False, "", None
+    signal = signal_name(proc.returncode) if proc.returncode < 0 else None
+    return signal is not None, proc.stderr.decode("utf-8", "replace")[-(1 << 20):], signal
+
+
+def _native_and_value(stderr: str, head: str):
+    """What the child's native code printed before faulthandler's record, and the evidence line."""
+    native = stderr.split(_FAULT_START, 1)[0].strip()[-6000:]
+    said = next((line.strip() for line in native.splitlines() if line.strip()), "")
+    return native, head + (f"; it printed: {said[:300]}" if said else "; it printed nothing before dying")
 
 
 def diagnose(target, **kwargs) -> Report:
