@@ -139,10 +139,10 @@ class _ImportTracker:
         page = self.page
         page[0:4] = len(data).to_bytes(4, "little")
         page[4:4 + len(data)] = data
-        top = name.partition(".")[0]
-        if top not in self.seen:
-            self.seen.add(top)
-            entry = top.encode("utf-8", "replace") + b"\n"
+        # A submodule's package was looked up before it: only top-level names can be new.
+        if "." not in name and name not in self.seen:
+            self.seen.add(name)
+            entry = data + b"\n"
             if self.used + len(entry) <= _PAGE - 4:
                 start = _PAGE + 4 + self.used
                 page[start:start + len(entry)] = entry
