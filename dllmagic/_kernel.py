@@ -188,7 +188,8 @@ class Extension:
                 sys.stderr = err
             if status == "ran":
                 status = self.shell.user_ns.get("_exit_code")
-            self.installs.append((cmd, status, capture.text()))
+            # (the last few only: a silent cell's commands reach no post_run_cell of their own)
+            self.installs = self.installs[-7:] + [(cmd, status, capture.text())]
 
     def _on_installs(self) -> None:
         installs, self.installs = self.installs, []
@@ -203,7 +204,8 @@ class Extension:
             import dataclasses
 
             note = f"from the output of `{cmd.strip()[:300]}` in this cell (exit status {status})"
-            self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)))
+            self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)),
+                         compact=self.level == "compact")
 
     def _cell_id(self):
         from_shell = getattr(self.shell, "parent_header", None) or {}
