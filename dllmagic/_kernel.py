@@ -1,7 +1,8 @@
 """The IPython glue: the post_run_cell hook, the %dlldoctor magic, the display of reports.
 
 This is the only module that imports IPython. Loading it imports nothing heavy: the report pipeline,
-parsers and widgets load when the first report is made. A cell that succeeds costs one attribute check.
+parsers and widgets load when the first report is made. A cell that succeeds costs two attribute checks;
+an installer command (%pip, !pip ...) has its printed output copied, for a failure to be read.
 """
 from __future__ import annotations
 
