@@ -4,7 +4,10 @@ A crash (SIGILL on a CPU without AVX, a segfault in native code) ends the proces
 On load we point faulthandler at a small per-kernel file in the Jupyter runtime folder, and an import
 tracker at the front of ``sys.meta_path`` writes the name of each module being imported into a shared
 memory page of a second file: a memory write, no system call, and it survives the process's death.
-After a restart the same kernel (same connection file, same key) finds both files and reports.
+A second page of that file lists, in order, each top-level package first imported since the recorder
+was armed: a crash that needs two packages (two OpenMP runtimes) can then be re-run in a child with the
+packages imported before it. After a restart the same kernel (same connection file, same key) finds both
+files and reports.
 """
 from __future__ import annotations
 
@@ -15,8 +18,8 @@ import os
 import re
 import sys
 import tempfile
-from dataclasses import dataclass
-from typing import Optional, Sequence
+from dataclasses import dataclass, replace
+from typing import Optional, Sequence, Tuple
 
 _PAGE = 4096
 
@@ -38,6 +41,7 @@ class PreviousCrash:
     last_import: Optional[str]
     stack: str
     path: str
+    imported_before: Tuple[str, ...] = ()  # top-level packages first imported earlier in that run, in order
 
 
 def runtime_dir() -> str:
@@ -120,20 +124,45 @@ def parse_fault_text(text: str, last_import: Optional[str], path: str = "",
 
 
 class _ImportTracker:
-    """A meta-path finder that only records names; it never finds anything."""
+    """A meta-path finder that only records names; it never finds anything.
+
+    Page 1: the name being looked up now. Page 2: each new top-level name, newline-separated, after a
+    4-byte length, until the page is full."""
 
     def __init__(self, page: mmap.mmap):
         self.page = page
+        self.seen: set = set()
+        self.used = 0
 
     def find_spec(self, name, path=None, target=None):
         data = name.encode("utf-8", "replace")[: _PAGE - 4]
         page = self.page
         page[0:4] = len(data).to_bytes(4, "little")
         page[4:4 + len(data)] = data
+        # A submodule's package was looked up before it: only top-level names can be new.
+        if "." not in name and name not in self.seen:
+            self.seen.add(name)
+            entry = data + b"\n"
+            if self.used + len(entry) <= _PAGE - 4:
+                start = _PAGE + 4 + self.used
+                page[start:start + len(entry)] = entry
+                self.used += len(entry)
+                page[_PAGE:_PAGE + 4] = self.used.to_bytes(4, "little")
         return None
 
     def invalidate_caches(self):
         pass
+
+
+def _history(raw: bytes) -> Tuple[str, ...]:
+    """The top-level names of the second page, in the order they were first imported."""
+    if len(raw) < _PAGE + 4:
+        return ()
+    size = int.from_bytes(raw[_PAGE:_PAGE + 4], "little")
+    if not 0 < size <= _PAGE - 4:
+        return ()
+    names = raw[_PAGE + 4:_PAGE + 4 + size].decode("utf-8", "replace").split("\n")
+    return tuple(n for n in names if n.isidentifier())
 
 
 class CrashRecorder:
@@ -155,24 +184,32 @@ class CrashRecorder:
         except OSError:
             return None
         last = None
+        history: Tuple[str, ...] = ()
         try:
             with open(self.import_path, "rb") as fh:
-                raw = fh.read(_PAGE)
+                raw = fh.read(2 * _PAGE)
             size = int.from_bytes(raw[0:4], "little")
             if 0 < size <= _PAGE - 4:
                 last = raw[4:4 + size].decode("utf-8", "replace")
+            history = _history(raw)
         except OSError:
             pass
-        return parse_fault_text(text, last, self.fault_path, sys.path)
+        crash = parse_fault_text(text, last, self.fault_path, sys.path)
+        if crash is None or not history:
+            return crash
+        top = (crash.importing or "").partition(".")[0]
+        # What was imported before the crashed package (its own name, and anything after it, is not).
+        before = history[:history.index(top)] if top in history else history
+        return replace(crash, imported_before=before)
 
     def arm(self) -> None:
         self._fault_file = open(self.fault_path, "w+b")  # truncates the previous run's record
         self._was_enabled = faulthandler.is_enabled()
         faulthandler.enable(file=self._fault_file, all_threads=True)
         with open(self.import_path, "w+b") as fh:
-            fh.write(b"\0" * _PAGE)
+            fh.write(b"\0" * (2 * _PAGE))
             fh.flush()
-            self._page = mmap.mmap(fh.fileno(), _PAGE)
+            self._page = mmap.mmap(fh.fileno(), 2 * _PAGE)
         self._tracker = _ImportTracker(self._page)
         sys.meta_path.insert(0, self._tracker)
 

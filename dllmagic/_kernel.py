@@ -1,7 +1,8 @@
 """The IPython glue: the post_run_cell hook, the %dlldoctor magic, the display of reports.
 
 This is the only module that imports IPython. Loading it imports nothing heavy: the report pipeline,
-parsers and widgets load when the first report is made. A cell that succeeds costs one attribute check.
+parsers and widgets load when the first report is made. A cell that succeeds costs two attribute checks;
+an installer command (%pip, !pip ...) has its printed output copied, for a failure to be read.
 """
 from __future__ import annotations
 
@@ -35,6 +36,10 @@ class Extension:
         self.crash = None
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
+        # Installer commands (%pip, !pip, %conda, !uv ...) run in the current cell: (command, exit status,
+        # what they printed). Filled by the shell.system wrapper, read and emptied by post_run_cell.
+        self.installs: list = []
+        self._system = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -46,6 +51,7 @@ class Extension:
             self.shell.events.register("post_execute", self.post_execute)
         self.shell.register_magic_function(self.dlldoctor_magic, "line", "dlldoctor")
         self._arm_crash_recorder()
+        self._guard(self._watch_installers, "watching installer commands")
         if hasattr(os, "add_dll_directory"):
             # Windows: the list of os.add_dll_directory folders cannot be read back from a process, so
             # record the calls packages make from now on (the report shows where each folder came from).
@@ -57,6 +63,9 @@ class Extension:
         install_dll_directory_recorder(os)
 
     def unload(self) -> None:
+        if self._system is not None and self.shell.__dict__.get("system") is self._system:
+            del self.shell.system  # the class's own again
+        self._system = None
         wrapped = getattr(getattr(os, "add_dll_directory", None), "__wrapped__", None)
         if wrapped is not None:
             os.add_dll_directory = wrapped
@@ -94,6 +103,8 @@ class Extension:
 
     # -- the hook -----------------------------------------------------------------------------------
     def post_run_cell(self, result) -> None:
+        if self.installs:  # an installer ran in this cell (rare): a failed one gets its report
+            self._guard(self._on_installs, "diagnosing the failed install")
         exc = getattr(result, "error_in_exec", None)
         self._shown = exc if exc is not None else getattr(self, "_shown", None)
         if exc is None or self.level == "off":
@@ -135,6 +146,67 @@ class Extension:
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
+
+    # -- installers (%pip, !pip ...) ---------------------------------------------------------------
+    def _watch_installers(self) -> None:
+        """A failing ``%pip install`` raises nothing (IPython stores the exit status in ``_exit_code``), so
+        the hook never sees it. Wrap this shell's ``system`` (what %pip, %conda, %uv and every ``!command``
+        call): an installer command's output is copied, as it is printed, for post_run_cell; every other
+        command runs untouched. Both the pty reader (POSIX) and the pipe reader (Windows) of IPython print
+        the command's output through sys.stdout / sys.stderr, which is where the copy is taken."""
+        system = getattr(self.shell, "system", None)
+        if system is None or "system" in self.shell.__dict__:
+            return  # someone else replaced it on this shell already: leave theirs alone
+        original = system
+
+        def watched_system(cmd, *args, **kwargs):
+            if self.level == "off" or not isinstance(cmd, str) or not _is_installer_command(cmd):
+                return original(cmd, *args, **kwargs)
+            return self._run_installer(original, cmd, args, kwargs)
+
+        watched_system.__wrapped__ = original
+        watched_system.__doc__ = getattr(original, "__doc__", None)
+        self._system = watched_system
+        self.shell.system = watched_system
+
+    def _run_installer(self, original, cmd: str, args, kwargs):
+        capture = _Capture()
+        out, err = sys.stdout, sys.stderr
+        tee_out, tee_err = _Tee(out, capture.add), _Tee(err, capture.add)
+        sys.stdout, sys.stderr = tee_out, tee_err
+        status: Any = "ran"
+        try:
+            return original(cmd, *args, **kwargs)
+        except BaseException as exc:  # re-raised unchanged
+            # system_raise_on_error: a CalledProcessError has the status; anything else (an interrupt,
+            # "Background processes not supported") leaves no status of this command to read.
+            status = getattr(exc, "returncode", None)
+            raise
+        finally:
+            if sys.stdout is tee_out:
+                sys.stdout = out
+            if sys.stderr is tee_err:
+                sys.stderr = err
+            if status == "ran":
+                status = self.shell.user_ns.get("_exit_code")
+            # (the last few only: a silent cell's commands reach no post_run_cell of their own)
+            self.installs = self.installs[-7:] + [(cmd, status, capture.text())]
+
+    def _on_installs(self) -> None:
+        installs, self.installs = self.installs, []
+        for cmd, status, text in installs:
+            if not isinstance(status, int) or status == 0 or not text.strip():
+                continue
+            from .api import explain
+
+            report = explain(text)  # the installer signatures, as `dlldoctor explain` reads a pasted output
+            if report.failure is None or not report.findings:
+                continue  # nothing recognised: the installer's own message stands alone
+            import dataclasses
+
+            note = f"from the output of `{cmd.strip()[:300]}` in this cell (exit status {status})"
+            self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)),
+                         compact=self.level == "compact")
 
     def _cell_id(self):
         from_shell = getattr(self.shell, "parent_header", None) or {}
@@ -197,7 +269,14 @@ class Extension:
     def _report_previous_crash(self, previous) -> None:
         from .api import diagnose_crash
 
-        self.display(diagnose_crash(previous))
+        # The dead kernel's record has no native message: re-run the crashed import in a child process
+        # (bounded; DLLMAGIC_CRASH_RECHECK=0 turns it off) so the report names the real cause.
+        recheck = os.environ.get("DLLMAGIC_CRASH_RECHECK", "1") != "0"
+        try:
+            timeout = float(os.environ.get("DLLMAGIC_CRASH_RECHECK_TIMEOUT", "30"))
+        except ValueError:
+            timeout = 30.0
+        self.display(diagnose_crash(previous, recheck=recheck, timeout=timeout))
 
     # -- errors of our own --------------------------------------------------------------------------
     def _guard(self, func, where: str) -> None:
@@ -306,6 +385,84 @@ def _parse_magic(line: str) -> Dict[str, Any]:
             raise ValueError(f"unexpected {word!r}")
         i += 1
     return out
+
+
+#: The installers whose failures have signatures: a command word, then an installing sub-command (IPython
+#: hands %pip to system as "<python> -m pip install ...", %conda as "<conda> install ...", !lines as typed).
+_INSTALLER_WORDS = frozenset({"pip", "pip3", "uv", "conda", "mamba", "micromamba", "poetry", "pipx"})
+_INSTALL_VERBS = frozenset({"install", "add", "sync", "create", "update", "upgrade", "lock", "pip", "env"})
+#: What a copied installer output may hold: its head and its tail (pip's error is at the end).
+_CAPTURE_HEAD = 32 * 1024
+_CAPTURE_LIMIT = 256 * 1024
+
+
+def _is_installer_command(cmd: str) -> bool:
+    """Whether a shell command line runs an installer (a cheap word scan; nothing is run or expanded)."""
+    words = cmd.replace("&&", " ").replace(";", " ").replace("|", " ").split()
+    for i, word in enumerate(words[:-1]):
+        name = word.strip("'\"").replace("\\", "/").rsplit("/", 1)[-1].lower()
+        if name.endswith(".exe"):
+            name = name[:-4]
+        if name in _INSTALLER_WORDS:
+            # the sub-command, after any options (pip -q install x)
+            verb = next((w for w in words[i + 1:i + 6] if not w.startswith("-")), "")
+            if verb.strip("'\"").lower() in _INSTALL_VERBS:
+                return True
+    return False
+
+
+class _Capture:
+    """A bounded copy of text: the first 32 KB and the last 224 KB of all that was added."""
+
+    def __init__(self) -> None:
+        self.head = ""
+        self.chunks: list = []  # the tail, as written (joined only when trimmed or read)
+        self.size = 0
+        self.dropped = False
+
+    def add(self, text) -> None:
+        if not isinstance(text, str):
+            text = bytes(text).decode("utf-8", "replace") if isinstance(text, (bytes, bytearray)) else str(text)
+        if len(self.head) < _CAPTURE_HEAD:
+            room = _CAPTURE_HEAD - len(self.head)
+            self.head += text[:room]
+            text = text[room:]
+        if text:
+            self.chunks.append(text)
+            self.size += len(text)
+            limit = _CAPTURE_LIMIT - _CAPTURE_HEAD
+            if self.size > 2 * limit:  # trim now and then, not on every write
+                tail = "".join(self.chunks)[-limit:]
+                self.chunks, self.size, self.dropped = [tail], len(tail), True
+
+    def text(self) -> str:
+        limit = _CAPTURE_LIMIT - _CAPTURE_HEAD
+        tail = "".join(self.chunks)
+        gap = "\n…\n" if self.dropped or len(tail) > limit else ""
+        return self.head + gap + tail[-limit:]
+
+
+class _Tee:
+    """A stream that writes through to the real one, unchanged, and hands a copy of the text to ``sink``."""
+
+    def __init__(self, stream, sink) -> None:
+        self._stream = stream
+        self._sink = sink
+
+    def write(self, text):
+        written = self._stream.write(text)
+        try:
+            self._sink(text)
+        except Exception:
+            pass  # the copy is ours; the user's output never depends on it
+        return written
+
+    def writelines(self, lines) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
 
 
 def load(shell) -> None:

@@ -301,17 +301,140 @@ def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], wh
         signature="previous-run" if previous_run else parsed.signature, details=details)
 
 
-def diagnose_crash(previous, *, system: Optional[System] = None) -> Report:
-    """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``)."""
+def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool = False,
+                   timeout: float = 30.0) -> Report:
+    """Report for a kernel that died in its previous run (faulthandler's record, see ``_crash``).
+
+    faulthandler records the signal and the Python frames, never what the native library printed before it
+    died (OMP's "Error #15", a glibc assertion): that went to the dead kernel's stderr. With ``recheck``, the
+    import that crashed is tried again in a child process (this kernel's sys.path and folder, ``timeout``
+    seconds at most, never in this process) and the child's stderr is read by the same signatures."""
+    from .model import Evidence
+
     system = system or System.current()
     facts = live_facts()
     module = previous.importing
-    failure = crash_failure(previous.stack, module=module, signal=previous.signal, where=previous.path,
+    text = previous.stack
+    notes: List[str] = []
+    supporting: List[Evidence] = []
+    if recheck and module and all(part.isidentifier() for part in module.split(".")):
+        native, evidence, note = _rerun_crashed_import(module, timeout,
+                                                       getattr(previous, "imported_before", ()) or ())
+        if native:
+            # The child's native words first, then the kernel's own record: its frames are the real ones.
+            text = native + "\n" + previous.stack
+        supporting.extend(evidence)
+        if note:
+            notes.append(note)
+    failure = crash_failure(text, module=module, signal=previous.signal, where=previous.path,
                             previous_run=True)
     ctx = Context(target=module or "(not an import)", failure=failure, system=system,
                   interpreter=interpreter_from_facts(facts), sys_path=tuple(sys.path),
-                  stdlib_names=_stdlib_names(facts), cwd=os.getcwd())
+                  stdlib_names=_stdlib_names(facts), cwd=os.getcwd(), notes=notes)
+    ctx.supporting.extend(supporting)
     return _report(ctx, ok=False)
+
+
+#: Where faulthandler's own record starts in a child's stderr: what comes before it is the native code's.
+_FAULT_START = "Fatal Python error:"
+
+
+#: Packages a kernel imports for itself (completion, comms, widgets): never the user's part of a crash.
+_KERNEL_OWN = frozenset({"dllmagic", "IPython", "ipykernel", "jupyter_client", "jupyter_core", "zmq", "tornado",
+                         "traitlets", "jedi", "parso", "debugpy", "comm", "ipywidgets", "prompt_toolkit",
+                         "pygments", "matplotlib_inline", "nest_asyncio", "psutil", "pexpect", "ptyprocess",
+                         "decorator", "executing", "asttokens", "stack_data", "pure_eval", "wcwidth",
+                         "platformdirs", "packaging", "pkg_resources", "setuptools", "_distutils_hack"})
+#: At most this many earlier packages are imported before the crashed one in the second re-run.
+_MAX_BEFORE = 40
+
+#: The second re-run's child: this kernel's sys.path, each earlier package (a failure is ignored, as the
+#: kernel's own code may have caught it), then the crashed import. Names arrive as argv, validated.
+_RERUN_AFTER = (
+    "import importlib, json, sys\n"
+    "sys.path[:] = json.loads(sys.argv[1])\n"
+    "for name in sys.argv[3:]:\n"
+    "    try:\n"
+    "        importlib.import_module(name)\n"
+    "    except BaseException:\n"
+    "        pass\n"
+    "importlib.import_module(sys.argv[2])\n")
+
+
+def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = ()):
+    """``import module`` again in a child of this interpreter: (what its native code printed before it
+    died, evidence of the re-run, a note when it could not be run). When it does not crash alone, once more
+    after the packages the dead kernel had imported before it (``before``, in their order): a crash that
+    needs two packages (two OpenMP runtimes, two copies of a C++ runtime) shows up only then."""
+    from .model import Evidence
+
+    where = f"a child process of {sys.executable}"
+    fact = "the crashed import, re-run in a child process"
+    try:
+        probe = run_probe(sys.executable, import_name=module, sys_path=list(sys.path), cwd=os.getcwd(),
+                          timeout=timeout)
+    except ProbeError as exc:
+        return "", [], f"the crashed import of {module} could not be re-run in a child process: {exc}"
+    if probe.crashed:
+        native, value = _native_and_value(probe.stderr, f"import {module} crashed again ({probe.signal})")
+        return native, [Evidence(fact, value, where)], None
+    result = probe.import_result or {}
+    if not result.get("ok"):
+        first = (result.get("records") or [{}])[0]
+        value = (f"import {module} fails without crashing now: {first.get('type', '?')}: "
+                 f"{str(first.get('message', ''))[:300]}" if first else
+                 f"import {module} ended without a result (exit status {probe.returncode})")
+        return "", [Evidence(fact, value, where)], None
+    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | _KERNEL_OWN
+    top = module.partition(".")[0]
+    earlier = [n for n in before if n.isidentifier() and n not in skip and n != top][-_MAX_BEFORE:]
+    alone = f"import {module} works alone in a fresh process"
+    if earlier:
+        crashed, stderr, signal = _rerun_after(module, earlier, timeout)
+        listed = ", ".join(earlier)
+        if crashed:
+            native, value = _native_and_value(
+                stderr, f"{alone}, but crashed again ({signal}) after importing what the kernel had imported "
+                        f"before it ({listed})")
+            return native, [Evidence(fact, value, where)], None
+        if crashed is None:
+            return "", [Evidence(fact, f"{alone}; the re-run after {listed} did not finish within "
+                                       f"{timeout:.0f} s", where)], None
+        return "", [Evidence(fact, f"{alone}, and also after {listed}: the crash needs something else the "
+                                   f"kernel had done before it (threads, environment changes, data)", where)], None
+    value = (f"{alone}: the crash needs something the kernel had loaded or done before it (another "
+             f"package's native libraries, threads, environment changes)")
+    return "", [Evidence(fact, value, where)], None
+
+
+def _rerun_after(module: str, earlier: Sequence[str], timeout: float):
+    """(crashed: True/False, None on timeout; stderr; signal name) of the second re-run."""
+    import json
+    import subprocess
+
+    from .facts.interpreter import signal_name
+
+    argv = [sys.executable, "-X", "faulthandler", "-c", _RERUN_AFTER, json.dumps(list(sys.path)), module,
+            *earlier]
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    env["PYTHONIOENCODING"] = "utf-8"
+    try:
+        proc = subprocess.run(argv, cwd=os.getcwd(), env=env, stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None, "", None
+    except OSError:
+        return False, "", None
+    signal = signal_name(proc.returncode) if proc.returncode < 0 else None
+    return signal is not None, proc.stderr.decode("utf-8", "replace")[-(1 << 20):], signal
+
+
+def _native_and_value(stderr: str, head: str):
+    """What the child's native code printed before faulthandler's record, and the evidence line."""
+    native = stderr.split(_FAULT_START, 1)[0].strip()[-6000:]
+    said = next((line.strip() for line in native.splitlines() if line.strip()), "")
+    return native, head + (f"; it printed: {said[:300]}" if said else "; it printed nothing before dying")
 
 
 def diagnose(target, **kwargs) -> Report:

@@ -47,7 +47,24 @@ def loader_context(ctx: Context) -> Iterable[Finding]:
     the top finding: they change which libraries the process loads."""
     if ctx.interpreter is not None:  # the machine's own variables; a pasted text from elsewhere has none
         ctx.supporting.extend(e for e in loader_evidence(ctx) if e not in ctx.supporting)
+    failure = ctx.failure
+    if failure is not None and failure.signature == "previous-run" and failure.kind not in (
+            "import-crashed", "unsupported-cpu"):
+        # A cause found in a dead kernel's record (the re-run's native words): say it was the previous run.
+        where = f"while importing {failure.module}" if failure.module else "outside an import"
+        extra = [Evidence("the previous run of this kernel died", f"{failure.signal or 'fatal error'} {where}",
+                          failure.required_by or "faulthandler")]
+        said = native_words(failure.message or "")
+        if said and not any(said[:300] in e.value for e in ctx.supporting):
+            extra.append(Evidence("the native library's last words", said[:300], "stderr"))
+        ctx.supporting.extend(e for e in extra if e not in ctx.supporting)
     return ()
+
+
+def native_words(text: str) -> str:
+    """The first line native code printed before the fatal signal (what precedes faulthandler's record)."""
+    head = (text or "").split("Fatal Python error:", 1)[0]
+    return next((line.strip() for line in head.splitlines() if line.strip()), "")
 
 
 @rule("import-crashed", "unsupported-cpu")

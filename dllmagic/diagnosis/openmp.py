@@ -50,9 +50,11 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
                                   "results)"))
     from_text = f" ({' and '.join(sorted(set(owners)))})" if owners else ""
     same = first.lower() == other.lower()
+    previous = (f"The previous run of this kernel died{' importing ' + failure.module if failure.module else ''}: "
+                if failure.signature == "previous-run" else "")
     yield Finding(
         kind="openmp-conflict", cause="duplicate-openmp", confidence=0.92,
-        summary=(f"Two copies of {first or 'an OpenMP runtime'} were loaded into one process{from_text}" if same else
+        summary=previous + (f"Two copies of {first or 'an OpenMP runtime'} were loaded into one process{from_text}" if same else
                  f"Two OpenMP runtimes, {first} and {other}, were loaded into one process{from_text}")
                 + ": each package brought its own. Only one may be initialised.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))

@@ -175,6 +175,9 @@ def test_previous_crash_is_reported_after_restart(start_kernel, tmp_path, valida
     assert top["cause"] == "previous-run-crashed"
     assert "died while importing crashy_ext (SIGSEGV" in top["summary"]
     assert top["fixes"][0]["cell"] == "%dlldoctor crashy_ext"
+    # The crashed import was re-run in a child at load: it crashed again, printing nothing of its own.
+    rerun = {e["fact"]: e["value"] for e in top["evidence"]}["the crashed import, re-run in a child process"]
+    assert rerun.startswith("import crashy_ext crashed again (SIGSEGV)"), rerun
     # Confirmation in a child process: the kernel survives, the report names the signal.
     res = kernel.execute("%dlldoctor crashy_ext")
     (report,) = res.reports()
@@ -230,3 +233,68 @@ def test_hostile_sys_path_in_the_kernel(start_kernel, tmp_path, validate_report)
     validate_report(report)
     assert report["findings"][0]["cause"] == "not-installed"
     assert res.stderr == ""
+
+
+MISSING = "dllmagic-no-such-package-xyz"
+
+
+def test_failing_pip_in_a_cell_gets_a_report_and_its_output_unchanged(start_kernel, validate_report):
+    """%pip and !pip raise nothing when the install fails (IPython sets _exit_code): the output the installer
+    printed is read by the installer signatures (as `dlldoctor explain` would) and the report appears under
+    it; the output itself is byte for byte what the same cell printed before the extension was loaded."""
+    kernel = start_kernel()
+    failing = f"%pip install --no-index {MISSING}"
+    before = kernel.execute(failing)
+    assert before.reports() == [] and "No matching distribution" in before.stdout
+    _load(kernel)
+    res = kernel.execute(failing)
+    assert res.status == "ok" and res.error is None
+    assert res.stdout == before.stdout and res.stderr == before.stderr
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "no-compatible-release", top
+    assert MISSING in top["summary"]
+    assert any(f"-m pip install --no-index {MISSING}" in note and "exit status 1" in note
+               for note in report["notes"]), report["notes"]
+    assert kernel.execute("print(_exit_code)").stdout.strip() == "1"  # IPython's own record, untouched
+    # !python -m pip: the same path (shell.system), the same report.
+    res = kernel.execute(f"import sys\n!{{sys.executable}} -m pip install --no-index {MISSING}")
+    assert [r["findings"][0]["kind"] for r in res.reports()] == ["no-compatible-release"]
+    # With reports turned off, nothing.
+    kernel.execute("%dlldoctor --auto off")
+    assert kernel.execute(failing).reports() == []
+    kernel.execute("%dlldoctor --auto full")
+    # Unloading gives the shell its own system back.
+    kernel.execute("%unload_ext dllmagic")
+    assert kernel.execute("print('system' in get_ipython().__dict__)").stdout.strip() == "False"
+
+
+def test_successful_pip_and_other_commands_get_no_report(start_kernel):
+    kernel = start_kernel()
+    _load(kernel)
+    res = kernel.execute("%pip install --no-index pip")  # already satisfied: exit status 0
+    assert "already satisfied" in res.stdout and res.reports() == [] and res.displays == []
+    res = kernel.execute("!ls /nonexistent-dllmagic-folder")  # fails, but is no installer
+    assert res.reports() == []
+    out = kernel.execute("import sys; print(type(sys.stdout).__name__, type(sys.stderr).__name__)")
+    assert out.stdout.split() == ["OutStream", "OutStream"]  # the streams are the kernel's own again
+    assert kernel.execute("print(get_ipython().system.__name__)").stdout.strip() == "watched_system"
+
+
+def test_installer_commands_are_told_apart_and_their_copy_is_bounded():
+    from dllmagic._kernel import _CAPTURE_LIMIT, _Capture, _is_installer_command
+
+    for cmd in ("/env/bin/python -m pip install x", "pip -q install x", "uv pip install x",
+                "/opt/conda/bin/conda install -y x", "cd a && pip3 install -r r.txt", '"C:\\Py\\python.exe" -m pip install x',
+                "conda env create -f environment.yml"):
+        assert _is_installer_command(cmd), cmd
+    for cmd in ("ls -la", "pip list", "python -m pip --version", "pip", "echo hello"):
+        assert not _is_installer_command(cmd), cmd
+    capture = _Capture()
+    lines = [f"line {i}\n" for i in range(200000)]
+    for line in lines:
+        capture.add(line)
+    text = capture.text()
+    assert len(text) <= _CAPTURE_LIMIT + 3
+    assert text.startswith("line 0\n") and text.endswith(lines[-1])  # the head and the tail (the error) kept

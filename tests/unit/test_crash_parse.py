@@ -63,3 +63,22 @@ def test_dll_directory_recorder_is_installed_and_removed_with_the_extension(monk
     finally:
         _kernel.unload(shell)
     assert os.add_dll_directory is add_dll_directory
+
+
+def test_the_recorder_lists_what_was_imported_before_the_crash(tmp_path):
+    """The second page of the record: top-level packages in the order first imported, up to the crashed one."""
+    for name in ("alpha", "beta"):
+        (tmp_path / f"{name}.py").write_text("VALUE = 1\n")
+    (tmp_path / "crashy_mod.py").write_text("import ctypes\nctypes.string_at(0)\n")
+    code = textwrap.dedent(f"""
+        import sys; sys.path.insert(0, {str(tmp_path)!r})
+        from dllmagic._crash import CrashRecorder
+        rec = CrashRecorder("t", {str(tmp_path)!r}); rec.arm()
+        import alpha, beta, alpha
+        import crashy_mod
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert proc.returncode < 0
+    crash = CrashRecorder("t", str(tmp_path)).previous()
+    assert crash.importing == "crashy_mod"
+    assert crash.imported_before[-2:] == ("alpha", "beta") and "crashy_mod" not in crash.imported_before

@@ -4,6 +4,7 @@ Real binaries: extensions built here with gcc that print what a native runtime p
 and a library loaded with LD_PRELOAD."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -104,8 +105,9 @@ def test_previous_run_crash_file_is_read_by_the_same_signatures(tmp_path):
 
 def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_with, tmp_path,
                                                                      validate_report):
-    """A real kernel dies importing the extension; after the restart the crash report shows SIGABRT, the
-    crashing thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
+    """A real kernel dies importing the extension; with the re-run at restart turned off
+    (DLLMAGIC_CRASH_RECHECK=0) the crash report shows what the record alone knows: SIGABRT, the crashing
+    thread's frame and LD_PRELOAD; its fix (%dlldoctor NAME in a child) finds OMP Error #15."""
     from verdictkit import kernel_python_with
 
     work = tmp_path / "nb"
@@ -113,7 +115,7 @@ def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_wi
     build_extension(work, "ompcrash", OMP_MESSAGE)
     lib = build_preload(tmp_path)
     python = kernel_python_with(tmp_path / "kenv")
-    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib)})
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(lib), "DLLMAGIC_CRASH_RECHECK": "0"})
     kernel.execute("%load_ext dllmagic")
     kernel.execute_until_death("import ompcrash")
     kernel.restart()
@@ -132,3 +134,144 @@ def test_kernel_crash_report_after_restart_then_the_child_finds_omp_15(kernel_wi
     assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
     assert any(e["fact"] == "LD_PRELOAD" for e in top["evidence"])
     assert kernel.execute("print('alive')").stdout.strip() == "alive"
+
+
+def build_openmp_extension(folder: Path, name: str, *, linked: Path = None, vendored: Path = None) -> None:
+    """An extension module whose init starts an OpenMP runtime for real: the one it is ``linked`` against
+    (Intel's libiomp5.so, from the intel-openmp wheel), then the copy of it that it ``vendored`` (as a wheel
+    that bundles its own runtime does, loaded by path). A second runtime that finds the first initialised
+    prints OMP Error #15 and aborts the process."""
+    body = "    omp_get_max_threads();\n" if linked else ""
+    if vendored:
+        body += f"""    void *own = dlopen("{vendored}", RTLD_NOW | RTLD_LOCAL);
+    if (!own) {{ PyErr_SetString(PyExc_ImportError, dlerror()); return NULL; }}
+    int (*threads)(void) = (int (*)(void))dlsym(own, "omp_get_max_threads");
+    if (threads) threads();
+"""
+    src = folder / f"{name}.c"
+    src.write_text(f"""
+#include <Python.h>
+#include <dlfcn.h>
+int omp_get_max_threads(void);
+PyMODINIT_FUNC PyInit_{name}(void) {{
+{body}    static struct PyModuleDef def = {{PyModuleDef_HEAD_INIT, "{name}", NULL, -1, NULL}};
+    return PyModule_Create(&def);
+}}
+""")
+    suffix = sysconfig.get_config_var("EXT_SUFFIX")
+    link = [f"-L{linked.parent}", "-liomp5", f"-Wl,-rpath,{linked.parent}"] if linked else []
+    subprocess.run(["gcc", "-shared", "-fPIC", f"-I{sysconfig.get_paths()['include']}", str(src),
+                    "-o", str(folder / f"{name}{suffix}"), *link, "-ldl"], check=True)
+
+
+def vendor_runtime(folder: Path, runtime: Path, name: str) -> Path:
+    """A copy of the runtime in the package's own folder, as auditwheel and conda packages bundle one."""
+    libs = folder / f"{name}.libs"
+    libs.mkdir()
+    return Path(shutil.copy(runtime, libs / runtime.name))
+
+
+@pytest.fixture(scope="module")
+def omp_kernel_python(tmp_path_factory):
+    """A kernel venv with the intel-openmp wheel: a real lib/libiomp5.so."""
+    from verdictkit import kernel_python_with
+
+    root = tmp_path_factory.mktemp("ompenv") / "kenv"
+    python = kernel_python_with(root, "intel-openmp")
+    runtime = root / "lib" / "libiomp5.so"
+    assert runtime.is_file(), "the intel-openmp wheel brings lib/libiomp5.so"
+    return python, runtime
+
+
+def test_kernel_killed_by_a_real_omp_15_is_named_after_the_restart(kernel_with, tmp_path, validate_report,
+                                                                  omp_kernel_python):
+    """Two real OpenMP runtimes abort a real kernel (LD_PRELOAD set, as users do to pick Intel's runtime).
+    After the restart the report names OMP Error #15, both runtimes and LD_PRELOAD, not just SIGABRT: the
+    crashed import was re-run in a child process and its stderr read by the same signatures."""
+    python, runtime = omp_kernel_python
+    work = tmp_path / "nb"
+    work.mkdir()
+    build_openmp_extension(work, "twomp", linked=runtime, vendored=vendor_runtime(work, runtime, "twomp"))
+    kernel = kernel_with(python, work, env={"LD_PRELOAD": str(runtime)})
+    kernel.execute("%load_ext dllmagic")
+    kernel.execute_until_death("import twomp")
+    kernel.restart()
+    res = kernel.execute("%load_ext dllmagic")
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert top["summary"].startswith("The previous run of this kernel died importing twomp")
+    assert "Two copies of libiomp5.so" in top["summary"]
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    assert ev["initialising"] == ev["already initialised"] == "libiomp5.so"
+    assert "OMP: Error #15: Initializing libiomp5.so, but found libiomp5.so already initialized" in \
+        ev["the crashed import, re-run in a child process"]
+    assert ev["the previous run of this kernel died"] == "SIGABRT while importing twomp"
+    assert ev.get("LD_PRELOAD") == str(runtime)
+    assert kernel.execute("print('alive')").stdout.strip() == "alive"
+    # The record is read once: loading again in the same run shows no second report.
+    kernel.execute("%unload_ext dllmagic")
+    assert kernel.execute("%load_ext dllmagic").reports() == []
+
+
+def test_a_crash_the_child_does_not_repeat_says_so(tmp_path):
+    """Recorded SIGSEGV in an import that works in a fresh process: the report says the re-run imported it,
+    so the crash needs what the kernel had loaded before, and keeps the recorded signal."""
+    from dllmagic._crash import parse_fault_text
+    from dllmagic.api import diagnose_crash
+
+    (tmp_path / "harmless.py").write_text("VALUE = 1\n")
+    text = ("Fatal Python error: Segmentation fault\n\nCurrent thread 0x00007f0000000002 (most recent call first):\n"
+            '  File "<frozen importlib._bootstrap>", line 241 in _call_with_frames_removed\n'
+            '  File "/srv/nb.py", line 3 in <module>\n')
+    previous = parse_fault_text(text, "harmless", str(tmp_path / "x.fault"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        report = diagnose_crash(previous, recheck=True, timeout=60)
+    finally:
+        sys.path.remove(str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "previous-run-crashed" and "SIGSEGV" in top.summary
+    rerun = {e.fact: e.value for e in top.evidence}["the crashed import, re-run in a child process"]
+    assert rerun.startswith("import harmless works alone in a fresh process: the crash needs"), rerun
+    # With the packages the kernel had imported before it (stdlib and the kernel's own are left out).
+    (tmp_path / "earlier.py").write_text("VALUE = 2\n")
+    previous = dataclasses.replace(previous, imported_before=("json", "IPython", "earlier", "harmless"))
+    sys.path.insert(0, str(tmp_path))
+    try:
+        report = diagnose_crash(previous, recheck=True, timeout=60)
+    finally:
+        sys.path.remove(str(tmp_path))
+    rerun = {e.fact: e.value for e in report.findings[0].evidence}["the crashed import, re-run in a child process"]
+    assert rerun.startswith("import harmless works alone in a fresh process, and also after earlier:"), rerun
+
+
+def test_a_crash_that_needs_an_earlier_import_is_found_by_the_second_re_run(kernel_with, tmp_path,
+                                                                            validate_report, omp_kernel_python):
+    """The classic OMP #15: each package imports fine alone; the kernel dies importing the second one (its
+    own runtime finds the first package's initialised). The recorder lists what was imported before the
+    crash, so the re-run after the restart imports that first and finds Error #15; no LD_PRELOAD here."""
+    python, runtime = omp_kernel_python
+    work = tmp_path / "nb"
+    work.mkdir()
+    build_openmp_extension(work, "ompfirst", linked=runtime)
+    build_openmp_extension(work, "ompsecond", vendored=vendor_runtime(work, runtime, "ompsecond"))
+    alone = subprocess.run([str(python), "-c", "import ompsecond"], cwd=work, capture_output=True)
+    assert alone.returncode == 0, alone.stderr  # each one alone is fine
+    kernel = kernel_with(python, work)
+    kernel.execute("%load_ext dllmagic")
+    assert kernel.execute("import ompfirst").status == "ok"
+    kernel.execute_until_death("import ompsecond")
+    kernel.restart()
+    (report,) = kernel.execute("%load_ext dllmagic").reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
+    assert top["summary"].startswith("The previous run of this kernel died importing ompsecond")
+    ev = {e["fact"]: e["value"] for e in top["evidence"]}
+    rerun = ev["the crashed import, re-run in a child process"]
+    assert rerun.startswith("import ompsecond works alone in a fresh process, but crashed again (SIGABRT) "
+                            "after importing what the kernel had imported before it (ompfirst)"), rerun
+    assert "OMP: Error #15: Initializing libiomp5.so, but found libiomp5.so already initialized" in rerun
+    assert "LD_PRELOAD" not in ev

@@ -172,3 +172,78 @@ def test_attribute_error_on_a_shadowing_module_gets_a_report_and_a_typo_does_not
     assert top["fixes"][0]["kind"] == "rename"
     typo = kernel.execute("import math\nmath.sine(1)")   # a plain typo on a real module: no report
     assert typo.error is not None and not typo.reports(), typo.outputs
+
+
+def _started_kernel_then_wait(kernel_with, python, work):
+    """A kernel with dllmagic loaded, then a pause: the start time the kernel reads (/proc's btime is whole
+    seconds) must be before the files the test writes next."""
+    import time
+
+    kernel = kernel_with(python, work)
+    assert kernel.execute("%load_ext dllmagic").status == "ok"
+    time.sleep(2.5)
+    return kernel
+
+
+def test_pth_file_written_after_the_kernel_started_is_restart_needed(kernel_with, tmp_path, validate_report):
+    """A .pth file (what `pip install -e` of a src layout, conda develop and many installers write) is read
+    only at start-up: the package it points to cannot be imported until a restart; the report says so."""
+    python = kernel_python_with(tmp_path / "kenv")
+    work = tmp_path / "nb"
+    work.mkdir()
+    kernel = _started_kernel_then_wait(kernel_with, python, work)
+    extra = tmp_path / "src"
+    (extra / "latepkg").mkdir(parents=True)
+    (extra / "latepkg" / "__init__.py").write_text("VALUE = 1\n")
+    site = next((tmp_path / "kenv").glob("lib/python*/site-packages"))
+    (site / "late_paths.pth").write_text(f"{extra}\n")
+    res = kernel.execute("import latepkg")
+    assert res.error and res.error["content"]["ename"] == "ModuleNotFoundError"
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "module-not-found" and top["cause"] == "restart-needed", top
+    assert str(extra) in top["summary"] and "restart the kernel" in top["summary"]
+    ev = {e["fact"]: (e["value"], e["source"]) for e in top["evidence"]}
+    value, why = ev["'latepkg' is on disk in"]
+    assert value == str(extra / "latepkg")
+    assert why == "added by late_paths.pth (written after the kernel started), which is read only at start-up"
+    assert [f["kind"] for f in top["fixes"]] == ["restart"]
+    # The fix is right: after a restart the import works.
+    kernel.restart()
+    assert kernel.execute("import latepkg; print(latepkg.VALUE)").stdout.strip() == "1"
+
+
+def test_editable_install_after_the_kernel_started_is_restart_needed(kernel_with, tmp_path, validate_report):
+    """A real `pip install -e` of a flat-layout project (setuptools writes an editable finder and the .pth
+    that installs it) while the kernel runs: `import` fails in the kernel, the report names the finder,
+    and the restart it asks for makes the import work."""
+    python = kernel_python_with(tmp_path / "kenv")
+    work = tmp_path / "nb"
+    work.mkdir()
+    project = tmp_path / "flatproj"
+    (project / "flatproj").mkdir(parents=True)
+    (project / "flatproj" / "__init__.py").write_text("VALUE = 2\n")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=64"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        '[project]\nname = "flatproj"\nversion = "0.1"\n\n[tool.setuptools]\npackages = ["flatproj"]\n')
+    kernel = _started_kernel_then_wait(kernel_with, python, work)
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-deps",
+                    "-e", str(project)],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    site = next((tmp_path / "kenv").glob("lib/python*/site-packages"))
+    finders = sorted(p.name for p in site.glob("__editable__*flatproj*"))
+    assert any(name.endswith("_finder.py") for name in finders), finders  # a real finder, not a path .pth
+    res = kernel.execute("import flatproj")
+    assert res.error and res.error["content"]["ename"] == "ModuleNotFoundError"
+    (report,) = res.reports()
+    validate_report(report)
+    top = report["findings"][0]
+    assert top["kind"] == "module-not-found" and top["cause"] == "restart-needed", top
+    ev = {e["fact"]: (e["value"], e["source"]) for e in top["evidence"]}
+    value, why = ev["'flatproj' is on disk in"]
+    assert value.endswith("flatproj"), value
+    assert "editable finder" in why and "written after the kernel started" in why, why
+    assert [f["kind"] for f in top["fixes"]] == ["restart"]
+    kernel.restart()
+    assert kernel.execute("import flatproj; print(flatproj.VALUE)").stdout.strip() == "2"
