@@ -339,12 +339,6 @@ def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool =
 _FAULT_START = "Fatal Python error:"
 
 
-#: Packages a kernel imports for itself (completion, comms, widgets): never the user's part of a crash.
-_KERNEL_OWN = frozenset({"dllmagic", "IPython", "ipykernel", "jupyter_client", "jupyter_core", "zmq", "tornado",
-                         "traitlets", "jedi", "parso", "debugpy", "comm", "ipywidgets", "prompt_toolkit",
-                         "pygments", "matplotlib_inline", "nest_asyncio", "psutil", "pexpect", "ptyprocess",
-                         "decorator", "executing", "asttokens", "stack_data", "pure_eval", "wcwidth",
-                         "platformdirs", "packaging", "pkg_resources", "setuptools", "_distutils_hack"})
 #: At most this many earlier packages are imported before the crashed one in the second re-run.
 _MAX_BEFORE = 40
 
@@ -389,7 +383,9 @@ def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = (
                  f"{str(first.get('message', ''))[:300]}" if first else
                  f"import {module} ended without a result (exit status {probe.returncode})")
         return "", [Evidence(fact, value, where)], None
-    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | _KERNEL_OWN
+    # The kernel's own packages were imported before the recorder was armed, so they are not in ``before``
+    # (the tracker sees only modules not yet loaded); the standard library is left out as no part of it.
+    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
     top = module.partition(".")[0]
     earlier = [n for n in before if n.isidentifier() and n not in skip and n != top][-_MAX_BEFORE:]
     alone = f"import {module} works alone in a fresh process"
