@@ -380,7 +380,6 @@ def _parse_magic(line: str) -> Dict[str, Any]:
 #: The installers whose failures have signatures: a command word, then an installing sub-command (IPython
 #: hands %pip to system as "<python> -m pip install ...", %conda as "<conda> install ...", !lines as typed).
 _INSTALLER_WORDS = frozenset({"pip", "pip3", "uv", "conda", "mamba", "micromamba", "poetry", "pipx"})
-_INSTALLER_HINTS = ("pip", "uv", "conda", "mamba", "poetry")
 _INSTALL_VERBS = frozenset({"install", "add", "sync", "create", "update", "upgrade", "lock", "pip", "env"})
 #: What a copied installer output may hold: its head and its tail (pip's error is at the end).
 _CAPTURE_HEAD = 32 * 1024
@@ -389,8 +388,8 @@ _CAPTURE_LIMIT = 256 * 1024
 
 def _has_installer_line(raw: str) -> bool:
     """Whether a cell has a %pip / !pip / %conda / %uv ... line that installs (a cheap scan, nothing run)."""
-    if not any(word in raw for word in _INSTALLER_HINTS):
-        return False
+    if "pip" not in raw and "uv" not in raw and "conda" not in raw and "mamba" not in raw and "poetry" not in raw:
+        return False  # every cell pays this much: five substring searches
     for line in raw.splitlines():
         line = line.strip()
         if line[:1] in ("%", "!") and _is_installer_command(line.lstrip("%!")):
