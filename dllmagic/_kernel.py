@@ -36,10 +36,9 @@ class Extension:
         self.crash = None
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
-        # Installer commands (%pip, !pip, %conda, !uv ...) run in the current cell: (command, exit status,
-        # what they printed). Filled by the shell.system wrapper, read and emptied by post_run_cell.
-        self.installs: list = []
-        self._system = None
+        # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
+        # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
+        self._install_watch = None
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -51,7 +50,7 @@ class Extension:
             self.shell.events.register("post_execute", self.post_execute)
         self.shell.register_magic_function(self.dlldoctor_magic, "line", "dlldoctor")
         self._arm_crash_recorder()
-        self._guard(self._watch_installers, "watching installer commands")
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
         if hasattr(os, "add_dll_directory"):
             # Windows: the list of os.add_dll_directory folders cannot be read back from a process, so
             # record the calls packages make from now on (the report shows where each folder came from).
@@ -63,13 +62,12 @@ class Extension:
         install_dll_directory_recorder(os)
 
     def unload(self) -> None:
-        if self._system is not None and self.shell.__dict__.get("system") is self._system:
-            del self.shell.system  # the class's own again
-        self._system = None
+        self._end_install_watch()
         wrapped = getattr(getattr(os, "add_dll_directory", None), "__wrapped__", None)
         if wrapped is not None:
             os.add_dll_directory = wrapped
-        for event, callback in (("post_run_cell", self.post_run_cell), ("post_execute", self.post_execute)):
+        for event, callback in (("post_run_cell", self.post_run_cell), ("post_execute", self.post_execute),
+                                ("pre_run_cell", self.pre_run_cell)):
             try:
                 self.shell.events.unregister(event, callback)
             except ValueError:
@@ -102,9 +100,14 @@ class Extension:
             self._guard(lambda: self._report_previous_crash(previous), "reporting the previous crash")
 
     # -- the hook -----------------------------------------------------------------------------------
+    def pre_run_cell(self, info=None) -> None:
+        raw = getattr(info, "raw_cell", None)
+        if raw and self.level != "off" and _has_installer_line(raw):  # a few substring checks otherwise
+            self._guard(self._start_install_watch, "watching the installer's output")
+
     def post_run_cell(self, result) -> None:
-        if self.installs:  # an installer ran in this cell (rare): a failed one gets its report
-            self._guard(self._on_installs, "diagnosing the failed install")
+        if self._install_watch is not None:  # this cell had an installer line (rare)
+            self._guard(lambda: self._on_install_cell(result), "diagnosing the failed install")
         exc = getattr(result, "error_in_exec", None)
         self._shown = exc if exc is not None else getattr(self, "_shown", None)
         if exc is None or self.level == "off":
@@ -148,65 +151,52 @@ class Extension:
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
 
     # -- installers (%pip, !pip ...) ---------------------------------------------------------------
-    def _watch_installers(self) -> None:
-        """A failing ``%pip install`` raises nothing (IPython stores the exit status in ``_exit_code``), so
-        the hook never sees it. Wrap this shell's ``system`` (what %pip, %conda, %uv and every ``!command``
-        call): an installer command's output is copied, as it is printed, for post_run_cell; every other
-        command runs untouched. Both the pty reader (POSIX) and the pipe reader (Windows) of IPython print
-        the command's output through sys.stdout / sys.stderr, which is where the copy is taken."""
-        system = getattr(self.shell, "system", None)
-        if system is None or "system" in self.shell.__dict__:
-            return  # someone else replaced it on this shell already: leave theirs alone
-        original = system
-
-        def watched_system(cmd, *args, **kwargs):
-            if self.level == "off" or not isinstance(cmd, str) or not _is_installer_command(cmd):
-                return original(cmd, *args, **kwargs)
-            return self._run_installer(original, cmd, args, kwargs)
-
-        watched_system.__wrapped__ = original
-        watched_system.__doc__ = getattr(original, "__doc__", None)
-        self._system = watched_system
-        self.shell.system = watched_system
-
-    def _run_installer(self, original, cmd: str, args, kwargs):
+    # A failing ``%pip install`` raises nothing (IPython stores the exit status in ``_exit_code``), so the
+    # hook never sees it. For a cell with an installer line, what the cell prints is copied as it is printed
+    # (IPython's pty reader on POSIX and its pipe readers on Windows print a command's output through
+    # sys.stdout / sys.stderr, which is where the copy is taken); after the cell, a non-zero exit status has
+    # the copy read by the installer signatures. The streams are wrapped, never replaced in what they show;
+    # shell.system itself is left alone (its ``{var}`` expansion reads its caller's frame).
+    def _start_install_watch(self) -> None:
+        self._end_install_watch()
         capture = _Capture()
         out, err = sys.stdout, sys.stderr
         tee_out, tee_err = _Tee(out, capture.add), _Tee(err, capture.add)
         sys.stdout, sys.stderr = tee_out, tee_err
-        status: Any = "ran"
-        try:
-            return original(cmd, *args, **kwargs)
-        except BaseException as exc:  # re-raised unchanged
-            # system_raise_on_error: a CalledProcessError has the status; anything else (an interrupt,
-            # "Background processes not supported") leaves no status of this command to read.
-            status = getattr(exc, "returncode", None)
-            raise
-        finally:
-            if sys.stdout is tee_out:
-                sys.stdout = out
-            if sys.stderr is tee_err:
-                sys.stderr = err
-            if status == "ran":
-                status = self.shell.user_ns.get("_exit_code")
-            # (the last few only: a silent cell's commands reach no post_run_cell of their own)
-            self.installs = self.installs[-7:] + [(cmd, status, capture.text())]
+        self._install_watch = (capture, out, err, tee_out, tee_err)
 
-    def _on_installs(self) -> None:
-        installs, self.installs = self.installs, []
-        for cmd, status, text in installs:
-            if not isinstance(status, int) or status == 0 or not text.strip():
-                continue
-            from .api import explain
+    def _end_install_watch(self):
+        """Give the streams back (unless someone replaced ours meanwhile); the copy, or None."""
+        watch, self._install_watch = self._install_watch, None
+        if watch is None:
+            return None
+        capture, out, err, tee_out, tee_err = watch
+        if sys.stdout is tee_out:
+            sys.stdout = out
+        if sys.stderr is tee_err:
+            sys.stderr = err
+        return capture
 
-            report = explain(text)  # the installer signatures, as `dlldoctor explain` reads a pasted output
-            if report.failure is None or not report.findings:
-                continue  # nothing recognised: the installer's own message stands alone
-            import dataclasses
+    def _on_install_cell(self, result) -> None:
+        capture = self._end_install_watch()
+        exc = getattr(result, "error_in_exec", None)
+        # system_raise_on_error: a CalledProcessError carries the status; else IPython's _exit_code
+        status = getattr(exc, "returncode", None) if exc is not None else self.shell.user_ns.get("_exit_code")
+        if capture is None or not isinstance(status, int) or status == 0:
+            return
+        text = capture.text()
+        if not text.strip():
+            return
+        from .api import explain
 
-            note = f"from the output of `{cmd.strip()[:300]}` in this cell (exit status {status})"
-            self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)),
-                         compact=self.level == "compact")
+        report = explain(text)  # the installer signatures, as `dlldoctor explain` reads a pasted output
+        if report.failure is None or not report.findings:
+            return  # nothing recognised: the installer's own message stands alone
+        import dataclasses
+
+        note = f"from what this cell's installer printed (exit status {status})"
+        self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)),
+                     compact=self.level == "compact")
 
     def _cell_id(self):
         from_shell = getattr(self.shell, "parent_header", None) or {}
@@ -394,6 +384,17 @@ _INSTALL_VERBS = frozenset({"install", "add", "sync", "create", "update", "upgra
 #: What a copied installer output may hold: its head and its tail (pip's error is at the end).
 _CAPTURE_HEAD = 32 * 1024
 _CAPTURE_LIMIT = 256 * 1024
+
+
+def _has_installer_line(raw: str) -> bool:
+    """Whether a cell has a %pip / !pip / %conda / %uv ... line that installs (a cheap scan, nothing run)."""
+    if "pip" not in raw and "uv" not in raw and "conda" not in raw and "mamba" not in raw and "poetry" not in raw:
+        return False  # every cell pays this much: five substring searches
+    for line in raw.splitlines():
+        line = line.strip()
+        if line[:1] in ("%", "!") and _is_installer_command(line.lstrip("%!")):
+            return True
+    return False
 
 
 def _is_installer_command(cmd: str) -> bool:

@@ -339,12 +339,6 @@ def diagnose_crash(previous, *, system: Optional[System] = None, recheck: bool =
 _FAULT_START = "Fatal Python error:"
 
 
-#: Packages a kernel imports for itself (completion, comms, widgets): never the user's part of a crash.
-_KERNEL_OWN = frozenset({"dllmagic", "IPython", "ipykernel", "jupyter_client", "jupyter_core", "zmq", "tornado",
-                         "traitlets", "jedi", "parso", "debugpy", "comm", "ipywidgets", "prompt_toolkit",
-                         "pygments", "matplotlib_inline", "nest_asyncio", "psutil", "pexpect", "ptyprocess",
-                         "decorator", "executing", "asttokens", "stack_data", "pure_eval", "wcwidth",
-                         "platformdirs", "packaging", "pkg_resources", "setuptools", "_distutils_hack"})
 #: At most this many earlier packages are imported before the crashed one in the second re-run.
 _MAX_BEFORE = 40
 
@@ -362,14 +356,18 @@ _RERUN_AFTER = (
 
 
 def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = ()):
-    """``import module`` again in a child of this interpreter: (what its native code printed before it
-    died, evidence of the re-run, a note when it could not be run). When it does not crash alone, once more
-    after the packages the dead kernel had imported before it (``before``, in their order): a crash that
-    needs two packages (two OpenMP runtimes, two copies of a C++ runtime) shows up only then."""
+    """``import module`` again in a child of this interpreter, ``timeout`` seconds for all: (what its native
+    code printed before it died, evidence of the re-run, a note when it could not be run). When it does not
+    crash alone, once more after the packages the dead kernel had imported before it (``before``, in their
+    order): a crash that needs two packages (two OpenMP runtimes, two copies of a C++ runtime) shows up only
+    then."""
+    import time
+
     from .model import Evidence
 
     where = f"a child process of {sys.executable}"
     fact = "the crashed import, re-run in a child process"
+    deadline = time.monotonic() + timeout  # for both re-runs together
     try:
         probe = run_probe(sys.executable, import_name=module, sys_path=list(sys.path), cwd=os.getcwd(),
                           timeout=timeout)
@@ -385,12 +383,14 @@ def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = (
                  f"{str(first.get('message', ''))[:300]}" if first else
                  f"import {module} ended without a result (exit status {probe.returncode})")
         return "", [Evidence(fact, value, where)], None
-    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names) | _KERNEL_OWN
+    # The kernel's own packages were imported before the recorder was armed, so they are not in ``before``
+    # (the tracker sees only modules not yet loaded); the standard library is left out as no part of it.
+    skip = set(getattr(sys, "stdlib_module_names", ())) | set(sys.builtin_module_names)
     top = module.partition(".")[0]
     earlier = [n for n in before if n.isidentifier() and n not in skip and n != top][-_MAX_BEFORE:]
     alone = f"import {module} works alone in a fresh process"
     if earlier:
-        crashed, stderr, signal = _rerun_after(module, earlier, timeout)
+        crashed, stderr, signal = _rerun_after(module, earlier, max(1.0, deadline - time.monotonic()))
         listed = ", ".join(earlier)
         if crashed:
             native, value = _native_and_value(
@@ -398,8 +398,8 @@ def _rerun_crashed_import(module: str, timeout: float, before: Sequence[str] = (
                         f"before it ({listed})")
             return native, [Evidence(fact, value, where)], None
         if crashed is None:
-            return "", [Evidence(fact, f"{alone}; the re-run after {listed} did not finish within "
-                                       f"{timeout:.0f} s", where)], None
+            return "", [Evidence(fact, f"{alone}; the re-run after {listed} did not finish within the "
+                                       f"{timeout:.0f} s allowed", where)], None
         return "", [Evidence(fact, f"{alone}, and also after {listed}: the crash needs something else the "
                                    f"kernel had done before it (threads, environment changes, data)", where)], None
     value = (f"{alone}: the crash needs something the kernel had loaded or done before it (another "
