@@ -211,24 +211,31 @@ class Extension:
             return None
 
     # -- display ------------------------------------------------------------------------------------
-    def display(self, report, *, compact: bool = False) -> None:
+    def display(self, report, *, compact: bool = False, display_id: Optional[str] = None) -> None:
         from IPython.display import display
 
-        from .report.html import render_html
-        from .report.jsonview import MIME_TYPE, render_dict
-        from .report.text import render_text
-
         self.last_report = report
-        bundle = {
-            "text/plain": render_text(report, compact=compact),
-            "text/html": render_html(report, compact=compact),
-            MIME_TYPE: render_dict(report),
-        }
+        bundle = self._static_bundle(report, compact)
         widget_bundle = self._widget_bundle(report, compact)
         if widget_bundle:
             # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
             bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
-        display(bundle, raw=True)
+        if display_id:
+            display(bundle, raw=True, display_id=display_id)
+        else:
+            display(bundle, raw=True)
+
+    @staticmethod
+    def _static_bundle(report, compact: bool) -> Dict[str, Any]:
+        from .report.html import render_html
+        from .report.jsonview import MIME_TYPE, render_dict
+        from .report.text import render_text
+
+        return {
+            "text/plain": render_text(report, compact=compact),
+            "text/html": render_html(report, compact=compact),
+            MIME_TYPE: render_dict(report),
+        }
 
     def _widget_bundle(self, report, compact: bool):
         # The widget view needs a front end with a widget manager: only in a real kernel, never in a
@@ -266,7 +273,45 @@ class Extension:
             timeout = float(os.environ.get("DLLMAGIC_CRASH_RECHECK_TIMEOUT", "30"))
         except ValueError:
             timeout = 30.0
-        self.display(diagnose_crash(previous, recheck=recheck, timeout=timeout))
+        publisher = getattr(self.shell, "display_pub", None)
+        in_kernel = getattr(self.shell, "kernel", None) is not None and hasattr(publisher, "set_thread_parent")
+        if not (recheck and in_kernel and previous.importing):
+            # A terminal IPython (no display to update later), or no re-run: the report as it is, now.
+            self.display(diagnose_crash(previous, recheck=recheck, timeout=timeout))
+            return
+        # In a kernel the re-run happens beside it (it may take seconds, and %load_ext may run while the
+        # kernel starts): the record's report now, brought up to date in place when the child is done.
+        import dataclasses
+        import threading
+        import uuid
+
+        first = diagnose_crash(previous, recheck=False)
+        note = (f"re-running `import {previous.importing}` in a child process to read what its native code "
+                f"printed before the crash; this report is updated in place when that is done")
+        display_id = f"dllmagic-crash-{uuid.uuid4().hex}"
+        self.display(dataclasses.replace(first, notes=(note,) + tuple(first.notes)), display_id=display_id)
+        parent = publisher.parent_header
+        self._recheck = threading.Thread(target=self._recheck_crash, name="dllmagic-crash-recheck", daemon=True,
+                                         args=(previous, timeout, display_id, parent))
+        self._recheck.start()
+
+    def _recheck_crash(self, previous, timeout: float, display_id: str, parent) -> None:
+        """The background half of the crash report: the child re-run, then the display updated (its static
+        views: the widget of the first display is replaced by the report renderer)."""
+        from IPython.display import update_display
+
+        from .api import diagnose_crash
+
+        publisher = self.shell.display_pub
+        token = publisher.set_thread_parent(parent)  # this thread's messages belong to the %load_ext cell
+        try:
+            report = diagnose_crash(previous, recheck=True, timeout=timeout)
+            self.last_report = report
+            update_display(self._static_bundle(report, compact=False), raw=True, display_id=display_id)
+        except Exception as exc:  # never in the kernel's way: one line, under that cell
+            self._internal("re-running the crashed import", exc)
+        finally:
+            publisher.reset_thread_parent(token)
 
     # -- errors of our own --------------------------------------------------------------------------
     def _guard(self, func, where: str) -> None:

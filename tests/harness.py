@@ -129,7 +129,7 @@ class Kernel:
             kind = msg["msg_type"]
             if kind == "status" and msg["content"]["execution_state"] == "idle":
                 break
-            if kind in ("stream", "display_data", "execute_result", "error"):
+            if kind in ("stream", "display_data", "execute_result", "error", "update_display_data"):
                 result.outputs.append({"msg_type": kind, "content": msg["content"]})
         while True:
             reply = self.client.get_shell_msg(timeout=timeout)
@@ -138,6 +138,32 @@ class Kernel:
         result.status = reply["content"]["status"]
         result.reply = reply["content"]
         return result
+
+    def updated_report(self, result: CellResult, timeout: float = 120.0) -> dict:
+        """The one dllmagic report a cell displayed with a display id, as its update_display_data left it:
+        from the cell's own outputs when it came before the cell went idle, else from the next messages."""
+        (display,) = [o["content"] for o in result.outputs if o["msg_type"] == "display_data"
+                      and "application/vnd.dllmagic.report+json" in o["content"]["data"]]
+        display_id = display.get("transient", {}).get("display_id")
+        assert display_id, "the report was displayed without a display id"
+
+        def report_of(content):
+            if content.get("transient", {}).get("display_id") == display_id:
+                return content["data"].get("application/vnd.dllmagic.report+json")
+            return None
+
+        for out in result.outputs:
+            if out["msg_type"] == "update_display_data" and report_of(out["content"]):
+                return report_of(out["content"])
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                msg = self.client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                continue
+            if msg["msg_type"] == "update_display_data" and report_of(msg["content"]):
+                return report_of(msg["content"])
+        raise TimeoutError(f"no update of display {display_id}")
 
     def execute_until_death(self, code: str, timeout: float = 60.0) -> None:
         self.client.execute(code)

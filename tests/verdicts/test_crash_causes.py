@@ -197,7 +197,13 @@ def test_kernel_killed_by_a_real_omp_15_is_named_after_the_restart(kernel_with, 
     kernel.execute_until_death("import twomp")
     kernel.restart()
     res = kernel.execute("%load_ext dllmagic")
-    (report,) = res.reports()
+    # At once: the record's report (SIGABRT), saying that the re-run is under way beside the kernel.
+    (first,) = res.reports()
+    assert first["findings"][0]["cause"] == "previous-run-crashed"
+    assert any("re-running `import twomp` in a child process" in n for n in first["notes"]), first["notes"]
+    assert kernel.execute("print('kernel free meanwhile')").stdout.strip() == "kernel free meanwhile"
+    # Then the same display, brought up to date in place.
+    report = kernel.updated_report(res)
     validate_report(report)
     top = report["findings"][0]
     assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
@@ -264,7 +270,7 @@ def test_a_crash_that_needs_an_earlier_import_is_found_by_the_second_re_run(kern
     assert kernel.execute("import ompfirst").status == "ok"
     kernel.execute_until_death("import ompsecond")
     kernel.restart()
-    (report,) = kernel.execute("%load_ext dllmagic").reports()
+    report = kernel.updated_report(kernel.execute("%load_ext dllmagic"))
     validate_report(report)
     top = report["findings"][0]
     assert top["kind"] == "openmp-conflict" and top["cause"] == "duplicate-openmp", top
