@@ -17,12 +17,70 @@ from . import Context, docs_for, rule
 from ._common import detail, kernel_evidence
 
 #: "<name> <version> depends on <requirement>" and "The user requested <requirement>" (pip's resolver).
-_DEPENDS = re.compile(r"^\s*(?P<who>[A-Za-z0-9][\w.\-]*) (?P<version>\S+) depends on (?P<req>[^\n]+?)\s*$", re.M)
+_DEPENDS = re.compile(r"^\s*(?P<who>[A-Za-z0-9][\w.\-]*) (?P<version>\d[\w.+!*\-]*) depends on (?P<req>[^\n]+?)\s*$", re.M)
 _REQUESTED = re.compile(r"^\s*The user requested (?P<req>[^\n]+?)\s*$", re.M)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
+#: A 32-bit CPython in a pasted text: its version banner, its default Windows folder, Program Files (x86).
+_PYTHON_32 = re.compile(r"\[MSC v\.\d{3,5} 32 bit \((?:Intel|ARM)\)\]|\bPython3\d{0,2}-32\\|Program Files \(x86\)\\Python")
+#: uv's hint under "doesn't have a source distribution or wheel for the current platform".
+_UV_PLATFORM_HINT = re.compile(
+    r"You're on (?P<os>[A-Za-z][\w ]{0,20}) \(`?(?P<tag>[\w.\-]{1,80})`?\), but `?(?P<name>[A-Za-z0-9][\w.\-]{0,100})`? "
+    r"\(v(?P<version>[^)\s]{1,60})\) only has wheels for(?: the following platforms?)?:\s*(?P<tags>[^\n;]{1,2000})")
+#: Poetry's verbose installer: a wheel of the release that this environment does not accept.
+_SKIPPED_WHEEL = re.compile(r"Skipping wheel (?P<wheel>[A-Za-z0-9][\w.\-+!]{0,200}\.whl) as this is not supported")
+#: conda: "Your python: python=3.8" and "  - dlib -> python[version='2.7.*|3.5.*']".
+_CONDA_YOUR_PYTHON = re.compile(r"Your python: python=(?P<python>\d+\.\d+)")
+_CONDA_NEEDS_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) -> python\[version='(?P<spec>[^'\n]{1,200})'\]",
+                                 re.M)
+#: conda / mamba list entries that pin a build string: "zstd==1.5.2=hbc0c0cd_6", "zstd ==1.5.2 h12be248_6".
+_PINNED_BUILD = re.compile(r"^\s*-\s*(?:nothing provides requested )?(?P<name>[A-Za-z0-9_][\w.\-]{0,100}) ?==?"
+                           r"(?P<version>[^\s=*]{1,60})(?:=| )(?P<build>[A-Za-z0-9_][\w.]{0,60})\s*$", re.M)
+#: mamba: a package of the list needs a virtual package of another operating system.
+_NEEDS_OTHER_OS = re.compile(r"nothing provides (?P<virtual>__(?:win|linux|osx|unix|glibc))\b[^\n]{0,80}? needed by "
+                             r"(?P<by>[A-Za-z0-9][\w.\-]{0,200})")
+_CONDA_PLATFORM = re.compile(r"^\s*Platform: (?P<platform>[a-z0-9]+-[a-z0-9_]+)\s*$", re.M)
+
+
+def _text(ctx: Context) -> str:
+    """The installer output as the signatures read it (normalised once per report)."""
+    cached = ctx.cache.get("installer_text")
+    if cached is None:
+        from ..failure.intake import normalise
+
+        raw = str(ctx.cache.get("text") or "") or (ctx.failure.message if ctx.failure else "") or ""
+        cached = ctx.cache["installer_text"] = normalise(raw)
+    return cached
+
+
+def _exported_builds(ctx: Context, evidence: List[Evidence]) -> Optional[Fix]:
+    """An environment list exported with exact build strings (or for another OS): the builds exist only on
+    the platform it was exported on. Adds the evidence; returns the fix, or None when the text shows neither."""
+    text = _text(ctx)
+    pinned = [m for m in _PINNED_BUILD.finditer(text)][:200]
+    other_os = _NEEDS_OTHER_OS.search(text)
+    if len(pinned) < 2 and not other_os:
+        return None
+    if pinned:
+        shown = ", ".join(f"{m.group('name')}={m.group('version')}={m.group('build')}" for m in pinned[:3])
+        evidence.append(Evidence("requested with exact build strings", f"{len(pinned)} packages ({shown} …)"
+                                 if len(pinned) > 3 else shown, "the installer output"))
+    if other_os:
+        evidence.append(Evidence(f"needs the virtual package {other_os.group('virtual')}", other_os.group("by"),
+                                 "the solver's report"))
+    platform = _CONDA_PLATFORM.search(text)
+    if platform:
+        evidence.append(Evidence("platform solved for", platform.group("platform"), "conda"))
+    return fixes.instruction(
+        "Recreate the list without build strings",
+        "Build strings (and packages of one OS) exist only on the platform the list was exported on. On the "
+        "original machine: conda env export --from-history > environment.yml (or --no-builds); otherwise "
+        "remove the '=build' parts and the OS-only packages, then create the environment again.")
+
 
 def _requirement_name(text: str) -> str:
+    if text.strip().endswith(".whl"):           # name-version(-build)-python-abi-platform.whl
+        text = text.strip().split("-")[0]
     text = re.sub(r"-\d[\w.]*(?:-[\w.]+)?$", "", text.strip())   # conda's name-version-build
     match = _NAME.match(text)
     return match.group(0).lower().replace("_", "-") if match else ""
@@ -70,6 +128,18 @@ def _python_range(package: str) -> str:
     return f"{ok[0]}–{ok[-1]}" if ok else "?"
 
 
+def _conda_pythons(specs: List[str]) -> str:
+    """The newest Python X.Y that conda's python[version=…] specs accept ('2.7.*|3.5.*' → '3.5'), or ''."""
+    found = []
+    for spec in specs:
+        for alternative in spec.split("|"):
+            match = re.fullmatch(r"\s*(?:(\d+)\.(\d+)(?:\.\*)?|>=(\d+)\.(\d+)(?:\.\d+)?,<[\w.]+)\s*", alternative)
+            if match:
+                major, minor = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+                found.append((int(major), int(minor)))
+    return "{}.{}".format(*max(found)) if found else ""
+
+
 @rule("no-compatible-release")
 def no_release(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
@@ -103,6 +173,79 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                                                           "the installer output")]),
                       fixes=tuple(fix_list), docs=docs_for("no-compatible-release", "package-removed"))
         return
+    # A 32-bit Python: most binary packages publish 64-bit builds only, whatever the pin.
+    it = ctx.interpreter
+    thirty_two = (it.bits == 32) if it is not None else None
+    banner = _PYTHON_32.search(_text(ctx)) if thirty_two is None else None
+    if thirty_two or banner:
+        evidence.append(Evidence("word size", "32-bit", "struct.calcsize('P')" if thirty_two else
+                                 f"the text ({banner.group(0) if banner else ''})"))
+        yield Finding(kind="no-compatible-release", cause="python-32-bit", confidence=0.9 if thirty_two else 0.8,
+                      summary=f"This Python is 32-bit, and {name or 'the package'} publishes no release for it "
+                              f"(most binary packages build for 64-bit Python only).",
+                      evidence=tuple(evidence),
+                      fixes=(fixes.instruction("Install a 64-bit Python", "Download the 64-bit (x86-64) installer "
+                                               "from python.org or use a 64-bit conda, then recreate the "
+                                               "environment and install the package there."),),
+                      docs=docs_for("no-compatible-release", "python-32-bit"))
+        return
+    conda_python = _CONDA_YOUR_PYTHON.search(_text(ctx))
+    needs = [m for m in _CONDA_NEEDS_PYTHON.finditer(_text(ctx))][:20]
+    if needs:
+        package = needs[0].group("package")
+        specs = sorted({m.group("spec") for m in needs if m.group("package") == package})
+        supported = _conda_pythons(specs)
+        here = conda_python.group("python") if conda_python else python
+        evidence.append(Evidence(f"Python versions {package}'s builds accept", "; ".join(specs), "conda's solver"))
+        if here:
+            evidence.append(Evidence("the environment's Python", here, "conda's solver"))
+        summary = (f"{package} has no build for {'Python ' + here if here else 'this Python'} in the channels "
+                   f"searched: its builds need Python {' | '.join(specs)}.")
+        if supported and _NAME.fullmatch(package):
+            fix_list.append(fixes.instruction(
+                f"Create an environment with a Python that {package}'s builds support ({supported})",
+                f"conda create -n {package}-env python={supported} {package}   (with the same -c channel), then "
+                f"register it as a kernel; or look for a build for Python {here or 'this version'} in another "
+                f"channel (conda-forge), or install it with pip from PyPI."))
+        yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=0.85,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
+    hint = _UV_PLATFORM_HINT.search(_text(ctx))
+    if hint:
+        tags = [t.strip(" `") for t in hint.group("tags").split(",") if t.strip(" `")]
+        tags = [t for t in tags if re.fullmatch(r"[\w.\-]{1,80}", t)]
+        release = f"{hint.group('name')} {hint.group('version')}"
+        evidence.append(Evidence("this platform", f"{hint.group('os')} ({hint.group('tag')})", "uv"))
+        evidence.append(Evidence(f"platforms with a wheel of {release}", ", ".join(tags), "uv"))
+        summary = (f"{release} publishes wheels only for {', '.join(tags[:6])}{' …' if len(tags) > 6 else ''} and no "
+                   f"source distribution; this machine is {hint.group('tag')}.")
+    skipped = [m.group("wheel") for m in _SKIPPED_WHEEL.finditer(_text(ctx))][:500]
+    if skipped and not hint:
+        pythons = sorted({w[:-4].split("-")[-3] for w in skipped if w.count("-") >= 4})
+        platforms = sorted({w[:-4].split("-")[-1] for w in skipped if w.count("-") >= 4})
+        evidence.append(Evidence("wheels skipped as not supported here", str(len(skipped)), "Poetry"))
+        if platforms:
+            evidence.append(Evidence("their platforms", ", ".join(platforms[:12]), "the wheel names"))
+        if pythons:
+            evidence.append(Evidence("their Python tags", ", ".join(pythons[:12]), "the wheel names"))
+        summary = (f"None of the wheels of {name or 'the release'} that Poetry found fits this environment's Python "
+                   f"and platform (it skipped {len(skipped)}).")
+    build_fix = _exported_builds(ctx, evidence) if "conda" in (failure.signature or "") else None
+    if build_fix is not None:
+        summary = ("The environment list pins exact conda builds (build strings) that the channels do not have for "
+                   "this platform: such a list only works on the platform it was exported on.")
+        fix_list.append(build_fix)
+        yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=0.85,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
+    if "uv" in (failure.signature or "") and detail(ctx, "requirement") and "no-wheel" in (failure.signature or ""):
+        fix_list.append(fixes.instruction(
+            "Pin a release that has a wheel for this platform",
+            "uv's lock chose a release with no file for this machine. Pin an older or newer release that has one "
+            "(see the package's files on PyPI), or add this platform to tool.uv.required-environments in "
+            "pyproject.toml so that uv lock picks a release with a wheel for it."))
     if seen and name:
         # pip listed what it can install here: the requested release is not among them.
         finals = [v for v in seen if _final(v)] or seen
@@ -123,7 +266,7 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                       summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                       docs=docs_for("no-compatible-release", "no-release-for-platform"))
         return
-    if "+cu" in requirement or "+cpu" in requirement:
+    if ("+cu" in requirement or "+cpu" in requirement) and failure.signature != "uv-no-wheel-for-current-platform":
         summary = (f"{requirement} is a local-version build that is not on PyPI: PyTorch publishes its CUDA builds "
                    f"on its own package index.")
         fix_list.append(fixes.instruction(
@@ -183,21 +326,178 @@ def no_release(ctx: Context) -> Iterable[Finding]:
 @rule("resolution-conflict")
 def resolution_conflict(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
-    text = "\n".join(filter(None, [failure.message, str(ctx.cache.get("text") or "")]))
+    text = _text(ctx)
     evidence = kernel_evidence(ctx)
-    for match in _REQUESTED.finditer(text):
+    asks: List[tuple] = []          # (who asks, requirement): the resolver's own statements
+    for match in list(_REQUESTED.finditer(text))[:8]:
         evidence.append(Evidence("you requested", match.group("req"), "pip's resolver"))
+        asks.append(("you", match.group("req")))
     for match in list(_DEPENDS.finditer(text))[:8]:
         evidence.append(Evidence(f"{match.group('who')} {match.group('version')} depends on", match.group("req"),
                                  "pip's resolver"))
-    if detail(ctx, "requirement"):
-        evidence.append(Evidence("cannot install together", detail(ctx, "requirement") or "", "the installer output"))
+        asks.append((f"{match.group('who')} {match.group('version')}", match.group("req")))
+    uv = (failure.signature or "").startswith("uv-")
+    if uv:
+        for match in list(_UV_DEPENDS.finditer(text))[:8]:
+            if "conclude that" in text[max(0, match.start() - 20):match.start()]:
+                continue   # uv's own inference, not a statement of the metadata
+            who = "your project" if match.group("who") == "project" else match.group("who")
+            evidence.append(Evidence(f"{who} depends on", match.group("req").rstrip("."), "uv's resolver"))
+            asks.append((who, match.group("req").rstrip(".")))
+        for match in list(_UV_REQUIRE.finditer(text))[:8]:
+            if "conclude that" in text[max(0, match.start() - 20):match.start()]:
+                continue   # uv's own inference, not a requirement of yours
+            evidence.append(Evidence("you require", match.group("req").rstrip("."), "uv's resolver"))
+            asks.append(("you", match.group("req").rstrip(".")))
+    clash = _clash(asks)
+    if detail(ctx, "requirement") and failure.signature != "mamba-nothing-provides":
+        evidence.append(Evidence("cannot install together", " ".join((detail(ctx, "requirement") or "").split()),
+                                 "the installer output"))
+    summary = ("The installer could not find versions that satisfy all the requirements together: two "
+               "requirements ask for incompatible versions of the same package.")
     fix_list = [fixes.instruction(
         "Loosen the pins that conflict",
         "Remove the exact pins (==) of the packages named above, or pick versions whose requirements overlap; "
         "let the resolver choose the rest. 'pip install --dry-run --report - ...' shows what it would pick.")]
+    narrower = list(_NARROWER_PYTHON.finditer(text))[:8]
+    not_provided = list(_NOTHING_PROVIDES.finditer(text))[:6] if failure.signature == "mamba-nothing-provides" else []
+    merged = _MERGED_SPECS.match(detail(ctx, "requirement") or "") if failure.signature == "pipenv-no-version-matches-all" \
+        else None
+    build_fix = _exported_builds(ctx, evidence) if "mamba" in (failure.signature or "") or "conda" in (
+        failure.signature or "") else None
+    uv_python = _UV_PYTHON.search(text) if uv else None
+    if clash and not uv_python:
+        (who_a, req_a), (who_b, req_b) = clash
+        summary = (f"{who_a} {'require' if who_a == 'you' else 'needs'} {req_a}, but {who_b} "
+                   f"{'require' if who_b == 'you' else 'needs'} {req_b}: no single release satisfies both.")
+        if summary.startswith("you "):
+            summary = "Y" + summary[1:]
+    if uv_python:
+        # uv resolves for every Python the project allows (requires-python), not only the one at hand.
+        requested, needed = uv_python.group("requested"), uv_python.group("needed")
+        evidence.append(Evidence("the project's Python range (requires-python)", requested, "uv's resolver"))
+        evidence.append(Evidence("a dependency needs Python", needed, "uv's resolver"))
+        summary = (f"The project allows Python {requested}, but a dependency needs Python {needed}; uv resolves for "
+                   f"every Python the project allows, so the requirements cannot be met.")
+        both = _intersect_python(requested, needed)
+        fix_list = [fixes.instruction(
+            "Narrow the project's requires-python",
+            "In pyproject.toml set requires-python to the range the dependencies support"
+            + (f': requires-python = "{both}"' if both else "") + ", or pin an older release of the dependency "
+            "that still supports the lower Python versions.")]
+    elif uv and _UV_PRERELEASE.search(text):
+        evidence.append(Evidence("the requirement names a pre-release", _UV_PRERELEASE.search(text).group(0), "uv"))
+        summary = ("Only a pre-release satisfies the requirement, and uv does not consider pre-releases unless told "
+                   "to.")
+        fix_list = [fixes.instruction("Allow pre-releases, or change the specifier",
+                                      "uv pip install --prerelease=allow …  (or [tool.uv] prerelease = \"allow\"), or "
+                                      "require a final release instead.")]
+    elif narrower:
+        # Poetry resolves for the project's whole Python range: a dependency that supports less of it fails.
+        project = detail(ctx, "project_python") or ""
+        for match in narrower:
+            evidence.append(Evidence(f"{match.group('package')} requires Python", match.group("spec"),
+                                     "Poetry's resolver"))
+        first = narrower[0]
+        if project:
+            evidence.append(Evidence("the project's Python range", project, "pyproject.toml, as Poetry read it"))
+        summary = (f"The project allows Python {project or 'a wider range'}, but {first.group('package')} supports "
+                   f"Python {first.group('spec')} only; Poetry needs one version that fits the project's whole range, "
+                   f"so it fails for Python {first.group('unsatisfied')}.")
+        both = _intersect_python(project, first.group("spec")) if project else ""
+        fix_list = [fixes.instruction(
+            "Narrow the project's Python range",
+            f"In pyproject.toml set the project's python requirement to the range the dependencies support"
+            + (f": python = \"{both}\"" if both else "") + ", then run poetry lock again.")]
+    elif merged:
+        name, specs = merged.group("name"), merged.group("specs").split(",")
+        evidence.append(Evidence(f"what the requirements ask of {name}", ", ".join(specs), "pipenv's resolver"))
+        summary = (f"The requirements ask for {name} {' and '.join(specs)} at once; no release satisfies them all "
+                   f"(two packages pin {name} differently).")
+        fix_list.insert(0, fixes.instruction(
+            f"Find who pins {name}",
+            f"pipenv graph --reverse (or pip show -r) lists the packages that require {name}; relax one pin so that "
+            f"a single release of {name} satisfies both."))
+    elif build_fix is None and not_provided:
+        # mamba: nothing in the channels provides a spec asked for, or a dependency of a candidate.
+        for match in not_provided:
+            evidence.append(Evidence("nothing in the channels provides", " ".join(match.group("spec").split())
+                                     + (f" (needed by {match.group('by')})" if match.group("by") else " (requested)"),
+                                     "the solver's report"))
+        first = not_provided[0]
+        name = _requirement_name(first.group("spec"))
+        summary = (f"The channels searched have no package that provides {' '.join(first.group('spec').split())}"
+                   + (f", which {first.group('by')} needs" if first.group("by") else "")
+                   + " for this platform and Python, so the solver cannot build an environment with it.")
+        if first.group("by"):
+            fix_list = [fixes.instruction(
+                "Pin versions whose dependencies the channels have",
+                "The report names the dependency the solver tried last, not always the real conflict: pin the "
+                "packages you asked for to versions the channels have for this platform (conda search NAME shows "
+                "them), or add the channel that has the missing dependency; -vvv shows the solver's search.")]
+        elif _NAME.fullmatch(name or ""):
+            fix_list = [fixes.instruction(
+                f"Find a channel that has {name} for this platform",
+                f"conda search -c conda-forge {name}  lists the builds a channel has (add --platform to check another "
+                f"platform); add the channel that has one (-c), pick a version it has, or install {name} with pip.")]
+    elif build_fix is not None:
+        summary = ("The environment list pins exact conda builds (or packages of another operating system) that the "
+                   "channels do not have for this platform: such a list only works where it was exported.")
+        fix_list = [build_fix]
     yield Finding(kind="resolution-conflict", cause="resolution-conflict", confidence=0.8,
-                  summary="The installer could not find versions that satisfy all the requirements together: two "
-                          "requirements ask for incompatible versions of the same package.",
-                  evidence=tuple(evidence), fixes=tuple(fix_list),
+                  summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                   docs=docs_for("resolution-conflict", "resolution-conflict"))
+
+
+#: Poetry: "  - numpy requires Python <3.13,>=3.9, so it will not be satisfied for Python >=3.13,<4.0".
+_NARROWER_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) requires Python (?P<spec>[^\s,]{1,40}(?:,[^\s,]{1,40}){0,6}), so it will not "
+                              r"be satisfied for Python (?P<unsatisfied>\S{1,200})$", re.M)
+#: uv's derivation: "Because magika==0.6.2 depends on numpy>=2.1.0 and you require magika==0.6.2, …".
+_UV_DEPENDS = re.compile(r"(?<![\w.\-])(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}"
+                         r"(?:,(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}){0,6})?) depends on (?P<req>[A-Za-z0-9][^\s,]{0,200})")
+_UV_REQUIRE = re.compile(r"\byou require (?P<req>[A-Za-z0-9][^\s,]{0,200})")
+_UV_PYTHON = re.compile(r"the requested Python version \((?P<requested>[^)\n]{1,100})\) does not satisfy "
+                        r"Python(?P<needed>[<>=!~][^\s]{0,100}?)(?=\s|$)")
+_UV_PRERELEASE = re.compile(r"was requested with a pre-release marker \(e\.g\., [^)\n]{1,200}\)")
+#: mamba: "  - nothing provides requested quarto", "nothing provides openssl >=1.1.1,<1.1.2.0a0 needed by python-2.7.15-h9bab390_2".
+_NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(?P<spec>[A-Za-z0-9_][^\n]{0,200}?)"
+                               r"(?: needed by (?P<by>[A-Za-z0-9_][\w.\-]{0,200}))?[ \t]*$", re.M)
+#: pipenv: "vine==1.3.0,==5.0.0", the specifiers of several requirements joined.
+_MERGED_SPECS = re.compile(r"(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)(?P<specs>(?:===|[<>]=?|[=!~]=)[^\s]{1,600})$")
+
+
+def _clash(asks: List[tuple]) -> Optional[tuple]:
+    """Two different requirements on one package from different askers, as the resolver states them, or None."""
+    seen: dict = {}
+    for who, requirement in asks:
+        name = _requirement_name(requirement)
+        if not name or name == _requirement_name(who):
+            continue
+        for other_who, other in seen.get(name, []):
+            if other_who != who and other.replace(" ", "") != requirement.replace(" ", ""):
+                return (other_who, other), (who, requirement)
+        seen.setdefault(name, []).append((who, requirement))
+    return None
+
+
+def _intersect_python(*specs: str) -> str:
+    """The overlap of Python ranges as one specifier ('>=3.11,<4.0' and '<3.13,>=3.9' → '>=3.11,<3.13'), or ''."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import Version
+
+    lower, upper, other = None, None, []
+    try:
+        for spec in SpecifierSet(",".join(s for s in specs if s)):
+            version = Version(spec.version.replace("*", "0")) if spec.operator in (">=", "<") else None
+            if spec.operator == ">=" and version is not None:
+                lower = max(lower, version) if lower else version
+            elif spec.operator == "<" and version is not None:
+                upper = min(upper, version) if upper else version
+            else:
+                other.append(str(spec))
+    except (InvalidSpecifier, ValueError):
+        return ""
+    if lower and upper and lower >= upper:
+        return ""
+    parts = ([f">={lower}"] if lower else []) + ([f"<{upper}"] if upper else []) + other
+    return ",".join(parts)
