@@ -1,0 +1,172 @@
+"""Installer output (pip, uv, Poetry, conda/mamba, pipenv) as users posted it: real texts of the corpus's
+tuned split (tests/data/corpus/threads.jsonl, cited by id), fed to ``explain``.
+
+Each test asserts the kind the wording names, the cause, and the facts of the text the finding rests on
+(versions, platforms, the packages that ask for what); no fix made from a pasted text runs anything.
+"""
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from dllmagic.api import explain
+from dllmagic.failure import failure_from_text
+from dllmagic.model import report_to_dict
+
+THREADS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "threads.jsonl"
+
+
+def _threads():
+    cases = {}
+    for line in THREADS.read_text(encoding="utf-8").splitlines():
+        if line.strip():
+            case = json.loads(line)
+            cases[case["id"]] = case
+    return cases
+
+
+CASES = _threads()
+
+
+def top(case_id, validate_report=None):
+    report = explain(CASES[case_id]["error"])
+    if validate_report is not None:
+        validate_report(report_to_dict(report))
+    finding = report.findings[0]
+    assert finding.kind == CASES[case_id]["category"], (case_id, finding.kind)
+    assert not any(fix.runnable or fix.argv for fix in finding.fixes)
+    return report.failure, finding
+
+
+def facts(finding):
+    return {e.fact: e.value for e in finding.evidence}
+
+
+# -- signatures: the wording alone decides the kind ----------------------------------------------------------
+@pytest.mark.parametrize("case_id, signature", [
+    ("t534", "pip-package-deprecated-use-other"),       # "The 'sklearn' PyPI package is deprecated, use …"
+    ("t535", "pip-package-deprecated-use-other"),       # the same, wrapped inside pip's subprocess box
+    ("t537", "uv-no-wheel-for-current-platform"),       # uv sync, with its platform hint
+    ("t539", "uv-no-wheel-for-current-platform"),       # without the hint
+    ("t541", "uv-no-wheel-for-current-platform"),       # the distribution's name cut off by the paste
+    ("t582", "poetry-no-installation-candidates"),      # inside Poetry's "| " box
+    ("t584", "poetry-no-installation-candidates"),      # Poetry's RuntimeError with its code excerpt
+    ("t583", "poetry-wheel-not-supported"),             # only the verbose "Skipping wheel" lines
+    ("t542", "conda-packages-not-found"),               # the list of packages cut off
+    ("t313", "mamba-nothing-provides"),                 # labelled a resolution conflict: mamba's solver report
+    ("t317", "mamba-nothing-provides"),
+    ("t400", "conda-unsatisfiable"),                    # conda 4.0's "Unsatisfiable package specifications"
+    ("t352", "pipenv-no-version-matches-all"),
+    ("t467", "pipenv-no-version-matches-all"),
+    ("t470", "pip-resolution-impossible"),              # pip's sentence wrapped by pipenv's log
+    ("t436", "poetry-python-requirement-incompatible"),
+    ("t438", "poetry-incompatible-constraints"),
+    ("t347", "uv-no-solution"),                         # a missing name another package depends on
+    ("t044", "uv-no-versions"),                         # a missing name asked for directly
+    ("t330", "pip-requirement-not-satisfied-by-installed"),   # pip 10: "but you'll have …"
+    ("t414", "required-for-normal-functioning"),        # quoted in backticks
+    ("t415", "required-for-normal-functioning"),        # followed by more text on its line
+])
+def test_installer_wordings_are_recognised(case_id, signature, validate_report):
+    failure, finding = top(case_id, validate_report)
+    assert failure.signature == signature
+
+
+def test_a_missing_name_is_a_conflict_only_when_another_package_asks_for_it():
+    direct = "  x No solution found when resolving dependencies:\n  `-> Because foo-bar was not found in the " \
+             "package registry and you require foo-bar==1.0, we can conclude that your requirements are unsatisfiable."
+    assert failure_from_text(direct).kind == "no-compatible-release"
+    # t347: world-model-lens[docs] depends on the missing name.
+    assert failure_from_text(CASES["t347"]["error"]).kind == "resolution-conflict"
+
+
+# -- rules: the facts of the text decide the story --------------------------------------------------------------
+def test_retired_name_names_its_replacement():
+    _, finding = top("t534")
+    assert finding.cause == "package-removed"
+    assert any("%pip install scikit-learn" in fix.cell for fix in finding.fixes)
+
+
+def test_build_log_prefixes_do_not_hide_the_removal_message():
+    # t530: a Docker build log, "70.48   " before every line.
+    _, finding = top("t530")
+    assert finding.cause == "package-removed" and "tensorflow" in facts(finding).values()
+
+
+def test_uv_platform_hint_names_this_platform_and_the_ones_with_wheels(validate_report):
+    _, finding = top("t538", validate_report)
+    assert finding.cause == "no-release-for-platform"
+    assert "macosx_15_0_x86_64" in finding.summary and "mjml-python 1.3.5" in finding.summary
+    assert "macosx_11_0_arm64" in facts(finding)["platforms with a wheel of mjml-python 1.3.5"]
+    assert any("required-environments" in fix.cell for fix in finding.fixes)
+
+
+def test_poetry_skipped_wheels_show_their_tags():
+    _, finding = top("t583")
+    found = facts(finding)
+    assert found["wheels skipped as not supported here"] == "8"
+    assert "macosx_11_0_arm64" in found["their platforms"] and found["their Python tags"] == "cp310, cp311"
+    assert "No release of torch" not in finding.summary or "torch-2.3.0" not in finding.summary
+
+
+def test_conda_python_specs_give_the_python_to_create(validate_report):
+    # t398 (relabelled no-compatible-release: dlib has no build for the environment's Python 3.6).
+    _, finding = top("t398", validate_report)
+    assert finding.cause == "no-release-for-platform"
+    assert "no build for Python 3.6" in finding.summary
+    assert "python=3.5 dlib" in finding.fixes[0].cell
+    _, finding = top("t399")
+    assert "python=3.7 mysql-connector-python" in finding.fixes[0].cell
+
+
+def test_exported_build_strings_are_the_story(validate_report):
+    # t544: a quoted reply ("> " before every line) with conda's list of exact builds from osx-64.
+    _, finding = top("t544", validate_report)
+    assert "exact conda builds" in finding.summary
+    assert facts(finding)["platform solved for"] == "osx-arm64"
+    assert "--from-history" in finding.fixes[0].cell
+    # t315: mamba's report of the same, with a package that needs Windows.
+    _, finding = top("t315")
+    assert "exact conda builds" in finding.summary
+    assert facts(finding)["needs the virtual package __win"].startswith("win_inet_pton")
+
+
+def test_a_32_bit_python_banner_is_the_cause():
+    # t589: the interpreter's banner says "32 bit (Intel)"; pip saw no torch at all.
+    _, finding = top("t589")
+    assert finding.cause == "python-32-bit"
+    assert "64-bit" in finding.fixes[0].title
+
+
+def test_two_asks_on_one_package_are_named_side_by_side():
+    _, finding = top("t043")      # uv
+    assert finding.summary.startswith("magika==0.6.2 needs numpy>=2.1.0, but you require numpy==1.26.4")
+    _, finding = top("t352")      # pipenv
+    assert "vine ==1.3.0 and ==5.0.0" in finding.summary
+
+
+def test_a_project_python_range_wider_than_a_dependency_is_narrowed_to_the_overlap():
+    _, finding = top("t436")      # Poetry
+    assert 'python = ">=3.11,<3.13"' in finding.fixes[0].cell
+    _, finding = top("t349")      # uv
+    assert 'requires-python = ">=3.10"' in finding.fixes[0].cell
+
+
+def test_mamba_nothing_provides_names_what_is_missing():
+    _, finding = top("t313")
+    assert "provides quarto" in finding.summary
+    _, finding = top("t317")
+    assert "which python-2.7.15-h9bab390_2 needs" in finding.summary
+
+
+def test_installer_rules_stay_fast_on_large_adversarial_output():
+    head = "No solution found when resolving dependencies\nLibMambaUnsatisfiableError\n"
+    shapes = ["a depends on " * 40_000, "  - nothing provides requested " * 20_000, "you require " * 40_000,
+              "  - a==1=b_1\n" * 40_000, "Skipping wheel a-1-cp3-cp3-x.whl as this is not supported " * 8_000,
+              "- a requires Python " * 20_000]
+    for shape in shapes:
+        started = time.perf_counter()
+        report = explain(head + shape)
+        assert report.findings[0].kind == "resolution-conflict"
+        assert time.perf_counter() - started < 10, shape[:30]
