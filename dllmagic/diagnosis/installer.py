@@ -27,6 +27,9 @@ _PYTHON_32 = re.compile(r"\[MSC v\.\d{3,5} 32 bit \((?:Intel|ARM)\)\]|\bPython3\
 _UV_PLATFORM_HINT = re.compile(
     r"You're on (?P<os>[A-Za-z][\w ]{0,20}) \(`?(?P<tag>[\w.\-]{1,80})`?\), but `?(?P<name>[A-Za-z0-9][\w.\-]{0,100})`? "
     r"\(v(?P<version>[^)\s]{1,60})\) only has wheels for(?: the following platforms?)?:\s*(?P<tags>[^\n;]{1,2000})")
+#: pip: "Ignored the following versions that require a different python version: 1.25.0 Requires-Python >=3.9; …".
+_IGNORED_LINE = re.compile(r"Ignored the following versions that require a different python version: (?P<list>[^\n]{1,20000})")
+_IGNORED_ITEM = re.compile(r"(?P<version>[\w.+!]{1,60}) Requires-Python (?P<spec>[^;\n]{1,200})")
 #: Poetry's verbose installer: a wheel of the release that this environment does not accept.
 _SKIPPED_WHEEL = re.compile(r"Skipping wheel (?P<wheel>[A-Za-z0-9][\w.\-+!]{0,200}\.whl) as this is not supported")
 #: conda: "Your python: python=3.8" and "  - dlib -> python[version='2.7.*|3.5.*']".
@@ -246,11 +249,36 @@ def no_release(ctx: Context) -> Iterable[Finding]:
             "uv's lock chose a release with no file for this machine. Pin an older or newer release that has one "
             "(see the package's files on PyPI), or add this platform to tool.uv.required-environments in "
             "pyproject.toml so that uv lock picks a release with a wheel for it."))
+    ignored_line = _IGNORED_LINE.search(_text(ctx))
+    ignored = [(m.group("version"), m.group("spec").strip()) for m in _IGNORED_ITEM.finditer(
+        ignored_line.group("list"))][:400] if ignored_line else []
+    if ignored and name:
+        # pip skipped these releases because their Requires-Python excludes the Python that ran it.
+        pinned = re.search(r"===?\s*([\w.+!]+)", requirement)
+        wanted = next(((v, spec) for v, spec in ignored if pinned and v == pinned.group(1)), None)
+        newest = ignored[-1]
+        evidence.append(Evidence("releases pip ignored for this Python", f"{len(ignored)} ({newest[0]}: Requires-Python "
+                                 f"{newest[1]})", "pip"))
+        if wanted:
+            summary = (f"{name} {wanted[0]} requires Python {wanted[1]}, and the Python that ran pip is not in that "
+                       f"range (pip ignored that release for it).")
+        elif not seen:
+            summary = (f"Every release of {name} that pip found requires a different Python (the newest, {newest[0]}, "
+                       f"requires Python {newest[1]}).")
+        if not seen:
+            fix_list.append(fixes.instruction(
+                f"Use a Python that {name} {newest[0]} supports ({newest[1]})",
+                f"Create an environment with a Python in {newest[1]}, install {name} there and register it as a kernel."))
+            yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=0.88,
+                          summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                          docs=docs_for("no-compatible-release", "no-release-for-platform"))
+            return
     if seen and name:
         # pip listed what it can install here: the requested release is not among them.
         finals = [v for v in seen if _final(v)] or seen
-        summary = (f"pip can install {name} {seen[0]} … {seen[-1]} here ({len(seen)} releases for this Python and "
-                   f"platform), but none satisfies {requirement}.")
+        said = summary + " " if ignored and "requires Python" in summary else ""
+        summary = said + (f"pip can install {name} {seen[0]} … {seen[-1]} here ({len(seen)} releases for this "
+                          f"Python and platform), but none satisfies {requirement}.")
         fix_list.append(fixes.instruction(f"Install a release of {name} that pip lists",
                                           f'%pip install "{name}=={finals[-1]}"   (or relax the pin in requirements)'))
         confidence = 0.85

@@ -170,3 +170,38 @@ def test_installer_rules_stay_fast_on_large_adversarial_output():
         report = explain(head + shape)
         assert report.findings[0].kind == "resolution-conflict"
         assert time.perf_counter() - started < 10, shape[:30]
+
+
+# -- wordings of the installers with no case in the tuned split yet (written after the installers' messages) ------
+@pytest.mark.parametrize("text, kind, signature", [
+    ("  × No solution found when resolving dependencies:\n  ╰─▶ Because there is no version of foo==9.9 and you "
+     "require foo==9.9, we can conclude that your requirements are unsatisfiable.",
+     "no-compatible-release", "uv-no-versions"),
+    ("Solving environment: failed\n\nResolvePackageNotFound: \n  - vc==14.1=h0510ff6_4\n  - libgcc-ng=9.3.0=h5101ec6_17\n",
+     "no-compatible-release", "conda-resolve-package-not-found"),
+    ("Could not find a matching version of package torchvision", "no-compatible-release",
+     "poetry-no-matching-version-of-package"),
+    ("Warning: Your dependencies could not be resolved. You likely have a mismatch in your sub-dependencies.\n"
+     "Could not find a version that matches foo==99\nTried: 1.0, 1.1\n", "no-compatible-release",
+     "pipenv-no-version-matches"),
+    ("Could not find a version that matches vine==1.3.0,==5.0.0\nThere are incompatible versions in the resolved "
+     "dependencies.", "resolution-conflict", "pipenv-no-version-matches-all"),
+])
+def test_more_installer_wordings(text, kind, signature):
+    failure = failure_from_text(text)
+    assert (failure.kind, failure.signature) == (kind, signature)
+
+
+def test_pips_ignored_releases_name_the_python_they_need():
+    text = ("ERROR: Ignored the following versions that require a different python version: 1.25.0 Requires-Python "
+            ">=3.9; 1.26.0 Requires-Python <3.13,>=3.9\n"
+            "ERROR: Could not find a version that satisfies the requirement numpy==1.25.0 (from versions: 1.24.3, 1.24.4)\n"
+            "ERROR: No matching distribution found for numpy==1.25.0")
+    finding = explain(text).findings[0]
+    assert finding.summary.startswith("numpy 1.25.0 requires Python >=3.9")
+    assert '%pip install "numpy==1.24.4"' in finding.fixes[0].cell
+    text = ("ERROR: Ignored the following versions that require a different python version: 0.1 Requires-Python >=3.12;"
+            " 0.2 Requires-Python >=3.12\nERROR: Could not find a version that satisfies the requirement newpkg "
+            "(from versions: none)\nERROR: No matching distribution found for newpkg")
+    finding = explain(text).findings[0]
+    assert "requires Python >=3.12" in finding.summary and "Python in >=3.12" in finding.fixes[0].cell
