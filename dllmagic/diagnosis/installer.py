@@ -131,6 +131,13 @@ def _python_range(package: str) -> str:
     return f"{ok[0]}–{ok[-1]}" if ok else "?"
 
 
+def _only_prehistoric(package: str, seen: List[str]) -> bool:
+    """True when every version pip saw is a 0.x while every tested release of ``package`` is 1.0 or later."""
+    builds = knowledge_tables.framework_builds(package)
+    majors = {re.match(r"\d+", v).group(0) if re.match(r"\d+", v) else "" for v in seen}
+    return bool(builds) and majors == {"0"} and all(not b["release"].startswith("0.") for b in builds)
+
+
 def _conda_pythons(specs: List[str]) -> str:
     """The newest Python X.Y that conda's python[version=…] specs accept ('2.7.*|3.5.*' → '3.5'), or ''."""
     found = []
@@ -273,6 +280,26 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                           summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                           docs=docs_for("no-compatible-release", "no-release-for-platform"))
             return
+    ran_under = detail(ctx, "found_version") if failure.signature == "pip-requires-different-python" else None
+    if ran_under and wants and name:
+        # pip's own words: the release's Requires-Python and the Python that ran pip.
+        summary = (f"{name} requires Python {wants}, but the pip that ran belongs to Python {ran_under}. If a Python "
+                   f"in that range is installed too, the command ran the other one's pip.")
+        fix_list.append(fixes.instruction(
+            "Run the pip of the Python you mean",
+            f"python3 -m pip install {name}   (Windows: py -3 -m pip install {name}; in a notebook: %pip install "
+            f"{name}, which uses the kernel's Python). Or install a release of {name} that still supports Python "
+            f"{ran_under}."))
+        yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=0.85,
+                      summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
+    if seen and name in knowledge_tables.framework_packages() and _only_prehistoric(name, seen):
+        # torch's 0.1.2 sdists on PyPI: versions older than any release with wheels, which only raise an error. Seeing
+        # nothing else means no wheel of any release fits this interpreter (a 32-bit Python, or one outside the
+        # Python versions the releases support).
+        evidence.append(Evidence("only releases older than any with wheels", ", ".join(seen[:6]), "pip"))
+        seen = []
     if seen and name:
         # pip listed what it can install here: the requested release is not among them.
         finals = [v for v in seen if _final(v)] or seen

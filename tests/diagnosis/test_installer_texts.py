@@ -205,3 +205,18 @@ def test_pips_ignored_releases_name_the_python_they_need():
             "(from versions: none)\nERROR: No matching distribution found for newpkg")
     finding = explain(text).findings[0]
     assert "requires Python >=3.12" in finding.summary and "Python in >=3.12" in finding.fixes[0].cell
+
+
+def test_requires_a_different_python_names_the_pip_that_ran():
+    # t104: pip of Python 2.7 ran although Python 3.8 was installed beside it.
+    _, finding = top("t104")
+    assert "the pip that ran belongs to Python 2.7.14" in finding.summary and ">=3.4.2" in finding.summary
+    assert "python3 -m pip install aiohttp" in finding.fixes[0].cell
+
+
+def test_only_placeholder_releases_are_no_release_at_all():
+    # t590: pip sees only torch's 0.1.2 sdists, older than any release with wheels: never "pip can install 0.1.2".
+    _, finding = top("t590")
+    assert "pip can install" not in finding.summary
+    assert facts(finding)["only releases older than any with wheels"].startswith("0.1.2")
+    assert any("32-bit Python" in fix.cell for fix in finding.fixes)
