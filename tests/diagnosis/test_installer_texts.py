@@ -220,3 +220,23 @@ def test_only_placeholder_releases_are_no_release_at_all():
     assert "pip can install" not in finding.summary
     assert facts(finding)["only releases older than any with wheels"].startswith("0.1.2")
     assert any("32-bit Python" in fix.cell for fix in finding.fixes)
+
+
+def test_pips_conflict_list_reads_every_line():
+    # t329: the first conflict line ends in trailing spaces (pasted from a terminal).
+    _, finding = top("t329")
+    assert finding.summary.startswith("crackmapexec 5.2.2 requires impacket<0.10.0,>=0.9.23, but impacket 0.10.0")
+    # t415: transformers' check followed by "Try: pip install transformers -U" without backticks names who asks.
+    _, finding = top("t415")
+    assert finding.summary.startswith("transformers requires tokenizers>=0.11.1,!=0.11.3,<0.14")
+
+
+def test_a_dependency_pip_says_is_not_installed():
+    # The line of t325's list, alone (written after pip's check.py wording).
+    text = ("ERROR: pip's dependency resolver does not currently take into account all the packages that are "
+            "installed. This behaviour is the source of the following dependency conflicts.\n"
+            "spyder 5.2.2 requires pyqtwebengine<5.13, which is not installed.")
+    report = explain(text)
+    finding = report.findings[0]
+    assert (report.failure.signature, finding.cause) == ("pip-requirement-not-installed", "version-pin-conflict")
+    assert "pyqtwebengine is not installed (pip says so)" in finding.summary
