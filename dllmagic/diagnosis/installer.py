@@ -131,6 +131,23 @@ def _python_range(package: str) -> str:
     return f"{ok[0]}–{ok[-1]}" if ok else "?"
 
 
+def _not_found_list(text: str) -> List[str]:
+    """The specs under conda's "The following packages are not available from current channels:" (or
+    ResolvePackageNotFound:), as listed."""
+    head = re.search(r"(?:PackagesNotFoundError: The following packages are not available from current channels:"
+                     r"|ResolvePackageNotFound:)[ \t]*\n", text)
+    if not head:
+        return []
+    out = []
+    for line in text[head.end():head.end() + 20_000].split("\n"):
+        item = re.fullmatch(r"\s*-\s*(\S{1,200})\s*", line)
+        if item:
+            out.append(item.group(1))
+        elif line.strip() or out:
+            break
+    return out[:100]
+
+
 def _only_prehistoric(package: str, seen: List[str]) -> bool:
     """True when every version pip saw is a 0.x while every tested release of ``package`` is 1.0 or later."""
     builds = knowledge_tables.framework_builds(package)
@@ -210,7 +227,7 @@ def no_release(ctx: Context) -> Iterable[Finding]:
         if here:
             evidence.append(Evidence("the environment's Python", here, "conda's solver"))
         summary = (f"{package} has no build for {'Python ' + here if here else 'this Python'} in the channels "
-                   f"searched: its builds need Python {' | '.join(specs)}.")
+                   f"searched: its builds need Python {'; '.join(specs)}.")
         if supported and _NAME.fullmatch(package):
             fix_list.append(fixes.instruction(
                 f"Create an environment with a Python that {package}'s builds support ({supported})",
@@ -241,7 +258,32 @@ def no_release(ctx: Context) -> Iterable[Finding]:
             evidence.append(Evidence("their Python tags", ", ".join(pythons[:12]), "the wheel names"))
         summary = (f"None of the wheels of {name or 'the release'} that Poetry found fits this environment's Python "
                    f"and platform (it skipped {len(skipped)}).")
+    conda = "conda" in (failure.signature or "") or "mamba" in (failure.signature or "")
+    cuda_on_macos = False
+    not_in_registry = failure.signature == "uv-no-versions" and "was not found in the package registry" in _text(ctx)
     build_fix = _exported_builds(ctx, evidence) if "conda" in (failure.signature or "") else None
+    platform = _CONDA_PLATFORM.search(_text(ctx)) if "conda" in (failure.signature or "") else None
+    listed = _not_found_list(_text(ctx)) if platform else []
+    if build_fix is None and platform and listed:
+        # conda names the platform it solved for and the specs no channel has a build of for it.
+        subdir = platform.group("platform")
+        evidence.append(Evidence("platform solved for", subdir, "conda"))
+        evidence.append(Evidence("not available for it", ", ".join(listed[:8]), "conda"))
+        summary = (f"The channels searched have no build of {', '.join(listed[:4])}{' …' if len(listed) > 4 else ''} "
+                   f"for {subdir}.")
+        if subdir.startswith("osx") and any(n.lower().startswith(("cuda", "pytorch-cuda", "cudatoolkit", "cudnn"))
+                                            for n in listed):
+            summary += " CUDA is for NVIDIA GPUs on Linux and Windows: macOS has no CUDA builds."
+            cuda_on_macos = True
+        elif subdir == "osx-arm64":
+            fix_list.append(fixes.instruction(
+                "Or use Intel (osx-64) builds under Rosetta",
+                "Packages without Apple-silicon builds often have osx-64 ones: CONDA_SUBDIR=osx-64 conda create -n "
+                "NAME … creates an environment of Intel builds (run once in it: conda config --env --set subdir "
+                "osx-64), which runs under Rosetta."))
+    if not_in_registry and name:
+        summary = (f"No package named {name} is on the package index uv searched: check the name (a distribution "
+                   f"name can differ from its import name, and projects get renamed) and the index.")
     if build_fix is not None:
         summary = ("The environment list pins exact conda builds (build strings) that the channels do not have for "
                    "this platform: such a list only works on the platform it was exported on.")
@@ -362,13 +404,24 @@ def no_release(ctx: Context) -> Iterable[Finding]:
             summary += (f" {name} has releases for Python {_python_range(name)} on 64-bit "
                         f"{', '.join(sorted({p for b in knowledge_tables.framework_builds(name)[:1] for p in b['platforms']}))}.")
         confidence = 0.88
+    elif conda:
+        fix_list.append(fixes.instruction(
+            f"Check which platforms and Python versions {name or 'the package'} has builds for",
+            f"conda search -c conda-forge \"{name or '<name>'}\" --platform <platform>  lists the builds a channel has "
+            f"(their build strings name the Python, e.g. py312); https://anaconda.org shows which channels carry it. "
+            f"Then add that channel, use a Python it has builds for, or an older release."))
+    elif not_in_registry:
+        fix_list.append(fixes.instruction(
+            f"Check the name {name}",
+            f"Search the index for the project's real name (https://pypi.org/search/?q={name}) and use that in the "
+            f"requirements; an import name (cv2, PIL, sklearn) is often not the name to install."))
     else:
         fix_list.append(fixes.instruction(
             f"Check which Python versions and platforms {name or 'the package'} publishes files for",
             f"Look at the package's files on PyPI (https://pypi.org/project/{name or '<name>'}/#files): wheel tags "
             f"such as cp312-manylinux_x86_64 name the Python and platform; Requires-Python bounds the versions. "
             f"Then use a matching Python, or an older release of the package."))
-    if "conda" in (failure.signature or "") or "mamba" in (failure.signature or ""):
+    if conda and not cuda_on_macos:
         fix_list.append(fixes.instruction(
             "Or install it with pip inside the conda environment",
             "Channels often lag behind PyPI for new Python versions: python -m pip install <package> in the "

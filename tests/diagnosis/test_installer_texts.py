@@ -240,3 +240,22 @@ def test_a_dependency_pip_says_is_not_installed():
     finding = report.findings[0]
     assert (report.failure.signature, finding.cause) == ("pip-requirement-not-installed", "version-pin-conflict")
     assert "pyqtwebengine is not installed (pip says so)" in finding.summary
+
+
+def test_conda_names_the_platform_it_has_no_build_for():
+    # t111: conda's "Platform: osx-arm64" and the package it lacks there; Intel builds under Rosetta are offered.
+    _, finding = top("t111")
+    assert finding.summary == "The channels searched have no build of bit for osx-arm64."
+    assert any("CONDA_SUBDIR=osx-64" in fix.cell for fix in finding.fixes)
+    assert not any("pypi.org/project" in fix.cell for fix in finding.fixes)
+    # t112: CUDA packages on a Mac: no CUDA builds exist there, and pip is no way out.
+    _, finding = top("t112")
+    assert "macOS has no CUDA builds" in finding.summary
+    assert not any("pip" in fix.title for fix in finding.fixes)
+
+
+def test_a_name_missing_from_the_index_is_said_so():
+    # t044: uv: "install was not found in the package registry and you require install==1.3.5".
+    _, finding = top("t044")
+    assert finding.summary.startswith("No package named install is on the package index")
+    assert "pypi.org/search/?q=install" in finding.fixes[0].cell
