@@ -186,6 +186,12 @@ def test_installer_rules_stay_fast_on_large_adversarial_output():
      "pipenv-no-version-matches"),
     ("Could not find a version that matches vine==1.3.0,==5.0.0\nThere are incompatible versions in the resolved "
      "dependencies.", "resolution-conflict", "pipenv-no-version-matches-all"),
+    ("  Could not find any downloads that satisfy the requirement tensorflow\nCleaning up...\n"
+     "No distributions at all found for tensorflow", "no-compatible-release", "pip-legacy-no-downloads"),
+    ("Error: No packages found in current linux-64 channels matching: pymc3\n", "no-compatible-release",
+     "conda-legacy-packages-missing"),
+    ("PackageNotFoundError: Package missing in current osx-64 channels: \n  - tensorflow 1.0*\n",
+     "no-compatible-release", "conda-legacy-packages-missing"),
 ])
 def test_more_installer_wordings(text, kind, signature):
     failure = failure_from_text(text)
