@@ -32,6 +32,11 @@ _IGNORED_LINE = re.compile(r"Ignored the following versions that require a diffe
 _IGNORED_ITEM = re.compile(r"(?P<version>[\w.+!]{1,60}) Requires-Python (?P<spec>[^;\n]{1,200})")
 #: Poetry's verbose installer: a wheel of the release that this environment does not accept.
 _SKIPPED_WHEEL = re.compile(r"Skipping wheel (?P<wheel>[A-Za-z0-9][\w.\-+!]{0,200}\.whl) as this is not supported")
+#: Poetry: "- 24 candidate(s) were identified for the package" / "- 24 wheel(s) were skipped as your project's
+#: environment does not support the identified abi tags".
+_POETRY_SKIPPED = re.compile(r"(?P<found>\d{1,5}) candidate\(s\) were identified for the package[^\n]{0,20}\n[^\n]{0,40}?"
+                             r"(?P<count>\d{1,5}) wheel\(s\) were skipped as your project's environment does not "
+                             r"support the identified (?P<tags>[\w ]{1,40}?) tags")
 #: conda: "Your python: python=3.8" and "  - dlib -> python[version='2.7.*|3.5.*']".
 _CONDA_YOUR_PYTHON = re.compile(r"Your python: python=(?P<python>\d+\.\d+)")
 _CONDA_NEEDS_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) -> python\[version='(?P<spec>[^'\n]{1,200})'\]",
@@ -247,6 +252,13 @@ def no_release(ctx: Context) -> Iterable[Finding]:
         evidence.append(Evidence(f"platforms with a wheel of {release}", ", ".join(tags), "uv"))
         summary = (f"{release} publishes wheels only for {', '.join(tags[:6])}{' …' if len(tags) > 6 else ''} and no "
                    f"source distribution; this machine is {hint.group('tag')}.")
+    counted = _POETRY_SKIPPED.search(_text(ctx))
+    if counted and not hint:
+        release = f"{name} {detail(ctx, 'requirement_version') or ''}".strip()
+        evidence.append(Evidence("wheels skipped", f"{counted.group('count')} of {counted.group('found')} "
+                                 f"(tags this environment does not support: {counted.group('tags')})", "Poetry"))
+        summary = (f"Poetry found {counted.group('found')} files of {release}, and none fits this environment: every "
+                   f"wheel has {counted.group('tags')} tags that the project's Python does not support.")
     skipped = [m.group("wheel") for m in _SKIPPED_WHEEL.finditer(_text(ctx))][:500]
     if skipped and not hint:
         pythons = sorted({w[:-4].split("-")[-3] for w in skipped if w.count("-") >= 4})
@@ -399,8 +411,9 @@ def no_release(ctx: Context) -> Iterable[Finding]:
             # The text does not say which Python ran pip: never tell a user to create the Python they have.
             fix_list.append(fixes.instruction(
                 f"Check the Python against the ones {name} supports ({_python_range(name)})",
-                f"Run  python -VV  with the Python that ran pip. Outside {_python_range(name)}: use a Python in that "
-                f"range. Inside it: the reason is a 32-bit Python or a platform {name} publishes no files for."))
+                f"Run  python -VV  with the Python the installer installs into. Outside {_python_range(name)}: use a "
+                f"Python in that range. Inside it: the reason is a 32-bit Python or a platform {name} publishes no "
+                f"files for."))
             summary += (f" {name} has releases for Python {_python_range(name)} on 64-bit "
                         f"{', '.join(sorted({p for b in knowledge_tables.framework_builds(name)[:1] for p in b['platforms']}))}.")
         confidence = 0.88

@@ -265,3 +265,11 @@ def test_a_name_missing_from_the_index_is_said_so():
     _, finding = top("t044")
     assert finding.summary.startswith("No package named install is on the package index")
     assert "pypi.org/search/?q=install" in finding.fixes[0].cell
+
+
+def test_poetry_counts_the_wheels_it_skipped():
+    # t582: "24 candidate(s) were identified … 24 wheel(s) were skipped as your project's environment does not
+    # support the identified abi tags", inside Poetry's "| " box.
+    _, finding = top("t582")
+    assert finding.summary.startswith("Poetry found 24 files of torch 2.7.1, and none fits this environment")
+    assert facts(finding)["wheels skipped"].startswith("24 of 24")
