@@ -136,6 +136,57 @@ def _python_range(package: str) -> str:
     return f"{ok[0]}–{ok[-1]}" if ok else "?"
 
 
+#: The source release an installer fetched: "Using cached tensorflow-gpu-2.12.0.tar.gz (2.6 kB)".
+_SDIST = re.compile(r"(?:Using cached|Downloading|Collecting) (?:\S{0,300}/)?(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)-"
+                    r"(?P<version>\d[\w.!+]{0,60}?)\.(?:tar\.gz|zip|tar\.bz2)\b")
+
+
+def _build_failed(ctx: Context, name: str, evidence: List[Evidence]) -> Iterable[Finding]:
+    """The installer built a source release because no wheel fits, and the build failed."""
+    from ..knowledge import load
+
+    sdist = _SDIST.search(_text(ctx))
+    if sdist:
+        name = name or _requirement_name(sdist.group("name"))
+        evidence.append(Evidence("source release it built", f"{sdist.group('name')} {sdist.group('version')}",
+                                 "the installer output"))
+    retired = next((e for e in load("retired_packages")["entries"]
+                    if name and e["name"] == name.lower().replace("_", "-")), None)
+    if retired and sdist and not _at_least(sdist.group("version"), retired["retired_from"]):
+        retired = None          # a release from before the name was retired: a real build that failed
+    if retired:
+        replacement = retired["replacement"]
+        evidence.append(Evidence("retired name; the package to install", replacement, retired["source"]))
+        yield Finding(kind="no-compatible-release", cause="package-removed", confidence=0.8,
+                      summary=f"{name} is a retired name: its releases only fail on purpose, and its maintainers name "
+                              f"{replacement} instead. Install {replacement}.",
+                      evidence=tuple(evidence),
+                      fixes=(fixes.instruction(f"Install {replacement} instead of {name}",
+                                               f"%pip install {replacement}   (and replace {name} in requirements)"),),
+                      docs=docs_for("no-compatible-release", "package-removed"))
+        return
+    what = name or "the package"
+    yield Finding(kind="no-compatible-release", cause="no-release-for-platform", confidence=0.5,
+                  summary=(f"The installer found no wheel of {what} that fits this Python and platform (or {what} "
+                           f"publishes only its source), built it from source, and the build failed."),
+                  evidence=tuple(evidence),
+                  fixes=(fixes.instruction(
+                      "Use a release with a wheel for this Python, or give the build what it needs",
+                      f"The lines above the error say why the build failed (a compiler, a header, a library). A "
+                      f"Python version {what} publishes wheels for (see its files on PyPI) installs without "
+                      f"building; otherwise install the build requirements the error names."),),
+                  docs=docs_for("no-compatible-release", "no-release-for-platform"))
+
+
+def _at_least(version: str, floor: str) -> bool:
+    from packaging.version import InvalidVersion, Version
+
+    try:
+        return Version(version) >= Version(floor)
+    except InvalidVersion:
+        return True
+
+
 def _not_found_list(text: str) -> List[str]:
     """The specs under conda's "The following packages are not available from current channels:" (or
     ResolvePackageNotFound:), as listed."""
@@ -204,6 +255,9 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                       evidence=tuple(evidence + [Evidence("replacement named by the package", replacement,
                                                           "the installer output")]),
                       fixes=tuple(fix_list), docs=docs_for("no-compatible-release", "package-removed"))
+        return
+    if failure.signature == "installer-build-failed":
+        yield from _build_failed(ctx, name, evidence)
         return
     # A 32-bit Python: most binary packages publish 64-bit builds only, whatever the pin.
     it = ctx.interpreter

@@ -273,3 +273,21 @@ def test_poetry_counts_the_wheels_it_skipped():
     _, finding = top("t582")
     assert finding.summary.startswith("Poetry found 24 files of torch 2.7.1, and none fits this environment")
     assert facts(finding)["wheels skipped"].startswith("24 of 24")
+
+
+def test_a_failed_build_of_a_retired_name_is_the_retired_name():
+    # t532: pip built tensorflow-gpu 2.12.0 (the retired name's placeholder) and the text is cut before its message.
+    failure, finding = top("t532")
+    assert (failure.signature, finding.cause) == ("installer-build-failed", "package-removed")
+    assert "%pip install tensorflow" in finding.fixes[0].cell
+    # The same build of a release from before the name was retired is a real build that failed: no story of removal.
+    text = CASES["t532"]["error"].replace("2.12.0", "2.10.0")
+    finding = explain(text).findings[0]
+    assert (finding.kind, finding.cause) == ("no-compatible-release", "no-release-for-platform")
+    assert finding.confidence <= 0.5 and "built it from source" in finding.summary
+
+
+def test_a_build_failure_never_outranks_a_wording_that_says_more():
+    # t535: the retired name's own message wins over pip's "did not run successfully" around it.
+    failure, finding = top("t535")
+    assert failure.signature == "pip-package-deprecated-use-other" and finding.cause == "package-removed"
