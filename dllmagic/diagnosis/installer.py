@@ -524,7 +524,16 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
                 continue   # uv's own inference, not a requirement of yours
             evidence.append(Evidence("you require", match.group("req").rstrip("."), "uv's resolver"))
             asks.append(("you", match.group("req").rstrip(".")))
+    if (failure.signature or "").startswith("poetry-"):
+        for match in list(_POETRY_DEPENDS.finditer(text))[:8]:
+            who = (f"{match.group('who')} {match.group('version')}" if match.group("who")
+                   else f"your project ({match.group('root')})")
+            requirement = f"{match.group('dep')} {match.group('spec')}"
+            evidence.append(Evidence(f"{who} depends on", requirement, "Poetry's resolver"))
+            asks.append((who, requirement))
     clash = _clash(asks)
+    twice = _asked_twice(asks) if not clash else None
+    same = _every_candidate_needs(asks) if not clash and not twice else None
     if detail(ctx, "requirement") and failure.signature != "mamba-nothing-provides":
         evidence.append(Evidence("cannot install together", " ".join((detail(ctx, "requirement") or "").split()),
                                  "the installer output"))
@@ -547,6 +556,17 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
                    f"{'require' if who_b == 'you' else 'needs'} {req_b}: no single release satisfies both.")
         if summary.startswith("you "):
             summary = "Y" + summary[1:]
+    elif twice:
+        name, first, second = twice
+        summary = (f"The requirements ask for {first} and {second} at once: {name} is pinned twice, to different "
+                   f"versions.")
+        fix_list.insert(0, fixes.instruction(f"Keep one pin of {name}",
+                                             f"Remove one of {first} and {second} from the requirements."))
+    elif same:
+        who, requirement, count = same
+        summary = (f"Every release of {who} the resolver tried ({count}) depends on {requirement}, and no release of "
+                   f"{_requirement_name(requirement)} satisfying it can be installed here (none on the index for this "
+                   f"Python and platform, or another requirement excludes it).")
     if uv_python:
         # uv resolves for every Python the project allows (requires-python), not only the one at hand.
         requested, needed = uv_python.group("requested"), uv_python.group("needed")
@@ -627,6 +647,11 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
 #: Poetry: "  - numpy requires Python <3.13,>=3.9, so it will not be satisfied for Python >=3.13,<4.0".
 _NARROWER_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) requires Python (?P<spec>[^\s,]{1,40}(?:,[^\s,]{1,40}){0,6}), so it will not "
                               r"be satisfied for Python (?P<unsatisfied>\S{1,200})$", re.M)
+#: Poetry: "Because example depends on opencv-python (4.5.5.62) which depends on numpy (>=1.21.2)" and "because
+#: example depends on numpy (1.19.5)": the package and the requirement in parentheses.
+_POETRY_DEPENDS = re.compile(r"(?<![\w.\-])(?:(?P<who>[A-Za-z0-9][\w.\-]{0,100}) \((?P<version>[^()\n]{1,60})\) which |"
+                             r"(?P<root>[A-Za-z0-9][\w.\-]{0,100}) )depends on (?P<dep>[A-Za-z0-9][\w.\-\[\]]{0,100}) "
+                             r"\((?P<spec>[^()\n]{1,100})\)(?! which)")
 #: uv's derivation: "Because magika==0.6.2 depends on numpy>=2.1.0 and you require magika==0.6.2, …".
 _UV_DEPENDS = re.compile(r"(?<![\w.\-])(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}"
                          r"(?:,(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}){0,6})?) depends on (?P<req>[A-Za-z0-9][^\s,]{0,200})")
@@ -639,6 +664,30 @@ _NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(?P<spec>[A-Za-
                                r"(?: needed by (?P<by>[A-Za-z0-9_][\w.\-]{0,200}))?[ \t]*$", re.M)
 #: pipenv: "vine==1.3.0,==5.0.0", the specifiers of several requirements joined.
 _MERGED_SPECS = re.compile(r"(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)(?P<specs>(?:===|[<>]=?|[=!~]=)[^\s]{1,600})$")
+
+
+def _asked_twice(asks: List[tuple]) -> Optional[tuple]:
+    """(name, first, second) when the user's own requirements pin one package twice, differently."""
+    mine: dict = {}
+    for who, requirement in asks:
+        if who != "you":
+            continue
+        name = _requirement_name(requirement)
+        other = mine.get(name)
+        if other and other.replace(" ", "") != requirement.replace(" ", ""):
+            return name, other, requirement
+        mine.setdefault(name, requirement)
+    return None
+
+
+def _every_candidate_needs(asks: List[tuple]) -> Optional[tuple]:
+    """(package, requirement, count) when several releases of one package all depend on the same requirement."""
+    stated = [(who, req.replace(" ", "")) for who, req in asks if who != "you" and " " in who]
+    packages = {_requirement_name(who.split(" ")[0]) for who, _ in stated}
+    requirements = {req for _, req in stated}
+    if len(stated) >= 2 and len(packages) == 1 and len(requirements) == 1:
+        return stated[0][0].split(" ")[0], stated[0][1], len(stated)
+    return None
 
 
 def _clash(asks: List[tuple]) -> Optional[tuple]:

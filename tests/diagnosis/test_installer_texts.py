@@ -291,3 +291,17 @@ def test_a_build_failure_never_outranks_a_wording_that_says_more():
     # t535: the retired name's own message wins over pip's "did not run successfully" around it.
     failure, finding = top("t535")
     assert failure.signature == "pip-package-deprecated-use-other" and finding.cause == "package-removed"
+
+
+def test_what_the_resolver_says_decides_the_conflict_story():
+    # t435: Poetry's "example depends on opencv-python (4.5.5.62) which depends on numpy (>=1.21.2)" and
+    # "example depends on numpy (1.19.5)".
+    _, finding = top("t435")
+    assert finding.summary.startswith("opencv-python 4.5.5.62 needs numpy >=1.21.2, but your project (example) "
+                                      "needs numpy 1.19.5")
+    # t320: pip: "The user requested PyYAML==6.0.1" and "… PyYAML==6.0.2": one package pinned twice.
+    _, finding = top("t320")
+    assert "pyyaml is pinned twice" in finding.summary and finding.fixes[0].title == "Keep one pin of pyyaml"
+    # t324: every dgb release pip tried depends on numpy==1.23.4, which it cannot install.
+    _, finding = top("t324")
+    assert finding.summary.startswith("Every release of dgb the resolver tried (2) depends on numpy==1.23.4")
