@@ -211,3 +211,10 @@ def test_build_log_prefixes_are_dropped(prefix):
 def test_numbers_at_a_few_line_starts_are_kept():
     text = "1.5 seconds\nTraceback (most recent call last):\n  File \"a.py\", line 1\nImportError: x\n2.0 done\n"
     assert normalise(text) == text
+
+
+def test_a_build_logs_prefix_alone_on_an_empty_line_goes_too():
+    # t294: BuildKit's "3.026" before every line, alone on the empty ones; bare version numbers are no prefix.
+    normal = normalise(_thread("t294"))
+    assert "\nerror: externally-managed-environment\n" in normal and "3.026" not in normal
+    assert normalise("1.0\n1.1\n1.2\n1.3\nImportError: x") == "1.0\n1.1\n1.2\n1.3\nImportError: x"

@@ -37,8 +37,11 @@ _PROMPT = re.compile(r"^(?:>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", r
 _QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?){1,8}", re.MULTILINE)
 #: A build log's line prefix: BuildKit's step and seconds (``#8 70.48 ``, the step often cut off when
 #: pasted), a CI runner's ISO time stamp.
-_LOG_PREFIX = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3} |\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z ?)",
-                         re.MULTILINE)
+_LOG_PREFIX = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3}(?: |$)"
+                         r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z(?: |$))", re.MULTILINE)
+#: The lines that decide: a prefix followed by text (the prefix alone, on an empty line, goes too).
+_LOG_PREFIX_LINE = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3} "
+                              r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
@@ -147,7 +150,7 @@ def normalise(text: str) -> str:
     if "\n>" in text or "\n >" in text or text.startswith(">"):
         if _most_lines(_QUOTE, text):
             text = _QUOTE.sub("", text)
-    if _most_lines(_LOG_PREFIX, text):
+    if _most_lines(_LOG_PREFIX_LINE, text):
         text = _LOG_PREFIX.sub("", text)
     lines = text.split("\n")
     lines = _drop_inner_blank_lines(lines)
