@@ -580,6 +580,16 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
             "In pyproject.toml set requires-python to the range the dependencies support"
             + (f': requires-python = "{both}"' if both else "") + ", or pin an older release of the dependency "
             "that still supports the lower Python versions.")]
+    elif uv and _UV_MISSING_DEPENDENCY.search(text):
+        missing = _UV_MISSING_DEPENDENCY.search(text)
+        what, who = missing.group("missing") or missing.group("missing_version"), missing.group("who")
+        summary = (f"{who} depends on {what}, which is not on the package index uv searched "
+                   + ("(no package of that name: a wrong or renamed name in its requirements, or another index)."
+                      if missing.group("missing") else "(no such release there)."))
+        fix_list = [fixes.instruction(
+            f"Fix or override the requirement on {_requirement_name(what)}",
+            f"Check the name and version on the index; if {who} is yours, correct its requirement; otherwise pin a "
+            f"release of {_requirement_name(who)} that does not need it, or add the index that has it.")]
     elif uv and _UV_PRERELEASE.search(text):
         evidence.append(Evidence("the requirement names a pre-release", _UV_PRERELEASE.search(text).group(0), "uv"))
         summary = ("Only a pre-release satisfies the requirement, and uv does not consider pre-releases unless told "
@@ -655,6 +665,10 @@ _POETRY_DEPENDS = re.compile(r"(?<![\w.\-])(?:(?P<who>[A-Za-z0-9][\w.\-]{0,100})
 #: uv's derivation: "Because magika==0.6.2 depends on numpy>=2.1.0 and you require magika==0.6.2, …".
 _UV_DEPENDS = re.compile(r"(?<![\w.\-])(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}"
                          r"(?:,(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}){0,6})?) depends on (?P<req>[A-Za-z0-9][^\s,]{0,200})")
+_UV_MISSING_DEPENDENCY = re.compile(
+    r"(?:(?<![\w.\-])(?P<missing>[A-Za-z0-9][\w.\-]{0,100}) was not found in the package registry|there is no version of "
+    r"(?P<missing_version>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:===?|<=?|>=?)[\w.*+!]{1,60}))\s{1,40}and\s{1,40}"
+    r"(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,60})?)\s{1,40}depends\s{1,40}on\b")
 _UV_REQUIRE = re.compile(r"\byou require (?P<req>[A-Za-z0-9][^\s,]{0,200})")
 _UV_PYTHON = re.compile(r"the requested Python version \((?P<requested>[^)\n]{1,100})\) does not satisfy "
                         r"Python(?P<needed>[<>=!~][^\s]{0,100}?)(?=\s|$)")

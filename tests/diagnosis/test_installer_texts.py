@@ -305,3 +305,14 @@ def test_what_the_resolver_says_decides_the_conflict_story():
     # t324: every dgb release pip tried depends on numpy==1.23.4, which it cannot install.
     _, finding = top("t324")
     assert finding.summary.startswith("Every release of dgb the resolver tried (2) depends on numpy==1.23.4")
+
+
+def test_uv_names_the_dependency_missing_from_the_index_and_who_needs_it():
+    # t347: "Because sphinx-ext-napoleon was not found in the package registry and world-model-lens[docs] depends on
+    # sphinx-ext-napoleon"; t345: "there is no version of miniupnpc==2.0.2 and rotkehlchen==… depends on it".
+    _, finding = top("t347")
+    assert finding.summary.startswith("world-model-lens[docs] depends on sphinx-ext-napoleon, which is not on the "
+                                      "package index")
+    _, finding = top("t345")
+    assert "depends on miniupnpc==2.0.2, which is not on the package index uv searched (no such release there)" \
+        in finding.summary
