@@ -163,3 +163,58 @@ def test_texts_without_names_render_no_empty_name(text):
     if failure is not None:
         for name in ("module", "library", "symbol", "version", "extension", "name"):
             assert getattr(failure, name) != "", name
+
+
+# -- a reply's quoted block, a build log's line prefixes (real texts of the tuned split) ---------------------------
+def _thread(case_id):
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent / "data" / "corpus" / "threads.jsonl"
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.strip() and json.loads(line)["id"] == case_id:
+            return json.loads(line)["error"]
+    raise KeyError(case_id)
+
+
+def test_a_quoted_reply_is_unquoted():
+    text = _thread("t544")          # "> " before every line of conda's output
+    assert text.count("\n> ") > 10
+    normal = normalise(text)
+    assert "\nPackagesNotFoundError: The following packages are not available" in normal
+    assert "\n  - zstd==1.5.2=hbc0c0cd_6" in normal
+    f = failure_from_text(text)
+    assert (f.kind, dict(f.details)["requirement"]) == ("no-compatible-release", "zstd==1.5.2=hbc0c0cd_6")
+
+
+def test_one_marked_line_is_not_a_quote():
+    # pytest marks the failing line with ">": one such line among others stays as it is.
+    text = ("    def test_import():\n>       import foo\nE       ModuleNotFoundError: No module named 'foo'\n"
+            "\ntests/test_a.py:2: ModuleNotFoundError\n")
+    assert normalise(text) == text
+
+
+@pytest.mark.parametrize("prefix", ["    {t:.2f}   ", "#8 {t:.3f} ", "2024-05-01T10:20:{s:02d}.1234567Z "])
+def test_build_log_prefixes_are_dropped(prefix):
+    text = _thread("t530")          # a Docker build log: "    70.48   " before every line
+    assert text.startswith("    70.21   Building wheel")
+    f = failure_from_text(text)
+    assert (f.kind, dict(f.details)["replacement"]) == ("no-compatible-release", "tensorflow")
+    # The same message under the other prefixes these logs use.
+    plain = "\n".join(re.sub(r"^\s*\d+\.\d+ ", "", line) for line in text.splitlines())
+    assert "70.48" not in plain
+    relogged = "\n".join(prefix.format(t=70 + n / 100, s=n % 60) + line for n, line in enumerate(plain.splitlines()))
+    f = failure_from_text(relogged)
+    assert (f.kind, dict(f.details)["replacement"]) == ("no-compatible-release", "tensorflow")
+
+
+def test_numbers_at_a_few_line_starts_are_kept():
+    text = "1.5 seconds\nTraceback (most recent call last):\n  File \"a.py\", line 1\nImportError: x\n2.0 done\n"
+    assert normalise(text) == text
+
+
+def test_a_build_logs_prefix_alone_on_an_empty_line_goes_too():
+    # t294: BuildKit's "3.026" before every line, alone on the empty ones; bare version numbers are no prefix.
+    normal = normalise(_thread("t294"))
+    assert "\nerror: externally-managed-environment\n" in normal and "3.026" not in normal
+    assert normalise("1.0\n1.1\n1.2\n1.3\nImportError: x") == "1.0\n1.1\n1.2\n1.3\nImportError: x"

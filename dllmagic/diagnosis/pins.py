@@ -35,9 +35,9 @@ _PKG_RESOURCES = re.compile(
     r"['\"](?P<spec>[^'\"]+)['\"]\)(?:, \{(?P<who>[^}]*)\})?\)")
 #: the lines of pip's warning / pip check, all of them (a text may hold several).
 _PIP_LINE = re.compile(
-    r"^(?P<who>" + _NAME + r") (?P<who_version>[\w.+!]+) (?:requires|has requirement) (?P<spec>[^\n]+?), but you "
-    r"have (?P<dep>" + _NAME + r") (?P<version>[\w.+!]+?)(?: which is incompatible)?\.?$", re.M)
-_TRY_PIP = re.compile(r"Try: `pip install (?P<who>" + _NAME + r") -U`")
+    r"^[ \t]{0,40}(?P<who>" + _NAME + r") (?P<who_version>[\w.+!]+) (?:requires|has requirement) (?P<spec>[^\n]+?), "
+    r"but you(?:'ll)? have (?P<dep>" + _NAME + r") (?P<version>[\w.+!]+?)(?: which is incompatible)?\.?[ \t]*$", re.M)
+_TRY_PIP = re.compile(r"Try: `?pip install (?P<who>" + _NAME + r") -U\b")
 _SPEC_SPLIT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>.*)$")
 
 
@@ -282,6 +282,8 @@ def version_pin_conflict(ctx: Context) -> Iterable[Finding]:
     else:
         if version:
             have = f", but {pin.dependency} {version} is installed" + (", which does not satisfy it" if ok is False else "")
+        elif ctx.failure is not None and ctx.failure.signature == "pip-requirement-not-installed":
+            have = f", but {pin.dependency} is not installed (pip says so)"
         else:
             have = f", and the installed {pin.dependency} does not satisfy it (the message names no version)"
         summary = (f"{who_text} requires {pin.requirement}{have}. "

@@ -10,6 +10,9 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``) become indentation: the code
   typed there reads like the code lines of a traceback;
+* a block quoted in a reply (``> `` before every line, as e-mail and Markdown quote) is unquoted;
+* the prefix a build log puts before every line (Docker BuildKit's ``#8 70.48``, a CI runner's
+  ``2024-05-01T10:20:30.1234567Z``) is gone, when most lines carry one;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped.
@@ -30,6 +33,15 @@ _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 _PROMPT = re.compile(r"^(?:>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+#: A reply's quote marks (``> ``, nested ``> > ``); REPL prompts are gone before this runs.
+_QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?){1,8}", re.MULTILINE)
+#: A build log's line prefix: BuildKit's step and seconds (``#8 70.48 ``, the step often cut off when
+#: pasted), a CI runner's ISO time stamp.
+_LOG_PREFIX = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3}(?: |$)"
+                         r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z(?: |$))", re.MULTILINE)
+#: The lines that decide: a prefix followed by text (the prefix alone, on an empty line, goes too).
+_LOG_PREFIX_LINE = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3} "
+                              r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
@@ -90,6 +102,14 @@ def _join_wrapped(lines: List[str]) -> List[str]:
     return out
 
 
+def _most_lines(pattern: "re.Pattern[str]", text: str) -> bool:
+    """True when ``pattern`` starts at least 3 lines, and at least half of the lines that are not blank."""
+    hits = sum(1 for _ in pattern.finditer(text))
+    if hits < 3:
+        return False
+    return 2 * hits >= sum(1 for line in text.split("\n") if line.strip())
+
+
 def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
     """Blank lines inside one message: after ``…:`` or an exception line cut mid-sentence."""
     out: List[str] = []
@@ -127,6 +147,11 @@ def normalise(text: str) -> str:
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
+    if "\n>" in text or "\n >" in text or text.startswith(">"):
+        if _most_lines(_QUOTE, text):
+            text = _QUOTE.sub("", text)
+    if _most_lines(_LOG_PREFIX_LINE, text):
+        text = _LOG_PREFIX.sub("", text)
     lines = text.split("\n")
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
