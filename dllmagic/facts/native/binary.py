@@ -115,6 +115,40 @@ class Binary(Record):
     def _index(self):
         return self._read_symbols("index", None)
 
+    def bulk_export_sets(self):
+        """(any, visible, by_version) of an ELF file's exports read in bulk (``elf.export_sets``), or
+        None where that reader declines (the caller then builds them from :attr:`exports_by_name`)."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return None
+        try:
+            sets = self._symbol_reader("sets")
+        except Exception:  # hostile input never escapes: the careful reader answers instead
+            return None
+        return sets if isinstance(sets, tuple) and len(sets) == 3 and isinstance(sets[2], dict) else None
+
+    def bulk_import_groups(self):
+        """The undefined non-weak symbols of an ELF file as ((version, library, names), ...), read in
+        bulk (``elf.import_groups``), or None where that reader declines (the caller then groups
+        :attr:`imported_symbols`)."""
+        if self.format != "elf" or self._symbol_reader is None or "_all_symbols" in self.__dict__:
+            return None
+        try:
+            groups = self._symbol_reader("groups")
+        except Exception:  # hostile input never escapes: the careful reader answers instead
+            return None
+        return groups if isinstance(groups, tuple) and all(
+            isinstance(g, tuple) and len(g) == 3 and isinstance(g[2], frozenset) for g in groups) else None
+
+    def file_size(self) -> int:
+        """The size of an ELF file in bytes (0 when unknown): a cheap guess at its symbol count."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return 0
+        try:
+            size = self._symbol_reader("size")
+        except Exception:
+            return 0
+        return size if isinstance(size, int) else 0
+
     @property
     def imported_symbols(self) -> Tuple[Symbol, ...]:
         """Undefined dynamic symbols (what the binary expects others to provide)."""
@@ -162,7 +196,7 @@ class Binary(Record):
 
 # -- reading ----------------------------------------------------------------------------------------
 
-_CACHE: Dict[Tuple[str, int, int, int], Binary] = {}
+_CACHE: Dict[Tuple[int, int, int, int, int], Binary] = {}
 _CACHE_LOCK = _thread.allocate_lock()
 _CACHE_MAX = 4096
 
@@ -204,7 +238,8 @@ def read_binary(path: str, system=None) -> Binary:
         return Binary(path=path, format="unknown", error=_os_error_text(exc))
     if not stat.S_ISREG(st.st_mode):
         return Binary(path=path, format="unknown", error="not a regular file")
-    key = (host, st.st_size, st.st_mtime_ns, st.st_ino)
+    # The file's identity, not its spelling: ``a/../lib/x.so`` and ``lib/x.so`` are one record.
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
@@ -255,18 +290,37 @@ def _from_store(store, path: str, host: str, st) -> Optional[Binary]:
 def _elf_symbol_reader(host: str):
     """The lazy half of an ELF Binary: its symbol tables, read from the file when first asked."""
 
+    # Each kind is read once: every Binary record of this file (one per path it is reached by)
+    # shares this reader, so a library met under a dozen spellings is not read a dozen times.
+    memo: dict = {}
+
     def symbols(kind: str):
+        hit = memo.get(kind, memo)
+        if hit is memo:
+            hit = memo[kind] = read(kind)
+        return hit
+
+    def read(kind: str):
         from . import elf
 
+        if kind == "size":  # what reading the whole table would cost, roughly
+            try:
+                return os.stat(host).st_size
+            except OSError:
+                return 0
         try:
             buf = _map_file(host)
         except OSError as exc:
-            if kind == "index":
+            if kind in ("index", "sets", "groups"):
                 return None
             note = (f"symbol table unreadable: {_os_error_text(exc)}",)
             return ((), note) if kind == "imports" else ((), (), note)
         if kind == "index":
             return elf.symbol_index(buf)
+        if kind == "sets":
+            return elf.export_sets(buf)
+        if kind == "groups":
+            return elf.import_groups(buf)
         if kind == "imports":
             imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
             return imported, notes

@@ -16,6 +16,7 @@ Tested against pyelftools, ``readelf`` and ``objdump`` on every fixture and on r
 from __future__ import annotations
 
 import struct
+from itertools import accumulate, compress
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
     from typing import Any, Dict, List, Optional, Tuple
@@ -770,3 +771,190 @@ def symbol_index(data) -> Optional[SymbolIndex]:
     count = min(_symbol_count(f, tags, sym_off, entsize) or 0, (f.size - sym_off) // entsize)
     index = SymbolIndex(f, tags, strtab, sym_off, count)
     return index if index.usable else None
+
+
+# -- exports in bulk, for the symbol check ---------------------------------------------------------
+
+#: st_info bytes of a definition worth keeping (bind GLOBAL, WEAK or GNU_UNIQUE; type not SECTION or
+#: FILE), and st_other bytes of a visible one (DEFAULT or PROTECTED): 1, else 0, for bytes.translate.
+_INFO_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) and (i & 0xF) not in (STT_SECTION, STT_FILE)
+                 else 0 for i in range(256))
+_OTHER_OK = bytes(1 if (i & 3) in (STV_DEFAULT, STV_PROTECTED) else 0 for i in range(256))
+_BIND_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) else 0 for i in range(256))
+
+
+def export_sets(data):
+    """The file's visible definitions as three name sets, read in bulk; None to use :func:`parse_symbols`.
+
+    (any, visible, by_version): ``any`` the names a reference of any version binds to (every
+    definition of a file without DT_VERDEF; else the unversioned, non-hidden ones), ``visible`` the
+    names with a non-hidden definition (what an unversioned reference binds to), ``by_version``
+    version -> names defined with it (hidden or not: a reference naming the version binds to either).
+    The same definitions :func:`parse_symbols` lists as exported, with the same versions, found with
+    slices and set operations instead of one Python step per symbol: a 75 000-symbol C++ library is
+    read in tens of milliseconds. Anything unusual (a byte order not the host's, a note the careful
+    reader would make, names that are not ASCII, a budget that would run out) gives None, and the
+    caller takes the careful reader's answer.
+    """
+    import sys
+
+    f = _Elf(data)
+    if f.error or f.endian != sys.byteorder:
+        return None
+    tags = _dynamic(f)
+    if tags is None or DT_SYMTAB not in tags or f.notes:
+        return None
+    strtab = _strtab(f, tags)
+    if strtab is None:
+        return None
+    is64 = f.bits == 64
+    entsize = 24 if is64 else 16
+    sym_off = f.offset(tags[DT_SYMTAB], entsize)
+    if sym_off is None:
+        return None
+    count = _symbol_count(f, tags, sym_off, entsize) or 0
+    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize:
+        return None
+    vnames: Dict[int, str] = {}
+    for _lib, name, other, _flags in _verneed_entries(f, tags, strtab):
+        vnames[other & 0x7FFF] = name
+    verdefs = _verdef(f, tags, strtab)
+    for name, ndx, flags in verdefs:
+        if not flags & VER_FLG_BASE:
+            vnames[ndx & 0x7FFF] = name
+    if f.notes:
+        return None
+    base, limit = strtab
+    end = min(base + limit, f.size)
+    raw = bytes(f.data[sym_off:sym_off + count * entsize])
+    words = memoryview(raw).cast("I")
+    halves = memoryview(raw).cast("H")
+    step32, step16 = entsize // 4, entsize // 2
+    name_offs = words[0::step32]
+    info_at, shndx_at = (4, 3) if is64 else (12, 7)
+    infos = raw[info_at::entsize]
+
+    def both(a: bytes, b: bytes) -> bytes:  # bytewise AND of two 0/1 masks
+        return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(count, "little")
+
+    # The entries the careful reader names (bound GLOBAL/WEAK/UNIQUE, with a name): imports too, as
+    # its name budget counts them all; and of those the visible definitions.
+    named = both(infos.translate(_BIND_OK), bytes(map(bool, name_offs)))
+    visible_def = both(both(infos.translate(_INFO_OK), raw[info_at + 1::entsize].translate(_OTHER_OK)),
+                       bytes(map(bool, halves[shndx_at::step16])))
+    defined = both(named, visible_def)
+    offs = list(compress(name_offs, named))
+    if not offs:
+        return frozenset(), frozenset(), {}
+    if max(offs) >= limit:
+        return None  # the careful reader notes a name outside the string table
+    table = bytes(f.data[base:end])
+    if not table.isascii():
+        return None
+    text = table.decode("ascii")
+    find = text.find
+    ends = [find("\0", o) for o in offs]
+    if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+        return None  # a name without its NUL, or the careful reader's budget would run out
+    keep = list(compress(defined, named))
+    names = [text[o:e] for o, e in compress(zip(offs, ends), keep)]
+    if not verdefs:  # no versions of its own: every definition serves every reference
+        every = frozenset(names)
+        return every, every, {}
+    versym = None
+    if DT_VERSYM in tags and count:
+        v_off = f.offset(tags[DT_VERSYM], 2 * count)
+        if v_off is None:
+            return None
+        versym = memoryview(bytes(f.data[v_off:v_off + 2 * count])).cast("H")
+    def_names = names
+    stamps = list(compress(versym, defined)) if versym is not None else [0] * len(def_names)
+    anyv, visible, by_version = set(), set(), {}
+    for vs in set(stamps):  # a handful of distinct versym values: one C-speed pass each
+        group = list(compress(def_names, map(vs.__eq__, stamps)))
+        idx = vs & 0x7FFF
+        version = vnames.get(idx) if idx >= 2 else None
+        if version is not None:
+            by_version.setdefault(version, set()).update(group)
+        if not vs & 0x8000:
+            visible.update(group)
+            if version is None:
+                anyv.update(group)
+    return frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()}
+
+
+def import_groups(data):
+    """The undefined non-weak symbols as ((version, library, names), ...), read in bulk; None to use
+    :func:`parse_symbols` (``imports_only``) instead.
+
+    The same symbols and versions as the careful reader's non-weak imports, grouped by the version
+    (and its library) asked for, one frozenset of names each; found with slices and set operations,
+    never one :class:`Symbol` per entry. Declines (None) as :func:`export_sets` does.
+    """
+    import sys
+
+    f = _Elf(data)
+    if f.error or f.endian != sys.byteorder:
+        return None
+    tags = _dynamic(f)
+    if tags is None or f.notes:
+        return None
+    if DT_SYMTAB not in tags:
+        return ()
+    strtab = _strtab(f, tags)
+    if strtab is None:
+        return None
+    is64 = f.bits == 64
+    entsize = 24 if is64 else 16
+    sym_off = f.offset(tags[DT_SYMTAB], entsize)
+    if sym_off is None:
+        return None
+    count = _symbol_count(f, tags, sym_off, entsize) or 0
+    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize or f.notes:
+        return None
+    vnames: Dict[int, Tuple[str, Optional[str]]] = {}
+    for lib, name, other, _flags in _verneed_entries(f, tags, strtab):
+        vnames[other & 0x7FFF] = (name, lib)
+    for name, ndx, flags in _verdef(f, tags, strtab):
+        if not flags & VER_FLG_BASE:
+            vnames[ndx & 0x7FFF] = (name, None)
+    if f.notes:
+        return None
+    raw = bytes(f.data[sym_off:sym_off + count * entsize])
+    info_at, shndx_at = (4, 3) if is64 else (12, 7)
+    # undefined (st_shndx 0), named, bound GLOBAL/WEAK/UNIQUE: the careful reader's imports
+    undefined = [i for i, s in enumerate(memoryview(raw).cast("H")[shndx_at::entsize // 2]) if not s]
+    name_offs = memoryview(raw).cast("I")[0::entsize // 4]
+    infos = raw[info_at::entsize]
+    picked = [i for i in undefined if name_offs[i] and _BIND_OK[infos[i]]]
+    if not picked:
+        return ()
+    base, limit = strtab
+    offs = [name_offs[i] for i in picked]
+    if max(offs) >= limit:
+        return None
+    table = bytes(f.data[base:min(base + limit, f.size)])
+    if not table.isascii():
+        return None
+    text = table.decode("ascii")
+    find = text.find
+    ends = [find("\0", o) for o in offs]
+    if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+        return None
+    versym = None
+    if DT_VERSYM in tags and count:
+        v_off = f.offset(tags[DT_VERSYM], 2 * count)
+        if v_off is None:
+            return None
+        versym = memoryview(bytes(f.data[v_off:v_off + 2 * count])).cast("H")
+    groups: Dict[Tuple[Optional[str], Optional[str]], set] = {}
+    for i, o, e in zip(picked, offs, ends):
+        if infos[i] >> 4 == STB_WEAK:
+            continue
+        key = (None, None)
+        if versym is not None:
+            idx = versym[i] & 0x7FFF
+            if idx >= 2:
+                key = vnames.get(idx, key)
+        groups.setdefault(key, set()).add(text[o:e])
+    return tuple((v, lib, frozenset(names)) for (v, lib), names in groups.items())

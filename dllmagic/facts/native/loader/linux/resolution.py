@@ -152,7 +152,8 @@ class _Resolution(_Search, _Checks):
                     self._preload_loaded(loaded)
                     # The same python starts the same way for every extension: remembered, and each
                     # later import starts from a copy of this state (the objects are only read).
-                    self.L._process[key] = _ProcessState(self)
+                    state = self.L._process[key] = _ProcessState(self)
+                    self.global_scope = state.global_scope
                 else:
                     state.restore(self)
             if program is None or program.error:
