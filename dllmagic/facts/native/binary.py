@@ -317,10 +317,14 @@ def _elf_symbol_reader(host: str):
             return ((), note) if kind == "imports" else ((), (), note)
         if kind == "index":
             return elf.symbol_index(buf)
-        if kind == "sets":
-            return elf.export_sets(buf)
-        if kind == "groups":
-            return elf.import_groups(buf)
+        if kind in ("sets", "groups"):
+            # the two bulk readers share one look at the file's symbol table
+            table = memo.get("table", memo)
+            if table is memo:
+                table = memo["table"] = elf.sym_table(buf)
+            if table is None:
+                return None
+            return elf.export_sets(buf, table) if kind == "sets" else elf.import_groups(buf, table)
         if kind == "imports":
             imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
             return imported, notes

@@ -780,10 +780,70 @@ def symbol_index(data) -> Optional[SymbolIndex]:
 _INFO_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) and (i & 0xF) not in (STT_SECTION, STT_FILE)
                  else 0 for i in range(256))
 _OTHER_OK = bytes(1 if (i & 3) in (STV_DEFAULT, STV_PROTECTED) else 0 for i in range(256))
+_ZERO = bytes([1] + [0] * 255)  # translate: 1 where a byte is 0
 _BIND_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) else 0 for i in range(256))
 
 
-def export_sets(data):
+class SymTable:
+    """What the bulk readers (:func:`export_sets`, :func:`import_groups`) need of a file's dynamic
+    symbol table, read once per file: they share it. Built by :func:`sym_table`."""
+
+    __slots__ = ("f", "tags", "strtab", "sym_off", "count", "entsize", "vneed", "vdef", "verdefs", "text")
+
+    def __init__(self, f: _Elf, tags, strtab, sym_off: int, count: int, entsize: int, vneed, vdef,
+                 verdefs) -> None:
+        self.f, self.tags, self.strtab, self.sym_off, self.count = f, tags, strtab, sym_off, count
+        self.entsize, self.vneed, self.vdef, self.verdefs = entsize, vneed, vdef, verdefs
+        self.text = None
+
+    def string_table(self) -> Optional[str]:
+        """The whole string table as text (None when it is not ASCII: the careful reader answers)."""
+        if self.text is None:
+            base, limit = self.strtab
+            table = bytes(self.f.data[base:min(base + limit, self.f.size)])
+            self.text = table.decode("ascii") if table.isascii() else False
+        return self.text or None
+
+
+def sym_table(data) -> Optional[SymTable]:
+    """The symbol table's place, size and version names, or None where the bulk readers must decline:
+    a byte order not the host's, or anything the careful reader would make a note of."""
+    import sys
+
+    f = _Elf(data)
+    if f.error or f.endian != sys.byteorder:
+        return None
+    tags = _dynamic(f)
+    if tags is None or f.notes:
+        return None
+    if DT_SYMTAB not in tags:
+        return SymTable(f, tags, (0, 0), 0, 0, 0, {}, {}, [])
+    strtab = _strtab(f, tags)
+    if strtab is None:
+        return None
+    entsize = 24 if f.bits == 64 else 16
+    sym_off = f.offset(tags[DT_SYMTAB], entsize)
+    if sym_off is None:
+        return None
+    count = _symbol_count(f, tags, sym_off, entsize) or 0
+    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize or f.notes:
+        return None
+    # version index -> (name, library) as parse_symbols makes it: DT_VERNEED, then DT_VERDEF over it
+    vneed: Dict[int, Tuple[str, Optional[str]]] = {}
+    for lib, name, other, _flags in _verneed_entries(f, tags, strtab):
+        vneed[other & 0x7FFF] = (name, lib)
+    verdefs = _verdef(f, tags, strtab)
+    if f.notes:
+        return None
+    vdef = {k: v[0] for k, v in vneed.items()}
+    for name, ndx, flags in verdefs:
+        if not flags & VER_FLG_BASE:
+            vneed[ndx & 0x7FFF] = (name, None)
+            vdef[ndx & 0x7FFF] = name
+    return SymTable(f, tags, strtab, sym_off, count, entsize, vneed, vdef, verdefs)
+
+
+def export_sets(data, table: Optional[SymTable] = None):
     """The file's visible definitions as three name sets, read in bulk; None to use :func:`parse_symbols`.
 
     (any, visible, by_version): ``any`` the names a reference of any version binds to (every
@@ -796,36 +856,15 @@ def export_sets(data):
     reader would make, names that are not ASCII, a budget that would run out) gives None, and the
     caller takes the careful reader's answer.
     """
-    import sys
-
-    f = _Elf(data)
-    if f.error or f.endian != sys.byteorder:
+    t = table if table is not None else sym_table(data)
+    if t is None:
         return None
-    tags = _dynamic(f)
-    if tags is None or DT_SYMTAB not in tags or f.notes:
-        return None
-    strtab = _strtab(f, tags)
-    if strtab is None:
-        return None
+    if not t.count:
+        return frozenset(), frozenset(), {}
+    f, tags, strtab, sym_off, count, entsize = t.f, t.tags, t.strtab, t.sym_off, t.count, t.entsize
     is64 = f.bits == 64
-    entsize = 24 if is64 else 16
-    sym_off = f.offset(tags[DT_SYMTAB], entsize)
-    if sym_off is None:
-        return None
-    count = _symbol_count(f, tags, sym_off, entsize) or 0
-    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize:
-        return None
-    vnames: Dict[int, str] = {}
-    for _lib, name, other, _flags in _verneed_entries(f, tags, strtab):
-        vnames[other & 0x7FFF] = name
-    verdefs = _verdef(f, tags, strtab)
-    for name, ndx, flags in verdefs:
-        if not flags & VER_FLG_BASE:
-            vnames[ndx & 0x7FFF] = name
-    if f.notes:
-        return None
-    base, limit = strtab
-    end = min(base + limit, f.size)
+    vnames, verdefs = t.vdef, t.verdefs
+    limit = strtab[1]
     raw = bytes(f.data[sym_off:sym_off + count * entsize])
     words = memoryview(raw).cast("I")
     halves = memoryview(raw).cast("H")
@@ -848,10 +887,9 @@ def export_sets(data):
         return frozenset(), frozenset(), {}
     if max(offs) >= limit:
         return None  # the careful reader notes a name outside the string table
-    table = bytes(f.data[base:end])
-    if not table.isascii():
+    text = t.string_table()
+    if text is None:
         return None
-    text = table.decode("ascii")
     find = text.find
     ends = [find("\0", o) for o in offs]
     if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
@@ -883,7 +921,7 @@ def export_sets(data):
     return frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()}
 
 
-def import_groups(data):
+def import_groups(data, table: Optional[SymTable] = None):
     """The undefined non-weak symbols as ((version, library, names), ...), read in bulk; None to use
     :func:`parse_symbols` (``imports_only``) instead.
 
@@ -891,56 +929,44 @@ def import_groups(data):
     (and its library) asked for, one frozenset of names each; found with slices and set operations,
     never one :class:`Symbol` per entry. Declines (None) as :func:`export_sets` does.
     """
-    import sys
-
-    f = _Elf(data)
-    if f.error or f.endian != sys.byteorder:
+    t = table if table is not None else sym_table(data)
+    if t is None:
         return None
-    tags = _dynamic(f)
-    if tags is None or f.notes:
-        return None
-    if DT_SYMTAB not in tags:
+    if not t.count:
         return ()
-    strtab = _strtab(f, tags)
-    if strtab is None:
-        return None
+    f, tags, strtab, sym_off, count, entsize = t.f, t.tags, t.strtab, t.sym_off, t.count, t.entsize
     is64 = f.bits == 64
-    entsize = 24 if is64 else 16
-    sym_off = f.offset(tags[DT_SYMTAB], entsize)
-    if sym_off is None:
-        return None
-    count = _symbol_count(f, tags, sym_off, entsize) or 0
-    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize or f.notes:
-        return None
-    vnames: Dict[int, Tuple[str, Optional[str]]] = {}
-    for lib, name, other, _flags in _verneed_entries(f, tags, strtab):
-        vnames[other & 0x7FFF] = (name, lib)
-    for name, ndx, flags in _verdef(f, tags, strtab):
-        if not flags & VER_FLG_BASE:
-            vnames[ndx & 0x7FFF] = (name, None)
-    if f.notes:
-        return None
+    vnames = t.vneed
     raw = bytes(f.data[sym_off:sym_off + count * entsize])
     info_at, shndx_at = (4, 3) if is64 else (12, 7)
     # undefined (st_shndx 0), named, bound GLOBAL/WEAK/UNIQUE: the careful reader's imports
-    undefined = [i for i, s in enumerate(memoryview(raw).cast("H")[shndx_at::entsize // 2]) if not s]
+    undefined = bytes(map(bool, memoryview(raw).cast("H")[shndx_at::entsize // 2])).translate(_ZERO)
     name_offs = memoryview(raw).cast("I")[0::entsize // 4]
     infos = raw[info_at::entsize]
-    picked = [i for i in undefined if name_offs[i] and _BIND_OK[infos[i]]]
+    picked = [i for i in compress(range(count), undefined) if name_offs[i] and _BIND_OK[infos[i]]]
     if not picked:
         return ()
     base, limit = strtab
     offs = [name_offs[i] for i in picked]
     if max(offs) >= limit:
         return None
-    table = bytes(f.data[base:min(base + limit, f.size)])
-    if not table.isascii():
-        return None
-    text = table.decode("ascii")
-    find = text.find
-    ends = [find("\0", o) for o in offs]
-    if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
-        return None
+    if limit > 64 * len(picked):  # a big table, few imports (a C++ library): name by name
+        data, end = f.data, min(base + limit, f.size)
+        ends = [data.find(b"\0", base + o, end) for o in offs]
+        if -1 in ends:
+            return None
+        names = [bytes(data[base + o:e]).decode("utf-8", "surrogateescape") for o, e in zip(offs, ends)]
+        if sum(ends) - sum(offs) - base * len(offs) > f.name_bytes_left:
+            return None
+    else:
+        text = t.string_table()
+        if text is None:
+            return None
+        find = text.find
+        ends = [find("\0", o) for o in offs]
+        if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+            return None
+        names = [text[o:e] for o, e in zip(offs, ends)]
     versym = None
     if DT_VERSYM in tags and count:
         v_off = f.offset(tags[DT_VERSYM], 2 * count)
@@ -948,7 +974,7 @@ def import_groups(data):
             return None
         versym = memoryview(bytes(f.data[v_off:v_off + 2 * count])).cast("H")
     groups: Dict[Tuple[Optional[str], Optional[str]], set] = {}
-    for i, o, e in zip(picked, offs, ends):
+    for i, name in zip(picked, names):
         if infos[i] >> 4 == STB_WEAK:
             continue
         key = (None, None)
@@ -956,5 +982,5 @@ def import_groups(data):
             idx = versym[i] & 0x7FFF
             if idx >= 2:
                 key = vnames.get(idx, key)
-        groups.setdefault(key, set()).add(text[o:e])
+        groups.setdefault(key, set()).add(name)
     return tuple((v, lib, frozenset(names)) for (v, lib), names in groups.items())
