@@ -485,7 +485,7 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
     # with --standalone/--as-imported) resolved.
-    share = {} if store is None else {"collect": lambda: store.added, "absorb": store.absorb}
+    share = {} if store is None else {"collect": store.collect, "absorb": store.absorb_collected}
     entries = [e for part in (_in_parallel(job.run_task, tasks, jobs, **share) if parallel
                               else map(job.run_task, tasks)) for e in part]
     reached: dict = {}

@@ -249,7 +249,7 @@ def read_binary(path: str, system=None) -> Binary:
     store = factstore.active()
     binary = _from_store(store, path, host, st) if store is not None else None
     if binary is None:
-        binary = _read_uncached(path, host, (st.st_dev, st.st_ino))
+        binary = _read_uncached(path, host, (st.st_dev, st.st_ino), st)
         if store is not None and binary.format == "elf":
             store.put(host, st, _stored_fields(binary))
     with _CACHE_LOCK:
@@ -281,13 +281,13 @@ def _from_store(store, path: str, host: str, st) -> Optional[Binary]:
     try:
         fields = dict(fields, needed=tuple(Needed(*n) for n in fields["needed"]),
                       versions_needed=tuple(VersionNeed(*v) for v in fields["versions_needed"]))
-        return Binary(path=path, file_id=(st.st_dev, st.st_ino), _symbol_reader=_elf_symbol_reader(host),
+        return Binary(path=path, file_id=(st.st_dev, st.st_ino), _symbol_reader=_elf_symbol_reader(host, st),
                       **fields)
     except (TypeError, KeyError, ValueError):  # a foreign or damaged entry: read the file instead
         return None
 
 
-def _elf_symbol_reader(host: str):
+def _elf_symbol_reader(host: str, st=None):
     """The lazy half of an ELF Binary: its symbol tables, read from the file when first asked."""
 
     # Each kind is read once: every Binary record of this file (one per path it is reached by)
@@ -303,6 +303,19 @@ def _elf_symbol_reader(host: str):
     def read(kind: str):
         from . import elf
 
+        if kind == "groups" and st is not None:
+            # kept between runs, under the file's stamp, in the store beside the header facts
+            store = factstore.active()
+            if store is not None:
+                kept = store.imports()
+                groups = kept.get(host, st)
+                if groups is None:
+                    groups = read("groups-from-file")
+                    if groups is not None:
+                        kept.put(host, st, groups)
+                return groups
+        if kind == "groups-from-file":
+            kind = "groups"
         if kind == "size":  # what reading the whole table would cost, roughly
             try:
                 return os.stat(host).st_size
@@ -345,7 +358,7 @@ def _os_error_text(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
+def _read_uncached(path: str, host: str, file_id: Tuple[int, int], st=None) -> Binary:
     try:
         data = _map_file(host)
     except OSError as exc:
@@ -358,7 +371,7 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
             fields = elf.parse(data)
         except Exception as exc:  # the reader is defensive; this is the last net
             fields = {"format": "elf", "error": f"unreadable ELF file: {exc!r}"}
-        return Binary(path=path, file_id=file_id, _symbol_reader=_elf_symbol_reader(host), **fields)
+        return Binary(path=path, file_id=file_id, _symbol_reader=_elf_symbol_reader(host, st), **fields)
     if len(data) == 0:
         return Binary(path=path, format="unknown", error="file too short", file_id=file_id)
     fmt = "unknown"
