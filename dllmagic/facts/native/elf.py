@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import struct
 from itertools import accumulate, compress
+from operator import mul as _mul
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
     from typing import Any, Dict, List, Optional, Tuple
@@ -617,7 +618,14 @@ def _gnu_hash(name: bytes) -> int:
     return h
 
 
+#: 33**k mod 2**32: the GNU hash h = h * 33 + c unrolled, 5381 * 33**n + sum(c_i * 33**(n-1-i)).
+_POW33 = [pow(33, k, 1 << 32) for k in range(1024)]
+
+
 def _gnu_hash_raw(name: bytes) -> int:
+    n = len(name)
+    if 0 < n < len(_POW33):  # the sum of products runs in C (a third faster than the loop)
+        return (5381 * _POW33[n] + sum(map(_mul, name, _POW33[n - 1::-1]))) & 0xFFFFFFFF
     h = 5381
     for c in name:
         h = (h * 33 + c) & 0xFFFFFFFF
@@ -676,9 +684,80 @@ class SymbolIndex:
                 if nbucket and off + 8 + 4 * (nbucket + nchain) <= f.size:
                     self.sysv = (nbucket, off + 8, off + 8 + 4 * nbucket)
 
+        self._fast = None
+
     @property
     def usable(self) -> bool:
         return self.gnu is not None or self.sysv is not None
+
+    def _fast_tables(self):
+        """The GNU hash table's arrays and the symbol fields as host-order views (built on the first
+        look-up), or False when the file's byte order is not the host's or a part lies past the end."""
+        import sys
+
+        f = self.f
+        if self.gnu is None or self.bloom is None or f.endian != sys.byteorder:
+            return False
+        nbuckets, symoffset, buckets, chains = self.gnu
+        boff, mask, shift, wbits, _st = self.bloom
+        nchains = max(0, self.count - symoffset)
+        if chains + 4 * nchains > f.size or self.sym_off + self.count * self.entsize > f.size \
+                or boff + (mask + 1) * (wbits >> 3) > f.size:
+            return False
+        data = f.data
+        raw = bytes(data[self.sym_off:self.sym_off + self.count * self.entsize])
+        is64 = f.bits == 64
+        info_at = 4 if is64 else 12
+        return (memoryview(bytes(data[boff:boff + (mask + 1) * (wbits >> 3)])).cast("Q" if is64 else "I"),
+                memoryview(bytes(data[buckets:buckets + 4 * nbuckets])).cast("I"),
+                memoryview(bytes(data[chains:chains + 4 * nchains])).cast("I"),
+                memoryview(raw).cast("I")[0::self.entsize // 4],
+                raw[info_at::self.entsize], raw[info_at + 1::self.entsize],
+                memoryview(raw).cast("H")[(3 if is64 else 7)::self.entsize // 2])
+
+    def lookup_fast(self, name: str):
+        """:meth:`lookup` through host-order views of the tables (None: use :meth:`lookup`)."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = self._fast_tables()
+        if not fast:
+            return None
+        bloom, buckets, chains, names, infos, others, shndx = fast
+        nbuckets, symoffset, _b, _c = self.gnu
+        _boff, mask, shift, wbits, _st = self.bloom
+        raw = name.encode("utf-8", "surrogateescape")
+        h = _gnu_hash(raw)
+        word = bloom[(h // wbits) & mask]
+        if not (word >> (h % wbits)) & (word >> ((h >> shift) % wbits)) & 1:
+            return ()
+        i = buckets[h % nbuckets]
+        if i < symoffset:
+            return ()
+        out = []
+        target = raw + b"\0"
+        size = len(target)
+        base, limit = self.strtab
+        data = self.f.data
+        hh = h | 1
+        count = min(self.count, symoffset + len(chains))
+        while i < count:
+            ch = chains[i - symoffset]
+            if (ch | 1) == hh:
+                st_name = names[i]
+                info = infos[i]
+                if (shndx[i] and _INFO_OK[info] and _OTHER_OK[others[i]] and st_name < limit
+                        and data[base + st_name:base + st_name + size] == target):
+                    version, hidden = None, False
+                    if self.versym is not None:
+                        (vs,) = struct.unpack_from(self.f.e + "H", data, self.versym + 2 * i)
+                        hidden = bool(vs & 0x8000)
+                        if vs & 0x7FFF >= 2:
+                            version = self.vnames.get(vs & 0x7FFF)
+                    out.append((version, hidden))
+            if ch & 1:
+                break
+            i += 1
+        return tuple(out)
 
     def _match(self, i: int, name: bytes):
         """(version, hidden) if symbol ``i`` is a visible definition of ``name``, else None."""
@@ -709,6 +788,9 @@ class SymbolIndex:
 
     def lookup(self, name: str) -> Tuple[Tuple[Optional[str], bool], ...]:
         """Every visible definition of ``name``: ((version, hidden), ...)."""
+        fast = self.lookup_fast(name)
+        if fast is not None:
+            return fast
         raw = name.encode("utf-8", "surrogateescape")
         f = self.f
         out = []
