@@ -16,7 +16,12 @@ Each repetition starts a fresh kernel (the interpreter running this script, with
   for once the traceback is shown;
 - ``cell``: the whole failed cell as the client sees it (execute request to idle), the import included.
 
-The kernel is fresh each time, so every figure is a first (cold) report: no binary read before.
+The kernel is fresh each time, so the first failure's figures are a first (cold) report: the report's
+modules not yet imported, no binary read before. Then ``from PIL import _webp`` fails the same way in
+the same kernel (another library missing): the ``warm_`` figures, what each later failure costs.
+
+This checkout's dllmagic is byte-compiled first (``compileall``), as ``pip install`` leaves it: a
+machine with PYTHONDONTWRITEBYTECODE set would otherwise compile every module at every import.
 """
 from __future__ import annotations
 
@@ -82,6 +87,19 @@ def run_cell(kc, code: str, timeout: float = 120.0):
     return msgs, time.perf_counter() - t0
 
 
+def failed_cell(kc, code: str) -> dict:
+    msgs, cell = run_cell(kc, code)
+    error = next((m for m in msgs if m["msg_type"] == "error"), None)
+    report = next((m for m in msgs if m["msg_type"] == "display_data" and MIME in m["content"]["data"]), None)
+    if error is None or report is None:
+        raise SystemExit(f"expected a failed import and a report, got {[m['msg_type'] for m in msgs]}")
+    out, _ = run_cell(kc, "from dllmagic._kernel import extension_for as _e; import json as _j;"
+                          "print(_j.dumps(_e(get_ipython()).hook_timings))")
+    hook = json.loads("".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream"))
+    return {"hook_s": hook["diagnose"] + hook["display"], "hook_diagnose_s": hook["diagnose"],
+            "hook_display_s": hook["display"], "error_to_report_s": _date(report) - _date(error), "cell_s": cell}
+
+
 def one_report(folder: Path) -> dict:
     from jupyter_client.manager import start_new_kernel
 
@@ -89,18 +107,11 @@ def one_report(folder: Path) -> dict:
     try:
         run_cell(kc, f"import sys; sys.path.insert(0, {str(folder)!r})")
         run_cell(kc, "%load_ext dllmagic")
-        msgs, cell = run_cell(kc, "from PIL import Image")
-        error = next((m for m in msgs if m["msg_type"] == "error"), None)
-        report = next((m for m in msgs if m["msg_type"] == "display_data" and MIME in m["content"]["data"]), None)
-        if error is None or report is None:
-            raise SystemExit(f"expected a failed import and a report, got {[m['msg_type'] for m in msgs]}")
-        out, _ = run_cell(kc, "from dllmagic._kernel import extension_for as _e; import json as _j;"
-                              "print(_j.dumps(_e(get_ipython()).hook_timings))")
-        hook = json.loads("".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream"))
-        data = report["content"]["data"][MIME]
-        return {"hook_s": hook["diagnose"] + hook["display"], "hook_diagnose_s": hook["diagnose"],
-                "hook_display_s": hook["display"], "error_to_report_s": _date(report) - _date(error),
-                "cell_s": cell, "report_title": str(data.get("title") or data.get("headline") or "")[:120]}
+        first = failed_cell(kc, "from PIL import Image")
+        # a second extension of the same package, missing its own library: the report's modules are
+        # imported by now (what every later failure in the session costs)
+        second = failed_cell(kc, "from PIL import _webp")
+        return dict(first, **{f"warm_{k}": v for k, v in second.items()})
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
@@ -108,10 +119,12 @@ def one_report(folder: Path) -> dict:
 
 def figure(runs: list, path: Path, goal: float = 0.050) -> None:
     """A small SVG: each run's hook time (diagnosis + display) and error-to-report time, with the goal."""
-    w, h, left, top, bottom = 560, 260, 70, 30, 40
-    top_ms = max(goal * 1000 * 1.3, max(max(r["error_to_report_s"], r["hook_s"]) for r in runs) * 1000 * 1.15)
+    w, h, left, top, bottom = 640, 290, 70, 30, 60
+    keys = (("hook_s", "#4a7ab5"), ("error_to_report_s", "#e39b3c"), ("warm_hook_s", "#9cc0e6"),
+            ("warm_error_to_report_s", "#f3cf9c"))
+    top_ms = max(goal * 1000 * 1.3, max(r[k] for r in runs for k, _c in keys) * 1000 * 1.15)
     plot_h = h - top - bottom
-    bar_w = (w - left - 20) / max(1, len(runs)) / 3
+    bar_w = (w - left - 20) / max(1, len(runs)) / 5
 
     def y(ms):
         return top + plot_h * (1 - ms / top_ms)
@@ -127,16 +140,20 @@ def figure(runs: list, path: Path, goal: float = 0.050) -> None:
     parts.append(f'<line x1="{left}" y1="{gy:.1f}" x2="{w - 10}" y2="{gy:.1f}" stroke="#c00" stroke-dasharray="4 3"/>')
     parts.append(f'<text x="{w - 12}" y="{gy - 4:.1f}" text-anchor="end" fill="#c00">goal {goal * 1000:.0f} ms</text>')
     for i, r in enumerate(runs):
-        x0 = left + 10 + i * 3 * bar_w
-        for j, (key, colour) in enumerate((("hook_s", "#4a7ab5"), ("error_to_report_s", "#e39b3c"))):
+        x0 = left + 10 + i * 5 * bar_w
+        for j, (key, colour) in enumerate(keys):
             ms = r[key] * 1000
             parts.append(f'<rect x="{x0 + j * bar_w:.1f}" y="{y(ms):.1f}" width="{bar_w * 0.9:.1f}" '
                          f'height="{h - bottom - y(ms):.1f}" fill="{colour}"/>')
-        parts.append(f'<text x="{x0 + bar_w:.1f}" y="{h - bottom + 14}" text-anchor="middle">run {i + 1}</text>')
-    parts.append(f'<rect x="{left + 10}" y="{h - 18}" width="10" height="10" fill="#4a7ab5"/>'
-                 f'<text x="{left + 24}" y="{h - 9}">hook (diagnosis + display, measured in the kernel)</text>')
-    parts.append(f'<rect x="{left + 300}" y="{h - 18}" width="10" height="10" fill="#e39b3c"/>'
-                 f'<text x="{left + 314}" y="{h - 9}">error message to report message</text>')
+        parts.append(f'<text x="{x0 + 2 * bar_w:.1f}" y="{h - bottom + 14}" text-anchor="middle">run {i + 1}</text>')
+    legend = (("first failure: hook (diagnosis + display, timed by the hook)", "error message to report message"),
+              ("second failure, same kernel: hook", "error message to report message"))
+    for row, (a, b) in enumerate(legend):
+        yy = h - 34 + row * 16
+        parts.append(f'<rect x="{left}" y="{yy}" width="10" height="10" fill="{keys[2 * row][1]}"/>'
+                     f'<text x="{left + 14}" y="{yy + 9}">{a}</text>')
+        parts.append(f'<rect x="{left + 330}" y="{yy}" width="10" height="10" fill="{keys[2 * row + 1][1]}"/>'
+                     f'<text x="{left + 344}" y="{yy + 9}">{b}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")
 
@@ -148,17 +165,22 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="FILE", type=Path)
     ap.add_argument("--figure", metavar="FILE", type=Path)
     args = ap.parse_args(argv)
+    import compileall
+
+    import dllmagic
+
+    compileall.compile_dir(os.path.dirname(dllmagic.__file__), quiet=1)
     folder = broken_pillow(args.site.resolve())
     os.environ["JUPYTER_PATH"] = str(kernelspec(sys.executable)) + os.pathsep + os.environ.get("JUPYTER_PATH", "")
     runs = []
     for i in range(args.repeat):
         r = one_report(folder)
         runs.append(r)
-        print(f"run {i + 1}: hook {r['hook_s'] * 1000:.1f} ms (diagnosis {r['hook_diagnose_s'] * 1000:.1f}, "
-              f"display {r['hook_display_s'] * 1000:.1f}), error to report {r['error_to_report_s'] * 1000:.1f} ms, "
-              f"cell {r['cell_s'] * 1000:.0f} ms")
-    med = {k: statistics.median(r[k] for r in runs) for k in ("hook_s", "hook_diagnose_s", "hook_display_s",
-                                                                "error_to_report_s", "cell_s")}
+        for label, p in (("first", ""), ("second", "warm_")):
+            print(f"run {i + 1}, {label} failure: hook {r[p + 'hook_s'] * 1000:.1f} ms (diagnosis "
+                  f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}), "
+                  f"error to report {r[p + 'error_to_report_s'] * 1000:.1f} ms, cell {r[p + 'cell_s'] * 1000:.0f} ms")
+    med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print("medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in med.items()))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")
     if args.json:

@@ -481,6 +481,9 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
         loader.ld_cache()  # machine facts read once, before any fork shares them
         if hasattr(loader, "prefetch"):
             loader.prefetch()
+    symbols = getattr(args, "symbols", None)
+    if store is not None and (symbols or (symbols is None and getattr(args, "mode", None) != "standalone")):
+        store.imports()  # the kept undefined symbols, read once here rather than once per process
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
