@@ -6,8 +6,9 @@ adding a reader, not touching the loaders' callers.
 
 Reading is cheap and lazy: the header, the dynamic section and the version tables are read at once;
 the symbol tables (which can hold 100 000 entries in a big library) are read on first use of
-:attr:`Binary.imported_symbols` / :attr:`Binary.exported_symbols`. Records are cached per
-(path, size, mtime) so a tree that meets ``libc.so.6`` forty times reads it once.
+:attr:`Binary.imported_symbols` / :attr:`Binary.exported_symbols`. Records are cached per file
+(device, inode, size, mtime, ctime), whatever path reaches it, so a tree that meets ``libc.so.6`` forty
+times reads it once, and every record of one file shares its lazily read symbol tables.
 
 Nothing here raises on a hostile file: what could not be read becomes :attr:`Binary.error` (the file
 cannot be loaded at all: empty, not an ELF, truncated header) or a line in :attr:`Binary.notes` (a part
