@@ -482,9 +482,14 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
         if hasattr(loader, "prefetch"):
             loader.prefetch()
     symbols = getattr(args, "symbols", None)
-    if store is not None and (symbols or (symbols is None and getattr(args, "mode", None) != "standalone")):
+    checking = symbols or (symbols is None and getattr(args, "mode", None) != "standalone")
+    if store is not None and checking:
         store.imports()  # the kept undefined symbols, read once here rather than once per process
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
+    if jobs > 1 and getattr(args, "mode", None) != "standalone" and not job.infer_python \
+            and hasattr(loader, "prepare_python"):
+        # python's process, made once here and shared by the processes forked below
+        loader.prepare_python(getattr(args, "python", None) or None, symbols=symbols is not False)
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
     # with --standalone/--as-imported) resolved.

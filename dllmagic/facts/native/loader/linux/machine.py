@@ -123,6 +123,17 @@ class LinuxLoader:
         if interp:
             self.platform_for(interp, machine, 64)
 
+    def prepare_python(self, python_executable: Optional[str] = None, *, symbols: bool = True) -> None:
+        """Make the process state of python (and, for the symbol check, its global scope's export
+        sets) now, before worker processes fork: each would otherwise make its own copy."""
+        res = _Resolution(self, "/", "as-imported", python_executable, symbols)
+        program = self.read(res.python) if res.python else None
+        if program is None or program.error:
+            return
+        state = res._python_process(program)
+        if symbols and res.kind == "glibc":
+            self.global_sets([o.binary for o in state.global_scope])
+
     def cpuinfo(self) -> str:
         """The machine's /proc/cpuinfo text ("" when it has none)."""
         if "cpuinfo" not in self._cache:
