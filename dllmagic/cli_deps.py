@@ -481,11 +481,19 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
         loader.ld_cache()  # machine facts read once, before any fork shares them
         if hasattr(loader, "prefetch"):
             loader.prefetch()
+    symbols = getattr(args, "symbols", None)
+    checking = symbols or (symbols is None and getattr(args, "mode", None) != "standalone")
+    if store is not None and checking:
+        store.imports()  # the kept undefined symbols, read once here rather than once per process
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
+    if jobs > 1 and getattr(args, "mode", None) != "standalone" and not job.infer_python \
+            and hasattr(loader, "prepare_python"):
+        # python's process, made once here and shared by the processes forked below
+        loader.prepare_python(getattr(args, "python", None) or None, symbols=symbols is not False)
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
     # with --standalone/--as-imported) resolved.
-    share = {} if store is None else {"collect": lambda: store.added, "absorb": store.absorb}
+    share = {} if store is None else {"collect": store.collect, "absorb": store.absorb_collected}
     entries = [e for part in (_in_parallel(job.run_task, tasks, jobs, **share) if parallel
                               else map(job.run_task, tasks)) for e in part]
     reached: dict = {}

@@ -6,8 +6,9 @@ adding a reader, not touching the loaders' callers.
 
 Reading is cheap and lazy: the header, the dynamic section and the version tables are read at once;
 the symbol tables (which can hold 100 000 entries in a big library) are read on first use of
-:attr:`Binary.imported_symbols` / :attr:`Binary.exported_symbols`. Records are cached per
-(path, size, mtime) so a tree that meets ``libc.so.6`` forty times reads it once.
+:attr:`Binary.imported_symbols` / :attr:`Binary.exported_symbols`. Records are cached per file
+(device, inode, size, mtime, ctime), whatever path reaches it, so a tree that meets ``libc.so.6`` forty
+times reads it once, and every record of one file shares its lazily read symbol tables.
 
 Nothing here raises on a hostile file: what could not be read becomes :attr:`Binary.error` (the file
 cannot be loaded at all: empty, not an ELF, truncated header) or a line in :attr:`Binary.notes` (a part
@@ -115,6 +116,40 @@ class Binary(Record):
     def _index(self):
         return self._read_symbols("index", None)
 
+    def bulk_export_sets(self):
+        """(any, visible, by_version) of an ELF file's exports read in bulk (``elf.export_sets``), or
+        None where that reader declines (the caller then builds them from :attr:`exports_by_name`)."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return None
+        try:
+            sets = self._symbol_reader("sets")
+        except Exception:  # hostile input never escapes: the careful reader answers instead
+            return None
+        return sets if isinstance(sets, tuple) and len(sets) == 3 and isinstance(sets[2], dict) else None
+
+    def bulk_import_groups(self):
+        """The undefined non-weak symbols of an ELF file as ((version, library, names), ...), read in
+        bulk (``elf.import_groups``), or None where that reader declines (the caller then groups
+        :attr:`imported_symbols`)."""
+        if self.format != "elf" or self._symbol_reader is None or "_all_symbols" in self.__dict__:
+            return None
+        try:
+            groups = self._symbol_reader("groups")
+        except Exception:  # hostile input never escapes: the careful reader answers instead
+            return None
+        return groups if isinstance(groups, tuple) and all(
+            isinstance(g, tuple) and len(g) == 3 and isinstance(g[2], frozenset) for g in groups) else None
+
+    def file_size(self) -> int:
+        """The size of an ELF file in bytes (0 when unknown): a cheap guess at its symbol count."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return 0
+        try:
+            size = self._symbol_reader("size")
+        except Exception:
+            return 0
+        return size if isinstance(size, int) else 0
+
     @property
     def imported_symbols(self) -> Tuple[Symbol, ...]:
         """Undefined dynamic symbols (what the binary expects others to provide)."""
@@ -162,7 +197,7 @@ class Binary(Record):
 
 # -- reading ----------------------------------------------------------------------------------------
 
-_CACHE: Dict[Tuple[str, int, int, int], Binary] = {}
+_CACHE: Dict[Tuple[int, int, int, int, int], Binary] = {}
 _CACHE_LOCK = _thread.allocate_lock()
 _CACHE_MAX = 4096
 
@@ -204,7 +239,8 @@ def read_binary(path: str, system=None) -> Binary:
         return Binary(path=path, format="unknown", error=_os_error_text(exc))
     if not stat.S_ISREG(st.st_mode):
         return Binary(path=path, format="unknown", error="not a regular file")
-    key = (host, st.st_size, st.st_mtime_ns, st.st_ino)
+    # The file's identity, not its spelling: ``a/../lib/x.so`` and ``lib/x.so`` are one record.
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _CACHE_LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
@@ -214,7 +250,7 @@ def read_binary(path: str, system=None) -> Binary:
     store = factstore.active()
     binary = _from_store(store, path, host, st) if store is not None else None
     if binary is None:
-        binary = _read_uncached(path, host, (st.st_dev, st.st_ino))
+        binary = _read_uncached(path, host, (st.st_dev, st.st_ino), st)
         if store is not None and binary.format == "elf":
             store.put(host, st, _stored_fields(binary))
     with _CACHE_LOCK:
@@ -246,27 +282,63 @@ def _from_store(store, path: str, host: str, st) -> Optional[Binary]:
     try:
         fields = dict(fields, needed=tuple(Needed(*n) for n in fields["needed"]),
                       versions_needed=tuple(VersionNeed(*v) for v in fields["versions_needed"]))
-        return Binary(path=path, file_id=(st.st_dev, st.st_ino), _symbol_reader=_elf_symbol_reader(host),
+        return Binary(path=path, file_id=(st.st_dev, st.st_ino), _symbol_reader=_elf_symbol_reader(host, st),
                       **fields)
     except (TypeError, KeyError, ValueError):  # a foreign or damaged entry: read the file instead
         return None
 
 
-def _elf_symbol_reader(host: str):
+def _elf_symbol_reader(host: str, st=None):
     """The lazy half of an ELF Binary: its symbol tables, read from the file when first asked."""
 
+    # Each kind is read once: every Binary record of this file (one per path it is reached by)
+    # shares this reader, so a library met under a dozen spellings is not read a dozen times.
+    memo: dict = {}
+
     def symbols(kind: str):
+        hit = memo.get(kind, memo)
+        if hit is memo:
+            hit = memo[kind] = read(kind)
+        return hit
+
+    def read(kind: str):
         from . import elf
 
+        if kind == "groups" and st is not None:
+            # kept between runs, under the file's stamp, in the store beside the header facts
+            store = factstore.active()
+            if store is not None:
+                kept = store.imports()
+                groups = kept.get(host, st)
+                if groups is None:
+                    groups = read("groups-from-file")
+                    if groups is not None:
+                        kept.put(host, st, groups)
+                return groups
+        if kind == "groups-from-file":
+            kind = "groups"
+        if kind == "size":  # what reading the whole table would cost, roughly
+            try:
+                return os.stat(host).st_size
+            except OSError:
+                return 0
         try:
             buf = _map_file(host)
         except OSError as exc:
-            if kind == "index":
+            if kind in ("index", "sets", "groups"):
                 return None
             note = (f"symbol table unreadable: {_os_error_text(exc)}",)
             return ((), note) if kind == "imports" else ((), (), note)
         if kind == "index":
             return elf.symbol_index(buf)
+        if kind in ("sets", "groups"):
+            # the two bulk readers share one look at the file's symbol table
+            table = memo.get("table", memo)
+            if table is memo:
+                table = memo["table"] = elf.sym_table(buf)
+            if table is None:
+                return None
+            return elf.export_sets(buf, table) if kind == "sets" else elf.import_groups(buf, table)
         if kind == "imports":
             imported, _exported, notes = elf.parse_symbols(buf, imports_only=True)
             return imported, notes
@@ -287,7 +359,7 @@ def _os_error_text(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
+def _read_uncached(path: str, host: str, file_id: Tuple[int, int], st=None) -> Binary:
     try:
         data = _map_file(host)
     except OSError as exc:
@@ -300,7 +372,7 @@ def _read_uncached(path: str, host: str, file_id: Tuple[int, int]) -> Binary:
             fields = elf.parse(data)
         except Exception as exc:  # the reader is defensive; this is the last net
             fields = {"format": "elf", "error": f"unreadable ELF file: {exc!r}"}
-        return Binary(path=path, file_id=file_id, _symbol_reader=_elf_symbol_reader(host), **fields)
+        return Binary(path=path, file_id=file_id, _symbol_reader=_elf_symbol_reader(host, st), **fields)
     if len(data) == 0:
         return Binary(path=path, format="unknown", error="file too short", file_id=file_id)
     fmt = "unknown"

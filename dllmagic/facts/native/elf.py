@@ -16,6 +16,8 @@ Tested against pyelftools, ``readelf`` and ``objdump`` on every fixture and on r
 from __future__ import annotations
 
 import struct
+from itertools import accumulate, compress
+from operator import mul as _mul
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
     from typing import Any, Dict, List, Optional, Tuple
@@ -616,7 +618,14 @@ def _gnu_hash(name: bytes) -> int:
     return h
 
 
+#: 33**k mod 2**32: the GNU hash h = h * 33 + c unrolled, 5381 * 33**n + sum(c_i * 33**(n-1-i)).
+_POW33 = [pow(33, k, 1 << 32) for k in range(1024)]
+
+
 def _gnu_hash_raw(name: bytes) -> int:
+    n = len(name)
+    if 0 < n < len(_POW33):  # the sum of products runs in C (a third faster than the loop)
+        return (5381 * _POW33[n] + sum(map(_mul, name, _POW33[n - 1::-1]))) & 0xFFFFFFFF
     h = 5381
     for c in name:
         h = (h * 33 + c) & 0xFFFFFFFF
@@ -675,9 +684,80 @@ class SymbolIndex:
                 if nbucket and off + 8 + 4 * (nbucket + nchain) <= f.size:
                     self.sysv = (nbucket, off + 8, off + 8 + 4 * nbucket)
 
+        self._fast = None
+
     @property
     def usable(self) -> bool:
         return self.gnu is not None or self.sysv is not None
+
+    def _fast_tables(self):
+        """The GNU hash table's arrays and the symbol fields as host-order views (built on the first
+        look-up), or False when the file's byte order is not the host's or a part lies past the end."""
+        import sys
+
+        f = self.f
+        if self.gnu is None or self.bloom is None or f.endian != sys.byteorder:
+            return False
+        nbuckets, symoffset, buckets, chains = self.gnu
+        boff, mask, shift, wbits, _st = self.bloom
+        nchains = max(0, self.count - symoffset)
+        if chains + 4 * nchains > f.size or self.sym_off + self.count * self.entsize > f.size \
+                or boff + (mask + 1) * (wbits >> 3) > f.size:
+            return False
+        data = f.data
+        raw = bytes(data[self.sym_off:self.sym_off + self.count * self.entsize])
+        is64 = f.bits == 64
+        info_at = 4 if is64 else 12
+        return (memoryview(bytes(data[boff:boff + (mask + 1) * (wbits >> 3)])).cast("Q" if is64 else "I"),
+                memoryview(bytes(data[buckets:buckets + 4 * nbuckets])).cast("I"),
+                memoryview(bytes(data[chains:chains + 4 * nchains])).cast("I"),
+                memoryview(raw).cast("I")[0::self.entsize // 4],
+                raw[info_at::self.entsize], raw[info_at + 1::self.entsize],
+                memoryview(raw).cast("H")[(3 if is64 else 7)::self.entsize // 2])
+
+    def lookup_fast(self, name: str):
+        """:meth:`lookup` through host-order views of the tables (None: use :meth:`lookup`)."""
+        fast = self._fast
+        if fast is None:
+            fast = self._fast = self._fast_tables()
+        if not fast:
+            return None
+        bloom, buckets, chains, names, infos, others, shndx = fast
+        nbuckets, symoffset, _b, _c = self.gnu
+        _boff, mask, shift, wbits, _st = self.bloom
+        raw = name.encode("utf-8", "surrogateescape")
+        h = _gnu_hash(raw)
+        word = bloom[(h // wbits) & mask]
+        if not (word >> (h % wbits)) & (word >> ((h >> shift) % wbits)) & 1:
+            return ()
+        i = buckets[h % nbuckets]
+        if i < symoffset:
+            return ()
+        out = []
+        target = raw + b"\0"
+        size = len(target)
+        base, limit = self.strtab
+        data = self.f.data
+        hh = h | 1
+        count = min(self.count, symoffset + len(chains))
+        while i < count:
+            ch = chains[i - symoffset]
+            if (ch | 1) == hh:
+                st_name = names[i]
+                info = infos[i]
+                if (shndx[i] and _INFO_OK[info] and _OTHER_OK[others[i]] and st_name < limit
+                        and data[base + st_name:base + st_name + size] == target):
+                    version, hidden = None, False
+                    if self.versym is not None:
+                        (vs,) = struct.unpack_from(self.f.e + "H", data, self.versym + 2 * i)
+                        hidden = bool(vs & 0x8000)
+                        if vs & 0x7FFF >= 2:
+                            version = self.vnames.get(vs & 0x7FFF)
+                    out.append((version, hidden))
+            if ch & 1:
+                break
+            i += 1
+        return tuple(out)
 
     def _match(self, i: int, name: bytes):
         """(version, hidden) if symbol ``i`` is a visible definition of ``name``, else None."""
@@ -708,6 +788,9 @@ class SymbolIndex:
 
     def lookup(self, name: str) -> Tuple[Tuple[Optional[str], bool], ...]:
         """Every visible definition of ``name``: ((version, hidden), ...)."""
+        fast = self.lookup_fast(name)
+        if fast is not None:
+            return fast
         raw = name.encode("utf-8", "surrogateescape")
         f = self.f
         out = []
@@ -770,3 +853,216 @@ def symbol_index(data) -> Optional[SymbolIndex]:
     count = min(_symbol_count(f, tags, sym_off, entsize) or 0, (f.size - sym_off) // entsize)
     index = SymbolIndex(f, tags, strtab, sym_off, count)
     return index if index.usable else None
+
+
+# -- exports in bulk, for the symbol check ---------------------------------------------------------
+
+#: st_info bytes of a definition worth keeping (bind GLOBAL, WEAK or GNU_UNIQUE; type not SECTION or
+#: FILE), and st_other bytes of a visible one (DEFAULT or PROTECTED): 1, else 0, for bytes.translate.
+_INFO_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) and (i & 0xF) not in (STT_SECTION, STT_FILE)
+                 else 0 for i in range(256))
+_OTHER_OK = bytes(1 if (i & 3) in (STV_DEFAULT, STV_PROTECTED) else 0 for i in range(256))
+_ZERO = bytes([1] + [0] * 255)  # translate: 1 where a byte is 0
+_BIND_OK = bytes(1 if (i >> 4) in (STB_GLOBAL, STB_WEAK, STB_GNU_UNIQUE) else 0 for i in range(256))
+
+
+class SymTable:
+    """What the bulk readers (:func:`export_sets`, :func:`import_groups`) need of a file's dynamic
+    symbol table, read once per file: they share it. Built by :func:`sym_table`."""
+
+    __slots__ = ("f", "tags", "strtab", "sym_off", "count", "entsize", "vneed", "vdef", "verdefs", "text")
+
+    def __init__(self, f: _Elf, tags, strtab, sym_off: int, count: int, entsize: int, vneed, vdef,
+                 verdefs) -> None:
+        self.f, self.tags, self.strtab, self.sym_off, self.count = f, tags, strtab, sym_off, count
+        self.entsize, self.vneed, self.vdef, self.verdefs = entsize, vneed, vdef, verdefs
+        self.text = None
+
+    def string_table(self) -> Optional[str]:
+        """The whole string table as text (None when it is not ASCII: the careful reader answers)."""
+        if self.text is None:
+            base, limit = self.strtab
+            table = bytes(self.f.data[base:min(base + limit, self.f.size)])
+            self.text = table.decode("ascii") if table.isascii() else False
+        return self.text or None
+
+
+def sym_table(data) -> Optional[SymTable]:
+    """The symbol table's place, size and version names, or None where the bulk readers must decline:
+    a byte order not the host's, or anything the careful reader would make a note of."""
+    import sys
+
+    f = _Elf(data)
+    if f.error or f.endian != sys.byteorder:
+        return None
+    tags = _dynamic(f)
+    if tags is None or f.notes:
+        return None
+    if DT_SYMTAB not in tags:
+        return SymTable(f, tags, (0, 0), 0, 0, 0, {}, {}, [])
+    strtab = _strtab(f, tags)
+    if strtab is None:
+        return None
+    entsize = 24 if f.bits == 64 else 16
+    sym_off = f.offset(tags[DT_SYMTAB], entsize)
+    if sym_off is None:
+        return None
+    count = _symbol_count(f, tags, sym_off, entsize) or 0
+    if count > MAX_SYMBOLS or count > (f.size - sym_off) // entsize or f.notes:
+        return None
+    # version index -> (name, library) as parse_symbols makes it: DT_VERNEED, then DT_VERDEF over it
+    vneed: Dict[int, Tuple[str, Optional[str]]] = {}
+    for lib, name, other, _flags in _verneed_entries(f, tags, strtab):
+        vneed[other & 0x7FFF] = (name, lib)
+    verdefs = _verdef(f, tags, strtab)
+    if f.notes:
+        return None
+    vdef = {k: v[0] for k, v in vneed.items()}
+    for name, ndx, flags in verdefs:
+        if not flags & VER_FLG_BASE:
+            vneed[ndx & 0x7FFF] = (name, None)
+            vdef[ndx & 0x7FFF] = name
+    return SymTable(f, tags, strtab, sym_off, count, entsize, vneed, vdef, verdefs)
+
+
+def export_sets(data, table: Optional[SymTable] = None):
+    """The file's visible definitions as three name sets, read in bulk; None to use :func:`parse_symbols`.
+
+    (any, visible, by_version): ``any`` the names a reference of any version binds to (every
+    definition of a file without DT_VERDEF; else the unversioned, non-hidden ones), ``visible`` the
+    names with a non-hidden definition (what an unversioned reference binds to), ``by_version``
+    version -> names defined with it (hidden or not: a reference naming the version binds to either).
+    The same definitions :func:`parse_symbols` lists as exported, with the same versions, found with
+    slices and set operations instead of one Python step per symbol: a 75 000-symbol C++ library is
+    read in tens of milliseconds. Anything unusual (a byte order not the host's, a note the careful
+    reader would make, names that are not ASCII, a budget that would run out) gives None, and the
+    caller takes the careful reader's answer.
+    """
+    t = table if table is not None else sym_table(data)
+    if t is None:
+        return None
+    if not t.count:
+        return frozenset(), frozenset(), {}
+    f, tags, strtab, sym_off, count, entsize = t.f, t.tags, t.strtab, t.sym_off, t.count, t.entsize
+    is64 = f.bits == 64
+    vnames, verdefs = t.vdef, t.verdefs
+    limit = strtab[1]
+    raw = bytes(f.data[sym_off:sym_off + count * entsize])
+    words = memoryview(raw).cast("I")
+    halves = memoryview(raw).cast("H")
+    step32, step16 = entsize // 4, entsize // 2
+    name_offs = words[0::step32]
+    info_at, shndx_at = (4, 3) if is64 else (12, 7)
+    infos = raw[info_at::entsize]
+
+    def both(a: bytes, b: bytes) -> bytes:  # bytewise AND of two 0/1 masks
+        return (int.from_bytes(a, "little") & int.from_bytes(b, "little")).to_bytes(count, "little")
+
+    # The entries the careful reader names (bound GLOBAL/WEAK/UNIQUE, with a name): imports too, as
+    # its name budget counts them all; and of those the visible definitions.
+    named = both(infos.translate(_BIND_OK), bytes(map(bool, name_offs)))
+    visible_def = both(both(infos.translate(_INFO_OK), raw[info_at + 1::entsize].translate(_OTHER_OK)),
+                       bytes(map(bool, halves[shndx_at::step16])))
+    defined = both(named, visible_def)
+    offs = list(compress(name_offs, named))
+    if not offs:
+        return frozenset(), frozenset(), {}
+    if max(offs) >= limit:
+        return None  # the careful reader notes a name outside the string table
+    text = t.string_table()
+    if text is None:
+        return None
+    find = text.find
+    ends = [find("\0", o) for o in offs]
+    if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+        return None  # a name without its NUL, or the careful reader's budget would run out
+    keep = list(compress(defined, named))
+    names = [text[o:e] for o, e in compress(zip(offs, ends), keep)]
+    if not verdefs:  # no versions of its own: every definition serves every reference
+        every = frozenset(names)
+        return every, every, {}
+    versym = None
+    if DT_VERSYM in tags and count:
+        v_off = f.offset(tags[DT_VERSYM], 2 * count)
+        if v_off is None:
+            return None
+        versym = memoryview(bytes(f.data[v_off:v_off + 2 * count])).cast("H")
+    def_names = names
+    stamps = list(compress(versym, defined)) if versym is not None else [0] * len(def_names)
+    anyv, visible, by_version = set(), set(), {}
+    for vs in set(stamps):  # a handful of distinct versym values: one C-speed pass each
+        group = list(compress(def_names, map(vs.__eq__, stamps)))
+        idx = vs & 0x7FFF
+        version = vnames.get(idx) if idx >= 2 else None
+        if version is not None:
+            by_version.setdefault(version, set()).update(group)
+        if not vs & 0x8000:
+            visible.update(group)
+            if version is None:
+                anyv.update(group)
+    return frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()}
+
+
+def import_groups(data, table: Optional[SymTable] = None):
+    """The undefined non-weak symbols as ((version, library, names), ...), read in bulk; None to use
+    :func:`parse_symbols` (``imports_only``) instead.
+
+    The same symbols and versions as the careful reader's non-weak imports, grouped by the version
+    (and its library) asked for, one frozenset of names each; found with slices and set operations,
+    never one :class:`Symbol` per entry. Declines (None) as :func:`export_sets` does.
+    """
+    t = table if table is not None else sym_table(data)
+    if t is None:
+        return None
+    if not t.count:
+        return ()
+    f, tags, strtab, sym_off, count, entsize = t.f, t.tags, t.strtab, t.sym_off, t.count, t.entsize
+    is64 = f.bits == 64
+    vnames = t.vneed
+    raw = bytes(f.data[sym_off:sym_off + count * entsize])
+    info_at, shndx_at = (4, 3) if is64 else (12, 7)
+    # undefined (st_shndx 0), named, bound GLOBAL/WEAK/UNIQUE: the careful reader's imports
+    undefined = bytes(map(bool, memoryview(raw).cast("H")[shndx_at::entsize // 2])).translate(_ZERO)
+    name_offs = memoryview(raw).cast("I")[0::entsize // 4]
+    infos = raw[info_at::entsize]
+    picked = [i for i in compress(range(count), undefined) if name_offs[i] and _BIND_OK[infos[i]]]
+    if not picked:
+        return ()
+    base, limit = strtab
+    offs = [name_offs[i] for i in picked]
+    if max(offs) >= limit:
+        return None
+    if limit > 64 * len(picked):  # a big table, few imports (a C++ library): name by name
+        data, end = f.data, min(base + limit, f.size)
+        ends = [data.find(b"\0", base + o, end) for o in offs]
+        if -1 in ends:
+            return None
+        names = [bytes(data[base + o:e]).decode("utf-8", "surrogateescape") for o, e in zip(offs, ends)]
+        if sum(ends) - sum(offs) - base * len(offs) > f.name_bytes_left:
+            return None
+    else:
+        text = t.string_table()
+        if text is None:
+            return None
+        find = text.find
+        ends = [find("\0", o) for o in offs]
+        if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+            return None
+        names = [text[o:e] for o, e in zip(offs, ends)]
+    versym = None
+    if DT_VERSYM in tags and count:
+        v_off = f.offset(tags[DT_VERSYM], 2 * count)
+        if v_off is None:
+            return None
+        versym = memoryview(bytes(f.data[v_off:v_off + 2 * count])).cast("H")
+    groups: Dict[Tuple[Optional[str], Optional[str]], set] = {}
+    for i, name in zip(picked, names):
+        if infos[i] >> 4 == STB_WEAK:
+            continue
+        key = (None, None)
+        if versym is not None:
+            idx = versym[i] & 0x7FFF
+            if idx >= 2:
+                key = vnames.get(idx, key)
+        groups.setdefault(key, set()).add(name)
+    return tuple((v, lib, frozenset(names)) for (v, lib), names in groups.items())

@@ -4,7 +4,9 @@ A second run over the same environment then reads only the files that changed. A
 when the file's device, inode, size, modification and change times are all as they were when it was
 read (the same test the in-process cache makes, plus the change time); anything else is read again.
 A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
-Symbol tables are never stored: they are read lazily from the file itself.
+Symbol tables are not stored with them (they are read lazily from the file itself), with one
+exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
+each file's undefined symbols, grouped by the version they ask for, under the same stamp.
 
 The store is one file (``native-facts.json``) in the user's cache folder: ``$DLLMAGIC_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/dllmagic``, else ``~/.cache/dllmagic`` (``%LOCALAPPDATA%\\dllmagic`` on
@@ -26,11 +28,17 @@ import sys
 import time
 import zlib
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Optional
+
 __all__ = ["FactStore", "default_folder", "active", "activate", "deactivate"]
 
 #: Bumped whenever the stored fields or the reader's answers change: an older store is then ignored.
 FORMAT = 2
 FILENAME = "native-facts.json"
+#: The undefined symbols of each file (see :class:`ImportStore`): read only when symbols are checked.
+IMPORTS_FILENAME = "native-imports.json"
 #: The store of format 1 (marshal data, which can crash the reader when damaged): removed on save.
 OLD_FILENAMES = ("native-facts.marshal",)
 MAGIC = b"dllmagic-native-facts"
@@ -145,8 +153,12 @@ def decode_entry(row) -> dict:
 class FactStore:
     """host path -> [stat stamp..., fields of the Binary as the ELF reader made them]."""
 
+    filename = FILENAME
+
     def __init__(self, folder: str) -> None:
-        self.path = os.path.join(folder, FILENAME)
+        self.folder = folder
+        self.path = os.path.join(folder, self.filename)
+        self._imports = None
         self.entries: dict = {}
         #: Entries read or confirmed during this run (the ones kept when the store is full).
         self.used: dict = {}
@@ -235,9 +247,30 @@ class FactStore:
             self.used.update(added)
             self.added.update(added)
 
+    def imports(self) -> "ImportStore":
+        """The store of undefined symbols beside this one, read on first use."""
+        if self._imports is None:
+            self._imports = ImportStore(self.folder)
+        return self._imports
+
+    def collect(self):
+        """What a forked worker hands back: the entries it added here and to the imports store."""
+        return [self.added, self._imports.added if self._imports is not None else {}]
+
+    def absorb_collected(self, collected) -> None:
+        """The other half of :meth:`collect`, in the parent."""
+        if isinstance(collected, list) and len(collected) == 2:
+            self.absorb(collected[0])
+            if collected[1]:
+                self.imports().absorb(collected[1])
+
     def save(self) -> bool:
-        """Write the store if this run added to it (or the one on disk was bad). False when it could
-        not be written."""
+        """Write the store if this run added to it (or the one on disk was bad), and the imports
+        store beside it. False when one could not be written."""
+        ok = self._imports.save() if self._imports is not None else True
+        return self._save() and ok
+
+    def _save(self) -> bool:
         if not self.added and self.rejected is None:
             return True
         entries = self.entries if len(self.entries) <= MAX_ENTRIES else self.used
@@ -266,6 +299,72 @@ class FactStore:
         self.added = {}
         self.rejected = None
         return True
+
+
+def encode_groups(st, groups) -> Optional[list]:
+    """The flat list stored for a file's import groups ((version, library, names), ...): the stamp,
+    then [version, library, "name\\nname..."] per group; None when a name holds a newline."""
+    row: list = _stamp(st)
+    for group in groups:
+        if not (isinstance(group, tuple) and len(group) == 3):
+            return None
+        version, library, names = group
+        if not ((version is None or type(version) is str) and (library is None or type(library) is str)):
+            return None
+        names = sorted(names)
+        if any("\n" in n or not n or type(n) is not str for n in names):
+            return None
+        row.append([version, library, "\n".join(names)])
+    return row
+
+
+def decode_groups(row) -> tuple:
+    """The import groups of a stored entry, every part checked; ValueError when any is wrong."""
+    if type(row) is not list or len(row) < _STAMP_LEN:
+        raise ValueError("entry")
+    out = []
+    for group in row[_STAMP_LEN:]:
+        if type(group) is not list or len(group) != 3:
+            raise ValueError("group")
+        version, library, names = group
+        if not ((version is None or type(version) is str) and (library is None or type(library) is str)
+                and type(names) is str and names):
+            raise ValueError("group")
+        out.append((version, library, frozenset(names.split("\n"))))
+    return tuple(out)
+
+
+class ImportStore(FactStore):
+    """host path -> [stat stamp..., import groups]: each ELF file's undefined non-weak symbols, one
+    group per version asked for, as the bulk reader (``elf.import_groups``) gives them. Used under
+    the same rule as the facts: only while the file's stamp is unchanged."""
+
+    filename = IMPORTS_FILENAME
+
+    def get(self, host: str, st):
+        row = self.entries.get(host)
+        if row is None or type(row) is not list or row[:_STAMP_LEN] != _stamp(st):
+            return None
+        try:
+            groups = decode_groups(row)
+        except ValueError:
+            self.entries.pop(host, None)
+            return None
+        self.used[host] = row
+        return groups
+
+    def put(self, host: str, st, groups) -> None:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+            return
+        row = encode_groups(st, groups)
+        if row is not None:
+            self.entries[host] = self.used[host] = self.added[host] = row
+
+    def imports(self):
+        raise TypeError("an imports store has no imports store")
+
+    def save(self) -> bool:
+        return self._save()
 
 
 def active():

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Dict, List, Optional
+    from typing import List, Optional
 
 from ..tree import DepTree, MissingSymbol, MissingVersion
 from ..providers import provider_note
-from .common import _bfs, _N, _Obj, _version_ok, _walk_n
+from .common import _bfs, _N, _Obj, _walk_n, file_key
+
+_EMPTY: frozenset = frozenset()
 
 
 class _Checks:
@@ -82,71 +84,61 @@ class _Checks:
         # Lookup scope (RTLD_NOW, RTLD_LOCAL): the global scope - the main program and its
         # dependencies, breadth first - then the dlopen()ed object's own dependencies, breadth first.
         # Only whether some object in scope defines each symbol matters (which one wins does not make
-        # the load fail), so each symbol is looked up through the providers' own hash tables, best
-        # guesses first: the library its version names, the provider it had last time in scope, the
-        # provider of the previous symbol.
-        global_scope = self.global_scope
-        if global_scope is None:
-            global_scope = _bfs(self.main) if self.main is not None else []
-        seen = {id(o) for o in global_scope}
-        scope = list(global_scope) + [o for o in _bfs(root) if id(o) not in seen]
-        in_scope = {o.path: o for o in scope}
+        # the load fail), so each file's imports - one set of names per version asked for - meet each
+        # provider's export sets in set operations: the global scope's merged once (the same python
+        # serves every extension), then the local objects', small libraries first. A big library
+        # asked about few names answers name by name through its own hash table instead.
         L = self.L
-        # The global scope is the same for every extension a python imports: its exports are merged
-        # into one table once (name -> definitions and the file of each), so the C-API and libc
-        # symbols that most extensions import cost one dict look-up.
-        merged = L.global_exports(global_scope) if self.global_scope is not None else None
+        if self.global_scope is not None:
+            global_scope = self.global_scope
+            gsets = L.global_sets([o.binary for o in global_scope])
+            # (by file: an object met again below the extension is the same file, already in scope)
+            seen = {file_key(o.binary) for o in global_scope}
+            local = [o for o in _bfs(root) if file_key(o.binary) not in seen]
+        else:  # no process around the file: every object is looked at on its own
+            global_scope, gsets = [], None
+            local = _bfs(self.main) if self.main is not None else []
+            seen = {id(o) for o in local}
+            local += [o for o in _bfs(root) if id(o) not in seen]
+        # small tables first: they are read whole once and shrink what the big ones are asked
+        local.sort(key=lambda o: L.lookup_cost(o.binary))
+        global_keys = frozenset(file_key(o.binary) for o in global_scope)
+        scope_keys = global_keys | {file_key(o.binary) for o in local}
         for obj in new:
-            syms = L.imports_of(obj.binary)
-            if not syms:
+            groups = L.import_groups(obj.binary)
+            if not groups:
                 continue
-            done = L._all_found.get(obj.path)
-            if done is not None and all(p in in_scope for p in done):
-                continue  # every symbol's provider from an earlier check is in this scope too
-            memo = L._providers.setdefault(obj.path, {})
-            missing = []
-            last: Optional[_Obj] = None
-            for sym in syms:
-                name, version = sym.name, sym.version
-                key = (name, version)
-                prov = memo.get(key)
-                if prov is not None:
-                    hit = in_scope.get(prov)
-                    if hit is not None:
-                        last = hit
-                        continue
-                if merged is not None:
-                    defs = merged.get(name)
-                    if defs is not None:
-                        prov = next((d[3] for d in defs if _version_ok(d, version)), None)
-                        if prov is not None:
-                            memo[key] = prov
-                            continue
-                found = self._provider(name, version, sym.library, last, scope, in_scope,
-                                       len(global_scope) if merged is not None else 0)
-                if found is None:
-                    missing.append(MissingSymbol(name, version, sym.library, obj.path))
-                else:
-                    memo[key] = found.path
-                    last = found
-            if missing:
-                obj.node.missing_symbols.extend(missing)
+            me = file_key(obj.binary)
+            done = L._all_found.get(me)
+            if done is not None and done <= scope_keys:
+                continue  # every file that defined its symbols in an earlier check is in scope again
+            used = set()
+            rest = []
+            for version, library, names in groups:
+                left = names
+                if gsets is not None:
+                    anyv, visible, by_version = gsets
+                    left = left - anyv
+                    if left:
+                        left = left - (visible if version is None else by_version.get(version, _EMPTY))
+                    if len(left) < len(names):
+                        used |= global_keys
+                if left:
+                    rest.append([version, left])
+            for o in local:
+                if not rest:
+                    break
+                for g in rest:
+                    left = L.undefined_in(o.binary, g[0], g[1])
+                    if len(left) < len(g[1]):
+                        used.add(file_key(o.binary))
+                        g[1] = left
+                rest = [g for g in rest if g[1]]
+            if rest:
+                # in the file's own symbol order, as its table lists them
+                unfound = {(g[0], name) for g in rest for name in g[1]}
+                obj.node.missing_symbols.extend(
+                    MissingSymbol(s.name, s.version, s.library, obj.path) for s in obj.binary.imported_symbols
+                    if not s.weak and (s.version, s.name) in unfound)
             else:
-                L._all_found[obj.path] = frozenset(memo[(s.name, s.version)] for s in syms)
-
-    def _provider(self, name: str, version: Optional[str], library: Optional[str], last: Optional[_Obj],
-                  scope: List[_Obj], in_scope: Dict[str, _Obj], skip: int = 0) -> Optional[_Obj]:
-        """An object in ``scope[skip:]`` that defines ``name`` for a reference with ``version``, or None
-        (the first ``skip`` objects were already answered by the merged global table)."""
-        defines = self.L.defines
-        named = self.by_name.get(library) if library is not None else None
-        for o in (named, last):
-            if o is not None and in_scope.get(o.path) is o and defines(o.binary, name, version):
-                return o
-        for i in range(skip, len(scope)):
-            o = scope[i]
-            if o is named or o is last:
-                continue
-            if defines(o.binary, name, version):
-                return o
-        return None
+                L._all_found[me] = frozenset(used)

@@ -143,6 +143,12 @@ def _bfs(start: _Obj) -> List[_Obj]:
     return out
 
 
+def file_key(binary):
+    """What identifies a file for the symbol memos: its (device, inode), else (a modelled file) its path."""
+    fid = binary.file_id
+    return fid if fid is not None else binary.path
+
+
 def _version_ok(definition: Tuple[Optional[str], bool, bool], version: Optional[str]) -> bool:
     """glibc check_match for one definition (version, hidden, file has versions) and a reference."""
     v, hidden, versioned = definition[0], definition[1], definition[2]

@@ -14,9 +14,13 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
 from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache
 from ..tree import DepTree
-from .common import DEFAULT_INTERP, MULTIARCH, X86_LEVELS, _CLASS, _version_ok
+from .common import DEFAULT_INTERP, MULTIARCH, X86_LEVELS, _CLASS, _version_ok, file_key
 from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader, cpu_of, glibc_rule,
                        glibc_version, legacy_subfolders)
+
+#: A library up to this size has its export sets read whole when first asked (libc: 2 MB, 3000 symbols).
+SMALL_FILE = 4 << 20
+
 
 class LinuxLoader:
     """The loader state of one Linux machine: its cache, default folders and hwcaps.
@@ -37,7 +41,6 @@ class LinuxLoader:
         self._platforms: Dict[tuple, PlatformFacts] = {}
         self._interp_bytes: Dict[str, bytes] = {}
         self._probes: Dict[Tuple[str, int, str], tuple] = {}
-        self._merged: Dict[tuple, Dict[str, List[Tuple[Optional[str], bool, bool]]]] = {}
         # Memos that make a run over a whole environment cheap: each is keyed by everything the
         # answer depends on, so a hit gives exactly what a fresh computation would.
         #: (name, search context) -> (candidates tried, outcome): one search per distinct context.
@@ -46,22 +49,20 @@ class LinuxLoader:
         self._dir_lists: Dict[tuple, List[str]] = {}
         #: (python, loaded libraries) -> the process state before the import (python and its libraries).
         self._process: Dict[tuple, "_ProcessState"] = {}
-        #: path -> {library: ((version, weak), ...)} and path -> frozenset of defined versions.
+        # Symbol facts, keyed by file_key (the file's identity): {library: ((version, weak), ...)},
+        #: the frozenset of defined versions, the import groups, the export sets.
         self._needs: Dict[str, Dict[str, Tuple[Tuple[str, bool], ...]]] = {}
         self._defined: Dict[str, frozenset] = {}
-        #: path -> the undefined, non-weak symbols of that file.
-        self._imports: Dict[str, tuple] = {}
-        #: (path, symbol name) -> the definitions that file exports under that name.
-        self._exports: Dict[Tuple[str, str], tuple] = {}
-        #: requirer path -> {(symbol, version): provider path}, and requirer path -> providers of a
-        #: file whose every symbol was found (if they are all in scope again, nothing is looked up).
-        self._providers: Dict[str, Dict[Tuple[str, Optional[str]], str]] = {}
-        self._all_found: Dict[str, frozenset] = {}
-        self._global: Dict[tuple, dict] = {}
-        #: path -> how many names were looked up in it; path -> its whole export table, once that
-        #: became the cheaper way.
-        self._lookups: Dict[str, int] = {}
-        self._tables: Dict[str, dict] = {}
+        self._imports: Dict[object, tuple] = {}
+        self._sets: Dict[object, tuple] = {}
+        #: (file, symbol name) -> the definitions that file exports under that name.
+        self._exports: Dict[tuple, tuple] = {}
+        #: requirer -> the files that defined its symbols, once every one was found (if they are all
+        #: in scope again, nothing is looked up).
+        self._all_found: Dict[object, frozenset] = {}
+        self._global: Dict[tuple, tuple] = {}
+        #: file -> how many names were looked up in it name by name.
+        self._lookups: Dict[object, int] = {}
         #: standalone trees of programs that only name libraries (no RPATH, RUNPATH, slash or
         #: $ORIGIN of their own): what the loader does below them depends only on the key (see
         #: _Resolution._template_key), so one tree serves every program with the same key.
@@ -121,6 +122,17 @@ class LinuxLoader:
         interp = DEFAULT_INTERP.get((machine, 64))
         if interp:
             self.platform_for(interp, machine, 64)
+
+    def prepare_python(self, python_executable: Optional[str] = None, *, symbols: bool = True) -> None:
+        """Make the process state of python (and, for the symbol check, its global scope's export
+        sets) now, before worker processes fork: each would otherwise make its own copy."""
+        res = _Resolution(self, "/", "as-imported", python_executable, symbols)
+        program = self.read(res.python) if res.python else None
+        if program is None or program.error:
+            return
+        state = res._python_process(program)
+        if symbols and res.kind == "glibc":
+            self.global_sets([o.binary for o in state.global_scope])
 
     def cpuinfo(self) -> str:
         """The machine's /proc/cpuinfo text ("" when it has none)."""
@@ -228,20 +240,6 @@ class LinuxLoader:
         return result
 
 
-    def merged_exports(self, binaries: Sequence[Binary]) -> Dict[str, List[Tuple[Optional[str], bool, bool]]]:
-        """name -> [(version, hidden, file has versions)] over ``binaries`` (the global scope, the same
-        for every extension python imports): built once, then one dict look-up per symbol."""
-        key = tuple((b.path, b.file_id) for b in binaries)
-        hit = self._merged.get(key)
-        if hit is None:
-            hit = {}
-            for b in binaries:
-                versioned = bool(b.versions_defined)
-                for name, defs in b.exports_by_name.items():
-                    hit.setdefault(name, []).extend((v, h, versioned) for v, h in defs)
-            self._merged = {key: hit}
-        return hit
-
     def probe(self, path: str, bits: int, machine: str):
         """(outcome, reason, result) of opening ``path`` for a process of this class and machine.
 
@@ -280,69 +278,116 @@ class LinuxLoader:
             hit = self._reads[path] = read_binary(path, self.system)
         return hit
 
-    def global_exports(self, scope: Sequence["_Obj"]) -> Dict[str, Tuple[Tuple[Optional[str], bool, bool, str], ...]]:
-        """name -> ((version, hidden, file has versions, path), ...) over the objects of a global scope,
-        in scope order; built once per scope (the same python serves every extension)."""
-        key = tuple(o.path for o in scope)
+    # -- symbol facts, once per file for the loader's life --------------------------------------------
+    # Keyed by the file's identity (device, inode), not its path: scipy's extensions reach
+    # libscipy_openblas by a dozen spellings (``scipy/linalg/../../scipy.libs/...``), one file.
+
+    def import_groups(self, binary: Binary) -> tuple:
+        """The undefined non-weak symbols of ``binary`` as ((version, library, names), ...): one
+        frozenset of names per version it asks for (read once per file, imports only)."""
+        k = file_key(binary)
+        hit = self._imports.get(k)
+        if hit is None:
+            hit = binary.bulk_import_groups()
+            if hit is not None:
+                self._imports[k] = hit
+                return hit
+            groups: Dict[Tuple[Optional[str], Optional[str]], set] = {}
+            for s in binary.imported_symbols:
+                if not s.weak:
+                    groups.setdefault((s.version, s.library), set()).add(s.name)
+            hit = self._imports[k] = tuple((v, lib, frozenset(names)) for (v, lib), names in groups.items())
+        return hit
+
+    def export_sets(self, binary: Binary) -> tuple:
+        """(any, visible, by_version) of ``binary``'s whole export table (see ``elf.export_sets``):
+        read once per file, in bulk where the file allows, else from the careful reader's table."""
+        k = file_key(binary)
+        hit = self._sets.get(k)
+        if hit is None:
+            hit = binary.bulk_export_sets()
+            if hit is None:
+                hit = _sets_from_table(binary.exports_by_name, bool(binary.versions_defined))
+            self._sets[k] = hit
+        return hit
+
+    def global_sets(self, binaries: Sequence[Binary]) -> tuple:
+        """The export sets of a global scope merged (the same python serves every extension): built
+        once per scope, then each extension's imports meet it in a few set operations."""
+        key = tuple(file_key(b) for b in binaries)
         hit = self._global.get(key)
         if hit is None:
-            table: Dict[str, List[Tuple[Optional[str], bool, bool, str]]] = {}
-            for o in scope:
-                versioned = bool(o.binary.versions_defined)
-                for name, defs in o.binary.exports_by_name.items():
-                    table.setdefault(name, []).extend((v, h, versioned, o.path) for v, h in defs)
-            hit = {name: tuple(v) for name, v in table.items()}
+            anyv: set = set()
+            visible: set = set()
+            by_version: Dict[str, set] = {}
+            for b in binaries:
+                a, v, bv = self.export_sets(b)
+                anyv |= a
+                visible |= v
+                for version, names in bv.items():
+                    by_version.setdefault(version, set()).update(names)
+            hit = (frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()})
             if len(self._global) > 8:
                 self._global.clear()
             self._global[key] = hit
         return hit
 
+    def lookup_cost(self, binary: Binary) -> int:
+        """0 for a file whose export sets are read; else its size (a guess at its symbol count)."""
+        return 0 if file_key(binary) in self._sets else binary.file_size()
+
+    def undefined_in(self, binary: Binary, version: Optional[str], names) -> frozenset:
+        """Those of ``names`` (references with ``version``) that ``binary`` does not define.
+
+        A library whose export sets are read answers with set operations. Reading them costs about
+        3 us a symbol, a look-up through the file's own hash table about 20 us a name: a big library
+        asked about few names (libtorch_cpu has 75 000 exports) is asked name by name, until the
+        names asked of it come to a seventh of its table.
+        """
+        k = file_key(binary)
+        sets = self._sets.get(k)
+        if sets is None:
+            if binary.file_size() <= SMALL_FILE:
+                sets = self.export_sets(binary)
+            else:
+                index = binary._index
+                asked = self._lookups[k] = self._lookups.get(k, 0) + len(names)
+                if index is None or asked * 7 > index.count:
+                    sets = self.export_sets(binary)
+        if sets is not None:
+            anyv, visible, by_version = sets
+            left = names - anyv
+            if left:
+                left = left - (visible if version is None else by_version.get(version, frozenset()))
+            return left
+        return frozenset(n for n in names if not self.defines(binary, n, version))
+
     def needs_of(self, binary: Binary) -> Dict[str, Tuple[Tuple[str, bool], ...]]:
         """{library: ((version, weak), ...)} from DT_VERNEED, grouped once per file."""
-        hit = self._needs.get(binary.path)
+        k = file_key(binary)
+        hit = self._needs.get(k)
         if hit is None:
             grouped: Dict[str, List[Tuple[str, bool]]] = {}
             for need in binary.versions_needed:
                 grouped.setdefault(need.library, []).append((need.version, need.weak))
-            hit = self._needs[binary.path] = {k: tuple(v) for k, v in grouped.items()}
+            hit = self._needs[k] = {k2: tuple(v) for k2, v in grouped.items()}
         return hit
 
     def defined_of(self, binary: Binary) -> frozenset:
-        hit = self._defined.get(binary.path)
+        k = file_key(binary)
+        hit = self._defined.get(k)
         if hit is None:
-            hit = self._defined[binary.path] = frozenset(binary.versions_defined)
-        return hit
-
-    def imports_of(self, binary: Binary) -> tuple:
-        """The undefined non-weak symbols of ``binary`` (read once per file, imports only)."""
-        hit = self._imports.get(binary.path)
-        if hit is None:
-            hit = self._imports[binary.path] = tuple(s for s in binary.imported_symbols if not s.weak)
+            hit = self._defined[k] = frozenset(binary.versions_defined)
         return hit
 
     def defines(self, binary: Binary, name: str, version: Optional[str]) -> bool:
-        """Whether ``binary`` has a definition of ``name`` that a reference with ``version`` binds to.
-
-        Through the file's own hash table (``Binary.lookup_export``): a 100 000-symbol library is
-        never read whole; each (file, name) pair is looked up once for the loader's life.
-        """
-        key = (binary.path, name)
+        """Whether ``binary`` has a definition of ``name`` that a reference with ``version`` binds to,
+        through the file's own hash table (``Binary.lookup_export``): each (file, name) pair is
+        looked up once for the loader's life."""
+        key = (file_key(binary), name)
         defs = self._exports.get(key)
         if defs is None:
-            table = self._tables.get(binary.path)
-            if table is not None:
-                defs = table.get(name, ())
-            else:
-                # A library asked about a large share of its exports is cheaper read whole once
-                # (a few microseconds a symbol) than looked up name by name (ten or more).
-                n = self._lookups[binary.path] = self._lookups.get(binary.path, 0) + 1
-                index = binary._index if n > 256 else None
-                if index is not None and n > max(256, index.count // 4):
-                    table = self._tables[binary.path] = binary.exports_by_name
-                    defs = table.get(name, ())
-                else:
-                    defs = binary.lookup_export(name)
-            self._exports[key] = defs
+            defs = self._exports[key] = binary.lookup_export(name)
         if not defs:
             return False
         versioned = bool(self.defined_of(binary))
@@ -353,6 +398,23 @@ class LinuxLoader:
                 symbols: Optional[bool] = None) -> DepTree:
         return _Resolution(self, path, mode, python_executable, symbols).run()
 
+
+
+def _sets_from_table(table: dict, versioned: bool) -> tuple:
+    """(any, visible, by_version), as ``elf.export_sets`` gives, from name -> ((version, hidden), ...)."""
+    if not versioned:
+        every = frozenset(table)
+        return every, every, {}
+    anyv, visible, by_version = set(), set(), {}
+    for name, defs in table.items():
+        for version, hidden in defs:
+            if not hidden:
+                visible.add(name)
+                if version is None:
+                    anyv.add(name)
+            if version is not None:
+                by_version.setdefault(version, set()).add(name)
+    return frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()}
 
 
 def _host_machine() -> str:

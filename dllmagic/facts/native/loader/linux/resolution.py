@@ -108,6 +108,30 @@ class _Resolution(_Search, _Checks):
         self._add(self.interp, b, None, 0, preloaded=True, names=(posixpath.basename(self.interp),))
         self.preloaded_paths.append(self.interp)
 
+    def _python_process(self, program: Binary) -> "_ProcessState":
+        """The process just before the import: python started, its libraries and what is already
+        loaded (``system.loaded_libraries()``) in place; made once per loader, then copied."""
+        loaded = tuple(self.system.loaded_libraries())
+        key = (self.python, program.file_id, loaded)
+        state = self.L._process.get(key)
+        if state is None:
+            self._setup_machine(program)
+            self._preload_rtld()
+            # The kernel starts python by its real path (/proc/self/exe): that is its $ORIGIN.
+            real = self.L.realpath(self.python)
+            self.main = self._add(self.python, program, None, 0, preloaded=True,
+                                  origin=posixpath.dirname(real))
+            self.main.node = _N(name=self.python, depth=0, requested_by=None)
+            self._load_deps(self.main, preloaded=True, first=self._preload(self.main, True))
+            self._preload_loaded(loaded)
+            # The same python starts the same way for every extension: remembered, and each
+            # later import starts from a copy of this state (the objects are only read).
+            state = self.L._process[key] = _ProcessState(self)
+            self.global_scope = state.global_scope
+        else:
+            state.restore(self)
+        return state
+
     def run(self) -> DepTree:
         root_n = _N(name=self.path, depth=0, requested_by=None)
         target = self.L.read(self.path)
@@ -137,24 +161,7 @@ class _Resolution(_Search, _Checks):
                 self._setup_machine(target)
                 self._preload_rtld()
             else:
-                loaded = tuple(self.system.loaded_libraries())
-                key = (self.python, program.file_id, loaded)
-                state = self.L._process.get(key)
-                if state is None:
-                    self._setup_machine(program)
-                    self._preload_rtld()
-                    # The kernel starts python by its real path (/proc/self/exe): that is its $ORIGIN.
-                    real = self.L.realpath(self.python)
-                    self.main = self._add(self.python, program, None, 0, preloaded=True,
-                                          origin=posixpath.dirname(real))
-                    self.main.node = _N(name=self.python, depth=0, requested_by=None)
-                    self._load_deps(self.main, preloaded=True, first=self._preload(self.main, True))
-                    self._preload_loaded(loaded)
-                    # The same python starts the same way for every extension: remembered, and each
-                    # later import starts from a copy of this state (the objects are only read).
-                    self.L._process[key] = _ProcessState(self)
-                else:
-                    state.restore(self)
+                self._python_process(program)
             if program is None or program.error:
                 self._preload_loaded(tuple(self.system.loaded_libraries()))
             existing = self.by_name.get(self.path) or (
