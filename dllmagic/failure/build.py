@@ -51,7 +51,15 @@ def _python_dll_version(value: str) -> str:
     return f"{digits[0]}.{digits[1:]}" if len(digits) >= 2 else value
 
 
-_TRANSFORMS = {"python_dll_version": _python_dll_version}
+def _cudnn_version(value: str) -> str:
+    """cuDNN's version as the CUDNN_VERSION integer prints it (7201 → 7.2.1; since cuDNN 9, 90100 → 9.1.0)."""
+    if not value.isdigit() or len(value) not in (4, 5):
+        return value
+    minor_end = 2 if len(value) == 4 else 3     # major*1000 + minor*100 + patch; major*10000 + … since 9
+    return f"{int(value[0])}.{int(value[1:minor_end])}.{int(value[minor_end:])}"
+
+
+_TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudnn_version}
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
@@ -208,7 +216,8 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         named = doc.name
     candidates: List[str] = []
     from_path_module = None
-    for key in ("extension", "found_path", "required_by"):
+    # "library" last: a bare extension file name the loader printed (_foo.cpython-311-x86_64-linux-gnu.so).
+    for key in ("extension", "found_path", "required_by", "library"):
         if values.get(key):
             from_path_module = module_from_path(values[key])
             if from_path_module:

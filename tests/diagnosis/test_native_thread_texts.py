@@ -1,0 +1,94 @@
+"""Native-loader, GPU, OpenMP and CPU wordings from real thread texts (tests/data/corpus/threads.jsonl,
+tuned split), fed to explain: the kind, the facts the text carries and the cause.
+
+Each test names the corpus case whose text it uses; no fix made from a pasted text has a command.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from dllmagic.api import explain
+from dllmagic.failure import failure_from_text, key_facts
+from dllmagic.model import report_to_dict
+
+THREADS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "threads.jsonl"
+CASES = {case["id"]: case for case in map(json.loads, THREADS.read_text(encoding="utf-8").splitlines()) if case}
+
+
+def text(case_id: str) -> str:
+    return CASES[case_id]["error"]
+
+
+def top_of(case_id: str, validate_report):
+    report = explain(text(case_id))
+    validate_report(report_to_dict(report))
+    top = report.top
+    assert top.kind == CASES[case_id]["category"]
+    assert not any(fix.runnable for fix in top.fixes)
+    return report
+
+
+@pytest.mark.parametrize("case_id, library, other", [
+    ("t490", "libiomp5.dylib", "libomp.dylib"),     # "#15" made a link by the web page: "pytorch/vision#15"
+    ("t483", "libiomp5.dylib", "libiomp5.dylib"),   # pasted without "OMP: "
+    ("t482", "libomp.dylib", "libiomp5.dylib"),     # cut at the start: "P: Error #15"
+])
+def test_openmp_error_15_in_every_pasted_shape(case_id, library, other, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.top.cause == "duplicate-openmp"
+    assert report.failure.library == library
+    assert dict(report.failure.details)["other_library"] == other
+
+
+def test_openmp_hint_alone_names_no_runtime_and_renders_no_empty_name(validate_report):
+    report = top_of("t492", validate_report)   # only OpenMP's hint was pasted
+    top = report.top
+    assert top.cause == "duplicate-openmp"
+    assert report.failure.library is None
+    assert all(e.value for e in top.evidence)
+    assert "does not name" in top.summary
+
+
+@pytest.mark.parametrize("case_id, loaded, built", [("t573", "7.2.1", "7.0.4"), ("t574", "7.3.1", "7.0.3")])
+def test_cudnn_integer_versions_of_tensorflow_1_and_their_direction(case_id, loaded, built, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.top.cause == "cuda-mismatch"
+    assert report.failure.version == built
+    assert dict(report.failure.details)["found_version"] == loaded
+    # The loaded cuDNN is newer than the build's: never told to "upgrade" to an older release.
+    assert "newer release" in report.top.summary
+    assert f"({'.'.join(built.split('.')[:2])}.x)" in report.top.fixes[-1].title
+
+
+def test_cudnn_older_than_built_keeps_the_upgrade_story():
+    text_ = "Loaded runtime CuDNN library: 8.0.5 but source was compiled with: 8.1.0."
+    top = explain(text_).top
+    assert top.kind == "gpu-runtime" and "older than" in top.summary
+
+
+def test_torch_capability_warning_names_the_gpu_and_the_built_architectures(validate_report):
+    report = top_of("t579", validate_report)
+    top = report.top
+    assert top.cause == "cuda-mismatch"
+    assert "sm_86" in top.summary and "sm_70" in top.summary
+    assert dict(report.failure.details)["device"] == "NVIDIA RTX A6000"
+
+
+def test_executable_stack_line_cut_after_shared_object(validate_report):
+    report = top_of("t498", validate_report)
+    assert report.top.cause == "executable-stack-refused"
+    assert report.failure.module == "_mnncengine"
+
+
+def test_undefined_symbol_without_a_space_after_the_file_name():
+    failure = failure_from_text(text("t195"))
+    assert failure.kind == "missing-symbol"
+    assert key_facts(failure)["found_path"].endswith("/mmcv/_ext.cpython-37m-x86_64-linux-gnu.so")
+    assert failure.symbol == "_ZN3c106Symbol14fromQualStringERKSs"
+
+
+def test_python2_windowserror_code_is_the_windows_code(validate_report):
+    report = top_of("t251", validate_report)   # WindowsError: [Error 193] %1 is not a valid Win32 application
+    assert report.top.cause == "wrong-architecture"
+    assert dict(report.failure.details)["windows_code"] == "193"
