@@ -224,6 +224,8 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
         return
     provider = knowledge_tables.library_provider(library, platform)
     if provider is not None:
+        if "." not in library:   # the name find_library / cffi were given ("sndfile"): say which file it is
+            library = f"{provider['library']} (looked up as '{library}')"
         yield _system_library(ctx, library, provider, platform, evidence)
         return
     yield _unknown_library(ctx, library, requirer, evidence)

@@ -10,7 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
-from .modules import (_SITE_DIRS, _is_native_file, _split_path, _traceback_imports, module_from_path)
+from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports,
+                      module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
 _TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
@@ -256,6 +257,11 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         candidates = [c for c in (tb_module,) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
         candidates = [from_path_module, tb_module or ""]
+        if (tb_module and tb_module.startswith(from_path_module + ".")
+                and not _is_extension_file(_basename(values["extension"]))):
+            # A library the package ships (torch/lib/libtorch_python.so) names only the package; the
+            # traceback's import goes deeper into it (from torch._C import *): that import failed.
+            candidates = [tb_module]
     else:
         candidates = [tb_module or "", from_path_module or ""]
     for cand in candidates:

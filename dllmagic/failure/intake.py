@@ -8,8 +8,9 @@ normalised copy, in which
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
 * escaped newlines of a message quoted as a Python repr are real ones;
-* REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``) become indentation: the code
-  typed there reads like the code lines of a traceback;
+* REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
+  become indentation: the code typed there reads like the code lines of a traceback;
+* a log collector's prefix on every line (docker compose's ``service-1  | ``) is dropped;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped.
@@ -29,7 +30,9 @@ _OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
 _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
-_PROMPT = re.compile(r"^(?:>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+#: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ".
+_LOG_PREFIX = re.compile(r"^([\w.\-]{1,100}[ \t]{0,40}\|) ?")
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
@@ -116,6 +119,29 @@ def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
     return out
 
 
+def _strip_log_prefix(lines: List[str]) -> List[str]:
+    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ") lose it."""
+    counts: dict = {}
+    filled = 0
+    for line in lines:
+        if line.strip():
+            filled += 1
+            m = _LOG_PREFIX.match(line)
+            if m:
+                key = m.group(1).rstrip(" \t|")
+                counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return lines
+    name, count = max(counts.items(), key=lambda item: item[1])
+    if count < 2 or count < 0.6 * filled:
+        return lines
+    out = []
+    for line in lines:
+        m = _LOG_PREFIX.match(line)
+        out.append(line[m.end():] if m and m.group(1).rstrip(" \t|") == name else line)
+    return out
+
+
 def normalise(text: str) -> str:
     """The pasted ``text`` as the signatures read it (see the module's docstring)."""
     text = window(text)
@@ -128,6 +154,8 @@ def normalise(text: str) -> str:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
     lines = text.split("\n")
+    if "|" in text:
+        lines = _strip_log_prefix(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
     return "\n".join(lines)

@@ -92,3 +92,46 @@ def test_python2_windowserror_code_is_the_windows_code(validate_report):
     report = top_of("t251", validate_report)   # WindowsError: [Error 193] %1 is not a valid Win32 application
     assert report.top.cause == "wrong-architecture"
     assert dict(report.failure.details)["windows_code"] == "193"
+
+
+@pytest.mark.parametrize("case_id, signature", [
+    ("t271", "cffi-find-library-did-not-locate"),          # cffi < 1.15: find_library() did not manage to locate
+    ("t269", "ctypes-find-library-library-not-found"),     # soundfile: "sndfile library not found"
+    ("t265", "linux-cannot-open-shared-object"),           # the unversioned development name libsndfile.so
+])
+def test_a_find_library_name_is_the_system_library_of_that_stem(case_id, signature, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.failure.signature == signature
+    assert report.top.cause == "missing-system-library"
+    assert "libsndfile1" in " ".join(fix.title for fix in report.top.fixes)
+    assert "''" not in report.top.summary
+
+
+def test_library_provider_by_stem_only_when_unambiguous():
+    from dllmagic.knowledge import tables
+
+    assert tables.library_provider("sndfile", "linux")["id"] == "libsndfile1"
+    assert tables.library_provider("libsndfile.so", "linux")["id"] == "libsndfile1"
+    assert tables.library_provider("libsndfile.so", "macos") is None     # a .so is no macOS file
+    assert tables.library_provider("libfoo.so.1", "linux") is None        # a versioned name: its version decides
+
+
+@pytest.mark.parametrize("case_id, module", [
+    ("t171", "pycuda._driver"),   # > py -3.8 -c"import pycuda._driver"
+    ("t274", "pyzed.sl"),         # docker run … python3 -c "import pyzed.sl"
+    ("t141", "win32api"),         # "import win32api" typed at the margin, then the ImportError
+    ("t229", "_ctypes"),          # "from _ctypes import …" at the margin, the ImportError indented below
+    ("t598", "tensorflow"),       # an indented ">>> import tensorflow" (a quoted block), then the crash
+    ("t505", "hnswlib"),          # docker compose's "service-1  | " before every line
+    ("t235", "torch._C"),         # torch/lib/libtorch_python.so needs GLIBCXX; the import was torch._C
+    ("t237", "torch._C"),
+])
+def test_the_failing_module_from_the_way_the_text_was_pasted(case_id, module):
+    assert failure_from_text(text(case_id)).module == module
+
+
+def test_a_log_prefix_on_a_minority_of_lines_stays():
+    from dllmagic.failure.intake import normalise
+
+    pasted = "a | b\nTraceback (most recent call last):\n  File \"x.py\", line 1\nImportError: c"
+    assert normalise(pasted) == pasted
