@@ -33,7 +33,7 @@ def _tried_list(text: str, around: int) -> List[Tuple[str, str]]:
 
 
 def _normalise_path(path: str) -> str:
-    path = path.strip().strip("'\"")
+    path = path.strip().strip("'\"`")   # quotes and Markdown code spans are the writer's, not the path's
     if re.search(r"(^|[\\/])\.\.?([\\/]|$)", path):
         if "\\" in path and "/" not in path:
             return ntpath.normpath(path)
@@ -159,6 +159,10 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if not values.get("found_path"):
         if kind == "cannot-import-name" and values.get("from_path"):
             values["found_path"] = values["from_path"]
+        elif kind == "missing-symbol" and re.search(r"[\\/]", values.get("required_by") or ""):
+            # dyld's "Referenced from": the file whose reference is unresolved, as ld.so's "FILE: undefined
+            # symbol" names it (the file dlopen()ed may be another: the extension that loads it).
+            values["found_path"] = values["required_by"]
         elif kind in ("missing-symbol", "python-abi-mismatch", "architecture-mismatch") and values.get("extension"):
             if re.search(r"[\\/]", values["extension"]):
                 values["found_path"] = values["extension"]

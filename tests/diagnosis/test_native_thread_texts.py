@@ -135,3 +135,42 @@ def test_a_log_prefix_on_a_minority_of_lines_stays():
 
     pasted = "a | b\nTraceback (most recent call last):\n  File \"x.py\", line 1\nImportError: c"
     assert normalise(pasted) == pasted
+
+
+@pytest.mark.parametrize("case_id, formula", [("t187", "openssl"), ("t190", "openssl@1.1")])
+def test_a_library_in_a_homebrew_formula_folder_is_that_formula(case_id, formula, validate_report):
+    report = top_of(case_id, validate_report)
+    top = report.top
+    assert top.cause == "missing-system-library"
+    assert f"Homebrew's {formula}" in top.summary
+    assert not report.failure.details or "`" not in dict(report.failure.details).get("found_path", "")
+    assert all(fix.argv is None for fix in top.fixes)   # upgrading the formula may not bring the file back
+
+
+def test_mac_symbol_not_found_names_the_file_whose_reference_is_unresolved():
+    facts = key_facts(failure_from_text(text("t164")))   # dlopen(libstempo.so): referenced from libstdc++
+    assert facts["found_path"] == "/usr/local/opt/gcc/lib/gcc/7/libstdc++.6.dylib"
+    assert facts["missing_library"] == "libSystem.B.dylib"
+    assert facts["failing_module"] == "libstempo.libstempo"
+
+
+def test_tensorflow_list_of_missing_dlls_is_the_vc_runtime(validate_report):
+    report = top_of("t174", validate_report)   # 'msvcp140.dll or msvcp140_1.dll': both missing
+    assert report.failure.library == "msvcp140_1.dll"
+    assert dict(report.failure.details)["also_missing"] == "msvcp140.dll"
+    assert report.top.cause == "vc-runtime-missing"
+
+
+def test_system_libstdcxx_loaded_for_a_conda_environments_extension(validate_report):
+    report = top_of("t236", validate_report)
+    top = report.top
+    assert top.cause == "older-copy-found-first" and top.confidence < 0.9
+    assert "/home/timothee/.conda/envs/tmp1" in top.summary
+    assert "LD_LIBRARY_PATH=/home/timothee/.conda/envs/tmp1/lib" in " ".join(c.cell or "" for c in top.fixes)
+
+
+def test_an_illegal_instruction_naming_nothing_is_the_cpu_said_without_a_set(validate_report):
+    report = top_of("t610", validate_report)   # "illegal instruction (core dumped)" and nothing else
+    top = report.top
+    assert top.cause == "no-avx" and top.confidence < 0.9
+    assert "does not say" in top.summary and "lacks AVX" not in top.summary
