@@ -192,6 +192,25 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
                 f"LD_LIBRARY_PATH / PATH, or upgrade it to {wanted} or later."))
             summary = (f"The cuDNN that was loaded ({found}) is older than the one the framework was built with "
                        f"({wanted}).")
+    elif signature == "nvml-driver-library-mismatch":
+        fix_list.append(fixes.instruction(
+            "Reboot (or reload the NVIDIA kernel modules)",
+            "The NVIDIA driver's libraries were upgraded while the older kernel module stays loaded: a reboot makes "
+            "them agree (or unload and reload the nvidia modules); in a container, the host's driver decides."))
+        summary = ("The NVIDIA kernel module that is loaded and the driver's user-space libraries are of different "
+                   "versions (the driver was upgraded without a reboot), so no CUDA program can start.")
+    elif signature == "torch-gpu-too-old":
+        device, capability = detail(ctx, "device"), detail(ctx, "capability")
+        supported = detail(ctx, "supported")
+        evidence.append(Evidence("GPU", f"{device} (CUDA capability {capability})", "the error message"))
+        if supported:
+            evidence.append(Evidence("the oldest capability this build supports", supported, "the error message"))
+        fix_list.append(fixes.instruction(
+            "Use a release built for this GPU, or the CPU",
+            "The installed build dropped this GPU's architecture: install an older release of the framework whose "
+            "builds still include it (or build from source for it), or run on the CPU."))
+        summary = (f"{device or 'This GPU'} (CUDA capability {capability}) is older than every GPU architecture the "
+                   f"installed build has code for" + (f" (the oldest is {supported})" if supported else "") + ".")
     elif "capability" in signature:
         device, capability = detail(ctx, "device"), detail(ctx, "capability")
         supported = detail(ctx, "supported")

@@ -775,7 +775,7 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
     path = detail(ctx, "found_path") or failure.extension or failure.library or ""
     evidence = kernel_evidence(ctx)
     if path:
-        evidence.append(Evidence("binary", path, "the error message"))
+        evidence.append(Evidence("binary", path, detail(ctx, "library_from") or "the error message"))
     have, need = detail(ctx, "have"), detail(ctx, "need")
     elf_class = detail(ctx, "elf_class")
     if have and need:
@@ -803,6 +803,10 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
     return_summary = (f"{basename(path) or 'A binary'} is built for another CPU architecture or word size than this "
                       f"Python process" + (f" (the file is {have}, the process {need})" if have and need else "")
                       + (f" ({elf_class})" if elf_class else "") + ".")
+    if detail(ctx, "windows_error") and re.search(r"\.(?:so(?:\.\d+)*|dylib)$", path, re.IGNORECASE):
+        # Windows was asked to load a Linux (.so) or macOS (.dylib) library: no Windows build of any word size.
+        return_summary = (f"{basename(path)} is a {'Linux' if '.so' in path.lower() else 'macOS'} library, which "
+                          f"Windows cannot load at all: a Windows build of it (a .dll) is needed.")
     yield Finding(kind="architecture-mismatch", cause="wrong-architecture", confidence=0.85,
                   summary=return_summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                   docs=docs_for("architecture-mismatch", "wrong-architecture"))
@@ -813,7 +817,7 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
 def loader_refused(ctx: Context) -> Iterable[Finding]:
     """``cannot enable executable stack`` and ``cannot allocate memory in static TLS block``."""
     failure = ctx.failure
-    path = detail(ctx, "found_path") or failure.extension or ""
+    path = detail(ctx, "found_path") or failure.extension or failure.library or ""
     signature = failure.signature or ""
     evidence = kernel_evidence(ctx) + [Evidence("library", path or "?", "the error message")]
     folder = site_folder_of(path)

@@ -64,6 +64,22 @@ _TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudn
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
+#: A quoted file name of a native library in a line of code ("C:\\sdk\\CUESDK.x64_2013.dll", '/libED.so').
+_LIBRARY_LITERAL = re.compile(r"""["'](?:[^"'\n]{0,1024}[\\/])?(?P<name>[\w+\-][\w.+\-]{0,200}\.(?:dll|pyd|dylib|so(?:\.\d{1,6}){0,4}))["']""",
+                              re.IGNORECASE)
+
+
+def _library_in_code(text: str, pos: int) -> Optional[str]:
+    """The last native library named by a string literal in the code lines of the traceback above ``pos``."""
+    start = max(0, pos - 8192)
+    found = None
+    for line in text[start:pos].split("\n"):
+        if line[:1] in (" ", "\t") and not line.lstrip().startswith("File "):
+            for match in _LIBRARY_LITERAL.finditer(line):
+                found = match.group("name")
+    return found
+
+
 def _top_level(module: str) -> str:
     return module.split(".")[0]
 
@@ -140,6 +156,13 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
+    if kind == "architecture-mismatch" and not values.get("library") and not values.get("found_path"):
+        # "[WinError 193] %1 is not a valid Win32 application" names no file: the library the traceback's
+        # code passed to the loader does (ctypes.CDLL(... + '/libED.so')).
+        named = _library_in_code(doc.text, m.start())
+        if named:
+            values["library"] = named
+            values["library_from"] = "the traceback's code"
 
     # The module that failed to import.
     module = _module(doc, docs, hit, kind, values)

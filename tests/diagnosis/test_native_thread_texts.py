@@ -174,3 +174,66 @@ def test_an_illegal_instruction_naming_nothing_is_the_cpu_said_without_a_set(val
     top = report.top
     assert top.cause == "no-avx" and top.confidence < 0.9
     assert "does not say" in top.summary and "lacks AVX" not in top.summary
+
+
+#: Wordings the loaders and libraries print, as posted in public threads and READMEs (the texts of each
+#: program's own message; no case of the tuned split has them yet): kind, signature and the fact it gives.
+WORDINGS = [
+    ("Failed to initialize NVML: Driver/library version mismatch",
+     "gpu-runtime", "nvml-driver-library-mismatch", {}),
+    ("/usr/local/lib/python3.12/dist-packages/torch/cuda/__init__.py:262: UserWarning:\n"
+     "    Found GPU1 Tesla V100-PCIE-32GB which is of cuda capability 7.0.\n"
+     "    PyTorch no longer supports this GPU because it is too old.\n"
+     "    The minimum cuda capability supported by this library is 7.5.\n",
+     "gpu-runtime", "torch-gpu-too-old", {}),
+    ("Unable to load any of {libcudnn_ops.so.9.1.0, libcudnn_ops.so.9.1, libcudnn_ops.so.9, libcudnn_ops.so}\n"
+     "Invalid handle. Cannot load symbol cudnnCreateTensorDescriptor\nAborted (core dumped)",
+     "missing-shared-library", "unable-to-load-any-of", {"missing_library": "libcudnn_ops.so.9.1.0"}),
+    ("Intel MKL FATAL ERROR: Cannot load libmkl_avx2.so or libmkl_def.so.",
+     "missing-shared-library", "mkl-cannot-load", {"missing_library": "libmkl_avx2.so"}),
+    ("RuntimeError: This version of jaxlib was built using AVX instructions, which your CPU and/or operating "
+     "system do not support. You may be able work around this issue by building jaxlib from source.",
+     "unsupported-cpu", "jaxlib-built-with-avx", {}),
+    ("ImportError: dlopen(/x/site-packages/foo/_foo.cpython-311-darwin.so, 0x0002): tried: "
+     "'/x/site-packages/foo/_foo.cpython-311-darwin.so' (not a mach-o file)",
+     "architecture-mismatch", "mac-not-a-mach-o-file", {"failing_module": "foo._foo"}),
+    ("ImportError: /tmp/x/_foo.cpython-310-x86_64-linux-gnu.so: failed to map segment from shared object",
+     "native-init-failed", "linux-cannot-map-segment", {"failing_module": "_foo"}),
+    ("AttributeError: function 'foo_init' not found",
+     "missing-symbol", "ctypes-function-not-found", {"missing_symbol": "foo_init"}),
+    ("OSError: dlopen() failed to load a library: cairo / cairo-2 / cairo-gobject-2 / cairo.so.2",
+     "missing-shared-library", "cairocffi-dlopen-failed", {"missing_library": "cairo"}),
+    ("OSError: Could not find lib geos_c or load any of its variants ['libgeos_c.so.1', 'libgeos_c.so'].",
+     "missing-shared-library", "could-not-find-lib-or-variants", {"missing_library": "geos_c"}),
+    ("ImportError: Unable to find zbar shared library",
+     "missing-shared-library", "unable-to-find-shared-library", {"missing_library": "zbar"}),
+    ("The program can't start because VCRUNTIME140.dll is missing from your computer. Try reinstalling the "
+     "program to fix this problem.",
+     "missing-shared-library", "win-program-cant-start-dll-missing", {"missing_library": "VCRUNTIME140.dll"}),
+    ("OSError: /x/lib/libfoo.so: cannot dynamically load position-independent executable",
+     "architecture-mismatch", "linux-invalid-elf-header", {"found_path": "/x/lib/libfoo.so"}),
+]
+
+
+@pytest.mark.parametrize("pasted, kind, signature, facts", WORDINGS, ids=[w[2] for w in WORDINGS])
+def test_loader_and_library_wordings(pasted, kind, signature, facts, validate_report):
+    report = explain(pasted)
+    validate_report(report_to_dict(report))
+    assert report.failure.signature == signature
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {k: got.get(k) for k in facts} == facts
+    assert not any(fix.runnable for fix in report.top.fixes)
+
+
+@pytest.mark.parametrize("pasted", [
+    "Your CPU supports instructions that this TensorFlow binary was not compiled to use: AVX2 FMA",
+    "ld: library not found for -lssl\nclang: error: linker command failed with exit code 1",
+])
+def test_informational_and_build_messages_are_no_load_failure(pasted):
+    assert failure_from_text(pasted) is None
+
+
+def test_nvml_mismatch_and_a_gpu_too_old_are_told_as_such():
+    assert "without a reboot" in explain(WORDINGS[0][0]).top.summary
+    assert "(the oldest is 7.5)" in explain(WORDINGS[1][0]).top.summary
