@@ -163,3 +163,20 @@ def test_texts_without_names_render_no_empty_name(text):
     if failure is not None:
         for name in ("module", "library", "symbol", "version", "extension", "name"):
             assert getattr(failure, name) != "", name
+
+
+# -- log prefixes and pytest's markers (docker compose, CI timestamps, BuildKit, pytest) ------------------
+_LIBGL = "ImportError: libGL.so.1: cannot open shared object file: No such file or directory"
+_FRAMES = ["Traceback (most recent call last):", '  File "/srv/app/main.py", line 1, in <module>', "    import cv2", _LIBGL]
+
+
+@pytest.mark.parametrize("prefix", ["web-1  | ", "2024-05-01T10:00:00.1234567Z ", "#8 12.34 "])
+def test_a_prefix_on_every_line_is_dropped(prefix):
+    kind, f = facts("\n".join(prefix + line for line in _FRAMES))
+    assert (kind, f["failing_module"], f["missing_library"]) == ("missing-shared-library", "cv2", "libGL.so.1")
+
+
+def test_pytest_report_reads_like_the_traceback():
+    pasted = "    def test_import():\n>       import cv2\nE       " + _LIBGL + "\n\ntests/test_x.py:3: ImportError"
+    kind, f = facts(pasted)
+    assert (kind, f["failing_module"]) == ("missing-shared-library", "cv2")

@@ -10,7 +10,8 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
-* a log collector's prefix on every line (docker compose's ``service-1  | ``) is dropped;
+* a log collector's prefix on every line (docker compose's ``service-1  | ``, a CI log's timestamps,
+  BuildKit's ``#8 12.34 ``) is dropped, and pytest's ``E   `` / ``>`` markers;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped.
@@ -31,8 +32,15 @@ _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 _PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
-#: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ".
-_LOG_PREFIX = re.compile(r"^([\w.\-]{1,100}[ \t]{0,40}\|) ?")
+#: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
+#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z "), BuildKit's step and time ("#8 12.34 ").
+#: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
+_LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
+                         r"|()\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z? "
+                         r"|(#\d{1,5}) \d{1,6}\.\d{1,3} )")
+#: pytest's report of a failed test: "E   " before the error's lines, ">" at the line that raised.
+_PYTEST_ERROR = re.compile(r"^E(?=   )", re.MULTILINE)
+_PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
@@ -119,8 +127,12 @@ def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
     return out
 
 
+def _prefix_key(m: "re.Match[str]") -> str:
+    return next((g for g in m.groups() if g is not None), "")
+
+
 def _strip_log_prefix(lines: List[str]) -> List[str]:
-    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ") lose it."""
+    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it."""
     counts: dict = {}
     filled = 0
     for line in lines:
@@ -128,7 +140,7 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
             filled += 1
             m = _LOG_PREFIX.match(line)
             if m:
-                key = m.group(1).rstrip(" \t|")
+                key = _prefix_key(m)
                 counts[key] = counts.get(key, 0) + 1
     if not counts:
         return lines
@@ -138,7 +150,7 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     out = []
     for line in lines:
         m = _LOG_PREFIX.match(line)
-        out.append(line[m.end():] if m and m.group(1).rstrip(" \t|") == name else line)
+        out.append(line[m.end():] if m and _prefix_key(m) == name else line)
     return out
 
 
@@ -153,8 +165,11 @@ def normalise(text: str) -> str:
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
+    if "\nE   " in text:
+        # pytest: the error's lines lose their "E", the line that raised reads as a traceback's code line.
+        text = _PYTEST_MARK.sub(" ", _PYTEST_ERROR.sub("", text))
     lines = text.split("\n")
-    if "|" in text:
+    if "|" in text or "#" in text or "T" in text:
         lines = _strip_log_prefix(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
