@@ -192,13 +192,15 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
                 f"LD_LIBRARY_PATH / PATH, or upgrade it to {wanted} or later."))
             summary = (f"The cuDNN that was loaded ({found}) is older than the one the framework was built with "
                        f"({wanted}).")
-    elif signature == "nvml-driver-library-mismatch":
+    elif signature in ("nvml-driver-library-mismatch", "cuda-system-driver-mismatch"):
         fix_list.append(fixes.instruction(
-            "Reboot (or reload the NVIDIA kernel modules)",
+            "Reboot (or reload the NVIDIA kernel modules), and drop other libcuda copies",
             "The NVIDIA driver's libraries were upgraded while the older kernel module stays loaded: a reboot makes "
-            "them agree (or unload and reload the nvidia modules); in a container, the host's driver decides."))
-        summary = ("The NVIDIA kernel module that is loaded and the driver's user-space libraries are of different "
-                   "versions (the driver was upgraded without a reboot), so no CUDA program can start.")
+            "them agree (or unload and reload the nvidia modules); in a container, the host's driver decides. A "
+            "libcuda.so from a CUDA compatibility package on LD_LIBRARY_PATH must match the driver too."))
+        summary = ("The NVIDIA kernel driver that is loaded and the driver libraries this process uses are of "
+                   "different versions (the driver was upgraded without a reboot, or another libcuda copy is "
+                   "found first), so no CUDA program can start.")
     elif signature == "torch-gpu-too-old":
         device, capability = detail(ctx, "device"), detail(ctx, "capability")
         supported = detail(ctx, "supported")

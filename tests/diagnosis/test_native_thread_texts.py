@@ -210,6 +210,19 @@ WORDINGS = [
     ("The program can't start because VCRUNTIME140.dll is missing from your computer. Try reinstalling the "
      "program to fix this problem.",
      "missing-shared-library", "win-program-cant-start-dll-missing", {"missing_library": "VCRUNTIME140.dll"}),
+    ("RuntimeError: Unexpected error from cudaGetDeviceCount(). Did you run some cuda functions before calling "
+     "NumCudaDevices() that might have already set an error? Error 803: system has unsupported display driver / "
+     "cuda driver combination",
+     "gpu-runtime", "cuda-system-driver-mismatch", {}),
+    ("ImportError: failed to find libmagic.  Check your installation",
+     "missing-shared-library", "failed-to-find-lib", {"missing_library": "libmagic"}),
+    ("OSError: Could not load shared object file: libllvmlite.so",
+     "missing-shared-library", "failed-to-find-lib", {"missing_library": "libllvmlite.so"}),
+    ("ImportError: no pq wrapper available.\nAttempts made:\n"
+     "- couldn't import psycopg 'c' implementation: No module named 'psycopg_c'\n"
+     "- couldn't import psycopg 'binary' implementation: No module named 'psycopg_binary'\n"
+     "- couldn't import psycopg 'python' implementation: libpq library not found",
+     "missing-shared-library", "ctypes-find-library-library-not-found", {"missing_library": "libpq"}),
     ("OSError: /x/lib/libfoo.so: cannot dynamically load position-independent executable",
      "architecture-mismatch", "linux-invalid-elf-header", {"found_path": "/x/lib/libfoo.so"}),
 ]
@@ -237,3 +250,16 @@ def test_informational_and_build_messages_are_no_load_failure(pasted):
 def test_nvml_mismatch_and_a_gpu_too_old_are_told_as_such():
     assert "without a reboot" in explain(WORDINGS[0][0]).top.summary
     assert "(the oldest is 7.5)" in explain(WORDINGS[1][0]).top.summary
+
+
+@pytest.mark.parametrize("pasted, package", [
+    ("ImportError: failed to find libmagic.  Check your installation", "libmagic1"),
+    ("OSError: Could not find lib geos_c or load any of its variants ['libgeos_c.so.1', 'libgeos_c.so'].",
+     "libgeos-c1v5"),
+    ("OSError: dlopen() failed to load a library: cairo / cairo-2 / cairo-gobject-2 / cairo.so.2", "libcairo2"),
+    ("ImportError: Unable to find zbar shared library", "libzbar0"),
+])
+def test_find_library_names_of_known_system_libraries_name_the_package(pasted, package):
+    top = explain(pasted).top
+    assert top.cause == "missing-system-library"
+    assert package in " ".join(fix.title for fix in top.fixes)
