@@ -180,3 +180,20 @@ def test_pytest_report_reads_like_the_traceback():
     pasted = "    def test_import():\n>       import cv2\nE       " + _LIBGL + "\n\ntests/test_x.py:3: ImportError"
     kind, f = facts(pasted)
     assert (kind, f["failing_module"]) == ("missing-shared-library", "cv2")
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda line: "> " + line,            # a Markdown quote of the traceback
+    lambda line: "> > " + line,          # a quote of that quote
+    lambda line: "    " + line,          # a code block's indentation
+    lambda line: "> web-1  | " + line,   # a quoted docker compose log
+])
+def test_what_wraps_every_line_is_dropped(wrap):
+    kind, f = facts("\n".join(wrap(line) for line in _FRAMES))
+    assert (kind, f["failing_module"], f["missing_library"]) == ("missing-shared-library", "cv2", "libGL.so.1")
+
+
+def test_a_repl_prompt_is_no_quote_and_an_indented_prompt_stays_code():
+    assert normalise(">>> import cv2\n" + _LIBGL).startswith("    import cv2")
+    kind, f = facts("    >>> import cv2\n    " + _LIBGL)
+    assert f["failing_module"] == "cv2"

@@ -10,8 +10,9 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
-* a log collector's prefix on every line (docker compose's ``service-1  | ``, a CI log's timestamps,
-  BuildKit's ``#8 12.34 ``) is dropped, and pytest's ``E   `` / ``>`` markers;
+* what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
+  log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
+  indentation; and pytest's ``E   `` / ``>`` markers;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped.
@@ -154,6 +155,44 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     return out
 
 
+def _strip_quote(lines: List[str]) -> List[str]:
+    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote."""
+    filled = quoted = 0
+    for line in lines:
+        if line.strip():
+            filled += 1
+            if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
+                quoted += 1
+    if quoted < 2 or quoted < 0.6 * filled:
+        return lines
+    return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
+            "" if line.rstrip() == ">" else line for line in lines]
+
+
+def _dedent(lines: List[str]) -> List[str]:
+    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it."""
+    common: "str | None" = None
+    for line in lines:
+        if not line.strip():
+            continue
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if not indent:
+            return lines
+        if common is None or not indent.startswith(common):
+            # the longest shared start of the two indentations
+            n = 0
+            ref = common if common is not None else indent
+            while n < min(len(ref), len(indent)) and ref[n] == indent[n]:
+                n += 1
+            common = ref[:n]
+            if not common:
+                return lines
+    if not common:
+        return lines
+    cut = len(common)
+    return [line[cut:] if line.strip() else "" for line in lines]
+
+
 def normalise(text: str) -> str:
     """The pasted ``text`` as the signatures read it (see the module's docstring)."""
     text = window(text)
@@ -162,6 +201,14 @@ def normalise(text: str) -> str:
     # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
+    # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
+    # before anything reads the lines' own starts.
+    lines = _dedent(text.split("\n"))
+    for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
+        lines = _dedent(_strip_quote(lines))
+    if "|" in text or "#" in text or "T" in text:
+        lines = _strip_log_prefix(lines)
+    text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
@@ -169,8 +216,6 @@ def normalise(text: str) -> str:
         # pytest: the error's lines lose their "E", the line that raised reads as a traceback's code line.
         text = _PYTEST_MARK.sub(" ", _PYTEST_ERROR.sub("", text))
     lines = text.split("\n")
-    if "|" in text or "#" in text or "T" in text:
-        lines = _strip_log_prefix(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
     return "\n".join(lines)
