@@ -197,3 +197,23 @@ def test_a_repl_prompt_is_no_quote_and_an_indented_prompt_stays_code():
     assert normalise(">>> import cv2\n" + _LIBGL).startswith("    import cv2")
     kind, f = facts("    >>> import cv2\n    " + _LIBGL)
     assert f["failing_module"] == "cv2"
+
+
+def _corpus_text(case_id):
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "data" / "corpus"
+    for name in ("public.jsonl", "extra.jsonl", "threads.jsonl"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and json.loads(line)["id"] == case_id:
+                return json.loads(line)["error"]
+    raise KeyError(case_id)
+
+
+@pytest.mark.parametrize("case_id", ["c006", "x015", "x027", "t218", "t573", "x062"])
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_terminal_wrap_anywhere_in_a_line_reads_like_the_line(case_id, width):
+    # A line wrapped twice (three pieces), cut after a space, before a space, or after a colon.
+    text = _corpus_text(case_id)
+    assert facts(hard_wrap(text, width)) == facts(text)

@@ -80,25 +80,35 @@ def _last_token(line: str) -> str:
 
 def _join_wrapped(lines: List[str]) -> List[str]:
     out: List[str] = []
+    last_len = 0   # the length of the last physical line in out[-1]: a line wrapped twice is three pieces
     for line in lines:
-        if out and line and not line[0].isspace():
+        # A terminal cuts at its width wherever it is, after a space ("… version `GLIBCXX_3.4.30' " / "not
+        # found (…") or before one ("… incompatible architecture" / " (have …"); an indented line is a
+        # new line unless it is such a piece (one space, then text).
+        ends = out[-1].rstrip()[-1:] if out else ""
+        at_width = (bool(out) and last_len in _WRAP_WIDTHS and ends != "."
+                    and (ends != ":" or line[:1] == " "))   # "…library:" / " 7201 (…": cut at a space
+        if out and line and (not line[0].isspace()
+                             or at_width and line[0] == " " and line[1:2] not in (" ", "\t", "")):
             prev = out[-1]
-            if prev and not prev[-1].isspace():
-                # Cheap tests first: most lines are neither at a wrap width nor end in a path.
-                at_width = len(prev) in _WRAP_WIDTHS and not prev.endswith((".", ":"))
-                tail = _last_token(prev) if ("/" in prev or "\\" in prev) else ""
+            # Cheap tests first: most lines are neither at a wrap width nor end in a path.
+            if prev and (at_width or not prev[-1].isspace()):
+                tail = _last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace() else ""
                 if (at_width or "/" in tail or "\\" in tail) and not _STRUCTURAL.match(line):
                     # A file name cut at the wrap: the line before ends in a path, this one continues it.
                     cont = _CONTINUATION.match(line) if tail else None
                     if cont and (_FILE_END.search(tail + cont.group()) or "/" in cont.group()
                                  or "\\" in cont.group()):
                         out[-1] = prev + line
+                        last_len = len(line)
                         continue
                     # A terminal's hard wrap: the line before fills the terminal's width exactly.
                     if at_width:
                         out[-1] = prev + line
+                        last_len = len(line)
                         continue
         out.append(line)
+        last_len = len(line)
     return out
 
 
