@@ -217,3 +217,16 @@ def test_a_terminal_wrap_anywhere_in_a_line_reads_like_the_line(case_id, width):
     # A line wrapped twice (three pieces), cut after a space, before a space, or after a colon.
     text = _corpus_text(case_id)
     assert facts(hard_wrap(text, width)) == facts(text)
+
+
+def test_a_double_spaced_paste_reads_single_spaced():
+    # t098 was posted with a blank line after every line, one of them inside "Symbol not found: \n\n__Py_…".
+    kind, f = facts(_corpus_text("t098"))
+    assert (kind, f["failing_module"], f["missing_symbol"]) == ("python-abi-mismatch", "_pyo", "__Py_ZeroStruct")
+    text = _corpus_text("c006")
+    assert facts(text.replace("\n", "\n\n")) == facts(text)
+
+
+def test_non_breaking_spaces_of_a_web_page_are_spaces():
+    text = _corpus_text("c006")
+    assert facts(text.replace("    ", "\u00a0" * 4)) == facts(text)

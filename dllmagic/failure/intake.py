@@ -10,6 +10,7 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
+* a double-spaced paste (a blank line after every line) is single-spaced;
 * what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
   log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
   indentation; and pytest's ``E   `` / ``>`` markers;
@@ -165,6 +166,31 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     return out
 
 
+def _undouble(lines: List[str]) -> List[str]:
+    """A double-spaced paste (a blank line after every line, as some web pages copy) is single-spaced.
+
+    Only when no two text lines touch anywhere: a traceback's own blank lines then stay as runs of two."""
+    filled = 0
+    for i, line in enumerate(lines):
+        if line.strip():
+            filled += 1
+            if i + 1 < len(lines) and lines[i + 1].strip():
+                return lines
+    if filled < 3:
+        return lines
+    out: List[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        if (lines[i].strip() and not lines[i].rstrip().endswith(":") and i + 2 < len(lines)
+                and not lines[i + 1].strip() and lines[i + 2].strip()):
+            # The one blank line after a text line; after "…: " it stays, for the message it opens (below).
+            i += 2
+            continue
+        i += 1
+    return out
+
+
 def _strip_quote(lines: List[str]) -> List[str]:
     """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote."""
     filled = quoted = 0
@@ -208,12 +234,15 @@ def normalise(text: str) -> str:
     text = window(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_terminal(text)
+    if "\u00a0" in text or "\u202f" in text:
+        # A web page's non-breaking spaces (indentation copied from HTML) are spaces.
+        text = text.replace("\u00a0", " ").replace("\u202f", " ")
     # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
-    lines = _dedent(text.split("\n"))
+    lines = _dedent(_undouble(text.split("\n")))
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
     if "|" in text or "#" in text or "T" in text:
