@@ -176,15 +176,17 @@ def _undouble(lines: List[str]) -> List[str]:
             filled += 1
             if i + 1 < len(lines) and lines[i + 1].strip():
                 return lines
-    if filled < 3:
+    if filled < 4:
         return lines
     out: List[str] = []
     i = 0
     while i < len(lines):
         out.append(lines[i])
         if (lines[i].strip() and not lines[i].rstrip().endswith(":") and i + 2 < len(lines)
-                and not lines[i + 1].strip() and lines[i + 2].strip()):
-            # The one blank line after a text line; after "…: " it stays, for the message it opens (below).
+                and not lines[i + 1].strip() and lines[i + 2].strip()
+                and not lines[i + 2].startswith(("During handling", "The above exception"))):
+            # The one blank line after a text line; after "…: " it stays, for the message it opens (below),
+            # and before the sentence that joins two tracebacks of a chain.
             i += 2
             continue
         i += 1
