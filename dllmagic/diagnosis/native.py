@@ -222,6 +222,9 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
     if vendored_folder:
         yield _vendored(ctx, library, vendored_folder, evidence)
         return
+    if _GLIBC_SONAME.match(library):
+        yield _glibc_build_on_musl(ctx, library, requirer, evidence)
+        return
     formula = _homebrew_formula(found_path)
     if formula and knowledge_tables.library_provider(library, "macos") is None:
         yield _homebrew_library(ctx, library, formula, found_path, evidence)
@@ -233,6 +236,29 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
         yield _system_library(ctx, library, provider, platform, evidence)
         return
     yield _unknown_library(ctx, library, requirer, evidence)
+
+
+#: Sonames only glibc provides: no glibc-based Linux lacks them, so a build for glibc runs on another C library.
+_GLIBC_SONAME = re.compile(r"^(?:ld-linux(?:-[\w\-]+)?\.so\.\d|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2"
+                           r"|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libnsl\.so\.1)$")
+
+
+def _glibc_build_on_musl(ctx: Context, library: str, requirer: Optional[str], evidence: List[Evidence]) -> Finding:
+    """A file of glibc itself is missing: the binary was built for glibc (manylinux), the system has another C
+    library (musl: Alpine Linux)."""
+    evidence = evidence + [Evidence("part of", "glibc, the GNU C library (every glibc-based Linux has it)",
+                                    "https://sourceware.org/glibc/")]
+    fix = fixes.instruction(
+        "Install a build for this C library, or use a glibc-based system",
+        "On Alpine (musl) pip needs a musllinux wheel of the package (or builds it from source); a manylinux wheel "
+        "copied from elsewhere, or an old pip that ignores musllinux tags, installs one for glibc. Reinstall the "
+        "package with an up-to-date pip, or use a glibc-based image (for example python:3.x-slim).")
+    return Finding(
+        kind="missing-shared-library", cause="wrong-architecture", confidence=0.85,
+        summary=f"{library} belongs to glibc: {basename(requirer) if requirer else 'the extension'} was built for "
+                f"glibc-based Linux (a manylinux build), but this system has another C library (musl on Alpine Linux, "
+                f"for instance), which cannot run it.",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("missing-shared-library", "wrong-architecture"))
 
 
 #: Homebrew's prefixes (Apple silicon, Intel): a file under PREFIX/opt/FORMULA or PREFIX/Cellar/FORMULA.

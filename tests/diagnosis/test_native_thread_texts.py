@@ -263,3 +263,24 @@ def test_find_library_names_of_known_system_libraries_name_the_package(pasted, p
     top = explain(pasted).top
     assert top.cause == "missing-system-library"
     assert package in " ".join(fix.title for fix in top.fixes)
+
+
+@pytest.mark.parametrize("pasted", [
+    # musl's loader (Alpine) on a manylinux wheel: glibc's own dynamic loader is "needed"
+    "ImportError: Error loading shared library ld-linux-x86-64.so.2: No such file or directory (needed by "
+    "/usr/local/lib/python3.9/site-packages/grpc/_cython/cygrpc.cpython-39-x86_64-linux-gnu.so)",
+    "ImportError: libc.so.6: cannot open shared object file: No such file or directory",
+])
+def test_a_missing_file_of_glibc_is_a_build_for_glibc_on_another_c_library(pasted, validate_report):
+    report = explain(pasted)
+    validate_report(report_to_dict(report))
+    top = report.top
+    assert (top.kind, top.cause) == ("missing-shared-library", "wrong-architecture")
+    assert "glibc" in top.summary and not any(fix.runnable for fix in top.fixes)
+
+
+def test_a_linux_library_on_windows_is_said_so(validate_report):
+    report = top_of("t250", validate_report)   # ctypes.CDLL(... + '/libED.so') -> [WinError 193]
+    assert report.failure.library == "libED.so"
+    assert "Windows cannot load at all" in report.top.summary
+    assert ("binary", "libED.so", "the traceback's code") in [(e.fact, e.value, e.source) for e in report.top.evidence]
