@@ -230,3 +230,12 @@ def test_a_double_spaced_paste_reads_single_spaced():
 def test_non_breaking_spaces_of_a_web_page_are_spaces():
     text = _corpus_text("c006")
     assert facts(text.replace("    ", "\u00a0" * 4)) == facts(text)
+
+
+@pytest.mark.parametrize("case_id", ["t024", "t562", "c006", "x015"])
+def test_padding_after_lines_is_none_of_the_line(case_id):
+    # A Windows console pads every line to its width; web pages leave spaces at line ends.
+    text = _corpus_text(case_id)
+    padded = "\n".join(line.ljust(120) for line in hard_wrap(text, 120).split("\n"))
+    assert facts(padded) == facts(text)
+    assert facts(text.replace("\n", "   \n")) == facts(text)

@@ -10,6 +10,7 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
+* padding after a line (two or more spaces, a tab) is dropped;
 * a double-spaced paste (a blank line after every line) is single-spaced;
 * what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
   log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
@@ -244,7 +245,12 @@ def normalise(text: str) -> str:
     text = _ESCAPED_NEWLINE.sub("\n", text)
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
-    lines = _dedent(_undouble(text.split("\n")))
+    lines = text.split("\n")
+    if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
+        # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
+        # none of the line; one trailing space stays: a terminal's wrap may have cut right after it.
+        lines = [line.rstrip(" \t") if line.endswith(("  ", "\t")) else line for line in lines]
+    lines = _dedent(_undouble(lines))
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
     if "|" in text or "#" in text or "T" in text:
