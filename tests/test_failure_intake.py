@@ -239,3 +239,20 @@ def test_padding_after_lines_is_none_of_the_line(case_id):
     padded = "\n".join(line.ljust(120) for line in hard_wrap(text, 120).split("\n"))
     assert facts(padded) == facts(text)
     assert facts(text.replace("\n", "   \n")) == facts(text)
+
+
+@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "t235"])
+def test_a_traceback_on_one_line_is_laid_out_again(case_id):
+    # Line ends lost (an issue title, some web pages): frames, code lines, dyld's lines and the exception.
+    text = _corpus_text(case_id)
+    flat = re.sub(r"\s*\n\s*", " ", text)
+    assert facts(flat) == facts(text)
+
+
+def test_laying_out_a_long_flat_text_stays_linear():
+    import time
+
+    for text in (" " * 400_000 + 'File "a", line 1', ('File "a", line 1, in x ' + " " * 100) * 3000):
+        start = time.perf_counter()
+        normalise(text)
+        assert time.perf_counter() - start < 1.0

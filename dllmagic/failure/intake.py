@@ -10,6 +10,7 @@ normalised copy, in which
 * escaped newlines of a message quoted as a Python repr are real ones;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
+* a traceback whose line ends were lost (all on one line) is laid out again;
 * padding after a line (two or more spaces, a tab) is dropped;
 * a double-spaced paste (a blank line after every line) is single-spaced;
 * what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
@@ -167,6 +168,22 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     return out
 
 
+# Runs of blanks are matched from their first character only (the lookbehind), so a long run costs one scan.
+_FLAT_FRAME = re.compile(r'(?<![ \t])[ \t]{0,64}\bFile "(?P<file>[^"\n]{1,1024})", line (?P<line>\d{1,7}), in '
+                         r'(?P<func>[\w<>.]{1,200})')
+_FLAT_BREAK = re.compile(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call last\)|During handling of the above exception"
+                         r"|The above exception was the direct cause|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning): "
+                         r"|Referenced from: |Expected in: |Reason: )")   # dyld's lines
+
+
+def _unflatten(text: str) -> str:
+    """A traceback whose line ends were lost (one line, as a title or some web pages keep it) is laid out
+    again: a frame per line, the code line it ran indented below it, the exception on its own line."""
+    text = _FLAT_BREAK.sub("\n", text)
+    return _FLAT_FRAME.sub(lambda m: f'\n  File "{m.group("file")}", line {m.group("line")}, in {m.group("func")}\n    ',
+                           text)
+
+
 def _undouble(lines: List[str]) -> List[str]:
     """A double-spaced paste (a blank line after every line, as some web pages copy) is single-spaced.
 
@@ -245,6 +262,8 @@ def normalise(text: str) -> str:
     text = _ESCAPED_NEWLINE.sub("\n", text)
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
+    if (('File "' in text and ", line " in text) or "Referenced from: " in text) and "\n" not in text.strip():
+        text = _unflatten(text)
     lines = text.split("\n")
     if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
         # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
