@@ -241,7 +241,7 @@ def test_padding_after_lines_is_none_of_the_line(case_id):
     assert facts(text.replace("\n", "   \n")) == facts(text)
 
 
-@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "t235"])
+@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "t235", "t141", "t218"])
 def test_a_traceback_on_one_line_is_laid_out_again(case_id):
     # Line ends lost (an issue title, some web pages): frames, code lines, dyld's lines and the exception.
     text = _corpus_text(case_id)

@@ -176,10 +176,16 @@ _FLAT_BREAK = re.compile(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call 
                          r"|Referenced from: |Expected in: |Reason: )")   # dyld's lines
 
 
+#: dyld's last line, " in /path", after "Expected in: flat namespace" or a library's path.
+_FLAT_DYLD_IN = re.compile(r"(?:(?<=namespace)|(?<=\.dylib)|(?<=\.so))[ \t]{1,64}(?=in /)")
+
+
 def _unflatten(text: str) -> str:
     """A traceback whose line ends were lost (one line, as a title or some web pages keep it) is laid out
     again: a frame per line, the code line it ran indented below it, the exception on its own line."""
     text = _FLAT_BREAK.sub("\n", text)
+    if "in /" in text:
+        text = _FLAT_DYLD_IN.sub("\n ", text)
     return _FLAT_FRAME.sub(lambda m: f'\n  File "{m.group("file")}", line {m.group("line")}, in {m.group("func")}\n    ',
                            text)
 
@@ -262,7 +268,7 @@ def normalise(text: str) -> str:
     text = _ESCAPED_NEWLINE.sub("\n", text)
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
-    if (('File "' in text and ", line " in text) or "Referenced from: " in text) and "\n" not in text.strip():
+    if "\n" not in text.strip():
         text = _unflatten(text)
     lines = text.split("\n")
     if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
