@@ -256,3 +256,21 @@ def test_laying_out_a_long_flat_text_stays_linear():
         start = time.perf_counter()
         normalise(text)
         assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "x015"])
+def test_a_log_viewers_line_numbers_are_dropped(case_id):
+    text = _corpus_text(case_id)
+    numbered = "\n".join(f"{i + 1:>4}  {line}" for i, line in enumerate(text.split("\n")))
+    assert facts(numbered) == facts(text)
+
+
+def test_ipython_context_line_numbers_stay():
+    pasted = ("ImportError                               Traceback (most recent call last)\n"
+              "Cell In[1], line 1\n----> 1 import cv2\n\n"
+              "File ~/env/lib/python3.11/site-packages/cv2/__init__.py:181\n"
+              "    178     if DEBUG: print('Extra Python code for', submodule, 'is loaded')\n"
+              "    180 if DEBUG: print('OpenCV loader: DONE')\n"
+              "--> 181 bootstrap()\n\n" + _LIBGL)
+    assert normalise(pasted) == normalise(pasted.replace("\n\n", "\n\n"))
+    assert "    178     if DEBUG" in normalise(pasted)

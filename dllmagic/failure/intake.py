@@ -11,7 +11,7 @@ normalised copy, in which
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
 * a traceback whose line ends were lost (all on one line) is laid out again;
-* padding after a line (two or more spaces, a tab) is dropped;
+* padding after a line (two or more spaces, a tab) is dropped, and a log viewer's line numbers;
 * a double-spaced paste (a blank line after every line) is single-spaced;
 * what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
   log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
@@ -190,6 +190,29 @@ def _unflatten(text: str) -> str:
                            text)
 
 
+_LINE_NUMBER = re.compile(r"^[ \t]{0,8}(\d{1,7})(?:[ \t]{1,4}|: |\| ?|$)")
+
+
+def _strip_line_numbers(lines: List[str]) -> List[str]:
+    """A log viewer's (or ``cat -n``'s) line numbers: (nearly) every line numbered, the numbers rising by one."""
+    filled = numbered = 0
+    previous = None
+    for line in lines:
+        if not line.strip():
+            continue
+        filled += 1
+        m = _LINE_NUMBER.match(line)
+        if m:
+            number = int(m.group(1))
+            if previous is not None and number != previous + 1:
+                return lines
+            previous = number
+            numbered += 1
+    if numbered < 3 or numbered < 0.9 * filled:
+        return lines
+    return [line[_LINE_NUMBER.match(line).end():] if _LINE_NUMBER.match(line) else line for line in lines]
+
+
 def _undouble(lines: List[str]) -> List[str]:
     """A double-spaced paste (a blank line after every line, as some web pages copy) is single-spaced.
 
@@ -276,6 +299,8 @@ def normalise(text: str) -> str:
         # none of the line; one trailing space stays: a terminal's wrap may have cut right after it.
         lines = [line.rstrip(" \t") if line.endswith(("  ", "\t")) else line for line in lines]
     lines = _dedent(_undouble(lines))
+    if lines and lines[0].lstrip()[:1].isdigit():
+        lines = _strip_line_numbers(lines)
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
     if "|" in text or "#" in text or "T" in text:
