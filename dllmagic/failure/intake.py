@@ -7,7 +7,8 @@ normalised copy, in which
 * line ends are ``\\n`` (CRLF, lone CR);
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
-* escaped newlines of a message quoted as a Python repr are real ones;
+* escaped newlines of a message quoted as a Python repr are real ones; a web page's non-breaking
+  spaces are spaces;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
 * a traceback whose line ends were lost (all on one line) is laid out again;
