@@ -188,10 +188,12 @@ def test_a_quoted_reply_is_unquoted():
 
 
 def test_one_marked_line_is_not_a_quote():
-    # pytest marks the failing line with ">": one such line among others stays as it is.
+    # pytest marks the failing line with ">": read as the code line that raised, never as a quoted reply.
     text = ("    def test_import():\n>       import foo\nE       ModuleNotFoundError: No module named 'foo'\n"
             "\ntests/test_a.py:2: ModuleNotFoundError\n")
-    assert normalise(text) == text
+    normal = normalise(text)
+    assert "\n        import foo\n" in normal and "    def test_import():" in normal
+    assert (failure_from_text(text).kind, failure_from_text(text).module) == ("module-not-found", "foo")
 
 
 @pytest.mark.parametrize("prefix", ["    {t:.2f}   ", "#8 {t:.3f} ", "2024-05-01T10:20:{s:02d}.1234567Z "])
@@ -218,3 +220,114 @@ def test_a_build_logs_prefix_alone_on_an_empty_line_goes_too():
     normal = normalise(_thread("t294"))
     assert "\nerror: externally-managed-environment\n" in normal and "3.026" not in normal
     assert normalise("1.0\n1.1\n1.2\n1.3\nImportError: x") == "1.0\n1.1\n1.2\n1.3\nImportError: x"
+
+
+# -- log prefixes and pytest's markers (docker compose, CI timestamps, BuildKit, pytest) ------------------
+_LIBGL = "ImportError: libGL.so.1: cannot open shared object file: No such file or directory"
+_FRAMES = ["Traceback (most recent call last):", '  File "/srv/app/main.py", line 1, in <module>', "    import cv2", _LIBGL]
+
+
+@pytest.mark.parametrize("prefix", ["web-1  | ", "2024-05-01T10:00:00.1234567Z ", "#8 12.34 "])
+def test_a_prefix_on_every_line_is_dropped(prefix):
+    kind, f = facts("\n".join(prefix + line for line in _FRAMES))
+    assert (kind, f["failing_module"], f["missing_library"]) == ("missing-shared-library", "cv2", "libGL.so.1")
+
+
+def test_pytest_report_reads_like_the_traceback():
+    pasted = "    def test_import():\n>       import cv2\nE       " + _LIBGL + "\n\ntests/test_x.py:3: ImportError"
+    kind, f = facts(pasted)
+    assert (kind, f["failing_module"]) == ("missing-shared-library", "cv2")
+
+
+@pytest.mark.parametrize("wrap", [
+    lambda line: "> " + line,            # a Markdown quote of the traceback
+    lambda line: "> > " + line,          # a quote of that quote
+    lambda line: "    " + line,          # a code block's indentation
+    lambda line: "> web-1  | " + line,   # a quoted docker compose log
+])
+def test_what_wraps_every_line_is_dropped(wrap):
+    kind, f = facts("\n".join(wrap(line) for line in _FRAMES))
+    assert (kind, f["failing_module"], f["missing_library"]) == ("missing-shared-library", "cv2", "libGL.so.1")
+
+
+def test_a_repl_prompt_is_no_quote_and_an_indented_prompt_stays_code():
+    assert normalise(">>> import cv2\n" + _LIBGL).startswith("    import cv2")
+    kind, f = facts("    >>> import cv2\n    " + _LIBGL)
+    assert f["failing_module"] == "cv2"
+
+
+def _corpus_text(case_id):
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parent / "data" / "corpus"
+    for name in ("public.jsonl", "extra.jsonl", "threads.jsonl"):
+        for line in (folder / name).read_text(encoding="utf-8").splitlines():
+            if line.strip() and json.loads(line)["id"] == case_id:
+                return json.loads(line)["error"]
+    raise KeyError(case_id)
+
+
+@pytest.mark.parametrize("case_id", ["c006", "x015", "x027", "t218", "t573", "x062"])
+@pytest.mark.parametrize("width", [80, 120])
+def test_a_terminal_wrap_anywhere_in_a_line_reads_like_the_line(case_id, width):
+    # A line wrapped twice (three pieces), cut after a space, before a space, or after a colon.
+    text = _corpus_text(case_id)
+    assert facts(hard_wrap(text, width)) == facts(text)
+
+
+def test_a_double_spaced_paste_reads_single_spaced():
+    # t098 was posted with a blank line after every line, one of them inside "Symbol not found: \n\n__Py_…".
+    kind, f = facts(_corpus_text("t098"))
+    assert (kind, f["failing_module"], f["missing_symbol"]) == ("python-abi-mismatch", "_pyo", "__Py_ZeroStruct")
+    text = _corpus_text("c006")
+    assert facts(text.replace("\n", "\n\n")) == facts(text)
+
+
+def test_non_breaking_spaces_of_a_web_page_are_spaces():
+    text = _corpus_text("c006")
+    assert facts(text.replace("    ", "\u00a0" * 4)) == facts(text)
+
+
+@pytest.mark.parametrize("case_id", ["t024", "t562", "c006", "x015"])
+def test_padding_after_lines_is_none_of_the_line(case_id):
+    # A Windows console pads every line to its width; web pages leave spaces at line ends.
+    text = _corpus_text(case_id)
+    padded = "\n".join(line.ljust(120) for line in hard_wrap(text, 120).split("\n"))
+    assert facts(padded) == facts(text)
+    assert facts(text.replace("\n", "   \n")) == facts(text)
+
+
+@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "t235", "t141", "t218"])
+def test_a_traceback_on_one_line_is_laid_out_again(case_id):
+    # Line ends lost (an issue title, some web pages): frames, code lines, dyld's lines and the exception.
+    text = _corpus_text(case_id)
+    flat = re.sub(r"\s*\n\s*", " ", text)
+    assert facts(flat) == facts(text)
+
+
+def test_laying_out_a_long_flat_text_stays_linear():
+    import time
+
+    for text in (" " * 400_000 + 'File "a", line 1', ('File "a", line 1, in x ' + " " * 100) * 3000):
+        start = time.perf_counter()
+        normalise(text)
+        assert time.perf_counter() - start < 1.0
+
+
+@pytest.mark.parametrize("case_id", ["c016", "t139", "c006", "x015"])
+def test_a_log_viewers_line_numbers_are_dropped(case_id):
+    text = _corpus_text(case_id)
+    numbered = "\n".join(f"{i + 1:>4}  {line}" for i, line in enumerate(text.split("\n")))
+    assert facts(numbered) == facts(text)
+
+
+def test_ipython_context_line_numbers_stay():
+    pasted = ("ImportError                               Traceback (most recent call last)\n"
+              "Cell In[1], line 1\n----> 1 import cv2\n\n"
+              "File ~/env/lib/python3.11/site-packages/cv2/__init__.py:181\n"
+              "    178     if DEBUG: print('Extra Python code for', submodule, 'is loaded')\n"
+              "    180 if DEBUG: print('OpenCV loader: DONE')\n"
+              "--> 181 bootstrap()\n\n" + _LIBGL)
+    assert normalise(pasted) == normalise(pasted.replace("\n\n", "\n\n"))
+    assert "    178     if DEBUG" in normalise(pasted)

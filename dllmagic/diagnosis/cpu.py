@@ -86,6 +86,11 @@ def cpu_checks(ctx: Context) -> Iterable[Finding]:
                       [f.lower() for f in (said.split() if said else needed)],
                       # A named package that needs AVX and an illegal instruction: more than the bare crash says.
                       confidence=0.9 if said else (0.87 if top else 0.8))
+    elif not needed and it is None and failure.kind == "unsupported-cpu" and failure.signal == "SIGILL":
+        # A pasted illegal instruction that names no package: the CPU lacks an instruction the binary uses,
+        # which set the text does not say (a deliberate trap also raises SIGILL: hence the lower confidence).
+        yield _no_avx(ctx, evidence + [Evidence("the text says", "an illegal instruction (SIGILL) killed the "
+                                                "process", "the error message")], [], confidence=0.86)
     # 3. Visual C++ runtime, for TensorFlow's DLL-initialisation failure on Windows.
     if tensorflow and failure.kind == "native-init-failed" and platform_of(ctx) == "windows":
         missing = vc_runtime_check(ctx)
@@ -106,13 +111,28 @@ def cpu_checks(ctx: Context) -> Iterable[Finding]:
 
 
 def _no_avx(ctx: Context, evidence: List[Evidence], lacking: List[str], confidence: float) -> Finding:
+    kind = ctx.failure.kind if ctx.failure.kind in ("unsupported-cpu", "native-init-failed") else "unsupported-cpu"
+    if not lacking:   # an illegal instruction, and no knowledge of the set the build needs
+        named = _top(ctx)
+        return Finding(
+            kind=kind, cause="no-avx", confidence=confidence,
+            summary=f"The import hit an illegal instruction: "
+                    + (f"a binary of {named}" if named else "a binary it loaded")
+                    + " uses an instruction set this CPU lacks (AVX/AVX2 for most such builds; the text does not say"
+                    + (" which)." if named else " which, nor which package)."),
+            evidence=tuple(evidence), fixes=(fixes.instruction(
+                f"Install a build of {named} made for this CPU" if named else
+                "Find the package, then install a build of it made for this CPU",
+                ("" if named else "Run the script again as  python -X faulthandler your_script.py  to see which "
+                 "import dies; then ") + "install it from conda-forge (builds for older CPUs), an older release, or "
+                "build it from source. In a virtual machine, pass the host CPU's features through."),),
+            docs=docs_for(kind, "no-avx"))
     top = _top(ctx) or "this package"
     names = ", ".join(f.upper() for f in lacking) or "AVX"
     fix_list = [fixes.instruction(
         f"Use a build of {top} made without {names}",
         f"Official {top} binaries use {names} (TensorFlow since 1.6). On this CPU: install it from conda-forge "
         f"(conda install -c conda-forge {top}), build it from source, or run on a machine whose CPU has {names}.")]
-    kind = ctx.failure.kind if ctx.failure.kind in ("unsupported-cpu", "native-init-failed") else "unsupported-cpu"
     return Finding(
         kind=kind, cause="no-avx", confidence=confidence,
         summary=f"This CPU lacks {names}, which the binaries of {top} are built to use, so the import fails "

@@ -140,6 +140,24 @@ def cuda_library_missing(ctx: Context) -> Iterable[Finding]:
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-shared-library", "cuda-library-missing"))
 
 
+def _version_tuple(value: Optional[str]) -> Optional[tuple]:
+    parts = re.findall(r"\d+", value or "")
+    return tuple(int(p) for p in parts) if parts else None
+
+
+def _compare_versions(found: Optional[str], wanted: Optional[str]) -> Optional[int]:
+    """-1, 0 or 1 as ``found`` is older than, equal to or newer than ``wanted``; None when unreadable."""
+    a, b = _version_tuple(found), _version_tuple(wanted)
+    if a is None or b is None:
+        return None
+    return (a > b) - (a < b)
+
+
+def _major_minor(value: Optional[str]) -> str:
+    parts = re.findall(r"\d+", value or "")
+    return ".".join(parts[:2]) or "?"
+
+
 @rule("gpu-runtime")
 def gpu_versions(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
@@ -157,12 +175,57 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
                 fix = pip(ctx, [name], validated=True, title=f"Install cuDNN {major}.x from pip ({name})")
                 if fix:
                     fix_list.append(fix)
+        direction = _compare_versions(found, wanted)
+        if direction is not None and direction > 0:
+            # A newer cuDNN than the build's: frameworks of that era needed the same major.minor release.
+            fix_list.append(fixes.instruction(
+                f"Install the cuDNN release the framework was built with ({_major_minor(wanted)}.x)",
+                f"The cuDNN that is loaded ({found}) is a newer minor release than the one this build accepts: "
+                f"install cuDNN {_major_minor(wanted)} for your CUDA version (or a framework release built for "
+                f"cuDNN {_major_minor(found)}), and make it the copy found first."))
+            summary = (f"The cuDNN that was loaded ({found}) is a newer release than the one the framework was built "
+                       f"with ({wanted}), and this build accepts only its own cuDNN minor release.")
+        else:
+            fix_list.append(fixes.instruction(
+                "Make the newer cuDNN the one that is loaded",
+                f"An older cuDNN ({found}) comes first on the search path (a system or conda copy): remove it from "
+                f"LD_LIBRARY_PATH / PATH, or upgrade it to {wanted} or later."))
+            summary = (f"The cuDNN that was loaded ({found}) is older than the one the framework was built with "
+                       f"({wanted}).")
+    elif signature in ("nvml-driver-library-mismatch", "cuda-system-driver-mismatch"):
         fix_list.append(fixes.instruction(
-            "Make the newer cuDNN the one that is loaded",
-            f"An older cuDNN ({found}) comes first on the search path (a system or conda copy): remove it from "
-            f"LD_LIBRARY_PATH / PATH, or upgrade it to {wanted} or later."))
-        summary = (f"The cuDNN that was loaded ({found}) is older than the one the framework was built with "
-                   f"({wanted}).")
+            "Reboot (or reload the NVIDIA kernel modules), and drop other libcuda copies",
+            "The NVIDIA driver's libraries were upgraded while the older kernel module stays loaded: a reboot makes "
+            "them agree (or unload and reload the nvidia modules); in a container, the host's driver decides. A "
+            "libcuda.so from a CUDA compatibility package on LD_LIBRARY_PATH must match the driver too."))
+        summary = ("The NVIDIA kernel driver that is loaded and the driver libraries this process uses are of "
+                   "different versions (the driver was upgraded without a reboot, or another libcuda copy is "
+                   "found first), so no CUDA program can start.")
+    elif signature == "torch-gpu-too-old":
+        device, capability = detail(ctx, "device"), detail(ctx, "capability")
+        supported = detail(ctx, "supported")
+        evidence.append(Evidence("GPU", f"{device} (CUDA capability {capability})", "the error message"))
+        if supported:
+            evidence.append(Evidence("the oldest capability this build supports", supported, "the error message"))
+        fix_list.append(fixes.instruction(
+            "Use a release built for this GPU, or the CPU",
+            "The installed build dropped this GPU's architecture: install an older release of the framework whose "
+            "builds still include it (or build from source for it), or run on the CPU."))
+        summary = (f"{device or 'This GPU'} (CUDA capability {capability}) is older than every GPU architecture the "
+                   f"installed build has code for" + (f" (the oldest is {supported})" if supported else "") + ".")
+    elif "capability" in signature:
+        device, capability = detail(ctx, "device"), detail(ctx, "capability")
+        supported = detail(ctx, "supported")
+        evidence.append(Evidence("GPU", f"{device} ({capability})", "the error message"))
+        if supported:
+            evidence.append(Evidence("the installed build has kernels for", supported, "the error message"))
+        fix_list.append(fixes.instruction(
+            f"Install a build of the framework that has kernels for {capability}",
+            "A newer GPU needs a build for a newer CUDA release: pick the command for your CUDA version on "
+            "https://pytorch.org/get-started/locally/ (pip wheels bring their own CUDA runtime), in a fresh "
+            "environment or in place of the installed build."))
+        summary = (f"The installed build has no GPU code for {device or 'this GPU'} ({capability}): it was built for "
+                   f"older GPU architectures" + (f" ({supported})" if supported else "") + ".")
     elif "driver" in signature or "insufficient" in (failure.message or ""):
         supports = None
         if found and found.isdigit():

@@ -222,11 +222,69 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
     if vendored_folder:
         yield _vendored(ctx, library, vendored_folder, evidence)
         return
+    if _GLIBC_SONAME.match(library):
+        yield _glibc_build_on_musl(ctx, library, requirer, evidence)
+        return
+    formula = _homebrew_formula(found_path)
+    if formula and knowledge_tables.library_provider(library, "macos") is None:
+        yield _homebrew_library(ctx, library, formula, found_path, evidence)
+        return
     provider = knowledge_tables.library_provider(library, platform)
     if provider is not None:
+        if "." not in library:   # the name find_library / cffi were given ("sndfile"): say which file it is
+            library = f"{provider['library']} (looked up as '{library}')"
         yield _system_library(ctx, library, provider, platform, evidence)
         return
     yield _unknown_library(ctx, library, requirer, evidence)
+
+
+#: Sonames only glibc provides: no glibc-based Linux lacks them, so a build for glibc runs on another C library.
+_GLIBC_SONAME = re.compile(r"^(?:ld-linux(?:-[\w\-]+)?\.so\.\d|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2"
+                           r"|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libnsl\.so\.1)$")
+
+
+def _glibc_build_on_musl(ctx: Context, library: str, requirer: Optional[str], evidence: List[Evidence]) -> Finding:
+    """A file of glibc itself is missing: the binary was built for glibc (manylinux), the system has another C
+    library (musl: Alpine Linux)."""
+    evidence = evidence + [Evidence("part of", "glibc, the GNU C library (every glibc-based Linux has it)",
+                                    "https://sourceware.org/glibc/")]
+    fix = fixes.instruction(
+        "Install a build for this C library, or use a glibc-based system",
+        "On Alpine (musl) pip needs a musllinux wheel of the package (or builds it from source); a manylinux wheel "
+        "copied from elsewhere, or an old pip that ignores musllinux tags, installs one for glibc. Reinstall the "
+        "package with an up-to-date pip, or use a glibc-based image (for example python:3.x-slim).")
+    return Finding(
+        kind="missing-shared-library", cause="wrong-architecture", confidence=0.85,
+        summary=f"{library} belongs to glibc: {basename(requirer) if requirer else 'the extension'} was built for "
+                f"glibc-based Linux (a manylinux build), but this system has another C library (musl on Alpine Linux, "
+                f"for instance), which cannot run it.",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("missing-shared-library", "wrong-architecture"))
+
+
+#: Homebrew's prefixes (Apple silicon, Intel): a file under PREFIX/opt/FORMULA or PREFIX/Cellar/FORMULA.
+_HOMEBREW_PATH = re.compile(r"^(?:/opt/homebrew|/usr/local|/home/linuxbrew/\.linuxbrew)/(?:opt|Cellar)/"
+                            r"(?P<formula>[a-z0-9][a-z0-9@._+\-]{0,80})/")
+
+
+def _homebrew_formula(path: str) -> Optional[str]:
+    match = _HOMEBREW_PATH.match(path or "")
+    return match.group("formula") if match else None
+
+
+def _homebrew_library(ctx: Context, library: str, formula: str, path: str, evidence: List[Evidence]) -> Finding:
+    """A library the binary was linked against in Homebrew's folder for one formula: a system library
+    (Homebrew's), whose formula is not installed or was upgraded to a release without this file."""
+    evidence = evidence + [Evidence("Homebrew formula the path belongs to", formula, "the path (PREFIX/opt/FORMULA)")]
+    fix = fixes.instruction(
+        f"Install Homebrew's {formula}, or reinstall what needs it",
+        f"brew install {formula}   (or brew reinstall {formula}). If {library} is still missing, the formula has "
+        f"moved to a newer release without this file: reinstall or rebuild the package that needs it so that it "
+        f"links against the release installed now, or install the older release the file came from.")
+    return Finding(
+        kind="missing-shared-library", cause="missing-system-library", confidence=0.8,
+        summary=f"{library} was linked from Homebrew's {formula} ({path}), which is not installed, or was upgraded "
+                f"to a release that no longer has this file.",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("missing-shared-library", "missing-system-library"))
 
 
 def _vendored_folder(library: str, found_path: str, requirer: Optional[str]) -> Optional[str]:
@@ -502,6 +560,20 @@ def _libstdcxx(ctx: Context, version: str, found: str, requirer: str,
         summary = (f"The libstdc++ that was loaded ({found}) is older than {basename(requirer) or 'the extension'} "
                    f"needs ({version}, GCC {gcc or '?'} or newer), while a newer copy exists at {best}: the older "
                    f"copy is found first.")
+    elif ctx.interpreter is None and not in_env and _conda_prefix_of(requirer):
+        # From the text alone: the file that needs the version lives in a conda environment, which ships its
+        # own libstdc++ (libstdcxx-ng), yet the system's copy was the one loaded.
+        env = _conda_prefix_of(requirer)
+        evidence.append(Evidence("the file that needs it is in the conda environment", env, "the paths in the text"))
+        fix_list.append(fixes.instruction(
+            "Let the loader find the environment's libstdc++ first",
+            f"Start Jupyter (or Python) with LD_LIBRARY_PATH={env}/lib, or LD_PRELOAD={env}/lib/libstdc++.so.6, or "
+            f"import the package that loads the environment's copy first; then restart the kernel."))
+        cause, confidence = "older-copy-found-first", 0.7
+        summary = (f"{basename(requirer) or 'The extension'} is in the conda environment {env}, which has its own "
+                   f"libstdc++, but the system's older copy ({found or 'libstdc++.so.6'}, without {version}) was "
+                   f"loaded first: most likely an earlier import loaded it, or the extension does not look in the "
+                   f"environment's lib folder.")
     else:
         cause, confidence = "symbol-version-too-old", 0.88
         where = "the environment's own" if in_env else "the system's"
@@ -522,6 +594,16 @@ def _libstdcxx(ctx: Context, version: str, found: str, requirer: str,
                                           if distros else "") + "."))
     yield Finding(kind="symbol-version", cause=cause, confidence=confidence, summary=summary,
                   evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("symbol-version", cause))
+
+
+_CONDA_PREFIX = re.compile(r"^(?P<prefix>(?:/\S*?)?/(?:envs/[^/]+|(?:ana|mini)conda\d?|miniforge\d?|mambaforge|"
+                           r"micromamba|opt/conda))/lib/python\d")
+
+
+def _conda_prefix_of(path: str) -> Optional[str]:
+    """The conda environment a site-packages file belongs to, read from its path, or None."""
+    match = _CONDA_PREFIX.match((path or "").replace("\\", "/"))
+    return match.group("prefix") if match else None
 
 
 def _why_found(ctx: Context, found: str, requirer: str) -> Optional[Evidence]:
@@ -719,7 +801,7 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
     path = detail(ctx, "found_path") or failure.extension or failure.library or ""
     evidence = kernel_evidence(ctx)
     if path:
-        evidence.append(Evidence("binary", path, "the error message"))
+        evidence.append(Evidence("binary", path, detail(ctx, "library_from") or "the error message"))
     have, need = detail(ctx, "have"), detail(ctx, "need")
     elf_class = detail(ctx, "elf_class")
     if have and need:
@@ -747,6 +829,10 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
     return_summary = (f"{basename(path) or 'A binary'} is built for another CPU architecture or word size than this "
                       f"Python process" + (f" (the file is {have}, the process {need})" if have and need else "")
                       + (f" ({elf_class})" if elf_class else "") + ".")
+    if detail(ctx, "windows_error") and re.search(r"\.(?:so(?:\.\d+)*|dylib)$", path, re.IGNORECASE):
+        # Windows was asked to load a Linux (.so) or macOS (.dylib) library: no Windows build of any word size.
+        return_summary = (f"{basename(path)} is a {'Linux' if '.so' in path.lower() else 'macOS'} library, which "
+                          f"Windows cannot load at all: a Windows build of it (a .dll) is needed.")
     yield Finding(kind="architecture-mismatch", cause="wrong-architecture", confidence=0.85,
                   summary=return_summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                   docs=docs_for("architecture-mismatch", "wrong-architecture"))
@@ -757,7 +843,7 @@ def wrong_architecture(ctx: Context) -> Iterable[Finding]:
 def loader_refused(ctx: Context) -> Iterable[Finding]:
     """``cannot enable executable stack`` and ``cannot allocate memory in static TLS block``."""
     failure = ctx.failure
-    path = detail(ctx, "found_path") or failure.extension or ""
+    path = detail(ctx, "found_path") or failure.extension or failure.library or ""
     signature = failure.signature or ""
     evidence = kernel_evidence(ctx) + [Evidence("library", path or "?", "the error message")]
     folder = site_folder_of(path)

@@ -20,8 +20,13 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
     first = failure.library or ""
     other = detail(ctx, "other_library") or first
-    evidence = kernel_evidence(ctx) + [Evidence("initialising", first, "the error message"),
-                                       Evidence("already initialised", other, "the error message")]
+    evidence = kernel_evidence(ctx)
+    if first:
+        evidence += [Evidence("initialising", first, "the error message"),
+                     Evidence("already initialised", other, "the error message")]
+    else:   # only the runtime's hint was pasted: it names no library
+        evidence.append(Evidence("the text says", "multiple copies of the OpenMP runtime have been linked into the "
+                                 "program", "the error message (OpenMP's hint)"))
     entry = knowledge_tables.openmp_runtime(first)
     if entry:
         evidence.append(Evidence("runtime", entry["runtime"], entry["source"]))
@@ -54,7 +59,9 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
                 if failure.signature == "previous-run" else "")
     yield Finding(
         kind="openmp-conflict", cause="duplicate-openmp", confidence=0.92,
-        summary=previous + (f"Two copies of {first or 'an OpenMP runtime'} were loaded into one process{from_text}" if same else
+        summary=previous + ("More than one copy of an OpenMP runtime was loaded into one process (the text does not name "
+                 "them)" if not first else
+                 f"Two copies of {first} were loaded into one process{from_text}" if same else
                  f"Two OpenMP runtimes, {first} and {other}, were loaded into one process{from_text}")
                 + ": each package brought its own. Only one may be initialised.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))

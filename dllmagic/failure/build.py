@@ -10,7 +10,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
-from .modules import (_SITE_DIRS, _is_native_file, _split_path, _traceback_imports, module_from_path)
+from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports,
+                      module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
 _TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
@@ -32,7 +33,7 @@ def _tried_list(text: str, around: int) -> List[Tuple[str, str]]:
 
 
 def _normalise_path(path: str) -> str:
-    path = path.strip().strip("'\"")
+    path = path.strip().strip("'\"`")   # quotes and Markdown code spans are the writer's, not the path's
     if re.search(r"(^|[\\/])\.\.?([\\/]|$)", path):
         if "\\" in path and "/" not in path:
             return ntpath.normpath(path)
@@ -51,8 +52,32 @@ def _python_dll_version(value: str) -> str:
     return f"{digits[0]}.{digits[1:]}" if len(digits) >= 2 else value
 
 
-_TRANSFORMS = {"python_dll_version": _python_dll_version}
+def _cudnn_version(value: str) -> str:
+    """cuDNN's version as the CUDNN_VERSION integer prints it (7201 → 7.2.1; since cuDNN 9, 90100 → 9.1.0)."""
+    if not value.isdigit() or len(value) not in (4, 5):
+        return value
+    minor_end = 2 if len(value) == 4 else 3     # major*1000 + minor*100 + patch; major*10000 + … since 9
+    return f"{int(value[0])}.{int(value[1:minor_end])}.{int(value[minor_end:])}"
+
+
+_TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudnn_version}
 _REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+
+
+#: A quoted file name of a native library in a line of code ("C:\\sdk\\CUESDK.x64_2013.dll", '/libED.so').
+_LIBRARY_LITERAL = re.compile(r"""["'](?:[^"'\n]{0,1024}[\\/])?(?P<name>[\w+\-][\w.+\-]{0,200}\.(?:dll|pyd|dylib|so(?:\.\d{1,6}){0,4}))["']""",
+                              re.IGNORECASE)
+
+
+def _library_in_code(text: str, pos: int) -> Optional[str]:
+    """The last native library named by a string literal in the code lines of the traceback above ``pos``."""
+    start = max(0, pos - 8192)
+    found = None
+    for line in text[start:pos].split("\n"):
+        if line[:1] in (" ", "\t") and not line.lstrip().startswith("File "):
+            for match in _LIBRARY_LITERAL.finditer(line):
+                found = match.group("name")
+    return found
 
 
 def _top_level(module: str) -> str:
@@ -131,6 +156,13 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
+    if kind == "architecture-mismatch" and not values.get("library") and not values.get("found_path"):
+        # "[WinError 193] %1 is not a valid Win32 application" names no file: the library the traceback's
+        # code passed to the loader does (ctypes.CDLL(... + '/libED.so')).
+        named = _library_in_code(doc.text, m.start())
+        if named:
+            values["library"] = named
+            values["library_from"] = "the traceback's code"
 
     # The module that failed to import.
     module = _module(doc, docs, hit, kind, values)
@@ -150,6 +182,10 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if not values.get("found_path"):
         if kind == "cannot-import-name" and values.get("from_path"):
             values["found_path"] = values["from_path"]
+        elif kind == "missing-symbol" and re.search(r"[\\/]", values.get("required_by") or ""):
+            # dyld's "Referenced from": the file whose reference is unresolved, as ld.so's "FILE: undefined
+            # symbol" names it (the file dlopen()ed may be another: the extension that loads it).
+            values["found_path"] = values["required_by"]
         elif kind in ("missing-symbol", "python-abi-mismatch", "architecture-mismatch") and values.get("extension"):
             if re.search(r"[\\/]", values["extension"]):
                 values["found_path"] = values["extension"]
@@ -208,7 +244,8 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         named = doc.name
     candidates: List[str] = []
     from_path_module = None
-    for key in ("extension", "found_path", "required_by"):
+    # "library" last: a bare extension file name the loader printed (_foo.cpython-311-x86_64-linux-gnu.so).
+    for key in ("extension", "found_path", "required_by", "library"):
         if values.get(key):
             from_path_module = module_from_path(values[key])
             if from_path_module:
@@ -247,6 +284,11 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         candidates = [c for c in (tb_module,) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
         candidates = [from_path_module, tb_module or ""]
+        if (tb_module and tb_module.startswith(from_path_module + ".")
+                and not _is_extension_file(_basename(values["extension"]))):
+            # A library the package ships (torch/lib/libtorch_python.so) names only the package; the
+            # traceback's import goes deeper into it (from torch._C import *): that import failed.
+            candidates = [tb_module]
     else:
         candidates = [tb_module or "", from_path_module or ""]
     for cand in candidates:

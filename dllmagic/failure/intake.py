@@ -7,12 +7,16 @@ normalised copy, in which
 * line ends are ``\\n`` (CRLF, lone CR);
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
-* escaped newlines of a message quoted as a Python repr are real ones;
-* REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``) become indentation: the code
-  typed there reads like the code lines of a traceback;
-* a block quoted in a reply (``> `` before every line, as e-mail and Markdown quote) is unquoted;
-* the prefix a build log puts before every line (Docker BuildKit's ``#8 70.48``, a CI runner's
-  ``2024-05-01T10:20:30.1234567Z``) is gone, when most lines carry one;
+* escaped newlines of a message quoted as a Python repr are real ones; a web page's non-breaking
+  spaces are spaces;
+* REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
+  become indentation: the code typed there reads like the code lines of a traceback;
+* a traceback whose line ends were lost (all on one line) is laid out again;
+* padding after a line (two or more spaces, a tab) is dropped, and a log viewer's line numbers;
+* a double-spaced paste (a blank line after every line) is single-spaced;
+* what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
+  log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
+  indentation; and pytest's ``E   `` / ``>`` markers;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped.
@@ -32,16 +36,17 @@ _OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
 _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
-_PROMPT = re.compile(r"^(?:>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
-#: A reply's quote marks (``> ``, nested ``> > ``); REPL prompts are gone before this runs.
-_QUOTE = re.compile(r"^[ \t]{0,3}(?:>[ \t]?){1,8}", re.MULTILINE)
-#: A build log's line prefix: BuildKit's step and seconds (``#8 70.48 ``, the step often cut off when
-#: pasted), a CI runner's ISO time stamp.
-_LOG_PREFIX = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3}(?: |$)"
-                         r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z(?: |$))", re.MULTILINE)
-#: The lines that decide: a prefix followed by text (the prefix alone, on an empty line, goes too).
-_LOG_PREFIX_LINE = re.compile(r"^(?:[ \t]{0,8}(?:#\d{1,5} )?\d{1,6}\.\d{1,3} "
-                              r"|\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z )", re.MULTILINE)
+_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+#: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
+#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z "), BuildKit's step and time ("#8 12.34 ").
+#: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
+_LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
+                         r"|()\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?(?: |$)"
+                         r"|(#\d{1,5}) \d{1,6}\.\d{1,3}(?: |$)"
+                         r"|[ \t]{0,8}()\d{1,6}\.\d{1,3}(?:[ \t]+|$))")   # BuildKit's seconds, the step cut off
+#: pytest's report of a failed test: "E   " before the error's lines, ">" at the line that raised.
+_PYTEST_ERROR = re.compile(r"^E(?=   )", re.MULTILINE)
+_PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
@@ -80,34 +85,36 @@ def _last_token(line: str) -> str:
 
 def _join_wrapped(lines: List[str]) -> List[str]:
     out: List[str] = []
+    last_len = 0   # the length of the last physical line in out[-1]: a line wrapped twice is three pieces
     for line in lines:
-        if out and line and not line[0].isspace():
+        # A terminal cuts at its width wherever it is, after a space ("… version `GLIBCXX_3.4.30' " / "not
+        # found (…") or before one ("… incompatible architecture" / " (have …"); an indented line is a
+        # new line unless it is such a piece (one space, then text).
+        ends = out[-1].rstrip()[-1:] if out else ""
+        at_width = (bool(out) and last_len in _WRAP_WIDTHS and ends != "."
+                    and (ends != ":" or line[:1] == " "))   # "…library:" / " 7201 (…": cut at a space
+        if out and line and (not line[0].isspace()
+                             or at_width and line[0] == " " and line[1:2] not in (" ", "\t", "")):
             prev = out[-1]
-            if prev and not prev[-1].isspace():
-                # Cheap tests first: most lines are neither at a wrap width nor end in a path.
-                at_width = len(prev) in _WRAP_WIDTHS and not prev.endswith((".", ":"))
-                tail = _last_token(prev) if ("/" in prev or "\\" in prev) else ""
+            # Cheap tests first: most lines are neither at a wrap width nor end in a path.
+            if prev and (at_width or not prev[-1].isspace()):
+                tail = _last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace() else ""
                 if (at_width or "/" in tail or "\\" in tail) and not _STRUCTURAL.match(line):
                     # A file name cut at the wrap: the line before ends in a path, this one continues it.
                     cont = _CONTINUATION.match(line) if tail else None
                     if cont and (_FILE_END.search(tail + cont.group()) or "/" in cont.group()
                                  or "\\" in cont.group()):
                         out[-1] = prev + line
+                        last_len = len(line)
                         continue
                     # A terminal's hard wrap: the line before fills the terminal's width exactly.
                     if at_width:
                         out[-1] = prev + line
+                        last_len = len(line)
                         continue
         out.append(line)
+        last_len = len(line)
     return out
-
-
-def _most_lines(pattern: "re.Pattern[str]", text: str) -> bool:
-    """True when ``pattern`` starts at least 3 lines, and at least half of the lines that are not blank."""
-    hits = sum(1 for _ in pattern.finditer(text))
-    if hits < 3:
-        return False
-    return 2 * hits >= sum(1 for line in text.split("\n") if line.strip())
 
 
 def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
@@ -136,22 +143,179 @@ def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
     return out
 
 
+def _prefix_key(m: "re.Match[str]") -> str:
+    return next((g for g in m.groups() if g is not None), "")
+
+
+def _strip_log_prefix(lines: List[str]) -> List[str]:
+    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it."""
+    counts: dict = {}
+    filled = 0
+    for line in lines:
+        if line.strip():
+            m = _LOG_PREFIX.match(line)
+            if m and not line[m.end():].strip():
+                continue   # the prefix alone (a log's empty line; a bare number): neither for nor against
+            filled += 1
+            if m:
+                key = _prefix_key(m)
+                counts[key] = counts.get(key, 0) + 1
+    if not counts:
+        return lines
+    name, count = max(counts.items(), key=lambda item: item[1])
+    if count < 2 or count < 0.6 * filled:
+        return lines
+    out = []
+    for line in lines:
+        m = _LOG_PREFIX.match(line)
+        out.append(line[m.end():] if m and _prefix_key(m) == name else line)
+    return out
+
+
+# Runs of blanks are matched from their first character only (the lookbehind), so a long run costs one scan.
+_FLAT_FRAME = re.compile(r'(?<![ \t])[ \t]{0,64}\bFile "(?P<file>[^"\n]{1,1024})", line (?P<line>\d{1,7}), in '
+                         r'(?P<func>[\w<>.]{1,200})')
+_FLAT_BREAK = re.compile(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call last\)|During handling of the above exception"
+                         r"|The above exception was the direct cause|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning): "
+                         r"|Referenced from: |Expected in: |Reason: )")   # dyld's lines
+
+
+#: dyld's last line, " in /path", after "Expected in: flat namespace" or a library's path.
+_FLAT_DYLD_IN = re.compile(r"(?:(?<=namespace)|(?<=\.dylib)|(?<=\.so))[ \t]{1,64}(?=in /)")
+
+
+def _unflatten(text: str) -> str:
+    """A traceback whose line ends were lost (one line, as a title or some web pages keep it) is laid out
+    again: a frame per line, the code line it ran indented below it, the exception on its own line."""
+    text = _FLAT_BREAK.sub("\n", text)
+    if "in /" in text:
+        text = _FLAT_DYLD_IN.sub("\n ", text)
+    return _FLAT_FRAME.sub(lambda m: f'\n  File "{m.group("file")}", line {m.group("line")}, in {m.group("func")}\n    ',
+                           text)
+
+
+_LINE_NUMBER = re.compile(r"^[ \t]{0,8}(\d{1,7})(?:[ \t]{1,4}|: |\| ?|$)")
+
+
+def _strip_line_numbers(lines: List[str]) -> List[str]:
+    """A log viewer's (or ``cat -n``'s) line numbers: (nearly) every line numbered, the numbers rising by one."""
+    filled = numbered = 0
+    previous = None
+    for line in lines:
+        if not line.strip():
+            continue
+        filled += 1
+        m = _LINE_NUMBER.match(line)
+        if m:
+            number = int(m.group(1))
+            if previous is not None and number != previous + 1:
+                return lines
+            previous = number
+            numbered += 1
+    if numbered < 3 or numbered < 0.9 * filled:
+        return lines
+    return [line[_LINE_NUMBER.match(line).end():] if _LINE_NUMBER.match(line) else line for line in lines]
+
+
+def _undouble(lines: List[str]) -> List[str]:
+    """A double-spaced paste (a blank line after every line, as some web pages copy) is single-spaced.
+
+    Only when no two text lines touch anywhere: a traceback's own blank lines then stay as runs of two."""
+    filled = 0
+    for i, line in enumerate(lines):
+        if line.strip():
+            filled += 1
+            if i + 1 < len(lines) and lines[i + 1].strip():
+                return lines
+    if filled < 4:
+        return lines
+    out: List[str] = []
+    i = 0
+    while i < len(lines):
+        out.append(lines[i])
+        if (lines[i].strip() and not lines[i].rstrip().endswith(":") and i + 2 < len(lines)
+                and not lines[i + 1].strip() and lines[i + 2].strip()
+                and not lines[i + 2].startswith(("During handling", "The above exception"))):
+            # The one blank line after a text line; after "…: " it stays, for the message it opens (below),
+            # and before the sentence that joins two tracebacks of a chain.
+            i += 2
+            continue
+        i += 1
+    return out
+
+
+def _strip_quote(lines: List[str]) -> List[str]:
+    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote."""
+    filled = quoted = 0
+    for line in lines:
+        if line.strip():
+            filled += 1
+            if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
+                quoted += 1
+    if quoted < 2 or quoted < 0.6 * filled:
+        return lines
+    return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
+            "" if line.rstrip() == ">" else line for line in lines]
+
+
+def _dedent(lines: List[str]) -> List[str]:
+    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it."""
+    common: "str | None" = None
+    for line in lines:
+        if not line.strip():
+            continue
+        indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if not indent:
+            return lines
+        if common is None or not indent.startswith(common):
+            # the longest shared start of the two indentations
+            n = 0
+            ref = common if common is not None else indent
+            while n < min(len(ref), len(indent)) and ref[n] == indent[n]:
+                n += 1
+            common = ref[:n]
+            if not common:
+                return lines
+    if not common:
+        return lines
+    cut = len(common)
+    return [line[cut:] if line.strip() else "" for line in lines]
+
+
 def normalise(text: str) -> str:
     """The pasted ``text`` as the signatures read it (see the module's docstring)."""
     text = window(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_terminal(text)
+    if "\u00a0" in text or "\u202f" in text:
+        # A web page's non-breaking spaces (indentation copied from HTML) are spaces.
+        text = text.replace("\u00a0", " ").replace("\u202f", " ")
     # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
+    # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
+    # before anything reads the lines' own starts.
+    if "\n" not in text.strip():
+        text = _unflatten(text)
+    lines = text.split("\n")
+    if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
+        # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
+        # none of the line; one trailing space stays: a terminal's wrap may have cut right after it.
+        lines = [line.rstrip(" \t") if line.endswith(("  ", "\t")) else line for line in lines]
+    lines = _dedent(_undouble(lines))
+    if lines and lines[0].lstrip()[:1].isdigit():
+        lines = _strip_line_numbers(lines)
+    for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
+        lines = _dedent(_strip_quote(lines))
+    if "|" in text or "#" in text or "T" in text or "." in text:
+        lines = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
+    text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
-    if "\n>" in text or "\n >" in text or text.startswith(">"):
-        if _most_lines(_QUOTE, text):
-            text = _QUOTE.sub("", text)
-    if _most_lines(_LOG_PREFIX_LINE, text):
-        text = _LOG_PREFIX.sub("", text)
+    if "\nE   " in text:
+        # pytest: the error's lines lose their "E", the line that raised reads as a traceback's code line.
+        text = _PYTEST_MARK.sub(" ", _PYTEST_ERROR.sub("", text))
     lines = text.split("\n")
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)

@@ -87,20 +87,64 @@ def _package_of_file(path: str) -> Optional[str]:
     return ".".join(dirs) if dirs and all(_IDENT.match(d) for d in dirs) else None
 
 
+#: Python code given on a command line: python -c "import x", py -3.8 -c"import x", python3 -c 'from a import b'.
+_COMMAND_PYTHON = re.compile(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
+_STATEMENT = re.compile(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
+                        r"\(?\s*(?P<names>[A-Za-z_]\w*))")
+#: A line that raises: the exception line of a traceback, or its start.
+_RAISES = re.compile(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
+
+
+def _command_imports(line: str) -> List[Tuple[str, str]]:
+    """The imports of ``python -c "CODE"`` on a shell line (the command the traceback comes from)."""
+    at = line.find("-c")
+    for _ in range(8):    # a few options per line at most: the scan stays linear on any line
+        if at < 0:
+            break
+        after = at + 2
+        while after < len(line) and after < at + 10 and line[after] in " \t":
+            after += 1
+        if line[after: after + 1] in ("'", '"') and _COMMAND_PYTHON.search(line[max(0, at - 200): at]):
+            quote = line[after]
+            end = line.find(quote, after + 1, after + 2048)
+            code = line[after + 1: end if end > 0 else after + 2048]
+            return [(m.group("imp") or m.group("from"), m.group("names") or "") for m in _STATEMENT.finditer(code)]
+        at = line.find("-c", at + 2)
+    return []
+
+
 def _imports_in(text: str) -> List[Tuple[str, str]]:
-    """(module, first name imported from it) of the executed import lines of tracebacks in ``text``."""
+    """(module, first name imported from it) of the executed import lines of tracebacks in ``text``.
+
+    Besides the code lines of frames: the imports of a ``python -c "…"`` command line, and an import
+    statement written at the margin directly above the exception it raised (a paste that starts with the
+    line typed, ``import win32api`` then ``ImportError: …``)."""
     found: List[Tuple[str, str]] = []
     current_file: Optional[str] = None
     previous_was_header = False
-    for line in text.split("\n"):
+    lines = text.split("\n")
+    for index, line in enumerate(lines):
         header = _FRAME_HEADER.match(line)
         if header:
             current_file = header.group("file") or header.group("file2")
             previous_was_header = True
             continue
+        if "-c" in line:
+            command = _command_imports(line)
+            if command:
+                found.extend(command)
+                previous_was_header = False
+                continue
         arrow = re.match(r"^\s*-+>\s*\d+", line)
         indented = line.startswith("  ") or line.startswith("\t")
         ipython_context = re.match(r"^\s+\d+\s", line) and not arrow
+        if not (arrow or indented or previous_was_header) and line.startswith(("import ", "from ")):
+            following = next((x for x in lines[index + 1: index + 4] if x.strip()), "")
+            if _RAISES.match(following):
+                m = _STATEMENT.match(line)
+                if m:
+                    found.append((m.group("imp") or m.group("from"), m.group("names") or ""))
+                continue
         if ipython_context or not (arrow or indented or previous_was_header):
             previous_was_header = False
             continue

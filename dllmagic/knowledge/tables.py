@@ -81,7 +81,38 @@ def library_provider(name: str, platform: Optional[str] = None) -> Optional[dict
     for pattern, entry in _provider_patterns():
         if entry["platform"] in platforms and pattern.match(base.lower()):
             return entry
+    # A name without a version: the development link (libsndfile.so, libfoo.dylib) or the name that
+    # ctypes.util.find_library / cffi take ("sndfile"). It is the library of that stem, when only one is known.
+    stem = _unversioned_stem(base)
+    if stem:
+        suffix_platform = {".so": "linux", ".dylib": "macos"}.get(_re.sub(r"^[^.]*", "", base.lower()))
+        for plat in platforms:
+            if suffix_platform and plat != suffix_platform:
+                continue
+            entries = _providers_by_stem().get((plat, stem), ())
+            if len({e["id"] for e in entries}) == 1:
+                return entries[0]
     return None
+
+
+def _unversioned_stem(name: str) -> Optional[str]:
+    """``libsndfile`` for ``libsndfile.so``, ``libsndfile.dylib``, ``sndfile`` or ``libsndfile``; None for a
+    versioned name (its version decides) or anything else."""
+    low = name.lower()
+    match = _re.fullmatch(r"(lib)?([a-z][\w+\-]*?)(\.so|\.dylib)?", low)
+    if not match or (not match.group(1) and match.group(3)):
+        return None
+    return "lib" + match.group(2)
+
+
+@lru_cache(maxsize=None)
+def _providers_by_stem() -> Dict[Tuple[str, str], Tuple[dict, ...]]:
+    out: Dict[Tuple[str, str], List[dict]] = {}
+    for entry in load("library_providers")["entries"]:
+        stem = _re.match(r"^(lib[\w+\-]+?)(?:[.\-]\d[\w.]*)?\.(?:so|dylib)\b", entry["library"].lower())
+        if stem:
+            out.setdefault((entry["platform"], stem.group(1)), []).append(entry)
+    return {key: tuple(value) for key, value in out.items()}
 
 
 @lru_cache(maxsize=None)

@@ -22,7 +22,7 @@ EXPECTED = {
     "x056": ("missing-shared-library", "cuda-library-missing"),
     "c038": ("symbol-version", "symbol-version-too-old"),
     "c039": ("symbol-version", "symbol-version-too-old"),
-    "x015": ("symbol-version", "symbol-version-too-old"),
+    "x015": ("symbol-version", "older-copy-found-first"),  # a conda env's extension, the system's libstdc++
     "c040": ("symbol-version", "symbol-version-too-old"),
     "c023": ("missing-symbol", "symbol-missing"),
     "c053": ("python-abi-mismatch", "built-for-other-python"),

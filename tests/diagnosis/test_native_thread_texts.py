@@ -1,0 +1,286 @@
+"""Native-loader, GPU, OpenMP and CPU wordings from real thread texts (tests/data/corpus/threads.jsonl,
+tuned split), fed to explain: the kind, the facts the text carries and the cause.
+
+Each test names the corpus case whose text it uses; no fix made from a pasted text has a command.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from dllmagic.api import explain
+from dllmagic.failure import failure_from_text, key_facts
+from dllmagic.model import report_to_dict
+
+THREADS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "threads.jsonl"
+CASES = {case["id"]: case for case in map(json.loads, THREADS.read_text(encoding="utf-8").splitlines()) if case}
+
+
+def text(case_id: str) -> str:
+    return CASES[case_id]["error"]
+
+
+def top_of(case_id: str, validate_report):
+    report = explain(text(case_id))
+    validate_report(report_to_dict(report))
+    top = report.top
+    assert top.kind == CASES[case_id]["category"]
+    assert not any(fix.runnable for fix in top.fixes)
+    return report
+
+
+@pytest.mark.parametrize("case_id, library, other", [
+    ("t490", "libiomp5.dylib", "libomp.dylib"),     # "#15" made a link by the web page: "pytorch/vision#15"
+    ("t483", "libiomp5.dylib", "libiomp5.dylib"),   # pasted without "OMP: "
+    ("t482", "libomp.dylib", "libiomp5.dylib"),     # cut at the start: "P: Error #15"
+])
+def test_openmp_error_15_in_every_pasted_shape(case_id, library, other, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.top.cause == "duplicate-openmp"
+    assert report.failure.library == library
+    assert dict(report.failure.details)["other_library"] == other
+
+
+def test_openmp_hint_alone_names_no_runtime_and_renders_no_empty_name(validate_report):
+    report = top_of("t492", validate_report)   # only OpenMP's hint was pasted
+    top = report.top
+    assert top.cause == "duplicate-openmp"
+    assert report.failure.library is None
+    assert all(e.value for e in top.evidence)
+    assert "does not name" in top.summary
+
+
+@pytest.mark.parametrize("case_id, loaded, built", [("t573", "7.2.1", "7.0.4"), ("t574", "7.3.1", "7.0.3")])
+def test_cudnn_integer_versions_of_tensorflow_1_and_their_direction(case_id, loaded, built, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.top.cause == "cuda-mismatch"
+    assert report.failure.version == built
+    assert dict(report.failure.details)["found_version"] == loaded
+    # The loaded cuDNN is newer than the build's: never told to "upgrade" to an older release.
+    assert "newer release" in report.top.summary
+    assert f"({'.'.join(built.split('.')[:2])}.x)" in report.top.fixes[-1].title
+
+
+def test_cudnn_older_than_built_keeps_the_upgrade_story():
+    text_ = "Loaded runtime CuDNN library: 8.0.5 but source was compiled with: 8.1.0."
+    top = explain(text_).top
+    assert top.kind == "gpu-runtime" and "older than" in top.summary
+
+
+def test_torch_capability_warning_names_the_gpu_and_the_built_architectures(validate_report):
+    report = top_of("t579", validate_report)
+    top = report.top
+    assert top.cause == "cuda-mismatch"
+    assert "sm_86" in top.summary and "sm_70" in top.summary
+    assert dict(report.failure.details)["device"] == "NVIDIA RTX A6000"
+
+
+def test_executable_stack_line_cut_after_shared_object(validate_report):
+    report = top_of("t498", validate_report)
+    assert report.top.cause == "executable-stack-refused"
+    assert report.failure.module == "_mnncengine"
+
+
+def test_undefined_symbol_without_a_space_after_the_file_name():
+    failure = failure_from_text(text("t195"))
+    assert failure.kind == "missing-symbol"
+    assert key_facts(failure)["found_path"].endswith("/mmcv/_ext.cpython-37m-x86_64-linux-gnu.so")
+    assert failure.symbol == "_ZN3c106Symbol14fromQualStringERKSs"
+
+
+def test_python2_windowserror_code_is_the_windows_code(validate_report):
+    report = top_of("t251", validate_report)   # WindowsError: [Error 193] %1 is not a valid Win32 application
+    assert report.top.cause == "wrong-architecture"
+    assert dict(report.failure.details)["windows_code"] == "193"
+
+
+@pytest.mark.parametrize("case_id, signature", [
+    ("t271", "cffi-find-library-did-not-locate"),          # cffi < 1.15: find_library() did not manage to locate
+    ("t269", "ctypes-find-library-library-not-found"),     # soundfile: "sndfile library not found"
+    ("t265", "linux-cannot-open-shared-object"),           # the unversioned development name libsndfile.so
+])
+def test_a_find_library_name_is_the_system_library_of_that_stem(case_id, signature, validate_report):
+    report = top_of(case_id, validate_report)
+    assert report.failure.signature == signature
+    assert report.top.cause == "missing-system-library"
+    assert "libsndfile1" in " ".join(fix.title for fix in report.top.fixes)
+    assert "''" not in report.top.summary
+
+
+def test_library_provider_by_stem_only_when_unambiguous():
+    from dllmagic.knowledge import tables
+
+    assert tables.library_provider("sndfile", "linux")["id"] == "libsndfile1"
+    assert tables.library_provider("libsndfile.so", "linux")["id"] == "libsndfile1"
+    assert tables.library_provider("libsndfile.so", "macos") is None     # a .so is no macOS file
+    assert tables.library_provider("libfoo.so.1", "linux") is None        # a versioned name: its version decides
+
+
+@pytest.mark.parametrize("case_id, module", [
+    ("t171", "pycuda._driver"),   # > py -3.8 -c"import pycuda._driver"
+    ("t274", "pyzed.sl"),         # docker run … python3 -c "import pyzed.sl"
+    ("t141", "win32api"),         # "import win32api" typed at the margin, then the ImportError
+    ("t229", "_ctypes"),          # "from _ctypes import …" at the margin, the ImportError indented below
+    ("t598", "tensorflow"),       # an indented ">>> import tensorflow" (a quoted block), then the crash
+    ("t505", "hnswlib"),          # docker compose's "service-1  | " before every line
+    ("t235", "torch._C"),         # torch/lib/libtorch_python.so needs GLIBCXX; the import was torch._C
+    ("t237", "torch._C"),
+])
+def test_the_failing_module_from_the_way_the_text_was_pasted(case_id, module):
+    assert failure_from_text(text(case_id)).module == module
+
+
+def test_a_log_prefix_on_a_minority_of_lines_stays():
+    from dllmagic.failure.intake import normalise
+
+    pasted = "a | b\nTraceback (most recent call last):\n  File \"x.py\", line 1\nImportError: c"
+    assert normalise(pasted) == pasted
+
+
+@pytest.mark.parametrize("case_id, formula", [("t187", "openssl"), ("t190", "openssl@1.1")])
+def test_a_library_in_a_homebrew_formula_folder_is_that_formula(case_id, formula, validate_report):
+    report = top_of(case_id, validate_report)
+    top = report.top
+    assert top.cause == "missing-system-library"
+    assert f"Homebrew's {formula}" in top.summary
+    assert not report.failure.details or "`" not in dict(report.failure.details).get("found_path", "")
+    assert all(fix.argv is None for fix in top.fixes)   # upgrading the formula may not bring the file back
+
+
+def test_mac_symbol_not_found_names_the_file_whose_reference_is_unresolved():
+    facts = key_facts(failure_from_text(text("t164")))   # dlopen(libstempo.so): referenced from libstdc++
+    assert facts["found_path"] == "/usr/local/opt/gcc/lib/gcc/7/libstdc++.6.dylib"
+    assert facts["missing_library"] == "libSystem.B.dylib"
+    assert facts["failing_module"] == "libstempo.libstempo"
+
+
+def test_tensorflow_list_of_missing_dlls_is_the_vc_runtime(validate_report):
+    report = top_of("t174", validate_report)   # 'msvcp140.dll or msvcp140_1.dll': both missing
+    assert report.failure.library == "msvcp140_1.dll"
+    assert dict(report.failure.details)["also_missing"] == "msvcp140.dll"
+    assert report.top.cause == "vc-runtime-missing"
+
+
+def test_system_libstdcxx_loaded_for_a_conda_environments_extension(validate_report):
+    report = top_of("t236", validate_report)
+    top = report.top
+    assert top.cause == "older-copy-found-first" and top.confidence < 0.9
+    assert "/home/timothee/.conda/envs/tmp1" in top.summary
+    assert "LD_LIBRARY_PATH=/home/timothee/.conda/envs/tmp1/lib" in " ".join(c.cell or "" for c in top.fixes)
+
+
+def test_an_illegal_instruction_naming_nothing_is_the_cpu_said_without_a_set(validate_report):
+    report = top_of("t610", validate_report)   # "illegal instruction (core dumped)" and nothing else
+    top = report.top
+    assert top.cause == "no-avx" and top.confidence < 0.9
+    assert "does not say" in top.summary and "lacks AVX" not in top.summary
+
+
+#: Wordings the loaders and libraries print, as posted in public threads and READMEs (the texts of each
+#: program's own message; no case of the tuned split has them yet): kind, signature and the fact it gives.
+WORDINGS = [
+    ("Failed to initialize NVML: Driver/library version mismatch",
+     "gpu-runtime", "nvml-driver-library-mismatch", {}),
+    ("/usr/local/lib/python3.12/dist-packages/torch/cuda/__init__.py:262: UserWarning:\n"
+     "    Found GPU1 Tesla V100-PCIE-32GB which is of cuda capability 7.0.\n"
+     "    PyTorch no longer supports this GPU because it is too old.\n"
+     "    The minimum cuda capability supported by this library is 7.5.\n",
+     "gpu-runtime", "torch-gpu-too-old", {}),
+    ("Unable to load any of {libcudnn_ops.so.9.1.0, libcudnn_ops.so.9.1, libcudnn_ops.so.9, libcudnn_ops.so}\n"
+     "Invalid handle. Cannot load symbol cudnnCreateTensorDescriptor\nAborted (core dumped)",
+     "missing-shared-library", "unable-to-load-any-of", {"missing_library": "libcudnn_ops.so.9.1.0"}),
+    ("Intel MKL FATAL ERROR: Cannot load libmkl_avx2.so or libmkl_def.so.",
+     "missing-shared-library", "mkl-cannot-load", {"missing_library": "libmkl_avx2.so"}),
+    ("RuntimeError: This version of jaxlib was built using AVX instructions, which your CPU and/or operating "
+     "system do not support. You may be able work around this issue by building jaxlib from source.",
+     "unsupported-cpu", "jaxlib-built-with-avx", {}),
+    ("ImportError: dlopen(/x/site-packages/foo/_foo.cpython-311-darwin.so, 0x0002): tried: "
+     "'/x/site-packages/foo/_foo.cpython-311-darwin.so' (not a mach-o file)",
+     "architecture-mismatch", "mac-not-a-mach-o-file", {"failing_module": "foo._foo"}),
+    ("ImportError: /tmp/x/_foo.cpython-310-x86_64-linux-gnu.so: failed to map segment from shared object",
+     "native-init-failed", "linux-cannot-map-segment", {"failing_module": "_foo"}),
+    ("AttributeError: function 'foo_init' not found",
+     "missing-symbol", "ctypes-function-not-found", {"missing_symbol": "foo_init"}),
+    ("OSError: dlopen() failed to load a library: cairo / cairo-2 / cairo-gobject-2 / cairo.so.2",
+     "missing-shared-library", "cairocffi-dlopen-failed", {"missing_library": "cairo"}),
+    ("OSError: Could not find lib geos_c or load any of its variants ['libgeos_c.so.1', 'libgeos_c.so'].",
+     "missing-shared-library", "could-not-find-lib-or-variants", {"missing_library": "geos_c"}),
+    ("ImportError: Unable to find zbar shared library",
+     "missing-shared-library", "unable-to-find-shared-library", {"missing_library": "zbar"}),
+    ("The program can't start because VCRUNTIME140.dll is missing from your computer. Try reinstalling the "
+     "program to fix this problem.",
+     "missing-shared-library", "win-program-cant-start-dll-missing", {"missing_library": "VCRUNTIME140.dll"}),
+    ("RuntimeError: Unexpected error from cudaGetDeviceCount(). Did you run some cuda functions before calling "
+     "NumCudaDevices() that might have already set an error? Error 803: system has unsupported display driver / "
+     "cuda driver combination",
+     "gpu-runtime", "cuda-system-driver-mismatch", {}),
+    ("ImportError: failed to find libmagic.  Check your installation",
+     "missing-shared-library", "failed-to-find-lib", {"missing_library": "libmagic"}),
+    ("OSError: Could not load shared object file: libllvmlite.so",
+     "missing-shared-library", "failed-to-find-lib", {"missing_library": "libllvmlite.so"}),
+    ("ImportError: no pq wrapper available.\nAttempts made:\n"
+     "- couldn't import psycopg 'c' implementation: No module named 'psycopg_c'\n"
+     "- couldn't import psycopg 'binary' implementation: No module named 'psycopg_binary'\n"
+     "- couldn't import psycopg 'python' implementation: libpq library not found",
+     "missing-shared-library", "ctypes-find-library-library-not-found", {"missing_library": "libpq"}),
+    ("OSError: /x/lib/libfoo.so: cannot dynamically load position-independent executable",
+     "architecture-mismatch", "linux-invalid-elf-header", {"found_path": "/x/lib/libfoo.so"}),
+]
+
+
+@pytest.mark.parametrize("pasted, kind, signature, facts", WORDINGS, ids=[w[2] for w in WORDINGS])
+def test_loader_and_library_wordings(pasted, kind, signature, facts, validate_report):
+    report = explain(pasted)
+    validate_report(report_to_dict(report))
+    assert report.failure.signature == signature
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {k: got.get(k) for k in facts} == facts
+    assert not any(fix.runnable for fix in report.top.fixes)
+
+
+@pytest.mark.parametrize("pasted", [
+    "Your CPU supports instructions that this TensorFlow binary was not compiled to use: AVX2 FMA",
+    "ld: library not found for -lssl\nclang: error: linker command failed with exit code 1",
+])
+def test_informational_and_build_messages_are_no_load_failure(pasted):
+    assert failure_from_text(pasted) is None
+
+
+def test_nvml_mismatch_and_a_gpu_too_old_are_told_as_such():
+    assert "without a reboot" in explain(WORDINGS[0][0]).top.summary
+    assert "(the oldest is 7.5)" in explain(WORDINGS[1][0]).top.summary
+
+
+@pytest.mark.parametrize("pasted, package", [
+    ("ImportError: failed to find libmagic.  Check your installation", "libmagic1"),
+    ("OSError: Could not find lib geos_c or load any of its variants ['libgeos_c.so.1', 'libgeos_c.so'].",
+     "libgeos-c1v5"),
+    ("OSError: dlopen() failed to load a library: cairo / cairo-2 / cairo-gobject-2 / cairo.so.2", "libcairo2"),
+    ("ImportError: Unable to find zbar shared library", "libzbar0"),
+])
+def test_find_library_names_of_known_system_libraries_name_the_package(pasted, package):
+    top = explain(pasted).top
+    assert top.cause == "missing-system-library"
+    assert package in " ".join(fix.title for fix in top.fixes)
+
+
+@pytest.mark.parametrize("pasted", [
+    # musl's loader (Alpine) on a manylinux wheel: glibc's own dynamic loader is "needed"
+    "ImportError: Error loading shared library ld-linux-x86-64.so.2: No such file or directory (needed by "
+    "/usr/local/lib/python3.9/site-packages/grpc/_cython/cygrpc.cpython-39-x86_64-linux-gnu.so)",
+    "ImportError: libc.so.6: cannot open shared object file: No such file or directory",
+])
+def test_a_missing_file_of_glibc_is_a_build_for_glibc_on_another_c_library(pasted, validate_report):
+    report = explain(pasted)
+    validate_report(report_to_dict(report))
+    top = report.top
+    assert (top.kind, top.cause) == ("missing-shared-library", "wrong-architecture")
+    assert "glibc" in top.summary and not any(fix.runnable for fix in top.fixes)
+
+
+def test_a_linux_library_on_windows_is_said_so(validate_report):
+    report = top_of("t250", validate_report)   # ctypes.CDLL(... + '/libED.so') -> [WinError 193]
+    assert report.failure.library == "libED.so"
+    assert "Windows cannot load at all" in report.top.summary
+    assert ("binary", "libED.so", "the traceback's code") in [(e.fact, e.value, e.source) for e in report.top.evidence]
