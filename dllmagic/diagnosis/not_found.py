@@ -52,6 +52,33 @@ def _stdlib_entry(module: str) -> Optional[dict]:
     return knowledge_tables.stdlib_changes().get(module)
 
 
+#: pip's own PEP 668 refusal; the marker's text, which pip prints between its lines, names the manager.
+_PEP668_MANAGER = re.compile(r"try (?P<manager>apt|brew|dnf|pacman|apk|zypper) install")
+
+
+@rule("module-not-found")
+def externally_managed_refusal(ctx: Context) -> Iterable[Finding]:
+    """pip's ``error: externally-managed-environment`` in the text: the install was refused because the Python
+    belongs to the operating system (PEP 668); a virtual environment is the way, not --break-system-packages."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "pip-externally-managed":
+        return
+    text = ctx.cache.get("text") or failure.message or ""
+    manager = _PEP668_MANAGER.search(text)
+    evidence = [Evidence("installer's refusal", "error: externally-managed-environment (PEP 668)", "pip")]
+    if manager:
+        evidence.append(Evidence("the system's package manager", manager.group("manager"),
+                                 "the EXTERNALLY-MANAGED marker's text"))
+    yield Finding(
+        kind="module-not-found", cause="externally-managed", confidence=0.9,
+        summary="pip refused to install: this Python belongs to the operating system and is marked externally "
+                "managed (PEP 668). Install into a virtual environment (and use it as the kernel), or install "
+                "the system package; --break-system-packages risks breaking the system's own tools.",
+        evidence=tuple(evidence),
+        fixes=(fixes.new_venv("Create a virtual environment, install there, and use it as this notebook's kernel"),),
+        docs=docs_for("module-not-found", "externally-managed"))
+
+
 @rule("module-not-found")
 def not_installed(ctx: Context) -> Iterable[Finding]:
     module = ctx.module
@@ -91,12 +118,23 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         return
 
     if text_only:
+        not_a_package = dict(ctx.failure.details).get("not_a_package") if ctx.failure else None
+        if not_a_package and module.startswith(not_a_package + "."):
+            yield _not_a_package_from_text(ctx, module, not_a_package)
+            return
+        if _names_a_missing_submodule(ctx, module):
+            yield _submodule_missing_from_text(ctx, module)
+            return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
+        namespace = knowledge_tables.namespace_parent(module)
+        provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
+                    f"'{namespace}' is a namespace that several distributions share "
+                    f"({knowledge_tables.namespace_packages()[namespace]['example']}), and the one that provides "
+                    f"'{module}' is not installed there.")
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
-            summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
-                    f"distribution {dist}.",
+            summary=f"No module named '{module}' could be found by that interpreter; {provided}",
             evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
             fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
         return
@@ -136,6 +174,91 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+#: Frame headers of tracebacks: Python's ``File "…", line N``, IPython 8's ``File /x.py:N`` and IPython 7's
+#: ``/x.py in <module>()``.  Anchored at line starts, bounded: one linear pass.
+_FRAME_FILE = re.compile(r'^\s*File "(?P<a>[^"\n]{1,1024})", line \d|^\s*File (?P<b>[^\s":][^\n:]{0,1023}?\.py):\d'
+                         r'|^(?P<c>(?:/|[A-Za-z]:\\)[^\n]{0,1023}?\.py) in ', re.MULTILINE)
+
+
+def _frame_files(ctx: Context) -> List[str]:
+    """The files of the traceback frames in the pasted text, in order."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str):
+        return []
+    return [m.group("a") or m.group("b") or m.group("c") for m in _FRAME_FILE.finditer(text)]
+
+
+def _file_of_module(path: str, top: str) -> bool:
+    """``…/top.py`` (or another module suffix) or ``…/top/__init__.py``."""
+    parts = re.split(r"[\\/]", path.rstrip("/\\"))
+    if parts[-1].startswith("__init__.") and len(parts) > 1:
+        return parts[-2] == top
+    return parts[-1].split(".")[0] == top
+
+
+def _not_a_package_from_text(ctx: Context, module: str, package: str) -> Finding:
+    """``No module named 'a.b'; 'a' is not a package``: Python imported a plain module ``a`` where the code
+    expects the package ``a``, so a file ``a.py`` (the script itself, or one beside it) hides the package."""
+    evidence = [Evidence("message", f"No module named '{module}'; '{package}' is not a package", "the exception")]
+    shadow = next((p for p in _frame_files(ctx) if _file_of_module(p, package) and not p.endswith("__init__.py")
+                   and not _looks_installed(p)), None)
+    if shadow:
+        evidence.append(Evidence(f"a file named '{package}' in the traceback", shadow, "the traceback"))
+    where = shadow or f"{package}.py (in the script's folder, the notebook's folder or on sys.path)"
+    return Finding(
+        kind="module-not-found", cause="shadowed-by-local-file", confidence=0.85 if shadow else 0.8,
+        summary=f"'{package}' was imported as a plain module, not as the package '{package}' that provides "
+                f"'{module}': your file {where} has the package's name and is imported instead.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(f"Rename your {package}.py",
+                                 f"Rename {where} to a name no package has (and delete __pycache__ beside it), "
+                                 f"then restart the kernel or run the script again."),),
+        docs=docs_for("module-not-found", "shadowed-by-local-file"))
+
+
+def _looks_installed(path: str) -> bool:
+    norm = path.replace("\\", "/")
+    return "/site-packages/" in norm or "/dist-packages/" in norm or bool(re.search(r"/lib/python\d+\.\d+/", norm))
+
+
+def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
+    """Python's ``No module named 'a.b.c'`` names the first part of a dotted import that is missing: its
+    parent package 'a.b' was imported.  Unless that parent is a namespace shared by several distributions
+    (google, azure, nvidia …) or the name is a distribution of its own, the installed package lacks it."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "py-no-module-named" or "." not in module:
+        return False
+    parent = module.rsplit(".", 1)[0]
+    if parent in knowledge_tables.namespace_packages() or module in knowledge_tables.import_names():
+        return False
+    return all(part.isidentifier() for part in module.split("."))
+
+
+def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
+    parent = module.rsplit(".", 1)[0]
+    top = module.split(".")[0]
+    stdlib = top in getattr(sys, "stdlib_module_names", ())
+    if stdlib:
+        dist, what = "Python", f"this Python's standard library"
+        advice = (f"'{module}' is not in this Python's standard library: the code was written for another Python "
+                  f"version; run it with the version it needs, or use a release of the code made for this one.")
+    else:
+        dist, _, _ = distribution_for(ctx, parent)
+        what = f"the installed {dist}"
+        advice = (f"Check which release of {dist} provides '{module}' (its changelog: the module was added, moved "
+                  f"or removed), then install that release, e.g. %pip install \"{dist}==<version>\", or upgrade "
+                  f"the package whose code imports it.")
+    return Finding(
+        kind="module-not-found", cause="submodule-not-found", confidence=0.75,
+        summary=f"'{parent}' was imported, but {what} has no module '{module}': the code importing it was "
+                f"written for another release of {dist if not stdlib else 'Python'}, or the installation is "
+                f"incomplete.",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence("imported fine", parent, "Python names the first missing part of a dotted import")),
+        fixes=(fixes.instruction(f"Install the release of {dist} that the importing code was written for", advice),),
+        docs=docs_for("module-not-found", "submodule-not-found"))
 
 
 def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
