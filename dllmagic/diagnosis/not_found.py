@@ -491,6 +491,12 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
 
+    if partially and not path:
+        found = list(_partial_without_path(ctx, module, top, evidence))
+        if found:
+            yield from found
+            return
+
     if partially:
         yield Finding(
             kind="cannot-import-name", cause="circular-import", confidence=0.7,
@@ -505,6 +511,83 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
 
     if top:   # without the module's name there is no version to speak of
         yield from _name_not_in_version(ctx, module, top, path, evidence)
+
+
+_ARROW_LINE = re.compile(r"^\s*-+>\s*\d+\s(?P<code>.*)$")
+
+
+def _executed_line_before(ctx: Context, marker: str) -> Optional[str]:
+    """The last code line the traceback shows as executed before ``marker`` (the error line): the line after
+    a ``File "…", line N`` header, or IPython's ``---->`` line."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or marker not in text:
+        return None
+    lines = text[max(0, text.index(marker) - 20_000): text.index(marker)].split("\n")
+    executed = None
+    after_header = False
+    for line in lines:
+        arrow = _ARROW_LINE.match(line)
+        if arrow:
+            executed, after_header = arrow.group("code").strip(), False
+        elif _FRAME_FILE.match(line):
+            after_header = True
+        elif after_header and line.strip():
+            executed, after_header = line.strip(), False
+    return executed
+
+
+def _partial_without_path(ctx: Context, module: str, top: str, evidence: List[Evidence]) -> Iterable[Finding]:
+    """'partially initialized module' without the path Python prints after it (cut when pasted): decide
+    from the traceback around it whether the module's own package cycles or a file of the user's is imported
+    in its place."""
+    stem = module.split(".")[-1]
+    frame = next((p for p in reversed(_frame_files(ctx)) if _file_of_module(p, stem)), None)
+    executed = _executed_line_before(ctx, "partially initialized")
+    if frame is not None and not _looks_installed(frame):
+        yield _partial_shadow(module, top, evidence + [Evidence(f"a file named '{stem}' in the traceback", frame,
+                                                                 "the traceback")], 0.85, where=frame)
+        return
+    if (frame is not None) or (executed and re.match(r"from\s+\.", executed)):
+        # The cycle runs inside an installed package (its own file in the traceback, a relative import).
+        ev = evidence + ([Evidence("the module's file", frame, "the traceback")] if frame else []) + \
+            ([Evidence("the import that found it half-initialised", executed, "the traceback")] if executed else [])
+        yield _circular(module, ctx.failure.name, ev, 0.75)
+        return
+    if "." not in module:
+        # A top-level module seen half-initialised with no sign of a cycle inside a package: most often a
+        # script named like the package it imports (rockstar.py doing 'from rockstar import …').
+        yield _partial_shadow(module, top, evidence + [Evidence(
+            "reasoning", f"'{module}' is a top-level module and the traceback shows no import cycle inside a "
+                         f"package; a script named {top}.py imports itself in place of the package",
+            "the message")], 0.65)
+        yield _circular(module, ctx.failure.name, evidence, 0.5)
+
+
+def _partial_shadow(module: str, top: str, evidence: List[Evidence], confidence: float,
+                    where: Optional[str] = None) -> Finding:
+    place = where or f"{top}.py (or a folder {top}) in the script's or notebook's folder or on sys.path"
+    return Finding(
+        kind="cannot-import-name", cause="shadowed-by-local-file", confidence=confidence,
+        summary=f"'{module}' was found only partially initialised: your file {place} is most likely imported "
+                f"instead of the real '{top}' (it imports '{top}' and so imports itself).",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(f"Rename your {top}.py (or {top} folder)",
+                                 f"Rename {place} to a name no package has (and delete __pycache__ beside it), "
+                                 f"then restart the kernel."),),
+        docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
+
+
+def _circular(module: str, name: Optional[str], evidence: List[Evidence], confidence: float) -> Finding:
+    return Finding(
+        kind="cannot-import-name", cause="circular-import", confidence=confidence,
+        summary=f"'{module}' was imported again while it was still being initialised (a circular import), so "
+                f"'{name or '?'}' did not exist yet.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction("Break the import cycle",
+                                 f"Move the import of '{name or '?'}' into the function that uses it, or import the "
+                                 f"module ('import {module}') instead of the name; if the cycle is inside an "
+                                 f"installed package, use the release before or after the one that has it."),),
+        docs=docs_for("cannot-import-name", "circular-import"))
 
 
 def _well_known_module(ctx: Context, top: str) -> bool:
