@@ -607,7 +607,12 @@ def _shadow_source(path: str) -> str:
 def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
                          evidence: List[Evidence]) -> Iterable[Finding]:
     if top in ctx.stdlib_names or top in sys.stdlib_module_names:
-        return  # the standard library has no versions to pin: a file of the user's hides it (shadowing)
+        removed = knowledge_tables.stdlib_removed_name(module, ctx.failure.name or "")
+        running = ctx.interpreter.version if ctx.interpreter is not None else _python_of_path(path)
+        if removed is not None and not (running and knowledge_tables.version_key(running)
+                                        < knowledge_tables.version_key(removed["removed_in"])):
+            yield _name_removed_from_stdlib(ctx, module, removed, path, evidence)
+        return  # otherwise: the standard library has no versions to pin; a file of the user's hides it
     name = ctx.failure.name or "?"
     dist = None
     requirers: List[str] = []
@@ -636,6 +641,38 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                 f"between {top} and the code importing it).",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _name_removed_from_stdlib(ctx: Context, module: str, entry: dict, path: Optional[str],
+                              evidence: List[Evidence]) -> Finding:
+    """``from collections import Mapping`` on Python 3.10+: the name left the standard library; the code that
+    imports it (most often an old release of a package) was written for an older Python."""
+    name = ctx.failure.name
+    running = ctx.interpreter.version if ctx.interpreter is not None else _python_of_path(path)
+    ev = list(evidence)
+    if path:
+        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    if running:
+        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    ev.append(Evidence(f"{module}.{name} removed in", f"Python {entry['removed_in']}",
+                       f"knowledge/stdlib_removed_names.json#{entry['id']}"))
+    return Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85,
+        summary=f"'{name}' cannot be imported from '{module}': Python {entry['removed_in']} removed it "
+                f"(use {entry['replacement']}). The code importing it — often an old release of a package in "
+                f"the traceback — was written for an older Python: upgrade that package.",
+        evidence=tuple(ev),
+        fixes=(fixes.instruction(
+            "Upgrade the package whose code imports it",
+            f"Find the package in the traceback that runs 'from {module} import {name}' and upgrade it "
+            f"(%pip install --upgrade <it>); its newer releases import {entry['replacement']} instead. "
+            f"Otherwise run the code with a Python older than {entry['removed_in']}."),),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _python_of_path(path: Optional[str]) -> Optional[str]:
+    match = re.search(r"[\\/]python(\d\.\d{1,2})[\\/]", path or "")
+    return match.group(1) if match else None
 
 
 def _name_from_a_later_release(ctx: Context, module: str, name: str, dist, entry: dict,

@@ -1,0 +1,99 @@
+"""Import-system rules working from a pasted text alone: real texts from tests/data/corpus/threads.jsonl
+(tuned split; each test cites its id), fed to ``explain``.
+
+module-not-found (pip's PEP 668 refusal, 'X is not a package', a dotted name Python reports missing),
+cannot-import-name (a partially initialised module without its path; a name a Python release removed from
+the standard library), python-abi-mismatch (a .pyc of another Python).  No fix made from a pasted text
+runs anything.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from dllmagic.api import explain
+from dllmagic.failure import key_facts
+from dllmagic.model import report_to_dict
+
+THREADS = Path(__file__).resolve().parents[1] / "data" / "corpus" / "threads.jsonl"
+CASES = {c["id"]: c for c in map(json.loads, filter(str.strip, THREADS.read_text(encoding="utf-8").splitlines()))}
+
+#: corpus id (tuned split) → (kind, cause) of the top finding.
+EXPECTED = {
+    "t293": ("module-not-found", "externally-managed"),      # Kali: pip's PEP 668 refusal
+    "t296": ("module-not-found", "externally-managed"),      # Homebrew's wording of the marker
+    "t297": ("module-not-found", "externally-managed"),      # every line prefixed by an installer's log
+    "t422": ("module-not-found", "shadowed-by-local-file"),  # 'http' is not a package (stdlib hidden)
+    "t423": ("module-not-found", "shadowed-by-local-file"),  # mlx.py imports mlx.core
+    "t299": ("module-not-found", "submodule-not-found"),
+    "t300": ("module-not-found", "submodule-not-found"),
+    "t037": ("cannot-import-name", "shadowed-by-local-file"),  # rockstar.py, path cut off
+    "t042": ("cannot-import-name", "shadowed-by-local-file"),
+    "t429": ("cannot-import-name", "circular-import"),          # 'from .. import VERSION' inside the package
+    "t425": ("cannot-import-name", "circular-import"),          # the package's own __init__ in the frames
+    "t387": ("cannot-import-name", "name-not-in-installed-version"),  # collections.Mapping, Python 3.10
+    "t389": ("cannot-import-name", "name-not-in-installed-version"),
+}
+
+
+def _top(text):
+    report = explain(text)
+    assert report.findings, text
+    return report, report.findings[0]
+
+
+@pytest.mark.parametrize("case_id", sorted(EXPECTED))
+def test_top_cause_of_a_real_text(case_id, validate_report):
+    report, top = _top(CASES[case_id]["error"])
+    validate_report(report_to_dict(report))
+    assert (top.kind, top.cause) == EXPECTED[case_id], top.summary
+    assert top.kind == CASES[case_id]["category"]
+    assert top.evidence and top.fixes
+    assert not any(fix.runnable or fix.argv for fix in top.fixes)
+    assert "''" not in top.summary and " None" not in top.summary   # never a template with an empty name
+
+
+def test_pep668_names_the_package_manager_and_offers_a_venv_never_the_override():
+    _, top = _top(CASES["t296"]["error"])                   # Homebrew
+    assert any(e.value == "brew" for e in top.evidence)
+    fix_text = " ".join(f.title + " " + f.cell for f in top.fixes)
+    assert "venv" in fix_text and "--break-system-packages" not in fix_text
+
+
+def test_not_a_package_names_the_shadowing_file_from_the_traceback():
+    _, top = _top(CASES["t423"]["error"])
+    assert "/Users/cc/Documents/uvm/mlx.py" in top.summary
+
+
+def test_a_dotted_name_under_a_shared_namespace_is_a_missing_distribution_not_a_submodule():
+    # google.cloud is shared by many distributions: the missing part is one of them.
+    _, top = _top("ModuleNotFoundError: No module named 'google.cloud.storage'")
+    assert top.cause == "not-installed"
+    assert "namespace" in top.summary
+    # under a regular package the parent was imported, so the submodule is what is missing
+    _, top = _top("ModuleNotFoundError: No module named 'sklearn.externals.joblib'")
+    assert top.cause == "submodule-not-found" and "'sklearn.externals' was imported" in top.summary
+
+
+def test_partially_initialised_in_a_file_of_the_users_in_the_frames_is_that_file():
+    text = ('Traceback (most recent call last):\n  File "/home/ana/work/tabulate.py", line 1, in <module>\n'
+            '    from tabulate import tabulate\n'
+            "ImportError: cannot import name 'tabulate' from partially initialized module 'tabulate' "
+            "(most likely due to a circular import)")
+    _, top = _top(text)
+    assert top.cause == "shadowed-by-local-file" and "/home/ana/work/tabulate.py" in top.summary
+
+
+def test_a_partially_initialised_message_wrapped_before_module_is_read():
+    # t426: the message wrapped by the web page after "partially initialized", a wrapper error chained after.
+    report = explain(CASES["t426"]["error"])
+    assert report.top.kind == "cannot-import-name"
+    assert key_facts(report.failure)["failing_module"] == "fastmcp.tools.function_tool"
+
+
+def test_a_removed_stdlib_name_on_an_older_python_is_not_blamed_on_the_removal():
+    text = ("ImportError: cannot import name 'Mapping' from 'collections' "
+            "(/usr/lib/python{}/collections/__init__.py)")
+    assert _top(text.format("3.10"))[1].cause == "name-not-in-installed-version"
+    assert "collections.abc" in _top(text.format("3.12"))[1].summary
+    assert _top(text.format("3.9"))[1].cause != "name-not-in-installed-version"
