@@ -147,3 +147,26 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
     return before or after
 
 
+
+
+#: faulthandler's dump ("most recent call first"): ``  File "/…/torch/__init__.py", line 81 in <module>``.
+_FAULT_FRAME = re.compile(r'^\s*File "(?P<file>[^"\n]{1,1024})", line \d+ in <module>\s*$', re.MULTILINE)
+#: An import typed (or pasted) as its own line, not indented: the code a user shows before a crash.
+_TYPED_IMPORT = re.compile(r"^(?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))",
+                           re.MULTILINE)
+
+
+def crashed_module(text: str, start: int, end: int) -> Optional[str]:
+    """The module whose import crashed the process, when no traceback's import line says it: the innermost
+    module being executed in faulthandler's dump after the crash line (a file of an installed package), or
+    else the last import typed on a line of its own before it."""
+    for m in _FAULT_FRAME.finditer(text, end, min(len(text), end + 20_000)):
+        path = m.group("file")
+        package = _package_of_file(path)
+        if package is not None:
+            stem = _split_path(path)[-1][: -len(".py")]
+            return package if stem == "__init__" else f"{package}.{stem}"
+    last = None
+    for m in _TYPED_IMPORT.finditer(text, max(0, start - 20_000), start):
+        last = m.group("from") or m.group("imp")
+    return last

@@ -356,4 +356,14 @@ def _check_diagnosis_tables() -> List[str]:
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
-                    "introduced_names", "python_capi_symbols", "namespace_packages", "stdlib_removed_names")
+                    "introduced_names", "python_capi_symbols", "namespace_packages", "stdlib_removed_names",
+                    "pyc_magic_numbers")
+
+
+# -- import-system tables (recognition of pasted texts) ----------------------------------------------
+def python_of_pyc_magic(number: int) -> Optional[dict]:
+    """The entry of the Python release whose .pyc files start with magic ``number``, or None."""
+    for entry in load("pyc_magic_numbers")["entries"]:
+        if entry["first"] <= number <= entry["last"]:
+            return entry
+    return None

@@ -97,3 +97,26 @@ def test_a_removed_stdlib_name_on_an_older_python_is_not_blamed_on_the_removal()
     assert _top(text.format("3.10"))[1].cause == "name-not-in-installed-version"
     assert "collections.abc" in _top(text.format("3.12"))[1].summary
     assert _top(text.format("3.9"))[1].cause != "name-not-in-installed-version"
+
+
+def test_a_pyc_of_another_python_is_named_by_its_magic_number(validate_report):
+    # t460: a repository that shipped only .pyc files compiled by Python 3.8.
+    report, top = _top(CASES["t460"]["error"])
+    validate_report(report_to_dict(report))
+    assert (top.kind, top.cause) == ("python-abi-mismatch", "built-for-other-python")
+    assert "Python 3.8" in top.summary
+    assert key_facts(report.failure)["failing_module"] == "get_byteplot_image"
+    assert not any(fix.runnable for fix in top.fixes)
+    # a magic number no table row knows still gives the cause, without a version
+    _, top = _top("ImportError: bad magic number in 'mod': b'\\x00\\x00\\r\\n'")
+    assert top.cause == "built-for-other-python" and "another Python" in top.summary
+
+
+@pytest.mark.parametrize("case_id, module", [
+    ("t601", "torch"),       # faulthandler's dump: the innermost module being executed, in site-packages
+    ("t568", "pypowsybl"),   # the import the user showed, then "Windows fatal exception: access violation"
+])
+def test_a_crash_names_the_module_being_imported(case_id, module):
+    report = explain(CASES[case_id]["error"])
+    assert report.top.kind == "import-crashed"
+    assert key_facts(report.failure)["failing_module"] == module
