@@ -120,3 +120,10 @@ def test_a_crash_names_the_module_being_imported(case_id, module):
     report = explain(CASES[case_id]["error"])
     assert report.top.kind == "import-crashed"
     assert key_facts(report.failure)["failing_module"] == module
+
+
+def test_the_path_after_a_message_moved_to_its_own_line_by_a_renderer_is_read():
+    # t309: rich's traceback puts "(…/google/protobuf/internal/__init__.py)" on the line after the message.
+    report = explain(CASES["t309"]["error"])
+    assert key_facts(report.failure)["found_path"] == \
+        "/usr/local/lib/python3.9/dist-packages/google/protobuf/internal/__init__.py"
