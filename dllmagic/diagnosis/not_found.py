@@ -182,11 +182,18 @@ _FRAME_FILE = re.compile(r'^\s*File "(?P<a>[^"\n]{1,1024})", line \d|^\s*File (?
                          r'|^(?P<c>(?:/|[A-Za-z]:\\)[^\n]{0,1023}?\.py) in ', re.MULTILINE)
 
 
-def _frame_files(ctx: Context) -> List[str]:
-    """The files of the traceback frames in the pasted text, in order."""
+def _frame_files(ctx: Context, before: Optional[str] = None) -> List[str]:
+    """The files of the traceback frames in the pasted text, in order; with ``before``, only those of the
+    traceback that ends at the first line holding that text (the frames leading to that error)."""
     text = ctx.cache.get("text")
     if not isinstance(text, str):
         return []
+    if before is not None:
+        end = text.find(before)
+        if end < 0:
+            return []
+        start = text.rfind("Traceback (most recent call last)", max(0, end - 50_000), end)
+        text = text[max(start, end - 50_000, 0): end]
     return [m.group("a") or m.group("b") or m.group("c") for m in _FRAME_FILE.finditer(text)]
 
 
@@ -450,6 +457,16 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
     if ctx.interpreter is not None:
         evidence.insert(0, _env_line(ctx))
 
+    if partially and path and not _well_known_module(ctx, top):
+        cycle = _cycle_through(ctx, path)
+        if cycle is not None:
+            # The module's file started an import that another file of the user's brought back to it: the
+            # frames show a cycle among the user's own modules, not a file imported in a package's place.
+            yield _circular(module, failure.name, evidence + [Evidence("module file", path, "the message"),
+                                                              Evidence("imported back from", cycle, "the traceback")],
+                            0.8)
+            return
+
     if path and _shadow_name(path, top) and not _is_environment_path(ctx, path):
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
         hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p != path
@@ -537,30 +554,56 @@ def _executed_line_before(ctx: Context, marker: str) -> Optional[str]:
 
 
 def _partial_without_path(ctx: Context, module: str, top: str, evidence: List[Evidence]) -> Iterable[Finding]:
-    """'partially initialized module' without the path Python prints after it (cut when pasted): decide
-    from the traceback around it whether the module's own package cycles or a file of the user's is imported
-    in its place."""
+    """'partially initialized module' without the path Python prints after it (cut when pasted, or never
+    printed: the AttributeError): decide from the traceback before it whether the module's own package
+    cycles or a file of the user's is imported in its place."""
     stem = module.split(".")[-1]
-    frame = next((p for p in reversed(_frame_files(ctx)) if _file_of_module(p, stem)), None)
+    frames = _frame_files(ctx, before="partially initialized")
+    last = frames[-1] if frames else None
     executed = _executed_line_before(ctx, "partially initialized")
-    if frame is not None and not _looks_installed(frame):
-        yield _partial_shadow(module, top, evidence + [Evidence(f"a file named '{stem}' in the traceback", frame,
-                                                                 "the traceback")], 0.85, where=frame)
+    ran = [Evidence("the import that found it half-initialised", executed, "the traceback")] if executed else []
+    if last is not None and _file_of_module(last, stem):
+        if not _looks_installed(last):
+            # The module's own file, outside site-packages, imports the module: it imports itself.
+            yield _partial_shadow(module, top, evidence + [Evidence(
+                f"a file named '{stem}' imports it", last, "the traceback")] + ran, 0.85, where=last)
+        else:
+            yield _circular(module, ctx.failure.name, evidence + [Evidence("the module's file", last, "the traceback")]
+                            + ran, 0.75)
         return
-    if (frame is not None) or (executed and re.match(r"from\s+\.", executed)):
-        # The cycle runs inside an installed package (its own file in the traceback, a relative import).
-        ev = evidence + ([Evidence("the module's file", frame, "the traceback")] if frame else []) + \
-            ([Evidence("the import that found it half-initialised", executed, "the traceback")] if executed else [])
-        yield _circular(module, ctx.failure.name, ev, 0.75)
+    if last is not None and any(_file_of_module(p, stem) for p in frames):
+        # The module's file started an import that came back to it from another file: a cycle.
+        yield _circular(module, ctx.failure.name, evidence + [Evidence("imported back from", last, "the traceback")]
+                        + ran, 0.75)
         return
-    if "." not in module:
-        # A top-level module seen half-initialised with no sign of a cycle inside a package: most often a
-        # script named like the package it imports (rockstar.py doing 'from rockstar import …').
+    if executed and re.match(r"from\s+\.", executed):
+        yield _circular(module, ctx.failure.name, evidence + ran, 0.75)   # a relative import inside the package
+        return
+    if "." not in module and ctx.failure.signature == "py-cannot-import-name-partially-initialized":
+        # ImportError prints the module's path, and it was cut: a top-level module seen half-initialised with
+        # no sign of a cycle is most often a script named like the package it imports (rockstar.py doing
+        # 'from rockstar import …').
         yield _partial_shadow(module, top, evidence + [Evidence(
             "reasoning", f"'{module}' is a top-level module and the traceback shows no import cycle inside a "
                          f"package; a script named {top}.py imports itself in place of the package",
             "the message")], 0.65)
         yield _circular(module, ctx.failure.name, evidence, 0.5)
+
+
+def _cycle_through(ctx: Context, path: str) -> Optional[str]:
+    """The file that imported the half-initialised module back, when the traceback shows the module's own file
+    ``path`` earlier and another file (not an installed one) last; else None."""
+    def norm(p: str) -> str:
+        return p.replace("\\", "/").rstrip("/")
+
+    frames = [norm(p) for p in _frame_files(ctx, before="partially initialized")]
+    target = norm(path)
+    if len(frames) < 2 or frames[-1] == target or target not in frames[:-1]:
+        return None
+    last = frames[-1]
+    if _looks_installed(last) or last.startswith("<") or not last.endswith(".py"):
+        return None
+    return last
 
 
 def _partial_shadow(module: str, top: str, evidence: List[Evidence], confidence: float,

@@ -127,3 +127,37 @@ def test_the_path_after_a_message_moved_to_its_own_line_by_a_renderer_is_read():
     report = explain(CASES["t309"]["error"])
     assert key_facts(report.failure)["found_path"] == \
         "/usr/local/lib/python3.9/dist-packages/google/protobuf/internal/__init__.py"
+
+
+def _run(folder: Path, files: dict, script: str) -> str:
+    """Write ``files`` into ``folder`` and run ``script`` there with this Python: its real stderr."""
+    import subprocess
+    import sys
+
+    for name, source in files.items():
+        (folder / name).write_text(source)
+    done = subprocess.run([sys.executable, "-E", "-s", script], cwd=folder, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0
+    return done.stderr
+
+
+def test_a_cycle_among_the_users_own_modules_is_circular_not_shadowing(tmp_path):
+    # main.py -> app.py -> models.py -> "from app import x": Python's own traceback, with the path and cut.
+    text = _run(tmp_path, {"main.py": "from app import create\n",
+                           "app.py": "from models import db\ndef create(): pass\nx = 1\n",
+                           "models.py": "from app import x\ndb = 1\n"}, "main.py")
+    assert "partially initialized module 'app'" in text
+    _, top = _top(text)
+    assert top.cause == "circular-import" and any(e.value.endswith("models.py") for e in top.evidence)
+    cut = text.rstrip().rsplit(" (", 1)[0]            # the path after the message cut off when pasted
+    assert _top(cut)[1].cause == "circular-import"
+
+
+def test_a_script_that_imports_itself_is_shadowing_with_or_without_the_path(tmp_path):
+    # The real shape of c100 / t038: a script named like the package it imports.
+    text = _run(tmp_path, {"rockstar.py": "from rockstar import RockStar\n"}, "rockstar.py")
+    _, top = _top(text)
+    assert top.cause == "shadowed-by-local-file"
+    cut = text.rstrip().rsplit(" (", 1)[0]
+    _, top = _top(cut)
+    assert top.cause == "shadowed-by-local-file" and str(tmp_path / "rockstar.py") in top.summary
