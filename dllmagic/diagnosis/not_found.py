@@ -125,6 +125,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         if _names_a_missing_submodule(ctx, module):
             yield _submodule_missing_from_text(ctx, module)
             return
+        elsewhere = _pip_says_installed(ctx, module)
+        if elsewhere is not None:
+            yield _installed_elsewhere_from_text(ctx, module, *elsewhere)
+            return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
         namespace = knowledge_tables.namespace_parent(module)
@@ -266,6 +270,50 @@ def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
                   Evidence("imported fine", parent, "Python names the first missing part of a dotted import")),
         fixes=(fixes.instruction(f"Install the release of {dist} that the importing code was written for", advice),),
         docs=docs_for("module-not-found", "submodule-not-found"))
+
+
+#: pip's "Requirement already satisfied: numpy in /usr/lib/python3/dist-packages (1.21.5)".
+_ALREADY_SATISFIED = re.compile(r"Requirement already satisfied: (?P<name>[A-Za-z0-9][\w.\-]{0,100})(?:\[[^\]\n]{0,200}\])?"
+                                r"(?:[<>=!~][^\s]{0,100})? in (?P<path>[^\s(]{1,1024})")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pip_says_installed(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
+    """(distribution, folder) when pip, in the same pasted text, says the distribution that provides the
+    missing module is already installed: then the importing Python is not the one that pip belongs to."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or "Requirement already satisfied" not in text:
+        return None
+    top = module.split(".")[0]
+    dist, validated, _ = distribution_for(ctx, module)
+    wanted = {_normal(top), _normal(dist)} if validated else {_normal(top)}
+    for m in _ALREADY_SATISFIED.finditer(text):
+        if _normal(m.group("name")) in wanted:
+            return m.group("name"), m.group("path")
+    return None
+
+
+def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder: str) -> Finding:
+    evidence = [Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence(f"pip: {dist} already installed in", folder, "pip's 'Requirement already satisfied'")]
+    others = [p for p in _frame_files(ctx) if _looks_installed(p) and not p.startswith(folder.rstrip("/\\"))]
+    if others:
+        evidence.append(Evidence("the importing Python's files", others[-1], "the traceback"))
+    return Finding(
+        kind="module-not-found", cause="installed-in-other-environment", confidence=0.8,
+        summary=f"pip reports {dist} already installed in {folder}, yet the Python that imports finds no module "
+                f"'{module}': that pip belongs to another Python environment than the one running the code (a "
+                f"terminal's pip and the notebook's kernel, two conda environments …).",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            f"Install {dist} with the importing Python's own pip",
+            f"In the notebook run %pip install {dist} (it uses the kernel's own Python); in a terminal run "
+            f"<the python that runs the code> -m pip install {dist}. Or run the code with the environment that "
+            f"holds {folder} (switch the notebook's kernel to it)."),),
+        docs=docs_for("module-not-found", "installed-in-other-environment"))
 
 
 def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):

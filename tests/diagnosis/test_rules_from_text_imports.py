@@ -161,3 +161,22 @@ def test_a_script_that_imports_itself_is_shadowing_with_or_without_the_path(tmp_
     cut = text.rstrip().rsplit(" (", 1)[0]
     _, top = _top(cut)
     assert top.cause == "shadowed-by-local-file" and str(tmp_path / "rockstar.py") in top.summary
+
+
+def test_pip_saying_already_installed_then_no_module_is_another_environment(tmp_path):
+    # Real output of both tools, pasted together: pip of this environment says pytest is installed; a Python
+    # that does not read this site-packages (-S) cannot import it.
+    import subprocess
+    import sys
+
+    pip = subprocess.run([sys.executable, "-m", "pip", "install", "--no-index", "--disable-pip-version-check",
+                          "pytest"], capture_output=True, text=True, timeout=120)
+    assert "Requirement already satisfied: pytest in " in pip.stdout
+    run = subprocess.run([sys.executable, "-S", "-c", "import pytest"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=60)
+    report, top = _top(pip.stdout + "\n" + run.stderr)
+    assert (top.kind, top.cause) == ("module-not-found", "installed-in-other-environment")
+    assert any(e.fact.startswith("pip: pytest already installed in") for e in top.evidence)
+    assert not any(fix.runnable for fix in top.fixes)
+    # without pip's statement the same error stays "not installed"
+    assert _top(run.stderr)[1].cause == "not-installed"
