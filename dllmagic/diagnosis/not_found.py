@@ -556,7 +556,7 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
 
-    if partially and not path:
+    if partially and not path and top:
         found = list(_partial_without_path(ctx, module, top, evidence))
         if found:
             yield from found
