@@ -155,6 +155,10 @@ _FAULT_FRAME = re.compile(r'^\s*File "(?P<file>[^"\n]{1,1024})", line \d+ in <mo
 _TYPED_IMPORT = re.compile(r"^(?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))",
                            re.MULTILINE)
 
+#: ``python -c "import torch"`` (or ``-c 'from x import y'``), the command a shell says crashed.
+_COMMAND_IMPORT = re.compile(r"""-c\s{1,8}["'](?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b"""
+                             r"""|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))""")
+
 
 def crashed_module(text: str, start: int, end: int) -> Optional[str]:
     """The module whose import crashed the process, when no traceback's import line says it: the innermost
@@ -169,4 +173,9 @@ def crashed_module(text: str, start: int, end: int) -> Optional[str]:
     last = None
     for m in _TYPED_IMPORT.finditer(text, max(0, start - 20_000), start):
         last = m.group("from") or m.group("imp")
+    if last is None:
+        # A shell's crash line names the command it ran: "zsh: abort  python -c "import torch"".
+        line_end = text.find("\n", end)
+        for m in _COMMAND_IMPORT.finditer(text, max(0, start - 20_000), line_end if line_end >= 0 else len(text)):
+            last = m.group("from") or m.group("imp")
     return last

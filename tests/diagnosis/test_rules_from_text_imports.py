@@ -180,3 +180,21 @@ def test_pip_saying_already_installed_then_no_module_is_another_environment(tmp_
     assert not any(fix.runnable for fix in top.fixes)
     # without pip's statement the same error stays "not installed"
     assert _top(run.stderr)[1].cause == "not-installed"
+
+
+def test_a_shells_crash_line_is_a_crash_and_names_the_module_of_its_command(tmp_path):
+    # Real: bash reporting a Python that aborted (no core file: no "(core dumped)").
+    import subprocess
+    import sys
+
+    done = subprocess.run(["bash", "-c", f'"{sys.executable}" -c "import os; os.abort()"; true'],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert "Aborted" in done.stderr
+    assert explain(done.stderr).top.kind == "import-crashed"
+    # the wordings of macOS's shell and of zsh, which this machine has not got
+    for text, module in (("Abort trap: 6", None),
+                         ('zsh: abort      python -c "import torch"', "torch"),
+                         ("zsh: bus error  python -c 'from cv2 import imread'", "cv2")):
+        report = explain(text)
+        assert report.top.kind == "import-crashed", text
+        assert key_facts(report.failure).get("failing_module") == module, text
