@@ -117,6 +117,23 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("module-not-found", "stdlib-module-missing"))
         return
 
+    if text_only and top in getattr(sys, "stdlib_module_names", ()) and "Fatal Python error" in (ctx.cache.get("text") or ""):
+        # The interpreter stopped while starting: it cannot find its own standard library.
+        yield Finding(
+            kind="module-not-found", cause="stdlib-not-found", confidence=0.85,
+            summary=f"Python stopped while starting because it cannot find '{top}', a module of its own standard "
+                    f"library: PYTHONHOME or PYTHONPATH is set for another Python, or the base installation this "
+                    f"environment was made from was moved, upgraded or removed.",
+            evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                      Evidence("standard-library module", top, "sys.stdlib_module_names"),
+                      Evidence("the interpreter did not start", "Fatal Python error", "the text")),
+            fixes=(fixes.instruction(
+                "Unset PYTHONHOME and PYTHONPATH, or recreate the environment",
+                "Remove PYTHONHOME and PYTHONPATH where they are set (shell profile, system environment variables, "
+                "the IDE's run configuration, the kernelspec's env); if the environment's base Python was moved or "
+                "uninstalled, create the environment again from an installed Python."),),
+            docs=docs_for("module-not-found", "stdlib-not-found"))
+        return
     if text_only:
         not_a_package = dict(ctx.failure.details).get("not_a_package") if ctx.failure else None
         if not_a_package and module.startswith(not_a_package + "."):
@@ -231,7 +248,7 @@ def _not_a_package_from_text(ctx: Context, module: str, package: str) -> Finding
 
 def _looks_installed(path: str) -> bool:
     norm = path.replace("\\", "/")
-    return "/site-packages/" in norm or "/dist-packages/" in norm or bool(re.search(r"/lib/python\d+\.\d+/", norm))
+    return "/site-packages/" in norm or "/dist-packages/" in norm or bool(re.search(r"/lib(?:64)?/python\d+\.\d+/", norm))
 
 
 def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
@@ -479,7 +496,7 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
         # From text alone: the standard library folder looks like .../lib/pythonX.Y/...
         import re
 
-        return bool(re.search(r"/lib/python\d+\.\d+/|/Lib/", norm))
+        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm))
     for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
         if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
             return True

@@ -198,3 +198,19 @@ def test_a_shells_crash_line_is_a_crash_and_names_the_module_of_its_command(tmp_
         report = explain(text)
         assert report.top.kind == "import-crashed", text
         assert key_facts(report.failure).get("failing_module") == module, text
+
+
+def test_a_python_that_cannot_find_its_standard_library(tmp_path):
+    # t359: "Fatal Python error: init_fs_encoding … No module named 'encodings'" (tuned split).
+    report, top = _top(CASES["t359"]["error"])
+    assert (top.kind, top.cause) == ("module-not-found", "stdlib-not-found")
+    assert "PYTHONHOME" in top.summary and not any(f.runnable for f in top.fixes)
+    # Real: this Python started with PYTHONHOME pointing at an empty folder.
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONHOME=str(tmp_path))
+    done = subprocess.run([sys.executable, "-c", "pass"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode != 0 and "encodings" in done.stderr
+    assert _top(done.stderr)[1].cause == "stdlib-not-found"
