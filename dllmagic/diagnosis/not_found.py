@@ -102,6 +102,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     if removed:
         yield _removed_from_stdlib(ctx, removed, evidence)
         return
+    added = knowledge_tables.stdlib_added_modules().get(top)
+    if added and (text_only or knowledge_tables.version_key(ctx.interpreter.version)
+                  < knowledge_tables.version_key(added["added_in"])):
+        yield _newer_than_this_python(ctx, module, added, evidence)
+        return
     optional = knowledge_tables.optional_builtins().get(top)
     if optional and (text_only or top in ctx.stdlib_names):
         yield Finding(
@@ -419,6 +424,27 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
         summary=f"'{module}' exists only as an extension built for {other} ({path.replace(chr(92), '/').rsplit('/', 1)[-1]}); "
                 f"Python {ctx.interpreter.version} ignores it, so the import finds no module.",
         evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for("python-abi-mismatch", "built-for-other-python"))
+
+
+def _newer_than_this_python(ctx: Context, module: str, entry: dict, evidence: List[Evidence]) -> Finding:
+    """``No module named 'tomllib'``: a standard-library module of a later Python than the one running."""
+    where = f"Python {ctx.interpreter.version}" if ctx.interpreter is not None else "the Python running this code"
+    fix_list = []
+    if entry.get("backport"):
+        fix_list.append(fixes.pip_install(ctx.interpreter, [entry["backport"]], validated=True,
+                                          title=f"Install the backport {entry['backport']}"))
+    fix_list.append(fixes.instruction(
+        f"{'Or run' if entry.get('backport') else 'Run'} the code with Python {entry['added_in']} or later",
+        f"'{entry['module']}' is part of the standard library from Python {entry['added_in']} on"
+        + (f"; on older Pythons install {entry['backport']} and use: {entry['use']}." if entry.get("backport") else ".")))
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.85,
+        summary=f"'{entry['module']}' came into the standard library with Python {entry['added_in']}, and {where} is "
+                f"older" + (f": install the backport {entry['backport']}, or use Python {entry['added_in']}+."
+                            if entry.get("backport") else f": use Python {entry['added_in']} or later."),
+        evidence=tuple(evidence + [Evidence("added to the standard library in", f"Python {entry['added_in']}",
+                                            f"knowledge/stdlib_added_modules.json#{entry['id']}")]),
+        fixes=tuple(fix_list), docs=docs_for("module-not-found", "not-installed"))
 
 
 def _removed_from_stdlib(ctx: Context, entry: dict, evidence: List[Evidence]) -> Finding:

@@ -356,8 +356,9 @@ def _check_diagnosis_tables() -> List[str]:
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
-                    "introduced_names", "python_capi_symbols", "namespace_packages", "stdlib_removed_names",
-                    "pyc_magic_numbers")
+                    "introduced_names", "python_capi_symbols",
+                    # import-system tables (recognition of pasted texts)
+                    "namespace_packages", "stdlib_removed_names", "stdlib_added_modules", "pyc_magic_numbers")
 
 
 # -- import-system tables (recognition of pasted texts) ----------------------------------------------
@@ -367,3 +368,9 @@ def python_of_pyc_magic(number: int) -> Optional[dict]:
         if entry["first"] <= number <= entry["last"]:
             return entry
     return None
+
+
+@lru_cache(maxsize=None)
+def stdlib_added_modules() -> Dict[str, dict]:
+    """Standard-library module → the Python release that added it (and its backport distribution)."""
+    return _by("stdlib_added_modules", "module")

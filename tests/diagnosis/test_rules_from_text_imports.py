@@ -214,3 +214,13 @@ def test_a_python_that_cannot_find_its_standard_library(tmp_path):
     done = subprocess.run([sys.executable, "-c", "pass"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "encodings" in done.stderr
     assert _top(done.stderr)[1].cause == "stdlib-not-found"
+
+
+def test_a_stdlib_module_of_a_later_python_offers_its_backport_never_a_guessed_name():
+    report, top = _top("Traceback (most recent call last):\n  File \"/srv/app/config.py\", line 2, in <module>\n"
+                       "    import tomllib\nModuleNotFoundError: No module named 'tomllib'")
+    assert (top.kind, top.cause) == ("module-not-found", "not-installed")
+    assert "Python 3.11" in top.summary and "tomli" in top.summary
+    assert [f.cell for f in top.fixes][0] == "%pip install tomli" and not any(f.runnable for f in top.fixes)
+    _, top = _top("ModuleNotFoundError: No module named 'secrets'")     # no backport: only the Python
+    assert [f.title for f in top.fixes] == ["Run the code with Python 3.6 or later"]
