@@ -86,6 +86,9 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     text_only = ctx.interpreter is None
     if not module:
         return   # no name to speak of (a text without one): nothing true to say here
+    if ctx.failure is not None and ctx.failure.signature in _DISTRIBUTION_SIGNATURES:
+        yield _distribution_not_found(ctx, module)
+        return
     if not all(part.isidentifier() for part in module.split(".")):
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.6,
@@ -424,6 +427,36 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
         summary=f"'{module}' exists only as an extension built for {other} ({path.replace(chr(92), '/').rsplit('/', 1)[-1]}); "
                 f"Python {ctx.interpreter.version} ignores it, so the import finds no module.",
         evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for("python-abi-mismatch", "built-for-other-python"))
+
+
+#: Signatures whose name is a distribution's (metadata looked up by name), not an import name.
+_DISTRIBUTION_SIGNATURES = ("pkg-resources-distribution-not-found", "importlib-metadata-package-not-found")
+
+
+def _distribution_not_found(ctx: Context, name: str) -> Finding:
+    """pkg_resources' DistributionNotFound and importlib.metadata's PackageNotFoundError: code asked for the
+    metadata of a distribution by its name, and none of that name is installed."""
+    failure = ctx.failure
+    details = dict(failure.details)
+    requirement = name + details.get("specifier", "").strip()
+    asked_by = failure.required_by
+    evidence = [Evidence("distribution asked for", requirement, "the exception")]
+    if asked_by:
+        evidence.append(Evidence("required by", asked_by, "the exception"))
+    if ctx.interpreter is not None:
+        evidence.insert(0, _env_line(ctx))
+    try:
+        fixes.validate_requirement(requirement)
+        safe = True
+    except fixes.UnsafeName:
+        safe = False
+    fix = _install_or_explain(ctx, name, requirement if safe else name, validated=safe)
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.8,
+        summary=f"The distribution {requirement} is not installed in that environment"
+                + (f": {asked_by} requires it" if asked_by else "")
+                + " (the code looked up its installed metadata by name and found none).",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
 
 
 def _newer_than_this_python(ctx: Context, module: str, entry: dict, evidence: List[Evidence]) -> Finding:

@@ -224,3 +224,20 @@ def test_a_stdlib_module_of_a_later_python_offers_its_backport_never_a_guessed_n
     assert [f.cell for f in top.fixes][0] == "%pip install tomli" and not any(f.runnable for f in top.fixes)
     _, top = _top("ModuleNotFoundError: No module named 'secrets'")     # no backport: only the Python
     assert [f.title for f in top.fixes] == ["Run the code with Python 3.6 or later"]
+
+
+def test_a_distribution_looked_up_by_name_is_a_distribution_not_an_import_name(tmp_path):
+    # Real: importlib.metadata (and pkg_resources, where installed) asked for a distribution nobody installed.
+    import subprocess
+    import sys
+
+    code = "import importlib.metadata as m; m.version('no-such-dist-for-dllmagic')"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    report, top = _top(done.stderr)
+    assert (top.kind, top.cause) == ("module-not-found", "not-installed")
+    assert key_facts(report.failure)["failing_module"] == "no-such-dist-for-dllmagic"
+    assert "distribution no-such-dist-for-dllmagic is not installed" in top.summary   # not "can't be a module"
+    report, top = _top("pkg_resources.DistributionNotFound: The 'tqdm>=4.27' distribution was not found and is "
+                       "required by transformers")
+    assert key_facts(report.failure)["failing_module"] == "tqdm" and report.failure.required_by == "transformers"
+    assert "tqdm>=4.27" in top.summary and not any(f.runnable for f in top.fixes)
