@@ -241,3 +241,11 @@ def test_a_distribution_looked_up_by_name_is_a_distribution_not_an_import_name(t
                        "required by transformers")
     assert key_facts(report.failure)["failing_module"] == "tqdm" and report.failure.required_by == "transformers"
     assert "tqdm>=4.27" in top.summary and not any(f.runnable for f in top.fixes)
+
+
+def test_numpy_too_old_without_a_package_name_renders_no_placeholder():
+    # t402: "module compiled against API version 0xc but this version of numpy is 0xa", no package named.
+    report, top = _top(CASES["t402"]["error"])
+    assert (top.kind, top.cause) == ("numpy-abi-mismatch", "numpy-2-abi")
+    for fix in top.fixes:
+        assert "An extension module" not in fix.title and not fix.title.endswith(" this"), fix.title
