@@ -249,3 +249,10 @@ def test_numpy_too_old_without_a_package_name_renders_no_placeholder():
     assert (top.kind, top.cause) == ("numpy-abi-mismatch", "numpy-2-abi")
     for fix in top.fixes:
         assert "An extension module" not in fix.title and not fix.title.endswith(" this"), fix.title
+
+
+def test_a_crash_names_the_distribution_to_rebuild_not_the_import_name():
+    # t612: cv2 crashed on import; the build to change is opencv-python's.
+    top = explain(CASES["t612"]["error"]).top
+    assert top.kind == "import-crashed"
+    assert any("build of opencv-python" in f.cell for f in top.fixes)
