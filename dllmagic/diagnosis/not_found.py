@@ -103,6 +103,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     removed = _stdlib_entry(top)
     if removed:
+        running = _python_in_text(ctx) if text_only else None
+        if running and knowledge_tables.version_key(running) < knowledge_tables.version_key(removed["removed_in"]):
+            # The text's own paths show a Python that still has the module: not the removal.
+            yield _stdlib_part_missing(ctx, module, removed, running)
+            return
         yield _removed_from_stdlib(ctx, removed, evidence)
         return
     added = knowledge_tables.stdlib_added_modules().get(top)
@@ -478,6 +483,42 @@ def _newer_than_this_python(ctx: Context, module: str, entry: dict, evidence: Li
         evidence=tuple(evidence + [Evidence("added to the standard library in", f"Python {entry['added_in']}",
                                             f"knowledge/stdlib_added_modules.json#{entry['id']}")]),
         fixes=tuple(fix_list), docs=docs_for("module-not-found", "not-installed"))
+
+
+#: Standard-library modules Debian and Ubuntu ship as packages of their own (before Python removed them).
+_DEBIAN_SPLIT = {"distutils": "python3-distutils", "lib2to3": "python3-lib2to3"}
+_PYTHON_IN_PATH = re.compile(r"[\\/](?:lib(?:64)?[\\/])?python(3\.\d{1,2})[\\/]")
+
+
+def _python_in_text(ctx: Context) -> Optional[str]:
+    """The Python version the pasted traceback's paths show (…/lib/python3.10/…), the innermost frame's."""
+    versions = [m.group(1) for p in _frame_files(ctx) for m in [_PYTHON_IN_PATH.search(p)] if m]
+    return versions[-1] if versions else None
+
+
+def _stdlib_part_missing(ctx: Context, module: str, entry: dict, running: str) -> Finding:
+    top = module.split(".")[0]
+    debian = _DEBIAN_SPLIT.get(top)
+    system = any(p.startswith(("/usr/lib/python3", "/usr/local/lib/python3")) for p in _frame_files(ctx))
+    evidence = [Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence("Python of the traceback's files", running, "the paths in the traceback"),
+                Evidence(f"{top} removed from the standard library in", f"Python {entry['removed_in']}", entry["source"])]
+    if debian and system:
+        fix = fixes.instruction(f"Install {debian} (Debian/Ubuntu split it from python3)",
+                                f"sudo apt install {debian}   (for the system Python {running}); in a virtual "
+                                f"environment made from it the same package is needed.")
+    else:
+        fix = fixes.instruction(f"Use a complete Python {running}",
+                                f"Python {running} still includes '{top}': this installation lacks it. Install the "
+                                f"distribution's package for it"
+                                + (f" ({debian} on Debian/Ubuntu)" if debian else "")
+                                + ", or use a full Python build (python.org, conda, uv).")
+    return Finding(
+        kind="module-not-found", cause="stdlib-module-missing", confidence=0.8,
+        summary=f"'{top}' is still part of the standard library in Python {running} (it was removed only in "
+                f"{entry['removed_in']}), so this Python's installation lacks it"
+                + (f": Debian and Ubuntu ship it separately as {debian}." if debian else "."),
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "stdlib-module-missing"))
 
 
 def _removed_from_stdlib(ctx: Context, entry: dict, evidence: List[Evidence]) -> Finding:

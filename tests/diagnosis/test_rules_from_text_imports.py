@@ -256,3 +256,16 @@ def test_a_crash_names_the_distribution_to_rebuild_not_the_import_name():
     top = explain(CASES["t612"]["error"]).top
     assert top.kind == "import-crashed"
     assert any("build of opencv-python" in f.cell for f in top.fixes)
+
+
+def test_a_removed_stdlib_module_on_a_python_that_still_has_it_is_not_the_removal():
+    # The text's own paths decide the Python: 3.10 still has distutils (removed in 3.12).
+    text = ('Traceback (most recent call last):\n'
+            '  File "/home/ana/venv/lib/python{v}/site-packages/numpy/distutils/__init__.py", line 24, in <module>\n'
+            '    from distutils.util import strtobool\n'
+            "ModuleNotFoundError: No module named 'distutils.util'\n")
+    _, top = _top(text.format(v="3.10"))
+    assert (top.kind, top.cause) == ("module-not-found", "stdlib-module-missing")
+    assert "python3-distutils" in top.summary and "3.10" in top.summary
+    assert _top(text.format(v="3.12"))[1].cause == "removed-from-stdlib"
+    assert _top("ModuleNotFoundError: No module named 'distutils'")[1].cause == "removed-from-stdlib"
