@@ -280,25 +280,36 @@ def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
 def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
     parent = module.rsplit(".", 1)[0]
     top = module.split(".")[0]
+    evidence = (Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence("imported fine", parent, "Python names the first missing part of a dotted import"))
     stdlib = top in getattr(sys, "stdlib_module_names", ())
+    dist, validated, _ = (None, False, None) if stdlib else distribution_for(ctx, parent)
     if stdlib:
-        dist, what = "Python", f"this Python's standard library"
-        advice = (f"'{module}' is not in this Python's standard library: the code was written for another Python "
-                  f"version; run it with the version it needs, or use a release of the code made for this one.")
-    else:
-        dist, _, _ = distribution_for(ctx, parent)
-        what = f"the installed {dist}"
+        title = "Run the code with the Python version it was written for"
+        summary = (f"'{parent}' was imported, but this Python's standard library has no module '{module}': the code "
+                   f"importing it was written for another Python version.")
+        advice = (f"'{module}' is not in this Python's standard library: run the code with the version it needs, or "
+                  f"use a release of the code made for this one.")
+    elif validated:
+        title = f"Install the release of {dist} that the importing code was written for"
+        summary = (f"'{parent}' was imported, but the installed {dist} has no module '{module}': the code importing "
+                   f"it was written for another release of {dist}, or the installation is incomplete.")
         advice = (f"Check which release of {dist} provides '{module}' (its changelog: the module was added, moved "
                   f"or removed), then install that release, e.g. %pip install \"{dist}==<version>\", or upgrade "
                   f"the package whose code imports it.")
+    else:
+        # Not a distribution dllmagic knows: perhaps a package of the user's own; no release to name.
+        title = f"Find which '{top}' the code expects"
+        summary = (f"'{parent}' was imported, but it has no module '{module}': the '{top}' Python found is another "
+                   f"version than the code expects, its installation is incomplete, or a folder '{top}' of yours "
+                   f"was found first.")
+        advice = (f"If '{top}' is an installed package, install the release that provides '{module}' (its changelog "
+                  f"says when it was added, moved or removed). If it is your own package, check that "
+                  f"{module.replace('.', '/')}.py exists and that no other folder named '{top}' comes first on "
+                  f"sys.path.")
     return Finding(
-        kind="module-not-found", cause="submodule-not-found", confidence=0.75,
-        summary=f"'{parent}' was imported, but {what} has no module '{module}': the code importing it was "
-                f"written for another release of {dist if not stdlib else 'Python'}, or the installation is "
-                f"incomplete.",
-        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
-                  Evidence("imported fine", parent, "Python names the first missing part of a dotted import")),
-        fixes=(fixes.instruction(f"Install the release of {dist} that the importing code was written for", advice),),
+        kind="module-not-found", cause="submodule-not-found", confidence=0.75 if (validated or stdlib) else 0.65,
+        summary=summary, evidence=evidence, fixes=(fixes.instruction(title, advice),),
         docs=docs_for("module-not-found", "submodule-not-found"))
 
 
