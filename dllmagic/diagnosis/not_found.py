@@ -831,6 +831,9 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
         if removed is not None and not (running and knowledge_tables.version_key(running)
                                         < knowledge_tables.version_key(removed["removed_in"])):
             yield _name_removed_from_stdlib(ctx, module, removed, path, evidence)
+        elif removed is None and (ctx.failure.name or "") in _DEBIAN_SPLIT_SUBMODULES.get(module, ()) and path \
+                and _DEBIAN_STDLIB.match(path.replace("\\", "/")):
+            yield _debian_split_stdlib(ctx, module, top, path, evidence)
         return  # otherwise: the standard library has no versions to pin; a file of the user's hides it
     name = ctx.failure.name or "?"
     dist = None
@@ -860,6 +863,34 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                 f"between {top} and the code importing it).",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+#: The submodules the split package holds (the minimal Python keeps only the package's __init__ and version).
+_DEBIAN_SPLIT_SUBMODULES = {"distutils": frozenset({
+    "archive_util", "ccompiler", "cmd", "command", "config", "core", "cygwinccompiler", "debug", "dep_util",
+    "dir_util", "dist", "errors", "extension", "fancy_getopt", "file_util", "filelist", "log", "msvccompiler",
+    "spawn", "sysconfig", "text_file", "unixccompiler", "util"})}
+#: The system Python's own standard library on Debian and Ubuntu (deadsnakes' Pythons too).
+_DEBIAN_STDLIB = re.compile(r"^/usr/lib/python(3\.\d{1,2})/")
+
+
+def _debian_split_stdlib(ctx: Context, module: str, top: str, path: str, evidence: List[Evidence]) -> Finding:
+    """``cannot import name 'sysconfig' from 'distutils' (/usr/lib/python3.9/distutils/__init__.py)``: Debian's
+    python3.X-minimal ships only the package's __init__; the rest is the separate distutils package."""
+    version = _DEBIAN_STDLIB.match(path.replace("\\", "/")).group(1)
+    package = _DEBIAN_SPLIT[top]
+    versioned = package.replace("python3-", f"python{version}-")
+    return Finding(
+        kind="cannot-import-name", cause="stdlib-module-missing", confidence=0.8,
+        summary=f"'{module}' of the system Python {version} ({path}) is only the stub Debian and Ubuntu ship in "
+                f"the minimal Python: the rest of {top} is the separate package {package} ({versioned} for a Python "
+                f"from the deadsnakes PPA), which is not installed.",
+        evidence=tuple(evidence + [Evidence(f"'{module}' loaded from", path, "the message"),
+                                   Evidence("system Python", version, "the path")]),
+        fixes=(fixes.instruction(f"Install {package} (or {versioned})",
+                                 f"sudo apt install {package}   — for Python {version} from the deadsnakes PPA: "
+                                 f"sudo apt install {versioned}. Or use a virtual environment made with a full Python."),),
+        docs=docs_for("cannot-import-name", "stdlib-module-missing"))
 
 
 def _name_removed_from_stdlib(ctx: Context, module: str, entry: dict, path: Optional[str],

@@ -269,3 +269,12 @@ def test_a_removed_stdlib_module_on_a_python_that_still_has_it_is_not_the_remova
     assert "python3-distutils" in top.summary and "3.10" in top.summary
     assert _top(text.format(v="3.12"))[1].cause == "removed-from-stdlib"
     assert _top("ModuleNotFoundError: No module named 'distutils'")[1].cause == "removed-from-stdlib"
+
+
+def test_debians_distutils_stub_names_the_split_package():
+    text = "ImportError: cannot import name '{}' from 'distutils' (/usr/lib/python3.9/distutils/__init__.py)"
+    _, top = _top(text.format("sysconfig"))
+    assert (top.kind, top.cause) == ("cannot-import-name", "stdlib-module-missing")
+    assert "python3-distutils" in top.summary and "python3.9-distutils" in top.summary
+    assert _top(text.format("no_such_name"))[1].cause != "stdlib-module-missing"      # not one of its submodules
+    assert _top(text.format("sysconfig").replace("/usr/lib/", "/opt/py/lib/"))[1].cause != "stdlib-module-missing"
