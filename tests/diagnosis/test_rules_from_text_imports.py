@@ -278,3 +278,24 @@ def test_debians_distutils_stub_names_the_split_package():
     assert "python3-distutils" in top.summary and "python3.9-distutils" in top.summary
     assert _top(text.format("no_such_name"))[1].cause != "stdlib-module-missing"      # not one of its submodules
     assert _top(text.format("sysconfig").replace("/usr/lib/", "/opt/py/lib/"))[1].cause != "stdlib-module-missing"
+
+
+def test_a_sourceless_pyc_with_python_38s_magic_number_is_read_from_pythons_own_message(tmp_path):
+    # A real .pyc of this Python whose header says Python 3.8 (magic 3413): the real import system's message.
+    import importlib.util
+    import py_compile
+    import subprocess
+    import sys
+
+    (tmp_path / "src.py").write_text("x = 1\n")
+    pyc = tmp_path / "old_module.pyc"
+    py_compile.compile(str(tmp_path / "src.py"), cfile=str(pyc))
+    data = pyc.read_bytes()
+    assert data[:4] == importlib.util.MAGIC_NUMBER
+    pyc.write_bytes((3413).to_bytes(2, "little") + b"\r\n" + data[4:])
+    done = subprocess.run([sys.executable, "-c", "import old_module"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=60)
+    assert "bad magic number in 'old_module'" in done.stderr
+    report, top = _top(done.stderr)
+    assert (top.kind, top.cause) == ("python-abi-mismatch", "built-for-other-python")
+    assert "Python 3.8" in top.summary and key_facts(report.failure)["failing_module"] == "old_module"
