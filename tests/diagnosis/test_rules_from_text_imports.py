@@ -299,3 +299,16 @@ def test_a_sourceless_pyc_with_python_38s_magic_number_is_read_from_pythons_own_
     report, top = _top(done.stderr)
     assert (top.kind, top.cause) == ("python-abi-mismatch", "built-for-other-python")
     assert "Python 3.8" in top.summary and key_facts(report.failure)["failing_module"] == "old_module"
+
+
+def test_real_python_messages_for_a_shadowing_script_and_a_missing_submodule(tmp_path):
+    # The shape of t423, made here: a script named like the package it imports a submodule of.
+    text = _run(tmp_path, {"pytest.py": "import pytest.nonexistent\n"}, "pytest.py")
+    assert "'pytest' is not a package" in text
+    _, top = _top(text)
+    assert top.cause == "shadowed-by-local-file" and str(tmp_path / "pytest.py") in top.summary
+    (tmp_path / "pytest.py").unlink()
+    # The installed package is found, its submodule is not (Python names 'pytest.nonexistent').
+    text = _run(tmp_path, {"main.py": "import pytest.nonexistent\n"}, "main.py")
+    _, top = _top(text)
+    assert top.cause == "submodule-not-found" and "'pytest' was imported" in top.summary
