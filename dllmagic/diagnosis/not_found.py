@@ -212,7 +212,7 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
 #: Frame headers of tracebacks: Python's ``File "…", line N``, IPython 8's ``File /x.py:N`` and IPython 7's
 #: ``/x.py in <module>()``.  Anchored at line starts, bounded: one linear pass.
-_FRAME_FILE = re.compile(r'^\s*File "(?P<a>[^"\n]{1,1024})", line \d|^\s*File (?P<b>[^\s":][^\n:]{0,1023}?\.py):\d'
+_FRAME_FILE = re.compile(r'^[ \t]*File "(?P<a>[^"\n]{1,1024})", line \d|^[ \t]*File (?P<b>[^\s":][^\n:]{0,1023}?\.py):\d'
                          r'|^(?P<c>(?:/|[A-Za-z]:\\)[^\n]{0,1023}?\.py) in ', re.MULTILINE)
 
 
