@@ -324,4 +324,4 @@ def test_long_runs_of_blank_lines_and_blanks_parse_in_linear_time():
     for text in texts:
         start = time.perf_counter()
         explain(text)
-        assert time.perf_counter() - start < 6, "parsing took too long"
+        assert time.perf_counter() - start < 10, "parsing took too long"
