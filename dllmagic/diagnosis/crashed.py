@@ -103,7 +103,8 @@ def crashed(ctx: Context) -> Iterable[Finding]:
         fix = fixes.instruction(
             f"Find the native library behind the crash of {module}",
             f"Run  python -X faulthandler -c \"import {module}\"  in a terminal with this environment to see the "
-            f"native stack; then install a build of {module} made for this CPU and these libraries.")
+            f"native stack; then install a build of {_distribution(ctx, module)} made for this CPU and these "
+            f"libraries.")
     else:   # the text names no module: say what is known, never render an empty name
         summary = f"An import killed the Python process: {meaning}."
         fix = fixes.instruction(
@@ -127,3 +128,11 @@ def _previous_run(ctx: Context, module, sig: str, meaning: str, evidence, kind: 
         kind=kind if module else "import-crashed", cause="previous-run-crashed", confidence=0.9,
         summary=f"The previous run of this kernel died {where} ({sig or 'fatal error'}: {meaning}).",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for(kind, "previous-run-crashed"))
+
+
+def _distribution(ctx: Context, module: str) -> str:
+    """The distribution to name for ``module`` (cv2 → opencv-python) where it is known, else the module."""
+    from .not_found import distribution_for
+
+    dist, validated, _ = distribution_for(ctx, module)
+    return dist if validated else module.split(".")[0]

@@ -788,7 +788,7 @@ def _other_python(ctx: Context, symbol: str, extension: str, folder: Optional[st
     versions = f" (built for Python {built_for}" + (f", running {running})" if running else ")") if built_for else ""
     return Finding(
         kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.88,
-        summary=f"{basename(extension) or (dist_name or 'The extension')} was built for another Python than the one "
+        summary=f"{basename(extension) or (failure.module and f'The extension module {failure.module}') or dist_name or 'The extension'} was built for another Python than the one "
                 f"importing it{versions}" + (f": the C-API symbol {symbol} is missing." if symbol else "."),
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("python-abi-mismatch", "built-for-other-python"))

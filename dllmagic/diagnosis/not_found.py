@@ -52,6 +52,33 @@ def _stdlib_entry(module: str) -> Optional[dict]:
     return knowledge_tables.stdlib_changes().get(module)
 
 
+#: pip's own PEP 668 refusal; the marker's text, which pip prints between its lines, names the manager.
+_PEP668_MANAGER = re.compile(r"try (?P<manager>apt|brew|dnf|pacman|apk|zypper) install")
+
+
+@rule("module-not-found")
+def externally_managed_refusal(ctx: Context) -> Iterable[Finding]:
+    """pip's ``error: externally-managed-environment`` in the text: the install was refused because the Python
+    belongs to the operating system (PEP 668); a virtual environment is the way, not --break-system-packages."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "pip-externally-managed":
+        return
+    text = ctx.cache.get("text") or failure.message or ""
+    manager = _PEP668_MANAGER.search(text)
+    evidence = [Evidence("installer's refusal", "error: externally-managed-environment (PEP 668)", "pip")]
+    if manager:
+        evidence.append(Evidence("the system's package manager", manager.group("manager"),
+                                 "the EXTERNALLY-MANAGED marker's text"))
+    yield Finding(
+        kind="module-not-found", cause="externally-managed", confidence=0.9,
+        summary="pip refused to install: this Python belongs to the operating system and is marked externally "
+                "managed (PEP 668). Install into a virtual environment (and use it as the kernel), or install "
+                "the system package; --break-system-packages risks breaking the system's own tools.",
+        evidence=tuple(evidence),
+        fixes=(fixes.new_venv("Create a virtual environment, install there, and use it as this notebook's kernel"),),
+        docs=docs_for("module-not-found", "externally-managed"))
+
+
 @rule("module-not-found")
 def not_installed(ctx: Context) -> Iterable[Finding]:
     module = ctx.module
@@ -59,6 +86,9 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     text_only = ctx.interpreter is None
     if not module:
         return   # no name to speak of (a text without one): nothing true to say here
+    if ctx.failure is not None and ctx.failure.signature in _DISTRIBUTION_SIGNATURES:
+        yield _distribution_not_found(ctx, module)
+        return
     if not all(part.isidentifier() for part in module.split(".")):
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.6,
@@ -73,7 +103,17 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     removed = _stdlib_entry(top)
     if removed:
+        running = _python_in_text(ctx) if text_only else None
+        if running and knowledge_tables.version_key(running) < knowledge_tables.version_key(removed["removed_in"]):
+            # The text's own paths show a Python that still has the module: not the removal.
+            yield _stdlib_part_missing(ctx, module, removed, running)
+            return
         yield _removed_from_stdlib(ctx, removed, evidence)
+        return
+    added = knowledge_tables.stdlib_added_modules().get(top)
+    if added and (text_only or knowledge_tables.version_key(ctx.interpreter.version)
+                  < knowledge_tables.version_key(added["added_in"])):
+        yield _newer_than_this_python(ctx, module, added, evidence)
         return
     optional = knowledge_tables.optional_builtins().get(top)
     if optional and (text_only or top in ctx.stdlib_names):
@@ -90,13 +130,45 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("module-not-found", "stdlib-module-missing"))
         return
 
+    if text_only and top in getattr(sys, "stdlib_module_names", ()) and "Fatal Python error" in (ctx.cache.get("text") or ""):
+        # The interpreter stopped while starting: it cannot find its own standard library.
+        yield Finding(
+            kind="module-not-found", cause="stdlib-not-found", confidence=0.85,
+            summary=f"Python stopped while starting because it cannot find '{top}', a module of its own standard "
+                    f"library: PYTHONHOME or PYTHONPATH is set for another Python, or the base installation this "
+                    f"environment was made from was moved, upgraded or removed.",
+            evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                      Evidence("standard-library module", top, "sys.stdlib_module_names"),
+                      Evidence("the interpreter did not start", "Fatal Python error", "the text")),
+            fixes=(fixes.instruction(
+                "Unset PYTHONHOME and PYTHONPATH, or recreate the environment",
+                "Remove PYTHONHOME and PYTHONPATH where they are set (shell profile, system environment variables, "
+                "the IDE's run configuration, the kernelspec's env); if the environment's base Python was moved or "
+                "uninstalled, create the environment again from an installed Python."),),
+            docs=docs_for("module-not-found", "stdlib-not-found"))
+        return
     if text_only:
+        not_a_package = dict(ctx.failure.details).get("not_a_package") if ctx.failure else None
+        if not_a_package and module.startswith(not_a_package + "."):
+            yield _not_a_package_from_text(ctx, module, not_a_package)
+            return
+        if _names_a_missing_submodule(ctx, module):
+            yield _submodule_missing_from_text(ctx, module)
+            return
+        elsewhere = _pip_says_installed(ctx, module)
+        if elsewhere is not None:
+            yield _installed_elsewhere_from_text(ctx, module, *elsewhere)
+            return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
+        namespace = knowledge_tables.namespace_parent(module)
+        provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
+                    f"'{namespace}' is a namespace that several distributions share "
+                    f"({knowledge_tables.namespace_packages()[namespace]['example']}), and the one that provides "
+                    f"'{module}' is not installed there.")
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
-            summary=f"No module named '{module}' could be found by that interpreter; it is provided by the "
-                    f"distribution {dist}.",
+            summary=f"No module named '{module}' could be found by that interpreter; {provided}",
             evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
             fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
         return
@@ -136,6 +208,153 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+#: Frame headers of tracebacks: Python's ``File "…", line N``, IPython 8's ``File /x.py:N`` and IPython 7's
+#: ``/x.py in <module>()``.  Anchored at line starts, bounded: one linear pass.
+_FRAME_FILE = re.compile(r'^[ \t]*File "(?P<a>[^"\n]{1,1024})", line \d|^[ \t]*File (?P<b>[^\s":][^\n:]{0,1023}?\.py):\d'
+                         r'|^(?P<c>(?:/|[A-Za-z]:\\)[^\n]{0,1023}?\.py) in ', re.MULTILINE)
+
+
+def _frame_files(ctx: Context, before: Optional[str] = None) -> List[str]:
+    """The files of the traceback frames in the pasted text, in order; with ``before``, only those of the
+    traceback that ends at the first line holding that text (the frames leading to that error)."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str):
+        return []
+    if before is not None:
+        end = text.find(before)
+        if end < 0:
+            return []
+        start = text.rfind("Traceback (most recent call last)", max(0, end - 50_000), end)
+        text = text[max(start, end - 50_000, 0): end]
+    return [m.group("a") or m.group("b") or m.group("c") for m in _FRAME_FILE.finditer(text)]
+
+
+def _file_of_module(path: str, top: str) -> bool:
+    """``…/top.py`` (or another module suffix) or ``…/top/__init__.py``."""
+    parts = re.split(r"[\\/]", path.rstrip("/\\"))
+    if parts[-1].startswith("__init__.") and len(parts) > 1:
+        return parts[-2] == top
+    return parts[-1].split(".")[0] == top
+
+
+def _not_a_package_from_text(ctx: Context, module: str, package: str) -> Finding:
+    """``No module named 'a.b'; 'a' is not a package``: Python imported a plain module ``a`` where the code
+    expects the package ``a``, so a file ``a.py`` (the script itself, or one beside it) hides the package."""
+    evidence = [Evidence("message", f"No module named '{module}'; '{package}' is not a package", "the exception")]
+    shadow = next((p for p in _frame_files(ctx) if _file_of_module(p, package) and not p.endswith("__init__.py")
+                   and not _looks_installed(p)), None)
+    if shadow:
+        evidence.append(Evidence(f"a file named '{package}' in the traceback", shadow, "the traceback"))
+    where = shadow or f"{package}.py (in the script's folder, the notebook's folder or on sys.path)"
+    return Finding(
+        kind="module-not-found", cause="shadowed-by-local-file", confidence=0.85 if shadow else 0.8,
+        summary=f"'{package}' was imported as a plain module, not as the package '{package}' that provides "
+                f"'{module}': your file {where} has the package's name and is imported instead.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(f"Rename your {package}.py",
+                                 f"Rename {where} to a name no package has (and delete __pycache__ beside it), "
+                                 f"then restart the kernel or run the script again."),),
+        docs=docs_for("module-not-found", "shadowed-by-local-file"))
+
+
+def _looks_installed(path: str) -> bool:
+    norm = path.replace("\\", "/")
+    return "/site-packages/" in norm or "/dist-packages/" in norm or bool(re.search(r"/lib(?:64)?/python\d+\.\d+/", norm))
+
+
+def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
+    """Python's ``No module named 'a.b.c'`` names the first part of a dotted import that is missing: its
+    parent package 'a.b' was imported.  Unless that parent is a namespace shared by several distributions
+    (google, azure, nvidia …) or the name is a distribution of its own, the installed package lacks it."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "py-no-module-named" or "." not in module:
+        return False
+    parent = module.rsplit(".", 1)[0]
+    if parent in knowledge_tables.namespace_packages() or module in knowledge_tables.import_names():
+        return False
+    return all(part.isidentifier() for part in module.split("."))
+
+
+def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
+    parent = module.rsplit(".", 1)[0]
+    top = module.split(".")[0]
+    evidence = (Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence("imported fine", parent, "Python names the first missing part of a dotted import"))
+    stdlib = top in getattr(sys, "stdlib_module_names", ())
+    dist, validated, _ = (None, False, None) if stdlib else distribution_for(ctx, parent)
+    if stdlib:
+        title = "Run the code with the Python version it was written for"
+        summary = (f"'{parent}' was imported, but this Python's standard library has no module '{module}': the code "
+                   f"importing it was written for another Python version.")
+        advice = (f"'{module}' is not in this Python's standard library: run the code with the version it needs, or "
+                  f"use a release of the code made for this one.")
+    elif validated:
+        title = f"Install the release of {dist} that the importing code was written for"
+        summary = (f"'{parent}' was imported, but the installed {dist} has no module '{module}': the code importing "
+                   f"it was written for another release of {dist}, or the installation is incomplete.")
+        advice = (f"Check which release of {dist} provides '{module}' (its changelog: the module was added, moved "
+                  f"or removed), then install that release, e.g. %pip install \"{dist}==<version>\", or upgrade "
+                  f"the package whose code imports it.")
+    else:
+        # Not a distribution dllmagic knows: perhaps a package of the user's own; no release to name.
+        title = f"Find which '{top}' the code expects"
+        summary = (f"'{parent}' was imported, but it has no module '{module}': the '{top}' Python found is another "
+                   f"version than the code expects, its installation is incomplete, or a folder '{top}' of yours "
+                   f"was found first.")
+        advice = (f"If '{top}' is an installed package, install the release that provides '{module}' (its changelog "
+                  f"says when it was added, moved or removed). If it is your own package, check that "
+                  f"{module.replace('.', '/')}.py exists and that no other folder named '{top}' comes first on "
+                  f"sys.path.")
+    return Finding(
+        kind="module-not-found", cause="submodule-not-found", confidence=0.75 if (validated or stdlib) else 0.65,
+        summary=summary, evidence=evidence, fixes=(fixes.instruction(title, advice),),
+        docs=docs_for("module-not-found", "submodule-not-found"))
+
+
+#: pip's "Requirement already satisfied: numpy in /usr/lib/python3/dist-packages (1.21.5)".
+_ALREADY_SATISFIED = re.compile(r"Requirement already satisfied: (?P<name>[A-Za-z0-9][\w.\-]{0,100})(?:\[[^\]\n]{0,200}\])?"
+                                r"(?:[<>=!~][^\s]{0,100})? in (?P<path>[^\s(]{1,1024})")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pip_says_installed(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
+    """(distribution, folder) when pip, in the same pasted text, says the distribution that provides the
+    missing module is already installed: then the importing Python is not the one that pip belongs to."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or "Requirement already satisfied" not in text:
+        return None
+    top = module.split(".")[0]
+    dist, validated, _ = distribution_for(ctx, module)
+    wanted = {_normal(top), _normal(dist)} if validated else {_normal(top)}
+    for m in _ALREADY_SATISFIED.finditer(text):
+        if _normal(m.group("name")) in wanted:
+            return m.group("name"), m.group("path")
+    return None
+
+
+def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder: str) -> Finding:
+    evidence = [Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence(f"pip: {dist} already installed in", folder, "pip's 'Requirement already satisfied'")]
+    others = [p for p in _frame_files(ctx) if _looks_installed(p) and not p.startswith(folder.rstrip("/\\"))]
+    if others:
+        evidence.append(Evidence("the importing Python's files", others[-1], "the traceback"))
+    return Finding(
+        kind="module-not-found", cause="installed-in-other-environment", confidence=0.8,
+        summary=f"pip reports {dist} already installed in {folder}, yet the Python that imports finds no module "
+                f"'{module}': that pip belongs to another Python environment than the one running the code (a "
+                f"terminal's pip and the notebook's kernel, two conda environments …).",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            f"Install {dist} with the importing Python's own pip",
+            f"In the notebook run %pip install {dist} (it uses the kernel's own Python); in a terminal run "
+            f"<the python that runs the code> -m pip install {dist}. Or run the code with the environment that "
+            f"holds {folder} (switch the notebook's kernel to it)."),),
+        docs=docs_for("module-not-found", "installed-in-other-environment"))
 
 
 def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
@@ -226,6 +445,93 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
         evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for("python-abi-mismatch", "built-for-other-python"))
 
 
+#: Signatures whose name is a distribution's (metadata looked up by name), not an import name.
+_DISTRIBUTION_SIGNATURES = ("pkg-resources-distribution-not-found", "importlib-metadata-package-not-found")
+
+
+def _distribution_not_found(ctx: Context, name: str) -> Finding:
+    """pkg_resources' DistributionNotFound and importlib.metadata's PackageNotFoundError: code asked for the
+    metadata of a distribution by its name, and none of that name is installed."""
+    failure = ctx.failure
+    details = dict(failure.details)
+    requirement = name + details.get("specifier", "").strip()
+    asked_by = failure.required_by
+    evidence = [Evidence("distribution asked for", requirement, "the exception")]
+    if asked_by:
+        evidence.append(Evidence("required by", asked_by, "the exception"))
+    if ctx.interpreter is not None:
+        evidence.insert(0, _env_line(ctx))
+    try:
+        fixes.validate_requirement(requirement)
+        safe = True
+    except fixes.UnsafeName:
+        safe = False
+    fix = _install_or_explain(ctx, name, requirement if safe else name, validated=safe)
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.8,
+        summary=f"The distribution {requirement} is not installed in that environment"
+                + (f": {asked_by} requires it" if asked_by else "")
+                + " (the code looked up its installed metadata by name and found none).",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
+
+
+def _newer_than_this_python(ctx: Context, module: str, entry: dict, evidence: List[Evidence]) -> Finding:
+    """``No module named 'tomllib'``: a standard-library module of a later Python than the one running."""
+    where = f"Python {ctx.interpreter.version}" if ctx.interpreter is not None else "the Python running this code"
+    fix_list = []
+    if entry.get("backport"):
+        fix_list.append(fixes.pip_install(ctx.interpreter, [entry["backport"]], validated=True,
+                                          title=f"Install the backport {entry['backport']}"))
+    fix_list.append(fixes.instruction(
+        f"{'Or run' if entry.get('backport') else 'Run'} the code with Python {entry['added_in']} or later",
+        f"'{entry['module']}' is part of the standard library from Python {entry['added_in']} on"
+        + (f"; on older Pythons install {entry['backport']} and use: {entry['use']}." if entry.get("backport") else ".")))
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.85,
+        summary=f"'{entry['module']}' came into the standard library with Python {entry['added_in']}, and {where} is "
+                f"older" + (f": install the backport {entry['backport']}, or use Python {entry['added_in']}+."
+                            if entry.get("backport") else f": use Python {entry['added_in']} or later."),
+        evidence=tuple(evidence + [Evidence("added to the standard library in", f"Python {entry['added_in']}",
+                                            f"knowledge/stdlib_added_modules.json#{entry['id']}")]),
+        fixes=tuple(fix_list), docs=docs_for("module-not-found", "not-installed"))
+
+
+#: Standard-library modules Debian and Ubuntu ship as packages of their own (before Python removed them).
+_DEBIAN_SPLIT = {"distutils": "python3-distutils", "lib2to3": "python3-lib2to3"}
+_PYTHON_IN_PATH = re.compile(r"[\\/](?:lib(?:64)?[\\/])?python(3\.\d{1,2})[\\/]")
+
+
+def _python_in_text(ctx: Context) -> Optional[str]:
+    """The Python version the pasted traceback's paths show (…/lib/python3.10/…), the innermost frame's."""
+    versions = [m.group(1) for p in _frame_files(ctx) for m in [_PYTHON_IN_PATH.search(p)] if m]
+    return versions[-1] if versions else None
+
+
+def _stdlib_part_missing(ctx: Context, module: str, entry: dict, running: str) -> Finding:
+    top = module.split(".")[0]
+    debian = _DEBIAN_SPLIT.get(top)
+    system = any(p.startswith(("/usr/lib/python3", "/usr/local/lib/python3")) for p in _frame_files(ctx))
+    evidence = [Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence("Python of the traceback's files", running, "the paths in the traceback"),
+                Evidence(f"{top} removed from the standard library in", f"Python {entry['removed_in']}", entry["source"])]
+    if debian and system:
+        fix = fixes.instruction(f"Install {debian} (Debian/Ubuntu split it from python3)",
+                                f"sudo apt install {debian}   (for the system Python {running}); in a virtual "
+                                f"environment made from it the same package is needed.")
+    else:
+        fix = fixes.instruction(f"Use a complete Python {running}",
+                                f"Python {running} still includes '{top}': this installation lacks it. Install the "
+                                f"distribution's package for it"
+                                + (f" ({debian} on Debian/Ubuntu)" if debian else "")
+                                + ", or use a full Python build (python.org, conda, uv).")
+    return Finding(
+        kind="module-not-found", cause="stdlib-module-missing", confidence=0.8,
+        summary=f"'{top}' is still part of the standard library in Python {running} (it was removed only in "
+                f"{entry['removed_in']}), so this Python's installation lacks it"
+                + (f": Debian and Ubuntu ship it separately as {debian}." if debian else "."),
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "stdlib-module-missing"))
+
+
 def _removed_from_stdlib(ctx: Context, entry: dict, evidence: List[Evidence]) -> Finding:
     version = ctx.interpreter.version if ctx.interpreter else None
     where = f"Python {version}" if version else "newer Pythons"
@@ -301,7 +607,7 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
         # From text alone: the standard library folder looks like .../lib/pythonX.Y/...
         import re
 
-        return bool(re.search(r"/lib/python\d+\.\d+/|/Lib/", norm))
+        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm))
     for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
         if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
             return True
@@ -326,6 +632,16 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
     evidence = [Evidence("message", failure.message.splitlines()[0][:300], failure.exc_type)]
     if ctx.interpreter is not None:
         evidence.insert(0, _env_line(ctx))
+
+    if partially and path and not _well_known_module(ctx, top):
+        cycle = _cycle_through(ctx, path)
+        if cycle is not None:
+            # The module's file started an import that another file of the user's brought back to it: the
+            # frames show a cycle among the user's own modules, not a file imported in a package's place.
+            yield _circular(module, failure.name, evidence + [Evidence("module file", path, "the message"),
+                                                              Evidence("imported back from", cycle, "the traceback")],
+                            0.8)
+            return
 
     if path and _shadow_name(path, top) and not _is_environment_path(ctx, path):
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
@@ -368,6 +684,12 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
         return
 
+    if partially and not path and top:
+        found = list(_partial_without_path(ctx, module, top, evidence))
+        if found:
+            yield from found
+            return
+
     if partially:
         yield Finding(
             kind="cannot-import-name", cause="circular-import", confidence=0.7,
@@ -382,6 +704,109 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
 
     if top:   # without the module's name there is no version to speak of
         yield from _name_not_in_version(ctx, module, top, path, evidence)
+
+
+_ARROW_LINE = re.compile(r"^\s*-+>\s*\d+\s(?P<code>.*)$")
+
+
+def _executed_line_before(ctx: Context, marker: str) -> Optional[str]:
+    """The last code line the traceback shows as executed before ``marker`` (the error line): the line after
+    a ``File "…", line N`` header, or IPython's ``---->`` line."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or marker not in text:
+        return None
+    lines = text[max(0, text.index(marker) - 20_000): text.index(marker)].split("\n")
+    executed = None
+    after_header = False
+    for line in lines:
+        arrow = _ARROW_LINE.match(line)
+        if arrow:
+            executed, after_header = arrow.group("code").strip(), False
+        elif _FRAME_FILE.match(line):
+            after_header = True
+        elif after_header and line.strip():
+            executed, after_header = line.strip(), False
+    return executed
+
+
+def _partial_without_path(ctx: Context, module: str, top: str, evidence: List[Evidence]) -> Iterable[Finding]:
+    """'partially initialized module' without the path Python prints after it (cut when pasted, or never
+    printed: the AttributeError): decide from the traceback before it whether the module's own package
+    cycles or a file of the user's is imported in its place."""
+    stem = module.split(".")[-1]
+    frames = _frame_files(ctx, before="partially initialized")
+    last = frames[-1] if frames else None
+    executed = _executed_line_before(ctx, "partially initialized")
+    ran = [Evidence("the import that found it half-initialised", executed, "the traceback")] if executed else []
+    if last is not None and _file_of_module(last, stem):
+        if not _looks_installed(last):
+            # The module's own file, outside site-packages, imports the module: it imports itself.
+            yield _partial_shadow(module, top, evidence + [Evidence(
+                f"a file named '{stem}' imports it", last, "the traceback")] + ran, 0.85, where=last)
+        else:
+            yield _circular(module, ctx.failure.name, evidence + [Evidence("the module's file", last, "the traceback")]
+                            + ran, 0.75)
+        return
+    if last is not None and any(_file_of_module(p, stem) for p in frames):
+        # The module's file started an import that came back to it from another file: a cycle.
+        yield _circular(module, ctx.failure.name, evidence + [Evidence("imported back from", last, "the traceback")]
+                        + ran, 0.75)
+        return
+    if executed and re.match(r"from\s+\.", executed):
+        yield _circular(module, ctx.failure.name, evidence + ran, 0.75)   # a relative import inside the package
+        return
+    if "." not in module and ctx.failure.signature == "py-cannot-import-name-partially-initialized":
+        # ImportError prints the module's path, and it was cut: a top-level module seen half-initialised with
+        # no sign of a cycle is most often a script named like the package it imports (rockstar.py doing
+        # 'from rockstar import …').
+        yield _partial_shadow(module, top, evidence + [Evidence(
+            "reasoning", f"'{module}' is a top-level module and the traceback shows no import cycle inside a "
+                         f"package; a script named {top}.py imports itself in place of the package",
+            "the message")], 0.65)
+        yield _circular(module, ctx.failure.name, evidence, 0.5)
+
+
+def _cycle_through(ctx: Context, path: str) -> Optional[str]:
+    """The file that imported the half-initialised module back, when the traceback shows the module's own file
+    ``path`` earlier and another file (not an installed one) last; else None."""
+    def norm(p: str) -> str:
+        return p.replace("\\", "/").rstrip("/")
+
+    frames = [norm(p) for p in _frame_files(ctx, before="partially initialized")]
+    target = norm(path)
+    if len(frames) < 2 or frames[-1] == target or target not in frames[:-1]:
+        return None
+    last = frames[-1]
+    if _looks_installed(last) or last.startswith("<") or not last.endswith(".py"):
+        return None
+    return last
+
+
+def _partial_shadow(module: str, top: str, evidence: List[Evidence], confidence: float,
+                    where: Optional[str] = None) -> Finding:
+    place = where or f"{top}.py (or a folder {top}) in the script's or notebook's folder or on sys.path"
+    return Finding(
+        kind="cannot-import-name", cause="shadowed-by-local-file", confidence=confidence,
+        summary=f"'{module}' was found only partially initialised: your file {place} is most likely imported "
+                f"instead of the real '{top}' (it imports '{top}' and so imports itself).",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(f"Rename your {top}.py (or {top} folder)",
+                                 f"Rename {place} to a name no package has (and delete __pycache__ beside it), "
+                                 f"then restart the kernel."),),
+        docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
+
+
+def _circular(module: str, name: Optional[str], evidence: List[Evidence], confidence: float) -> Finding:
+    return Finding(
+        kind="cannot-import-name", cause="circular-import", confidence=confidence,
+        summary=f"'{module}' was imported again while it was still being initialised (a circular import), so "
+                f"'{name or '?'}' did not exist yet.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction("Break the import cycle",
+                                 f"Move the import of '{name or '?'}' into the function that uses it, or import the "
+                                 f"module ('import {module}') instead of the name; if the cycle is inside an "
+                                 f"installed package, use the release before or after the one that has it."),),
+        docs=docs_for("cannot-import-name", "circular-import"))
 
 
 def _well_known_module(ctx: Context, top: str) -> bool:
@@ -401,7 +826,15 @@ def _shadow_source(path: str) -> str:
 def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
                          evidence: List[Evidence]) -> Iterable[Finding]:
     if top in ctx.stdlib_names or top in sys.stdlib_module_names:
-        return  # the standard library has no versions to pin: a file of the user's hides it (shadowing)
+        removed = knowledge_tables.stdlib_removed_name(module, ctx.failure.name or "")
+        running = ctx.interpreter.version if ctx.interpreter is not None else _python_of_path(path)
+        if removed is not None and not (running and knowledge_tables.version_key(running)
+                                        < knowledge_tables.version_key(removed["removed_in"])):
+            yield _name_removed_from_stdlib(ctx, module, removed, path, evidence)
+        elif removed is None and (ctx.failure.name or "") in _DEBIAN_SPLIT_SUBMODULES.get(module, ()) and path \
+                and _DEBIAN_STDLIB.match(path.replace("\\", "/")):
+            yield _debian_split_stdlib(ctx, module, top, path, evidence)
+        return  # otherwise: the standard library has no versions to pin; a file of the user's hides it
     name = ctx.failure.name or "?"
     dist = None
     requirers: List[str] = []
@@ -430,6 +863,66 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                 f"between {top} and the code importing it).",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+#: The submodules the split package holds (the minimal Python keeps only the package's __init__ and version).
+_DEBIAN_SPLIT_SUBMODULES = {"distutils": frozenset({
+    "archive_util", "ccompiler", "cmd", "command", "config", "core", "cygwinccompiler", "debug", "dep_util",
+    "dir_util", "dist", "errors", "extension", "fancy_getopt", "file_util", "filelist", "log", "msvccompiler",
+    "spawn", "sysconfig", "text_file", "unixccompiler", "util"})}
+#: The system Python's own standard library on Debian and Ubuntu (deadsnakes' Pythons too).
+_DEBIAN_STDLIB = re.compile(r"^/usr/lib/python(3\.\d{1,2})/")
+
+
+def _debian_split_stdlib(ctx: Context, module: str, top: str, path: str, evidence: List[Evidence]) -> Finding:
+    """``cannot import name 'sysconfig' from 'distutils' (/usr/lib/python3.9/distutils/__init__.py)``: Debian's
+    python3.X-minimal ships only the package's __init__; the rest is the separate distutils package."""
+    version = _DEBIAN_STDLIB.match(path.replace("\\", "/")).group(1)
+    package = _DEBIAN_SPLIT[top]
+    versioned = package.replace("python3-", f"python{version}-")
+    return Finding(
+        kind="cannot-import-name", cause="stdlib-module-missing", confidence=0.8,
+        summary=f"'{module}' of the system Python {version} ({path}) is only the stub Debian and Ubuntu ship in "
+                f"the minimal Python: the rest of {top} is the separate package {package} ({versioned} for a Python "
+                f"from the deadsnakes PPA), which is not installed.",
+        evidence=tuple(evidence + [Evidence(f"'{module}' loaded from", path, "the message"),
+                                   Evidence("system Python", version, "the path")]),
+        fixes=(fixes.instruction(f"Install {package} (or {versioned})",
+                                 f"sudo apt install {package}   — for Python {version} from the deadsnakes PPA: "
+                                 f"sudo apt install {versioned}. Or use a virtual environment made with a full Python."),),
+        docs=docs_for("cannot-import-name", "stdlib-module-missing"))
+
+
+def _name_removed_from_stdlib(ctx: Context, module: str, entry: dict, path: Optional[str],
+                              evidence: List[Evidence]) -> Finding:
+    """``from collections import Mapping`` on Python 3.10+: the name left the standard library; the code that
+    imports it (most often an old release of a package) was written for an older Python."""
+    name = ctx.failure.name
+    running = ctx.interpreter.version if ctx.interpreter is not None else _python_of_path(path)
+    ev = list(evidence)
+    if path:
+        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    if running:
+        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    ev.append(Evidence(f"{module}.{name} removed in", f"Python {entry['removed_in']}",
+                       f"knowledge/stdlib_removed_names.json#{entry['id']}"))
+    return Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85,
+        summary=f"'{name}' cannot be imported from '{module}': Python {entry['removed_in']} removed it "
+                f"(use {entry['replacement']}). The code importing it — often an old release of a package in "
+                f"the traceback — was written for an older Python: upgrade that package.",
+        evidence=tuple(ev),
+        fixes=(fixes.instruction(
+            "Upgrade the package whose code imports it",
+            f"Find the package in the traceback that runs 'from {module} import {name}' and upgrade it "
+            f"(%pip install --upgrade <it>); its newer releases import {entry['replacement']} instead. "
+            f"Otherwise run the code with a Python older than {entry['removed_in']}."),),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _python_of_path(path: Optional[str]) -> Optional[str]:
+    match = re.search(r"[\\/]python(\d\.\d{1,2})[\\/]", path or "")
+    return match.group(1) if match else None
 
 
 def _name_from_a_later_release(ctx: Context, module: str, name: str, dist, entry: dict,
@@ -474,3 +967,52 @@ def _requirers(ctx: Context, dist) -> List[str]:
                            + ("" if ok else f" (installed {dist.version} does NOT satisfy it)"))
     out.sort(key=lambda line: "NOT" not in line)
     return out
+
+
+# -- bytecode of another Python ------------------------------------------------------------------------
+_BYTES_ESCAPE = re.compile(r"\\x([0-9a-fA-F]{2})|\\([rnt\\'\"0])|(.)", re.DOTALL)
+
+
+def _bytes_of_repr(text: str) -> bytes:
+    """The bytes a ``b'…'`` repr (its inside) stands for: escapes read by hand, nothing evaluated."""
+    out = bytearray()
+    simple = {"r": 13, "n": 10, "t": 9, "\\": 92, "'": 39, '"': 34, "0": 0}
+    for m in _BYTES_ESCAPE.finditer(text[:64]):
+        if m.group(1):
+            out.append(int(m.group(1), 16))
+        elif m.group(2):
+            out.append(simple[m.group(2)])
+        elif ord(m.group(3)) < 128:
+            out.append(ord(m.group(3)))
+    return bytes(out)
+
+
+@rule("python-abi-mismatch")
+def bytecode_of_other_python(ctx: Context) -> Iterable[Finding]:
+    """``bad magic number in 'X': b'U\\r\\r\\n'``: X is a .pyc compiled by another Python (without its .py, or
+    its .py is not where Python looks); the magic number names that Python."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "py-bad-magic-number":
+        return
+    module = failure.module or "the module"
+    magic = _bytes_of_repr(dict(failure.details).get("magic", ""))
+    entry = knowledge_tables.python_of_pyc_magic(int.from_bytes(magic[:2], "little")) if len(magic) >= 2 else None
+    evidence = [Evidence("message", failure.message.splitlines()[0][:300] if failure.message else "", failure.exc_type)]
+    built = ""
+    if entry is not None:
+        built = f" by Python {entry['python']}"
+        evidence.append(Evidence("magic number", f"{int.from_bytes(magic[:2], 'little')} = Python {entry['python']}",
+                                 f"knowledge/pyc_magic_numbers.json#{entry['id']}"))
+    if ctx.interpreter is not None:
+        evidence.append(Evidence("running", f"Python {ctx.interpreter.version}", "sys.version_info"))
+    yield Finding(
+        kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.9,
+        summary=f"'{module}' is compiled Python bytecode (.pyc) made{built or ' by another Python'}; each Python "
+                f"release reads only its own bytecode, so this one refuses it.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            f"Run it with Python {entry['python']}, or get its source" if entry else "Run it with the Python that "
+                                                                                    "compiled it, or get its source",
+            f"A .pyc without its .py runs only on the Python release that compiled it. Use that Python for this "
+            f"code, or get the .py source (or a release made for this Python) and delete the stale .pyc files."),),
+        docs=docs_for("python-abi-mismatch", "built-for-other-python"))

@@ -171,8 +171,15 @@ def _numpy_too_old(ctx: Context, offenders, numpy_version: Optional[str], eviden
               title=f"Upgrade NumPy to the release the extension was built for ({wanted})")
     if fix:
         fix_list.append(fix)
-    fix_list.append(fixes.instruction(f"Or install a release of {who} built for NumPy {numpy_version or 'this'}",
-                                      f"Pin {who} to the release that matches the NumPy your project needs."))
+    if offenders:
+        fix_list.append(fixes.instruction(
+            f"Or install a release of {who} built for NumPy {numpy_version or 'as installed'}",
+            f"Pin {who} to the release that matches the NumPy your project needs."))
+    else:   # no package named: say which, never a sentence with a placeholder for a name
+        fix_list.append(fixes.instruction(
+            "Or install releases of the extension's package built for the installed NumPy",
+            "The package whose extension failed (in the traceback) needs a release built for "
+            + (f"NumPy {numpy_version}" if numpy_version else "the installed NumPy") + "; pin it to that release."))
     return Finding(
         kind="numpy-abi-mismatch", cause="numpy-2-abi", confidence=0.85,
         summary=f"{who} was compiled against a newer NumPy than the installed one"

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
-from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports,
+from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
                       module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
@@ -281,7 +281,7 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 return _top_level(cand)
         return None
     if kind in ("import-crashed", "unsupported-cpu", "openmp-conflict", "gpu-runtime"):
-        candidates = [c for c in (tb_module,) if c]
+        candidates = [c for c in (tb_module, crashed_module(doc.text, hit.match.start(), hit.match.end())) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
         candidates = [from_path_module, tb_module or ""]
         if (tb_module and tb_module.startswith(from_path_module + ".")

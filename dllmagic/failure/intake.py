@@ -55,6 +55,8 @@ _STRUCTURAL = re.compile(
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
+#: A line that is only a parenthesised path or name: "(/usr/lib/python3.9/x/__init__.py)".
+_PAREN_LINE = re.compile(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: Widths at which terminals and consoles wrap a line.
 _WRAP_WIDTHS = frozenset({79, 80, 99, 100, 119, 120, 132})
 
@@ -87,6 +89,11 @@ def _join_wrapped(lines: List[str]) -> List[str]:
     out: List[str] = []
     last_len = 0   # the length of the last physical line in out[-1]: a line wrapped twice is three pieces
     for line in lines:
+        if out and line[:1] == "(" and _PAREN_LINE.match(line) and _EXCEPTION_LINE.match(out[-1]):
+            # The path Python prints after a message, "(…/pkg/__init__.py)", moved to a line of its own by a
+            # renderer's wrap (rich, a web page): it belongs to the exception line before it.
+            out[-1] = out[-1].rstrip() + " " + line.strip()
+            continue
         # A terminal cuts at its width wherever it is, after a space ("… version `GLIBCXX_3.4.30' " / "not
         # found (…") or before one ("… incompatible architecture" / " (have …"); an indented line is a
         # new line unless it is such a piece (one space, then text).

@@ -67,12 +67,23 @@ def module_from_path(path: str) -> Optional[str]:
 
 
 _FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>[^\n:]+?\.py):\d+)""")
+#: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
+#: indentation is stripped in Python and the statement matched from its first character, so no part of
+#: the pattern runs over a long run of blanks twice.
+_CODE_PREFIX = re.compile(r"""(?:-+>\s*\d+\s+|\d+\s+(?=\S))""")
 _IMPORT_STMT = re.compile(
-    r"""^(?:\s*-+>\s*\d+\s+|\s+|\s*\d+\s+(?=\S))?\s*(?:"""
-    r"""from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
+    r"""(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
     r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
-    r"""|.*?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
+    r"""|[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
     r""")""")
+
+
+def _match_import(line: str):
+    body = line.lstrip()
+    prefix = _CODE_PREFIX.match(body)
+    if prefix:
+        body = body[prefix.end():].lstrip()
+    return _IMPORT_STMT.match(body)
 
 
 def _package_of_file(path: str) -> Optional[str]:
@@ -149,7 +160,9 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
             previous_was_header = False
             continue
         previous_was_header = False
-        m = _IMPORT_STMT.match(line)
+        if ("import" not in line and "load" not in line) or len(line) > 4096:
+            continue   # every statement the pattern reads says one of these; no code line is that long
+        m = _match_import(line)
         if not m:
             continue
         name = m.group("from") or m.group("imp") or m.group("call")
@@ -191,3 +204,35 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
     return before or after
 
 
+
+
+#: faulthandler's dump ("most recent call first"): ``  File "/…/torch/__init__.py", line 81 in <module>``.
+_FAULT_FRAME = re.compile(r'^[ \t]*File "(?P<file>[^"\n]{1,1024})", line \d+ in <module>[ \t]*$', re.MULTILINE)
+#: An import typed (or pasted) as its own line, not indented: the code a user shows before a crash.
+_TYPED_IMPORT = re.compile(r"^(?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))",
+                           re.MULTILINE)
+
+#: ``python -c "import torch"`` (or ``-c 'from x import y'``), the command a shell says crashed.
+_COMMAND_IMPORT = re.compile(r"""-c\s{1,8}["'](?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b"""
+                             r"""|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))""")
+
+
+def crashed_module(text: str, start: int, end: int) -> Optional[str]:
+    """The module whose import crashed the process, when no traceback's import line says it: the innermost
+    module being executed in faulthandler's dump after the crash line (a file of an installed package), or
+    else the last import typed on a line of its own before it."""
+    for m in _FAULT_FRAME.finditer(text, end, min(len(text), end + 20_000)):
+        path = m.group("file")
+        package = _package_of_file(path)
+        if package is not None:
+            stem = _split_path(path)[-1][: -len(".py")]
+            return package if stem == "__init__" else f"{package}.{stem}"
+    last = None
+    for m in _TYPED_IMPORT.finditer(text, max(0, start - 20_000), start):
+        last = m.group("from") or m.group("imp")
+    if last is None:
+        # A shell's crash line names the command it ran: "zsh: abort  python -c "import torch"".
+        line_end = text.find("\n", end)
+        for m in _COMMAND_IMPORT.finditer(text, max(0, start - 20_000), line_end if line_end >= 0 else len(text)):
+            last = m.group("from") or m.group("imp")
+    return last

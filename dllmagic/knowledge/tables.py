@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from . import load
 
@@ -27,6 +27,33 @@ def stdlib_changes() -> Dict[str, dict]:
 def optional_builtins() -> Dict[str, dict]:
     """Standard-library module that needs an optional library at build time → entry."""
     return _by("optional_builtins", "module")
+
+
+@lru_cache(maxsize=None)
+def namespace_packages() -> Dict[str, dict]:
+    """Import name shared by several distributions (google, azure, nvidia, airflow.providers) → entry."""
+    return _by("namespace_packages", "import")
+
+
+def namespace_parent(module: str) -> Optional[str]:
+    """The longest proper dotted prefix of ``module`` that is a shared namespace package, or None."""
+    table = namespace_packages()
+    parts = module.split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        if ".".join(parts[:i]) in table:
+            return ".".join(parts[:i])
+    return None
+
+
+@lru_cache(maxsize=None)
+def _stdlib_removed_names() -> Dict[Tuple[str, str], dict]:
+    return {(entry["module"], name): entry for entry in load("stdlib_removed_names")["entries"]
+            for name in entry["names"]}
+
+
+def stdlib_removed_name(module: str, name: str) -> Optional[dict]:
+    """The entry saying from which Python on the standard-library ``module`` no longer defines ``name``."""
+    return _stdlib_removed_names().get((module, name))
 
 
 # -- diagnosis tables (issue 7, sections 2-4): appended ----------------------------------------------
@@ -360,4 +387,21 @@ def _check_diagnosis_tables() -> List[str]:
 DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libstdcxx_versions",
                     "linux_distributions", "framework_builds", "numpy2_support", "numpy_removed_names",
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
-                    "introduced_names", "python_capi_symbols")
+                    "introduced_names", "python_capi_symbols",
+                    # import-system tables (recognition of pasted texts)
+                    "namespace_packages", "stdlib_removed_names", "stdlib_added_modules", "pyc_magic_numbers")
+
+
+# -- import-system tables (recognition of pasted texts) ----------------------------------------------
+def python_of_pyc_magic(number: int) -> Optional[dict]:
+    """The entry of the Python release whose .pyc files start with magic ``number``, or None."""
+    for entry in load("pyc_magic_numbers")["entries"]:
+        if entry["first"] <= number <= entry["last"]:
+            return entry
+    return None
+
+
+@lru_cache(maxsize=None)
+def stdlib_added_modules() -> Dict[str, dict]:
+    """Standard-library module → the Python release that added it (and its backport distribution)."""
+    return _by("stdlib_added_modules", "module")
