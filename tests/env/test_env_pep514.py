@@ -222,6 +222,15 @@ def test_machine_description_registry_must_be_a_tree(tmp_path):
     assert load_machine(str(plain)).system.registry is None
 
 
+@pytest.mark.parametrize("root", [None, 5, ["files"], {"path": "files"}])
+def test_machine_description_root_of_another_type_is_named(tmp_path, root):
+    # (the fuzzer's case: "root": null raised a TypeError from os.path.join)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"platform": "linux", "root": root}))
+    with pytest.raises(MachineError, match="'root' must be a string"):
+        load_machine(str(bad))
+
+
 def test_kernels_cli_shows_registry_pythons(windows_machine, tmp_path):
     env = {"PYTHONPATH": str(REPO), "HOME": str(tmp_path)}
     proc = run_cli("kernels", "--machine", str(windows_machine), "--json", env=env)

@@ -245,7 +245,7 @@ def machine_from_dict(data: Dict[str, Any], *, base: str = ".", description: Opt
     platform = data.get("platform")
     if platform not in ("windows", "macos", "linux"):
         raise MachineError(f"'platform' must be windows, macos or linux, not {platform!r}"[:200])
-    root = os.path.join(base, data.get("root", "."))
+    root = os.path.join(base, _text(data.get("root", "."), "root", optional=False))
     if not os.path.isdir(root):
         raise MachineError(f"the machine's root folder {root} does not exist")
     python = data.get("python") or {}
