@@ -327,10 +327,15 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
     if ctx.interpreter is not None:
         evidence.insert(0, _env_line(ctx))
 
-    if path and _shadow_name(path, top) and not _is_environment_path(ctx, path):
+    own = _shadow_source(path) if path else ""
+    hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p not in (path, own)
+              and not p.startswith(own.rstrip("/\\") + "/")] if path else []
+    # A local package folder that hides nothing installed and has no well-known name is the user's own
+    # project (its extension not built, its own submodule): renaming it would break it; it is no shadow.
+    own_project = (ctx.interpreter is not None and own != path and not hidden
+                   and not _is_environment_path(ctx, path) and not _well_known_module(ctx, top))
+    if path and _shadow_name(path, top) and not _is_environment_path(ctx, path) and not own_project:
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
-        hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p != path
-                  and not p.startswith(path.rsplit("/", 1)[0] + "/" + top)]
         if hidden:
             evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
         shadow = _shadow_source(path)
@@ -350,6 +355,12 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         foreign = _foreign_extensions(ctx, submodule, top, locate(ctx, top))
         if foreign:
             yield _built_for_other_python(ctx, submodule, foreign, evidence)
+            return
+
+    if own_project and failure.name and failure.name.isidentifier():
+        found = _own_submodule(ctx, own, failure.name)
+        if found is not None:
+            yield found
             return
 
     if partially and _well_known_module(ctx, top):
@@ -389,6 +400,47 @@ def _well_known_module(ctx: Context, top: str) -> bool:
 
     stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
     return top in stdlib or top in knowledge_tables.import_names()
+
+
+#: Sources of an extension module that a build makes into NAME.cpython-*.so / NAME.*.pyd.
+_EXTENSION_SOURCES = (".c", ".cpp", ".cc", ".pyx", ".rs", ".f90")
+
+
+def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
+    """'from myproj import _speedups' where myproj is the user's own folder and has no module '_speedups'
+    at all (only its source, or nothing): not a distribution to install, not a cycle to break."""
+    system, pm = ctx.system, ctx.system.pathmod
+    try:
+        entries = system.listdir(folder)
+    except (OSError, AttributeError):
+        return None
+    if name in entries or any(e.split(".")[0] == name and e.endswith((".py", ".pyc", ".so", ".pyd"))
+                              for e in entries):
+        return None    # the module is there: a real cycle, or another rule's case
+    sources = sorted(e for e in entries if e.split(".")[0] == name and e.endswith(_EXTENSION_SOURCES))
+    package = pm.basename(folder.rstrip("/\\"))
+    evidence = [_env_line(ctx),
+                Evidence(f"'{package}' is your own folder", folder, "no installed distribution provides it"),
+                Evidence(f"module '{name}' in it", "none: " + (", ".join(sources) + " only (source, not built)"
+                                                                if sources else "no file or folder of that name"),
+                         folder)]
+    project = pm.dirname(folder.rstrip("/\\"))
+    if sources:
+        summary = (f"'{package}.{name}' is an extension of your own project that has not been built for this "
+                   f"interpreter: {folder} holds its source ({', '.join(sources)}) but no compiled module. "
+                   f"It is not a package to install from the index.")
+        fix = fixes.instruction(
+            f"Build {package}'s extensions for this interpreter",
+            f"From the project's folder ({project}), with this kernel's Python: python -m pip install -e . "
+            f"(or python setup.py build_ext --inplace), then restart the kernel.", restart=True)
+    else:
+        summary = (f"Your own package '{package}' ({folder}) has no submodule '{name}': the code expects a file "
+                   f"{name}.py (or a built extension) that is not there. It is not a package to install.")
+        fix = fixes.instruction(f"Add or restore {package}/{name}",
+                                f"Check {folder} for {name}.py or its built extension (git status shows a file "
+                                f"removed or never committed); rebuild the project if {name} is compiled.")
+    return Finding(kind="module-not-found", cause="submodule-not-found", confidence=0.8, summary=summary,
+                   evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "submodule-not-found"))
 
 
 def _shadow_source(path: str) -> str:
