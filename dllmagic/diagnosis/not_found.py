@@ -176,6 +176,10 @@ def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
 _ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
 
 
+#: Sources of an extension module that a build makes into NAME.cpython-*.so / NAME.*.pyd.
+_EXTENSION_SOURCES = (".c", ".cpp", ".cc", ".pyx", ".rs", ".f90")
+
+
 def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) -> List[Tuple[str, str]]:
     """Extension files for ``module`` that carry another Python's ABI tag ((path, 'Python X.Y')), when no
     file for this Python is there: CPython ignores them, so the import says 'No module named'."""
@@ -190,8 +194,8 @@ def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) 
     found: List[Tuple[str, str]] = []
     for folder in folders:
         for entry in ctx.system.scandir(folder):
-            if not entry.name.startswith(stem + "."):
-                continue
+            if not entry.name.startswith(stem + ".") or entry.name.endswith(_EXTENSION_SOURCES + (".h", ".pxd")):
+                continue    # a project's source beside its builds is no loadable module
             match = _ABI_TAG.search(entry.name)
             if not match:
                 return []  # an untagged or abi3 file is loadable: not this case
@@ -215,10 +219,19 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
         ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
         fix_list.append(_pip_or_plain(ctx, [dists[0].name], reinstall=True,
                                       title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
-    fix_list.append(fixes.instruction(
-        f"Install {top} with this interpreter's own pip",
-        f"The file was built for {other}: it was copied from another environment or installed with another "
-        f"Python's pip. Run the install with this kernel's interpreter (%pip install ...), or use {other}."))
+    folder = path.replace("\\", "/").rsplit("/", 1)[0]
+    if not dists and not _is_environment_path(ctx, path):
+        # The user's own project (no distribution provides it): rebuilt, never installed by its name.
+        fix_list.append(fixes.instruction(
+            f"Rebuild {top}'s extension for Python {ctx.interpreter.version}",
+            f"The file was built for {other} ({folder}). From the project's folder, with this kernel's "
+            f"interpreter: python -m pip install -e . (or python setup.py build_ext --inplace); or use {other}.",
+            restart=True))
+    else:
+        fix_list.append(fixes.instruction(
+            f"Install {top} with this interpreter's own pip",
+            f"The file was built for {other}: it was copied from another environment or installed with another "
+            f"Python's pip. Run the install with this kernel's interpreter (%pip install ...), or use {other}."))
     return Finding(
         kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.93,
         summary=f"'{module}' exists only as an extension built for {other} ({path.replace(chr(92), '/').rsplit('/', 1)[-1]}); "
@@ -400,10 +413,6 @@ def _well_known_module(ctx: Context, top: str) -> bool:
 
     stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
     return top in stdlib or top in knowledge_tables.import_names()
-
-
-#: Sources of an extension module that a build makes into NAME.cpython-*.so / NAME.*.pyd.
-_EXTENSION_SOURCES = (".c", ".cpp", ".cc", ".pyx", ".rs", ".f90")
 
 
 def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:

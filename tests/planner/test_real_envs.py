@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import List, Optional, Tuple
 
 import pytest
 
@@ -130,11 +131,6 @@ def build_uv(tmp_path):
     return venv, "tabulate"
 
 
-#: name → builder(tmp_path) -> (venv, the module the user imports); bench/bench_fixes.py runs these too.
-CASES = {"pandas-numexpr-numpy2": build_pandas, "tf215-numpy2": build_tf215, "tf213-tensorboard-protobuf4": build_tf213,
-         "uv-venv-without-pip": build_uv}
-
-
 def test_pandas_2_0_with_numexpr_under_numpy_2(tmp_path):
     venv, _ = build_pandas(tmp_path)
     assert venv.run("-c", "import pandas").returncode != 0
@@ -213,3 +209,305 @@ def test_a_uv_venv_without_pip_gets_uv_commands(tmp_path, monkeypatch):
     checked = subprocess.run([fix.argv[0], "pip", "check", "--python", str(venv.python)], capture_output=True,
                              text=True)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+# ------------------------------------------------------------------------------------------------ more cases
+def build_google_namespace(tmp_path):
+    """google-auth and protobuf (and googleapis-common-protos) share the namespace package 'google'; protobuf
+    3.19.6 forced in under googleapis-common-protos 1.76.0, whose generated code needs protobuf 6."""
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, "google-auth>=2,<3", "googleapis-common-protos==1.76.0")
+    _install(venv, "--no-deps", "protobuf==3.19.6")
+    return venv, "google.rpc.status_pb2"
+
+
+def local_torch_wheel() -> Path:
+    """torch 2.13.0+cpu as a wheel file, downloaded once into the tests' cache (pip's own configuration says
+    where: this machine's local wheel folder; a CPU build is not on PyPI). Skips where none is to be had."""
+    folder = PIP_CACHE / "wheels" / "torch-cpu"
+    found = sorted(folder.glob("torch-2.13.0+cpu-*.whl"))
+    if not found:
+        done = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--dest",
+                               str(folder), "torch==2.13.0+cpu"], capture_output=True, text=True, timeout=900)
+        found = sorted(folder.glob("torch-2.13.0+cpu-*.whl"))
+        if done.returncode != 0 or not found:
+            pytest.skip(f"no torch 2.13.0+cpu wheel here: {done.stderr[-200:]}")
+    return found[0]
+
+
+def build_torch_cpu(tmp_path):
+    """torch 2.13.0+cpu (the real local wheel) with one of its bundled libraries gone (torch/lib/libc10.so)."""
+    wheel = local_torch_wheel()
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, str(wheel))
+    (venv.site_packages / "torch" / "lib" / "libc10.so").unlink()
+    return venv, "torch"
+
+
+def build_opencv_broken(tmp_path):
+    """opencv-python-headless installed, then its cv2 folder removed (a partial uninstall): the metadata says
+    opencv_python_headless, the table says opencv-python-headless; one action, never two."""
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, "opencv-python-headless")
+    import shutil
+
+    shutil.rmtree(venv.site_packages / "cv2")
+    return venv, "cv2"
+
+
+def other_python(version: str = "3.12") -> str:
+    """An interpreter of another Python than the one running the tests (uv's or pyenv's), or skip."""
+    import glob
+    import shutil
+
+    found = None
+    for pattern in (str(Path.home() / f".pyenv/versions/{version}*/bin/python{version}"),
+                    str(Path.home() / f".local/share/uv/python/cpython-{version}*/bin/python{version}")):
+        found = found or next(iter(sorted(glob.glob(pattern), reverse=True)), None)
+    on_path = shutil.which(f"python{version}")
+    if not found and on_path and subprocess.run([on_path, "-c", ""], capture_output=True).returncode == 0:
+        found = on_path     # (a pyenv shim of a version not selected exits 127)
+    if not found:
+        try:
+            done = subprocess.run([uv_binary(), "python", "find", version], capture_output=True, text=True)
+            found = done.stdout.strip() if done.returncode == 0 else None
+        except BaseException:
+            found = None
+    if not found or sys.version.startswith(version + "."):
+        pytest.skip(f"no Python {version} other than this one on this machine")
+    return found
+
+
+def build_distutils_312(tmp_path):
+    """A venv of Python 3.12 (distutils left the standard library in 3.12); the user imports distutils."""
+    from harness import Venv
+
+    subprocess.run([other_python("3.12"), "-m", "venv", str(tmp_path / "venv")], check=True)
+    return Venv(tmp_path / "venv"), "distutils"
+
+
+def build_shadowing_requests(tmp_path):
+    """requests installed; the notebook's folder has the user's requests.py (which imports requests: the
+    classic) and already a my_requests.py, the first name a rename would pick."""
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, "requests")
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "requests.py").write_text("import requests\nprint(requests.get)\n")
+    (nb / "my_requests.py").write_text("MINE = 'keep me'\n")
+    return venv, "requests"
+
+
+#: name → builder(tmp_path) -> (venv, the module the user imported); bench/bench_fixes.py runs these too.
+#: Each top fix is applied for real by apply_top_fix, then the import must work and pip check be clean.
+CASES = {"pandas-numexpr-numpy2": build_pandas, "tf215-numpy2": build_tf215, "tf213-tensorboard-protobuf4": build_tf213,
+         "uv-venv-without-pip": build_uv, "google-namespace-protobuf-too-old": build_google_namespace,
+         "torch-cpu-library-missing": build_torch_cpu, "opencv-broken-install": build_opencv_broken,
+         "distutils-python-3.12": build_distutils_312, "shadowing-requests-py": build_shadowing_requests}
+
+
+def cwd_of(venv) -> Optional[Path]:
+    """The notebook's folder of a case that has one (the shadowing case), else None."""
+    nb = venv.path.parent / "nb"
+    return nb if nb.is_dir() else None
+
+
+def check_case(venv, module):
+    cwd = cwd_of(venv)
+    return check(module, python=str(venv.python), cwd=str(cwd or venv.path.parent))
+
+
+def offline_argv(fix) -> List[str]:
+    """The fix's argv as it would run here: a PyTorch index URL (not reachable from this machine) replaced
+    by the local wheel folder the case was built from, every other argument as dllmagic made it."""
+    argv = list(fix.argv)
+    if "--index-url" in argv and argv[argv.index("--index-url") + 1].startswith("https://download.pytorch.org/"):
+        i = argv.index("--index-url")
+        argv[i:i + 2] = ["--no-index", "--find-links", str(local_torch_wheel().parent)]
+    return argv
+
+
+def apply_top_fix(venv, module, fix) -> Tuple[bool, str]:
+    """Run the fix as the Run button does (argv; a rename's cell in a fresh interpreter), then import the
+    module in a fresh process from the case's folder and run pip check (uv's in a venv without pip)."""
+    import os
+
+    cwd = cwd_of(venv)
+    if fix.kind == "rename":
+        done = subprocess.run([str(venv.python), "-c", fix.cell], capture_output=True, text=True, cwd=cwd)
+    else:
+        done = subprocess.run(offline_argv(fix), capture_output=True, text=True, timeout=900,
+                              stdin=subprocess.DEVNULL, env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    if done.returncode != 0:
+        return False, "the fix failed: " + (done.stdout + done.stderr)[-600:]
+    imported = venv.run("-c", f"import {module}", cwd=cwd)
+    if imported.returncode != 0:
+        return False, "the import still fails: " + imported.stderr[-600:]
+    if fix.kind == "uv":
+        checked = subprocess.run([fix.argv[0], "pip", "check", "--python", str(venv.python)], capture_output=True,
+                                 text=True)
+    else:
+        checked = _pip(venv, "check")
+    if checked.returncode != 0:
+        return False, "pip check: " + (checked.stdout + checked.stderr)[-600:]
+    return True, ""
+
+
+def _install_names(fix) -> List[str]:
+    """Normalised names a package fix would install (none for other fixes)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    from dllmagic.facts.distributions import normalize
+
+    names = []
+    argv = list(fix.argv or ())
+    for arg in argv[argv.index("install") + 1:] if "install" in argv else ():
+        if arg.startswith("-") or "/" in arg:
+            continue
+        try:
+            names.append(normalize(Requirement(arg).name))
+        except InvalidRequirement:
+            continue
+    return names if fix.kind in ("pip", "uv", "conda", "mamba") else []
+
+
+def test_google_namespace_is_never_a_duplicate_and_protobuf_moves_forward(tmp_path):
+    venv, module = build_google_namespace(tmp_path)
+    failed = venv.run("-c", f"import {module}")
+    assert "runtime_version" in failed.stderr, failed.stderr[-400:]
+    assert venv.run("-c", "import google.auth").returncode == 0
+    report = check_case(venv, module)
+    assert all(f.cause != "duplicate-distributions" for f in report.findings), [f.cause for f in report.findings]
+    every = [fix for finding in report.findings for fix in finding.fixes]
+    assert not any("uninstall" in fix.cell or "uninstall" in (fix.argv or ()) for fix in every)
+    top, fix = _top_fix(report)
+    # Forward, to what googleapis-common-protos 1.76.0 itself declares (a table row says runtime_version
+    # came with protobuf 5.26; 5.x alone would break the installed googleapis-common-protos: not offered).
+    assert fix.cell == '%pip install "protobuf<8.0.0,>=6.33.5"', [f.cell for f in top.fixes]
+    ok, why = apply_top_fix(venv, module, fix)
+    assert ok, why
+    assert venv.run("-c", "import google.auth, google.protobuf").returncode == 0
+
+
+def test_torch_cpu_with_a_library_missing_is_reinstalled_from_pytorchs_index(tmp_path):
+    venv, module = build_torch_cpu(tmp_path)
+    label = venv.run("-c", "import importlib.metadata as m; print(m.version('torch'))")
+    assert label.stdout.strip() == "2.13.0+cpu"
+    failed = venv.run("-c", "import torch")
+    assert "libc10.so" in failed.stderr, failed.stderr[-400:]
+    report = check_case(venv, module)
+    top, fix = _top_fix(report)
+    assert top.cause == "missing-vendored-library"
+    # The command carries the index the +cpu label names: from PyPI it would get another build (or none).
+    assert fix.argv[3:] == ("install", "--force-reinstall", "--no-deps", "--index-url",
+                            "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu"), fix.argv
+    # PyTorch's index is not reachable from this machine: the same reinstall, from the same local wheel the
+    # case was built from (offline_argv swaps only the index for that folder), proves it restores the library.
+    ok, why = apply_top_fix(venv, module, fix)
+    assert ok, why
+    assert (venv.site_packages / "torch" / "lib" / "libc10.so").is_file()
+
+
+def test_one_action_once_for_a_broken_opencv(tmp_path):
+    from dllmagic.planner.plan import action_key
+
+    venv, module = build_opencv_broken(tmp_path)
+    report = check_case(venv, module)
+    every = [fix for finding in report.findings for fix in finding.fixes]
+    keys = [action_key(fix) for fix in every]
+    assert len(keys) == len(set(keys)), [f.cell for f in every]
+    installs = [name for fix in every for name in _install_names(fix)]
+    assert installs.count("opencv-python-headless") == 1, [f.cell for f in every]
+    top, fix = _top_fix(report)
+    assert top.cause == "broken-install" and _install_names(fix) == ["opencv-python-headless"], fix.cell
+    ok, why = apply_top_fix(venv, module, fix)
+    assert ok, why
+
+
+def test_standard_library_names_are_never_pinned_or_installed(tmp_path):
+    venv, module = build_distutils_312(tmp_path)
+    assert venv.run("-c", "import distutils").returncode != 0
+    report = check_case(venv, module)
+    stdlib = set(sys.stdlib_module_names) | {"distutils", "imp"}
+    every = [fix for finding in report.findings for fix in finding.fixes]
+    assert not [n for fix in every for n in _install_names(fix) if n.replace("-", "_") in stdlib]
+    top, fix = _top_fix(report)
+    assert top.cause == "removed-from-stdlib" and _install_names(fix) == ["setuptools"], fix.cell
+    ok, why = apply_top_fix(venv, module, fix)
+    assert ok, why
+    # 'imp' left in 3.12 too, and nothing provides it: no package fix at all.
+    (tmp_path / "app.py").write_text("import imp\n")
+    report = check("app", python=str(venv.python), cwd=str(tmp_path))
+    assert report.top is not None and report.top.cause == "removed-from-stdlib"
+    every = [fix for finding in report.findings for fix in finding.fixes]
+    assert not [fix.cell for fix in every if _install_names(fix)], [fix.cell for fix in every]
+
+
+def test_a_projects_own_extension_or_submodule_is_never_installed(tmp_path):
+    """The user's own package myproj: its compiled extension needs a vendor library that is missing, was
+    built for another Python, or was never built. No pip install of any of those names, no rename of the
+    project, nothing runnable: what the name is and what to do."""
+    import sysconfig
+
+    from diagkit import compile_shared, have_compiler
+
+    if not have_compiler():
+        pytest.skip("needs a C compiler")
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    project = tmp_path / "proj"
+    pkg = project / "myproj"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("from myproj import _speedups\n")
+    vendor = tmp_path / "vendor"
+    compile_shared(vendor, "libacmevendor.so", "int acme(void) { return 1; }\n", soname="libacmevendor.so")
+    source = ("#include <Python.h>\nextern int acme(void);\n"
+              "static struct PyModuleDef d = {PyModuleDef_HEAD_INIT, \"_speedups\", 0, -1, 0};\n"
+              "PyMODINIT_FUNC PyInit__speedups(void) { acme(); return PyModule_Create(&d); }\n")
+    built = compile_shared(pkg, "_speedups" + sysconfig.get_config_var("EXT_SUFFIX"), source, python=True,
+                           libs=["libacmevendor.so"], libdirs=[str(vendor)])
+    for leftover in pkg.glob("*.c"):
+        leftover.unlink()
+    (pkg / "_speedups.c").write_text(source)
+    other = pkg / built.name.replace(f"cpython-{sys.version_info[0]}{sys.version_info[1]}", "cpython-310")
+    names = {"myproj", "_speedups", "speedups", "libacmevendor", "acmevendor", "libacmevendor-so"}
+
+    def assert_no_harm(report, expected_cause):
+        every = [fix for finding in report.findings for fix in finding.fixes]
+        assert report.top is not None and report.top.cause == expected_cause, [f.cause for f in report.findings]
+        assert not [n for fix in every for n in _install_names(fix) if n in names], [f.cell for f in every]
+        assert not [fix for fix in every if fix.kind == "rename"], [f.cell for f in every]
+        assert not [fix for fix in every if fix.runnable and fix.kind != "restart"], [f.cell for f in every]
+
+    failed = venv.run("-c", "import myproj", cwd=project)
+    assert "libacmevendor.so" in failed.stderr, failed.stderr[-300:]
+    assert_no_harm(check("myproj", python=str(venv.python), cwd=str(project)), "library-not-found")
+    built.rename(other)           # built for another Python: 3.11 does not see a cpython-310 file
+    report = check("myproj", python=str(venv.python), cwd=str(project))
+    assert_no_harm(report, "built-for-other-python")
+    other.unlink()                # never built: only its source is there
+    report = check("myproj", python=str(venv.python), cwd=str(project))
+    assert_no_harm(report, "submodule-not-found")
+    assert "_speedups.c" in report.top.summary and "not been built" in report.top.summary
+    assert (pkg / "__init__.py").is_file()
+
+
+def test_the_rename_of_a_shadowing_file_never_overwrites(tmp_path):
+    venv, module = build_shadowing_requests(tmp_path)
+    nb = cwd_of(venv)
+    assert venv.run("-c", "import requests; requests.get", cwd=nb).returncode != 0
+    report = check_case(venv, module)
+    top = report.top
+    fix = top.fixes[0]
+    assert top.cause == "shadowed-by-local-file" and fix.kind == "rename", [f.cell for f in top.fixes]
+    assert "my_requests_1.py" in fix.cell and "'" + str(nb / "my_requests.py") + "'" not in fix.cell
+    ok, why = apply_top_fix(venv, module, fix)
+    assert ok, why
+    assert (nb / "my_requests.py").read_text() == "MINE = 'keep me'\n"
+    assert (nb / "my_requests_1.py").read_text() == "import requests\nprint(requests.get)\n"
+    assert not (nb / "requests.py").exists()
+    # The cell checks again when it runs: a file that appeared meanwhile is never overwritten.
+    (nb / "requests.py").write_text("SECOND = 1\n")
+    again = subprocess.run([str(venv.python), "-c", fix.cell], capture_output=True, text=True, cwd=nb)
+    assert again.returncode != 0 and "FileExistsError" in again.stderr
+    assert (nb / "requests.py").read_text() == "SECOND = 1\n"
+    assert (nb / "my_requests_1.py").read_text() == "import requests\nprint(requests.get)\n"
