@@ -155,7 +155,13 @@ def _clean_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-_IMPORT = "import importlib, sys\nimportlib.import_module(sys.argv[1])\nprint('import ok')\n"
+#: The import, in a child. An overlay (argv[2]) is on PYTHONPATH, ahead of site-packages; Python reads .pth
+#: files only in site folders, so the overlay's are processed here as they would be once installed
+#: (setuptools' distutils shim, editable installs): without them a working fix would look broken.
+_IMPORT = ("import importlib, site, sys\n"
+           "if len(sys.argv) > 2:\n"
+           "    site.addsitedir(sys.argv[2])\n"
+           "importlib.import_module(sys.argv[1])\nprint('import ok')\n")
 
 
 def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline: bool = False) -> Proof:
@@ -205,7 +211,7 @@ def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline
         before = set(environment_conflicts(_sys_path(python, _clean_env(), work, 60), markers))
         after = environment_conflicts(_sys_path(python, env, work, 60), markers)
         new = [c for c in after if c not in before]
-        code, out = _run([python, "-c", _IMPORT, module], timeout=timeout, env=env, cwd=work)
+        code, out = _run([python, "-c", _IMPORT, module, overlay], timeout=timeout, env=env, cwd=work)
         what = ", ".join(pins) or "nothing new"
         if code != 0:
             last = [ln for ln in out.splitlines() if ln.strip()][-1:]

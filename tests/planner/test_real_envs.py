@@ -320,7 +320,7 @@ def check_case(venv, module):
 def offline_argv(fix) -> List[str]:
     """The fix's argv as it would run here: a PyTorch index URL (not reachable from this machine) replaced
     by the local wheel folder the case was built from, every other argument as dllmagic made it."""
-    argv = list(fix.argv)
+    argv = list(fix.argv or ())
     if "--index-url" in argv and argv[argv.index("--index-url") + 1].startswith("https://download.pytorch.org/"):
         i = argv.index("--index-url")
         argv[i:i + 2] = ["--no-index", "--find-links", str(local_torch_wheel().parent)]
@@ -387,6 +387,13 @@ def test_google_namespace_is_never_a_duplicate_and_protobuf_moves_forward(tmp_pa
     ok, why = apply_top_fix(venv, module, fix)
     assert ok, why
     assert venv.run("-c", "import google.auth, google.protobuf").returncode == 0
+    # A submodule of the namespace that no installed distribution has: 'google' is never installed by its
+    # name, nothing is uninstalled, no duplicates.
+    report = check_case(venv, "google.cloud.storage")
+    every = [fix for finding in report.findings for fix in finding.fixes]
+    assert all(f.cause != "duplicate-distributions" for f in report.findings)
+    assert not [n for fix in every for n in _install_names(fix) if n in ("google", "google-cloud")]
+    assert not any("uninstall" in fix.cell or "uninstall" in (fix.argv or ()) for fix in every)
 
 
 def test_torch_cpu_with_a_library_missing_is_reinstalled_from_pytorchs_index(tmp_path):
@@ -433,6 +440,11 @@ def test_standard_library_names_are_never_pinned_or_installed(tmp_path):
     assert not [n for fix in every for n in _install_names(fix) if n.replace("-", "_") in stdlib]
     top, fix = _top_fix(report)
     assert top.cause == "removed-from-stdlib" and _install_names(fix) == ["setuptools"], fix.cell
+    # The proof processes the overlay's .pth files (setuptools' distutils shim is one), as site-packages does.
+    from dllmagic.planner.prove import prove_fix
+
+    proof = prove_fix(report, fix.id)
+    assert proof.status == "proven", proof.detail
     ok, why = apply_top_fix(venv, module, fix)
     assert ok, why
     # 'imp' left in 3.12 too, and nothing provides it: no package fix at all.
