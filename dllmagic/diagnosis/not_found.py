@@ -262,6 +262,23 @@ def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
     dists = ctx.distributions.providing(top)
     version = f"{dists[0].name} {dists[0].version}" if dists else "an unknown version"
     ev = evidence + [Evidence(f"'{top}' found at", places[0], "sys.path")]
+    sharing = sorted({d.name for d in dists})
+    namespace = ctx.system.is_dir(places[0]) and not any(
+        ctx.system.is_file(ctx.system.join(places[0], init)) for init in ("__init__.py", "__init__.pyc"))
+    if len(sharing) > 1 or (namespace and dists):
+        # A namespace package (google.*, azure.*): each distribution adds its own part; the missing part
+        # belongs to another distribution, and none of these is to be pinned or removed.
+        ev.append(Evidence(f"'{top}' is a namespace package provided by", ", ".join(sharing), places[0]))
+        return Finding(
+            kind="module-not-found", cause="submodule-not-found", confidence=0.8,
+            summary=f"'{top}' is a namespace package shared by {', '.join(sharing)}; none of them provides "
+                    f"'{module}': it belongs to another distribution, which is not installed here.",
+            evidence=tuple(ev),
+            fixes=(fixes.instruction(
+                f"Install the distribution that provides {module}",
+                f"Its documentation names the package to install (it is not '{top}'); {', '.join(sharing)} "
+                f"need no change."),),
+            docs=docs_for("module-not-found", "submodule-not-found"))
     if dists:
         ev.append(Evidence("installed distribution", version, dists[0].path))
     return Finding(

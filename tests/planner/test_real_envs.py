@@ -392,6 +392,7 @@ def test_google_namespace_is_never_a_duplicate_and_protobuf_moves_forward(tmp_pa
     report = check_case(venv, "google.cloud.storage")
     every = [fix for finding in report.findings for fix in finding.fixes]
     assert all(f.cause != "duplicate-distributions" for f in report.findings)
+    assert report.top.cause == "submodule-not-found" and "namespace package" in report.top.summary
     assert not [n for fix in every for n in _install_names(fix) if n in ("google", "google-cloud")]
     assert not any("uninstall" in fix.cell or "uninstall" in (fix.argv or ()) for fix in every)
 
