@@ -7,7 +7,7 @@ from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
 from ..knowledge import tables as knowledge_tables
-from ..model import Evidence, Finding, Fix, Interpreter
+from ..model import Evidence, Finding
 from . import Context, docs_for, rule
 from .environment.shadowing import _rename_fix
 
@@ -395,6 +395,10 @@ def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
 _ABI_TAG = re.compile(r"\.(cpython-(\d)(\d+)[^.]*|cp(\d)(\d+)-[^.]+)\.(so|pyd)$")
 
 
+#: Sources of an extension module that a build makes into NAME.cpython-*.so / NAME.*.pyd.
+_EXTENSION_SOURCES = (".c", ".cpp", ".cc", ".pyx", ".rs", ".f90")
+
+
 def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) -> List[Tuple[str, str]]:
     """Extension files for ``module`` that carry another Python's ABI tag ((path, 'Python X.Y')), when no
     file for this Python is there: CPython ignores them, so the import says 'No module named'."""
@@ -409,8 +413,8 @@ def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) 
     found: List[Tuple[str, str]] = []
     for folder in folders:
         for entry in ctx.system.scandir(folder):
-            if not entry.name.startswith(stem + "."):
-                continue
+            if not entry.name.startswith(stem + ".") or entry.name.endswith(_EXTENSION_SOURCES + (".h", ".pxd")):
+                continue    # a project's source beside its builds is no loadable module
             match = _ABI_TAG.search(entry.name)
             if not match:
                 return []  # an untagged or abi3 file is loadable: not this case
@@ -434,10 +438,19 @@ def _built_for_other_python(ctx: Context, module: str, foreign: List[Tuple[str, 
         ev.append(Evidence("installed distribution", f"{dists[0].name} {dists[0].version}", dists[0].path))
         fix_list.append(_pip_or_plain(ctx, [dists[0].name], reinstall=True,
                                       title=f"Reinstall {dists[0].name} for Python {ctx.interpreter.version}"))
-    fix_list.append(fixes.instruction(
-        f"Install {top} with this interpreter's own pip",
-        f"The file was built for {other}: it was copied from another environment or installed with another "
-        f"Python's pip. Run the install with this kernel's interpreter (%pip install ...), or use {other}."))
+    folder = path.replace("\\", "/").rsplit("/", 1)[0]
+    if not dists and not _is_environment_path(ctx, path):
+        # The user's own project (no distribution provides it): rebuilt, never installed by its name.
+        fix_list.append(fixes.instruction(
+            f"Rebuild {top}'s extension for Python {ctx.interpreter.version}",
+            f"The file was built for {other} ({folder}). From the project's folder, with this kernel's "
+            f"interpreter: python -m pip install -e . (or python setup.py build_ext --inplace); or use {other}.",
+            restart=True))
+    else:
+        fix_list.append(fixes.instruction(
+            f"Install {top} with this interpreter's own pip",
+            f"The file was built for {other}: it was copied from another environment or installed with another "
+            f"Python's pip. Run the install with this kernel's interpreter (%pip install ...), or use {other}."))
     return Finding(
         kind="python-abi-mismatch", cause="built-for-other-python", confidence=0.93,
         summary=f"'{module}' exists only as an extension built for {other} ({path.replace(chr(92), '/').rsplit('/', 1)[-1]}); "
@@ -555,6 +568,23 @@ def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
     dists = ctx.distributions.providing(top)
     version = f"{dists[0].name} {dists[0].version}" if dists else "an unknown version"
     ev = evidence + [Evidence(f"'{top}' found at", places[0], "sys.path")]
+    sharing = sorted({d.name for d in dists})
+    namespace = ctx.system.is_dir(places[0]) and not any(
+        ctx.system.is_file(ctx.system.join(places[0], init)) for init in ("__init__.py", "__init__.pyc"))
+    if len(sharing) > 1 or (namespace and dists):
+        # A namespace package (google.*, azure.*): each distribution adds its own part; the missing part
+        # belongs to another distribution, and none of these is to be pinned or removed.
+        ev.append(Evidence(f"'{top}' is a namespace package provided by", ", ".join(sharing), places[0]))
+        return Finding(
+            kind="module-not-found", cause="submodule-not-found", confidence=0.8,
+            summary=f"'{top}' is a namespace package shared by {', '.join(sharing)}; none of them provides "
+                    f"'{module}': it belongs to another distribution, which is not installed here.",
+            evidence=tuple(ev),
+            fixes=(fixes.instruction(
+                f"Install the distribution that provides {module}",
+                f"Its documentation names the package to install (it is not '{top}'); {', '.join(sharing)} "
+                f"need no change."),),
+            docs=docs_for("module-not-found", "submodule-not-found"))
     if dists:
         ev.append(Evidence("installed distribution", version, dists[0].path))
     return Finding(
@@ -643,10 +673,15 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
                             0.8)
             return
 
-    if path and _shadow_name(path, top) and not _is_environment_path(ctx, path):
+    own = _shadow_source(path) if path else ""
+    hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p not in (path, own)
+              and not p.startswith(own.rstrip("/\\") + "/")] if path else []
+    # A local package folder that hides nothing installed and has no well-known name is the user's own
+    # project (its extension not built, its own submodule): renaming it would break it; it is no shadow.
+    own_project = (ctx.interpreter is not None and own != path and not hidden
+                   and not _is_environment_path(ctx, path) and not _well_known_module(ctx, top))
+    if path and _shadow_name(path, top) and not _is_environment_path(ctx, path) and not own_project:
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
-        hidden = [p for p in (locate(ctx, top) if ctx.interpreter is not None else []) if p != path
-                  and not p.startswith(path.rsplit("/", 1)[0] + "/" + top)]
         if hidden:
             evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
         shadow = _shadow_source(path)
@@ -666,6 +701,12 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         foreign = _foreign_extensions(ctx, submodule, top, locate(ctx, top))
         if foreign:
             yield _built_for_other_python(ctx, submodule, foreign, evidence)
+            return
+
+    if own_project and failure.name and failure.name.isidentifier():
+        found = _own_submodule(ctx, own, failure.name)
+        if found is not None:
+            yield found
             return
 
     if partially and _well_known_module(ctx, top):
@@ -814,6 +855,43 @@ def _well_known_module(ctx: Context, top: str) -> bool:
 
     stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
     return top in stdlib or top in knowledge_tables.import_names()
+
+
+def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
+    """'from myproj import _speedups' where myproj is the user's own folder and has no module '_speedups'
+    at all (only its source, or nothing): not a distribution to install, not a cycle to break."""
+    system, pm = ctx.system, ctx.system.pathmod
+    try:
+        entries = system.listdir(folder)
+    except (OSError, AttributeError):
+        return None
+    if name in entries or any(e.split(".")[0] == name and e.endswith((".py", ".pyc", ".so", ".pyd"))
+                              for e in entries):
+        return None    # the module is there: a real cycle, or another rule's case
+    sources = sorted(e for e in entries if e.split(".")[0] == name and e.endswith(_EXTENSION_SOURCES))
+    package = pm.basename(folder.rstrip("/\\"))
+    evidence = [_env_line(ctx),
+                Evidence(f"'{package}' is your own folder", folder, "no installed distribution provides it"),
+                Evidence(f"module '{name}' in it", "none: " + (", ".join(sources) + " only (source, not built)"
+                                                                if sources else "no file or folder of that name"),
+                         folder)]
+    project = pm.dirname(folder.rstrip("/\\"))
+    if sources:
+        summary = (f"'{package}.{name}' is an extension of your own project that has not been built for this "
+                   f"interpreter: {folder} holds its source ({', '.join(sources)}) but no compiled module. "
+                   f"It is not a package to install from the index.")
+        fix = fixes.instruction(
+            f"Build {package}'s extensions for this interpreter",
+            f"From the project's folder ({project}), with this kernel's Python: python -m pip install -e . "
+            f"(or python setup.py build_ext --inplace), then restart the kernel.", restart=True)
+    else:
+        summary = (f"Your own package '{package}' ({folder}) has no submodule '{name}': the code expects a file "
+                   f"{name}.py (or a built extension) that is not there. It is not a package to install.")
+        fix = fixes.instruction(f"Add or restore {package}/{name}",
+                                f"Check {folder} for {name}.py or its built extension (git status shows a file "
+                                f"removed or never committed); rebuild the project if {name} is compiled.")
+    return Finding(kind="module-not-found", cause="submodule-not-found", confidence=0.8, summary=summary,
+                   evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "submodule-not-found"))
 
 
 def _shadow_source(path: str) -> str:
@@ -1013,6 +1091,6 @@ def bytecode_of_other_python(ctx: Context) -> Iterable[Finding]:
         fixes=(fixes.instruction(
             f"Run it with Python {entry['python']}, or get its source" if entry else "Run it with the Python that "
                                                                                     "compiled it, or get its source",
-            f"A .pyc without its .py runs only on the Python release that compiled it. Use that Python for this "
-            f"code, or get the .py source (or a release made for this Python) and delete the stale .pyc files."),),
+            "A .pyc without its .py runs only on the Python release that compiled it. Use that Python for this "
+            "code, or get the .py source (or a release made for this Python) and delete the stale .pyc files."),),
         docs=docs_for("python-abi-mismatch", "built-for-other-python"))

@@ -40,18 +40,71 @@ class Owner:
     why: str
 
 
+#: Interpreter.platform → the values of PEP 508's sys_platform, platform_system and os_name there.
+_PLATFORM_MARKERS = {"linux": ("linux", "Linux", "posix"), "windows": ("win32", "Windows", "nt"),
+                     "macos": ("darwin", "Darwin", "posix")}
+
+
+def marker_environment(ctx: "Context") -> dict:
+    """PEP 508 marker values of the *target* interpreter (its version, platform, machine, implementation),
+    which may differ from dllmagic's own Python; values the probe does not report keep packaging's default
+    (this process's), as no marker of those is decided by the target here."""
+    it = ctx.interpreter
+    if it is None:
+        return {"extra": ""}
+    env = {"extra": ""}
+    parts = (it.version or "").split(".")
+    if len(parts) >= 2 and parts[0].isdigit() and parts[1].isdigit():
+        env["python_version"] = f"{parts[0]}.{parts[1]}"
+        env["python_full_version"] = it.version
+    impl = (it.implementation or "").lower()
+    if impl in ("cpython", "cp"):
+        env.update(implementation_name="cpython", platform_python_implementation="CPython")
+        if "python_full_version" in env:
+            env["implementation_version"] = it.version
+    elif impl in ("pypy", "pp"):
+        env.update(implementation_name="pypy", platform_python_implementation="PyPy")
+    if it.platform in _PLATFORM_MARKERS:
+        env["sys_platform"], env["platform_system"], env["os_name"] = _PLATFORM_MARKERS[it.platform]
+    if it.architecture:
+        env["platform_machine"] = it.architecture
+    return env
+
+
+def target_requirements(dist, environment: dict) -> list:
+    """Requires-Dist of ``dist`` that apply in ``environment`` (markers evaluated for the target, no
+    extras); unparsable lines and markers naming unknown variables are skipped."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    out = []
+    for text in dist.requires_dist():
+        try:
+            req = Requirement(text)
+        except InvalidRequirement:
+            continue
+        if req.marker is not None:
+            try:
+                if not req.marker.evaluate(environment):
+                    continue
+            except Exception:
+                continue
+        out.append(req)
+    return out
+
+
 def _requirements(ctx: "Context"):
-    """[(distribution, its requirements)] for the first distribution of each name on sys.path (the one
-    imported), and {normalised name: distribution}; read once per report."""
+    """[(distribution, its requirements for the target interpreter)] for the first distribution of each name
+    on sys.path (the one imported), and {normalised name: distribution}; read once per report."""
     cached = ctx.cache.get("planner_requirements")
     if cached is None:
         rows, first = [], {}
+        environment = marker_environment(ctx)
         for dist in ctx.distributions.all():
             if dist.key in first:
                 continue
             first[dist.key] = dist
             try:
-                rows.append((dist, dist.requirements()))
+                rows.append((dist, target_requirements(dist, environment)))
             except Exception:  # unreadable metadata: that distribution constrains nothing we can read
                 rows.append((dist, []))
         cached = ctx.cache["planner_requirements"] = (rows, first)

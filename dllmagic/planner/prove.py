@@ -103,18 +103,44 @@ def _sys_path(python: str, env: dict, cwd: str, timeout: float) -> List[str]:
         return []
 
 
-def environment_conflicts(paths: Sequence[str]) -> List[str]:
-    """``pip check`` read from disk over ``paths`` (first of a name wins): 'who requires req, but has v'."""
+#: PEP 508's marker values, computed by the target interpreter itself (plain stdlib, as packaging does).
+_MARKERS = ("import json, os, platform, sys\n"
+            "i = sys.implementation\n"
+            "v = '%d.%d.%d' % i.version[:3]\n"
+            "v += '' if i.version.releaselevel == 'final' else i.version.releaselevel[0] + str(i.version.serial)\n"
+            "print(json.dumps({'implementation_name': i.name, 'implementation_version': v, 'os_name': os.name,"
+            " 'platform_machine': platform.machine(), 'platform_release': platform.release(),"
+            " 'platform_system': platform.system(), 'platform_version': platform.version(),"
+            " 'python_full_version': platform.python_version(),"
+            " 'platform_python_implementation': platform.python_implementation(),"
+            " 'python_version': '.'.join(platform.python_version_tuple()[:2]), 'sys_platform': sys.platform}))\n")
+
+
+def target_markers(python: str, timeout: float = 60.0) -> Optional[dict]:
+    """The marker environment of ``python`` (its version, platform, implementation), or None."""
+    code, out = _run([python, "-I", "-c", _MARKERS], timeout=timeout, env=_clean_env())
+    try:
+        env = json.loads(out.strip().splitlines()[-1]) if code == 0 else None
+    except (ValueError, IndexError):
+        return None
+    return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else None
+
+
+def environment_conflicts(paths: Sequence[str], markers: Optional[dict] = None) -> List[str]:
+    """``pip check`` read from disk over ``paths`` (first of a name wins): 'who requires req, but has v'.
+    ``markers``: the target interpreter's marker values (:func:`target_markers`); else this process's."""
     from ..facts.distributions import DistributionIndex, normalize
+    from .envfacts import target_requirements
     from .versions import satisfies
 
     index = DistributionIndex(list(paths))
     first = {}
     for dist in index.all():
         first.setdefault(dist.key, dist)
+    environment = dict(markers or {}, extra="")
     out = []
     for dist in first.values():
-        for req in dist.requirements():
+        for req in target_requirements(dist, environment):
             target = first.get(normalize(req.name))
             if target is None or not str(req.specifier):
                 continue
@@ -129,7 +155,13 @@ def _clean_env(extra: Optional[dict] = None) -> dict:
     return env
 
 
-_IMPORT = "import importlib, sys\nimportlib.import_module(sys.argv[1])\nprint('import ok')\n"
+#: The import, in a child. An overlay (argv[2]) is on PYTHONPATH, ahead of site-packages; Python reads .pth
+#: files only in site folders, so the overlay's are processed here as they would be once installed
+#: (setuptools' distutils shim, editable installs): without them a working fix would look broken.
+_IMPORT = ("import importlib, site, sys\n"
+           "if len(sys.argv) > 2:\n"
+           "    site.addsitedir(sys.argv[2])\n"
+           "importlib.import_module(sys.argv[1])\nprint('import ok')\n")
 
 
 def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline: bool = False) -> Proof:
@@ -175,10 +207,11 @@ def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline
                 last = [ln for ln in out.splitlines() if ln.strip()][-2:]
                 return done("not-proven", "the overlay could not be built: " + " ".join(last)[:300], installed=pins)
         env = _clean_env({"PYTHONPATH": overlay, "PYTHONNOUSERSITE": "1"})
-        before = set(environment_conflicts(_sys_path(python, _clean_env(), work, 60)))
-        after = environment_conflicts(_sys_path(python, env, work, 60))
+        markers = target_markers(python)
+        before = set(environment_conflicts(_sys_path(python, _clean_env(), work, 60), markers))
+        after = environment_conflicts(_sys_path(python, env, work, 60), markers)
         new = [c for c in after if c not in before]
-        code, out = _run([python, "-c", _IMPORT, module], timeout=timeout, env=env, cwd=work)
+        code, out = _run([python, "-c", _IMPORT, module, overlay], timeout=timeout, env=env, cwd=work)
         what = ", ".join(pins) or "nothing new"
         if code != 0:
             last = [ln for ln in out.splitlines() if ln.strip()][-1:]
@@ -266,6 +299,6 @@ def current_conflicts(python: str, *, timeout: float = 120.0) -> List[str]:
                       if ln.strip() and ("requires" in ln or "has requirement" in ln))
     work = tempfile.mkdtemp(prefix="dllmagic-verify-")
     try:
-        return environment_conflicts(_sys_path(python, _clean_env(), work, 60))
+        return environment_conflicts(_sys_path(python, _clean_env(), work, 60), target_markers(python))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -61,3 +61,60 @@ def test_a_change_that_breaks_an_installed_dependent_is_not_offered(tmp_path):
     assert not got[1].runnable and plans[1].status == "inconsistent"
     # The tool that owns the environment: pip is installed here.
     assert envfacts.owner(ctx).tool == "pip"
+
+
+def test_requires_dist_markers_are_evaluated_for_the_target_interpreter(tmp_path):
+    """A real venv of Python 3.12 (dllmagic runs on another Python): a distribution declares different pins
+    per Python version and platform; the planner reads the ones that apply to the target, as the target's
+    own pip check does, not the ones that would apply to dllmagic's Python."""
+    import subprocess
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from test_real_envs import other_python
+
+    from dllmagic.api import check
+    from dllmagic.diagnosis import Context
+    from dllmagic.facts.system import System
+    from dllmagic.planner import Intent, fixes_for
+    from dllmagic.planner.prove import environment_conflicts, target_markers
+
+    py312 = other_python("3.12")
+    wheels = tmp_path / "wheels"
+    write_wheel(wheels, "markerbase", "1.0")
+    write_wheel(wheels, "markerpin", "1.0", requires=[
+        'markerbase<2; python_version < "3.12"', 'markerbase>=2; python_version >= "3.12"',
+        'markerbase!=1.0; sys_platform == "win32"', 'markerbase>=9; platform_python_implementation == "PyPy"'])
+    from harness import Venv
+
+    subprocess.run([py312, "-m", "venv", str(tmp_path / "venv")], check=True)
+    venv = Venv(tmp_path / "venv")
+    subprocess.run([str(venv.python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", "--find-links",
+                    str(wheels), "markerbase==1.0", "markerpin"], check=True)
+    # Ground truth: the target's own pip check.
+    truth = subprocess.run([str(venv.python), "-m", "pip", "check"], capture_output=True, text=True)
+    assert "markerpin 1.0 has requirement markerbase>=2" in truth.stdout, truth.stdout
+    report = check("markerpin", python=str(venv.python))
+    assert report.interpreter.version.startswith("3.12.") and not sys.version.startswith("3.12.")
+    ctx = Context(target="markerpin", failure=None, system=System.current(), interpreter=report.interpreter,
+                  sys_path=(str(venv.site_packages),))
+    assert envfacts.marker_environment(ctx)["python_version"] == "3.12"
+    broken = envfacts.broken_requirements(ctx)
+    assert [(b.name, b.requirement) for b in broken] == [("markerpin", "markerbase>=2")]
+    assert [d.spec for d in envfacts.dependents(ctx, "markerbase")] == [">=2"]
+    # The repair is what applies to 3.12; keeping markerbase<2 (the pin for dllmagic's own Python) would
+    # break markerpin there: not offered.
+    got, plans = fixes_for(ctx, [Intent(("markerbase<2",), "Keep markerbase 1.x"),
+                                 *envfacts_repairs(ctx, "markerbase")])
+    assert got[0].cell == '%pip install "markerbase>=2"' and got[0].runnable, [f.cell for f in got]
+    assert got[-1].title.startswith("Not offered") and "markerbase>=2" in got[-1].title
+    # The overlay's conflict check reads the target's markers too (computed by the target itself).
+    markers = target_markers(str(venv.python))
+    assert markers["python_version"] == "3.12" and markers["sys_platform"] == sys.platform
+    assert environment_conflicts([str(venv.site_packages)], markers) == [
+        "markerpin 1.0 requires markerbase>=2, but has 1.0"]
+
+
+def envfacts_repairs(ctx, name):
+    from dllmagic.planner import repair_intents
+
+    return repair_intents(ctx, [name])

@@ -94,6 +94,13 @@ def _find_shadow(ctx: Context, top: str) -> Optional[Shadow]:
         from_local = failure is not None and failure.from_path and _same_file(ctx, first.path, failure.from_path)
         if not (not_a_package or from_local) or top != ctx.top_level:
             return None
+        # Nothing installed or standard has this name, and no known distribution is imported by it: a package
+        # folder is the user's own project (an extension not built yet, its own submodule), not a shadow, and
+        # renaming it would break it.
+        from ...knowledge import tables as knowledge_tables
+
+        if first.form in ("package", "namespace") and top not in knowledge_tables.import_names():
+            return None
     return Shadow(top, first, hidden, installed[0] if installed and hidden is None else None, stdlib)
 
 
