@@ -7,6 +7,8 @@ normalised copy, in which
 * line ends are ``\\n`` (CRLF, lone CR);
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
+* HTML entities of a page's source (``&lt;``, ``&#39;``) are characters, typographic quotes (‘ ’ “ ”)
+  the ASCII quotes;
 * escaped newlines of a message quoted as a Python repr are real ones; a web page's non-breaking
   spaces are spaces;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
@@ -25,6 +27,7 @@ Every step is one linear pass (``str`` methods, or regexes without nested or ove
 """
 from __future__ import annotations
 
+import html
 import re
 from typing import List
 
@@ -34,14 +37,21 @@ MAX_TEXT = 256_000
 _CSI = re.compile(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
 _OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
 _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|#39|#x27|#34|#x22);")
+_SMART_QUOTES = re.compile("[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032]")
+_SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                                  "\u201c": '"', "\u201d": '"', "\u201e": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 _PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
-#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z "), BuildKit's step and time ("#8 12.34 ").
+#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
+#: ERROR "), BuildKit's step and time ("#8 12.34 ").
 #: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
 _LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
-                         r"|()\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?(?: |$)"
+                         r"|\[?()\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?Z?\]?"
+                         r"(?:[ \t]{1,4}(?:-[ \t]{1,4})?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE)\]?:?)?"
+                         r"(?: |$)"
                          r"|(#\d{1,5}) \d{1,6}\.\d{1,3}(?: |$)"
                          r"|[ \t]{0,8}()\d{1,6}\.\d{1,3}(?:[ \t]+|$))")   # BuildKit's seconds, the step cut off
 #: pytest's report of a failed test: "E   " before the error's lines, ">" at the line that raised.
@@ -158,6 +168,7 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it."""
     counts: dict = {}
     filled = 0
+    stamped = 0    # lines that begin with a date and time: one such line is a prefix already
     for line in lines:
         if line.strip():
             m = _LOG_PREFIX.match(line)
@@ -167,10 +178,11 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
             if m:
                 key = _prefix_key(m)
                 counts[key] = counts.get(key, 0) + 1
+                stamped += m.group(2) is not None
     if not counts:
         return lines
     name, count = max(counts.items(), key=lambda item: item[1])
-    if count < 2 or count < 0.6 * filled:
+    if (count < 2 and not stamped == filled == 1) or count < 0.6 * filled:
         return lines
     out = []
     for line in lines:
@@ -294,6 +306,12 @@ def normalise(text: str) -> str:
     text = window(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_terminal(text)
+    if "&" in text and _ENTITY.search(text):
+        # Text copied from a page's source: "&lt;module&gt;", "&#39;", "&quot;" are the characters.
+        text = html.unescape(text)
+    if _SMART_QUOTES.search(text):
+        # A rendered page's typographic quotes are the ASCII quotes the program printed.
+        text = text.translate(_SMART_QUOTE_MAP)
     if "\u00a0" in text or "\u202f" in text:
         # A web page's non-breaking spaces (indentation copied from HTML) are spaces.
         text = text.replace("\u00a0", " ").replace("\u202f", " ")
@@ -314,7 +332,7 @@ def normalise(text: str) -> str:
         lines = _strip_line_numbers(lines)
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
-    if "|" in text or "#" in text or "T" in text or "." in text:
+    if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
         lines = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
