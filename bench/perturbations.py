@@ -2,8 +2,10 @@
 
 ``bench/corpus_accuracy.py --perturb`` runs every tuned case through each of them and reports the share
 whose kind, key facts and root cause stay what the original text gives.  None of them adds or removes
-information a reader needs, except ``last_line``, which keeps only the error's last line (as people
-paste when they drop the traceback): it is reported, but only the kind is held to it.
+information a reader needs, except ``last_line``, which keeps only a traceback's last line (as people
+paste when they drop the traceback): the failing module read from the frames may go with it.
+A transformation that leaves a case's text as it is (no traceback to cut, no indentation to turn into
+tabs) does not count for that case.
 """
 from __future__ import annotations
 
@@ -66,14 +68,15 @@ def no_header(text: str) -> str:
 
 
 def last_line(text: str) -> str:
-    """Only the error's last line: the last exception line of a traceback (with the lines it continues
-    on), else the last non-blank line."""
+    """A traceback pasted as its last line alone: from the last exception line on (a message may go on
+    over a few lines).  Text that is no Python traceback is left as it is."""
+    if "Traceback (most recent call last)" not in text:
+        return text
     lines = text.rstrip("\n").split("\n")
     for i in range(len(lines) - 1, -1, -1):
         if _EXCEPTION.match(lines[i]):
             return "\n".join(lines[i:])
-    filled = [line for line in lines if line.strip()]
-    return filled[-1] if filled else text
+    return text
 
 
 def ipython(text: str) -> str:
@@ -170,5 +173,5 @@ TRANSFORMATIONS: Dict[str, Callable[[str], str]] = {
     "tabs": tabs, "nbsp": nbsp,
 }
 
-#: Transformations that drop what a reader needs: only the kind is expected to stay.
+#: Transformations that drop what a reader may need (the frames): the facts may change.
 LOSSY = frozenset({"last_line"})
