@@ -60,7 +60,7 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
-    r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|Cell In\[|In \[|Out\[|>>>"
+    r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")

@@ -66,7 +66,8 @@ def module_from_path(path: str) -> Optional[str]:
     return ".".join(run) or None
 
 
-_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>[^\n:]+?\.py):\d+)""")
+#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too).
+_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+)""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
