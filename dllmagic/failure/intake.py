@@ -65,6 +65,9 @@ _STRUCTURAL = re.compile(
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
+#: What follows a message's blank line but is no part of it: a new sentence, a statement or command typed.
+_SENTENCE_START = re.compile(r"^[A-Z][a-z]{0,20}(?: [a-z]{1,20}){0,3}[ ?!.,]")
+_CODE_START = re.compile(r"^(?:import [\w.]|from [\w.]{1,200} import |\$ |pip3? |python3? |conda )")
 #: A line that is only a parenthesised path or name: "(/usr/lib/python3.9/x/__init__.py)".
 _PAREN_LINE = re.compile(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: Widths at which terminals and consoles wrap a line.
@@ -153,8 +156,11 @@ def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
         nxt = lines[j]
         stripped = line.rstrip()
         opens = stripped.endswith(":") and not stripped.endswith("):") and not line[:1].isspace()
-        cut = bool(_EXCEPTION_LINE.match(stripped)) and not stripped.endswith((".", "'", '"', ")", "]"))
-        if (opens or cut) and not nxt[:1].isspace() and not _STRUCTURAL.match(nxt):
+        # Cut mid-sentence: no closing mark, not a file name (a message may end in one), and the next
+        # paragraph no new sentence ("Any help?") nor a statement typed ("import x").
+        cut = (bool(_EXCEPTION_LINE.match(stripped)) and not stripped.endswith((".", "'", '"', ")", "]"))
+               and not _FILE_END.search(stripped) and not _SENTENCE_START.match(nxt))
+        if (opens or cut) and not nxt[:1].isspace() and not _STRUCTURAL.match(nxt) and not _CODE_START.match(nxt):
             out[-1] = stripped + " " + nxt.strip()
             i = j + 1
     return out
