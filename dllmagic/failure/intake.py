@@ -111,8 +111,11 @@ def _join_wrapped(lines: List[str]) -> List[str]:
         # found (…") or before one ("… incompatible architecture" / " (have …"); an indented line is a
         # new line unless it is such a piece (one space, then text).
         ends = out[-1].rstrip()[-1:] if out else ""
-        at_width = (bool(out) and last_len in _WRAP_WIDTHS and ends != "."
-                    and (ends != ":" or line[:1] == " "))   # "…library:" / " 7201 (…": cut at a space
+        # A full stop ends a sentence unless the next piece goes on inside the word ("huggingface_hub." /
+        # "errors'", "(required by .." / "../lib"); a colon ends a line unless the cut fell at a space.
+        at_width = (bool(out) and last_len in _WRAP_WIDTHS
+                    and (ends != "." or line[:1].islower() or line[:1] in "._/\\" or line[:1].isdigit())
+                    and (ends != ":" or line[:1] == " " or out[-1][-1:] == " "))
         if out and line and (not line[0].isspace()
                              or at_width and line[0] == " " and line[1:2] not in (" ", "\t", "")):
             prev = out[-1]
@@ -171,15 +174,23 @@ def _prefix_key(m: "re.Match[str]") -> str:
 
 
 def _strip_log_prefix(lines: List[str]) -> List[str]:
-    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it."""
+    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it.
+
+    A terminal wraps the prefixed line as a whole: a line without the prefix right after one that fills
+    the terminal's width is the rest of that line, and is joined to it."""
     counts: dict = {}
     filled = 0
     stamped = 0    # lines that begin with a date and time: one such line is a prefix already
+    previous = 0   # the length of the line before
     for line in lines:
+        length, wrapped = len(line), previous in _WRAP_WIDTHS
+        previous = length
         if line.strip():
             m = _LOG_PREFIX.match(line)
             if m and not line[m.end():].strip():
                 continue   # the prefix alone (a log's empty line; a bare number): neither for nor against
+            if not m and wrapped:
+                continue   # the rest of a wrapped line
             filled += 1
             if m:
                 key = _prefix_key(m)
@@ -190,10 +201,17 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
     name, count = max(counts.items(), key=lambda item: item[1])
     if (count < 2 and not stamped == filled == 1) or count < 0.6 * filled:
         return lines
-    out = []
+    out: List[str] = []
+    previous = 0
     for line in lines:
         m = _LOG_PREFIX.match(line)
-        out.append(line[m.end():] if m and _prefix_key(m) == name else line)
+        if m and _prefix_key(m) == name:
+            out.append(line[m.end():])
+        elif out and previous in _WRAP_WIDTHS and not m and line:
+            out[-1] += line
+        else:
+            out.append(line)
+        previous = len(line)
     return out
 
 
