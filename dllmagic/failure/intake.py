@@ -46,11 +46,11 @@ _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 _PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
 #: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
-#: ERROR "), BuildKit's step and time ("#8 12.34 ").
+#: ERROR "; a level with a colon, pip's "ERROR: ", is the message's own), BuildKit's step and time ("#8 12.34 ").
 #: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
 _LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
                          r"|\[?()\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?Z?\]?"
-                         r"(?:[ \t]{1,4}(?:-[ \t]{1,4})?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE)\]?:?)?"
+                         r"(?:[ \t]{1,4}(?:-[ \t]{1,4})?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE)\]?)?"
                          r"(?: |$)"
                          r"|(#\d{1,5}) \d{1,6}\.\d{1,3}(?: |$)"
                          r"|[ \t]{0,8}()\d{1,6}\.\d{1,3}(?:[ \t]+|$))")   # BuildKit's seconds, the step cut off
@@ -357,7 +357,11 @@ def normalise(text: str) -> str:
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
     if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
-        lines = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
+        for _ in range(2):    # a logger's prefix on a collector's: up to two levels
+            stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
+            if stripped == lines:
+                break
+            lines = stripped
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
