@@ -72,10 +72,11 @@ _FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
 _CODE_PREFIX = re.compile(r"""(?:-+>\s*\d+\s+|\d+\s+(?=\S))""")
+#: The call form is read from a line's start only (its lookbehind): no scan of 300 characters from every position.
 _IMPORT_STMT = re.compile(
     r"""(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
     r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
-    r"""|[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
+    r"""|(?<![^\n])[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
     r""")""")
 
 
