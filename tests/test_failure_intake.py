@@ -396,3 +396,9 @@ def test_ipython_8_frames_read_as_frames(case_id):
         else:
             lines.append(line)
     assert facts("\n".join(lines)) == facts(text)
+
+
+def test_an_indented_line_the_terminal_wrapped_is_joined_before_the_indentation_goes():
+    # t330: pip's indented conflict line cut at 80 columns right before " python-dateutil 2.7.2 …".
+    text = _corpus_text("t330")
+    assert normalise(hard_wrap(text, 80)) == normalise(text)

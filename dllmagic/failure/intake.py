@@ -295,19 +295,26 @@ def _strip_quote(lines: List[str]) -> List[str]:
             filled += 1
             if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
                 quoted += 1
-    if quoted < 2 or quoted < 0.6 * filled:
+    if (quoted < 2 and not quoted == filled == 1) or quoted < 0.6 * filled:
         return lines
     return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
             "" if line.rstrip() == ">" else line for line in lines]
 
 
 def _dedent(lines: List[str]) -> List[str]:
-    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it."""
+    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it.
+
+    A terminal wraps an indented line as a whole: after a line that fills the terminal's width, a piece
+    indented less than the others (" python-dateutil 2.7.2 …") is the rest of that line and is joined."""
     common: "str | None" = None
+    previous = 0
     for line in lines:
+        wrapped, previous = previous in _WRAP_WIDTHS, len(line)
         if not line.strip():
             continue
         indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if wrapped and common and not indent.startswith(common) and not _STRUCTURAL.match(line.lstrip()):
+            continue   # judged below, once the shared indentation is known
         if not indent:
             return lines
         if common is None or not indent.startswith(common):
@@ -322,7 +329,16 @@ def _dedent(lines: List[str]) -> List[str]:
     if not common:
         return lines
     cut = len(common)
-    return [line[cut:] if line.strip() else "" for line in lines]
+    out: List[str] = []
+    previous = 0
+    for line in lines:
+        if (out and previous in _WRAP_WIDTHS and line.strip() and not line.startswith(common)
+                and not _STRUCTURAL.match(line.lstrip())):
+            out[-1] += line
+        else:
+            out.append(line[cut:] if line.strip() else "")
+        previous = len(line)
+    return out
 
 
 def normalise(text: str) -> str:
