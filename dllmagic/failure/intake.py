@@ -37,7 +37,7 @@ MAX_TEXT = 256_000
 _CSI = re.compile(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
 _OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
 _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
-_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|#39|#x27|#34|#x22);")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
 _SMART_QUOTES = re.compile("[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032]")
 _SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                                   "\u201c": '"', "\u201d": '"', "\u201e": '"'})
@@ -349,6 +349,8 @@ def normalise(text: str) -> str:
     if "&" in text and _ENTITY.search(text):
         # Text copied from a page's source: "&lt;module&gt;", "&#39;", "&quot;" are the characters.
         text = html.unescape(text)
+        if "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)    # escaped twice ("&amp;lt;"), as a page's source may quote a page
     if _SMART_QUOTES.search(text):
         # A rendered page's typographic quotes are the ASCII quotes the program printed.
         text = text.translate(_SMART_QUOTE_MAP)
