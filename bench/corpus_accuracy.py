@@ -4,6 +4,12 @@
     python bench/corpus_accuracy.py --corpus FILE.jsonl  # any corpus in the same format
     python bench/corpus_accuracy.py --json               # the figures as JSON
     python bench/corpus_accuracy.py --splits             # tuned and held-out splits of the whole corpus
+    python bench/corpus_accuracy.py --perturb            # stability of the tuned cases under paste forms
+
+Perturbations (bench/perturbations.py): every tuned case is pasted again as people paste it (wrapped by a
+terminal, quoted, fenced, with CRLF, prose around it, as IPython prints it, as a web page renders it, …);
+for each transformation the report gives the share of cases whose kind, key facts and root cause stay
+what the original text gives (not what the label says: the check is about stability).
 
 Splits: every case belongs to the *held-out* split when the SHA-256 of its id, read as a number, is
 divisible by 3 (one third), else to the *tuned* split.  The rule was fixed before any result was looked
@@ -105,6 +111,73 @@ def evaluate(cases: Iterable[dict]) -> dict:
     }
 
 
+def outcome(text: str) -> dict:
+    """What ``dlldoctor explain`` makes of ``text``: the top finding's kind and cause, the key facts."""
+    from dllmagic.api import explain
+    from dllmagic.failure import key_facts
+
+    report = explain(text)
+    failure = report.failure
+    kind = report.findings[0].kind if report.findings else (failure.kind if failure else "none")
+    got = key_facts(failure)
+    return {"kind": kind, "cause": report.findings[0].cause if report.findings else None,
+            "facts": {name: got.get(name) for name in FACTS if got.get(name) is not None}}
+
+
+def perturb(cases: Iterable[dict], names: Optional[List[str]] = None) -> dict:
+    """For each transformation, the share of ``cases`` whose kind, facts and cause stay the same (of the
+    cases whose text it changes)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("perturbations", Path(__file__).with_name("perturbations.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cases = list(cases)
+    base = {case["id"]: outcome(case["error"]) for case in cases}
+    report = {}
+    for name, transform in module.TRANSFORMATIONS.items():
+        if names and name not in names:
+            continue
+        counts = Counter()
+        misses = []
+        changed = 0
+        for case in cases:
+            text = transform(case["error"])
+            if text == case["error"]:
+                continue     # nothing to transform in this case (no indentation, no traceback)
+            changed += 1
+            was, now = base[case["id"]], outcome(text)
+            same = {"kind": now["kind"] == was["kind"], "facts": now["facts"] == was["facts"],
+                    "cause": now["cause"] == was["cause"]}
+            same["all"] = all(same.values())
+            counts.update(k for k, v in same.items() if v)
+            if not same["all"]:
+                misses.append({"id": case["id"], **{k: (was[k], now[k]) for k in ("kind", "facts", "cause")
+                                                    if not same[k]}})
+        n = changed or 1
+        report[name] = {"cases": changed, "lossy": name in module.LOSSY,
+                        **{k: counts[k] / n for k in ("kind", "facts", "cause", "all")}, "misses": misses}
+    return report
+
+
+def perturb_markdown(report: dict, show_misses: bool = True) -> str:
+    lines = ["### Stability under paste forms (tuned split)", "",
+             "| transformation | cases changed | kind same | facts same | cause same | all same |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, r in report.items():
+        mark = " (lossy)" if r["lossy"] else ""
+        lines.append(f"| `{name}`{mark} | {r['cases']} | {100 * r['kind']:.1f} % | {100 * r['facts']:.1f} % | "
+                     f"{100 * r['cause']:.1f} % | {100 * r['all']:.1f} % |")
+    if show_misses:
+        for name, r in report.items():
+            if r["misses"]:
+                lines += ["", f"Changed by `{name}`:", ""]
+                lines += [f"- `{m['id']}`: " + "; ".join(f"{k} {v[0]!r} -> {v[1]!r}" for k, v in m.items() if k != "id")
+                          for m in r["misses"]]
+    lines.append("")
+    return "\n".join(lines)
+
+
 def confusion(results: List[dict]) -> Dict[str, Counter]:
     table: Dict[str, Counter] = defaultdict(Counter)
     for r in results:
@@ -174,7 +247,19 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--splits", action="store_true", help="report the tuned and held-out splits")
     parser.add_argument("--tuned-only", action="store_true",
                         help="the tuned split alone, with its misses (what rules may be tuned to)")
+    parser.add_argument("--perturb", nargs="?", const="", metavar="NAMES",
+                        help="stability of the tuned cases under paste transformations (optionally a "
+                             "comma-separated subset)")
     args = parser.parse_args(argv)
+    if args.perturb is not None:
+        cases = [c for path in (args.corpus or [p for p in DEFAULT_CORPORA if p.exists()])
+                 for c in read_corpus(path) if split_of(c["id"]) == "tuned"]
+        report = perturb(cases, [n for n in args.perturb.split(",") if n] or None)
+        if args.json:
+            print(json.dumps({k: {x: v[x] for x in v if x != "misses"} for k, v in report.items()}, indent=2))
+        else:
+            print(perturb_markdown(report))
+        return 0
     corpora = args.corpus or [p for p in DEFAULT_CORPORA if p.exists()]
     reports = {}
     all_cases: List[dict] = []

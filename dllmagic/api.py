@@ -260,11 +260,12 @@ def explain(text: str, *, machine=None) -> Report:
         sys_path = machine_site_packages(machine, interpreter)
     ctx = Context(target=(failure.module if failure else None) or "", failure=failure,
                   system=system, interpreter=interpreter, sys_path=tuple(sys_path), notes=notes)
-    # Rules may read names the parser did not keep (inner frames, file owners): the text as pasted, in the
-    # parser's size budget (head and tail windows), so that no rule's pattern runs over megabytes.
-    from .failure.intake import window
+    # Rules may read names the parser did not keep (inner frames, file owners): the text as the parser
+    # reads it (normalised: quotes, entities, prefixes and wraps of the paste undone; in its size budget,
+    # head and tail windows), so that no rule's pattern runs over megabytes or depends on how it was pasted.
+    from .failure.intake import normalise
 
-    ctx.cache["text"] = window(text) if isinstance(text, str) else text
+    ctx.cache["text"] = normalise(text) if isinstance(text, str) else text
     if machine is not None:
         ctx.cache["machine"] = machine
     return _report(ctx, ok=False) if failure else Report(

@@ -331,3 +331,74 @@ def test_ipython_context_line_numbers_stay():
               "--> 181 bootstrap()\n\n" + _LIBGL)
     assert normalise(pasted) == normalise(pasted.replace("\n\n", "\n\n"))
     assert "    178     if DEBUG" in normalise(pasted)
+
+
+# Paste forms that bench/corpus_accuracy.py --perturb found breaking (robustness check, issue #18).
+
+def test_html_entities_and_typographic_quotes_read_as_the_characters():
+    # A page's source: "&lt;module&gt;", "&#39;"; a rendered page: ‘ ’ “ ”.  c100's message quotes names.
+    text = _corpus_text("c100")
+    entities = (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                .replace("'", "&#39;").replace('"', "&quot;"))
+    assert facts(entities) == facts(text)
+    typographic = text.replace('"', "\u201c").replace("'", "\u2019")
+    assert facts(typographic) == facts(text)
+    assert normalise("a &amp;&lt;b&gt; \u2018x\u2019 \u201cy\u201d") == "a &<b> 'x' \"y\""
+
+
+@pytest.mark.parametrize("case_id", ["c006", "t219", "t330"])
+def test_python_loggings_prefix_is_dropped_also_on_one_line(case_id):
+    text = _corpus_text(case_id)
+    logged = "\n".join(f"2026-12-07 05:40:{i:02d},123 ERROR {line}" for i, line in enumerate(text.split("\n")))
+    assert facts(logged) == facts(text)
+    assert normalise("[2026-12-07 05:40:00] WARNING: x") == "WARNING: x"
+
+
+def test_a_prefixed_line_the_terminal_wrapped_is_joined_before_the_prefix_goes():
+    # docker compose prints "service-1  | " before each line; the terminal wraps the whole line (t505).
+    text = _corpus_text("t505")
+    assert facts(hard_wrap(text, 100)) == facts(text)
+    assert facts(hard_wrap(text, 100))[1]["failing_module"] == "hnswlib"
+
+
+def test_a_wrap_after_a_full_stop_inside_a_name_is_joined():
+    # t129: "... from 'huggingface_hub." / "errors' (/usr/...)"; t150: "(required by .." / "../anaconda3".
+    for case_id in ("t129", "t150"):
+        text = _corpus_text(case_id)
+        for width in (80, 100):
+            assert facts(hard_wrap(text, width)) == facts(text)
+    sentence = "ImportError: the sentence ends at the terminal's width. " + "x" * 23 + "."
+    assert len(sentence) == 80 and normalise(sentence + "\nNew line") == sentence + "\nNew line"
+
+
+@pytest.mark.parametrize("case_id", ["t219", "t141", "t229"])
+def test_a_forum_posts_sentences_are_no_part_of_the_message(case_id):
+    text = _corpus_text(case_id)
+    posted = "I get this error when I import it:\n\n" + text.strip() + "\n\nAny help? Thanks in advance."
+    assert facts(posted) == facts(text)
+
+
+@pytest.mark.parametrize("case_id", ["x001", "t251", "c100"])
+def test_ipython_8_frames_read_as_frames(case_id):
+    # "File C:\...\x.py:11, in <module>" / "----> 11 from fiona.ogrext import ...": the frame's file, the
+    # import it ran and a library named in its code, as from Python's own frames.
+    text = _corpus_text(case_id)
+    lines = []
+    for line in text.split("\n"):
+        m = re.match(r'\s*File "([^"]+)", line (\d+), in (.+)$', line)
+        if m:
+            lines += ["", f"File \x1b[0;32m{m.group(1)}:{m.group(2)}\x1b[0m, in {m.group(3)}"]
+        elif line.startswith("    ") and lines and lines[-1].startswith("File "):
+            number = re.search(r":(\d+)\x1b", lines[-1]).group(1)
+            lines.append(f"\x1b[0;32m----> {number}\x1b[0m {line.strip()}")
+        elif line.startswith("Traceback"):
+            lines.append("-" * 75)
+        else:
+            lines.append(line)
+    assert facts("\n".join(lines)) == facts(text)
+
+
+def test_an_indented_line_the_terminal_wrapped_is_joined_before_the_indentation_goes():
+    # t330: pip's indented conflict line cut at 80 columns right before " python-dateutil 2.7.2 …".
+    text = _corpus_text("t330")
+    assert normalise(hard_wrap(text, 80)) == normalise(text)

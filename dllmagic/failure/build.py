@@ -69,12 +69,19 @@ _LIBRARY_LITERAL = re.compile(r"""["'](?:[^"'\n]{0,1024}[\\/])?(?P<name>[\w+\-][
                               re.IGNORECASE)
 
 
+_IPYTHON_ARROW = re.compile(r"-{1,6}> {0,2}\d{1,7} ")
+#: A frame's file: Python's ``File "…", line N`` or IPython 8's ``File …/x.py:N``.
+_FRAME_FILE = re.compile(r"""File (?:"(?P<file>[^"\n]+)", line \d+|(?P<file2>(?:[A-Za-z]:)?[^\n:"]{1,1024}?\.py):\d+)""")
+
+
 def _library_in_code(text: str, pos: int) -> Optional[str]:
     """The last native library named by a string literal in the code lines of the traceback above ``pos``."""
     start = max(0, pos - 8192)
     found = None
     for line in text[start:pos].split("\n"):
-        if line[:1] in (" ", "\t") and not line.lstrip().startswith("File "):
+        # A code line: indented under its frame, or after IPython's arrow ("----> 66 cue = CDLL(…)").
+        if (line[:1] in (" ", "\t") and not line.lstrip().startswith("File ")
+                or line[:1] == "-" and _IPYTHON_ARROW.match(line)):
             for match in _LIBRARY_LITERAL.finditer(line):
                 found = match.group("name")
     return found
@@ -174,11 +181,12 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     # The cannot-import-name file, when the message was cut off: the frame of that module's file.
     if kind == "cannot-import-name" and not values.get("from_path") and values.get("module"):
         leaf = values["module"].split(".")[-1]
-        for fm in re.finditer(r"""File "(?P<file>[^"\n]+)", line \d+""", doc.text):
-            parts = _split_path(fm.group("file"))
+        for fm in _FRAME_FILE.finditer(doc.text):
+            frame_file = fm.group("file") or fm.group("file2")
+            parts = _split_path(frame_file)
             if parts and (parts[-1] == f"{leaf}.py" or parts[-1] == "__init__.py" and len(parts) > 1
                           and parts[-2] == leaf):
-                values["from_path"] = fm.group("file")
+                values["from_path"] = frame_file
     if not values.get("found_path"):
         if kind == "cannot-import-name" and values.get("from_path"):
             values["found_path"] = values["from_path"]

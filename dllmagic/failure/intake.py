@@ -7,6 +7,8 @@ normalised copy, in which
 * line ends are ``\\n`` (CRLF, lone CR);
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
+* HTML entities of a page's source (``&lt;``, ``&#39;``) are characters, typographic quotes (‘ ’ “ ”)
+  the ASCII quotes;
 * escaped newlines of a message quoted as a Python repr are real ones; a web page's non-breaking
   spaces are spaces;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
@@ -25,6 +27,7 @@ Every step is one linear pass (``str`` methods, or regexes without nested or ove
 """
 from __future__ import annotations
 
+import html
 import re
 from typing import List
 
@@ -34,14 +37,21 @@ MAX_TEXT = 256_000
 _CSI = re.compile(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
 _OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
 _ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+_SMART_QUOTES = re.compile("[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032]")
+_SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                                  "\u201c": '"', "\u201d": '"', "\u201e": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
 _PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
-#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z "), BuildKit's step and time ("#8 12.34 ").
+#: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
+#: ERROR "; a level with a colon, pip's "ERROR: ", is the message's own), BuildKit's step and time ("#8 12.34 ").
 #: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
 _LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
-                         r"|()\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{1,9})?Z?(?: |$)"
+                         r"|\[?()\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?Z?\]?"
+                         r"(?:[ \t]{1,4}(?:-[ \t]{1,4})?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE)\]?)?"
+                         r"(?: |$)"
                          r"|(#\d{1,5}) \d{1,6}\.\d{1,3}(?: |$)"
                          r"|[ \t]{0,8}()\d{1,6}\.\d{1,3}(?:[ \t]+|$))")   # BuildKit's seconds, the step cut off
 #: pytest's report of a failed test: "E   " before the error's lines, ">" at the line that raised.
@@ -50,11 +60,14 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
-    r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|Cell In\[|In \[|Out\[|>>>"
+    r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
+#: What follows a message's blank line but is no part of it: a new sentence, a statement or command typed.
+_SENTENCE_START = re.compile(r"^[A-Z][a-z]{0,20}(?: [a-z]{1,20}){0,3}[ ?!.,]")
+_CODE_START = re.compile(r"^(?:import [\w.]|from [\w.]{1,200} import |\$ |pip3? |python3? |conda )")
 #: A line that is only a parenthesised path or name: "(/usr/lib/python3.9/x/__init__.py)".
 _PAREN_LINE = re.compile(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: Widths at which terminals and consoles wrap a line.
@@ -98,8 +111,11 @@ def _join_wrapped(lines: List[str]) -> List[str]:
         # found (…") or before one ("… incompatible architecture" / " (have …"); an indented line is a
         # new line unless it is such a piece (one space, then text).
         ends = out[-1].rstrip()[-1:] if out else ""
-        at_width = (bool(out) and last_len in _WRAP_WIDTHS and ends != "."
-                    and (ends != ":" or line[:1] == " "))   # "…library:" / " 7201 (…": cut at a space
+        # A full stop ends a sentence unless the next piece goes on inside the word ("huggingface_hub." /
+        # "errors'", "(required by .." / "../lib"); a colon ends a line unless the cut fell at a space.
+        at_width = (bool(out) and last_len in _WRAP_WIDTHS
+                    and (ends != "." or line[:1].islower() or line[:1] in "._/\\" or line[:1].isdigit())
+                    and (ends != ":" or line[:1] == " " or out[-1][-1:] == " "))
         if out and line and (not line[0].isspace()
                              or at_width and line[0] == " " and line[1:2] not in (" ", "\t", "")):
             prev = out[-1]
@@ -143,8 +159,11 @@ def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
         nxt = lines[j]
         stripped = line.rstrip()
         opens = stripped.endswith(":") and not stripped.endswith("):") and not line[:1].isspace()
-        cut = bool(_EXCEPTION_LINE.match(stripped)) and not stripped.endswith((".", "'", '"', ")", "]"))
-        if (opens or cut) and not nxt[:1].isspace() and not _STRUCTURAL.match(nxt):
+        # Cut mid-sentence: no closing mark, not a file name (a message may end in one), and the next
+        # paragraph no new sentence ("Any help?") nor a statement typed ("import x").
+        cut = (bool(_EXCEPTION_LINE.match(stripped)) and not stripped.endswith((".", "'", '"', ")", "]"))
+               and not _FILE_END.search(stripped) and not _SENTENCE_START.match(nxt))
+        if (opens or cut) and not nxt[:1].isspace() and not _STRUCTURAL.match(nxt) and not _CODE_START.match(nxt):
             out[-1] = stripped + " " + nxt.strip()
             i = j + 1
     return out
@@ -155,27 +174,44 @@ def _prefix_key(m: "re.Match[str]") -> str:
 
 
 def _strip_log_prefix(lines: List[str]) -> List[str]:
-    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it."""
+    """Lines that (nearly) all begin with the same collector prefix ("web-1  | ", a timestamp) lose it.
+
+    A terminal wraps the prefixed line as a whole: a line without the prefix right after one that fills
+    the terminal's width is the rest of that line, and is joined to it."""
     counts: dict = {}
     filled = 0
+    stamped = 0    # lines that begin with a date and time: one such line is a prefix already
+    previous = 0   # the length of the line before
     for line in lines:
+        length, wrapped = len(line), previous in _WRAP_WIDTHS
+        previous = length
         if line.strip():
             m = _LOG_PREFIX.match(line)
             if m and not line[m.end():].strip():
                 continue   # the prefix alone (a log's empty line; a bare number): neither for nor against
+            if not m and wrapped:
+                continue   # the rest of a wrapped line
             filled += 1
             if m:
                 key = _prefix_key(m)
                 counts[key] = counts.get(key, 0) + 1
+                stamped += m.group(2) is not None
     if not counts:
         return lines
     name, count = max(counts.items(), key=lambda item: item[1])
-    if count < 2 or count < 0.6 * filled:
+    if (count < 2 and not stamped == filled == 1) or count < 0.6 * filled:
         return lines
-    out = []
+    out: List[str] = []
+    previous = 0
     for line in lines:
         m = _LOG_PREFIX.match(line)
-        out.append(line[m.end():] if m and _prefix_key(m) == name else line)
+        if m and _prefix_key(m) == name:
+            out.append(line[m.end():])
+        elif out and previous in _WRAP_WIDTHS and not m and line:
+            out[-1] += line
+        else:
+            out.append(line)
+        previous = len(line)
     return out
 
 
@@ -259,19 +295,26 @@ def _strip_quote(lines: List[str]) -> List[str]:
             filled += 1
             if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
                 quoted += 1
-    if quoted < 2 or quoted < 0.6 * filled:
+    if (quoted < 2 and not quoted == filled == 1) or quoted < 0.6 * filled:
         return lines
     return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
             "" if line.rstrip() == ">" else line for line in lines]
 
 
 def _dedent(lines: List[str]) -> List[str]:
-    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it."""
+    """Lines that all share a leading indentation (a Markdown code block, a quoted log) lose it.
+
+    A terminal wraps an indented line as a whole: after a line that fills the terminal's width, a piece
+    indented less than the others (" python-dateutil 2.7.2 …") is the rest of that line and is joined."""
     common: "str | None" = None
+    previous = 0
     for line in lines:
+        wrapped, previous = previous in _WRAP_WIDTHS, len(line)
         if not line.strip():
             continue
         indent = line[: len(line) - len(line.lstrip(" \t"))]
+        if wrapped and common and not indent.startswith(common) and not _STRUCTURAL.match(line.lstrip()):
+            continue   # judged below, once the shared indentation is known
         if not indent:
             return lines
         if common is None or not indent.startswith(common):
@@ -286,7 +329,16 @@ def _dedent(lines: List[str]) -> List[str]:
     if not common:
         return lines
     cut = len(common)
-    return [line[cut:] if line.strip() else "" for line in lines]
+    out: List[str] = []
+    previous = 0
+    for line in lines:
+        if (out and previous in _WRAP_WIDTHS and line.strip() and not line.startswith(common)
+                and not _STRUCTURAL.match(line.lstrip())):
+            out[-1] += line
+        else:
+            out.append(line[cut:] if line.strip() else "")
+        previous = len(line)
+    return out
 
 
 def normalise(text: str) -> str:
@@ -294,6 +346,14 @@ def normalise(text: str) -> str:
     text = window(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_terminal(text)
+    if "&" in text and _ENTITY.search(text):
+        # Text copied from a page's source: "&lt;module&gt;", "&#39;", "&quot;" are the characters.
+        text = html.unescape(text)
+        if "&" in text and _ENTITY.search(text):
+            text = html.unescape(text)    # escaped twice ("&amp;lt;"), as a page's source may quote a page
+    if _SMART_QUOTES.search(text):
+        # A rendered page's typographic quotes are the ASCII quotes the program printed.
+        text = text.translate(_SMART_QUOTE_MAP)
     if "\u00a0" in text or "\u202f" in text:
         # A web page's non-breaking spaces (indentation copied from HTML) are spaces.
         text = text.replace("\u00a0", " ").replace("\u202f", " ")
@@ -314,8 +374,12 @@ def normalise(text: str) -> str:
         lines = _strip_line_numbers(lines)
     for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
         lines = _dedent(_strip_quote(lines))
-    if "|" in text or "#" in text or "T" in text or "." in text:
-        lines = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
+    if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
+        for _ in range(2):    # a logger's prefix on a collector's: up to two levels
+            stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
+            if stripped == lines:
+                break
+            lines = stripped
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.

@@ -66,15 +66,17 @@ def module_from_path(path: str) -> Optional[str]:
     return ".".join(run) or None
 
 
-_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>[^\n:]+?\.py):\d+)""")
+#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too).
+_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+)""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
 _CODE_PREFIX = re.compile(r"""(?:-+>\s*\d+\s+|\d+\s+(?=\S))""")
+#: The call form is read from a line's start only (its lookbehind): no scan of 300 characters from every position.
 _IMPORT_STMT = re.compile(
     r"""(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
     r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
-    r"""|[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
+    r"""|(?<![^\n])[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
     r""")""")
 
 
