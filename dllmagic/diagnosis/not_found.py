@@ -678,7 +678,7 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
               and not p.startswith(own.rstrip("/\\") + "/")] if path else []
     # A local package folder that hides nothing installed and has no well-known name is the user's own
     # project (its extension not built, its own submodule): renaming it would break it; it is no shadow.
-    own_project = (ctx.interpreter is not None and own != path and not hidden
+    own_project = bool(path) and (ctx.interpreter is not None and own != path and not hidden
                    and not _is_environment_path(ctx, path) and not _well_known_module(ctx, top))
     if path and _shadow_name(path, top) and not _is_environment_path(ctx, path) and not own_project:
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))

@@ -201,3 +201,19 @@ def test_duplicate_openmp_names_both_packages_on_a_modelled_process(tmp_path):
     assert top.cause == "duplicate-openmp"
     assert "torch" in top.summary and "conda environment" in top.summary
     assert "%env KMP_DUPLICATE_LIB_OK=TRUE" in cells(top)
+
+
+def test_cannot_import_name_without_a_path_in_a_live_process(monkeypatch):
+    # An AttributeError on a module and an ImportError raised without .path reach the cannot-import-name
+    # rule with no file: the own-project check must not read a path that is not there (strict mode raises).
+    from dllmagic.api import diagnose_exception
+
+    monkeypatch.setenv("DLLMAGIC_STRICT", "1")
+    for exc in (ImportError("cannot import name 'nothing_here' from 'json' (unknown location)", name="json"),
+                ImportError("cannot import name 'x' from partially initialized module 'nosuchpkg_abc' "
+                            "(most likely due to a circular import)", name="nosuchpkg_abc")):
+        try:
+            raise exc
+        except ImportError as raised:
+            report = diagnose_exception(raised)
+        assert report.findings and report.findings[0].kind == "cannot-import-name", report
