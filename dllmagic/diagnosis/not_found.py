@@ -376,6 +376,22 @@ def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
             f"'{dist}' is a valid import name but not a valid package (distribution) name, so there is no "
             f"'pip install' to offer for it.\nFind the project that provides this module and install it by "
             f"its distribution name.")
+    if not validated and ctx.cache.get("online") and ctx.interpreter is not None:
+        # Asked for (--online): the index is the third place that can say the name is a distribution.
+        from ..facts.distributions import normalize
+        from .preflight import pip_report
+
+        report = pip_report(ctx, dist)
+        found = [i.get("metadata") or {} for i in report.get("install") or ()]
+        hit = next((m for m in found if normalize(m.get("name") or "") == normalize(dist)), None)
+        if hit is not None:
+            from ._common import pip
+
+            fix = pip(ctx, [dist], validated=True,
+                      title=f"Install {hit['name']} {hit.get('version', '')} from the package index (check that "
+                            f"this project is the one that provides '{module.split('.')[0]}')".replace("  ", " "))
+            if fix is not None:
+                return fix
     if validated:
         from ._common import pip
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from typing import Dict, Iterable, List, Optional, Tuple
 
 from .. import fixes
@@ -239,16 +240,33 @@ def installed_conflicts(ctx: Context, dist_name: str, new_version: Optional[str]
 
 
 def pip_report(ctx: Context, dist_name: str) -> Dict:
-    """``pip install --dry-run --report -`` of ``dist_name`` run by the TARGET interpreter (an argv list,
-    never a shell): {"install": [...]} or {"error": sentence, "no_release": bool}."""
+    """``pip install --dry-run --report -`` of ``dist_name`` for the TARGET interpreter (an argv list, never
+    a shell): {"install": [...]} or {"error": sentence, "no_release": bool}. Asked once per name and report.
+    A target without pip of its own (a venv made by uv) is asked through this Python's pip, ``--python``."""
+    key = ("pip-report", normalize(dist_name))
+    if key not in ctx.cache:
+        ctx.cache[key] = _pip_report(ctx, dist_name)
+    return ctx.cache[key]
+
+
+def _pip_report(ctx: Context, dist_name: str) -> Dict:
     try:
         fixes.validate_name(dist_name)
     except fixes.UnsafeName:
         return {"error": f"not a valid distribution name: {dist_name!r}"}
+    report = _pip_dry_run(ctx, [ctx.interpreter.executable, "-m", "pip"], dist_name)
+    if report.get("no_pip") and ctx.interpreter.executable != sys.executable:
+        again = _pip_dry_run(ctx, [sys.executable, "-m", "pip", "--python", ctx.interpreter.executable], dist_name)
+        if not again.get("no_pip"):
+            return again
+    return report
+
+
+def _pip_dry_run(ctx: Context, pip: List[str], dist_name: str) -> Dict:
     # Wheels only (an sdist's metadata is made by running its setup.py), from a fresh empty folder (a name
     # that is a folder or an archive there would be read as a local project).
-    argv = [ctx.interpreter.executable, "-m", "pip", "install", "--dry-run", "--quiet", "--report", "-",
-            "--disable-pip-version-check", "--only-binary=:all:", dist_name]
+    argv = pip + ["install", "--dry-run", "--quiet", "--report", "-", "--disable-pip-version-check",
+                  "--only-binary=:all:", dist_name]
     from .._runner import neutral_folder
 
     try:
@@ -265,7 +283,7 @@ def pip_report(ctx: Context, dist_name: str) -> Dict:
         parsed = failure_from_text(err)
         tail = (err.strip().splitlines() or ["pip failed"])[-1][:300]
         if "No module named pip" in err:
-            return {"error": "the target interpreter has no pip (" + tail + ")"}
+            return {"error": "the target interpreter has no pip (" + tail + ")", "no_pip": True}
         return {"error": tail, "no_release": bool(parsed and parsed.kind == "no-compatible-release")}
     start = out.find("{")
     try:

@@ -164,3 +164,26 @@ def test_cli_online_flag(make_venv, tmp_path, monkeypatch):
     assert "would-conflict" in [f["cause"] for f in data["findings"]]
     proc = run_cli("check", "--help")
     assert "--online" in proc.stdout
+
+
+@pytest.mark.parametrize("with_pip", [True, False])
+def test_online_lets_the_index_vouch_for_an_unknown_name(make_venv, tmp_path, monkeypatch, with_pip):
+    """A name no installed metadata or table knows gets no install offline; with --online, the index (here a
+    folder, through the same pip code path) says it holds that project, and the install is offered, named as
+    the index's project. A target without pip (a uv venv) is asked through this Python's pip --python."""
+    wheels = tmp_path / "wheels"
+    write_wheel(wheels, "dmknown", "3.1")
+    venv = make_venv("online-name", with_pip=with_pip)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    offline = check("dmknown", python=str(venv.python))
+    assert all(not f.argv and "install" not in f.cell.lower().split("\n")[0][:20] for f in offline.top.fixes)
+    report = check("dmknown", python=str(venv.python), online=True)
+    fix = report.top.fixes[0]
+    assert "from the package index" in fix.title and "dmknown 3.1" in fix.title, fix
+    assert fix.cell.endswith(" dmknown") and ("uv pip install" in fix.cell) is not with_pip, fix.cell
+    # A name the index does not hold stays an instruction, online too.
+    absent = check("dmabsent", python=str(venv.python), online=True)
+    cells = [f.cell for finding in absent.findings for f in finding.fixes]
+    assert any("not a distribution dllmagic knows" in c for c in cells), cells
+    assert not any(f.argv for finding in absent.findings for f in finding.fixes), cells
