@@ -105,3 +105,67 @@ def test_tables_are_pretty_printed_json(tmp_path):
     for name in tables.DIAGNOSIS_TABLES:
         text = (REPO / "dllmagic" / "knowledge" / f"{name}.json").read_text(encoding="utf-8")
         assert json.loads(text) and text.count("\n") > 10
+
+
+def test_broadened_library_names_resolve_to_their_packages():
+    # Names that Qt, GTK, Pillow/OpenCV builds, audio and database wheels fail on most often.
+    assert tables.library_provider("libxcb-cursor.so.0")["apt"] == ["libxcb-cursor0"]
+    assert tables.library_provider("libgtk-3.so.0")["dnf"] == ["gtk3"]
+    assert tables.library_provider("/usr/lib/x86_64-linux-gnu/libsqlite3.so.0.8.6")["apt"] == ["libsqlite3-0"]
+    assert tables.library_provider("libgdal.so.32")["conda"] == ["libgdal"]
+    assert tables.library_provider("libcrypt.so.1")["dnf"] == ["libxcrypt-compat"]
+    # several majors of one library are known: an unversioned name no longer picks one of them
+    assert tables.library_provider("libtiff.so.6")["apt"] == ["libtiff6"]
+    assert tables.library_provider("libtiff.so") is None
+
+
+def test_the_system_packages_of_the_table_own_the_files_on_this_host():
+    # The primary source for a Debian entry is its package: where dpkg knows the file on this host, it must be
+    # owned by the package the table names (cross-architecture and bundled copies aside).
+    from pathlib import Path
+
+    info = Path("/var/lib/dpkg/info")
+    if not info.is_dir():
+        pytest.skip("no dpkg database on this host")
+    entries = [e for e in knowledge.load("library_providers")["entries"] if e["platform"] == "linux" and e["apt"]]
+    wanted = {e["library"] for e in entries}
+    owners = {}
+    for listing in info.glob("*.list"):
+        package = listing.stem.split(":")[0]
+        for line in listing.read_text(errors="replace").splitlines():
+            name = line.rsplit("/", 1)[-1]
+            if name in wanted and "/lib" in line:
+                owners.setdefault(name, set()).add(package)
+    checked = 0
+    for entry in entries:
+        found = {o for o in owners.get(entry["library"], ()) if "-cross" not in o and o != "chromium-common"}
+        if found:
+            checked += 1
+            assert found & set(entry["apt"]), (entry["library"], found, entry["apt"])
+    if checked == 0:
+        pytest.skip("none of the table's libraries is installed here")
+
+
+def test_broadened_gpu_names():
+    assert tables.cuda_library("libnvinfer.so.7")["version"] == "7.x"
+    assert tables.cuda_library("libnvinfer_plugin.so.8.6.1")["component"] == "TensorRT"
+    assert tables.cuda_library("libcurand.so.10")["pip"][0] == "nvidia-curand-cu12"
+    assert tables.cuda_library("libnvJitLink.so.12")["cuda_major"] == "12"
+    assert tables.cuda_library("nvrtc64_120_0.dll")["version"] == "12.x"
+    assert tables.cuda_library("nvrtc64_112_0.dll")["cuda_major"] == "11"
+
+
+def test_import_names_of_installed_distributions_are_right():
+    # Every pair whose distribution is installed in the test environment is checked against its file list.
+    from importlib import metadata
+
+    names = tables.import_names()
+    assert names["OpenSSL"]["dist"] == "pyOpenSSL" and names["win32gui"]["dist"] == "pywin32"
+    assert names["bson"]["dist"] == "pymongo" and names["google.cloud.storage"]["dist"] == "google-cloud-storage"
+    providers = metadata.packages_distributions()
+    for imp, entry in names.items():
+        top = imp.split(".")[0]
+        dists = {d.lower().replace("_", "-") for d in providers.get(top, ())}
+        wanted = {n.lower().replace("_", "-") for n in [entry["dist"], *entry["alternatives"]]}
+        if dists and top == imp:
+            assert dists & wanted, (imp, dists, wanted)

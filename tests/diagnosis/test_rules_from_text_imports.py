@@ -67,9 +67,12 @@ def test_not_a_package_names_the_shadowing_file_from_the_traceback():
 
 def test_a_dotted_name_under_a_shared_namespace_is_a_missing_distribution_not_a_submodule():
     # google.cloud is shared by many distributions: the missing part is one of them.
-    _, top = _top("ModuleNotFoundError: No module named 'google.cloud.storage'")
+    _, top = _top("ModuleNotFoundError: No module named 'google.cloud.spanner'")
     assert top.cause == "not-installed"
     assert "namespace" in top.summary
+    # one the import-name table knows is named precisely
+    _, top = _top("ModuleNotFoundError: No module named 'google.cloud.storage'")
+    assert top.cause == "not-installed" and "distribution google-cloud-storage" in top.summary
     # under a regular package the parent was imported, so the submodule is what is missing
     _, top = _top("ModuleNotFoundError: No module named 'sklearn.externals.joblib'")
     assert top.cause == "submodule-not-found" and "'sklearn.externals' was imported" in top.summary
