@@ -61,8 +61,9 @@ class Distribution:
     def requires_dist(self) -> List[str]:
         return self.metadata().get("requires-dist", [])
 
-    def requirements(self) -> List["Requirement"]:
-        """Requires-Dist parsed (packaging), keeping those that apply without extras here; bad lines skipped."""
+    def requirements(self, environment: Optional[dict] = None) -> List["Requirement"]:
+        """Requires-Dist parsed (packaging), keeping those that apply without extras in ``environment`` (marker
+        values; None: this Python's own); bad lines and markers naming unknown variables skipped."""
         from packaging.requirements import InvalidRequirement, Requirement
 
         out = []
@@ -73,7 +74,7 @@ class Distribution:
                 continue
             if req.marker is not None:
                 try:
-                    if not req.marker.evaluate({"extra": ""}):
+                    if not req.marker.evaluate(dict(environment or {}, extra="")):
                         continue
                 except Exception:  # a marker naming an unknown variable: not for this environment
                     continue

@@ -72,24 +72,8 @@ def marker_environment(ctx: "Context") -> dict:
 
 
 def target_requirements(dist, environment: dict) -> list:
-    """Requires-Dist of ``dist`` that apply in ``environment`` (markers evaluated for the target, no
-    extras); unparsable lines and markers naming unknown variables are skipped."""
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    out = []
-    for text in dist.requires_dist():
-        try:
-            req = Requirement(text)
-        except InvalidRequirement:
-            continue
-        if req.marker is not None:
-            try:
-                if not req.marker.evaluate(environment):
-                    continue
-            except Exception:
-                continue
-        out.append(req)
-    return out
+    """Requires-Dist of ``dist`` that apply in ``environment`` (markers evaluated for the target, no extras)."""
+    return dist.requirements(environment)
 
 
 def _requirements(ctx: "Context"):
