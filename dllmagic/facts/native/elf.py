@@ -16,7 +16,7 @@ Tested against pyelftools, ``readelf`` and ``objdump`` on every fixture and on r
 from __future__ import annotations
 
 import struct
-from itertools import accumulate, compress
+from itertools import compress
 from operator import mul as _mul
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
@@ -925,6 +925,16 @@ def sym_table(data) -> Optional[SymTable]:
     return SymTable(f, tags, strtab, sym_off, count, entsize, vneed, vdef, verdefs)
 
 
+def _name_ends(text: str, offs, budget: int):
+    """Where each name of a string table that starts at ``offs`` ends (its NUL), or None when one has no NUL or
+    the names together exceed ``budget`` characters (the careful reader's limit)."""
+    find = text.find
+    ends = [find("\0", o) for o in offs]
+    if -1 in ends or sum(ends) - sum(offs) > budget:
+        return None
+    return ends
+
+
 def export_sets(data, table: Optional[SymTable] = None):
     """The file's visible definitions as three name sets, read in bulk; None to use :func:`parse_symbols`.
 
@@ -972,9 +982,8 @@ def export_sets(data, table: Optional[SymTable] = None):
     text = t.string_table()
     if text is None:
         return None
-    find = text.find
-    ends = [find("\0", o) for o in offs]
-    if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+    ends = _name_ends(text, offs, f.name_bytes_left)
+    if ends is None:
         return None  # a name without its NUL, or the careful reader's budget would run out
     keep = list(compress(defined, named))
     names = [text[o:e] for o, e in compress(zip(offs, ends), keep)]
@@ -1044,9 +1053,8 @@ def import_groups(data, table: Optional[SymTable] = None):
         text = t.string_table()
         if text is None:
             return None
-        find = text.find
-        ends = [find("\0", o) for o in offs]
-        if -1 in ends or sum(ends) - sum(offs) > f.name_bytes_left:
+        ends = _name_ends(text, offs, f.name_bytes_left)
+        if ends is None:
             return None
         names = [text[o:e] for o, e in zip(offs, ends)]
     versym = None
