@@ -11,7 +11,7 @@ import re
 import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563)
-    from typing import List, Optional
+    from typing import List
 
 _ID = re.compile(r"([a-z0-9][a-z0-9-]{0,80})(?:#([a-z0-9][a-z0-9-]{0,80}))?")
 _ANCHOR = re.compile(r'^<a id="([^"]+)"></a>\s*$', re.M)

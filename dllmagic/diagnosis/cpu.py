@@ -116,7 +116,7 @@ def _no_avx(ctx: Context, evidence: List[Evidence], lacking: List[str], confiden
         named = _top(ctx)
         return Finding(
             kind=kind, cause="no-avx", confidence=confidence,
-            summary=f"The import hit an illegal instruction: "
+            summary="The import hit an illegal instruction: "
                     + (f"a binary of {named}" if named else "a binary it loaded")
                     + " uses an instruction set this CPU lacks (AVX/AVX2 for most such builds; the text does not say"
                     + (" which)." if named else " which, nor which package)."),

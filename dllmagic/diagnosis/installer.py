@@ -612,7 +612,7 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
         both = _intersect_python(project, first.group("spec")) if project else ""
         fix_list = [fixes.instruction(
             "Narrow the project's Python range",
-            f"In pyproject.toml set the project's python requirement to the range the dependencies support"
+            "In pyproject.toml set the project's python requirement to the range the dependencies support"
             + (f": python = \"{both}\"" if both else "") + ", then run poetry lock again.")]
     elif merged:
         name, specs = merged.group("name"), merged.group("specs").split(",")

@@ -11,9 +11,9 @@ from typing import Iterable, List, Optional, Tuple
 from .. import fixes
 from ..facts.distributions import normalize
 from ..knowledge import tables as knowledge_tables
-from ..model import Evidence, Finding, Fix
+from ..model import Evidence, Finding
 from . import Context, docs_for, rule
-from ._common import error_evidence, distribution_for_folder, installed, kernel_evidence, paths_in_text, pip, site_folder_of
+from ._common import error_evidence, distribution_for_folder, installed, kernel_evidence, paths_in_text, site_folder_of
 
 __all__ = ["protobuf_pins"]
 

@@ -58,7 +58,7 @@ def stdlib_removed_name(module: str, name: str) -> Optional[dict]:
 
 # -- diagnosis tables (issue 7, sections 2-4): appended ----------------------------------------------
 import re as _re
-from typing import Any, List, Optional, Tuple
+from typing import Any, List
 
 
 def _version_tuple(text: str) -> Tuple[int, ...]:

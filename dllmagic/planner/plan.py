@@ -26,7 +26,7 @@ from .. import fixes
 from ..facts.distributions import normalize
 from ..model import Evidence, Fix
 from . import envfacts
-from .versions import intersect, next_major_bound, overlap, satisfies
+from .versions import intersect, next_major_bound, overlap
 
 if TYPE_CHECKING:
     from ..diagnosis import Context

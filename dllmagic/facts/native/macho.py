@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import struct
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 from .binary import Binary, Needed, Symbol
