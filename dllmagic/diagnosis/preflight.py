@@ -243,10 +243,13 @@ def pip_report(ctx: Context, dist_name: str) -> Dict:
     """``pip install --dry-run --report -`` of ``dist_name`` for the TARGET interpreter (an argv list, never
     a shell): {"install": [...]} or {"error": sentence, "no_release": bool}. Asked once per name and report.
     A target without pip of its own (a venv made by uv) is asked through this Python's pip, ``--python``."""
+    cache = getattr(ctx, "cache", None)
+    if cache is None:
+        return _pip_report(ctx, dist_name)
     key = ("pip-report", normalize(dist_name))
-    if key not in ctx.cache:
-        ctx.cache[key] = _pip_report(ctx, dist_name)
-    return ctx.cache[key]
+    if key not in cache:
+        cache[key] = _pip_report(ctx, dist_name)
+    return cache[key]
 
 
 def _pip_report(ctx: Context, dist_name: str) -> Dict:
