@@ -269,6 +269,20 @@ CASES = [
      "OSError: cannot load library 'libcairo.so.2': libcairo.so.2: cannot open shared object file: No such file "
      "or directory",
      "missing-shared-library", {"missing_library": "libcairo.so.2"}),
+    # ---- libraries' own loaders after ctypes/cffi failed
+    ("llvmlite-windows", "OSError: Could not load shared object file: llvmlite.dll",
+     "missing-shared-library", {"missing_library": "llvmlite.dll"}),
+    ("llvmlite-linux", "OSError: Could not load shared object file: libllvmlite.so",
+     "missing-shared-library", {"missing_library": "libllvmlite.so"}),
+    ("pyglet-library", 'ImportError: Library "GLU" not found.', "missing-shared-library", {"missing_library": "GLU"}),
+    ("jpype-no-jvm",
+     "jpype._jvmfinder.JVMNotFoundException: No JVM shared library file (libjvm.so) found. Try setting up the "
+     "JAVA_HOME environment variable properly.",
+     "missing-shared-library", {"missing_library": "libjvm.so"}),
+    ("soundfile-find-library", "OSError: sndfile library not found", "missing-shared-library",
+     {"missing_library": "sndfile"}),
+    ("bash-exec-format", "bash: /opt/tools/bin/protoc: cannot execute binary file: Exec format error",
+     "architecture-mismatch", {"found_path": "/opt/tools/bin/protoc"}),
     # ---- CUDA / cuDNN / PyTorch / TensorFlow / JAX
     ("cudnn8-could-not-load-library-windows",
      "Could not load library cudnn_ops_infer64_8.dll. Error code 126\n"
@@ -316,6 +330,10 @@ CASES = [
      "NVIDIA GeForce RTX 5090 with CUDA capability sm_120 is not compatible with the current PyTorch installation.\n"
      "The current PyTorch install supports CUDA capabilities sm_50 sm_60 sm_70 sm_75 sm_80 sm_86 sm_90.",
      "gpu-runtime", {}),
+    ("nvidia-smi-no-driver",
+     "NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver. Make sure that the latest NVIDIA "
+     "driver is installed and running.",
+     "gpu-runtime", {}),
     ("nvml-mismatch", "Failed to initialize NVML: Driver/library version mismatch", "gpu-runtime", {}),
     # ---- CPU features, OpenMP, crashes
     ("tf-avx",
@@ -329,6 +347,22 @@ CASES = [
      "OMP: Error #15: Initializing libiomp5md.dll, but found libiomp5md.dll already initialized.\n"
      "OMP: Hint This means that multiple copies of the OpenMP runtime have been linked into the program.",
      "openmp-conflict", {}),
+    ("openmp-error-15-macos",
+     "OMP: Error #15: Initializing libiomp5.dylib, but found libomp.dylib already initialized.",
+     "openmp-conflict", {"missing_library": "libiomp5.dylib"}),
+    ("mkl-threading-layer",
+     "Error: mkl-service + Intel(R) MKL: MKL_THREADING_LAYER=INTEL is incompatible with libgomp.so.1 library.\n"
+     "\tTry to import numpy first or set the threading layer accordingly. Set MKL_SERVICE_FORCE_INTEL to force it.",
+     "openmp-conflict", {"missing_library": "libgomp.so.1"}),
+    ("pycharm-sigill", "Process finished with exit code 132 (interrupted by signal 4: SIGILL)", "unsupported-cpu", {}),
+    ("zsh-illegal-hardware-instruction", 'zsh: illegal hardware instruction  python -c "import tensorflow"',
+     "unsupported-cpu", {}),
+    ("polars-cpu-features",
+     "RuntimeWarning: Missing required CPU features. The following required CPU features were not detected: avx, "
+     "avx2, fma, bmi1, bmi2, lzcnt, movbe",
+     "unsupported-cpu", {}),
+    ("glibc-abort", "free(): invalid pointer\nAborted (core dumped)", "import-crashed", {}),
+    ("zsh-job-segfault", "[1]    12345 segmentation fault  python app.py", "import-crashed", {}),
     ("shell-segfault",
      "$ python -c 'import pkg'\nSegmentation fault (core dumped)",
      "import-crashed", {}),
@@ -357,3 +391,13 @@ def test_template_survives_being_quoted_in_a_traceback(template, text, kind, fac
     for name in ("missing_library", "missing_symbol", "required_version", "found_path"):
         if facts.get(name):
             assert got.get(name) == facts[name], (template, name, got)
+
+
+def test_mkl_threading_layer_fix_names_the_layer_not_the_intel_override():
+    report = explain("Error: mkl-service + Intel(R) MKL: MKL_THREADING_LAYER=INTEL is incompatible with libgomp.so.1 "
+                     "library.\n\tTry to import numpy first or set the threading layer accordingly.")
+    finding = report.findings[0]
+    assert finding.cause == "duplicate-openmp"
+    cells = [fix.cell or "" for fix in finding.fixes]
+    assert any("MKL_THREADING_LAYER=GNU" in cell for cell in cells)
+    assert not any("KMP_DUPLICATE_LIB_OK" in cell for cell in cells)
