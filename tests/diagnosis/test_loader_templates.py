@@ -245,6 +245,10 @@ CASES = [
      fr"{WIN_SITE}\pkg\_core.pyd.",
      "missing-symbol", {"missing_symbol": "?get@Foo@@QEAAXXZ", "found_path": fr"{WIN_SITE}\pkg\_core.pyd",
                         "missing_library": None}),
+    ("win-ordinal-not-located",
+     r"The ordinal 242 could not be located in the dynamic link library C:\Users\ana\anaconda3\Library\bin"
+     r"\libssl-1_1-x64.dll.",
+     "missing-symbol", {"missing_symbol": "242", "missing_library": "libssl-1_1-x64.dll"}),
     ("win-code-execution-cannot-proceed",
      "The code execution cannot proceed because VCRUNTIME140_1.dll was not found. Reinstalling the program may "
      "fix this problem.",
@@ -304,6 +308,23 @@ CASES = [
      "dynamic library 'libcudart.so.11.0'; dlerror: libcudart.so.11.0: cannot open shared object file: No such "
      "file or directory",
      "missing-shared-library", {"missing_library": "libcudart.so.11.0"}),
+    ("onnxruntime-depends-on-missing",
+     fr'Error loading "{WIN_SITE}\onnxruntime\capi\onnxruntime_providers_cuda.dll" which depends on "cudnn64_9.dll" '
+     r'which is missing. (Error 126: "The specified module could not be found.")',
+     "missing-shared-library", {"missing_library": "cudnn64_9.dll"}),
+    ("onnxruntime-loadlibrary-failed",
+     fr'[ONNXRuntimeError] : 1 : FAIL : LoadLibrary failed with error 126 "" when trying to load '
+     fr'"{WIN_SITE}\onnxruntime\capi\onnxruntime_providers_cuda.dll"',
+     "missing-shared-library", {"missing_library": "onnxruntime_providers_cuda.dll",
+                                "found_path": fr"{WIN_SITE}\onnxruntime\capi\onnxruntime_providers_cuda.dll"}),
+    ("cupy-enum-insufficient-driver",
+     "cupy_backends.cuda.api.runtime.CUDARuntimeError: cudaErrorInsufficientDriver: CUDA driver version is "
+     "insufficient for CUDA runtime version",
+     "gpu-runtime", {}),
+    ("numba-cuinit-no-device",
+     "numba.cuda.cudadrv.error.CudaSupportError: Error at driver init: Call to cuInit results in "
+     "CUDA_ERROR_NO_DEVICE (100)",
+     "gpu-runtime", {}),
     ("cuda-driver-insufficient",
      "RuntimeError: CUDA error: CUDA driver version is insufficient for CUDA runtime version",
      "gpu-runtime", {}),
