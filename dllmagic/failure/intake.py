@@ -61,7 +61,9 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
     r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
-    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
+    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
+    # dyld's and OpenMP's continuation lines (pasted without their indentation; dyld 2 ends with " in FILE")
+    r"|Referenced from: |Expected in: |Reason: |Did find:|OMP: | in /)")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)

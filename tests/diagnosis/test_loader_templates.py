@@ -422,3 +422,20 @@ def test_mkl_threading_layer_fix_names_the_layer_not_the_intel_override():
     cells = [fix.cell or "" for fix in finding.fixes]
     assert any("MKL_THREADING_LAYER=GNU" in cell for cell in cells)
     assert not any("KMP_DUPLICATE_LIB_OK" in cell for cell in cells)
+
+
+@pytest.mark.parametrize("width", [79, 80, 99, 100, 119, 120, 132])
+def test_dyld_lines_after_a_line_of_a_terminal_width_stay_lines(width):
+    """dyld's "Referenced from:", "Expected in:" and dyld 2's closing " in FILE" lines begin new lines even
+    when the line before happens to be exactly as long as a terminal's width (pasted without indentation)."""
+    head = "ImportError: dlopen(/Users/ana/env/pkg/_core.so, 2): Symbol not found: "
+    symbol = "_sym" + "x" * max(0, width - len(head) - 4)
+    first = head + symbol
+    expected_in = "Expected in: /usr/local/lib/libboost"
+    expected_in += "y" * max(0, width - len(expected_in) - len(".dylib")) + ".dylib"
+    assert len(first) == width and len(expected_in) == width
+    text = "\n".join([first, "Referenced from: /Users/ana/env/lib/python3.9/site-packages/pkg/_core.so",
+                      expected_in, " in /Users/ana/env/lib/python3.9/site-packages/pkg/_core.so"])
+    got = key_facts(failure_from_text(text))
+    assert got["missing_symbol"] == symbol
+    assert got["missing_library"] == expected_in.rpartition("/")[2]
