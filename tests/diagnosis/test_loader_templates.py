@@ -451,3 +451,41 @@ def test_dyld_lines_after_a_line_of_a_terminal_width_stay_lines(width):
     got = key_facts(failure_from_text(text))
     assert got["missing_symbol"] == symbol
     assert got["missing_library"] == expected_in.rpartition("/")[2]
+
+
+#: The code page Windows writes each language's messages in, besides UTF-8.
+_ANSI_CODE_PAGE = {"zh-Hans": "gbk", "zh-Hant": "big5", "ja": "cp932", "ko": "cp949", "ru": "cp1251", "pl": "cp1250",
+                   "de": "cp1252", "fr": "cp1252", "es": "cp1252", "it": "cp1252", "pt": "cp1252", "nl": "cp1252",
+                   "tr": "cp1254"}
+
+
+def _garbled_messages():
+    """Every localised message of windows_messages.json whose bytes a console showed in a Western code page."""
+    from dllmagic import knowledge
+
+    for entry in knowledge.load("windows_messages")["entries"]:
+        for language, texts in entry["messages"].items():
+            for text in texts:
+                for encoding in ("utf-8", _ANSI_CODE_PAGE.get(language)):
+                    if not encoding:
+                        continue
+                    raw = text.replace("%1", "x.dll").encode(encoding)
+                    for console in ("cp1252", "latin-1"):
+                        try:
+                            shown = raw.decode(console)
+                        except UnicodeDecodeError:
+                            continue
+                        # C1 control characters are not shown by any console: such a view is not pasted.
+                        if shown != text.replace("%1", "x.dll") and not any("\x80" <= ch <= "\x9f" for ch in shown):
+                            yield pytest.param(entry["code"], entry["kind"], shown,
+                                               id=f"{entry['id']}-{language}-{encoding}-as-{console}")
+                        break
+
+
+@pytest.mark.parametrize("code, kind, shown", list(_garbled_messages()))
+def test_windows_message_shown_in_the_wrong_code_page_keeps_its_code(code, kind, shown):
+    from dllmagic.failure import windows_code_of_text
+
+    assert windows_code_of_text(shown)[0] == code
+    failure = failure_from_text(f"ImportError: DLL load failed while importing _dm: {shown}")
+    assert (failure.kind, failure.module) == (kind, "_dm")
