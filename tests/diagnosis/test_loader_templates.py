@@ -489,3 +489,30 @@ def test_windows_message_shown_in_the_wrong_code_page_keeps_its_code(code, kind,
     assert windows_code_of_text(shown)[0] == code
     failure = failure_from_text(f"ImportError: DLL load failed while importing _dm: {shown}")
     assert (failure.kind, failure.module) == (kind, "_dm")
+
+
+def _perturbations():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "bench" / "perturbations.py"
+    spec = importlib.util.spec_from_file_location("perturbations", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return {name: fn for name, fn in module.TRANSFORMATIONS.items() if name not in module.LOSSY}
+
+
+_PASTE_FORMS = _perturbations()
+
+
+@pytest.mark.parametrize("template, text, kind, facts", CASES, ids=[case[0] for case in CASES])
+def test_template_pasted_in_every_form_gives_the_same_kind_and_facts(template, text, kind, facts):
+    """Wrapped by a terminal, quoted, fenced, with prose around it, as IPython prints it, as a web page renders
+    it …: the forms of bench/perturbations.py that keep every line."""
+    def parse(pasted):
+        report = explain(pasted)
+        return (report.findings[0].kind if report.findings else None), key_facts(report.failure)
+
+    original = parse(text)
+    changed = {name: parse(form(text)) for name, form in _PASTE_FORMS.items()}
+    assert {name: got for name, got in changed.items() if got != original} == {}, template
