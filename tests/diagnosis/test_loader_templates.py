@@ -401,6 +401,33 @@ CASES = [
      "import-crashed", {}),
 ]
 
+# ---- the same loader lines inside the reports of the programs that relay them
+CASES += [
+    ("transformers-lazy-import-wrapper",
+     "RuntimeError: Failed to import transformers.models.llama.modeling_llama because of the following error (look "
+     "up to see its traceback):\n/usr/local/lib/python3.10/dist-packages/flash_attn_2_cuda.cpython-310-x86_64-linux-"
+     "gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi",
+     "missing-symbol", {"missing_symbol": "_ZN3c104cuda9SetDeviceEi", "failing_module": "flash_attn_2_cuda"}),
+    ("pytest-collection",
+     "_____________________ ERROR collecting tests/test_x.py _____________________\n"
+     "ImportError while importing test module '/srv/tests/test_x.py'.\n"
+     "Hint: make sure your test modules/packages have valid Python names.\nTraceback:\n"
+     "/usr/lib/python3.10/importlib/__init__.py:126: in import_module\n"
+     "    return _bootstrap._gcd_import(name[level:], package, level)\n"
+     "tests/test_x.py:1: in <module>\n    import cv2\n"
+     "E   ImportError: libGL.so.1: cannot open shared object file: No such file or directory",
+     "missing-shared-library", {"missing_library": "libGL.so.1", "failing_module": "cv2"}),
+    ("buildkit-log",
+     "#8 1.234 Traceback (most recent call last):\n#8 1.234   File \"<string>\", line 1, in <module>\n"
+     "#8 1.234 ImportError: libGL.so.1: cannot open shared object file: No such file or directory",
+     "missing-shared-library", {"missing_library": "libGL.so.1"}),
+    ("notebook-json-output",
+     '{"ename": "ImportError", "evalue": "libGL.so.1: cannot open shared object file: No such file or directory", '
+     '"output_type": "error", "traceback": ["\\u001b[0;31mImportError\\u001b[0m: libGL.so.1: cannot open shared '
+     'object file: No such file or directory"]}',
+     "missing-shared-library", {"missing_library": "libGL.so.1"}),
+]
+
 
 @pytest.mark.parametrize("template, text, kind, facts", CASES, ids=[case[0] for case in CASES])
 def test_template_gives_kind_and_facts(template, text, kind, facts):
