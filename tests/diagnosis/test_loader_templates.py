@@ -417,6 +417,10 @@ CASES += [
      "tests/test_x.py:1: in <module>\n    import cv2\n"
      "E   ImportError: libGL.so.1: cannot open shared object file: No such file or directory",
      "missing-shared-library", {"missing_library": "libGL.so.1", "failing_module": "cv2"}),
+    ("django-database-driver",
+     "django.core.exceptions.ImproperlyConfigured: Error loading psycopg2 module: libpq.so.5: cannot open shared "
+     "object file: No such file or directory",
+     "missing-shared-library", {"missing_library": "libpq.so.5", "failing_module": "psycopg2"}),
     ("buildkit-log",
      "#8 1.234 Traceback (most recent call last):\n#8 1.234   File \"<string>\", line 1, in <module>\n"
      "#8 1.234 ImportError: libGL.so.1: cannot open shared object file: No such file or directory",
