@@ -547,3 +547,25 @@ def test_template_pasted_in_every_form_gives_the_same_kind_and_facts(template, t
     original = parse(text)
     changed = {name: parse(form(text)) for name, form in _PASTE_FORMS.items()}
     assert {name: got for name, got in changed.items() if got != original} == {}, template
+
+
+@pytest.mark.parametrize("message", [
+    "ImportError: DLL load failed while importing _cext: An Application Control policy has blocked this file.",
+    "ImportError: DLL load failed while importing win32api: Invalid access to memory location.",
+    r'OSError: [WinError 1455] The paging file is too small for this operation to complete. Error loading '
+    r'"C:\venv\Lib\site-packages\torch\lib\caffe2_nvrtc.dll" or one of its dependencies.',
+])
+def test_dll_refusals_other_than_a_failed_dllmain_get_no_runtime_advice(message):
+    """Only a DllMain that failed (1114) is the Visual C++ runtime's usual doing; a blocked file, a full paging
+    file or a fault are reported as what they are, without that fix."""
+    finding = explain(message).findings[0]
+    assert finding.kind == "native-init-failed"
+    assert finding.cause != "dll-init-failed"
+    assert not any("Visual C++" in fix.title for fix in finding.fixes)
+
+
+def test_a_failed_dllmain_still_gets_the_runtime_advice():
+    finding = explain("ImportError: DLL load failed while importing _core: A dynamic link library (DLL) "
+                      "initialization routine failed.").findings[0]
+    assert finding.cause == "dll-init-failed"
+    assert any("Visual C++" in fix.title for fix in finding.fixes)
