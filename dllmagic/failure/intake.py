@@ -43,7 +43,8 @@ _SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "
                                   "\u201c": '"', "\u201d": '"', "\u201e": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
-_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+#: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
+_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
 #: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
 #: ERROR "; a level with a colon, pip's "ERROR: ", is the message's own), BuildKit's step and time ("#8 12.34 ").

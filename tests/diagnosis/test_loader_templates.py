@@ -432,6 +432,68 @@ CASES += [
      "missing-shared-library", {"missing_library": "libGL.so.1"}),
 ]
 
+# ---- the same templates pasted partly: a first line lost, a quote lost, a line broken at a colon
+CASES += [
+    ("openmp-without-prefix", "Initializing libiomp5md.dll, but found libiomp5md.dll already initialized.",
+     "openmp-conflict", {"missing_library": "libiomp5md.dll"}),
+    ("ctypes-quote-lost",
+     r"FileNotFoundError: Could not find module: C:\tools\zbar\libzbar-64.dll' (or one of its dependencies). "
+     r"Try using the full path with constructor syntax.",
+     "missing-shared-library", {"missing_library": "libzbar-64.dll"}),
+    ("torch-error-loading-quote-lost",
+     r'OSError: [WinError 126] Error loading \site-packages\torch\lib\cudnn_ops64_9.dll" or one of its '
+     r"dependencies.",
+     "missing-shared-library", {"found_path": r"\site-packages\torch\lib\cudnn_ops64_9.dll"}),
+    ("dyld4-symbol-parenthesised",
+     "[PYI-4242:ERROR] Failed to load Python shared library '/var/folders/x/T/_MEIabc/libpython3.9.dylib': dlopen: "
+     "dlopen(/var/folders/x/T/_MEIabc/libpython3.9.dylib, 0x000A): Symbol not found: (_preadv)\n"
+     "  Referenced from: '/private/var/folders/x/T/_MEIabc/libpython3.9.dylib'\n"
+     "  Expected in: '/usr/lib/libSystem.B.dylib'",
+     "missing-symbol", {"missing_symbol": "_preadv"}),
+    ("dyld-incompatible-version-flattened",
+     f"ImportError: dlopen({MAC_EXT}, 2): Library not loaded: /opt/local/lib/libpng16.16.dylib Referenced from: "
+     f"{MAC_EXT} Reason: Incompatible library version: _core.cpython-311-darwin.so requires version 54.0.0 or "
+     f"later, but libpng16.16.dylib provides version 45.0.0",
+     "symbol-version", {"required_version": "54.0.0", "found_path": "/opt/local/lib/libpng16.16.dylib"}),
+    ("dyld-fragment-without-symbol-line",
+     f"  Referenced from: {MAC_SITE}/pkg/_core.so\n  Expected in: flat namespace\n in {MAC_SITE}/pkg/_core.so",
+     "missing-symbol", {"found_path": f"{MAC_SITE}/pkg/_core.so"}),
+    ("glibc-undefined-symbol-line-broken-at-colon",
+     f"ImportError: {EXT}:\nundefined symbol: GOMP_parallel",
+     "missing-symbol", {"missing_symbol": "GOMP_parallel", "found_path": EXT}),
+    ("path-then-winerror",
+     "RuntimeError: Failed to load 'ggml' from [.../pkg/lib, .../pkg/bin]\n"
+     ".../pkg/lib/ggml.dll: [WinError 127] The specified procedure could not be found.\n"
+     ".../pkg/bin/ggml.dll: [WinError 127] The specified procedure could not be found.",
+     "missing-symbol", {"found_path": ".../pkg/lib/ggml.dll"}),
+    ("cffi-every-platform-name-on-windows",
+     "OSError: no library called \"cairo-2\" was found\nno library called \"cairo\" was found\n"
+     "cannot load library 'libcairo.so.2': error 0x7e\ncannot load library 'libcairo.2.dylib': error 0x7e\n"
+     "cannot load library 'libcairo-2.dll': error 0x7e",
+     "missing-shared-library", {"missing_library": "libcairo-2.dll"}),
+    ("musl-initial-exec-tls",
+     "ImportError: Error relocating /usr/lib/python3.12/site-packages/pkg/_core.abi3.so: (null): initial-exec TLS "
+     "resolves to dynamic definition in /usr/lib/python3.12/site-packages/pkg/_core.abi3.so",
+     "native-init-failed", {"found_path": "/usr/lib/python3.12/site-packages/pkg/_core.abi3.so"}),
+    ("jax-outdated-cudnn",
+     "CUDA backend failed to initialize: Unable to use CUDA because of the following issues with CUDA components:\n"
+     "Outdated cuDNN installation found.\nVersion JAX was built against: 90300\nMinimum supported: 90100\n"
+     "Installed version: 8907\nThe local installation version must be no lower than 90100.",
+     "gpu-runtime", {"required_version": "90100"}),
+    ("jax-backend-failed",
+     "CUDA backend failed to initialize: Unable to load cuSPARSE. Is it installed? (Set TF_CPP_MIN_LOG_LEVEL=0 and "
+     "rerun for more info.)",
+     "gpu-runtime", {}),
+    ("pyinstaller-python-dll",
+     r"Error loading Python DLL 'C:\Users\ana\AppData\Local\Temp\_MEI4242\python311.dll'." "\n"
+     "LoadLibrary: The specified module could not be found.",
+     "missing-shared-library", {"missing_library": "python311.dll"}),
+    ("gdb-sigill-frame",
+     "Program received signal SIGILL, Illegal instruction.\n"
+     "0x00007ffff7a5c2b0 in mkl_blas_avx512_sgemm () from /opt/conda/lib/libmkl_avx512.so.2",
+     "unsupported-cpu", {"found_path": "/opt/conda/lib/libmkl_avx512.so.2"}),
+]
+
 
 @pytest.mark.parametrize("template, text, kind, facts", CASES, ids=[case[0] for case in CASES])
 def test_template_gives_kind_and_facts(template, text, kind, facts):
