@@ -163,9 +163,10 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
-    if kind == "architecture-mismatch" and not values.get("library") and not values.get("found_path"):
-        # "[WinError 193] %1 is not a valid Win32 application" names no file: the library the traceback's
-        # code passed to the loader does (ctypes.CDLL(... + '/libED.so')).
+    if (kind in _WINDOWS_CODE_KINDS and values.get("windows_code") and not values.get("library")
+            and not values.get("found_path")):
+        # "[WinError 126] The specified module could not be found" (193, 1114 …) names no file: the library
+        # the traceback's code passed to the loader does (ctypes.CDLL(os.path.join(…, 'geos_c.dll'))).
         named = _library_in_code(doc.text, m.start())
         if named:
             values["library"] = named
@@ -304,6 +305,10 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             return cand
     return None
 
+
+#: Kinds a Windows error code gives a loader error that may name no file.
+_WINDOWS_CODE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "architecture-mismatch",
+                                 "native-init-failed"})
 
 _NATIVE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "symbol-version", "python-abi-mismatch",
                            "numpy-abi-mismatch", "architecture-mismatch", "native-init-failed"})

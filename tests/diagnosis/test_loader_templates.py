@@ -488,6 +488,13 @@ CASES += [
      r"Error loading Python DLL 'C:\Users\ana\AppData\Local\Temp\_MEI4242\python311.dll'." "\n"
      "LoadLibrary: The specified module could not be found.",
      "missing-shared-library", {"missing_library": "python311.dll"}),
+    ("winerror-126-library-in-the-code",
+     "Traceback (most recent call last):\n  File \"C:\\app\\geo.py\", line 3, in <module>\n"
+     "    _lib = CDLL(os.path.join(sys.prefix, 'Library', 'bin', 'proj_9.dll'))\n"
+     "  File \"C:\\Python39\\lib\\ctypes\\__init__.py\", line 374, in __init__\n"
+     "    self._handle = _dlopen(self._name, mode)\n"
+     "OSError: [WinError 126] The specified module could not be found",
+     "missing-shared-library", {"missing_library": "proj_9.dll"}),
     ("gdb-sigill-frame",
      "Program received signal SIGILL, Illegal instruction.\n"
      "0x00007ffff7a5c2b0 in mkl_blas_avx512_sgemm () from /opt/conda/lib/libmkl_avx512.so.2",
