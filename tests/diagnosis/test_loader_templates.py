@@ -82,12 +82,15 @@ CASES = [
      "architecture-mismatch", {"found_path": EXT, "failing_module": "pkg._core"}),
     *[(f"glibc-elf-{n}", f"OSError: /opt/vendor/lib/libvendor.so: {problem}", "architecture-mismatch",
        {"found_path": "/opt/vendor/lib/libvendor.so", "missing_library": "libvendor.so"})
-      for n, problem in enumerate(["invalid ELF header", "file too short", "ELF file OS ABI invalid",
+      for n, problem in enumerate(["invalid ELF header", "ELF file OS ABI invalid",
                                    "ELF file ABI version invalid",
                                    "ELF file version ident does not match current one",
                                    "nonzero padding in e_ident", "ELF file data encoding not little-endian",
                                    "only ET_DYN and ET_EXEC can be loaded",
                                    "cannot dynamically load position-independent executable"])],
+    ("glibc-file-too-short",
+     "ImportError: /usr/lib/x86_64-linux-gnu/libcuda.so.1: file too short",
+     "missing-shared-library", {"found_path": "/usr/lib/x86_64-linux-gnu/libcuda.so.1", "missing_library": "libcuda.so.1"}),
     ("glibc-executable-stack",
      "OSError: /opt/fmod/lib/x86_64/libfmod.so.13: cannot enable executable stack as shared object requires: "
      "Invalid argument",
