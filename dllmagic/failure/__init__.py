@@ -174,6 +174,6 @@ def key_facts(failure: Optional[Failure]) -> Dict[str, str]:
         "missing_library": failure.library,
         "missing_symbol": failure.symbol,
         "required_version": failure.version,
-        "found_path": details.get("found_path"),
+        "found_path": details.get("found_path_printed") or details.get("found_path"),   # as the text spells it
     }
     return {k: v for k, v in facts.items() if v}

@@ -132,10 +132,15 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
             kind = ref.kind
             values.setdefault("refinement", ref.id)
 
-    # Paths.
+    # Paths: normalised for the rules ("…/bin/../lib/x.so" is …/lib/x.so); the text's own spelling is kept
+    # for the facts a report quotes.
+    printed: Dict[str, str] = {}
     for key in ("found_path", "extension", "required_by"):
         if key in values:
+            as_printed = values[key].strip().strip("'\"`")
             values[key] = _normalise_path(values[key])
+            if values[key] != as_printed:
+                printed[values[key]] = as_printed
     if values.get("from_path") in ("unknown location", ""):
         values.pop("from_path")
     if "expected_in" in values and not values.get("library"):
@@ -206,6 +211,8 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
                 # conda's "name-version-build" and a wheel's "name-version-tags.whl" carry the version
                 # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
                 values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
+    if values.get("found_path") in printed:
+        values["found_path_printed"] = printed[values["found_path"]]
     fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
     for key in ("library", "extension", "required_by", "symbol"):
         if key in fields:

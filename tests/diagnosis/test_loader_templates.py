@@ -641,3 +641,12 @@ def test_a_failed_dllmain_still_gets_the_runtime_advice():
                       "initialization routine failed.").findings[0]
     assert finding.cause == "dll-init-failed"
     assert any("Visual C++" in fix.title for fix in finding.fixes)
+
+
+def test_found_path_is_quoted_as_printed_and_used_normalised():
+    """The fact is the text's own spelling ("…/bin/../lib/…"); the rules get the path it means."""
+    text = ("ImportError: /home/ana/miniconda3/envs/work/bin/../lib/libstdc++.so.6: version `GLIBCXX_3.4.30' not "
+            f"found (required by {EXT})")
+    failure = failure_from_text(text)
+    assert key_facts(failure)["found_path"] == "/home/ana/miniconda3/envs/work/bin/../lib/libstdc++.so.6"
+    assert dict(failure.details)["found_path"] == "/home/ana/miniconda3/envs/work/lib/libstdc++.so.6"
