@@ -498,6 +498,12 @@ CASES += [
      "    self._handle = _dlopen(self._name, mode)\n"
      "OSError: [WinError 126] The specified module could not be found",
      "missing-shared-library", {"missing_library": "proj_9.dll"}),
+    ("sibling-extension-import",
+     "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+     f"  File \"{SITE}/geo/__init__.py\", line 6, in <module>\n    from .grid import Grid\n"
+     f"  File \"{SITE}/geo/grid.py\", line 12, in <module>\n    from . import core\n"
+     "ImportError: libomp.so.5: cannot open shared object file: No such file or directory",
+     "missing-shared-library", {"failing_module": "geo.core", "missing_library": "libomp.so.5"}),
     ("gdb-sigill-frame",
      "Program received signal SIGILL, Illegal instruction.\n"
      "0x00007ffff7a5c2b0 in mkl_blas_avx512_sgemm () from /opt/conda/lib/libmkl_avx512.so.2",
