@@ -328,6 +328,8 @@ CASES = [
      "numba.cuda.cudadrv.error.CudaSupportError: Error at driver init: Call to cuInit results in "
      "CUDA_ERROR_NO_DEVICE (100)",
      "gpu-runtime", {}),
+    ("old-cuda-runtime-soname", "ImportError: libcudart.so.7.5: cannot open shared object file",
+     "missing-shared-library", {"missing_library": "libcudart.so.7.5"}),
     ("cuda-driver-insufficient",
      "RuntimeError: CUDA error: CUDA driver version is insufficient for CUDA runtime version",
      "gpu-runtime", {}),
@@ -656,3 +658,13 @@ def test_found_path_is_quoted_as_printed_and_used_normalised():
     failure = failure_from_text(text)
     assert key_facts(failure)["found_path"] == "/home/ana/miniconda3/envs/work/bin/../lib/libstdc++.so.6"
     assert dict(failure.details)["found_path"] == "/home/ana/miniconda3/envs/work/lib/libstdc++.so.6"
+
+
+@pytest.mark.parametrize("text", [
+    "ImportError: libcudart.so.7.5: cannot open shared object file: No such file or directory",
+    "ImportError: libcublas.so.9.0: cannot open shared object file: No such file or directory",
+    "OSError: [WinError 126] The specified module could not be found. Error loading \"C:\\tf\\cudnn64_6.dll\" "
+    "or one of its dependencies.",
+])
+def test_gpu_libraries_of_any_release_are_the_gpu_stack(text):
+    assert explain(text).findings[0].cause == "cuda-library-missing"
