@@ -124,7 +124,9 @@ def _join_wrapped(lines: List[str]) -> List[str]:
             prev = out[-1]
             # Cheap tests first: most lines are neither at a wrap width nor end in a path.
             if prev and (at_width or not prev[-1].isspace()):
-                tail = _last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace() else ""
+                # A closing bracket ends a list or a call ("from [.../lib, .../bin]"), never half a file name.
+                tail = (_last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace()
+                        and prev[-1] not in ")]}" else "")
                 if (at_width or "/" in tail or "\\" in tail) and not _STRUCTURAL.match(line):
                     # A file name cut at the wrap: the line before ends in a path, this one continues it.
                     cont = _CONTINUATION.match(line) if tail else None
