@@ -293,49 +293,95 @@ class _FixRow:
         self.restart = button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
         self.buttons = W.HBox([self.insert, self.copy, self.run_btn, self.switch, self.restart])
         self.status = W.HTML("")
-        self.copy_area = W.Textarea(value=fix.cell, layout=W.Layout(width="100%", display="none"))
 
         self._button = button
-        self.confirm_text = W.HTML("")
         # "Run it" is made afresh for each confirmation the kernel issues (see on_run); until then none exists.
         self.confirm_yes: Optional[Any] = None
-        self.confirm_no = button("Don't run", "Close without running")
-        self.confirm_buttons = W.HBox([self.confirm_no])
-        self.confirm = W.VBox([self.confirm_text, self.confirm_buttons], layout=W.Layout(display="none"))
-        self.restart_text = W.HTML("")
-        self.restart_yes = button("Restart", "Restart the kernel now", "danger")
-        self.restart_no = button("Keep running", "Do not restart")
-        self.restart_confirm = W.VBox([self.restart_text, W.HBox([self.restart_yes, self.restart_no])],
-                                      layout=W.Layout(display="none"))
-        self.progress = W.HTML("")
-        self.log = W.HTML("")
-        self.cancel = button("Cancel", "Kill the running command and everything it started", "danger",
-                             visible=False)
-        self.run_box = W.VBox([W.HBox([self.progress, self.cancel]), self.log],
-                              layout=W.Layout(display="none"))
-        parts = [self.head, self.buttons, self.confirm, self.restart_confirm, self.run_box, self.status,
-                 self.copy_area]
+        # The parts hidden until a button needs them (the run confirmation, the restart question, the run's
+        # progress and log, the copy box) are built on first use, in their place in the row: each widget is
+        # a comm the kernel opens, and most reports never show them.
+        self._slots: List[Any] = [self.head, self.buttons, "confirm", "restart_confirm", "run_box", self.status,
+                                  "copy_area"]
         if fix.runnable and self.refused:
-            parts.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
-                                   f"{_e(self.refused)}</div>"))
-        self.box = W.VBox(parts)
+            self._slots.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
+                                         f"{_e(self.refused)}</div>"))
+        self._built: Dict[str, Any] = {}
+        self.box = W.VBox([w for w in self._slots if not isinstance(w, str)])
         self.box.add_class("dm-fix")
         self.box.add_class(f"dm-fix-{n}")
 
         self.insert.on_click(lambda _b: self.on_insert())
         self.copy.on_click(lambda _b: self.on_copy())
         self.run_btn.on_click(lambda _b: self.on_run())
-        self.confirm_no.on_click(lambda _b: self.on_dont_run())
-        self.cancel.on_click(lambda _b: self.on_cancel())
         self.switch.on_click(lambda _b: self.on_switch())
         self.restart.on_click(lambda _b: self.on_restart())
-        self.restart_yes.on_click(lambda _b: self.on_restart_confirmed())
-        self.restart_no.on_click(lambda _b: self._show(self.restart_confirm, False))
+
+    # parts built on first use ---------------------------------------------------------------------------
+    def _part(self, name: str) -> Any:
+        """The hidden part ``name`` (built, and put in its place in the row, the first time it is asked for)."""
+        part = self._built.get(name)
+        if part is None:
+            part = self._built[name] = getattr(self, "_build_" + name)()
+            self.box.children = tuple(self._built.get(w, None) if isinstance(w, str) else w
+                                      for w in self._slots if not isinstance(w, str) or w in self._built)
+        return part
+
+    def _build_confirm(self) -> Any:
+        import ipywidgets as W
+
+        self._confirm_text = W.HTML("")
+        self._confirm_no = self._button("Don't run", "Close without running")
+        self._confirm_no.on_click(lambda _b: self.on_dont_run())
+        self._confirm_buttons = W.HBox([self._confirm_no])
+        return W.VBox([self._confirm_text, self._confirm_buttons], layout=W.Layout(display="none"))
+
+    def _build_restart_confirm(self) -> Any:
+        import ipywidgets as W
+
+        self._restart_text = W.HTML("")
+        self._restart_yes = self._button("Restart", "Restart the kernel now", "danger")
+        self._restart_no = self._button("Keep running", "Do not restart")
+        self._restart_yes.on_click(lambda _b: self.on_restart_confirmed())
+        self._restart_no.on_click(lambda _b: self._show(self.restart_confirm, False))
+        return W.VBox([self._restart_text, W.HBox([self._restart_yes, self._restart_no])],
+                      layout=W.Layout(display="none"))
+
+    def _build_run_box(self) -> Any:
+        import ipywidgets as W
+
+        self._progress = W.HTML("")
+        self._log = W.HTML("")
+        self._cancel = self._button("Cancel", "Kill the running command and everything it started", "danger",
+                                    visible=False)
+        self._cancel.on_click(lambda _b: self.on_cancel())
+        return W.VBox([W.HBox([self._progress, self._cancel]), self._log], layout=W.Layout(display="none"))
+
+    def _build_copy_area(self) -> Any:
+        import ipywidgets as W
+
+        return W.Textarea(value=self.fix.cell, layout=W.Layout(width="100%", display="none"))
+
+    confirm = property(lambda self: self._part("confirm"))
+    confirm_text = property(lambda self: (self._part("confirm"), self._confirm_text)[1])
+    confirm_no = property(lambda self: (self._part("confirm"), self._confirm_no)[1])
+    confirm_buttons = property(lambda self: (self._part("confirm"), self._confirm_buttons)[1])
+    restart_confirm = property(lambda self: self._part("restart_confirm"))
+    restart_text = property(lambda self: (self._part("restart_confirm"), self._restart_text)[1])
+    restart_yes = property(lambda self: (self._part("restart_confirm"), self._restart_yes)[1])
+    restart_no = property(lambda self: (self._part("restart_confirm"), self._restart_no)[1])
+    run_box = property(lambda self: self._part("run_box"))
+    progress = property(lambda self: (self._part("run_box"), self._progress)[1])
+    log = property(lambda self: (self._part("run_box"), self._log)[1])
+    cancel = property(lambda self: (self._part("run_box"), self._cancel)[1])
+    copy_area = property(lambda self: self._part("copy_area"))
 
     # helpers --------------------------------------------------------------------------------------------
     def loose(self) -> List[Any]:
         """Widgets of this row not always in the view's tree (shown or hidden on demand)."""
-        return [w for w in (self.confirm_yes, self.confirm_no, self.restart_confirm) if w is not None]
+        loose = [self.confirm_yes] + [self._built.get(name) for name in ("confirm", "restart_confirm")]
+        if "confirm" in self._built:
+            loose.append(self._confirm_no)
+        return [w for w in loose if w is not None]
 
     @staticmethod
     def _show(widget: Any, visible: bool) -> None:
@@ -651,8 +697,8 @@ class ReportView:
                 pass
 
     # display -----------------------------------------------------------------------------------------------
-    def mimebundle(self) -> Dict[str, Any]:
-        bundle = dict(_render_fallbacks(self.report))
+    def mimebundle(self, fallbacks: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        bundle = dict(_render_fallbacks(self.report) if fallbacks is None else fallbacks)
         bundle[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": self.root.model_id}
         return bundle
 
@@ -696,10 +742,12 @@ _VIEWS: List[ReportView] = []
 _MAX_VIEWS = 20
 
 
-def display_bundle(report: Report, shell: Any = None, *, compact: bool = False) -> Dict[str, Any]:
+def display_bundle(report: Report, shell: Any = None, *, compact: bool = False,
+                   fallbacks: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Build a view for ``report`` and return the mimebundle to ``display(bundle, raw=True)``.
 
-    The bundle carries text/plain and text/html (the full report) beside the widget.
+    The bundle carries text/plain and text/html (the full report) beside the widget; ``fallbacks``, when
+    the caller has rendered them already, are used as they are.
     """
     key = cell_key(shell)
     if key is not None:
@@ -711,7 +759,7 @@ def display_bundle(report: Report, shell: Any = None, *, compact: bool = False) 
     _VIEWS.append(view)
     while len(_VIEWS) > _MAX_VIEWS:
         _VIEWS.pop(0).close()
-    return view.mimebundle()
+    return view.mimebundle(fallbacks)
 
 
 def close_all() -> None:
