@@ -210,12 +210,15 @@ def test_hidden_parts_of_a_fix_are_built_when_first_needed_in_their_place():
     view, _comm = make_view()
     row = view.rows[0]
     shown = list(row.box.children)
-    assert shown == [row.head, row.buttons, row.status]     # no confirmation, restart, log or copy box yet
+    assert shown == [row.head, row.buttons]     # no confirmation, restart question, log, status or copy box yet
+    assert list(row.buttons.children) == [row.copy, row.run_btn]    # the bridge's buttons wait for the bridge
     before = len(widget._widget_tree(view.root))
     row.copy.click()                                        # no bridge: the copy box below the status
-    assert list(row.box.children) == shown + [row.copy_area] and visible(row.copy_area)
+    assert list(row.box.children) == shown + [row.status, row.copy_area] and visible(row.copy_area)
     row.run_btn.click()                                     # the confirmation right under the buttons
     assert list(row.box.children) == [row.head, row.buttons, row.confirm, row.status, row.copy_area]
+    assert not visible(row.insert)                          # asked for: built in its place, still hidden
+    assert list(row.buttons.children) == [row.insert, row.copy, row.run_btn]
     assert visible(row.confirm) and len(widget._widget_tree(view.root)) > before
     row.confirm_no.click()
     assert not visible(row.confirm)

@@ -282,49 +282,82 @@ class _FixRow:
             b.add_class("dm-btn-" + re.sub(r"[^a-z]+", "-", label.lower()).strip("-"))
             return b
 
-        self.insert = button("Insert cell below", "Put this fix in a new cell below this report's cell",
-                             visible=False)
-        self.copy = button("Copy", "Copy the fix's cell source", visible=bool((fix.cell or "").strip()))
-        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
-        self.run_btn = button("Run", "Run this fix with the kernel's own interpreter",
-                              "warning", visible=fix.runnable and self.refused is None)
-        self.switch = button("Switch kernel", "Ask the front end to switch this notebook's kernel",
-                             visible=False)
-        self.restart = button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
-        self.buttons = W.HBox([self.insert, self.copy, self.run_btn, self.switch, self.restart])
-        self.status = W.HTML("")
-
         self._button = button
+        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
         # "Run it" is made afresh for each confirmation the kernel issues (see on_run); until then none exists.
         self.confirm_yes: Optional[Any] = None
-        # The parts hidden until a button needs them (the run confirmation, the restart question, the run's
-        # progress and log, the copy box) are built on first use, in their place in the row: each widget is
-        # a comm the kernel opens, and most reports never show them.
-        self._slots: List[Any] = [self.head, self.buttons, "confirm", "restart_confirm", "run_box", self.status,
-                                  "copy_area"]
+        # Each widget is a comm the kernel opens, and most reports never show most of a row: the parts hidden
+        # at first (buttons only a front-end bridge can serve, the run confirmation, the restart question,
+        # the run's progress and log, the copy box, the status line) are built the first time they are
+        # asked for, and put in their place in the row.
+        self._slots: Dict[str, List[Any]] = {
+            "buttons": ["insert", "copy", "run_btn", "switch", "restart"],
+            "box": [self.head, "buttons", "confirm", "restart_confirm", "run_box", "status", "copy_area"],
+        }
         if fix.runnable and self.refused:
-            self._slots.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
-                                         f"{_e(self.refused)}</div>"))
+            self._slots["box"].insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
+                                                f"{_e(self.refused)}</div>"))
         self._built: Dict[str, Any] = {}
-        self.box = W.VBox([w for w in self._slots if not isinstance(w, str)])
+        if (fix.cell or "").strip():
+            self._part("copy")
+        if fix.runnable and self.refused is None:
+            self._part("run_btn")
+        self._part("buttons")
+        self.box = W.VBox(self._children("box"))
         self.box.add_class("dm-fix")
         self.box.add_class(f"dm-fix-{n}")
 
-        self.insert.on_click(lambda _b: self.on_insert())
-        self.copy.on_click(lambda _b: self.on_copy())
-        self.run_btn.on_click(lambda _b: self.on_run())
-        self.switch.on_click(lambda _b: self.on_switch())
-        self.restart.on_click(lambda _b: self.on_restart())
-
     # parts built on first use ---------------------------------------------------------------------------
+    def _children(self, container: str) -> Tuple[Any, ...]:
+        return tuple(self._built[w] if isinstance(w, str) else w for w in self._slots[container]
+                     if not isinstance(w, str) or w in self._built)
+
     def _part(self, name: str) -> Any:
-        """The hidden part ``name`` (built, and put in its place in the row, the first time it is asked for)."""
+        """The part ``name`` (built, and put in its place in the row, the first time it is asked for)."""
         part = self._built.get(name)
         if part is None:
             part = self._built[name] = getattr(self, "_build_" + name)()
-            self.box.children = tuple(self._built.get(w, None) if isinstance(w, str) else w
-                                      for w in self._slots if not isinstance(w, str) or w in self._built)
+            for container, slots in self._slots.items():
+                holder = getattr(self, "box", None) if container == "box" else self._built.get(container)
+                if name in slots and holder is not None:
+                    holder.children = self._children(container)
         return part
+
+    def _build_buttons(self) -> Any:
+        import ipywidgets as W
+
+        return W.HBox(self._children("buttons"))
+
+    def _build_insert(self) -> Any:
+        b = self._button("Insert cell below", "Put this fix in a new cell below this report's cell", visible=False)
+        b.on_click(lambda _b: self.on_insert())
+        return b
+
+    def _build_copy(self) -> Any:
+        b = self._button("Copy", "Copy the fix's cell source", visible=bool((self.fix.cell or "").strip()))
+        b.on_click(lambda _b: self.on_copy())
+        return b
+
+    def _build_run_btn(self) -> Any:
+        b = self._button("Run", "Run this fix with the kernel's own interpreter", "warning",
+                         visible=self.fix.runnable and self.refused is None)
+        b.on_click(lambda _b: self.on_run())
+        return b
+
+    def _build_switch(self) -> Any:
+        b = self._button("Switch kernel", "Ask the front end to switch this notebook's kernel", visible=False)
+        b.on_click(lambda _b: self.on_switch())
+        return b
+
+    def _build_restart(self) -> Any:
+        b = self._button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
+        b.on_click(lambda _b: self.on_restart())
+        return b
+
+    def _build_status(self) -> Any:
+        import ipywidgets as W
+
+        return W.HTML("")
 
     def _build_confirm(self) -> Any:
         import ipywidgets as W
@@ -361,6 +394,13 @@ class _FixRow:
 
         return W.Textarea(value=self.fix.cell, layout=W.Layout(width="100%", display="none"))
 
+    insert = property(lambda self: self._part("insert"))
+    copy = property(lambda self: self._part("copy"))
+    run_btn = property(lambda self: self._part("run_btn"))
+    switch = property(lambda self: self._part("switch"))
+    restart = property(lambda self: self._part("restart"))
+    buttons = property(lambda self: self._part("buttons"))
+    status = property(lambda self: self._part("status"))
     confirm = property(lambda self: self._part("confirm"))
     confirm_text = property(lambda self: (self._part("confirm"), self._confirm_text)[1])
     confirm_no = property(lambda self: (self._part("confirm"), self._confirm_no)[1])
@@ -391,7 +431,8 @@ class _FixRow:
         self.status.value = html_text
 
     def bridge_ready(self) -> None:
-        self._show(self.insert, bool(self.fix.cell) and not is_comment_only(self.fix.cell))
+        if self.fix.cell and not is_comment_only(self.fix.cell):
+            self._show(self.insert, True)
         if kernel_name(self.fix):
             self._show(self.switch, True)
         if self.fix.kind == "restart":
