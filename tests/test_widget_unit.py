@@ -222,6 +222,10 @@ def test_hidden_parts_of_a_fix_are_built_when_first_needed_in_their_place():
     assert visible(row.confirm) and len(widget._widget_tree(view.root)) > before
     row.confirm_no.click()
     assert not visible(row.confirm)
+    # the fixed HTML pieces (headline, sections, fix titles) share one layout and one style
+    head = view.root.children[0]
+    assert row.head.layout is head.layout and row.head.style is head.style
+    assert row.status.layout is not head.layout                # a part whose look changes has its own
 
 
 def test_copy_with_bridge_falls_back_when_the_clipboard_fails():

@@ -274,7 +274,7 @@ class _FixRow:
         head = (f'<div class="dm-fixtitle">Fix {n}: {_e(fix.title)}</div>'
                 f'<div class="dm-note">{_e(" · ".join(meta))}</div>'
                 + (f'<pre class="dm-code">{_e(fix.cell)}</pre>' if fix.cell else ""))
-        self.head = W.HTML(head)
+        self.head = view.fixed_html(head)
 
         def button(label: str, tip: str, style: str = "", visible: bool = True) -> Any:
             b = W.Button(description=label, tooltip=tip, button_style=style,
@@ -295,7 +295,7 @@ class _FixRow:
             "box": [self.head, "buttons", "confirm", "restart_confirm", "run_box", "status", "copy_area"],
         }
         if fix.runnable and self.refused:
-            self._slots["box"].insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
+            self._slots["box"].insert(2, view.fixed_html(f'<div class="dm-note">Not offered as a one-click run: '
                                                 f"{_e(self.refused)}</div>"))
         self._built: Dict[str, Any] = {}
         if (fix.cell or "").strip():
@@ -635,23 +635,24 @@ class ReportView:
         self._next_request = 1
 
         sev = severity(report)
-        head = W.HTML(_css() + _headline_html(report) + _also_found_html(report))
+        self._fixed_look: Optional[Tuple[Any, Any]] = None
+        head = self.fixed_html(_css() + _headline_html(report) + _also_found_html(report))
         fixes = numbered_fixes(report)
         if compact:
             # --auto compact: the headline and the top finding's fixes; %dlldoctor shows everything.
             top = report.top
             fixes = [item for item in fixes if item[1] is top]
-            children: List[Any] = [head, W.HTML(
+            children: List[Any] = [head, self.fixed_html(
                 '<div class="dm-note dm-compact">Compact report (<code>%dlldoctor --auto compact</code>); '
                 f"<code>%dlldoctor {_e(_module_of(report) or '')}</code> shows the evidence.</div>")]
         else:
             sections = _sections(report)
-            acc = W.Accordion(children=[W.HTML(body) for _, body in sections],
+            acc = W.Accordion(children=[self.fixed_html(body) for _, body in sections],
                               titles=tuple(title for title, _ in sections), selected_index=None)
             children = [head, acc]
         self.rows = [_FixRow(self, n, finding, fix) for n, finding, fix in fixes]
         if self.rows:
-            children.append(W.HTML('<div class="dm-fixtitle">Fixes</div>'))
+            children.append(self.fixed_html('<div class="dm-fixtitle">Fixes</div>'))
             children += [row.box for row in self.rows]
         self.root = W.VBox(children)
         self.root.add_class("dllmagic-report")
@@ -660,6 +661,18 @@ class ReportView:
         # it does not know (an earlier kernel's) is stopped there with a note.
         self.root.add_class(f"dllmagic-m-{self.root.model_id}")
         self.comm = self._open_comm(comm_factory)
+
+    def fixed_html(self, value: str) -> Any:
+        """An HTML widget whose look never changes: the view's fixed pieces share one layout and one style
+        (ipywidgets allows it), as each of those is a widget, and so a comm, of its own."""
+        import ipywidgets as W
+
+        if self._fixed_look is None:  # the first one's own (its style class is not exported by every 8.x)
+            first = W.HTML(value)
+            self._fixed_look = (first.layout, first.style)
+            return first
+        layout, style = self._fixed_look
+        return W.HTML(value, layout=layout, style=style)
 
     # the bridge -------------------------------------------------------------------------------------------
     def _open_comm(self, factory: Optional[Callable[..., Any]]) -> Any:
