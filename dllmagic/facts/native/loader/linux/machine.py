@@ -22,8 +22,8 @@ from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader,
 SMALL_FILE = 4 << 20
 
 
-#: (host path, device, inode, size, mtime) of a program interpreter -> the default folders it names.
-_SYSTEM_DIRS: Dict[tuple, Tuple[str, ...]] = {}
+#: The bytes of the program interpreters read in this process -> the default folders they name (a few).
+_SYSTEM_DIRS: Dict[bytes, Tuple[str, ...]] = {}
 
 
 class LinuxLoader:
@@ -211,25 +211,19 @@ class LinuxLoader:
     def _system_dirs_from_interp(self, interp: Optional[str]) -> Tuple[str, ...]:
         # glibc compiles its default folders into ld.so as one NUL-separated string (SYSTEM_DIRS in
         # elf/dl-load.c): read them from the machine's own ld.so rather than guessing the distribution.
-        # The scan of ld.so is remembered for the process, keyed by the file's identity (a kernel reports
-        # many failures; an updated ld.so is a new file and is read again).
+        # The scan is remembered for the process, per content of the file (a kernel reports many failures).
         if not interp:
             return ()
-        try:
-            st = self.system.stat(interp)
-            key: Optional[tuple] = (self.system.host_path(interp), st.st_dev, st.st_ino, st.st_size,
-                                    st.st_mtime_ns)
-        except (OSError, ValueError):
-            key = None
-        if key is not None and key in _SYSTEM_DIRS:
-            return _SYSTEM_DIRS[key]
-        dirs = self._scan_system_dirs(interp)
-        if key is not None:
-            _SYSTEM_DIRS[key] = dirs
+        data = self.interp_bytes(interp)
+        dirs = _SYSTEM_DIRS.get(data)
+        if dirs is None:
+            if len(_SYSTEM_DIRS) >= 4:
+                _SYSTEM_DIRS.clear()
+            dirs = _SYSTEM_DIRS[data] = self._scan_system_dirs(data)
         return dirs
 
-    def _scan_system_dirs(self, interp: str) -> Tuple[str, ...]:
-        data = self.interp_bytes(interp)
+    @staticmethod
+    def _scan_system_dirs(data: bytes) -> Tuple[str, ...]:
         for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
             dirs = [d.decode() for d in m.group().split(b"\0") if d]
             if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
