@@ -50,3 +50,33 @@ def test_default_folders_read_from_ld_so_follow_its_content(tmp_path):
     assert LinuxLoader(system).defaults_for(interp, "x86_64", 64)[0] == ("/opt/one/lib", "/opt/two/lib64")
     ld_so.write_bytes(b"\x7fELF junk\0/srv/new/lib/\0/srv/new/lib32/\0more junk")    # glibc updated
     assert LinuxLoader(system).defaults_for(interp, "x86_64", 64)[0] == ("/srv/new/lib", "/srv/new/lib32")
+
+
+# -- the signatures' literal runs, computed ahead -------------------------------------------------------------
+def test_signature_literals_file_is_in_step_with_the_signatures():
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parent.parent / "scripts" / "regenerate_signature_literals.py"
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + "\nrun scripts/regenerate_signature_literals.py --write"
+
+
+def test_signature_literals_come_from_the_file_and_unknown_patterns_are_parsed(monkeypatch):
+    import importlib
+
+    S = importlib.import_module("dllmagic.failure.signatures")
+    sigs = S.signatures()
+    table = S._precomputed_literals()
+    monkeypatch.setattr(S, "_LITERAL_CACHE", {})
+    parsed = []
+    real = S.required_literals
+    monkeypatch.setattr(S, "required_literals", lambda p, f="": parsed.append(p) or real(p, f))
+    for sig in sigs:
+        assert sig.literals == table[S.literals_key(sig.pattern, sig.flags)] == real(sig.pattern, sig.flags)
+    assert parsed == []                                       # nothing parsed: every pattern was in the file
+    # a pattern the file does not know (a signature edited since) is parsed, never given another's literals
+    edited = S._Signature(id="edited", kind=None, types=None, pattern=r"libfoo\.so: cannot open shared",
+                          flags="", priority=1, live=False)
+    assert edited.literals == real(edited.pattern) == (("libfoo.so: cannot open shared",),)
+    assert parsed == [edited.pattern]
