@@ -524,6 +524,9 @@ class _FixRow:
             _runner.withdraw_confirmation(nonce)
             self.say('<span class="dm-bad">This report was closed; run the cell again.</span>')
             return
+        # What a run shows is built here, on the kernel's thread, before the run's threads can reach it.
+        for name in ("run_box", "status") + (("restart",) if self.fix.restart else ()):
+            self._part(name)
         try:
             self.run = _runner.start(self.view.report, self.fix.id, confirmation=nonce,
                                      on_output=self._on_output, on_state=self._on_state)
