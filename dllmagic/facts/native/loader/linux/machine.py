@@ -22,6 +22,10 @@ from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader,
 SMALL_FILE = 4 << 20
 
 
+#: The bytes of the program interpreters read in this process -> the default folders they name (a few).
+_SYSTEM_DIRS: Dict[bytes, Tuple[str, ...]] = {}
+
+
 class LinuxLoader:
     """The loader state of one Linux machine: its cache, default folders and hwcaps.
 
@@ -207,9 +211,19 @@ class LinuxLoader:
     def _system_dirs_from_interp(self, interp: Optional[str]) -> Tuple[str, ...]:
         # glibc compiles its default folders into ld.so as one NUL-separated string (SYSTEM_DIRS in
         # elf/dl-load.c): read them from the machine's own ld.so rather than guessing the distribution.
+        # The scan is remembered for the process, per content of the file (a kernel reports many failures).
         if not interp:
             return ()
         data = self.interp_bytes(interp)
+        dirs = _SYSTEM_DIRS.get(data)
+        if dirs is None:
+            if len(_SYSTEM_DIRS) >= 4:
+                _SYSTEM_DIRS.clear()
+            dirs = _SYSTEM_DIRS[data] = self._scan_system_dirs(data)
+        return dirs
+
+    @staticmethod
+    def _scan_system_dirs(data: bytes) -> Tuple[str, ...]:
         for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
             dirs = [d.decode() for d in m.group().split(b"\0") if d]
             if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
