@@ -22,7 +22,6 @@ cannot be read or written just makes the run read every file.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -208,6 +207,8 @@ class FactStore:
         if length != len(payload) or crc != zlib.crc32(payload):
             self.rejected = "checksum mismatch"
             return {}
+        import json
+
         try:
             entries = json.loads(payload)
         except (ValueError, RecursionError):
@@ -277,6 +278,8 @@ class FactStore:
         folder = os.path.dirname(self.path)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
+            import json
+
             # ASCII: a path's undecodable bytes (lone surrogates) travel as \\udcXX escapes and read back.
             payload = json.dumps(entries, separators=(",", ":")).encode("ascii")
             head = b" ".join((MAGIC, str(FORMAT).encode(), _version().encode("utf-8", "replace"),
