@@ -88,6 +88,9 @@ def install_tool(where=None):
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         subprocess.run([str(exe), "-m", "pip", "install", "-q", "--no-deps", str(HERE.parent)], check=True,
                        env=ENV)
+        # An answer made from files changed within the last two seconds is not kept (their stamps could
+        # repeat): dllmagic's own files just installed would leave the first runs unkept.
+        time.sleep(2.5)
     return [str(venv / "bin" / "dlldoctor")]
 
 

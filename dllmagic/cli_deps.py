@@ -68,7 +68,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="check undefined symbols also for files resolved on their own (as ldd -r)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-cache", dest="cache", action="store_false",
-                   help="read every file, and keep no facts between runs (see dllmagic/facts/native/factstore.py)")
+                   help="read every file, and keep no facts or answers between runs (see "
+                        "dllmagic/facts/native/factstore.py and answers.py)")
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="processes for a folder walk (default: one per CPU, up to 8; 1: this one only)")
     p.add_argument("-v", "--verbose", action="store_true", help="show system libraries and every place tried")

@@ -14,18 +14,23 @@ from native_oracles import CLEAN_ENV
 from dllmagic.facts.native import answers
 
 #: Runs ``dlldoctor`` as its entry point does, then says on stderr whether the loader model was imported
-#: (a run answered from its kept answer imports none of it).
+#: (a run answered from its kept answer imports none of it, nor argparse or json).
 LAUNCH = ("import sys; from dllmagic.cli import main; rc = main(sys.argv[1:]); "
-          "sys.stderr.write('ENGINE\\n' if 'dllmagic.facts.native.loader' in sys.modules else 'KEPT\\n'); "
+          "sys.stderr.write('ENGINE' if 'dllmagic.facts.native.loader' in sys.modules else 'KEPT'); "
+          "sys.stderr.write(''.join(' +' + m for m in ('argparse', 'json') if m in sys.modules) + '\\n'); "
           "sys.exit(rc)")
 
 
 def _deps(store, *argv, env=None):
-    """(exit status, output, 'ENGINE' or 'KEPT') of ``dlldoctor deps ARGV`` with the store in ``store``."""
+    """(exit status, output, 'KEPT' or 'ENGINE +argparse +json') of ``dlldoctor deps ARGV`` with the
+    store in ``store``."""
     proc = subprocess.run([sys.executable, "-c", LAUNCH, "deps", *argv], capture_output=True, text=True,
                           env=dict(env or CLEAN_ENV, PYTHONPATH=os.getcwd(), DLLMAGIC_CACHE_DIR=str(store)))
     assert proc.returncode in (0, 1), proc.stderr
     return proc.returncode, proc.stdout, proc.stderr.strip().splitlines()[-1]
+
+
+ENGINE = "ENGINE +argparse +json"
 
 
 def _settled(root):
@@ -65,7 +70,7 @@ def test_a_kept_answer_is_used_only_while_nothing_it_was_made_from_changed(built
         fresh = _deps(store, *argv, "--no-cache")
         assert _kept(store) == before                       # --no-cache keeps nothing
         first = _deps(store, *argv)
-        assert first[:2] == fresh[:2] and first[2] == "ENGINE"
+        assert first[:2] == fresh[:2] and first[2] == ENGINE
         second = _deps(store, *argv)
         assert second == (*fresh[:2], "KEPT")               # the same bytes, nothing resolved
     assert len(_kept(store)) == 3                           # one answer per command line
@@ -78,24 +83,24 @@ def test_a_kept_answer_is_used_only_while_nothing_it_was_made_from_changed(built
     saved = dep.read_bytes()
     dep.unlink()
     gone = _deps(store, *argv)
-    assert gone[2] == "ENGINE" and _libdep(gone) == (False, False)
+    assert gone[2] == ENGINE and _libdep(gone) == (False, False)
     assert gone[:2] == _deps(store, *argv, "--no-cache")[:2]
     # Put back (a new file where the old one was): the first answer again, from the engine.
     dep.write_bytes(saved)
-    assert _deps(store, *argv) == (*ok[:2], "ENGINE")
+    assert _deps(store, *argv) == (*ok[:2], ENGINE)
     # A file's times alone: read again (a stamp that differs is never trusted).
     os.utime(lib / "libtop.so", ns=(time.time_ns(), time.time_ns() - 10**10))
-    assert _deps(store, *argv) == (*ok[:2], "ENGINE")
+    assert _deps(store, *argv) == (*ok[:2], ENGINE)
     # Another environment is another key.
     env = dict(CLEAN_ENV, LD_LIBRARY_PATH=str(tmp_path))
-    assert _deps(store, *argv, env=env)[2] == "ENGINE"
+    assert _deps(store, *argv, env=env)[2] == ENGINE
     # A new binary in a walked folder is found.
     shutil.copy(lib / "x" / "libmid.so", lib / "x" / "libnew.so")
     more = _deps(store, *argv)
-    assert more[2] == "ENGINE" and str(lib / "x" / "libnew.so") in _roots(more)
+    assert more[2] == ENGINE and str(lib / "x" / "libnew.so") in _roots(more)
     # Once all that has settled, that answer is kept, and used.
     _settled(lib)
-    assert _deps(store, *argv)[2] == "ENGINE"
+    assert _deps(store, *argv)[2] == ENGINE
     assert _deps(store, *argv) == (*more[:2], "KEPT")
 
 
@@ -114,7 +119,7 @@ def test_a_damaged_or_foreign_answer_is_not_used(built, tmp_path):
                     data.replace(b"dllmagic-deps-answer 1 ", b"dllmagic-deps-answer 9 "),
                     b"", b"\0" * 100):
         kept.write_bytes(damaged)
-        assert _deps(store, *argv) == (*first[:2], "ENGINE")
+        assert _deps(store, *argv) == (*first[:2], ENGINE)
     # Replaced by that run (the folders had settled): used again.
     assert _deps(store, *argv) == (*first[:2], "KEPT")
 
@@ -124,8 +129,8 @@ def test_a_fresh_folder_keeps_no_answer(built, tmp_path):
     shutil.copytree(built / "rpath_is_inherited_from_the_loader_chain" / "top", lib)
     store = tmp_path / "store"
     first = _deps(store, str(lib), "--standalone")   # files made a moment ago: their stamps could repeat
-    assert _kept(store) == [] and first[2] == "ENGINE"
-    assert _deps(store, str(lib), "--standalone")[2] == "ENGINE"
+    assert _kept(store) == [] and first[2] == ENGINE
+    assert _deps(store, str(lib), "--standalone")[2] == ENGINE
 
 
 def test_workers_note_what_they_look_at(wheel_env, tmp_path):

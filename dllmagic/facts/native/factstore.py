@@ -8,6 +8,9 @@ Symbol tables are not stored with them (they are read lazily from the file itsel
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
 each file's undefined symbols, grouped by the version they ask for, under the same stamp.
 
+Above these facts, whole answers of ``deps`` commands are kept beside the store, in files of their
+own (see answers.py).
+
 The store is one file (``native-facts.json``) in the user's cache folder: ``$DLLMAGIC_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/dllmagic``, else ``~/.cache/dllmagic`` (``%LOCALAPPDATA%\\dllmagic`` on
 Windows, ``~/Library/Caches/dllmagic`` on macOS). It is written whole to a temporary file and renamed
