@@ -2,7 +2,6 @@
 file, folder and setting they were made from is as it was, and then the same as a fresh run's."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -33,9 +32,9 @@ def _deps(store, *argv, env=None):
 ENGINE = "ENGINE +argparse +json"
 
 
-def _settled(root):
-    """Wait until nothing under ``root`` (itself included) changed within the settle time."""
-    paths = [root, *root.rglob("*")]
+def _settled(*roots):
+    """Wait until nothing under ``roots`` (themselves included) changed within the settle time."""
+    paths = [p for root in roots for p in (root, *root.rglob("*"))]
     newest = max(max(os.stat(p).st_mtime_ns, os.stat(p).st_ctime_ns) for p in paths)
     wait = (newest + answers.SETTLE_NS - time.time_ns()) / 1e9
     if wait > 0:
@@ -47,24 +46,12 @@ def _kept(store):
     return sorted(folder.iterdir()) if folder.exists() else []
 
 
-def _roots(run):
-    return [t["root"]["path"] for t in json.loads(run[1])["trees"]]
-
-
-def _libdep(run):
-    """(libdep.so is a tree of its own, libtop.so finds it)."""
-    trees = json.loads(run[1])["trees"]
-    (top,) = [t for t in trees if t["root"]["path"].endswith("/libtop.so")]
-    found = [n for n in top["root"]["children"][0]["children"] if n["name"] == "libdep.so"]
-    return any(t["root"]["path"].endswith("/x/libdep.so") for t in trees), found[0]["error"] is None
-
-
-def test_a_kept_answer_is_used_only_while_nothing_it_was_made_from_changed(built, tmp_path):
+def test_a_kept_answer_is_the_fresh_answer_and_imports_nothing(built, tmp_path):
     lib = tmp_path / "lib"
     shutil.copytree(built / "rpath_is_inherited_from_the_loader_chain" / "top", lib)
     store = tmp_path / "store"
     _settled(lib)
-    for mode in (["--standalone"], ["--standalone", "--json"], ["-v"]):
+    for mode in (["--standalone"], ["--standalone", "--json"], ["-v"], []):
         argv = [str(lib), *mode]
         before = _kept(store)
         fresh = _deps(store, *argv, "--no-cache")
@@ -73,35 +60,59 @@ def test_a_kept_answer_is_used_only_while_nothing_it_was_made_from_changed(built
         assert first[:2] == fresh[:2] and first[2] == ENGINE
         second = _deps(store, *argv)
         assert second == (*fresh[:2], "KEPT")               # the same bytes, nothing resolved
-    assert len(_kept(store)) == 3                           # one answer per command line
-    argv = [str(lib), "--standalone", "--json"]
-    ok = _deps(store, *argv)
-    assert _libdep(ok) == (True, True)
+    assert len(_kept(store)) == 4                           # one answer per command line
 
-    # A library taken away: its folder and the file itself changed.
-    dep = lib / "x" / "libdep.so"
+
+def _used_then_changed(store, settle, argv, change, env=None):
+    """The answer kept for ``argv`` once everything under ``settle`` has settled; then ``change()``:
+    (the kept output, the output after the change), the latter checked to be a fresh run's."""
+    _settled(*settle)
+    _deps(store, *argv, env=env)
+    kept = _deps(store, *argv, env=env)
+    assert kept[2] == "KEPT"
+    change()
+    after = _deps(store, *argv, env=env)
+    assert after[2] == ENGINE
+    assert after[:2] == _deps(store, *argv, "--no-cache", env=env)[:2]
+    return kept[1], after[1]
+
+
+def test_any_change_to_what_an_answer_was_made_from_is_seen(built, tmp_path):
+    lib = tmp_path / "lib"
+    shutil.copytree(built / "rpath_is_inherited_from_the_loader_chain" / "top", lib)
+    store = tmp_path / "store"
+    top, dep, mid = lib / "libtop.so", lib / "x" / "libdep.so", lib / "x" / "libmid.so"
     saved = dep.read_bytes()
-    dep.unlink()
-    gone = _deps(store, *argv)
-    assert gone[2] == ENGINE and _libdep(gone) == (False, False)
-    assert gone[:2] == _deps(store, *argv, "--no-cache")[:2]
-    # Put back (a new file where the old one was): the first answer again, from the engine.
+
+    # A library rewritten in place (same inode, its folder untouched), reached only by the search.
+    def rewrite():
+        with open(dep, "r+b") as fh:
+            fh.write(b"not an ELF file")
+            fh.truncate()
+    before, after = _used_then_changed(store, [lib], [str(top), "--standalone", "--json"], rewrite)
+    assert '"ok":true' in before and '"ok":false' in after
     dep.write_bytes(saved)
-    assert _deps(store, *argv) == (*ok[:2], ENGINE)
-    # A file's times alone: read again (a stamp that differs is never trusted).
-    os.utime(lib / "libtop.so", ns=(time.time_ns(), time.time_ns() - 10**10))
-    assert _deps(store, *argv) == (*ok[:2], ENGINE)
-    # Another environment is another key.
-    env = dict(CLEAN_ENV, LD_LIBRARY_PATH=str(tmp_path))
-    assert _deps(store, *argv, env=env)[2] == ENGINE
-    # A new binary in a walked folder is found.
-    shutil.copy(lib / "x" / "libmid.so", lib / "x" / "libnew.so")
-    more = _deps(store, *argv)
-    assert more[2] == ENGINE and str(lib / "x" / "libnew.so") in _roots(more)
-    # Once all that has settled, that answer is kept, and used.
-    _settled(lib)
-    assert _deps(store, *argv)[2] == ENGINE
-    assert _deps(store, *argv) == (*more[:2], "KEPT")
+
+    # A new binary in a walked folder.
+    before, after = _used_then_changed(store, [lib], [str(lib), "--standalone", "--json"],
+                                       lambda: shutil.copy(mid, lib / "x" / "libnew.so"))
+    assert str(lib / "x" / "libnew.so") in after and str(lib / "x" / "libnew.so") not in before
+
+    # A library put where the search had found nothing (LD_LIBRARY_PATH, searched before the defaults).
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    env = dict(CLEAN_ENV, LD_LIBRARY_PATH=str(extra))
+    before, after = _used_then_changed(store, [lib, extra], [str(mid), "--standalone"],
+                                       lambda: shutil.copy(dep, extra / "libdep.so"), env=env)
+    assert "libdep.so  NOT FOUND" in before and f"libdep.so => {extra}/libdep.so" in after
+
+    # A file's times alone.
+    before, after = _used_then_changed(store, [lib], [str(top), "--standalone"],
+                                       lambda: os.utime(dep, ns=(time.time_ns(), time.time_ns() - 10**10)))
+    assert before == after
+
+    # Another environment is another key; so is another folder to run from.
+    assert _deps(store, str(top), "--standalone", env=dict(CLEAN_ENV, SOMETHING="else"))[2] == ENGINE
 
 
 def test_a_damaged_or_foreign_answer_is_not_used(built, tmp_path):
