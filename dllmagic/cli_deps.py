@@ -479,25 +479,26 @@ def run(args) -> int:
             system = system.replace(machine=cpu[0])
             said.append(cpu[1])
     args.said = tuple(said)
-    folders = [system.is_dir(p) for p in given]
-    for path, is_folder in zip(given, folders):
-        tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
-    store = None
-    #: The answer is kept for a later run with the same command line (a live machine only).
+    #: The answer is kept for a later run with the same command line (a live machine only): from here
+    #: on, every path looked at is noted (see dllmagic/facts/native/answers.py).
     argv = getattr(args, "argv", None)
     keeping = argv is not None and getattr(args, "cache", True) and machine is None and not modelled \
         and system.platform == "linux"
-    if getattr(args, "cache", True):
-        from .facts.native import factstore
-
-        store = factstore.activate(factstore.default_folder())
     if keeping:
         from .facts.native import answers
 
         answers.start()
         for path in given:
             answers.note(system.host_path(path))
+    store = None
     try:
+        folders = [system.is_dir(p) for p in given]
+        for path, is_folder in zip(given, folders):
+            tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
+        if getattr(args, "cache", True):
+            from .facts.native import factstore
+
+            store = factstore.activate(factstore.default_folder())
         status, text = _resolve(args, system, machine, tasks, given, folders, jobs, store)
         sys.stdout.write(text)
         if keeping:

@@ -93,10 +93,13 @@ def test_any_change_to_what_an_answer_was_made_from_is_seen(built, tmp_path):
     assert '"ok":true' in before and '"ok":false' in after
     dep.write_bytes(saved)
 
-    # A new binary in a walked folder.
-    before, after = _used_then_changed(store, [lib], [str(lib), "--standalone", "--json"],
-                                       lambda: shutil.copy(mid, lib / "x" / "libnew.so"))
-    assert str(lib / "x" / "libnew.so") in after and str(lib / "x" / "libnew.so") not in before
+    # A new binary in a walked folder that no search looks in.
+    walked = tmp_path / "walked" / "sub"
+    walked.mkdir(parents=True)
+    shutil.copy(dep, walked / "libone.so")
+    before, after = _used_then_changed(store, [walked.parent], [str(walked.parent), "--standalone", "--json"],
+                                       lambda: shutil.copy(dep, walked / "libtwo.so"))
+    assert str(walked / "libtwo.so") in after and str(walked / "libtwo.so") not in before
 
     # A library put where the search had found nothing (LD_LIBRARY_PATH, searched before the defaults).
     extra = tmp_path / "extra"
