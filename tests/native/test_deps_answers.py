@@ -101,6 +101,17 @@ def test_any_change_to_what_an_answer_was_made_from_is_seen(built, tmp_path):
                                        lambda: shutil.copy(dep, walked / "libtwo.so"))
     assert str(walked / "libtwo.so") in after and str(walked / "libtwo.so") not in before
 
+    # A file of a walked folder that was no binary, rewritten in place as one (its folder untouched).
+    fake = walked / "libfake.so"
+    fake.write_bytes(b"not a library")
+
+    def make_it_one():
+        with open(fake, "r+b") as fh:
+            fh.write(saved)
+    before, after = _used_then_changed(store, [walked.parent], [str(walked.parent), "--standalone", "--json"],
+                                       make_it_one)
+    assert str(fake) in after and str(fake) not in before
+
     # A library put where the search had found nothing (LD_LIBRARY_PATH, searched before the defaults).
     extra = tmp_path / "extra"
     extra.mkdir()
