@@ -172,7 +172,8 @@ def key_facts(failure: Optional[Failure]) -> Dict[str, str]:
     facts = {
         "failing_module": failure.module,
         "missing_library": failure.library,
-        "missing_symbol": failure.symbol,
+        # the name a lookup did not find: a loader's symbol, or the name ``from X import name`` asked for
+        "missing_symbol": failure.symbol or failure.name,
         "required_version": failure.version,
         "found_path": details.get("found_path"),
     }

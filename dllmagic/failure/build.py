@@ -271,6 +271,13 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         # "from torchvision import _C" while loading a native library: the private name is the
         # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
         tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
+    if kind == "dependency-conflict":
+        # The package whose code met the incompatible dependency; without a traceback, the module the
+        # message names ("module 'numpy' has no attribute 'bool'").
+        for cand in (tb_module, from_path_module):
+            if cand:
+                return _top_level(cand)
+        return named
     if named:
         # "while importing _base": the dotted name from the traceback or the path, when it ends so.
         if "." not in named:
@@ -283,11 +290,6 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 if cand and (cand == named or cand.endswith("." + named)):
                     return cand
         return named
-    if kind == "dependency-conflict":
-        for cand in (tb_module, from_path_module):
-            if cand:
-                return _top_level(cand)
-        return None
     if kind in ("import-crashed", "unsupported-cpu", "openmp-conflict", "gpu-runtime"):
         candidates = [c for c in (tb_module, crashed_module(doc.text, hit.match.start(), hit.match.end())) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
