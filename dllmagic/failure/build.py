@@ -74,8 +74,13 @@ _IPYTHON_ARROW = re.compile(r"-{1,6}> {0,2}\d{1,7} ")
 _FRAME_FILE = re.compile(r"""File (?:"(?P<file>[^"\n]+)", line \d+|(?P<file2>(?:[A-Za-z]:)?[^\n:"]{1,1024}?\.py):\d+)""")
 
 
+#: A loader call given a library's file name: ctypes.CDLL("x.dll"), WinDLL('x'), cdll.LoadLibrary(…), ffi.dlopen(…).
+_LOADER_CALL = re.compile(r"""\b(?:CDLL|WinDLL|OleDLL|PyDLL|LoadLibrary(?:Ex)?W?|dlopen)\(\s*[rbu]?(?=["'])""")
+
+
 def _library_in_code(text: str, pos: int) -> Optional[str]:
-    """The last native library named by a string literal in the code lines of the traceback above ``pos``."""
+    """The last native library named by a string literal in the code lines of the traceback above ``pos``,
+    or given to a loader call in any line above it (code quoted in prose: ``ctypes.CDLL("x.dll")``)."""
     start = max(0, pos - 8192)
     found = None
     for line in text[start:pos].split("\n"):
@@ -84,6 +89,11 @@ def _library_in_code(text: str, pos: int) -> Optional[str]:
                 or line[:1] == "-" and _IPYTHON_ARROW.match(line)):
             for match in _LIBRARY_LITERAL.finditer(line):
                 found = match.group("name")
+        elif len(line) <= 4096:
+            for call in _LOADER_CALL.finditer(line):
+                match = _LIBRARY_LITERAL.match(line, call.end())
+                if match:
+                    found = match.group("name")
     return found
 
 
@@ -135,7 +145,11 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     # Paths.
     for key in ("found_path", "extension", "required_by"):
         if key in values:
+            written = values[key].strip().strip("'\"`")
             values[key] = _normalise_path(values[key])
+            if key == "found_path" and written != values[key]:
+                # The rules read the normalised path; the key facts give it as the text wrote it (bin/../lib).
+                values["found_path_as_written"] = written
     if values.get("from_path") in ("unknown location", ""):
         values.pop("from_path")
     if "expected_in" in values and not values.get("library"):
@@ -163,9 +177,11 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
-    if kind == "architecture-mismatch" and not values.get("library") and not values.get("found_path"):
-        # "[WinError 193] %1 is not a valid Win32 application" names no file: the library the traceback's
-        # code passed to the loader does (ctypes.CDLL(... + '/libED.so')).
+    if (kind in ("architecture-mismatch", "missing-shared-library") and hit.sig.id.startswith("win-")
+            and not values.get("library") and not values.get("found_path")):
+        # "[WinError 193] %1 is not a valid Win32 application" and "[WinError 126] The specified module
+        # could not be found" name no file: the library the traceback's code passed to the loader does
+        # (ctypes.CDLL(... + '/libED.so'); that file or one of its dependencies).
         named = _library_in_code(doc.text, m.start())
         if named:
             values["library"] = named
