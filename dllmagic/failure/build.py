@@ -11,7 +11,7 @@ from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
 from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
-                      module_from_path)
+                      frozen_module, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
 _TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
@@ -317,6 +317,9 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             candidates = [tb_module]
     else:
         candidates = [tb_module or "", from_path_module or ""]
+    # A frozen app shows no code lines; then the module a message names as its own ("numpy.core.multiarray
+    # failed to import") when nothing else does.
+    candidates += [frozen_module(doc.text, hit.match.start()) or "", values.get("module_named") or ""]
     for cand in candidates:
         if cand:
             return cand
