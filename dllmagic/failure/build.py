@@ -163,7 +163,7 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     found_path = values.get("found_path")
     if found_path:
         is_path = bool(re.search(r"[\\/]", found_path))
-        if not values.get("library") and kind != "cannot-import-name":
+        if not values.get("library") and kind not in ("cannot-import-name", "module-not-found"):
             values["library"] = _basename(found_path)
         if not is_path:
             values.pop("found_path")
