@@ -143,13 +143,14 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
             values.setdefault("refinement", ref.id)
 
     # Paths.
+    # The rules read normalised paths; the key facts give the found path as the text wrote it (bin/../lib).
+    as_written: Dict[str, str] = {}
     for key in ("found_path", "extension", "required_by"):
         if key in values:
             written = values[key].strip().strip("'\"`")
             values[key] = _normalise_path(values[key])
-            if key == "found_path" and written != values[key]:
-                # The rules read the normalised path; the key facts give it as the text wrote it (bin/../lib).
-                values["found_path_as_written"] = written
+            if written != values[key]:
+                as_written.setdefault(values[key], written)
     if values.get("from_path") in ("unknown location", ""):
         values.pop("from_path")
     if "expected_in" in values and not values.get("library"):
@@ -221,6 +222,8 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
                 # conda's "name-version-build" and a wheel's "name-version-tags.whl" carry the version
                 # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
                 values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
+    if values.get("found_path") in as_written:
+        values["found_path_as_written"] = as_written[values["found_path"]]
     fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
     for key in ("library", "extension", "required_by", "symbol"):
         if key in fields:
