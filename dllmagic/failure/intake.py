@@ -372,8 +372,11 @@ def normalise(text: str) -> str:
     lines = _dedent(_undouble(lines))
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
-    for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
-        lines = _dedent(_strip_quote(lines))
+    for _ in range(6 if ">" in text else 0):     # quotes inside quotes (a reply to a reply): up to six levels
+        stripped = _dedent(_strip_quote(lines))
+        if stripped == lines:
+            break
+        lines = stripped
     if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
         for _ in range(2):    # a logger's prefix on a collector's: up to two levels
             stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
