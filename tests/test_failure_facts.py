@@ -232,3 +232,33 @@ def test_quotes_nested_four_deep_lose_every_level():
     quoted = "\n".join("> > > > " + line for line in body.split("\n"))
     assert facts(quoted) == facts(body)
     assert facts(body)["found_path"] == "/usr/local/lib/python3.9/site-packages/geo/_ext.so"
+
+
+# -- pastes: quotes and terminal wraps together -----------------------------------------------------------
+def _wrap(text: str, width: int) -> str:
+    """A terminal's hard wrap: every line cut into pieces of ``width`` characters."""
+    return "\n".join(line[i: i + width] for line in text.split("\n") for i in range(0, max(len(line), 1), width))
+
+
+@pytest.mark.parametrize("width", [80, 100, 120])
+def test_a_quote_wrapped_by_a_terminal_reads_as_the_quote(width):
+    # A quoted traceback pasted into a terminal: the pieces of a cut line have no "> "; the cut falls
+    # anywhere (inside "Library", inside a path) as the path's length moves it.
+    for pad in range(60):
+        body = ('Traceback (most recent call last):\n  File "/Users/ann/proj/run.py", line 3, in <module>\n'
+                "    from fastio import Reader\n"
+                f"ImportError: dlopen(/Users/ann/{'p' * pad}/site-packages/fastio.cpython-311-darwin.so, 2): "
+                "Library not loaded: @rpath/libzstd.1.dylib")
+        quoted = "\n".join("> " + line for line in body.split("\n"))
+        assert facts(_wrap(quoted, width)) == facts(body), pad
+        assert facts(body)["missing_library"] == "libzstd.1.dylib"
+
+
+def test_dyld_lines_after_a_line_that_fills_the_width_stay_lines_of_their_own():
+    head = "ImportError: dlopen(/opt/x/_e.so, 2): Library not loaded: "
+    path = "/usr/" + "g" * (80 - len(head) - len("/usr//libquad.0.dylib")) + "/libquad.0.dylib"
+    line = head + path
+    assert len(line) == 80      # a terminal's width: the next line could have been a piece of this one
+    failure = F.failure_from_text(line + "\nReferenced from: /opt/x/_e.so\nReason: image not found")
+    assert failure.library == "libquad.0.dylib"
+    assert dict(failure.details)["found_path"] == path

@@ -61,7 +61,8 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
     r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
-    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
+    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
+    r"|Referenced from:|Expected in:|Reason:)")   # dyld's lines under "Library not loaded" / "Symbol not found"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
@@ -287,18 +288,37 @@ def _undouble(lines: List[str]) -> List[str]:
     return out
 
 
+def _is_quoted(line: str) -> bool:
+    return line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " ")
+
+
 def _strip_quote(lines: List[str]) -> List[str]:
-    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote."""
+    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote.
+
+    A quoted line a terminal wrapped (each piece fills the width) goes on in the next lines, which have no
+    mark: those pieces belong to the quoted line."""
     filled = quoted = 0
-    for line in lines:
+    wrapped = False     # the line before is a quoted line, or a piece of one, cut at a terminal's width
+    pieces = set()
+    for index, line in enumerate(lines):
         if line.strip():
             filled += 1
-            if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
+            if _is_quoted(line):
                 quoted += 1
+            elif wrapped and not _STRUCTURAL.match(line):
+                quoted += 1
+                pieces.add(index)
+        wrapped = (_is_quoted(line) or index in pieces) and len(line) in _WRAP_WIDTHS
     if (quoted < 2 and not quoted == filled == 1) or quoted < 0.6 * filled:
         return lines
-    return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
-            "" if line.rstrip() == ">" else line for line in lines]
+    out: List[str] = []
+    for index, line in enumerate(lines):
+        if index in pieces and out:
+            out[-1] += line
+            continue
+        out.append(line[2:] if line.startswith("> ") and not line.startswith(">>>") else
+                   "" if line.rstrip() == ">" else line)
+    return out
 
 
 def _dedent(lines: List[str]) -> List[str]:
