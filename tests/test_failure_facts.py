@@ -262,3 +262,18 @@ def test_dyld_lines_after_a_line_that_fills_the_width_stay_lines_of_their_own():
     failure = F.failure_from_text(line + "\nReferenced from: /opt/x/_e.so\nReason: image not found")
     assert failure.library == "libquad.0.dylib"
     assert dict(failure.details)["found_path"] == path
+
+
+@pytest.mark.parametrize("text", [
+    "The procedure entry point OPENSSL_sk_new_reserve could not be located in the dynamic link library "
+    "C:\\Program Files\\Python311\\DLLs\\_ssl.pyd.",
+    "无法定位程序输入点 OPENSSL_sk_new_reserve 于动态链接库 C:\\Program Files\\Python311\\DLLs\\_ssl.pyd 上。",
+    'Der Prozedureinsprungpunkt "OPENSSL_sk_new_reserve" wurde in der DLL '
+    '"C:\\Program Files\\Python311\\DLLs\\_ssl.pyd" nicht gefunden.',
+])
+def test_windows_entry_point_dialog_in_english_chinese_and_german(text):
+    failure = F.failure_from_text(text)
+    assert failure.kind == "missing-symbol"
+    got = F.key_facts(failure)
+    assert got["missing_symbol"] == "OPENSSL_sk_new_reserve"
+    assert got["found_path"] == "C:\\Program Files\\Python311\\DLLs\\_ssl.pyd"
