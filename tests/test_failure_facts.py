@@ -168,10 +168,17 @@ def test_cudnn_sub_library_messages(text, library):
     assert failure.library == library
 
 
-def test_pyinstaller_bootloader_error_loading_python_dll():
-    failure = F.failure_from_text("Error loading Python DLL 'C:\\Users\\ann\\AppData\\Local\\Temp\\_MEI51234\\"
-                                  "python311.dll'.\nLoadLibrary: The specified module could not be found.")
-    assert failure.kind == "missing-shared-library"
+@pytest.mark.parametrize("text, kind", [
+    ("Error loading Python DLL: C:\\app\\dist\\tool\\python311.dll (error code 126)", "missing-shared-library"),
+    ("Error loading Python DLL: C:\\app\\dist\\tool\\python311.dll (error code 193)", "architecture-mismatch"),
+    ("Error loading Python DLL 'C:\\Users\\ann\\AppData\\Local\\Temp\\_MEI51234\\python311.dll'.\n"
+     "LoadLibrary: The specified module could not be found.", "missing-shared-library"),
+    ("[PYI-26060:ERROR] Failed to load Python DLL 'C:\\Users\\ann\\AppData\\Local\\Temp\\_MEI51234\\python311.dll'.\n"
+     "[PYI-26060:ERROR] LoadLibrary: Die angegebene Prozedur wurde nicht gefunden.", "missing-symbol"),
+])
+def test_pyinstaller_bootloader_error_loading_python_dll(text, kind):
+    failure = F.failure_from_text(text)
+    assert failure.kind == kind
     assert failure.library == "python311.dll"
 
 
