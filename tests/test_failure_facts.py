@@ -284,3 +284,24 @@ def test_windows_entry_point_dialog_in_english_chinese_and_german(text):
     got = F.key_facts(failure)
     assert got["missing_symbol"] == "OPENSSL_sk_new_reserve"
     assert got["found_path"] == "C:\\Program Files\\Python311\\DLLs\\_ssl.pyd"
+
+
+def test_a_quote_a_logger_printed_loses_the_prefix_and_the_marks():
+    body = ("ImportError: dlopen(/usr/local/lib/python3.9/site-packages/geo/_ext.so, 2): no suitable image found."
+            "  Did find:\n    /usr/local/lib/python3.9/site-packages/geo/_ext.so: mach-o, but wrong architecture")
+    logged = "\n".join(f"2026-12-07 10:00:0{i},123 ERROR > > {line}" for i, line in enumerate(body.split("\n")))
+    assert facts(logged) == facts(body)
+
+
+def test_a_flattened_traceback_quoted_on_one_line():
+    line = ("> from google.protobuf.internal import builder as _builder ImportError: cannot import name 'builder' "
+            "from 'google.protobuf.internal' (/srv/.venv/lib/python3.10/site-packages/google/protobuf/internal/"
+            "__init__.py)")
+    assert facts(line) == facts(line[2:])
+    assert facts(line)["failing_module"] == "google.protobuf.internal"
+
+
+def test_frozen_app_frames_as_ipython_prints_them():
+    text = ("File client.py:14, in <module>\n\nFile PyInstaller\\loader\\pyimod03_importers.py:476, in exec_module\n\n"
+            "File imgkit\\codecs\\__init__.py:5, in <module>\n\nImportError: numpy.core.multiarray failed to import")
+    assert facts(text)["failing_module"] == "imgkit.codecs"

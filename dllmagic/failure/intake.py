@@ -64,6 +64,8 @@ _STRUCTURAL = re.compile(
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
     r"|Referenced from:|Expected in:|Reason:)")   # dyld's lines under "Library not loaded" / "Symbol not found"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
+#: A Markdown quote's marks before a line ("> ", "> > "); a REPL's ">>> " is none.
+_QUOTE_MARKS = re.compile(r"^(?:>[ \t])+")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
 #: What follows a message's blank line but is no part of it: a new sentence, a statement or command typed.
@@ -292,6 +294,16 @@ def _is_quoted(line: str) -> bool:
     return line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " ")
 
 
+def _strip_quotes(lines: List[str], text: str) -> List[str]:
+    """Quotes inside quotes (a reply to a reply) lose every level, up to six."""
+    for _ in range(6 if ">" in text else 0):
+        stripped = _dedent(_strip_quote(lines))
+        if stripped == lines:
+            break
+        lines = stripped
+    return lines
+
+
 def _strip_quote(lines: List[str]) -> List[str]:
     """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote.
 
@@ -383,7 +395,8 @@ def normalise(text: str) -> str:
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
     if "\n" not in text.strip():
-        text = _unflatten(text)
+        # One line: a quote's marks go first (they stand before the first of the lines it holds).
+        text = _unflatten(_QUOTE_MARKS.sub("", text.strip(), count=1) if ">" in text else text)
     lines = text.split("\n")
     if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
         # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
@@ -392,17 +405,14 @@ def normalise(text: str) -> str:
     lines = _dedent(_undouble(lines))
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
-    for _ in range(6 if ">" in text else 0):     # quotes inside quotes (a reply to a reply): up to six levels
-        stripped = _dedent(_strip_quote(lines))
-        if stripped == lines:
-            break
-        lines = stripped
+    lines = _strip_quotes(lines, text)
     if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
         for _ in range(2):    # a logger's prefix on a collector's: up to two levels
             stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
             if stripped == lines:
                 break
             lines = stripped
+        lines = _strip_quotes(lines, text)     # a quote a logger printed: its prefix stood before the marks
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.

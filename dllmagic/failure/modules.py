@@ -208,9 +208,11 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
 
 
 
-#: A frame of a frozen app's (PyInstaller's) importer, then the module it executes, named by a relative path.
-_FROZEN_IMPORTER = re.compile(r'^[ \t]*File "[^"\n]{0,1024}pyimod\d\d_importers\.py", line \d+, in exec_module[ \t]*\r?\n'
-                              r'[ \t]*File "(?P<file>[\w.\\/-]{1,1024}?)\.py", line \d+, in <module>', re.MULTILINE)
+#: A frame of a frozen app's (PyInstaller's) importer, then the module it executes, named by a relative path
+#: (Python's frames or IPython's, ``File cv2\\__init__.py:5, in <module>``).
+_FROZEN_IMPORTER = re.compile(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\.py"?(?:, line |:)\d+, in exec_module[ \t]*\r?\n'
+                              r'(?:[ \t]*\r?\n)?[ \t]*File "?(?P<file>[\w.\\/-]{1,1024}?)\.py"?(?:, line |:)\d+, in <module>',
+                              re.MULTILINE)
 
 
 def frozen_module(text: str, pos: int) -> Optional[str]:
