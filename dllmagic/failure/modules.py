@@ -210,6 +210,26 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
 
 
 
+#: A frame of a frozen app's (PyInstaller's) importer, then the module it executes, named by a relative path
+#: (Python's frames or IPython's, ``File cv2\\__init__.py:5, in <module>``).
+_FROZEN_IMPORTER = re.compile(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\.py"?(?:, line |:)\d+, in exec_module[ \t]*\r?\n'
+                              r'(?:[ \t]*\r?\n)?[ \t]*File "?(?P<file>[\w.\\/-]{1,1024}?)\.py"?(?:, line |:)\d+, in <module>',
+                              re.MULTILINE)
+
+
+def frozen_module(text: str, pos: int) -> Optional[str]:
+    """The module a frozen app was importing when ``pos`` was raised: the innermost file PyInstaller's
+    importer executed (``File "cv2\\__init__.py", line 5, in <module>`` → ``cv2``); its code lines are not shown."""
+    found = None
+    for m in _FROZEN_IMPORTER.finditer(text, max(0, pos - 20_000), pos):
+        parts = _split_path(m.group("file"))
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and all(_IDENT.match(p) for p in parts):
+            found = ".".join(parts)
+    return found
+
+
 #: faulthandler's dump ("most recent call first"): ``  File "/…/torch/__init__.py", line 81 in <module>``.
 _FAULT_FRAME = re.compile(r'^[ \t]*File "(?P<file>[^"\n]{1,1024})", line \d+ in <module>[ \t]*$', re.MULTILINE)
 #: An import typed (or pasted) as its own line, not indented: the code a user shows before a crash.
