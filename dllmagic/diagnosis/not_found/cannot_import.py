@@ -31,7 +31,9 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
     module = failure.module or ctx.target
     top = module.split(".")[0]
     path = failure.from_path
-    partially = "partially initialized" in failure.message
+    # Python says so itself: "partially initialized module …" (3.7+), "cannot access submodule … (most likely
+    # due to a circular import)" (3.13+).
+    partially = "partially initialized" in failure.message or "due to a circular import" in failure.message
     evidence = [Evidence("message", failure.message.splitlines()[0][:300], failure.exc_type)]
     if ctx.interpreter is not None:
         evidence.insert(0, _env_line(ctx))

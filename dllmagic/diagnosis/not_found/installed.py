@@ -11,7 +11,8 @@ from .lookup import _env_line
 
 
 #: Signatures whose name is a distribution's (metadata looked up by name), not an import name.
-_DISTRIBUTION_SIGNATURES = ("pkg-resources-distribution-not-found", "importlib-metadata-package-not-found")
+_DISTRIBUTION_SIGNATURES = ("pkg-resources-distribution-not-found", "importlib-metadata-package-not-found",
+                            "importlib-metadata-package-not-found-bare")
 
 
 def _distribution_not_found(ctx: Context, name: str) -> Finding:
