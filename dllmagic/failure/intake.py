@@ -288,7 +288,10 @@ def _undouble(lines: List[str]) -> List[str]:
 
 
 def _strip_quote(lines: List[str]) -> List[str]:
-    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote."""
+    """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote.
+
+    A terminal wraps the quoted line as a whole: a line without "> " right after one that fills the terminal's
+    width is the rest of that line, and is joined to it."""
     filled = quoted = 0
     for line in lines:
         if line.strip():
@@ -297,8 +300,19 @@ def _strip_quote(lines: List[str]) -> List[str]:
                 quoted += 1
     if (quoted < 2 and not quoted == filled == 1) or quoted < 0.6 * filled:
         return lines
-    return [line[2:] if line.startswith("> ") and not line.startswith(">>>") else
-            "" if line.rstrip() == ">" else line for line in lines]
+    out: List[str] = []
+    previous = 0   # the length of the line before
+    for line in lines:
+        if line.startswith("> ") and not line.startswith(">>>"):
+            out.append(line[2:])
+        elif line.rstrip() == ">":
+            out.append("")
+        elif out and previous in _WRAP_WIDTHS and line and not line.startswith(">"):
+            out[-1] += line   # a terminal wrapped the quoted line as a whole: the rest has no "> "
+        else:
+            out.append(line)
+        previous = len(line)
+    return out
 
 
 def _dedent(lines: List[str]) -> List[str]:
