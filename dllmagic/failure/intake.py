@@ -394,6 +394,8 @@ def normalise(text: str) -> str:
             if stripped == lines:
                 break
             lines = stripped
+            for _ in range(3 if ">" in text else 0):   # a quote the prefix stood before
+                lines = _dedent(_strip_quote(lines))
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
