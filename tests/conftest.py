@@ -11,11 +11,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import pytest
 
-from harness import REPO, Kernel, Venv, create_venv, write_kernelspec
+from harness import REPO, Kernel, Venv, create_venv, start_kernels
 
 os.environ["DLLMAGIC_STRICT"] = "1"
 os.environ.setdefault("PIP_DISABLE_PIP_VERSION_CHECK", "1")
@@ -124,34 +124,17 @@ def jupyter_dirs(tmp_path, monkeypatch):
 @pytest.fixture
 def start_kernel(jupyter_dirs, kernel_venv, tmp_path):
     """start_kernel(name="test", python=None, cwd=None, env=None) -> Kernel, shut down after the test."""
-    from jupyter_client.manager import KernelManager
-
-    started: List[Kernel] = []
+    starter = start_kernels(jupyter_dirs["data"])
+    start_in = next(starter)
 
     def start(name: str = "dllmagic-test", python: Optional[str] = None, cwd: Optional[Path] = None,
               env: Optional[Dict[str, str]] = None) -> Kernel:
-        write_kernelspec(jupyter_dirs["data"], name, str(python or kernel_venv.python), env=env)
-        manager = KernelManager(kernel_name=name)
         workdir = cwd or (tmp_path / "notebooks")
         workdir.mkdir(parents=True, exist_ok=True)
-        extra_env = dict(os.environ, DLLMAGIC_STRICT="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        manager.start_kernel(cwd=str(workdir), env=extra_env)
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=90)
-        kernel = Kernel(manager, client)
-        started.append(kernel)
-        return kernel
+        return start_in(name, str(python or kernel_venv.python), workdir, env)
 
     yield start
-    for kernel in started:
-        try:
-            kernel.client.stop_channels()
-            kernel.manager.shutdown_kernel(now=True)
-        except Exception:
-            pass
-
-
+    next(starter, None)
 
 
 @pytest.fixture(autouse=True)

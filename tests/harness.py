@@ -193,6 +193,36 @@ def write_kernelspec(data_dir: Path, name: str, python: str, env: Optional[Dict[
     return folder
 
 
+def start_kernels(data_dir: Path):
+    """A generator for fixtures: yields ``start(name, python, cwd, env=None) -> Kernel`` and shuts every
+    kernel it started down afterwards. The kernel runs in strict mode, without the tests' PYTHONPATH."""
+    from jupyter_client.manager import KernelManager
+
+    started: List[Kernel] = []
+
+    def start(name: str, python: str, cwd: Path, env: Optional[Dict[str, str]] = None) -> Kernel:
+        write_kernelspec(data_dir, name, str(python))
+        manager = KernelManager(kernel_name=name)
+        full = dict(os.environ, DLLMAGIC_STRICT="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
+        full.pop("PYTHONPATH", None)
+        full.update(env or {})
+        manager.start_kernel(cwd=str(cwd), env=full)
+        client = manager.client()
+        client.start_channels()
+        client.wait_for_ready(timeout=90)
+        kernel = Kernel(manager, client)
+        started.append(kernel)
+        return kernel
+
+    yield start
+    for kernel in started:
+        try:
+            kernel.client.stop_channels()
+            kernel.manager.shutdown_kernel(now=True)
+        except Exception:
+            pass
+
+
 def run_cli(*args: str, python: Optional[str] = None, input: Optional[str] = None,
             cwd: Optional[Path] = None, env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     """``python -m dllmagic ARGS`` in a child process, as a user would run it."""

@@ -2,12 +2,16 @@
 like the clean traceback, and the names come out whole."""
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
 
 import pytest
 
 from dllmagic.failure import failure_from_text, key_facts
 from dllmagic.failure.intake import normalise, strip_terminal
+
+REPO = Path(__file__).resolve().parents[1]
 
 CLEAN_SO = ("Traceback (most recent call last):\n"
             "  File \"/home/ana/train.py\", line 1, in <module>\n"
@@ -31,14 +35,15 @@ def test_clean_reference():
     assert f["missing_library"] == "libtorch_cuda.so"
 
 
-def hard_wrap(text, width):
-    out = []
-    for line in text.split("\n"):
-        while len(line) > width:
-            out.append(line[:width])
-            line = line[width:]
-        out.append(line)
-    return "\n".join(out)
+def _perturbations():
+    """bench/perturbations.py: the paste forms the corpus bench applies (a terminal's hard wrap among them)."""
+    spec = importlib.util.spec_from_file_location("perturbations", REPO / "bench" / "perturbations.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+hard_wrap = _perturbations().wrap
 
 
 @pytest.mark.parametrize("width", [80, 100, 120])

@@ -21,33 +21,10 @@ def tabulate_python(tmp_path_factory) -> Path:
 @pytest.fixture
 def kernel_with(jupyter_dirs, tmp_path):
     """kernel_with(python, cwd, env=None) -> a started harness.Kernel running ``python``; shut down after."""
-    import os
+    from harness import start_kernels
 
-    from jupyter_client.manager import KernelManager
-
-    from harness import Kernel, write_kernelspec
-
-    started = []
-
-    def start(python: Path, cwd: Path, env=None):
-        name = f"verdicts-{len(started)}"
-        write_kernelspec(jupyter_dirs["data"], name, str(python))
-        manager = KernelManager(kernel_name=name)
-        full = dict(os.environ, DLLMAGIC_STRICT="1", PYDEVD_DISABLE_FILE_VALIDATION="1")
-        full.pop("PYTHONPATH", None)
-        full.update(env or {})
-        manager.start_kernel(cwd=str(cwd), env=full)
-        client = manager.client()
-        client.start_channels()
-        client.wait_for_ready(timeout=90)
-        kernel = Kernel(manager, client)
-        started.append(kernel)
-        return kernel
-
-    yield start
-    for kernel in started:
-        try:
-            kernel.client.stop_channels()
-            kernel.manager.shutdown_kernel(now=True)
-        except Exception:
-            pass
+    starter = start_kernels(jupyter_dirs["data"])
+    start_in = next(starter)
+    count = iter(range(1000))
+    yield lambda python, cwd, env=None: start_in(f"verdicts-{next(count)}", str(python), cwd, env)
+    next(starter, None)
