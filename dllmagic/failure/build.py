@@ -11,7 +11,7 @@ from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
 from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
-                      module_from_path)
+                      frame_module, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
 _TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
@@ -266,7 +266,7 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 tb_imports = _traceback_imports(other.text, len(other.text), len(other.text))
                 if tb_imports:
                     break
-    tb_module = tb_imports[-1][0] if tb_imports else None
+    tb_module = tb_imports[-1][0] if tb_imports else frame_module(doc.text, hit.match.start())
     if tb_imports and kind in _NATIVE_KINDS and tb_imports[-1][1].startswith("_"):
         # "from torchvision import _C" while loading a native library: the private name is the
         # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
