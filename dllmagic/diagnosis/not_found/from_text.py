@@ -79,6 +79,37 @@ def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
     return all(part.isidentifier() for part in module.split("."))
 
 
+def _source_tree_package(ctx: Context, top: str) -> Optional[str]:
+    """The ``__init__.py`` of package ``top`` that the traceback ran from a project's source tree: not an
+    installed copy, in a checkout laid out as ``…/<top>/<top>/`` or ``…/src/<top>/``. Built files (compiled
+    extensions, generated modules) exist only where the project was built or installed, not there."""
+    for path in reversed(_frame_files(ctx)):
+        parts = [p for p in re.split(r"[\\/]+", path) if p]
+        if len(parts) < 3 or parts[-1] != "__init__.py" or parts[-2] != top or _looks_installed(path):
+            continue
+        if parts[-3] in (top, "src"):
+            return path
+    return None
+
+
+def _source_tree_shadows(ctx: Context, module: str, init: str) -> Finding:
+    top = module.split(".")[0]
+    folder = re.sub(r"[\\/]__init__\.py$", "", init)
+    checkout = re.sub(r"[\\/][^\\/]+$", "", folder)
+    return Finding(
+        kind="module-not-found", cause="shadowed-by-local-file", confidence=0.75,
+        summary=f"'{top}' was imported from the source folder {folder}, not from an installed build: the checkout "
+                f"on the path hides the installed package, and lacks '{module}', which building or installing "
+                f"the project makes (a compiled extension or a generated module).",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence(f"'{top}' ran from", init, "the traceback")),
+        fixes=(fixes.instruction(
+            f"Use an installed (built) {top}, not its source folder",
+            f"Run the code from a folder outside {checkout}, so the installed {top} is imported; or build the "
+            f"checkout in place (pip install -e {checkout}, which compiles its extensions) and restart."),),
+        docs=docs_for("module-not-found", "shadowed-by-local-file"))
+
+
 def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
     parent = module.rsplit(".", 1)[0]
     top = module.split(".")[0]

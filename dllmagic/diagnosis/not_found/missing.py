@@ -11,7 +11,7 @@ from ...model import Evidence, Finding
 from .. import Context, docs_for, rule
 from .extensions import _built_for_other_python, _foreign_extensions
 from .from_text import (_installed_elsewhere_from_text, _names_a_missing_submodule, _not_a_package_from_text,
-    _pip_says_installed, _submodule_missing_from_text)
+    _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
 from .lookup import _env_line, _stdlib_entry, distribution_for, locate
@@ -119,7 +119,8 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             yield _not_a_package_from_text(ctx, module, not_a_package)
             return
         if _names_a_missing_submodule(ctx, module):
-            yield _submodule_missing_from_text(ctx, module)
+            source_tree = _source_tree_package(ctx, top)
+            yield _source_tree_shadows(ctx, module, source_tree) if source_tree else _submodule_missing_from_text(ctx, module)
             return
         elsewhere = _pip_says_installed(ctx, module)
         if elsewhere is not None:
