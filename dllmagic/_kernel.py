@@ -216,9 +216,9 @@ class Extension:
 
         self.last_report = report
         bundle = self._static_bundle(report, compact)
-        widget_bundle = self._widget_bundle(report, compact)
+        # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
+        widget_bundle = self._widget_bundle(report, compact, bundle)
         if widget_bundle:
-            # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
             bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
         if display_id:
             display(bundle, raw=True, display_id=display_id)
@@ -237,7 +237,7 @@ class Extension:
             MIME_TYPE: render_dict(report),
         }
 
-    def _widget_bundle(self, report, compact: bool):
+    def _widget_bundle(self, report, compact: bool, fallbacks=None):
         # The widget view needs a front end with a widget manager: only in a real kernel, never in a
         # terminal IPython, and never when the user asked for plain output.
         if os.environ.get("DLLMAGIC_WIDGET", "1") == "0" or getattr(self.shell, "kernel", None) is None:
@@ -247,7 +247,7 @@ class Extension:
         except ImportError:
             return None
         try:
-            return widget.display_bundle(report, self.shell, compact=compact)
+            return widget.display_bundle(report, self.shell, compact=compact, fallbacks=fallbacks)
         except Exception as exc:
             self._internal("building the widget", exc)
             return None

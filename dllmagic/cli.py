@@ -6,11 +6,11 @@ away (``dlldoctor ... | head``). Every verb takes --json.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    import argparse
     from typing import List, Optional
 
 EXIT_OK, EXIT_DIAGNOSED, EXIT_USAGE, EXIT_INTERNAL = 0, 1, 2, 3
@@ -21,18 +21,26 @@ EXIT_BROKEN_PIPE = 128 + 13
 PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels", "docs": "dllmagic.cli_docs"}
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # usage errors exit 2 with one line, as argparse does, but never 3
-        from .report.text import escape_controls
+def _parser_class():
+    """argparse's parser whose usage errors exit 2 with one line, as argparse does, but never 3
+    (made on first use: argparse is not imported by a ``deps`` run answered from its kept answer)."""
+    import argparse
 
-        self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {escape_controls(message, multiline=False)}\n")
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message):
+            from .report.text import escape_controls
+
+            self.print_usage(sys.stderr)
+            self.exit(EXIT_USAGE, f"{self.prog}: error: {escape_controls(message, multiline=False)}\n")
+
+    return _Parser
 
 
 def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
     """The whole command line, or with ``verb`` only that verb's part (a run needs no other)."""
     from . import __version__
 
+    _Parser = _parser_class()
     parser = _Parser(prog="dlldoctor", description="Diagnose Python import failures: missing modules, "
                      "DLLs and shared libraries, symbols, versions, wrong environments.")
     parser.add_argument("--version", action="version", version=f"dllmagic {__version__}")
@@ -252,8 +260,16 @@ def _main(argv: Optional[List[str]] = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in verbs and not any(a in ("-h", "--help", "--version") for a in argv[:1]):
         argv.insert(argv.index(first), "check")
+    if argv[:1] == ["deps"]:
+        # Answered from the kept answer when nothing it was made from changed (cli_deps.replay).
+        from .cli_deps import replay
+
+        status = replay(argv)
+        if status is not None:
+            return status
     parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
     args = parser.parse_args(argv)
+    args.argv = tuple(argv)
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE

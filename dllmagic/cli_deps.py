@@ -5,12 +5,12 @@ Wired into ``python -m dllmagic`` by :func:`add_parser` and :func:`run`; heavy i
 """
 from __future__ import annotations
 
-import argparse
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    import argparse
     from typing import Iterator, List, Optional, Tuple
 
-__all__ = ["add_parser", "run", "run_wheels", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
+__all__ = ["add_parser", "run", "replay", "run_wheels", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
 
 #: The version of ``deps --json`` output; its JSON Schema is dllmagic/facts/native/deps.schema.json.
 DEPS_SCHEMA_VERSION = "1"
@@ -68,7 +68,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="check undefined symbols also for files resolved on their own (as ldd -r)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.add_argument("--no-cache", dest="cache", action="store_false",
-                   help="read every file, and keep no facts between runs (see dllmagic/facts/native/factstore.py)")
+                   help="read every file, and keep no facts or answers between runs (see "
+                        "dllmagic/facts/native/factstore.py and answers.py)")
     p.add_argument("-j", "--jobs", type=int, metavar="N",
                    help="processes for a folder walk (default: one per CPU, up to 8; 1: this one only)")
     p.add_argument("-v", "--verbose", action="store_true", help="show system libraries and every place tried")
@@ -103,10 +104,14 @@ def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
     inode) are left out and the others added."""
     import os
 
+    from .facts.native.answers import note
+
     sep = "\\" if system.platform == "windows" else "/"
     files, dirs = [], []
+    host_folder = system.host_path(folder)
+    note(host_folder)  # its stamp changes with any name added, removed or renamed in it
     try:
-        with os.scandir(system.host_path(folder)) as it:
+        with os.scandir(host_folder) as it:
             for entry in it:
                 name = entry.name
                 # d_type answers both tests without a system call; symlinks are neither.
@@ -122,6 +127,7 @@ def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
     prefix = folder.rstrip(sep) + sep
     found = []
     for name, host in sorted(files):
+        note(host)
         try:
             fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
             try:
@@ -384,9 +390,28 @@ def _say(message: str) -> None:
     print(f"deps: {escape_controls(message, multiline=False)}", file=sys.stderr)
 
 
+def replay(argv: List[str]) -> Optional[int]:
+    """``dlldoctor`` + ``argv`` (``["deps", ...]``) answered from the answer a run with the same
+    command line, folder and environment kept (see dllmagic/facts/native/answers.py), when every
+    file it was made from is as it was: the exit status, after the kept output is written; else None.
+    Runs before the command line is parsed, with no import beyond os, sys and zlib."""
+    import sys
+
+    from .facts.native import answers, factstore
+
+    got = answers.replay(factstore.default_folder(), argv)
+    if got is None:
+        return None
+    sys.stdout.write(got[0])
+    return got[1]
+
+
 def run(args) -> int:
     import os
     import sys
+    import time
+
+    began_ns = time.time_ns()
 
     wheels = [p for p in args.paths if p.lower().endswith(".whl")]
     if wheels:
@@ -454,25 +479,42 @@ def run(args) -> int:
             system = system.replace(machine=cpu[0])
             said.append(cpu[1])
     args.said = tuple(said)
-    folders = [system.is_dir(p) for p in given]
-    for path, is_folder in zip(given, folders):
-        tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
-    store = None
-    if getattr(args, "cache", True):
-        from .facts.native import factstore
+    #: The answer is kept for a later run with the same command line (a live machine only): from here
+    #: on, every path looked at is noted (see dllmagic/facts/native/answers.py).
+    argv = getattr(args, "argv", None)
+    keeping = argv is not None and getattr(args, "cache", True) and machine is None and not modelled \
+        and system.platform == "linux"
+    if keeping:
+        from .facts.native import answers
 
-        store = factstore.activate(factstore.default_folder())
+        answers.start()
+        for path in given:
+            answers.note(system.host_path(path))
+    store = None
     try:
-        return _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store)
+        folders = [system.is_dir(p) for p in given]
+        for path, is_folder in zip(given, folders):
+            tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
+        if getattr(args, "cache", True):
+            from .facts.native import factstore
+
+            store = factstore.activate(factstore.default_folder())
+        status, text = _resolve(args, system, machine, tasks, given, folders, jobs, store)
+        sys.stdout.write(text)
+        if keeping:
+            answers.keep(store.folder, list(argv), text, status, began_ns)
+        return status
     finally:
+        if keeping:
+            answers.stop()
         if store is not None:
             store.save()
             factstore.deactivate()
 
 
-def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store) -> int:
+def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple[int, str]:
+    """(exit status, the output): every file resolved, rendered."""
     import posixpath
-    import sys
 
     from .facts.native.loader import loader_for
 
@@ -493,7 +535,7 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
     parallel = jobs > 1 and sum(1 for t in tasks if t[0] == "walk") >= _MIN_SUBTREES
     # First pass: every file is found and the extension modules (and every file named, or every file
     # with --standalone/--as-imported) resolved.
-    share = {} if store is None else {"collect": store.collect, "absorb": store.absorb_collected}
+    share = {} if store is None else {"collect": lambda: _collect(store), "absorb": lambda c: _absorb(store, c)}
     entries = [e for part in (_in_parallel(job.run_task, tasks, jobs, **share) if parallel
                               else map(job.run_task, tasks)) for e in part]
     reached: dict = {}
@@ -520,20 +562,35 @@ def _resolve_and_print(args, system, machine, tasks, given, folders, jobs, store
 
         skipped = [{"path": f, "of": reached.get(f) or reached.get(posixpath.normpath(f))}
                    for f, _w, rendered, _x, _p in entries if rendered is None]
-        sys.stdout.write('{"schema_version":%s,"ok":%s,"trees":[%s],"checked_as_dependencies":%s}\n' % (
+        return status, '{"schema_version":%s,"ok":%s,"trees":[%s],"checked_as_dependencies":%s}\n' % (
             json.dumps(DEPS_SCHEMA_VERSION), json.dumps(status == 0),
-            ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":"))))
-    else:
-        # Names, RUNPATH entries and notes come from the files: whatever a terminal would act on in them
-        # is shown escaped (\x1b, \u202e); the JSON above keeps the exact strings.
-        from .report.text import escape_controls
+            ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":")))
+    # Names, RUNPATH entries and notes come from the files: whatever a terminal would act on in them
+    # is shown escaped (\x1b, \u202e); the JSON above keeps the exact strings.
+    from .report.text import escape_controls
 
-        for file, _w, rendered, _x, _p in entries:
-            if rendered is not None:
-                print(escape_controls(rendered))
-            elif args.verbose:
-                print(escape_controls(f"{file}: checked as a dependency of {reached.get(file)}", multiline=False))
-    return status
+    lines = []
+    for file, _w, rendered, _x, _p in entries:
+        if rendered is not None:
+            lines.append(escape_controls(rendered))
+        elif args.verbose:
+            lines.append(escape_controls(f"{file}: checked as a dependency of {reached.get(file)}", multiline=False))
+    return status, "".join(line + "\n" for line in lines)
+
+
+def _collect(store) -> list:
+    """What a forked worker hands back: the facts it read, and the paths it looked at."""
+    from .facts.native import answers
+
+    return [store.collect(), answers.noted()]
+
+
+def _absorb(store, collected) -> None:
+    from .facts.native import answers
+
+    if isinstance(collected, list) and len(collected) == 2:
+        store.absorb_collected(collected[0])
+        answers.absorb(collected[1])
 
 
 def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] = None,
@@ -596,6 +653,8 @@ def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] =
 
 def main(argv: Optional[List[str]] = None) -> int:
     """A stand-alone entry point until the CLI proper wires this verb in."""
+    import argparse
+
     parser = argparse.ArgumentParser(prog="dlldoctor")
     sub = parser.add_subparsers(dest="verb", required=True)
     add_parser(sub)

@@ -206,6 +206,28 @@ def test_copy_without_bridge_shows_the_source_and_the_magic():
     assert "%dlldoctor dm_fixed_mod --fix 1" in row.status.value
 
 
+def test_hidden_parts_of_a_fix_are_built_when_first_needed_in_their_place():
+    view, _comm = make_view()
+    row = view.rows[0]
+    shown = list(row.box.children)
+    assert shown == [row.head, row.buttons]     # no confirmation, restart question, log, status or copy box yet
+    assert list(row.buttons.children) == [row.copy, row.run_btn]    # the bridge's buttons wait for the bridge
+    before = len(widget._widget_tree(view.root))
+    row.copy.click()                                        # no bridge: the copy box below the status
+    assert list(row.box.children) == shown + [row.status, row.copy_area] and visible(row.copy_area)
+    row.run_btn.click()                                     # the confirmation right under the buttons
+    assert list(row.box.children) == [row.head, row.buttons, row.confirm, row.status, row.copy_area]
+    assert not visible(row.insert)                          # asked for: built in its place, still hidden
+    assert list(row.buttons.children) == [row.insert, row.copy, row.run_btn]
+    assert visible(row.confirm) and len(widget._widget_tree(view.root)) > before
+    row.confirm_no.click()
+    assert not visible(row.confirm)
+    # the fixed HTML pieces (headline, sections, fix titles) share one layout and one style
+    head = view.root.children[0]
+    assert row.head.layout is head.layout and row.head.style is head.style
+    assert row.status.layout is not head.layout                # a part whose look changes has its own
+
+
 def test_copy_with_bridge_falls_back_when_the_clipboard_fails():
     view, comm = make_view()
     row = view.rows[0]

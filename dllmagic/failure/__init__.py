@@ -172,8 +172,9 @@ def key_facts(failure: Optional[Failure]) -> Dict[str, str]:
     facts = {
         "failing_module": failure.module,
         "missing_library": failure.library,
-        "missing_symbol": failure.symbol,
+        # the name a lookup did not find: a loader's symbol, or the name ``from X import name`` asked for
+        "missing_symbol": failure.symbol or failure.name,
         "required_version": failure.version,
-        "found_path": details.get("found_path"),
+        "found_path": details.get("found_path_as_written") or details.get("found_path"),
     }
     return {k: v for k, v in facts.items() if v}

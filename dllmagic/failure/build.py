@@ -11,7 +11,7 @@ from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
 from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
-                      frame_module, module_from_path)
+                      frozen_module, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
 _TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
@@ -74,8 +74,13 @@ _IPYTHON_ARROW = re.compile(r"-{1,6}> {0,2}\d{1,7} ")
 _FRAME_FILE = re.compile(r"""File (?:"(?P<file>[^"\n]+)", line \d+|(?P<file2>(?:[A-Za-z]:)?[^\n:"]{1,1024}?\.py):\d+)""")
 
 
+#: A loader call given a library's file name: ctypes.CDLL("x.dll"), WinDLL('x'), cdll.LoadLibrary(…), ffi.dlopen(…).
+_LOADER_CALL = re.compile(r"""\b(?:CDLL|WinDLL|OleDLL|PyDLL|LoadLibrary(?:Ex)?W?|dlopen)\(\s*[rbu]?(?=["'])""")
+
+
 def _library_in_code(text: str, pos: int) -> Optional[str]:
-    """The last native library named by a string literal in the code lines of the traceback above ``pos``."""
+    """The last native library named by a string literal in the code lines of the traceback above ``pos``,
+    or given to a loader call in any line above it (code quoted in prose: ``ctypes.CDLL("x.dll")``)."""
     start = max(0, pos - 8192)
     found = None
     for line in text[start:pos].split("\n"):
@@ -84,6 +89,11 @@ def _library_in_code(text: str, pos: int) -> Optional[str]:
                 or line[:1] == "-" and _IPYTHON_ARROW.match(line)):
             for match in _LIBRARY_LITERAL.finditer(line):
                 found = match.group("name")
+        elif len(line) <= 4096:
+            for call in _LOADER_CALL.finditer(line):
+                match = _LIBRARY_LITERAL.match(line, call.end())
+                if match:
+                    found = match.group("name")
     return found
 
 
@@ -133,9 +143,14 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
             values.setdefault("refinement", ref.id)
 
     # Paths.
+    # The rules read normalised paths; the key facts give the found path as the text wrote it (bin/../lib).
+    as_written: Dict[str, str] = {}
     for key in ("found_path", "extension", "required_by"):
         if key in values:
+            written = values[key].strip().strip("'\"`")
             values[key] = _normalise_path(values[key])
+            if written != values[key]:
+                as_written.setdefault(values[key], written)
     if values.get("from_path") in ("unknown location", ""):
         values.pop("from_path")
     if "expected_in" in values and not values.get("library"):
@@ -149,7 +164,7 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     found_path = values.get("found_path")
     if found_path:
         is_path = bool(re.search(r"[\\/]", found_path))
-        if not values.get("library") and kind != "cannot-import-name":
+        if not values.get("library") and kind not in ("cannot-import-name", "module-not-found"):
             values["library"] = _basename(found_path)
         if not is_path:
             values.pop("found_path")
@@ -163,9 +178,11 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
-    if kind == "architecture-mismatch" and not values.get("library") and not values.get("found_path"):
-        # "[WinError 193] %1 is not a valid Win32 application" names no file: the library the traceback's
-        # code passed to the loader does (ctypes.CDLL(... + '/libED.so')).
+    if (kind in ("architecture-mismatch", "missing-shared-library") and hit.sig.id.startswith("win-")
+            and not values.get("library") and not values.get("found_path")):
+        # "[WinError 193] %1 is not a valid Win32 application" and "[WinError 126] The specified module
+        # could not be found" name no file: the library the traceback's code passed to the loader does
+        # (ctypes.CDLL(... + '/libED.so'); that file or one of its dependencies).
         named = _library_in_code(doc.text, m.start())
         if named:
             values["library"] = named
@@ -205,6 +222,8 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
                 # conda's "name-version-build" and a wheel's "name-version-tags.whl" carry the version
                 # after the first "-<digit>"; pip's "name==1.0" stops at the regex already.
                 values["module"] = re.sub(r"-\d.*$", "", rm.group("name"))
+    if values.get("found_path") in as_written:
+        values["found_path_as_written"] = as_written[values["found_path"]]
     fields = {key: values.pop(key) for key in list(values) if key in _FIELDS}
     for key in ("library", "extension", "required_by", "symbol"):
         if key in fields:
@@ -266,11 +285,18 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 tb_imports = _traceback_imports(other.text, len(other.text), len(other.text))
                 if tb_imports:
                     break
-    tb_module = tb_imports[-1][0] if tb_imports else frame_module(doc.text, hit.match.start())
+    tb_module = tb_imports[-1][0] if tb_imports else None
     if tb_imports and kind in _NATIVE_KINDS and tb_imports[-1][1].startswith("_"):
         # "from torchvision import _C" while loading a native library: the private name is the
         # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
         tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
+    if kind == "dependency-conflict":
+        # The package whose code met the incompatible dependency; without a traceback, the module the
+        # message names ("module 'numpy' has no attribute 'bool'").
+        for cand in (tb_module, from_path_module):
+            if cand:
+                return _top_level(cand)
+        return named
     if named:
         # "while importing _base": the dotted name from the traceback or the path, when it ends so.
         if "." not in named:
@@ -283,11 +309,6 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 if cand and (cand == named or cand.endswith("." + named)):
                     return cand
         return named
-    if kind == "dependency-conflict":
-        for cand in (tb_module, from_path_module):
-            if cand:
-                return _top_level(cand)
-        return None
     if kind in ("import-crashed", "unsupported-cpu", "openmp-conflict", "gpu-runtime"):
         candidates = [c for c in (tb_module, crashed_module(doc.text, hit.match.start(), hit.match.end())) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
@@ -299,6 +320,9 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             candidates = [tb_module]
     else:
         candidates = [tb_module or "", from_path_module or ""]
+    # A frozen app shows no code lines; then the module a message names as its own ("numpy.core.multiarray
+    # failed to import") when nothing else does.
+    candidates += [frozen_module(doc.text, hit.match.start()) or "", values.get("module_named") or ""]
     for cand in candidates:
         if cand:
             return cand

@@ -61,8 +61,11 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 #: Line starts that begin something new: never joined to the line before.
 _STRUCTURAL = re.compile(
     r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
-    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\])")
+    r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
+    r"|Referenced from:|Expected in:|Reason:)")   # dyld's lines under "Library not loaded" / "Symbol not found"
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
+#: A Markdown quote's marks before a line ("> ", "> > "); a REPL's ">>> " is none.
+_QUOTE_MARKS = re.compile(r"^(?:>[ \t])+")
 _CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
 _FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
 #: What follows a message's blank line but is no part of it: a new sentence, a statement or command typed.
@@ -287,31 +290,46 @@ def _undouble(lines: List[str]) -> List[str]:
     return out
 
 
+def _is_quoted(line: str) -> bool:
+    return line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " ")
+
+
+def _strip_quotes(lines: List[str], text: str) -> List[str]:
+    """Quotes inside quotes (a reply to a reply) lose every level, up to six."""
+    for _ in range(6 if ">" in text else 0):
+        stripped = _dedent(_strip_quote(lines))
+        if stripped == lines:
+            break
+        lines = stripped
+    return lines
+
+
 def _strip_quote(lines: List[str]) -> List[str]:
     """A Markdown / e-mail quote ("> " before (nearly) every line) loses one level; a REPL's ">>>" is no quote.
 
-    A terminal wraps the quoted line as a whole: a line without "> " right after one that fills the terminal's
-    width is the rest of that line, and is joined to it."""
+    A quoted line a terminal wrapped (each piece fills the width) goes on in the next lines, which have no
+    mark: those pieces belong to the quoted line."""
     filled = quoted = 0
-    for line in lines:
+    wrapped = False     # the line before is a quoted line, or a piece of one, cut at a terminal's width
+    pieces = set()
+    for index, line in enumerate(lines):
         if line.strip():
             filled += 1
-            if line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " "):
+            if _is_quoted(line):
                 quoted += 1
+            elif wrapped and not _STRUCTURAL.match(line):
+                quoted += 1
+                pieces.add(index)
+        wrapped = (_is_quoted(line) or index in pieces) and len(line) in _WRAP_WIDTHS
     if (quoted < 2 and not quoted == filled == 1) or quoted < 0.6 * filled:
         return lines
     out: List[str] = []
-    previous = 0   # the length of the line before
-    for line in lines:
-        if line.startswith("> ") and not line.startswith(">>>"):
-            out.append(line[2:])
-        elif line.rstrip() == ">":
-            out.append("")
-        elif out and previous in _WRAP_WIDTHS and line and not line.startswith(">"):
-            out[-1] += line   # a terminal wrapped the quoted line as a whole: the rest has no "> "
-        else:
-            out.append(line)
-        previous = len(line)
+    for index, line in enumerate(lines):
+        if index in pieces and out:
+            out[-1] += line
+            continue
+        out.append(line[2:] if line.startswith("> ") and not line.startswith(">>>") else
+                   "" if line.rstrip() == ">" else line)
     return out
 
 
@@ -377,7 +395,8 @@ def normalise(text: str) -> str:
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
     if "\n" not in text.strip():
-        text = _unflatten(text)
+        # One line: a quote's marks go first (they stand before the first of the lines it holds).
+        text = _unflatten(_QUOTE_MARKS.sub("", text.strip(), count=1) if ">" in text else text)
     lines = text.split("\n")
     if "  \n" in text or "\t\n" in text or text.endswith(("  ", "\t")):
         # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
@@ -386,16 +405,14 @@ def normalise(text: str) -> str:
     lines = _dedent(_undouble(lines))
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
-    for _ in range(3 if ">" in text else 0):     # a quote inside a quote: up to three levels
-        lines = _dedent(_strip_quote(lines))
+    lines = _strip_quotes(lines, text)
     if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
         for _ in range(2):    # a logger's prefix on a collector's: up to two levels
             stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike
             if stripped == lines:
                 break
             lines = stripped
-            for _ in range(3 if ">" in text else 0):   # a quote the prefix stood before
-                lines = _dedent(_strip_quote(lines))
+        lines = _strip_quotes(lines, text)     # a quote a logger printed: its prefix stood before the marks
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.

@@ -100,32 +100,6 @@ def _package_of_file(path: str) -> Optional[str]:
     return ".".join(dirs) if dirs and all(_IDENT.match(d) for d in dirs) else None
 
 
-#: A module body's own frame: ``File "…", line N, in <module>`` (the module ran while it was being imported).
-_MODULE_FRAME = re.compile(r'^[ \t]*File "(?P<file>[^"\n]{1,1024})", line \d{1,7}, in <module>[ \t]*$', re.MULTILINE)
-
-
-def frame_module(text: str, pos: int) -> Optional[str]:
-    """The module whose body ran in the last ``in <module>`` frame before ``pos``, for a traceback without code
-    lines (a frozen app's): a module in a site folder, or a module inside a package given by a relative path as
-    PyInstaller prints it (``cv2\\__init__.py`` → ``cv2``). A script's own frame names no module."""
-    found = None
-    for m in _MODULE_FRAME.finditer(text, max(0, pos - 100_000), pos):
-        parts = _split_path(m.group("file"))
-        if not parts or not parts[-1].endswith(".py"):
-            continue
-        site = max((i for i, part in enumerate(parts[:-1]) if part.lower() in _SITE_DIRS), default=None)
-        if site is not None:
-            dirs = parts[site + 1: -1]
-        elif len(parts) > 1 and not re.match(r"^(?:[/\\<~.]|[A-Za-z]:)", m.group("file")):
-            dirs = parts[:-1]   # relative to the app's own archive
-        else:
-            continue
-        names = dirs + ([] if parts[-1] == "__init__.py" else [parts[-1][:-3]])
-        if names and all(_IDENT.match(n) for n in names):
-            found = ".".join(names)
-    return found
-
-
 #: Python code given on a command line: python -c "import x", py -3.8 -c"import x", python3 -c 'from a import b'.
 _COMMAND_PYTHON = re.compile(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
 _STATEMENT = re.compile(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
@@ -232,6 +206,26 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
     return before or after
 
 
+
+
+#: A frame of a frozen app's (PyInstaller's) importer, then the module it executes, named by a relative path
+#: (Python's frames or IPython's, ``File cv2\\__init__.py:5, in <module>``).
+_FROZEN_IMPORTER = re.compile(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\.py"?(?:, line |:)\d+, in exec_module[ \t]*\r?\n'
+                              r'(?:[ \t]*\r?\n)?[ \t]*File "?(?P<file>[\w.\\/-]{1,1024}?)\.py"?(?:, line |:)\d+, in <module>',
+                              re.MULTILINE)
+
+
+def frozen_module(text: str, pos: int) -> Optional[str]:
+    """The module a frozen app was importing when ``pos`` was raised: the innermost file PyInstaller's
+    importer executed (``File "cv2\\__init__.py", line 5, in <module>`` → ``cv2``); its code lines are not shown."""
+    found = None
+    for m in _FROZEN_IMPORTER.finditer(text, max(0, pos - 20_000), pos):
+        parts = _split_path(m.group("file"))
+        if parts and parts[-1] == "__init__":
+            parts = parts[:-1]
+        if parts and all(_IDENT.match(p) for p in parts):
+            found = ".".join(parts)
+    return found
 
 
 #: faulthandler's dump ("most recent call first"): ``  File "/…/torch/__init__.py", line 81 in <module>``.

@@ -59,7 +59,7 @@ def required_literals(pattern: str, flags: str = "", minimum: int = 4,
         flush()
 
     def chosen(runs: List[str]) -> Tuple[str, ...]:
-        best = sorted(set(runs), key=len, reverse=True)[:most]
+        best = sorted(set(runs), key=lambda r: (-len(r), r))[:most]   # longest first; ties by text
         return tuple(r.casefold() if ignore_case else r for r in best)
 
     ignore_case = "i" in flags or "(?i" in pattern
@@ -102,6 +102,32 @@ def required_literals(pattern: str, flags: str = "", minimum: int = 4,
         else:
             return tuple(alternatives)
     return ((),)
+
+
+#: ``required_literals`` of every signature, computed ahead (parsing ~150 patterns costs a first report
+#: ~20 ms): ``scripts/regenerate_signature_literals.py`` writes it, a test keeps it in step. Keyed by the
+#: expanded pattern and its flags, so an entry can only ever serve the pattern it was computed from; a
+#: pattern it lacks is parsed as before.
+LITERALS_FILE = "signature_literals.json"
+_PRECOMPUTED: List[Dict[str, Tuple[Tuple[str, ...], ...]]] = []
+
+
+def literals_key(pattern: str, flags: str) -> str:
+    return f"{flags}/{pattern}"
+
+
+def _precomputed_literals() -> Dict[str, Tuple[Tuple[str, ...], ...]]:
+    if not _PRECOMPUTED:
+        import json
+        from pathlib import Path
+
+        try:
+            entries = json.loads(Path(__file__).with_name(LITERALS_FILE).read_text(encoding="utf-8"))["entries"]
+            table = {key: tuple(tuple(alt) for alt in value) for key, value in entries.items()}
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            table = {}             # a missing or damaged file costs speed, never a wrong filter
+        _PRECOMPUTED.append(table)
+    return _PRECOMPUTED[0]
 
 
 class IntakeText:
@@ -150,7 +176,10 @@ class _Signature:
         """ASCII runs a match contains, as alternatives (casefolded when the pattern ignores case)."""
         found = _LITERAL_CACHE.get(self.id)
         if found is None:
-            found = _LITERAL_CACHE[self.id] = required_literals(self.pattern, self.flags)
+            found = _precomputed_literals().get(literals_key(self.pattern, self.flags))
+            if found is None:
+                found = required_literals(self.pattern, self.flags)
+            _LITERAL_CACHE[self.id] = found
         return found
 
     @property

@@ -274,7 +274,7 @@ class _FixRow:
         head = (f'<div class="dm-fixtitle">Fix {n}: {_e(fix.title)}</div>'
                 f'<div class="dm-note">{_e(" · ".join(meta))}</div>'
                 + (f'<pre class="dm-code">{_e(fix.cell)}</pre>' if fix.cell else ""))
-        self.head = W.HTML(head)
+        self.head = view.fixed_html(head)
 
         def button(label: str, tip: str, style: str = "", visible: bool = True) -> Any:
             b = W.Button(description=label, tooltip=tip, button_style=style,
@@ -282,60 +282,146 @@ class _FixRow:
             b.add_class("dm-btn-" + re.sub(r"[^a-z]+", "-", label.lower()).strip("-"))
             return b
 
-        self.insert = button("Insert cell below", "Put this fix in a new cell below this report's cell",
-                             visible=False)
-        self.copy = button("Copy", "Copy the fix's cell source", visible=bool((fix.cell or "").strip()))
-        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
-        self.run_btn = button("Run", "Run this fix with the kernel's own interpreter",
-                              "warning", visible=fix.runnable and self.refused is None)
-        self.switch = button("Switch kernel", "Ask the front end to switch this notebook's kernel",
-                             visible=False)
-        self.restart = button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
-        self.buttons = W.HBox([self.insert, self.copy, self.run_btn, self.switch, self.restart])
-        self.status = W.HTML("")
-        self.copy_area = W.Textarea(value=fix.cell, layout=W.Layout(width="100%", display="none"))
-
         self._button = button
-        self.confirm_text = W.HTML("")
+        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
         # "Run it" is made afresh for each confirmation the kernel issues (see on_run); until then none exists.
         self.confirm_yes: Optional[Any] = None
-        self.confirm_no = button("Don't run", "Close without running")
-        self.confirm_buttons = W.HBox([self.confirm_no])
-        self.confirm = W.VBox([self.confirm_text, self.confirm_buttons], layout=W.Layout(display="none"))
-        self.restart_text = W.HTML("")
-        self.restart_yes = button("Restart", "Restart the kernel now", "danger")
-        self.restart_no = button("Keep running", "Do not restart")
-        self.restart_confirm = W.VBox([self.restart_text, W.HBox([self.restart_yes, self.restart_no])],
-                                      layout=W.Layout(display="none"))
-        self.progress = W.HTML("")
-        self.log = W.HTML("")
-        self.cancel = button("Cancel", "Kill the running command and everything it started", "danger",
-                             visible=False)
-        self.run_box = W.VBox([W.HBox([self.progress, self.cancel]), self.log],
-                              layout=W.Layout(display="none"))
-        parts = [self.head, self.buttons, self.confirm, self.restart_confirm, self.run_box, self.status,
-                 self.copy_area]
+        # Each widget is a comm the kernel opens, and most reports never show most of a row: the parts hidden
+        # at first (buttons only a front-end bridge can serve, the run confirmation, the restart question,
+        # the run's progress and log, the copy box, the status line) are built the first time they are
+        # asked for, and put in their place in the row.
+        self._slots: Dict[str, List[Any]] = {
+            "buttons": ["insert", "copy", "run_btn", "switch", "restart"],
+            "box": [self.head, "buttons", "confirm", "restart_confirm", "run_box", "status", "copy_area"],
+        }
         if fix.runnable and self.refused:
-            parts.insert(2, W.HTML(f'<div class="dm-note">Not offered as a one-click run: '
-                                   f"{_e(self.refused)}</div>"))
-        self.box = W.VBox(parts)
+            self._slots["box"].insert(2, view.fixed_html(f'<div class="dm-note">Not offered as a one-click run: '
+                                                f"{_e(self.refused)}</div>"))
+        self._built: Dict[str, Any] = {}
+        if (fix.cell or "").strip():
+            self._part("copy")
+        if fix.runnable and self.refused is None:
+            self._part("run_btn")
+        self._part("buttons")
+        self.box = W.VBox(self._children("box"))
         self.box.add_class("dm-fix")
         self.box.add_class(f"dm-fix-{n}")
 
-        self.insert.on_click(lambda _b: self.on_insert())
-        self.copy.on_click(lambda _b: self.on_copy())
-        self.run_btn.on_click(lambda _b: self.on_run())
-        self.confirm_no.on_click(lambda _b: self.on_dont_run())
-        self.cancel.on_click(lambda _b: self.on_cancel())
-        self.switch.on_click(lambda _b: self.on_switch())
-        self.restart.on_click(lambda _b: self.on_restart())
-        self.restart_yes.on_click(lambda _b: self.on_restart_confirmed())
-        self.restart_no.on_click(lambda _b: self._show(self.restart_confirm, False))
+    # parts built on first use ---------------------------------------------------------------------------
+    def _children(self, container: str) -> Tuple[Any, ...]:
+        return tuple(self._built[w] if isinstance(w, str) else w for w in self._slots[container]
+                     if not isinstance(w, str) or w in self._built)
+
+    def _part(self, name: str) -> Any:
+        """The part ``name`` (built, and put in its place in the row, the first time it is asked for)."""
+        part = self._built.get(name)
+        if part is None:
+            part = self._built[name] = getattr(self, "_build_" + name)()
+            for container, slots in self._slots.items():
+                holder = getattr(self, "box", None) if container == "box" else self._built.get(container)
+                if name in slots and holder is not None:
+                    holder.children = self._children(container)
+        return part
+
+    def _build_buttons(self) -> Any:
+        import ipywidgets as W
+
+        return W.HBox(self._children("buttons"))
+
+    def _build_insert(self) -> Any:
+        b = self._button("Insert cell below", "Put this fix in a new cell below this report's cell", visible=False)
+        b.on_click(lambda _b: self.on_insert())
+        return b
+
+    def _build_copy(self) -> Any:
+        b = self._button("Copy", "Copy the fix's cell source", visible=bool((self.fix.cell or "").strip()))
+        b.on_click(lambda _b: self.on_copy())
+        return b
+
+    def _build_run_btn(self) -> Any:
+        b = self._button("Run", "Run this fix with the kernel's own interpreter", "warning",
+                         visible=self.fix.runnable and self.refused is None)
+        b.on_click(lambda _b: self.on_run())
+        return b
+
+    def _build_switch(self) -> Any:
+        b = self._button("Switch kernel", "Ask the front end to switch this notebook's kernel", visible=False)
+        b.on_click(lambda _b: self.on_switch())
+        return b
+
+    def _build_restart(self) -> Any:
+        b = self._button("Restart kernel", "Ask the front end to restart the kernel", visible=False)
+        b.on_click(lambda _b: self.on_restart())
+        return b
+
+    def _build_status(self) -> Any:
+        import ipywidgets as W
+
+        return W.HTML("")
+
+    def _build_confirm(self) -> Any:
+        import ipywidgets as W
+
+        self._confirm_text = W.HTML("")
+        self._confirm_no = self._button("Don't run", "Close without running")
+        self._confirm_no.on_click(lambda _b: self.on_dont_run())
+        self._confirm_buttons = W.HBox([self._confirm_no])
+        return W.VBox([self._confirm_text, self._confirm_buttons], layout=W.Layout(display="none"))
+
+    def _build_restart_confirm(self) -> Any:
+        import ipywidgets as W
+
+        self._restart_text = W.HTML("")
+        self._restart_yes = self._button("Restart", "Restart the kernel now", "danger")
+        self._restart_no = self._button("Keep running", "Do not restart")
+        self._restart_yes.on_click(lambda _b: self.on_restart_confirmed())
+        self._restart_no.on_click(lambda _b: self._show(self.restart_confirm, False))
+        return W.VBox([self._restart_text, W.HBox([self._restart_yes, self._restart_no])],
+                      layout=W.Layout(display="none"))
+
+    def _build_run_box(self) -> Any:
+        import ipywidgets as W
+
+        self._progress = W.HTML("")
+        self._log = W.HTML("")
+        self._cancel = self._button("Cancel", "Kill the running command and everything it started", "danger",
+                                    visible=False)
+        self._cancel.on_click(lambda _b: self.on_cancel())
+        return W.VBox([W.HBox([self._progress, self._cancel]), self._log], layout=W.Layout(display="none"))
+
+    def _build_copy_area(self) -> Any:
+        import ipywidgets as W
+
+        return W.Textarea(value=self.fix.cell, layout=W.Layout(width="100%", display="none"))
+
+    insert = property(lambda self: self._part("insert"))
+    copy = property(lambda self: self._part("copy"))
+    run_btn = property(lambda self: self._part("run_btn"))
+    switch = property(lambda self: self._part("switch"))
+    restart = property(lambda self: self._part("restart"))
+    buttons = property(lambda self: self._part("buttons"))
+    status = property(lambda self: self._part("status"))
+    confirm = property(lambda self: self._part("confirm"))
+    confirm_text = property(lambda self: (self._part("confirm"), self._confirm_text)[1])
+    confirm_no = property(lambda self: (self._part("confirm"), self._confirm_no)[1])
+    confirm_buttons = property(lambda self: (self._part("confirm"), self._confirm_buttons)[1])
+    restart_confirm = property(lambda self: self._part("restart_confirm"))
+    restart_text = property(lambda self: (self._part("restart_confirm"), self._restart_text)[1])
+    restart_yes = property(lambda self: (self._part("restart_confirm"), self._restart_yes)[1])
+    restart_no = property(lambda self: (self._part("restart_confirm"), self._restart_no)[1])
+    run_box = property(lambda self: self._part("run_box"))
+    progress = property(lambda self: (self._part("run_box"), self._progress)[1])
+    log = property(lambda self: (self._part("run_box"), self._log)[1])
+    cancel = property(lambda self: (self._part("run_box"), self._cancel)[1])
+    copy_area = property(lambda self: self._part("copy_area"))
 
     # helpers --------------------------------------------------------------------------------------------
     def loose(self) -> List[Any]:
         """Widgets of this row not always in the view's tree (shown or hidden on demand)."""
-        return [w for w in (self.confirm_yes, self.confirm_no, self.restart_confirm) if w is not None]
+        loose = [self.confirm_yes] + [self._built.get(name) for name in ("confirm", "restart_confirm")]
+        if "confirm" in self._built:
+            loose.append(self._confirm_no)
+        return [w for w in loose if w is not None]
 
     @staticmethod
     def _show(widget: Any, visible: bool) -> None:
@@ -345,7 +431,8 @@ class _FixRow:
         self.status.value = html_text
 
     def bridge_ready(self) -> None:
-        self._show(self.insert, bool(self.fix.cell) and not is_comment_only(self.fix.cell))
+        if self.fix.cell and not is_comment_only(self.fix.cell):
+            self._show(self.insert, True)
         if kernel_name(self.fix):
             self._show(self.switch, True)
         if self.fix.kind == "restart":
@@ -437,6 +524,9 @@ class _FixRow:
             _runner.withdraw_confirmation(nonce)
             self.say('<span class="dm-bad">This report was closed; run the cell again.</span>')
             return
+        # What a run shows is built here, on the kernel's thread, before the run's threads can reach it.
+        for name in ("run_box", "status") + (("restart",) if self.fix.restart else ()):
+            self._part(name)
         try:
             self.run = _runner.start(self.view.report, self.fix.id, confirmation=nonce,
                                      on_output=self._on_output, on_state=self._on_state)
@@ -548,23 +638,24 @@ class ReportView:
         self._next_request = 1
 
         sev = severity(report)
-        head = W.HTML(_css() + _headline_html(report) + _also_found_html(report))
+        self._fixed_look: Optional[Tuple[Any, Any]] = None
+        head = self.fixed_html(_css() + _headline_html(report) + _also_found_html(report))
         fixes = numbered_fixes(report)
         if compact:
             # --auto compact: the headline and the top finding's fixes; %dlldoctor shows everything.
             top = report.top
             fixes = [item for item in fixes if item[1] is top]
-            children: List[Any] = [head, W.HTML(
+            children: List[Any] = [head, self.fixed_html(
                 '<div class="dm-note dm-compact">Compact report (<code>%dlldoctor --auto compact</code>); '
                 f"<code>%dlldoctor {_e(_module_of(report) or '')}</code> shows the evidence.</div>")]
         else:
             sections = _sections(report)
-            acc = W.Accordion(children=[W.HTML(body) for _, body in sections],
+            acc = W.Accordion(children=[self.fixed_html(body) for _, body in sections],
                               titles=tuple(title for title, _ in sections), selected_index=None)
             children = [head, acc]
         self.rows = [_FixRow(self, n, finding, fix) for n, finding, fix in fixes]
         if self.rows:
-            children.append(W.HTML('<div class="dm-fixtitle">Fixes</div>'))
+            children.append(self.fixed_html('<div class="dm-fixtitle">Fixes</div>'))
             children += [row.box for row in self.rows]
         self.root = W.VBox(children)
         self.root.add_class("dllmagic-report")
@@ -573,6 +664,18 @@ class ReportView:
         # it does not know (an earlier kernel's) is stopped there with a note.
         self.root.add_class(f"dllmagic-m-{self.root.model_id}")
         self.comm = self._open_comm(comm_factory)
+
+    def fixed_html(self, value: str) -> Any:
+        """An HTML widget whose look never changes: the view's fixed pieces share one layout and one style
+        (ipywidgets allows it), as each of those is a widget, and so a comm, of its own."""
+        import ipywidgets as W
+
+        if self._fixed_look is None:  # the first one's own (its style class is not exported by every 8.x)
+            first = W.HTML(value)
+            self._fixed_look = (first.layout, first.style)
+            return first
+        layout, style = self._fixed_look
+        return W.HTML(value, layout=layout, style=style)
 
     # the bridge -------------------------------------------------------------------------------------------
     def _open_comm(self, factory: Optional[Callable[..., Any]]) -> Any:
@@ -651,8 +754,8 @@ class ReportView:
                 pass
 
     # display -----------------------------------------------------------------------------------------------
-    def mimebundle(self) -> Dict[str, Any]:
-        bundle = dict(_render_fallbacks(self.report))
+    def mimebundle(self, fallbacks: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        bundle = dict(_render_fallbacks(self.report) if fallbacks is None else fallbacks)
         bundle[WIDGET_MIME] = {"version_major": 2, "version_minor": 0, "model_id": self.root.model_id}
         return bundle
 
@@ -696,10 +799,12 @@ _VIEWS: List[ReportView] = []
 _MAX_VIEWS = 20
 
 
-def display_bundle(report: Report, shell: Any = None, *, compact: bool = False) -> Dict[str, Any]:
+def display_bundle(report: Report, shell: Any = None, *, compact: bool = False,
+                   fallbacks: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Build a view for ``report`` and return the mimebundle to ``display(bundle, raw=True)``.
 
-    The bundle carries text/plain and text/html (the full report) beside the widget.
+    The bundle carries text/plain and text/html (the full report) beside the widget; ``fallbacks``, when
+    the caller has rendered them already, are used as they are.
     """
     key = cell_key(shell)
     if key is not None:
@@ -711,7 +816,7 @@ def display_bundle(report: Report, shell: Any = None, *, compact: bool = False) 
     _VIEWS.append(view)
     while len(_VIEWS) > _MAX_VIEWS:
         _VIEWS.pop(0).close()
-    return view.mimebundle()
+    return view.mimebundle(fallbacks)
 
 
 def close_all() -> None:

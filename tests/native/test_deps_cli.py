@@ -195,7 +195,7 @@ def _deps_with_store(store, *argv):
 
 
 def test_facts_kept_between_runs_give_the_answers_of_a_fresh_read(wheel_env, built, tmp_path):
-    from dllmagic.facts.native import factstore
+    from dllmagic.facts.native import answers, factstore
 
     site, python = str(wheel_env["site"]), str(wheel_env["python"])
     files = list(cli_deps.iter_binaries(System.model("linux", "/"), site))
@@ -207,8 +207,10 @@ def test_facts_kept_between_runs_give_the_answers_of_a_fresh_read(wheel_env, bui
     kept = {os.path.normpath(p) for p in factstore.FactStore(str(store)).entries}
     assert set(files) <= kept                               # every file walked, and what they load
     assert _deps_with_store(store, site, "--python", python, "--json") == first == cold
-    # A damaged store is ignored, and replaced.
+    # A damaged store is ignored, and replaced (the answer kept for this command line taken away:
+    # it would be used, unchanged, without the facts).
     (store / factstore.FILENAME).write_bytes(b"\x00garbage" * 100)
+    shutil.rmtree(store / answers.FOLDER)
     assert _deps_with_store(store, site, "--python", python, "--json") == cold
     assert set(files) <= {os.path.normpath(p) for p in factstore.FactStore(str(store)).entries}
 

@@ -28,7 +28,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import Any, Callable, Dict, FrozenSet, List, Optional, Tuple
 
 from ..._record import Record, field
-from . import factstore
+from . import answers, factstore
 
 __all__ = [
     "Binary",
@@ -233,6 +233,7 @@ def read_binary(path: str, system=None) -> Binary:
         if known is not None:
             return known
     host = system.host_path(path)
+    answers.note(host)
     try:
         st = os.stat(host)
     except OSError as exc:

@@ -8,6 +8,9 @@ Symbol tables are not stored with them (they are read lazily from the file itsel
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
 each file's undefined symbols, grouped by the version they ask for, under the same stamp.
 
+Above these facts, whole answers of ``deps`` commands are kept beside the store, in files of their
+own (see answers.py).
+
 The store is one file (``native-facts.json``) in the user's cache folder: ``$DLLMAGIC_CACHE_DIR``,
 else ``$XDG_CACHE_HOME/dllmagic``, else ``~/.cache/dllmagic`` (``%LOCALAPPDATA%\\dllmagic`` on
 Windows, ``~/Library/Caches/dllmagic`` on macOS). It is written whole to a temporary file and renamed
@@ -22,7 +25,6 @@ cannot be read or written just makes the run read every file.
 """
 from __future__ import annotations
 
-import json
 import os
 import sys
 import time
@@ -208,6 +210,8 @@ class FactStore:
         if length != len(payload) or crc != zlib.crc32(payload):
             self.rejected = "checksum mismatch"
             return {}
+        import json
+
         try:
             entries = json.loads(payload)
         except (ValueError, RecursionError):
@@ -277,6 +281,8 @@ class FactStore:
         folder = os.path.dirname(self.path)
         tmp = f"{self.path}.{os.getpid()}.tmp"
         try:
+            import json
+
             # ASCII: a path's undecodable bytes (lone surrogates) travel as \\udcXX escapes and read back.
             payload = json.dumps(entries, separators=(",", ":")).encode("ascii")
             head = b" ".join((MAGIC, str(FORMAT).encode(), _version().encode("utf-8", "replace"),

@@ -195,10 +195,20 @@ def _hwcaps_extension(data: bytes, base: int, ext_off: int, order: str, notes: L
     return []
 
 
+#: The bytes of the cache files read in this process -> their parsed form (a few; parsing is a pure function).
+_PARSED: Dict[bytes, LdCache] = {}
+
+
 def load_ld_cache(system, path: str = "/etc/ld.so.cache") -> LdCache:
-    """The cache of ``system``'s machine (an empty cache, with a note, where there is none)."""
+    """The cache of ``system``'s machine (an empty cache, with a note, where there is none). The same bytes
+    read again in this process (a kernel reports many failures) are not parsed again."""
     try:
         data = system.read_bytes(path)
     except OSError as exc:
         return LdCache((), "none", (f"{path}: {exc.strerror or exc}",))
-    return parse_ld_cache(data)
+    parsed = _PARSED.get(data)
+    if parsed is None:
+        if len(_PARSED) >= 4:
+            _PARSED.clear()
+        parsed = _PARSED[data] = parse_ld_cache(data)
+    return parsed

@@ -11,6 +11,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from .common import _Obj
     from .template import _ProcessState, _Template
 
+from ... import answers
 from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache
 from ..tree import DepTree
@@ -20,6 +21,10 @@ from .platform import (KERNEL_PLATFORM, LEGACY_UNTIL, PlatformFacts, ask_loader,
 
 #: A library up to this size has its export sets read whole when first asked (libc: 2 MB, 3000 symbols).
 SMALL_FILE = 4 << 20
+
+
+#: The bytes of the program interpreters read in this process -> the default folders they name (a few).
+_SYSTEM_DIRS: Dict[bytes, Tuple[str, ...]] = {}
 
 
 class LinuxLoader:
@@ -77,6 +82,7 @@ class LinuxLoader:
         if key not in self._cache:
             out = [("LD_PRELOAD", n) for n in re.split(r"[ :]", self.env.get("LD_PRELOAD") or "") if n]
             if kind == "glibc":
+                answers.note(self.system.host_path("/etc/ld.so.preload"))
                 try:
                     text = self.system.read_bytes("/etc/ld.so.preload", limit=1 << 20).decode("utf-8", "replace")
                 except OSError:
@@ -88,6 +94,7 @@ class LinuxLoader:
 
     def ld_cache(self) -> LdCache:
         if "glibc" not in self._cache:
+            answers.note(self.system.host_path("/etc/ld.so.cache"))
             self._cache["glibc"] = load_ld_cache(self.system)
         return self._cache["glibc"]
 
@@ -137,6 +144,7 @@ class LinuxLoader:
     def cpuinfo(self) -> str:
         """The machine's /proc/cpuinfo text ("" when it has none)."""
         if "cpuinfo" not in self._cache:
+            answers.note_cpu()
             try:
                 self._cache["cpuinfo"] = self.system.read_text("/proc/cpuinfo", 1 << 20)
             except OSError:
@@ -147,6 +155,7 @@ class LinuxLoader:
         """The first 8 MB of the machine's program interpreter (b"" when unreadable)."""
         hit = self._interp_bytes.get(interp)
         if hit is None:
+            answers.note(self.system.host_path(interp))
             try:
                 hit = self.system.read_bytes(interp, 8 << 20)
             except OSError:
@@ -163,6 +172,9 @@ class LinuxLoader:
             return hit
         live = self.system.live or self.system.root in ("/", "")
         answer = ask_loader(interp) if live and interp and machine == _host_machine() else None
+        if answer is not None:  # the live loader's word: it changes with its file (and where its link leads)
+            answers.note(interp)
+            answers.note_realpath(interp)
         if answer is not None:
             hit = PlatformFacts(answer["platform"], answer["hwcaps"], answer["legacy"],
                                 f"{interp} --list-diagnostics and --help")
@@ -194,6 +206,7 @@ class LinuxLoader:
         dirs: Tuple[str, ...] = ()
         if kind == "musl":
             arch = posixpath.basename(interp or "").replace("ld-musl-", "").split(".")[0]
+            answers.note(self.system.host_path(f"/etc/ld-musl-{arch}.path"))
             try:
                 text = self.system.read_text(f"/etc/ld-musl-{arch}.path")
                 dirs = tuple(d for d in re.split(r"[:\n]", text) if d.strip())
@@ -207,9 +220,19 @@ class LinuxLoader:
     def _system_dirs_from_interp(self, interp: Optional[str]) -> Tuple[str, ...]:
         # glibc compiles its default folders into ld.so as one NUL-separated string (SYSTEM_DIRS in
         # elf/dl-load.c): read them from the machine's own ld.so rather than guessing the distribution.
+        # The scan is remembered for the process, per content of the file (a kernel reports many failures).
         if not interp:
             return ()
         data = self.interp_bytes(interp)
+        dirs = _SYSTEM_DIRS.get(data)
+        if dirs is None:
+            if len(_SYSTEM_DIRS) >= 4:
+                _SYSTEM_DIRS.clear()
+            dirs = _SYSTEM_DIRS[data] = self._scan_system_dirs(data)
+        return dirs
+
+    @staticmethod
+    def _scan_system_dirs(data: bytes) -> Tuple[str, ...]:
         for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
             dirs = [d.decode() for d in m.group().split(b"\0") if d]
             if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
@@ -228,6 +251,7 @@ class LinuxLoader:
     def is_dir(self, path: str) -> bool:
         hit = self._dir_cache.get(path)
         if hit is None:
+            answers.note(self.system.host_path(path))
             hit = self._dir_cache[path] = self.system.is_dir(path)
         return hit
 
@@ -236,6 +260,7 @@ class LinuxLoader:
         hit = self._realpaths.get(path)
         if hit is not None:
             return hit
+        answers.note_realpath(self.system.host_path(path))
         result = self._realpaths[path] = self.system.realpath(path)
         return result
 
