@@ -204,6 +204,9 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
     requirer = failure.required_by or failure.extension
     evidence: List[Evidence] = kernel_evidence(ctx)
     evidence.append(Evidence("library the loader could not open", library, "the error message"))
+    if detail(ctx, "elf_problem") == "file too short":
+        evidence.append(Evidence("what stands at that path", f"{found_path or library}: an empty or truncated file "
+                                 "(shorter than an ELF header)", "the error message"))
     if requirer:
         evidence.append(Evidence("needed by", requirer, "the error message"))
     tree, problems = _loader_problems(ctx, failure.extension or failure.required_by)
@@ -397,7 +400,8 @@ def _unknown_library(ctx: Context, library: str, requirer: Optional[str], eviden
         f"(LD_LIBRARY_PATH, RPATH, /etc/ld.so.conf)."))
     return Finding(
         kind="missing-shared-library", cause="library-not-found", confidence=0.6,
-        summary=f"The loader found no {library} in the places it searches; it is not a library dllmagic knows a "
+        summary=f"The loader found no {'usable ' if detail(ctx, 'elf_problem') else ''}{library} in the places it "
+                f"searches; it is not a library dllmagic knows a "
                 f"system package for, so it most likely belongs to {owner or 'the package'} or to a package it "
                 f"builds on, whose installation is incomplete or of another release.",
         evidence=tuple(evidence), fixes=tuple(fix_list),

@@ -1,7 +1,8 @@
 """OpenMP: two runtimes in one process (``OMP: Error #15``).
 
-Cause id ``duplicate-openmp``. From the text: the two library names. In a live kernel: every OpenMP
-runtime mapped into the process (/proc/self/maps) and the package each belongs to.
+Cause id ``duplicate-openmp``. From the text: the two library names (or, for mkl-service's refusal, the
+threading layer MKL was asked for and the runtime already loaded). In a live kernel: every OpenMP runtime
+mapped into the process (/proc/self/maps) and the package each belongs to.
 """
 from __future__ import annotations
 
@@ -18,6 +19,9 @@ from ._common import detail, is_conda, kernel_evidence
 @rule("openmp-conflict")
 def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
+    if detail(ctx, "mkl_threading_layer"):
+        yield _mkl_threading_layer(ctx)
+        return
     first = failure.library or ""
     other = detail(ctx, "other_library") or first
     evidence = kernel_evidence(ctx)
@@ -64,4 +68,28 @@ def duplicate_openmp(ctx: Context) -> Iterable[Finding]:
                  f"Two copies of {first} were loaded into one process{from_text}" if same else
                  f"Two OpenMP runtimes, {first} and {other}, were loaded into one process{from_text}")
                 + ": each package brought its own. Only one may be initialised.",
+        evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))
+
+
+def _mkl_threading_layer(ctx: Context) -> Finding:
+    """mkl-service: "MKL_THREADING_LAYER=INTEL is incompatible with libgomp.so.1 library" — MKL would start
+    Intel's OpenMP runtime in a process where GNU's is already loaded (by a package imported first)."""
+    failure = ctx.failure
+    layer = detail(ctx, "mkl_threading_layer") or ""
+    loaded = failure.library or "another OpenMP runtime"
+    evidence = kernel_evidence(ctx) + [
+        Evidence("MKL threading layer asked for", layer, "the error message"),
+        Evidence("OpenMP runtime already loaded", loaded, "the error message")]
+    fix_list: List[Fix] = []
+    if "gomp" in loaded.lower():
+        fix_list.append(fixes.env_var("MKL_THREADING_LAYER", "GNU",
+                                      "Make MKL use the GNU OpenMP runtime that is already loaded"))
+    fix_list.append(fixes.instruction(
+        "Import numpy before the package that loads the other runtime",
+        f"mkl-service chooses MKL's threading layer when numpy is first imported; {loaded} was loaded before that. "
+        "Importing numpy first (or installing the packages from one source) lets one runtime serve both."))
+    return Finding(
+        kind="openmp-conflict", cause="duplicate-openmp", confidence=0.85,
+        summary=f"MKL was to start with its {layer} threading layer (Intel's OpenMP runtime) while {loaded} was "
+                f"already loaded into the process; mkl-service refuses to run two OpenMP runtimes side by side.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("openmp-conflict", "duplicate-openmp"))

@@ -32,6 +32,11 @@ CAUSES = ("vc-runtime-missing", "dll-not-found", "procedure-not-found", "dll-ini
 
 _VC_DLLS = ("msvcp140.dll", "vcruntime140.dll", "vcruntime140_1.dll", "msvcp140_1.dll")
 
+#: ERROR_DLL_INIT_FAILED and STATUS_DLL_INIT_FAILED: a DllMain that returned failure. The other codes of
+#: native-init-failed (a full paging file, a policy that blocked the file, a fault in DllMain) have other
+#: remedies than the ones _init_failed gives; the fallback reports them as they are.
+_INIT_FAILED_CODES = frozenset({1114, -1073741502})
+
 
 def _code(ctx: Context) -> Optional[int]:
     value = detail(ctx, "windows_code")
@@ -117,7 +122,7 @@ def windows_dll(ctx: Context) -> Iterable[Finding]:
         return
     if code == 127 or failure.symbol:
         yield _procedure_not_found(ctx, library, evidence)
-    elif code == 1114 or failure.kind == "native-init-failed":
+    elif code in _INIT_FAILED_CODES or code is None and failure.kind == "native-init-failed":
         yield _init_failed(ctx, library, evidence, missing_vc)
     elif code == 126 or failure.kind == "missing-shared-library":
         yield _dll_not_found(ctx, library, evidence, missing_vc)

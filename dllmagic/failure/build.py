@@ -178,11 +178,10 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if kind in ("missing-symbol", "python-abi-mismatch") and not values.get("extension") and values.get("required_by"):
         values["extension"] = values["required_by"]
     tried = _tried_list(doc.text, m.start()) if "tried:" in doc.text else []
-    if (kind in ("architecture-mismatch", "missing-shared-library") and hit.sig.id.startswith("win-")
-            and not values.get("library") and not values.get("found_path")):
-        # "[WinError 193] %1 is not a valid Win32 application" and "[WinError 126] The specified module
-        # could not be found" name no file: the library the traceback's code passed to the loader does
-        # (ctypes.CDLL(... + '/libED.so'); that file or one of its dependencies).
+    if (kind in _WINDOWS_CODE_KINDS and values.get("windows_code") and not values.get("library")
+            and not values.get("found_path")):
+        # "[WinError 126] The specified module could not be found" (193, 1114 …) names no file: the library
+        # the traceback's code passed to the loader does (ctypes.CDLL(os.path.join(…, 'geos_c.dll'))).
         named = _library_in_code(doc.text, m.start())
         if named:
             values["library"] = named
@@ -286,9 +285,12 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 if tb_imports:
                     break
     tb_module = tb_imports[-1][0] if tb_imports else None
-    if tb_imports and kind in _NATIVE_KINDS and tb_imports[-1][1].startswith("_"):
+    if tb_imports and kind in _NATIVE_KINDS and (
+            tb_imports[-1][1].startswith("_")
+            or _last_import_is_sibling(doc.text[:hit.match.start()], tb_imports[-1][1])):
         # "from torchvision import _C" while loading a native library: the private name is the
-        # extension module (the convention of _C, _imaging, _psycopg ...), not a function.
+        # extension module (the convention of _C, _imaging, _psycopg ...), not a function; so is the
+        # one name a package's module imports from its own package ("from . import core").
         tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
     if kind == "dependency-conflict":
         # The package whose code met the incompatible dependency; without a traceback, the module the
@@ -327,6 +329,26 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         if cand:
             return cand
     return None
+
+
+#: Kinds a Windows error code gives a loader error that may name no file.
+_WINDOWS_CODE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "architecture-mismatch",
+                                 "native-init-failed"})
+
+_SIBLING_IMPORT = re.compile(r"^[ \t]*(?:-{1,6}> {0,2}\d{1,7} {1,8})?from \.{1,8} import (?P<name>[A-Za-z_]\w*)[ \t]*$",
+                             re.MULTILINE)
+
+
+def _last_import_is_sibling(text: str, name: str) -> bool:
+    """Whether the last import statement of ``text`` is ``from . import NAME`` (one name, nothing else)."""
+    if not name:
+        return False
+    last = None
+    for last in _SIBLING_IMPORT.finditer(text[-8192:]):
+        pass
+    if last is None or last.group("name") != name:
+        return False
+    return not re.search(r"\bimport\b", text[-8192:][last.end():])
 
 
 _NATIVE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "symbol-version", "python-abi-mismatch",

@@ -43,7 +43,8 @@ _SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "
                                   "\u201c": '"', "\u201d": '"', "\u201e": '"'})
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
-_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\. ?|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+#: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
+_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
 #: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
 #: ERROR "; a level with a colon, pip's "ERROR: ", is the message's own), BuildKit's step and time ("#8 12.34 ").
@@ -62,7 +63,9 @@ _PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
 _STRUCTURAL = re.compile(
     r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
-    r"|Referenced from:|Expected in:|Reason:)")   # dyld's lines under "Library not loaded" / "Symbol not found"
+    # dyld's lines under "Library not loaded" / "Symbol not found" (pasted without their indentation; dyld 2
+    # ends with " in FILE"), and OpenMP's
+    r"|Referenced from:|Expected in:|Reason:|Did find:|OMP: | in /)")
 _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 #: A Markdown quote's marks before a line ("> ", "> > "); a REPL's ">>> " is none.
 _QUOTE_MARKS = re.compile(r"^(?:>[ \t])+")
@@ -124,7 +127,9 @@ def _join_wrapped(lines: List[str]) -> List[str]:
             prev = out[-1]
             # Cheap tests first: most lines are neither at a wrap width nor end in a path.
             if prev and (at_width or not prev[-1].isspace()):
-                tail = _last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace() else ""
+                # A closing bracket ends a list or a call ("from [.../lib, .../bin]"), never half a file name.
+                tail = (_last_token(prev) if ("/" in prev or "\\" in prev) and not prev[-1].isspace()
+                        and prev[-1] not in ")]}" else "")
                 if (at_width or "/" in tail or "\\" in tail) and not _STRUCTURAL.match(line):
                     # A file name cut at the wrap: the line before ends in a path, this one continues it.
                     cont = _CONTINUATION.match(line) if tail else None

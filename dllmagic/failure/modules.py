@@ -67,7 +67,9 @@ def module_from_path(path: str) -> Optional[str]:
 
 
 #: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too).
-_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+)""")
+#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` and pytest's ``x.py:N: in f``.
+_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
+                           r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S)""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
@@ -139,7 +141,7 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
     for index, line in enumerate(lines):
         header = _FRAME_HEADER.match(line)
         if header:
-            current_file = header.group("file") or header.group("file2")
+            current_file = header.group("file") or header.group("file2") or header.group("file3")
             previous_was_header = True
             continue
         if "-c" in line:

@@ -368,18 +368,57 @@ def windows_code_of_text(text: str) -> Optional[Tuple[int, str]]:
     if len(norm) < 4:
         return None
     table = _load_knowledge().windows_texts
-    for known, code, language in table:
-        if norm == known:
-            return code, language
-    for known, code, language in table:
-        if len(known) >= 6 and (known in norm or (len(norm) >= 8 and norm in known)):
-            return code, language
+    found = _exact_or_contained(norm, table)
+    if found:
+        return found
+    # A console that showed the message's bytes in another code page ("ÕÒ²»µ½Ö¸¶¨µÄÄ£¿é¡£" is GBK read as
+    # Latin-1): the bytes read as each code page Windows writes these messages in; exact or contained only.
+    for redecoded in _redecoded(text):
+        found = _exact_or_contained(_normalise_text(redecoded), table)
+        if found:
+            return found
     best: Optional[Tuple[float, int, str]] = None
     for known, code, language in table:
         ratio = SequenceMatcher(None, norm[: len(known) + 8], known).ratio()
         if ratio >= 0.75 and (best is None or ratio > best[0]):
             best = (ratio, code, language)
     return (best[1], best[2]) if best else None
+
+
+def _exact_or_contained(norm: str, table) -> Optional[Tuple[int, str]]:
+    for known, code, language in table:
+        if norm == known:
+            return code, language
+    for known, code, language in table:
+        if len(known) >= 6 and (known in norm or (len(norm) >= 8 and norm in known)):
+            return code, language
+    return None
+
+
+#: Code pages of Windows' localised messages (and UTF-8), and those a console may have shown their bytes in.
+_MESSAGE_CODECS = ("utf-8", "gbk", "big5", "cp932", "cp949", "cp1251", "cp1250")
+_CONSOLE_CODECS = ("cp1252", "latin-1")
+
+
+def _redecoded(text: str) -> List[str]:
+    """``text`` read back as the bytes a console showed in a single-byte code page, decoded as each code page
+    a Windows message may have been written in; nothing for pure ASCII or text no such console shows."""
+    text = text.strip()[:512]
+    for console in _CONSOLE_CODECS:
+        try:
+            raw = text.encode(console)
+        except UnicodeEncodeError:
+            continue
+        if raw.isascii():
+            return []
+        out = []
+        for codec in _MESSAGE_CODECS:
+            try:
+                out.append(raw.decode(codec))
+            except UnicodeDecodeError:
+                pass
+        return out
+    return []
 
 
 def _windows_code(value: str) -> Optional[int]:
