@@ -520,6 +520,7 @@ SIGNATURE_SCHEMA = {
                 "transform": {"type": "object", "additionalProperties": {"type": "string"}},
                 "fallback_kind": {"enum": list(KINDS)},
                 "demote_to": {"type": "integer", "minimum": 0, "maximum": 100},
+                "demote_kinds": {"type": "array", "items": {"enum": list(KINDS)}, "minItems": 1},
                 "live_if": {"enum": ["module-shadowed"]},
                 "source": {"type": "string", "pattern": "^https://"},
                 "checked": {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}$"},

@@ -44,6 +44,8 @@ SHAPES = textwrap.dedent(r'''
         yield "no-module", "No module named " * (n // 16)
         yield "ansi", "\x1b[31m\x1b]8;;" * (n // 10)
         yield "crlf-prompts", ">>> ... \r\n" * (n // 10)
+        yield "build-output-headers", "egg_info:\n" * (n // 10)
+        yield "build-output-headers-and-text", ("lines of output]\n" + "a " * 500) * (n // 1017)
 ''')
 
 

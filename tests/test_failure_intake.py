@@ -192,6 +192,23 @@ def test_a_quoted_reply_is_unquoted():
     assert (f.kind, dict(f.details)["requirement"]) == ("no-compatible-release", "zstd==1.5.2=hbc0c0cd_6")
 
 
+@pytest.mark.parametrize("width", [79, 80])
+def test_a_quoted_line_a_terminal_wrapped_is_joined(width):
+    # A terminal wraps the quoted line as a whole: the rest of it, on the next line, has no "> ".
+    line = "> PackagesNotFoundError: The following packages are not available from current channels:"
+    text = "\n".join([line[:width], line[width:], ">", ">   - zstd==1.5.2=hbc0c0cd_6", ">   - zlib==1.2.13=hfd90126_4"])
+    f = failure_from_text(text)
+    assert (f.kind, dict(f.details)["requirement"]) == ("no-compatible-release", "zstd==1.5.2=hbc0c0cd_6")
+    assert "\nPackagesNotFoundError: The following packages are not available from current channels:\n" in \
+        "\n" + normalise(text)
+
+
+def test_a_quoted_reply_under_a_loggers_prefix_is_unquoted():
+    text = "\n".join(f"2026-12-07 05:40:{i:02d},123 ERROR {line}" for i, line in enumerate(_thread("t544").split("\n")))
+    f = failure_from_text(text)
+    assert (f.kind, dict(f.details)["requirement"]) == ("no-compatible-release", "zstd==1.5.2=hbc0c0cd_6")
+
+
 def test_one_marked_line_is_not_a_quote():
     # pytest marks the failing line with ">": read as the code line that raised, never as a quoted reply.
     text = ("    def test_import():\n>       import foo\nE       ModuleNotFoundError: No module named 'foo'\n"

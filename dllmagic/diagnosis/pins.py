@@ -98,6 +98,7 @@ def pin_from_failure(ctx: Context) -> Optional[Pin]:
             spec = f">={detail(ctx, 'minimum')}"
         elif detail(ctx, "dependency_range"):         # SciPy: >=1.22.4 and <2.3.0
             spec = re.sub(r"\s*and\s*", ",", detail(ctx, "dependency_range") or "")
+            spec = re.sub(r"(===|[<>]=?|[=!~]=)\s+", r"\1", spec)   # TensorFlow Probability: ">= 2.11"
         elif failure.version and signature == "needs-dependency-version":   # numba: 2.0 or less / or greater
             less = re.search(re.escape(failure.version) + r" or (?:less|lower|older)", message)
             spec = _or_less(failure.version) if less else f">={failure.version}"

@@ -154,7 +154,7 @@ def _no_release(ctx: Context, dist_name: str, python: str, plat: str, evidence: 
     builds = knowledge_tables.framework_builds(key)
     fix_list = []
     if builds:
-        from .installer import _python_range
+        from .installer.common import _python_range
 
         span = _python_range(key)
         newest = span.split("–")[-1]

@@ -72,8 +72,9 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     best_key: Optional[Tuple[int, int, int]] = None
     demoters = [s for s in kb.signatures if s.demote_to is not None]
     for index, doc in enumerate(docs):
-        # Spans of known noise (warnings a program survives): matches inside count for less.
-        spans = [(m.start(), m.end(), sig.demote_to) for sig in demoters if doc.may_match(sig)
+        # Spans of known noise (warnings a program survives, a build's own output): matches inside count for
+        # less (only those of the kinds the span names, when it names some).
+        spans = [(m.start(), m.end(), sig.demote_to, sig.demote_kinds) for sig in demoters if doc.may_match(sig)
                  for m in islice(sig.finditer(doc.text, doc.start, doc.intake), _MAX_MATCHES)]
         for sig in kb.signatures:
             if sig.kind is None or (doc.exc_type and not sig.live):
@@ -97,8 +98,8 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 if kind is None:
                     continue
                 priority = sig.priority
-                for start, end, demote_to in spans:
-                    if start <= m.start() < end:
+                for start, end, demote_to, demote_kinds in spans:
+                    if start <= m.start() < end and (demote_kinds is None or kind in demote_kinds):
                         priority = min(priority, demote_to)
                 # Highest priority; then the innermost exception; then the earliest text.
                 key = (priority, index, -m.start())

@@ -159,6 +159,7 @@ class _Signature:
     transform: Tuple[Tuple[str, str], ...] = ()
     fallback_kind: Optional[str] = None
     demote_to: Optional[int] = None
+    demote_kinds: Optional[frozenset] = None   # with demote_to: only matches of these kinds (None: all)
     live_if: Optional[str] = None       # a live exception counts only when this check holds (conditions.py)
 
     @property
@@ -301,6 +302,7 @@ def _load_knowledge() -> _Knowledge:
             transform=tuple(sorted(entry.get("transform", {}).items())),
             fallback_kind=entry.get("fallback_kind"),
             demote_to=entry.get("demote_to"),
+            demote_kinds=frozenset(entry["demote_kinds"]) if entry.get("demote_kinds") else None,
             live_if=entry.get("live_if"),
         ))
         if entry["live"] and kind is not None:

@@ -27,6 +27,7 @@ EXPECTED = {
     "t423": ("module-not-found", "shadowed-by-local-file"),  # mlx.py imports mlx.core
     "t299": ("module-not-found", "submodule-not-found"),
     "t300": ("module-not-found", "submodule-not-found"),
+    "t1040": ("module-not-found", "shadowed-by-local-file"),  # run from the checkout …/neural_renderer/neural_renderer
     "t037": ("cannot-import-name", "shadowed-by-local-file"),  # rockstar.py, path cut off
     "t042": ("cannot-import-name", "shadowed-by-local-file"),
     "t429": ("cannot-import-name", "circular-import"),          # 'from .. import VERSION' inside the package
@@ -328,3 +329,18 @@ def test_long_runs_of_blank_lines_and_blanks_parse_in_linear_time():
         start = time.perf_counter()
         explain(text)
         assert time.perf_counter() - start < 10, "parsing took too long"
+
+
+@pytest.mark.parametrize("init,cause", [
+    ("C:\\Users\\me\\repos\\mypkg\\src\\mypkg\\__init__.py", "shadowed-by-local-file"),   # src layout
+    ("/home/me/code/mypkg/mypkg/__init__.py", "shadowed-by-local-file"),                    # checkout named after it
+    ("/home/me/proj/mypkg/__init__.py", "submodule-not-found"),                             # a package of the user's
+    ("/home/me/.venv/lib/python3.12/site-packages/mypkg/__init__.py", "submodule-not-found"),   # installed
+])
+def test_a_submodule_missing_from_a_source_checkout(init, cause):
+    text = (f'Traceback (most recent call last):\n  File "{init}", line 2, in <module>\n    from . import _core\n'
+            "ModuleNotFoundError: No module named 'mypkg._core'\n")
+    top = explain(text).findings[0]
+    assert (top.kind, top.cause) == ("module-not-found", cause)
+    if cause == "shadowed-by-local-file":
+        assert init.rsplit("__init__.py", 1)[0].rstrip("/\\") in top.summary

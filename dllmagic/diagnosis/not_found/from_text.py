@@ -1,0 +1,190 @@
+"""What a pasted text alone shows about a missing module: the traceback's files, pip's own lines."""
+from __future__ import annotations
+
+import re
+import sys
+from typing import List, Optional, Tuple
+
+from ... import fixes
+from ...knowledge import tables as knowledge_tables
+from ...model import Evidence, Finding
+from .. import Context, docs_for
+from .lookup import distribution_for
+
+
+#: Frame headers of tracebacks: Python's ``File "…", line N``, IPython 8's ``File /x.py:N`` and IPython 7's
+#: ``/x.py in <module>()``.  Anchored at line starts, bounded: one linear pass.
+_FRAME_FILE = re.compile(r'^[ \t]*File "(?P<a>[^"\n]{1,1024})", line \d|^[ \t]*File (?P<b>[^\s":][^\n:]{0,1023}?\.py):\d'
+                         r'|^(?P<c>(?:/|[A-Za-z]:\\)[^\n]{0,1023}?\.py) in ', re.MULTILINE)
+
+
+def _frame_files(ctx: Context, before: Optional[str] = None) -> List[str]:
+    """The files of the traceback frames in the pasted text, in order; with ``before``, only those of the
+    traceback that ends at the first line holding that text (the frames leading to that error)."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str):
+        return []
+    if before is not None:
+        end = text.find(before)
+        if end < 0:
+            return []
+        start = text.rfind("Traceback (most recent call last)", max(0, end - 50_000), end)
+        text = text[max(start, end - 50_000, 0): end]
+    return [m.group("a") or m.group("b") or m.group("c") for m in _FRAME_FILE.finditer(text)]
+
+
+def _file_of_module(path: str, top: str) -> bool:
+    """``…/top.py`` (or another module suffix) or ``…/top/__init__.py``."""
+    parts = re.split(r"[\\/]", path.rstrip("/\\"))
+    if parts[-1].startswith("__init__.") and len(parts) > 1:
+        return parts[-2] == top
+    return parts[-1].split(".")[0] == top
+
+
+def _not_a_package_from_text(ctx: Context, module: str, package: str) -> Finding:
+    """``No module named 'a.b'; 'a' is not a package``: Python imported a plain module ``a`` where the code
+    expects the package ``a``, so a file ``a.py`` (the script itself, or one beside it) hides the package."""
+    evidence = [Evidence("message", f"No module named '{module}'; '{package}' is not a package", "the exception")]
+    shadow = next((p for p in _frame_files(ctx) if _file_of_module(p, package) and not p.endswith("__init__.py")
+                   and not _looks_installed(p)), None)
+    if shadow:
+        evidence.append(Evidence(f"a file named '{package}' in the traceback", shadow, "the traceback"))
+    where = shadow or f"{package}.py (in the script's folder, the notebook's folder or on sys.path)"
+    return Finding(
+        kind="module-not-found", cause="shadowed-by-local-file", confidence=0.85 if shadow else 0.8,
+        summary=f"'{package}' was imported as a plain module, not as the package '{package}' that provides "
+                f"'{module}': your file {where} has the package's name and is imported instead.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(f"Rename your {package}.py",
+                                 f"Rename {where} to a name no package has (and delete __pycache__ beside it), "
+                                 f"then restart the kernel or run the script again."),),
+        docs=docs_for("module-not-found", "shadowed-by-local-file"))
+
+
+def _looks_installed(path: str) -> bool:
+    norm = path.replace("\\", "/")
+    return "/site-packages/" in norm or "/dist-packages/" in norm or bool(re.search(r"/lib(?:64)?/python\d+\.\d+/", norm))
+
+
+def _names_a_missing_submodule(ctx: Context, module: str) -> bool:
+    """Python's ``No module named 'a.b.c'`` names the first part of a dotted import that is missing: its
+    parent package 'a.b' was imported.  Unless that parent is a namespace shared by several distributions
+    (google, azure, nvidia …) or the name is a distribution of its own, the installed package lacks it."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "py-no-module-named" or "." not in module:
+        return False
+    parent = module.rsplit(".", 1)[0]
+    if parent in knowledge_tables.namespace_packages() or module in knowledge_tables.import_names():
+        return False
+    return all(part.isidentifier() for part in module.split("."))
+
+
+def _source_tree_package(ctx: Context, top: str) -> Optional[str]:
+    """The ``__init__.py`` of package ``top`` that the traceback ran from a project's source tree: not an
+    installed copy, in a checkout laid out as ``…/<top>/<top>/`` or ``…/src/<top>/``. Built files (compiled
+    extensions, generated modules) exist only where the project was built or installed, not there."""
+    for path in reversed(_frame_files(ctx)):
+        parts = [p for p in re.split(r"[\\/]+", path) if p]
+        if len(parts) < 3 or parts[-1] != "__init__.py" or parts[-2] != top or _looks_installed(path):
+            continue
+        if parts[-3] in (top, "src"):
+            return path
+    return None
+
+
+def _source_tree_shadows(ctx: Context, module: str, init: str) -> Finding:
+    top = module.split(".")[0]
+    folder = re.sub(r"[\\/]__init__\.py$", "", init)
+    checkout = re.sub(r"[\\/][^\\/]+$", "", folder)
+    return Finding(
+        kind="module-not-found", cause="shadowed-by-local-file", confidence=0.75,
+        summary=f"'{top}' was imported from the source folder {folder}, not from an installed build: the checkout "
+                f"on the path hides the installed package, and lacks '{module}', which building or installing "
+                f"the project makes (a compiled extension or a generated module).",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence(f"'{top}' ran from", init, "the traceback")),
+        fixes=(fixes.instruction(
+            f"Use an installed (built) {top}, not its source folder",
+            f"Run the code from a folder outside {checkout}, so the installed {top} is imported; or build the "
+            f"checkout in place (pip install -e {checkout}, which compiles its extensions) and restart."),),
+        docs=docs_for("module-not-found", "shadowed-by-local-file"))
+
+
+def _submodule_missing_from_text(ctx: Context, module: str) -> Finding:
+    parent = module.rsplit(".", 1)[0]
+    top = module.split(".")[0]
+    evidence = (Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence("imported fine", parent, "Python names the first missing part of a dotted import"))
+    stdlib = top in getattr(sys, "stdlib_module_names", ())
+    dist, validated, _ = (None, False, None) if stdlib else distribution_for(ctx, parent)
+    if stdlib:
+        title = "Run the code with the Python version it was written for"
+        summary = (f"'{parent}' was imported, but this Python's standard library has no module '{module}': the code "
+                   f"importing it was written for another Python version.")
+        advice = (f"'{module}' is not in this Python's standard library: run the code with the version it needs, or "
+                  f"use a release of the code made for this one.")
+    elif validated:
+        title = f"Install the release of {dist} that the importing code was written for"
+        summary = (f"'{parent}' was imported, but the installed {dist} has no module '{module}': the code importing "
+                   f"it was written for another release of {dist}, or the installation is incomplete.")
+        advice = (f"Check which release of {dist} provides '{module}' (its changelog: the module was added, moved "
+                  f"or removed), then install that release, e.g. %pip install \"{dist}==<version>\", or upgrade "
+                  f"the package whose code imports it.")
+    else:
+        # Not a distribution dllmagic knows: perhaps a package of the user's own; no release to name.
+        title = f"Find which '{top}' the code expects"
+        summary = (f"'{parent}' was imported, but it has no module '{module}': the '{top}' Python found is another "
+                   f"version than the code expects, its installation is incomplete, or a folder '{top}' of yours "
+                   f"was found first.")
+        advice = (f"If '{top}' is an installed package, install the release that provides '{module}' (its changelog "
+                  f"says when it was added, moved or removed). If it is your own package, check that "
+                  f"{module.replace('.', '/')}.py exists and that no other folder named '{top}' comes first on "
+                  f"sys.path.")
+    return Finding(
+        kind="module-not-found", cause="submodule-not-found", confidence=0.75 if (validated or stdlib) else 0.65,
+        summary=summary, evidence=evidence, fixes=(fixes.instruction(title, advice),),
+        docs=docs_for("module-not-found", "submodule-not-found"))
+
+
+#: pip's "Requirement already satisfied: numpy in /usr/lib/python3/dist-packages (1.21.5)".
+_ALREADY_SATISFIED = re.compile(r"Requirement already satisfied: (?P<name>[A-Za-z0-9][\w.\-]{0,100})(?:\[[^\]\n]{0,200}\])?"
+                                r"(?:[<>=!~][^\s]{0,100})? in (?P<path>[^\s(]{1,1024})")
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _pip_says_installed(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
+    """(distribution, folder) when pip, in the same pasted text, says the distribution that provides the
+    missing module is already installed: then the importing Python is not the one that pip belongs to."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or "Requirement already satisfied" not in text:
+        return None
+    top = module.split(".")[0]
+    dist, validated, _ = distribution_for(ctx, module)
+    wanted = {_normal(top), _normal(dist)} if validated else {_normal(top)}
+    for m in _ALREADY_SATISFIED.finditer(text):
+        if _normal(m.group("name")) in wanted:
+            return m.group("name"), m.group("path")
+    return None
+
+
+def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder: str) -> Finding:
+    evidence = [Evidence("message", f"No module named '{module}'", "the exception"),
+                Evidence(f"pip: {dist} already installed in", folder, "pip's 'Requirement already satisfied'")]
+    others = [p for p in _frame_files(ctx) if _looks_installed(p) and not p.startswith(folder.rstrip("/\\"))]
+    if others:
+        evidence.append(Evidence("the importing Python's files", others[-1], "the traceback"))
+    return Finding(
+        kind="module-not-found", cause="installed-in-other-environment", confidence=0.8,
+        summary=f"pip reports {dist} already installed in {folder}, yet the Python that imports finds no module "
+                f"'{module}': that pip belongs to another Python environment than the one running the code (a "
+                f"terminal's pip and the notebook's kernel, two conda environments …).",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            f"Install {dist} with the importing Python's own pip",
+            f"In the notebook run %pip install {dist} (it uses the kernel's own Python); in a terminal run "
+            f"<the python that runs the code> -m pip install {dist}. Or run the code with the environment that "
+            f"holds {folder} (switch the notebook's kernel to it)."),),
+        docs=docs_for("module-not-found", "installed-in-other-environment"))

@@ -1,0 +1,56 @@
+"""The install fix for a missing module, or the reason none is offered."""
+from __future__ import annotations
+
+from ... import fixes
+from .. import Context
+
+
+def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
+    from .._common import pip
+
+    return pip(ctx, list(requirements), validated=True, reinstall=reinstall, title=title) or fixes.pip_install(
+        ctx.interpreter, requirements, validated=True, reinstall=reinstall, title=title)
+
+
+def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
+    """``pip install DIST`` only for a name known to be a distribution (installed metadata, the import-name
+    table); an unknown name is not sent to the index, where it may be an unrelated project."""
+    try:
+        fixes.validate_requirement(dist)
+    except fixes.UnsafeName:
+        # ``café``: a valid Python identifier, but PEP 508 names are ASCII letters, digits and . _ -.
+        return fixes.instruction(
+            f"Find the distribution that provides '{dist}'",
+            f"'{dist}' is a valid import name but not a valid package (distribution) name, so there is no "
+            f"'pip install' to offer for it.\nFind the project that provides this module and install it by "
+            f"its distribution name.")
+    if not validated and ctx.cache.get("online") and ctx.interpreter is not None:
+        # Asked for (--online): the index is the third place that can say the name is a distribution.
+        from ...facts.distributions import normalize
+        from ..preflight import pip_report
+
+        report = pip_report(ctx, dist)
+        found = [i.get("metadata") or {} for i in report.get("install") or ()]
+        hit = next((m for m in found if normalize(m.get("name") or "") == normalize(dist)), None)
+        if hit is not None:
+            from .._common import pip
+
+            fix = pip(ctx, [dist], validated=True,
+                      title=f"Install {hit['name']} {hit.get('version', '')} from the package index (check that "
+                            f"this project is the one that provides '{module.split('.')[0]}')".replace("  ", " "))
+            if fix is not None:
+                return fix
+    if validated:
+        from .._common import pip
+
+        fix = pip(ctx, [dist], validated=True)
+        if fix is not None:
+            return fix
+    top = module.split(".")[0]
+    return fixes.instruction(
+        f"Find out what provides '{top}' before installing anything",
+        f"'{top}' is not a distribution dllmagic knows, so no install is offered: a package index may hold an "
+        f"unrelated project of that name.\nIf it is your own compiled extension or a local package, build it for "
+        f"this interpreter (pip install -e <its folder>) or add its folder to sys.path; if it is a vendor's binary, "
+        f"get the vendor's build for this Python; if it is a submodule of a package, install that package.\n"
+        f"'dlldoctor check {top} --online' asks the index what it holds under that name.")

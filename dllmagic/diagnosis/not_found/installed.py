@@ -1,0 +1,106 @@
+"""Distributions that are (or are looked up as) installed but do not provide the module."""
+from __future__ import annotations
+
+from typing import List
+
+from ... import fixes
+from ...model import Evidence, Finding
+from .. import Context, docs_for
+from .install import _install_or_explain, _pip_or_plain
+from .lookup import _env_line
+
+
+#: Signatures whose name is a distribution's (metadata looked up by name), not an import name.
+_DISTRIBUTION_SIGNATURES = ("pkg-resources-distribution-not-found", "importlib-metadata-package-not-found",
+                            "importlib-metadata-package-not-found-bare")
+
+
+def _distribution_not_found(ctx: Context, name: str) -> Finding:
+    """pkg_resources' DistributionNotFound and importlib.metadata's PackageNotFoundError: code asked for the
+    metadata of a distribution by its name, and none of that name is installed."""
+    failure = ctx.failure
+    details = dict(failure.details)
+    requirement = name + details.get("specifier", "").strip()
+    asked_by = failure.required_by
+    evidence = [Evidence("distribution asked for", requirement, "the exception")]
+    if asked_by:
+        evidence.append(Evidence("required by", asked_by, "the exception"))
+    if ctx.interpreter is not None:
+        evidence.insert(0, _env_line(ctx))
+    try:
+        fixes.validate_requirement(requirement)
+        safe = True
+    except fixes.UnsafeName:
+        safe = False
+    fix = _install_or_explain(ctx, name, requirement if safe else name, validated=safe)
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.8,
+        summary=f"The distribution {requirement} is not installed in that environment"
+                + (f": {asked_by} requires it" if asked_by else "")
+                + " (the code looked up its installed metadata by name and found none).",
+        evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
+
+
+def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
+                       evidence: List[Evidence]) -> Finding:
+    dists = ctx.distributions.providing(top)
+    version = f"{dists[0].name} {dists[0].version}" if dists else "an unknown version"
+    ev = evidence + [Evidence(f"'{top}' found at", places[0], "sys.path")]
+    sharing = sorted({d.name for d in dists})
+    namespace = ctx.system.is_dir(places[0]) and not any(
+        ctx.system.is_file(ctx.system.join(places[0], init)) for init in ("__init__.py", "__init__.pyc"))
+    if len(sharing) > 1 or (namespace and dists):
+        # A namespace package (google.*, azure.*): each distribution adds its own part; the missing part
+        # belongs to another distribution, and none of these is to be pinned or removed.
+        ev.append(Evidence(f"'{top}' is a namespace package provided by", ", ".join(sharing), places[0]))
+        return Finding(
+            kind="module-not-found", cause="submodule-not-found", confidence=0.8,
+            summary=f"'{top}' is a namespace package shared by {', '.join(sharing)}; none of them provides "
+                    f"'{module}': it belongs to another distribution, which is not installed here.",
+            evidence=tuple(ev),
+            fixes=(fixes.instruction(
+                f"Install the distribution that provides {module}",
+                f"Its documentation names the package to install (it is not '{top}'); {', '.join(sharing)} "
+                f"need no change."),),
+            docs=docs_for("module-not-found", "submodule-not-found"))
+    if dists:
+        ev.append(Evidence("installed distribution", version, dists[0].path))
+    return Finding(
+        kind="module-not-found", cause="submodule-not-found", confidence=0.8,
+        summary=f"The package '{top}' is installed ({version}) but has no submodule "
+                f"'{module[len(top) + 1:]}': the code that imports it expects another version of {top}, "
+                f"or the installation is incomplete.",
+        evidence=tuple(ev),
+        fixes=(fixes.instruction(
+            f"Install the version of {top} that the importing code was written for",
+            f"Check which release of {top} still provides '{module}' (its changelog), then pin it, e.g. "
+            f"%pip install \"{dists[0].name if dists else top}<{dists[0].version if dists else 'X'}\"."),),
+        docs=docs_for("module-not-found", "submodule-not-found"))
+
+
+def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], complete: bool = False) -> Finding:
+    missing = dist.missing_files(limit=5)
+    ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
+    if missing:
+        ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
+    # Planned: the tool that owns the environment, and the index a local label names (torch 2.3.0+cpu).
+    fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
+                        title=f"Reinstall {dist.name} {dist.version}")
+    top = module.split(".")[0]
+    if complete:
+        # Every file RECORD lists is there, yet sys.path cannot reach the module: typically an editable
+        # install whose .pth (or finder) Python reads only at start-up. The environment rules prove a
+        # restart from the file times; this is the weaker statement when they cannot.
+        return Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.6,
+            summary=f"{dist.name} {dist.version} is installed and its files are on disk, but '{top}' is not on "
+                    f"this interpreter's sys.path: an editable install read only at start-up (restart the "
+                    f"kernel) or an environment that was moved.",
+            evidence=tuple(ev + [Evidence("files listed in RECORD", "all present", dist.path + "/RECORD")]),
+            fixes=(fixes.restart_kernel("Python reads .pth files only at start-up"), fix),
+            docs=docs_for("module-not-found", "broken-install"))
+    return Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.97,
+        summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{top}' "
+                f"is not on disk: the installation is broken or half-removed.",
+        evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))

@@ -1,0 +1,63 @@
+"""Where an import name comes from: its distribution, the files on sys.path that could be it."""
+from __future__ import annotations
+
+from typing import List, Optional, Tuple
+
+from ...knowledge import tables as knowledge_tables
+from ...model import Evidence
+from .. import Context
+
+
+def distribution_for(ctx: Context, module: str) -> Tuple[str, bool, str]:
+    """(distribution name, validated?, where the answer came from) for an import name."""
+    table = knowledge_tables.import_names()
+    parts = module.split(".")
+    # The longest dotted prefix that the table knows (google.protobuf before google).
+    for i in range(len(parts), 0, -1):
+        entry = table.get(".".join(parts[:i]))
+        if entry:
+            return entry["dist"], True, f"knowledge/import_names.json#{entry['id']}"
+    if ctx.interpreter is not None:
+        for dist in ctx.distributions.providing(module):
+            return dist.name, True, dist.path
+    return parts[0], False, "assumed: the distribution is named like the module"
+
+
+def _env_line(ctx: Context) -> Evidence:
+    it = ctx.interpreter
+    return Evidence("kernel interpreter", f"{it.executable} (Python {it.version}, {it.environment_kind})",
+                    "sys.executable" if it.source == "sys" else it.source)
+
+
+def locate(ctx: Context, top: str) -> List[str]:
+    """Every file or folder on sys.path that could be imported as ``top``, in search order."""
+    found = []
+    suffixes = (".py", ".pyc", ".so", ".pyd")
+    for folder in ctx.site_folders:
+        for entry in ctx.system.scandir(folder):
+            name = entry.name
+            if name == top:
+                if entry.is_dir():
+                    found.append(entry.path)
+            elif name.startswith(top + ".") and name.endswith(suffixes):
+                found.append(entry.path)
+    return found
+
+
+def _stdlib_entry(module: str) -> Optional[dict]:
+    return knowledge_tables.stdlib_changes().get(module)
+
+
+def _is_environment_path(ctx: Context, path: str) -> bool:
+    norm = path.replace("\\", "/")
+    if "/site-packages/" in norm or "/dist-packages/" in norm:
+        return True
+    if ctx.interpreter is None:
+        # From text alone: the standard library folder looks like .../lib/pythonX.Y/...
+        import re
+
+        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm))
+    for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
+        if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
+            return True
+    return False

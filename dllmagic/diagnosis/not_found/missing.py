@@ -1,0 +1,177 @@
+"""``No module named X``: the rules, and what they say when the name is nowhere to be found."""
+from __future__ import annotations
+
+import re
+import sys
+from typing import Iterable, List
+
+from ... import fixes
+from ...knowledge import tables as knowledge_tables
+from ...model import Evidence, Finding
+from .. import Context, docs_for, rule
+from .extensions import _built_for_other_python, _foreign_extensions
+from .from_text import (_installed_elsewhere_from_text, _names_a_missing_submodule, _not_a_package_from_text,
+    _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
+from .install import _install_or_explain
+from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
+from .lookup import _env_line, _stdlib_entry, distribution_for, locate
+from .stdlib import _newer_than_this_python, _python_in_text, _removed_from_stdlib, _stdlib_part_missing
+
+
+#: pip's own PEP 668 refusal; the marker's text, which pip prints between its lines, names the manager.
+_PEP668_MANAGER = re.compile(r"try (?P<manager>apt|brew|dnf|pacman|apk|zypper) install")
+
+
+@rule("module-not-found")
+def externally_managed_refusal(ctx: Context) -> Iterable[Finding]:
+    """pip's ``error: externally-managed-environment`` in the text: the install was refused because the Python
+    belongs to the operating system (PEP 668); a virtual environment is the way, not --break-system-packages."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "pip-externally-managed":
+        return
+    text = ctx.cache.get("text") or failure.message or ""
+    manager = _PEP668_MANAGER.search(text)
+    evidence = [Evidence("installer's refusal", "error: externally-managed-environment (PEP 668)", "pip")]
+    if manager:
+        evidence.append(Evidence("the system's package manager", manager.group("manager"),
+                                 "the EXTERNALLY-MANAGED marker's text"))
+    yield Finding(
+        kind="module-not-found", cause="externally-managed", confidence=0.9,
+        summary="pip refused to install: this Python belongs to the operating system and is marked externally "
+                "managed (PEP 668). Install into a virtual environment (and use it as the kernel), or install "
+                "the system package; --break-system-packages risks breaking the system's own tools.",
+        evidence=tuple(evidence),
+        fixes=(fixes.new_venv("Create a virtual environment, install there, and use it as this notebook's kernel"),),
+        docs=docs_for("module-not-found", "externally-managed"))
+
+
+@rule("module-not-found")
+def not_installed(ctx: Context) -> Iterable[Finding]:
+    module = ctx.module
+    top = ctx.top_level
+    text_only = ctx.interpreter is None
+    if not module:
+        return   # no name to speak of (a text without one): nothing true to say here
+    if ctx.failure is not None and ctx.failure.signature in _DISTRIBUTION_SIGNATURES:
+        yield _distribution_not_found(ctx, module)
+        return
+    if not all(part.isidentifier() for part in module.split(".")):
+        yield Finding(
+            kind="module-not-found", cause="not-installed", confidence=0.6,
+            summary=f"No module named {module!r} can exist: that is not a valid Python module name, so no "
+                    f"distribution can provide it. Check the name passed to import / __import__ / import_module.",
+            evidence=(Evidence("module name", module, "the exception"),),
+            docs=docs_for("module-not-found", "not-installed"))
+        return
+    evidence: List[Evidence] = []
+    if not text_only:
+        evidence.append(_env_line(ctx))
+
+    removed = _stdlib_entry(top)
+    if removed:
+        running = _python_in_text(ctx) if text_only else None
+        if running and knowledge_tables.version_key(running) < knowledge_tables.version_key(removed["removed_in"]):
+            # The text's own paths show a Python that still has the module: not the removal.
+            yield _stdlib_part_missing(ctx, module, removed, running)
+            return
+        yield _removed_from_stdlib(ctx, removed, evidence)
+        return
+    added = knowledge_tables.stdlib_added_modules().get(top)
+    if added and (text_only or knowledge_tables.version_key(ctx.interpreter.version)
+                  < knowledge_tables.version_key(added["added_in"])):
+        yield _newer_than_this_python(ctx, module, added, evidence)
+        return
+    optional = knowledge_tables.optional_builtins().get(top)
+    if optional and (text_only or top in ctx.stdlib_names):
+        yield Finding(
+            kind="module-not-found", cause="stdlib-module-missing", confidence=0.9,
+            summary=f"{top} is part of Python's standard library, but this interpreter was built without "
+                    f"{optional['feature']} support.",
+            evidence=tuple(evidence + [Evidence("standard-library module", top, "sys.stdlib_module_names")]),
+            fixes=(fixes.instruction(
+                f"Install {optional['feature']} support for this Python",
+                f"{optional['note']}. On Debian/Ubuntu install {optional['debian']} and rebuild or reinstall "
+                f"this Python (pyenv: 'pyenv install --force {ctx.interpreter.version if ctx.interpreter else '<version>'}').",
+            ),),
+            docs=docs_for("module-not-found", "stdlib-module-missing"))
+        return
+
+    if text_only and top in getattr(sys, "stdlib_module_names", ()) and "Fatal Python error" in (ctx.cache.get("text") or ""):
+        # The interpreter stopped while starting: it cannot find its own standard library.
+        yield Finding(
+            kind="module-not-found", cause="stdlib-not-found", confidence=0.85,
+            summary=f"Python stopped while starting because it cannot find '{top}', a module of its own standard "
+                    f"library: PYTHONHOME or PYTHONPATH is set for another Python, or the base installation this "
+                    f"environment was made from was moved, upgraded or removed.",
+            evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                      Evidence("standard-library module", top, "sys.stdlib_module_names"),
+                      Evidence("the interpreter did not start", "Fatal Python error", "the text")),
+            fixes=(fixes.instruction(
+                "Unset PYTHONHOME and PYTHONPATH, or recreate the environment",
+                "Remove PYTHONHOME and PYTHONPATH where they are set (shell profile, system environment variables, "
+                "the IDE's run configuration, the kernelspec's env); if the environment's base Python was moved or "
+                "uninstalled, create the environment again from an installed Python."),),
+            docs=docs_for("module-not-found", "stdlib-not-found"))
+        return
+    if text_only:
+        not_a_package = dict(ctx.failure.details).get("not_a_package") if ctx.failure else None
+        if not_a_package and module.startswith(not_a_package + "."):
+            yield _not_a_package_from_text(ctx, module, not_a_package)
+            return
+        if _names_a_missing_submodule(ctx, module):
+            source_tree = _source_tree_package(ctx, top)
+            yield _source_tree_shadows(ctx, module, source_tree) if source_tree else _submodule_missing_from_text(ctx, module)
+            return
+        elsewhere = _pip_says_installed(ctx, module)
+        if elsewhere is not None:
+            yield _installed_elsewhere_from_text(ctx, module, *elsewhere)
+            return
+        dist, validated, source = distribution_for(ctx, module)
+        fix = _install_or_explain(ctx, module, dist, validated)
+        namespace = knowledge_tables.namespace_parent(module)
+        provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
+                    f"'{namespace}' is a namespace that several distributions share "
+                    f"({knowledge_tables.namespace_packages()[namespace]['example']}), and the one that provides "
+                    f"'{module}' is not installed there.")
+        yield Finding(
+            kind="module-not-found", cause="not-installed", confidence=0.7,
+            summary=f"No module named '{module}' could be found by that interpreter; {provided}",
+            evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
+            fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
+        return
+
+    searched = ", ".join(ctx.site_folders[:8]) + (" …" if len(ctx.site_folders) > 8 else "")
+    evidence.append(Evidence("folders searched (sys.path)", f"{len(ctx.site_folders)}: {searched}", "sys.path"))
+
+    places = locate(ctx, top)
+    foreign = _foreign_extensions(ctx, module, top, places)
+    if foreign:
+        yield _built_for_other_python(ctx, module, foreign, evidence)
+        return
+    if module != top and places:
+        yield _submodule_missing(ctx, module, top, places, evidence)
+        return
+
+    providers = ctx.distributions.providing(top)
+    dist, validated, source = distribution_for(ctx, module)
+    installed = ctx.distributions.get(dist)
+    if (providers or installed) and not places:
+        dist = (providers or [installed])[0]
+        # Broken only if files RECORD lists are gone; a complete install that sys.path cannot reach (an
+        # editable install's .pth written after start-up) is the environment rules' restart-needed.
+        yield _broken_install(ctx, module, dist, evidence,
+                              complete=bool(dist.record()) and not dist.missing_files(limit=1))
+        return
+
+    evidence.append(Evidence("installed distributions scanned", str(len(ctx.distributions.all())),
+                             "*.dist-info and *.egg-info on sys.path"))
+    evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
+    evidence.append(Evidence("import name → distribution", f"{module} → {dist}", source))
+    fix = _install_or_explain(ctx, module, dist, validated)
+    summary = (f"No module named '{module}': the distribution {dist} is not installed in this kernel's "
+               f"environment ({ctx.interpreter.prefix}).")
+    if dist.lower() != top.lower():
+        summary += f" Note that the import name '{top}' differs from the name to install, '{dist}'."
+    yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
+                  summary=summary, evidence=tuple(evidence), fixes=(fix,),
+                  docs=docs_for("module-not-found", "not-installed"))
