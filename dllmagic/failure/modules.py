@@ -66,8 +66,8 @@ def module_from_path(path: str) -> Optional[str]:
     return ".".join(run) or None
 
 
-#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too).
-#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` and pytest's ``x.py:N: in f``.
+#: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too)
+#: and pytest's ``x.py:N: in f``.
 _FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
                            r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S)""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
