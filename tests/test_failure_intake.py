@@ -424,3 +424,57 @@ def test_an_indented_line_the_terminal_wrapped_is_joined_before_the_indentation_
     # t330: pip's indented conflict line cut at 80 columns right before " python-dateutil 2.7.2 …".
     text = _corpus_text("t330")
     assert normalise(hard_wrap(text, 80)) == normalise(text)
+
+
+def test_a_line_left_with_a_parenthesis_open_goes_on_in_the_line_that_closes_it():
+    # t1137: dyld's tried list wrapped by a page inside "(mach-o file, …" and "(no such file)", padded, with
+    # blank lines between the pieces.
+    kind, f = facts(_corpus_text("t1137"))
+    assert kind == "architecture-mismatch"
+    assert f["found_path"] == "/opt/homebrew/lib/python3.9/site-packages/torch_spline_conv/_version_cpu.so"
+    text = _corpus_text("c042")
+    wrapped = text.replace("incompatible architecture", "incompatible\narchitecture").replace("(no such", "(no\nsuch")
+    assert wrapped != text
+    assert facts(wrapped) == facts(text)
+
+
+def test_a_parenthesis_in_code_or_a_new_exception_is_not_joined():
+    text = ("Traceback (most recent call last):\n  File \"x.py\", line 3, in <module>\n    load(\n"
+            "        'a')\nImportError: libfoo.so.1: cannot open shared object file: No such file or directory (\n"
+            "OSError: x)\n")
+    assert "load(\n        'a')" in normalise(text)
+    assert "(\nOSError: x)" in normalise(text)
+
+
+def test_a_line_copied_from_a_url_is_decoded():
+    # t1231: "libtorch_cuda.so:%20undefined%20symbol:%20ncclCommRegister"
+    kind, f = facts(_corpus_text("t1231"))
+    assert (kind, f["missing_symbol"]) == ("missing-symbol", "ncclCommRegister")
+    text = _corpus_text("c016")
+    last = text.rstrip().split("\n")[-1]
+    assert facts(text.replace(last, last.replace(" ", "%20"))) == facts(text)
+    # One "%20" (a file name's own) stays.
+    assert "a%20b.so" in normalise("ImportError: a%20b.so: cannot open shared object file")
+
+
+def test_a_text_typed_in_lower_case_reads_like_the_printed_one():
+    # t1165: "from . import _imaging as core importerror: dll load failed while importing _imaging: …"
+    kind, f = facts(_corpus_text("t1165"))
+    assert (kind, f["failing_module"]) == ("missing-shared-library", "_imaging")
+    text = ("Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+            "ImportError: DLL load failed while importing cv2: The specified module could not be found.\n")
+    kind, f = facts(text.lower())
+    assert kind == facts(text)[0] == "missing-shared-library"
+    assert f["failing_module"] == "cv2"
+    # Names and paths keep their case: only whole words are looked up.
+    assert "c:\\python\\lib\\foo.dll" in normalise("importerror: c:\\python\\lib\\foo.dll load failed")
+
+
+def test_every_line_wrapped_in_inline_code_is_unwrapped():
+    # t338: each line of a REPL session posted as `…` (Markdown inline code); the frames then name the
+    # package of the relative import.
+    kind, f = facts(_corpus_text("t338"))
+    assert (kind, f["failing_module"]) == ("python-abi-mismatch", "caffe._caffe")
+    text = _corpus_text("c016")
+    wrapped = "\n".join(f"`{line}`" if line.strip() else line for line in text.split("\n"))
+    assert facts(wrapped) == facts(text)

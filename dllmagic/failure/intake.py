@@ -21,7 +21,13 @@ normalised copy, in which
   indentation; and pytest's ``E   `` / ``>`` markers;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
-  are dropped.
+  are dropped;
+* a line that leaves a parenthesis open goes on in the next line that closes it (a message a page or a
+  terminal wrapped: dyld's ``(no`` / ``such file)``);
+* every line wrapped in Markdown's inline-code backticks (`` `  File "…", line 1` ``) is unwrapped;
+* a line copied from a URL (``undefined%20symbol:%20x``) is decoded;
+* a text typed in lower case (``importerror: dll load failed …``) gets the case of the words the
+  signatures read back (exception names, the loaders' fixed phrases).
 
 Every step is one linear pass (``str`` methods, or regexes without nested or overlapping repeats).
 """
@@ -76,6 +82,9 @@ _SENTENCE_START = re.compile(r"^[A-Z][a-z]{0,20}(?: [a-z]{1,20}){0,3}[ ?!.,]")
 _CODE_START = re.compile(r"^(?:import [\w.]|from [\w.]{1,200} import |\$ |pip3? |python3? |conda )")
 #: A line that is only a parenthesised path or name: "(/usr/lib/python3.9/x/__init__.py)".
 _PAREN_LINE = re.compile(r"^\([^()\n]{1,1024}\)[ \t]*$")
+#: A word of a text typed in lower case (not part of a name, a path or a file's suffix), to be looked up in
+#: the table of words with their case.
+_WORD = re.compile(r"(?<![\w.\\/\-])[a-z][a-z0-9_]{1,60}(?![\w\-])")
 #: Widths at which terminals and consoles wrap a line.
 _WRAP_WIDTHS = frozenset({79, 80, 99, 100, 119, 120, 132})
 
@@ -146,6 +155,84 @@ def _join_wrapped(lines: List[str]) -> List[str]:
         out.append(line)
         last_len = len(line)
     return out
+
+
+def _unwrap_inline_code(lines: List[str]) -> List[str]:
+    """Every text line wrapped in one pair of backticks (Markdown inline code, a line at a time): unwrapped."""
+    filled = [line for line in lines if line.strip()]
+    if len(filled) < 3 or not all(len(line) >= 2 and line[0] == "`" and line[-1] == "`" and line[:3] != "```"
+                                  for line in filled):
+        return lines
+    return [line[1:-1] if line.strip() else line for line in lines]
+
+
+def _closes_earlier(line: str) -> bool:
+    """Whether ``line`` closes a parenthesis it did not open (its running depth goes below zero)."""
+    depth = 0
+    for char in line:
+        if char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return True
+    return False
+
+
+def _join_open_parentheses(lines: List[str]) -> List[str]:
+    """A line that leaves a parenthesis open, followed by an unindented line that closes it: one line a page
+    or a terminal wrapped ("… (no" / "such file)", dyld's "(mach-o file, but is an incompatible" /
+    "architecture (have 'x86_64', need 'arm64'))")."""
+    out: List[str] = []
+    open_in_last = 0     # parentheses out[-1] leaves open (kept as lines join: each line is counted once)
+    for line in lines:
+        if (open_in_last > 0 and line and ")" in line and not line[0].isspace() and not out[-1][:1].isspace()
+                and not _STRUCTURAL.match(line) and _closes_earlier(line)):
+            out[-1] = out[-1].rstrip() + " " + line
+            open_in_last += line.count("(") - line.count(")")
+        else:
+            out.append(line)
+            open_in_last = line.count("(") - line.count(")")
+    return out
+
+
+def _percent_decoded(lines: List[str]) -> List[str]:
+    """Lines copied from a URL, their spaces and punctuation percent-encoded ("undefined%20symbol:%20x")."""
+    from urllib.parse import unquote
+
+    # Decoded only when the line holds "%20" twice: a single "%1" or "%20" may be the text's own.
+    return [unquote(line) if line.count("%20") >= 2 else line for line in lines]
+
+
+def _recased(text: str) -> str:
+    """A text with no capital letter at all (typed in lower case) with the case of what the signatures read
+    verbatim: Python's exception names, and the signatures' literal phrases that hold a capital letter
+    ("DLL load fail", "Library not loaded")."""
+    names, phrases = _cased_words()
+    text = _WORD.sub(lambda m: names.get(m.group(), m.group()), text)
+    for phrase in phrases:
+        if phrase.lower() in text:    # at a word's start only ("foo.dll load" is a file name's suffix)
+            text = re.sub(r"(?<![\w.\\/\-])" + re.escape(phrase.lower()), lambda m, p=phrase: p, text)
+    return text
+
+
+_CASED: list = []
+
+
+def _cased_words():
+    """(lower-case exception name -> name, the signatures' literal phrases with a capital, longest first)."""
+    if not _CASED:
+        import builtins
+
+        from .signatures import signatures
+
+        names = {name.lower(): name for name in dir(builtins)
+                 if isinstance(getattr(builtins, name), type) and issubclass(getattr(builtins, name), BaseException)}
+        phrases = {literal for sig in signatures() if not sig.ignores_case
+                   for alternative in sig.literals for literal in alternative
+                   if literal != literal.lower() and len(literal) >= 6 and " " in literal}
+        _CASED.extend([names, sorted(phrases, key=len, reverse=True)])
+    return _CASED[0], _CASED[1]
 
 
 def _drop_inner_blank_lines(lines: List[str]) -> List[str]:
@@ -383,6 +470,8 @@ def normalise(text: str) -> str:
     text = window(text)
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = strip_terminal(text)
+    if "rror" in text and text == text.lower():
+        text = _recased(text)
     if "&" in text and _ENTITY.search(text):
         # Text copied from a page's source: "&lt;module&gt;", "&#39;", "&quot;" are the characters.
         text = html.unescape(text)
@@ -407,6 +496,8 @@ def normalise(text: str) -> str:
         # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
         # none of the line; one trailing space stays: a terminal's wrap may have cut right after it.
         lines = [line.rstrip(" \t") if line.endswith(("  ", "\t")) else line for line in lines]
+    if "`" in text:
+        lines = _unwrap_inline_code(lines)
     lines = _dedent(_undouble(lines))
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
@@ -426,6 +517,10 @@ def normalise(text: str) -> str:
         # pytest: the error's lines lose their "E", the line that raised reads as a traceback's code line.
         text = _PYTEST_MARK.sub(" ", _PYTEST_ERROR.sub("", text))
     lines = text.split("\n")
+    if "%20" in text:
+        lines = _percent_decoded(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
+    if "(" in text:
+        lines = _join_open_parentheses(lines)
     return "\n".join(lines)

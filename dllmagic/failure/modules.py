@@ -110,6 +110,38 @@ _STATEMENT = re.compile(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+
 _RAISES = re.compile(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
 
 
+def _package_from_frames(path: str, packages: set) -> Optional[str]:
+    """The package of a file outside any site folder, from what the traceback shows of its folders: a folder
+    holding a frame's ``__init__.py`` or a file that imports relatively is a package, and so is every folder
+    between the file and the outermost such folder above it (``…/python/caffe/pycaffe.py`` with a frame in
+    ``…/python/caffe/__init__.py`` → ``caffe``)."""
+    parts = _split_path(path)[:-1]
+    for top in range(len(parts)):
+        if "/".join(parts[: top + 1]) in packages:
+            names = parts[top:]
+            return ".".join(names) if all(_IDENT.match(n) for n in names) else None
+    return None
+
+
+def _known_packages(lines: List[str]) -> set:
+    """Folders the frames of ``lines`` show to be packages (joined by "/"): an ``__init__.py``'s, and those of
+    files whose shown code line imports relatively."""
+    packages = set()
+    current: Optional[str] = None
+    for line in lines:
+        header = _FRAME_HEADER.match(line)
+        if header:
+            current = header.group("file") or header.group("file2") or header.group("file3")
+            parts = _split_path(current)
+            if parts and parts[-1] == "__init__.py":
+                packages.add("/".join(parts[:-1]))
+            continue
+        if current and "from ." in line:
+            packages.add("/".join(_split_path(current)[:-1]))
+        current = None
+    return packages
+
+
 def _command_imports(line: str) -> List[Tuple[str, str]]:
     """The imports of ``python -c "CODE"`` on a shell line (the command the traceback comes from)."""
     at = line.find("-c")
@@ -138,6 +170,7 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
     current_file: Optional[str] = None
     previous_was_header = False
     lines = text.split("\n")
+    packages: Optional[set] = None     # folders the frames show to be packages, found on first need
     for index, line in enumerate(lines):
         header = _FRAME_HEADER.match(line)
         if header:
@@ -176,6 +209,10 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
         if name.startswith("."):
             # A relative import: resolve it against the package of the frame's file.
             base = _package_of_file(current_file) if current_file else None
+            if not base and current_file:
+                if packages is None:
+                    packages = _known_packages(lines)
+                base = _package_from_frames(current_file, packages)
             dots = len(name) - len(name.lstrip("."))
             rest = name.lstrip(".")
             if not base:

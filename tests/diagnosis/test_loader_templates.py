@@ -510,6 +510,46 @@ CASES += [
      "Program received signal SIGILL, Illegal instruction.\n"
      "0x00007ffff7a5c2b0 in mkl_blas_avx512_sgemm () from /opt/conda/lib/libmkl_avx512.so.2",
      "unsupported-cpu", {"found_path": "/opt/conda/lib/libmkl_avx512.so.2"}),
+    # ---- cffi's ffi.dlopen on Linux/macOS: "cannot load library '%s': %s" with dlerror()'s text, which may
+    # be one no loader signature knows; find_library's name quoted as repr() or as Markdown code
+    ("cffi-cannot-load-library-bare-reason",
+     "OSError: cannot load library 'libsndfile.so': libsndfile.so",
+     "missing-shared-library", {"missing_library": "libsndfile.so"}),
+    ("cffi-cannot-load-library-known-reason",
+     f"OSError: cannot load library '{SITE}/pkg/libcairo.so.2': {SITE}/pkg/libcairo.so.2: undefined symbol: "
+     "FT_Done_MM_Var",
+     "missing-symbol", {"missing_symbol": "FT_Done_MM_Var", "found_path": f"{SITE}/pkg/libcairo.so.2"}),
+    ("cffi-find-library-markdown-quotes",
+     "OSError: ctypes.util.find_library() did not manage to locate a library called `sndfile`",
+     "missing-shared-library", {}),
+    # ---- ROCm's HIP runtime: no code object for this GPU (ROCm's "no kernel image")
+    ("hip-no-binary-for-gpu",
+     '"hipErrorNoBinaryForGpu: Unable to find code object for all current devices!"\nAborted (core dumped)',
+     "gpu-runtime", {}),
+    # ---- Windows' message for error 193 quoted without a recognisable line before it
+    ("win-193-message-alone",
+     "Import Error: DLL load failes: %1 is not a valid Win32 application.",
+     "architecture-mismatch", {}),
+    # ---- dyld: "Referenced from: FILE (which was built for Mac OS X 12.3)"; the file holding the reference is
+    # the found path, also for a Python C-API symbol
+    ("dyld-referenced-from-built-for",
+     f"ImportError: dlopen({MAC_EXT}, 2): Symbol not found: __ZNSt3__14cout\n"
+     "  Referenced from: /opt/vendor/lib/libcast.dylib (which was built for Mac OS X 12.3)\n"
+     "  Expected in: /usr/lib/libc++.1.dylib",
+     "missing-symbol", {"found_path": "/opt/vendor/lib/libcast.dylib", "missing_symbol": "__ZNSt3__14cout"}),
+    ("dyld-c-api-symbol-referenced-from-library",
+     f"ImportError: dlopen({MAC_EXT}, 2): Symbol not found: _PyCMethod_New\n"
+     "  Referenced from: /usr/local/opt/boost-python3/lib/libboost_python39-mt.dylib\n"
+     "  Expected in: flat namespace\n in /usr/local/opt/boost-python3/lib/libboost_python39-mt.dylib",
+     "python-abi-mismatch", {"found_path": "/usr/local/opt/boost-python3/lib/libboost_python39-mt.dylib",
+                             "missing_symbol": "_PyCMethod_New"}),
+    # ---- a relative import outside any site folder: the frames show which folders are packages
+    ("relative-import-outside-site",
+     "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
+     "  File \"/home/ana/build/python/caffe/__init__.py\", line 1, in <module>\n    from .pycaffe import Net\n"
+     "  File \"/home/ana/build/python/caffe/pycaffe.py\", line 13, in <module>\n    from ._caffe import Net\n"
+     "ImportError: dynamic module does not define module export function (PyInit__caffe)",
+     "python-abi-mismatch", {"failing_module": "caffe._caffe"}),
 ]
 
 
