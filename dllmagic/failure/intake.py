@@ -158,12 +158,16 @@ def _join_wrapped(lines: List[str]) -> List[str]:
 
 
 def _unwrap_inline_code(lines: List[str]) -> List[str]:
-    """Every text line wrapped in one pair of backticks (Markdown inline code, a line at a time): unwrapped."""
+    """Every text line wrapped in one pair of backticks (Markdown inline code, a line at a time): unwrapped.
+    A line a terminal wrapped inside the pair keeps the opening mark on its first piece and the closing one on
+    its last."""
     filled = [line for line in lines if line.strip()]
-    if len(filled) < 3 or not all(len(line) >= 2 and line[0] == "`" and line[-1] == "`" and line[:3] != "```"
-                                  for line in filled):
+    whole = sum(1 for line in filled if len(line) >= 2 and line[0] == "`" and line[-1] == "`")
+    if (whole < 3 or any(line.startswith("```") for line in filled)
+            or not all(line[0] == "`" or line[-1] == "`" for line in filled)):
         return lines
-    return [line[1:-1] if line.strip() else line for line in lines]
+    return [line[1 if line[:1] == "`" else 0: -1 if line[-1:] == "`" else None] if line.strip() else line
+            for line in lines]
 
 
 def _closes_earlier(line: str) -> bool:
@@ -180,19 +184,28 @@ def _closes_earlier(line: str) -> bool:
 
 
 def _join_open_parentheses(lines: List[str]) -> List[str]:
-    """A line that leaves a parenthesis open, followed by an unindented line that closes it: one line a page
-    or a terminal wrapped ("… (no" / "such file)", dyld's "(mach-o file, but is an incompatible" /
-    "architecture (have 'x86_64', need 'arm64'))")."""
+    """A line that leaves a parenthesis open, followed (after one blank line at most) by an unindented line that
+    closes it: one line a page or a terminal wrapped ("… (no" / "such file)", dyld's "(mach-o file, but is an
+    incompatible" / "architecture (have 'x86_64', need 'arm64'))")."""
     out: List[str] = []
     open_in_last = 0     # parentheses out[-1] leaves open (kept as lines join: each line is counted once)
+    blank = False        # one blank line seen after a line that leaves a parenthesis open
     for line in lines:
+        if open_in_last > 0 and not blank and not line.strip():
+            blank = True
+            continue
         if (open_in_last > 0 and line and ")" in line and not line[0].isspace() and not out[-1][:1].isspace()
                 and not _STRUCTURAL.match(line) and _closes_earlier(line)):
             out[-1] = out[-1].rstrip() + " " + line
             open_in_last += line.count("(") - line.count(")")
         else:
+            if blank:
+                out.append("")
             out.append(line)
             open_in_last = line.count("(") - line.count(")")
+        blank = False
+    if blank:
+        out.append("")
     return out
 
 
@@ -496,8 +509,6 @@ def normalise(text: str) -> str:
         # Padding after a line (a Windows console pads every line to its width, web pages add spaces) is
         # none of the line; one trailing space stays: a terminal's wrap may have cut right after it.
         lines = [line.rstrip(" \t") if line.endswith(("  ", "\t")) else line for line in lines]
-    if "`" in text:
-        lines = _unwrap_inline_code(lines)
     lines = _dedent(_undouble(lines))
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
@@ -509,6 +520,8 @@ def normalise(text: str) -> str:
                 break
             lines = stripped
         lines = _strip_quotes(lines, text)     # a quote a logger printed: its prefix stood before the marks
+    if "`" in text:
+        lines = _unwrap_inline_code(lines)
     text = "\n".join(lines)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
