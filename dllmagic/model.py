@@ -159,6 +159,17 @@ class Report:
         return None
 
 
+def module_attribute(module: Any, name: str) -> Any:
+    """``module.name`` as the module's own namespace holds it, or None: never through a module ``__getattr__``
+    (PEP 562), a property or a proxy, which would run the user's code (and may raise anything) while a report
+    is being made."""
+    try:
+        namespace = object.__getattribute__(module, "__dict__")
+    except Exception:   # no namespace of its own (a C object, a broken proxy in sys.modules)
+        return None
+    return namespace.get(name) if isinstance(namespace, dict) else None
+
+
 def to_dict(record: Any) -> Any:
     """A record (or tuple of records) as plain JSON data; tuples become lists."""
     if dataclasses.is_dataclass(record) and not isinstance(record, type):

@@ -11,19 +11,21 @@ import os
 import sys
 from typing import Optional
 
+from ..model import module_attribute
+
 
 def _module_folder(name: str) -> Optional[str]:
     """The sys.path folder the loaded top-level module ``name`` came from, or None."""
     module = sys.modules.get(name)
     if module is None:
         return None
-    path = getattr(module, "__file__", None)
+    path = module_attribute(module, "__file__")
     if isinstance(path, str) and path:
         folder = os.path.dirname(os.path.abspath(path))
         if os.path.basename(path).startswith("__init__."):
             folder = os.path.dirname(folder)
         return folder
-    paths = list(getattr(module, "__path__", None) or ())   # a namespace package: its first portion
+    paths = list(module_attribute(module, "__path__") or ())   # a namespace package: its first portion
     return os.path.dirname(os.path.abspath(paths[0])) if paths and isinstance(paths[0], str) else None
 
 

@@ -543,6 +543,11 @@ CASES += [
      "  Expected in: flat namespace\n in /usr/local/opt/boost-python3/lib/libboost_python39-mt.dylib",
      "python-abi-mismatch", {"found_path": "/usr/local/opt/boost-python3/lib/libboost_python39-mt.dylib",
                              "missing_symbol": "_PyCMethod_New"}),
+    # ---- faulthandler on Windows: an exception it prints by its code
+    ("faulthandler-windows-code",
+     "Windows fatal exception: code 0xc06d007f\n\nCurrent thread 0x00002b94 (most recent call first):\n"
+     "  File \"<frozen importlib._bootstrap>\", line 228 in _call_with_frames_removed",
+     "import-crashed", {}),
     # ---- a relative import outside any site folder: the frames show which folders are packages
     ("relative-import-outside-site",
      "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"

@@ -217,3 +217,54 @@ def test_cannot_import_name_without_a_path_in_a_live_process(monkeypatch):
         except ImportError as raised:
             report = diagnose_exception(raised)
         assert report.findings and report.findings[0].kind == "cannot-import-name", report
+
+
+def test_a_name_a_package_says_moved_to_another_distribution(tmp_path, validate_report):
+    # A package raising pydantic 2's own wording from its module __getattr__, as pydantic's migration shim
+    # does: the finding names the distribution, offers its install to insert (never one click: a message can
+    # name any project) and says where to import it from.
+    pkg = tmp_path / "shimpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text(
+        "class ShimImportError(ImportError):\n    pass\n\n"
+        "def __getattr__(name):\n"
+        "    raise ShimImportError(f'`{name}` has been moved to the `shimpkg-settings` package. See '\n"
+        "                          'https://example.invalid/migration for more details.')\n")
+    (tmp_path / "app.py").write_text("from shimpkg import BaseSettings\n")
+    exc = _import_error(tmp_path, "app")
+    report = diagnose_exception(exc)
+    validate_report(report_to_dict(report))
+    top = report.findings[0]
+    assert (top.kind, top.cause) == ("cannot-import-name", "name-not-in-installed-version")
+    assert "shimpkg-settings" in top.summary
+    installs = [f for f in top.fixes if "shimpkg-settings" in (f.cell or "")]
+    assert installs and not any(f.runnable for f in installs)
+    # A hostile "distribution" in the message never reaches a cell.
+    hostile = ImportError("`X` has been moved to the `evil; rm -rf ~` package.")
+    try:
+        raise hostile
+    except ImportError as raised:
+        report = diagnose_exception(raised)
+    assert all("rm -rf" not in (f.cell or "") for finding in report.findings for f in finding.fixes)
+
+
+def test_the_working_folder_on_sys_path_twice_is_no_shadow(tmp_path, monkeypatch):
+    # A kernel's sys.path holds the working folder as '' (or '.') and often by its full path too: the user's own
+    # package found there is one folder, not a file hiding "the real" package of the same name.
+    (tmp_path / "mylocal").mkdir()
+    (tmp_path / "mylocal" / "__init__.py").write_text("x = 1\n")
+    (tmp_path / "app_uses_mylocal.py").write_text("from mylocal import Thing\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(".")
+    try:
+        importlib.import_module("app_uses_mylocal")
+    except ImportError as exc:
+        report = diagnose_exception(exc)
+    finally:
+        sys.modules.pop("app_uses_mylocal", None)
+        sys.modules.pop("mylocal", None)
+    top = report.findings[0]
+    assert (top.kind, top.cause) == ("cannot-import-name", "unexplained"), top.summary
+    assert "defines no 'Thing'" in top.summary
+    assert all(f.cause != "shadowed-by-local-file" for f in report.findings)

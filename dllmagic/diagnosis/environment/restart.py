@@ -7,7 +7,7 @@ from typing import Any, Iterable, List, Optional
 from ... import fixes
 from ...facts import environments as envs
 from ...facts import syspath
-from ...model import Evidence, Finding
+from ...model import Evidence, Finding, module_attribute
 from .. import Context, docs_for, rule
 from ._facts import environment_facts, _kernel_line, _is_top_missing
 from .shadowing import _is_installed, _same_file
@@ -76,8 +76,8 @@ def restart_needed(ctx: Context) -> Iterable[Finding]:
 def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float],
                      ev: List[Evidence]) -> Iterable[Finding]:
     pm = ctx.system.pathmod
-    loaded_file = getattr(module, "__file__", None)
-    loaded_version = getattr(module, "__version__", None)
+    loaded_file = module_attribute(module, "__file__")
+    loaded_version = module_attribute(module, "__version__")
     reasons: List[str] = []
     dists = ctx.distributions.providing(top)
     disk = dists[0] if dists else None

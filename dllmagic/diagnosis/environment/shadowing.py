@@ -7,7 +7,7 @@ from typing import Any, Iterable, List, Optional
 
 from ... import fixes
 from ...facts import syspath
-from ...model import Evidence, Finding, Fix
+from ...model import Evidence, Finding, Fix, module_attribute
 from .. import Context, docs_for, rule
 from ._facts import environment_facts, _dist_name, _kernel_line
 
@@ -228,7 +228,7 @@ def _live_file(ctx: Context, top: str) -> Optional[str]:
     if ctx.live_modules is None:
         return None
     module = ctx.live_modules.get(top)
-    path = getattr(module, "__file__", None) if module is not None else None
+    path = module_attribute(module, "__file__") if module is not None else None
     if isinstance(path, str) and path:
         pm = ctx.system.pathmod
         if pm.basename(path).startswith("__init__."):

@@ -78,6 +78,14 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             yield _built_for_other_python(ctx, submodule, foreign, evidence)
             return
 
+    moved_to = dict(failure.details).get("moved_to")
+    if moved_to and failure.name and top:
+        # The package's own message says where the name went: that outranks any guess from the files.
+        yield _name_moved_to_a_distribution(ctx, module, failure.name, top, f"the installed '{top}'", moved_to,
+                                            evidence + ([Evidence(f"'{module}' loaded from", path, "the message")]
+                                                        if path else []))
+        return
+
     if own_project and failure.name and failure.name.isidentifier():
         found = _own_submodule(ctx, own, failure.name)
         if found is not None:
@@ -259,6 +267,19 @@ def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
             f"Build {package}'s extensions for this interpreter",
             f"From the project's folder ({project}), with this kernel's Python: python -m pip install -e . "
             f"(or python setup.py build_ext --inplace), then restart the kernel.", restart=True)
+    elif not name[:1].islower() and not name.startswith("_"):
+        # 'from myproj import Thing': a class or constant by its name's look, not a module file; what is known
+        # is only that the package defines no such name (and has no such file).
+        return Finding(
+            kind="cannot-import-name", cause="unexplained", confidence=0.6,
+            summary=f"Your own package '{package}' ({folder}) defines no '{name}' and holds no module of that "
+                    f"name: the code importing it was written for another version of your project, or the name "
+                    f"was renamed or removed there. It is not a package to install.",
+            evidence=tuple(evidence),
+            fixes=(fixes.instruction(f"Find where {name} went in {package}",
+                                     f"Search {folder} for '{name}' (and git log -S {name}); import it from "
+                                     f"where it is defined now, or restore it."),),
+            docs=docs_for("cannot-import-name", "unexplained"))
     else:
         summary = (f"Your own package '{package}' ({folder}) has no submodule '{name}': the code expects a file "
                    f"{name}.py (or a built extension) that is not there. It is not a package to install.")
@@ -314,6 +335,32 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
         kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.6,
         summary=f"'{name}' cannot be imported from '{module}': {what} does not define it (version skew "
                 f"between {top} and the code importing it).",
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _name_moved_to_a_distribution(ctx: Context, module: str, name: str, top: str, what: str, moved_to: str,
+                                  evidence: List[Evidence]) -> Finding:
+    """The package's own message says where the name went ("`BaseSettings` has been moved to the
+    `pydantic-settings` package"): install that distribution and import the name from it, or pin the package to
+    the major release the code was written for. The name comes from a message, so the install is offered to
+    insert, never to run at one click (a message can name any project)."""
+    from .._common import pip
+
+    evidence.append(Evidence("moved to", moved_to, "the message"))
+    fix_list = []
+    install = pip(ctx, [moved_to], validated=False, title=f"Install {moved_to}, where '{name}' lives now")
+    if install is not None:
+        fix_list.append(install)
+    fix_list.append(fixes.instruction(
+        f"Import {name} from {moved_to}",
+        f"'{name}' is no longer part of {what}: the message says it moved to the {moved_to} distribution. After "
+        f"installing it, change the import to the module that distribution provides (for {moved_to} that is "
+        f"usually '{moved_to.replace('-', '_')}'), or pin {top} to the release the code was written for."))
+    return Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85,
+        summary=f"'{name}' cannot be imported from '{module}': {what} no longer has it; it moved to the "
+                f"{moved_to} distribution.",
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
 
