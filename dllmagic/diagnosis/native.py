@@ -23,10 +23,10 @@ each library was searched for and found; without it (or from a pasted text) the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
+from .._record import Record
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule, strict_mode
@@ -51,8 +51,7 @@ _CPYTHON_TAG = re.compile(r"cpython-(\d)(\d+)|python(\d)\.?(\d+)(?:\.dll|/)|/lib
 
 
 # -- loader facts ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MachineLoad:
+class MachineLoad(Record):
     """The failing extension resolved by the loader model of the failure's own machine."""
 
     extension: str          # the machine's path of the file whose load failed

@@ -13,11 +13,11 @@ protobuf and NumPy's removed aliases have rules of their own (protobuf.py, numpy
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
+from .._record import Record
 from ..facts.distributions import normalize
 from ..knowledge import load as load_table
 from ..knowledge import tables as knowledge_tables
@@ -41,8 +41,7 @@ _TRY_PIP = re.compile(r"Try: `?pip install (?P<who>" + _NAME + r") -U\b")
 _SPEC_SPLIT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>.*)$")
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(Record):
     """``who`` (at ``who_version``) requires ``dependency`` ``spec``; ``found`` is what the text says is there."""
 
     dependency: str

@@ -7,10 +7,10 @@ when a question needs them, and cached per (path, mtime).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .._record import Record, field
 from .system import System
 
 if TYPE_CHECKING:  # packaging loads only when a rule needs requirements
@@ -25,8 +25,7 @@ def normalize(name: str) -> str:
     return _NORMALIZE.sub("-", name).lower()
 
 
-@dataclass(frozen=True)
-class Distribution:
+class Distribution(Record):
     name: str
     version: str
     path: str          # the .dist-info / .egg-info folder
