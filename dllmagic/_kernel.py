@@ -123,11 +123,12 @@ class Extension:
         self._guard(lambda: self._on_error(exc, None), "diagnosing the failed cell")
 
     def _on_error(self, exc: BaseException, result) -> None:
+        started_at = time.time()  # wall clock, comparable with the dates of the kernel's messages
+        start = time.perf_counter()
         from .failure import failure_from_exception, is_import_failure
 
         if not is_import_failure(exc):
             return
-        start = time.perf_counter()
         failure = failure_from_exception(exc)
         if failure is None:
             return
@@ -148,7 +149,8 @@ class Extension:
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
-        self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
+        self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
+                             "started_at": started_at}
 
     # -- installers (%pip, !pip ...) ---------------------------------------------------------------
     # A failing ``%pip install`` raises nothing (IPython stores the exit status in ``_exit_code``), so the
