@@ -10,10 +10,14 @@ Each repetition starts a fresh kernel (the interpreter running this script, with
 ``%load_ext dllmagic`` and then the failing import, and records:
 
 - ``hook``: the time the post_run_cell hook took, as the hook measures it itself (``hook_timings``:
-  diagnosis, native engine included, then display);
+  diagnosis, from the hook's first line, the failure parser's import and the native engine included,
+  then display);
 - ``error_to_report``: from the kernel's ``error`` message to its report (``display_data`` with the
   dllmagic report), both stamped by the kernel (the message headers' ``date``): what the user waits
   for once the traceback is shown;
+- ``before_hook``: from the ``error`` message to the hook's first line (the hook's ``started_at``, the
+  same wall clock): IPython's own work between the two, which dllmagic does not run (IPython 9 formats
+  the traceback a second time, for its history, before post_run_cell);
 - ``cell``: the whole failed cell as the client sees it (execute request to idle), the import included.
 
 The kernel is fresh each time, so the first failure's figures are a first (cold) report: the report's
@@ -96,8 +100,11 @@ def failed_cell(kc, code: str) -> dict:
     out, _ = run_cell(kc, "from dllmagic._kernel import extension_for as _e; import json as _j;"
                           "print(_j.dumps(_e(get_ipython()).hook_timings))")
     hook = json.loads("".join(m["content"].get("text", "") for m in out if m["msg_type"] == "stream"))
-    return {"hook_s": hook["diagnose"] + hook["display"], "hook_diagnose_s": hook["diagnose"],
-            "hook_display_s": hook["display"], "error_to_report_s": _date(report) - _date(error), "cell_s": cell}
+    out = {"hook_s": hook["diagnose"] + hook["display"], "hook_diagnose_s": hook["diagnose"],
+           "hook_display_s": hook["display"], "error_to_report_s": _date(report) - _date(error), "cell_s": cell}
+    if "started_at" in hook:  # (a dllmagic older than this script has no start time)
+        out["before_hook_s"] = hook["started_at"] - _date(error)
+    return out
 
 
 def one_report(folder: Path) -> dict:
@@ -177,9 +184,12 @@ def main(argv=None) -> int:
         r = one_report(folder)
         runs.append(r)
         for label, p in (("first", ""), ("second", "warm_")):
+            before = (f", IPython before the hook {r[p + 'before_hook_s'] * 1000:.1f} ms"
+                      if p + "before_hook_s" in r else "")
             print(f"run {i + 1}, {label} failure: hook {r[p + 'hook_s'] * 1000:.1f} ms (diagnosis "
                   f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}), "
-                  f"error to report {r[p + 'error_to_report_s'] * 1000:.1f} ms, cell {r[p + 'cell_s'] * 1000:.0f} ms")
+                  f"error to report {r[p + 'error_to_report_s'] * 1000:.1f} ms{before}, "
+                  f"cell {r[p + 'cell_s'] * 1000:.0f} ms")
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
     print("medians: " + ", ".join(f"{k} {v * 1000:.1f} ms" for k, v in med.items()))
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} {os.getloadavg()[2]:.2f}")

@@ -123,11 +123,12 @@ class Extension:
         self._guard(lambda: self._on_error(exc, None), "diagnosing the failed cell")
 
     def _on_error(self, exc: BaseException, result) -> None:
+        started_at = time.time()  # wall clock, comparable with the dates of the kernel's messages
+        start = time.perf_counter()
         from .failure import failure_from_exception, is_import_failure
 
         if not is_import_failure(exc):
             return
-        start = time.perf_counter()
         failure = failure_from_exception(exc)
         if failure is None:
             return
@@ -148,7 +149,8 @@ class Extension:
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
-        self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start)}
+        self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
+                             "started_at": started_at}
 
     # -- installers (%pip, !pip ...) ---------------------------------------------------------------
     # A failing ``%pip install`` raises nothing (IPython stores the exit status in ``_exit_code``), so the
@@ -192,10 +194,8 @@ class Extension:
         report = explain(text)  # the installer signatures, as `dlldoctor explain` reads a pasted output
         if report.failure is None or not report.findings:
             return  # nothing recognised: the installer's own message stands alone
-        import dataclasses
-
         note = f"from what this cell's installer printed (exit status {status})"
-        self.display(dataclasses.replace(report, notes=(note,) + tuple(report.notes)),
+        self.display(report.replace(notes=(note,) + tuple(report.notes)),
                      compact=self.level == "compact")
 
     def _cell_id(self):
@@ -281,7 +281,6 @@ class Extension:
             return
         # In a kernel the re-run happens beside it (it may take seconds, and %load_ext may run while the
         # kernel starts): the record's report now, brought up to date in place when the child is done.
-        import dataclasses
         import threading
         import uuid
 
@@ -289,7 +288,7 @@ class Extension:
         note = (f"re-running `import {previous.importing}` in a child process to read what its native code "
                 f"printed before the crash; this report is updated in place when that is done")
         display_id = f"dllmagic-crash-{uuid.uuid4().hex}"
-        self.display(dataclasses.replace(first, notes=(note,) + tuple(first.notes)), display_id=display_id)
+        self.display(first.replace(notes=(note,) + tuple(first.notes)), display_id=display_id)
         parent = publisher.parent_header
         self._recheck = threading.Thread(target=self._recheck_crash, name="dllmagic-crash-recheck", daemon=True,
                                          args=(previous, timeout, display_id, parent))

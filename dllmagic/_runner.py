@@ -32,9 +32,9 @@ import tempfile
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
+from ._record import Record
 from .model import Fix, Report
 
 __all__ = [
@@ -84,8 +84,7 @@ class RunRefused(Exception):
     """The fix may not run from a button; the message is a full sentence saying why."""
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(Record):
     """The result of importing the module in a fresh child process."""
 
     module: str

@@ -35,9 +35,7 @@ def _expected_environment(system: System, interpreter, user_ns, history):
     expected = expected_environment(system, interpreter, user_ns=user_ns, history=history)
     if expected is not None and expected.kernelspec:
         # The kernelspec has a field of its own: one row for it, not a second one among the evidence.
-        import dataclasses
-
-        expected = dataclasses.replace(expected, evidence=tuple(
+        expected = expected.replace(evidence=tuple(
             e for e in expected.evidence if not (e.fact == "notebook kernelspec" and e.value == expected.kernelspec)))
     return expected
 
@@ -276,8 +274,6 @@ def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], wh
                   previous_run: bool = False) -> Failure:
     """A process that died: its stderr (or the crash recorder's file) read by the same signatures as a live
     exception, so OMP #15, an illegal instruction or a glibc abort keep their own kind and names."""
-    import dataclasses
-
     from .failure import failure_from_text
 
     text = text or ""
@@ -296,8 +292,8 @@ def crash_failure(text: str, *, module: Optional[str], signal: Optional[str], wh
     if signal == "SIGILL":
         kind = "unsupported-cpu" if parsed.kind in ("import-crashed", "unsupported-cpu") else parsed.kind
     details = tuple(parsed.details) + ((("crash_signature", parsed.signature or ""),) if previous_run else ())
-    return dataclasses.replace(
-        parsed, kind=kind, module=module or parsed.module, signal=signal or parsed.signal,
+    return parsed.replace(
+        kind=kind, module=module or parsed.module, signal=signal or parsed.signal,
         message=text[-6000:], exc_type=base.exc_type, required_by=parsed.required_by or where,
         signature="previous-run" if previous_run else parsed.signature, details=details)
 

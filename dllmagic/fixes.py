@@ -6,8 +6,6 @@ platform. Nothing here ever joins error text into a shell line.
 """
 from __future__ import annotations
 
-import dataclasses
-
 import hashlib
 import re
 import unicodedata
@@ -355,7 +353,7 @@ def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:
     cell = f"# Kernel > Change Kernel... > {shown}   (kernelspec: {name})"
     fix = make("kernel-switch", f"Switch this notebook to the kernel '{shown}'", cell=cell, argv=None,
                restart=True, risk="low")
-    return dataclasses.replace(fix, kernel=name)   # the front end switches to this name, never to cell text
+    return fix.replace(kernel=name)   # the front end switches to this name, never to cell text
 
 
 def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bool) -> Fix:

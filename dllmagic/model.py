@@ -6,10 +6,9 @@ Nothing here imports anything of ours; the report's JSON Schema
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
 from typing import Any, Optional, Tuple
 
-from ._record import Record
+from ._record import Record, field
 
 SCHEMA_VERSION = "1.0"
 
@@ -43,8 +42,7 @@ FIX_KINDS = (
 RISKS = ("low", "medium", "high")
 
 
-@dataclass(frozen=True)
-class Evidence:
+class Evidence(Record):
     """One fact the diagnosis rests on, and where it came from (a path, variable or file)."""
 
     fact: str
@@ -52,8 +50,7 @@ class Evidence:
     source: str = ""
 
 
-@dataclass(frozen=True)
-class Fix:
+class Fix(Record):
     """A remediation. ``cell`` is the exact notebook cell; ``argv`` the exact command, or None."""
 
     id: str
@@ -68,8 +65,7 @@ class Fix:
     kernel: str = ""
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(Record):
     kind: str
     cause: str
     summary: str
@@ -79,8 +75,7 @@ class Finding:
     docs: str = ""
 
 
-@dataclass(frozen=True)
-class Interpreter:
+class Interpreter(Record):
     """The Python that runs (or would run) the import."""
 
     executable: str
@@ -100,8 +95,7 @@ class Interpreter:
     translated: Optional[bool] = None
 
 
-@dataclass(frozen=True)
-class ExpectedEnvironment:
+class ExpectedEnvironment(Record):
     """The environment the notebook (or user) expects the import to run in."""
 
     description: str
@@ -110,8 +104,7 @@ class ExpectedEnvironment:
     evidence: Tuple[Evidence, ...] = ()
 
 
-@dataclass(frozen=True)
-class Failure:
+class Failure(Record):
     """An import failure as plain data: what failed, which file, which names the text carries."""
 
     kind: str
@@ -135,8 +128,7 @@ class Failure:
         return (self.kind, self.module, self.exc_type, self.message)
 
 
-@dataclass(frozen=True)
-class Report:
+class Report(Record):
     target: str
     ok: bool
     interpreter: Optional[Interpreter]

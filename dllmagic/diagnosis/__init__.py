@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .._record import Record
 from ..facts.distributions import DistributionIndex
 from ..facts.system import System
 from ..model import Failure, Finding, Interpreter
@@ -112,8 +113,7 @@ def rule_prototype(ctx: Context) -> Iterable[Finding]:
     return ()
 
 
-@dataclass(frozen=True)
-class _Registered:
+class _Registered(Record):
     func: RuleFunc
     kinds: Optional[Tuple[str, ...]]
     name: str
@@ -193,11 +193,9 @@ def run_rules(ctx: Context) -> List[Finding]:
     if not findings and ctx.failure is not None:
         findings = [_fallback(ctx)]
     if findings and ctx.supporting:
-        import dataclasses
-
         top = findings[0]
         extra = tuple(e for e in ctx.supporting if e not in top.evidence)
-        findings[0] = dataclasses.replace(top, evidence=tuple(top.evidence) + extra)
+        findings[0] = top.replace(evidence=tuple(top.evidence) + extra)
     return findings
 
 

@@ -10,10 +10,10 @@ never by importing it: ``torch/version.py`` (``cuda = '12.1'``) and TensorFlow's
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional
 
 from .. import fixes
+from .._record import Record
 from ..facts import hardware
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
@@ -25,8 +25,7 @@ __all__ = ["FrameworkBuild", "framework_build", "gpu_evidence"]
 _BUILD_FILES = {"torch": ("torch", "version.py"), "tensorflow": ("tensorflow", "python", "platform", "build_info.py")}
 
 
-@dataclass(frozen=True)
-class FrameworkBuild:
+class FrameworkBuild(Record):
     package: str
     version: Optional[str]
     cuda: Optional[str]

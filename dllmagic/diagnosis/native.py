@@ -23,10 +23,11 @@ each library was searched for and found; without it (or from a pasted text) the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
+from .._record import Record
+from .._regex import LazyRegex
 from ..knowledge import tables as knowledge_tables
 from ..model import Evidence, Finding, Fix
 from . import Context, docs_for, rule, strict_mode
@@ -40,19 +41,18 @@ CAUSES = ("missing-system-library", "missing-vendored-library", "library-not-fou
           "executable-stack-refused", "static-tls-exhausted")
 
 #: auditwheel / delocate give bundled copies a hash suffix (libgfortran-040039e1.so.5.0.0).
-_HASHED = re.compile(r"-[0-9a-f]{8}\.(?:so|dylib)")
+_HASHED = LazyRegex(r"-[0-9a-f]{8}\.(?:so|dylib)")
 #: Where a Linux machine keeps its libstdc++ / libc copies, besides the environment's own lib folder.
 _SYSTEM_LIB_FOLDERS = ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu",
                        "/usr/lib64", "/lib64", "/usr/local/lib64", "/usr/local/lib", "/usr/lib")
 #: Namespaces of mangled C++ symbols → the distribution whose library defines them.
 SYMBOL_OWNERS = {"_ZN3c10": "torch", "_ZN2at": "torch", "_ZN5torch": "torch", "_ZN6caffe2": "torch",
                  "_ZN10tensorflow": "tensorflow", "_ZN4absl": "tensorflow", "_ZN6google8protobuf": "protobuf"}
-_CPYTHON_TAG = re.compile(r"cpython-(\d)(\d+)|python(\d)\.?(\d+)(?:\.dll|/)|/lib/python(\d)\.(\d+)/")
+_CPYTHON_TAG = LazyRegex(r"cpython-(\d)(\d+)|python(\d)\.?(\d+)(?:\.dll|/)|/lib/python(\d)\.(\d+)/")
 
 
 # -- loader facts ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class MachineLoad:
+class MachineLoad(Record):
     """The failing extension resolved by the loader model of the failure's own machine."""
 
     extension: str          # the machine's path of the file whose load failed
@@ -242,7 +242,7 @@ def missing_library(ctx: Context) -> Iterable[Finding]:
 
 
 #: Sonames only glibc provides: no glibc-based Linux lacks them, so a build for glibc runs on another C library.
-_GLIBC_SONAME = re.compile(r"^(?:ld-linux(?:-[\w\-]+)?\.so\.\d|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2"
+_GLIBC_SONAME = LazyRegex(r"^(?:ld-linux(?:-[\w\-]+)?\.so\.\d|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2"
                            r"|librt\.so\.1|libresolv\.so\.2|libutil\.so\.1|libnsl\.so\.1)$")
 
 
@@ -265,7 +265,7 @@ def _glibc_build_on_musl(ctx: Context, library: str, requirer: Optional[str], ev
 
 
 #: Homebrew's prefixes (Apple silicon, Intel): a file under PREFIX/opt/FORMULA or PREFIX/Cellar/FORMULA.
-_HOMEBREW_PATH = re.compile(r"^(?:/opt/homebrew|/usr/local|/home/linuxbrew/\.linuxbrew)/(?:opt|Cellar)/"
+_HOMEBREW_PATH = LazyRegex(r"^(?:/opt/homebrew|/usr/local|/home/linuxbrew/\.linuxbrew)/(?:opt|Cellar)/"
                             r"(?P<formula>[a-z0-9][a-z0-9@._+\-]{0,80})/")
 
 
@@ -600,7 +600,7 @@ def _libstdcxx(ctx: Context, version: str, found: str, requirer: str,
                   evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("symbol-version", cause))
 
 
-_CONDA_PREFIX = re.compile(r"^(?P<prefix>(?:/\S*?)?/(?:envs/[^/]+|(?:ana|mini)conda\d?|miniforge\d?|mambaforge|"
+_CONDA_PREFIX = LazyRegex(r"^(?P<prefix>(?:/\S*?)?/(?:envs/[^/]+|(?:ana|mini)conda\d?|miniforge\d?|mambaforge|"
                            r"micromamba|opt/conda))/lib/python\d")
 
 

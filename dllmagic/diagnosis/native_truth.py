@@ -28,9 +28,9 @@ of a (kind, cause) pair, so a main finding of the same cause replaces it.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Iterable, Optional, Tuple
 
+from .._record import Record
 from ..model import Evidence, Finding
 from . import Context, docs_for, rule
 
@@ -44,8 +44,7 @@ _CAUSE = {"missing-shared-library": "library-not-found", "missing-symbol": "symb
 SOURCE = "ld.so (LD_DEBUG=libs,files,versions, import re-run in a child process)"
 
 
-@dataclass(frozen=True)
-class NativeGroundTruth:
+class NativeGroundTruth(Record):
     """The traced import beside the emulation, ready to be evidence."""
 
     #: The :class:`~dllmagic.facts.native.ldtrace.Comparison`, or None when no trace could be had.

@@ -13,11 +13,12 @@ protobuf and NumPy's removed aliases have rules of their own (protobuf.py, numpy
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Iterable, List, Optional, Tuple
 
 from .. import fixes
+from .._record import Record
+from .._regex import LazyRegex
 from ..facts.distributions import normalize
 from ..knowledge import load as load_table
 from ..knowledge import tables as knowledge_tables
@@ -30,19 +31,18 @@ __all__ = ["Pin", "pin_from_failure"]
 _OWN_RULES = ("protobuf-descriptors-created-directly", "numpy-removed-attribute")
 _NAME = r"[A-Za-z0-9][\w.\-]*"
 #: pkg_resources: (dist version (location), Requirement.parse('spec'), {'who', ...})
-_PKG_RESOURCES = re.compile(
+_PKG_RESOURCES = LazyRegex(
     r"(?:VersionConflict: |^)\((?P<dep>" + _NAME + r") (?P<version>[\w.+!]+) \([^)]*\), Requirement\.parse\("
     r"['\"](?P<spec>[^'\"]+)['\"]\)(?:, \{(?P<who>[^}]*)\})?\)")
 #: the lines of pip's warning / pip check, all of them (a text may hold several).
-_PIP_LINE = re.compile(
+_PIP_LINE = LazyRegex(
     r"^[ \t]{0,40}(?P<who>" + _NAME + r") (?P<who_version>[\w.+!]+) (?:requires|has requirement) (?P<spec>[^\n]+?), "
     r"but you(?:'ll)? have (?P<dep>" + _NAME + r") (?P<version>[\w.+!]+?)(?: which is incompatible)?\.?[ \t]*$", re.M)
-_TRY_PIP = re.compile(r"Try: `?pip install (?P<who>" + _NAME + r") -U\b")
-_SPEC_SPLIT = re.compile(r"^\s*(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>.*)$")
+_TRY_PIP = LazyRegex(r"Try: `?pip install (?P<who>" + _NAME + r") -U\b")
+_SPEC_SPLIT = LazyRegex(r"^\s*(?P<name>[A-Za-z0-9][\w.\-]*)\s*(?:\[[^\]]*\])?\s*(?P<spec>.*)$")
 
 
-@dataclass(frozen=True)
-class Pin:
+class Pin(Record):
     """``who`` (at ``who_version``) requires ``dependency`` ``spec``; ``found`` is what the text says is there."""
 
     dependency: str

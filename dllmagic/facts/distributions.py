@@ -7,10 +7,10 @@ when a question needs them, and cached per (path, mtime).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from email.parser import HeaderParser
 from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .._record import Record, field
 from .system import System
 
 if TYPE_CHECKING:  # packaging loads only when a rule needs requirements
@@ -25,8 +25,7 @@ def normalize(name: str) -> str:
     return _NORMALIZE.sub("-", name).lower()
 
 
-@dataclass(frozen=True)
-class Distribution:
+class Distribution(Record):
     name: str
     version: str
     path: str          # the .dist-info / .egg-info folder
@@ -89,21 +88,41 @@ class Distribution:
         """The file paths RECORD (or egg-info's installed-files.txt) lists, relative to the site folder."""
         text = self._read("RECORD")
         if text is not None:
-            return [line.split(",", 1)[0].strip('"') for line in text.splitlines() if line.strip()]
+            return self._record_entries(text)
         text = self._read("installed-files.txt")
         if text is not None:
             base = self.system.pathmod.basename(self.path)
             return [self.system.pathmod.normpath(base + "/" + line.strip()) for line in text.splitlines() if line.strip()]
         return []
 
+    @staticmethod
+    def _record_entries(text: str) -> List[str]:
+        return [line.split(",", 1)[0].strip('"') for line in text.splitlines() if line.strip()]
+
     def top_level(self) -> Tuple[str, ...]:
         """Top-level import names this distribution provides."""
+        return self._top_level_of(self._read("top_level.txt"))
+
+    def provides(self, top: str) -> bool:
+        """Whether ``top`` is one of :meth:`top_level`. Each name is a part of the file it is read from, so
+        a file without the text ``top`` is not parsed at all."""
         text = self._read("top_level.txt")
-        if text is not None:
-            names = [line.strip().replace("/", ".").split(".")[0] for line in text.splitlines() if line.strip()]
+        if text is None:
+            text = self._read("RECORD")
+            if text is None:
+                return top in self.top_level()
+            if top not in text:
+                return False
+            return top in self._top_level_of(None, text)
+        return top in text and top in self._top_level_of(text)
+
+    def _top_level_of(self, top_level_txt: Optional[str], record_text: Optional[str] = None) -> Tuple[str, ...]:
+        if top_level_txt is not None:
+            names = [line.strip().replace("/", ".").split(".")[0] for line in top_level_txt.splitlines()
+                     if line.strip()]
             return tuple(dict.fromkeys(n for n in names if n))
         names: List[str] = []
-        for entry in self.record():
+        for entry in (self.record() if record_text is None else self._record_entries(record_text)):
             first = entry.replace("\\", "/").split("/", 1)[0]
             if not first or first.startswith("..") or first.endswith((".dist-info", ".egg-info", ".data")):
                 continue
@@ -144,6 +163,7 @@ class DistributionIndex:
         self.paths = [p for p in paths if p]
         self._all: Optional[List[Distribution]] = None
         self._top: Optional[Dict[str, List[Distribution]]] = None
+        self._providers: Dict[str, List[Distribution]] = {}   # per name, until the whole table is made
         self.notes: List[str] = []
 
     @classmethod
@@ -187,21 +207,40 @@ class DistributionIndex:
         found = self.by_name(name)
         return found[0] if found else None
 
+    #: Names looked up one by one (each a substring scan of every distribution's top_level.txt or RECORD,
+    #: parsing only those that hold the name) before the whole name -> distributions table is made.
+    _NAMES_BEFORE_TABLE = 4
+
     def providing(self, import_name: str) -> List[Distribution]:
         """Distributions whose files provide the top-level import name."""
         top = import_name.split(".")[0]
+        if self._top is None and (top in self._providers or len(self._providers) < self._NAMES_BEFORE_TABLE):
+            found = self._providers.get(top)
+            if found is None:
+                found = self._providers[top] = []
+                for dist in self.all():
+                    try:
+                        if dist.provides(top):
+                            found.append(dist)
+                    except Exception as exc:  # unreadable metadata is a note, not a failure
+                        self._note(f"could not read {dist.path}: {exc}")
+            return list(found)
         if self._top is None:
             table: Dict[str, List[Distribution]] = {}
             for dist in self.all():
                 try:
                     names: Iterable[str] = dist.top_level()
                 except Exception as exc:  # unreadable metadata is a note, not a failure
-                    self.notes.append(f"could not read {dist.path}: {exc}")
+                    self._note(f"could not read {dist.path}: {exc}")
                     continue
                 for name in names:
                     table.setdefault(name, []).append(dist)
             self._top = table
         return list(self._top.get(top, []))
+
+    def _note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def duplicates(self) -> Dict[str, List[Distribution]]:
         groups: Dict[str, List[Distribution]] = {}

@@ -9,9 +9,9 @@ Nothing here loads a library, runs nvidia-smi or imports a GPU framework.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import FrozenSet, List, Optional, Sequence, Tuple
 
+from .._record import Record
 from .system import System
 
 __all__ = [
@@ -32,8 +32,7 @@ _TOOLKIT_FOLDERS = ("/usr/local/cuda/lib64", "/usr/local/cuda/targets/x86_64-lin
                     "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/opt/cuda/lib64")
 
 
-@dataclass(frozen=True)
-class CpuFacts:
+class CpuFacts(Record):
     flags: FrozenSet[str]
     model: str
     source: str
@@ -42,20 +41,17 @@ class CpuFacts:
         return feature.lower() in self.flags
 
 
-@dataclass(frozen=True)
-class DriverFacts:
+class DriverFacts(Record):
     version: str
     source: str
 
 
-@dataclass(frozen=True)
-class GpuDevice:
+class GpuDevice(Record):
     model: str
     source: str
 
 
-@dataclass(frozen=True)
-class VisibleLibrary:
+class VisibleLibrary(Record):
     path: str
     component: str        # "CUDA runtime", "cuDNN" ... from knowledge/cuda_libraries.json
     version: str          # "12.x", "8.x", "10.1"

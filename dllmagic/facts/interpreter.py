@@ -7,9 +7,9 @@ import os
 import signal as _signal
 import subprocess
 import sys
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .._record import Record, field
 from ..model import Interpreter
 from . import _probe
 
@@ -91,8 +91,7 @@ def interpreter_from_facts(facts: Dict[str, Any], source: str = "sys") -> Interp
     )
 
 
-@dataclass(frozen=True)
-class ProbeResult:
+class ProbeResult(Record):
     """What a probe of an interpreter (and optionally a child import) reported."""
 
     facts: Dict[str, Any]

@@ -7,16 +7,15 @@ half for a maps text captured elsewhere.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import List, Optional, Sequence, Tuple
 
+from .._record import Record
 from .system import System
 
 __all__ = ["LoadedRuntime", "parse_maps", "openmp_runtimes_loaded", "owner_of"]
 
 
-@dataclass(frozen=True)
-class LoadedRuntime:
+class LoadedRuntime(Record):
     path: str
     runtime_id: str        # knowledge/openmp_runtimes.json id: intel, llvm, gnu, msvc
     runtime: str           # its name in words

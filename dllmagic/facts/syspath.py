@@ -12,9 +12,9 @@ Reads files through a :class:`~dllmagic.facts.system.System` only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
+from .._record import Record
 from ..model import Interpreter
 from .environments import site_listing
 from .system import System
@@ -28,8 +28,7 @@ SITE_KINDS = ("site", "user-site", "foreign-user-site", "foreign-site", "pth", "
 _EXT = re.compile(r"^(?P<stem>[A-Za-z_][\w]*)(?P<tail>\.[\w.-]*)?\.(?P<ext>py|pyc|so|pyd)$")
 
 
-@dataclass(frozen=True)
-class PathEntry:
+class PathEntry(Record):
     index: int
     path: str               # as written in sys.path ('' is the current folder)
     resolved: str           # '' replaced by the working folder
@@ -39,8 +38,7 @@ class PathEntry:
     python_version: Optional[str] = None   # the X.Y the path is made for, when its name says so
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(Record):
     """A file or folder on sys.path that ``import top`` could load."""
 
     entry: PathEntry

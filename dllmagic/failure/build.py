@@ -7,6 +7,7 @@ import re
 from itertools import islice
 from typing import Dict, List, Optional, Sequence, Tuple
 
+from .._regex import LazyRegex
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
@@ -14,7 +15,7 @@ from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_pa
                       frozen_module, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
-_TRIED_ITEM = re.compile(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
+_TRIED_ITEM = LazyRegex(r"""'(?P<path>[^'\n]+)'(?:\s*\((?P<reason>(?:[^()\n]|\((?:[^()\n]|\([^()\n]*\))*\))*)\)?)?""")
 
 
 def _tried_list(text: str, around: int) -> List[Tuple[str, str]]:
@@ -61,21 +62,21 @@ def _cudnn_version(value: str) -> str:
 
 
 _TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudnn_version}
-_REQUIREMENT = re.compile(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
+_REQUIREMENT = LazyRegex(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 
 #: A quoted file name of a native library in a line of code ("C:\\sdk\\CUESDK.x64_2013.dll", '/libED.so').
-_LIBRARY_LITERAL = re.compile(r"""["'](?:[^"'\n]{0,1024}[\\/])?(?P<name>[\w+\-][\w.+\-]{0,200}\.(?:dll|pyd|dylib|so(?:\.\d{1,6}){0,4}))["']""",
+_LIBRARY_LITERAL = LazyRegex(r"""["'](?:[^"'\n]{0,1024}[\\/])?(?P<name>[\w+\-][\w.+\-]{0,200}\.(?:dll|pyd|dylib|so(?:\.\d{1,6}){0,4}))["']""",
                               re.IGNORECASE)
 
 
-_IPYTHON_ARROW = re.compile(r"-{1,6}> {0,2}\d{1,7} ")
+_IPYTHON_ARROW = LazyRegex(r"-{1,6}> {0,2}\d{1,7} ")
 #: A frame's file: Python's ``File "…", line N`` or IPython 8's ``File …/x.py:N``.
-_FRAME_FILE = re.compile(r"""File (?:"(?P<file>[^"\n]+)", line \d+|(?P<file2>(?:[A-Za-z]:)?[^\n:"]{1,1024}?\.py):\d+)""")
+_FRAME_FILE = LazyRegex(r"""File (?:"(?P<file>[^"\n]+)", line \d+|(?P<file2>(?:[A-Za-z]:)?[^\n:"]{1,1024}?\.py):\d+)""")
 
 
 #: A loader call given a library's file name: ctypes.CDLL("x.dll"), WinDLL('x'), cdll.LoadLibrary(…), ffi.dlopen(…).
-_LOADER_CALL = re.compile(r"""\b(?:CDLL|WinDLL|OleDLL|PyDLL|LoadLibrary(?:Ex)?W?|dlopen)\(\s*[rbu]?(?=["'])""")
+_LOADER_CALL = LazyRegex(r"""\b(?:CDLL|WinDLL|OleDLL|PyDLL|LoadLibrary(?:Ex)?W?|dlopen)\(\s*[rbu]?(?=["'])""")
 
 
 def _library_in_code(text: str, pos: int) -> Optional[str]:
@@ -335,7 +336,7 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
 _WINDOWS_CODE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "architecture-mismatch",
                                  "native-init-failed"})
 
-_SIBLING_IMPORT = re.compile(r"^[ \t]*(?:-{1,6}> {0,2}\d{1,7} {1,8})?from \.{1,8} import (?P<name>[A-Za-z_]\w*)[ \t]*$",
+_SIBLING_IMPORT = LazyRegex(r"^[ \t]*(?:-{1,6}> {0,2}\d{1,7} {1,8})?from \.{1,8} import (?P<name>[A-Za-z_]\w*)[ \t]*$",
                              re.MULTILINE)
 
 

@@ -37,54 +37,56 @@ import html
 import re
 from typing import List
 
+from .._regex import LazyRegex
+
 #: Characters of pasted text examined: a quarter from the head, the rest from the tail.
 MAX_TEXT = 256_000
 
-_CSI = re.compile(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
-_OSC = re.compile(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
-_ESC_OTHER = re.compile(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
-_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
-_SMART_QUOTES = re.compile("[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032]")
+_CSI = LazyRegex(r"\x1b\[[0-9;:?<=>]{0,64}[ -/]{0,4}[@-~]")
+_OSC = LazyRegex(r"\x1b\][^\x07\x1b]{0,4096}(?:\x07|\x1b\\)?")
+_ESC_OTHER = LazyRegex(r"\x1b[@-Z\\-_]?|\x9b[0-9;?]{0,64}[@-~]")
+_ENTITY = LazyRegex(r"&(?:lt|gt|amp|quot|apos|nbsp|#\d{1,7}|#x[0-9a-fA-F]{1,6});")
+_SMART_QUOTES = LazyRegex("[\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u2032]")
 _SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
                                   "\u201c": '"', "\u201d": '"', "\u201e": '"'})
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_ESCAPED_NEWLINE = re.compile(r"\\n(?=[ \t]+\S)")
+_CONTROL = LazyRegex(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_ESCAPED_NEWLINE = LazyRegex(r"\\n(?=[ \t]+\S)")
 #: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
-_PROMPT = re.compile(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
+_PROMPT = LazyRegex(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
 #: timestamp of a CI log ("2024-05-01T10:00:00.1234567Z ") or of Python's logging ("2024-05-01 10:00:00,123
 #: ERROR "; a level with a colon, pip's "ERROR: ", is the message's own), BuildKit's step and time ("#8 12.34 ").
 #: Group 1 is what must be the same on the lines (the service's name); the rest of the match goes too.
-_LOG_PREFIX = re.compile(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
+_LOG_PREFIX = LazyRegex(r"^(?:([\w.\-]{1,100})[ \t]{0,40}\| ?"
                          r"|\[?()\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:[.,]\d{1,9})?Z?\]?"
                          r"(?:[ \t]{1,4}(?:-[ \t]{1,4})?\[?(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|FATAL|TRACE)\]?)?"
                          r"(?: |$)"
                          r"|(#\d{1,5}) \d{1,6}\.\d{1,3}(?: |$)"
                          r"|[ \t]{0,8}()\d{1,6}\.\d{1,3}(?:[ \t]+|$))")   # BuildKit's seconds, the step cut off
 #: pytest's report of a failed test: "E   " before the error's lines, ">" at the line that raised.
-_PYTEST_ERROR = re.compile(r"^E(?=   )", re.MULTILINE)
-_PYTEST_MARK = re.compile(r"^>(?=   )", re.MULTILINE)
+_PYTEST_ERROR = LazyRegex(r"^E(?=   )", re.MULTILINE)
+_PYTEST_MARK = LazyRegex(r"^>(?=   )", re.MULTILINE)
 
 #: Line starts that begin something new: never joined to the line before.
-_STRUCTURAL = re.compile(
+_STRUCTURAL = LazyRegex(
     r"^(?:Traceback \(|File \"|During handling|The above exception|-{5,}|-{1,4}> ?\d|Cell In\[|In \[|Out\[|>>>"
     r"|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning|Exit)\b|ERROR:|WARNING:|Note:|note:|hint:|\[notice\]"
     # dyld's lines under "Library not loaded" / "Symbol not found" (pasted without their indentation; dyld 2
     # ends with " in FILE"), and OpenMP's
     r"|Referenced from:|Expected in:|Reason:|Did find:|OMP: | in /)")
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
+_EXCEPTION_LINE = LazyRegex(r"^[A-Za-z_][\w.]{0,200}(?:Error|Exception)\b:? ")
 #: A Markdown quote's marks before a line ("> ", "> > "); a REPL's ">>> " is none.
-_QUOTE_MARKS = re.compile(r"^(?:>[ \t])+")
-_CONTINUATION = re.compile(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
-_FILE_END = re.compile(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
+_QUOTE_MARKS = LazyRegex(r"^(?:>[ \t])+")
+_CONTINUATION = LazyRegex(r"^[\w.+\-\\/]{1,512}(?=$|[:'\")\],]|\s)")
+_FILE_END = LazyRegex(r"\.(?:so(?:\.[\w.]{1,32})?|pyd|dll|dylib|py|exe|lib|a|json|pth)$", re.IGNORECASE)
 #: What follows a message's blank line but is no part of it: a new sentence, a statement or command typed.
-_SENTENCE_START = re.compile(r"^[A-Z][a-z]{0,20}(?: [a-z]{1,20}){0,3}[ ?!.,]")
-_CODE_START = re.compile(r"^(?:import [\w.]|from [\w.]{1,200} import |\$ |pip3? |python3? |conda )")
+_SENTENCE_START = LazyRegex(r"^[A-Z][a-z]{0,20}(?: [a-z]{1,20}){0,3}[ ?!.,]")
+_CODE_START = LazyRegex(r"^(?:import [\w.]|from [\w.]{1,200} import |\$ |pip3? |python3? |conda )")
 #: A line that is only a parenthesised path or name: "(/usr/lib/python3.9/x/__init__.py)".
-_PAREN_LINE = re.compile(r"^\([^()\n]{1,1024}\)[ \t]*$")
+_PAREN_LINE = LazyRegex(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: A word of a text typed in lower case (not part of a name, a path or a file's suffix), to be looked up in
 #: the table of words with their case.
-_WORD = re.compile(r"(?<![\w.\\/\-])[a-z][a-z0-9_]{1,60}(?![\w\-])")
+_WORD = LazyRegex(r"(?<![\w.\\/\-])[a-z][a-z0-9_]{1,60}(?![\w\-])")
 #: Widths at which terminals and consoles wrap a line.
 _WRAP_WIDTHS = frozenset({79, 80, 99, 100, 119, 120, 132})
 
@@ -324,15 +326,15 @@ def _strip_log_prefix(lines: List[str]) -> List[str]:
 
 
 # Runs of blanks are matched from their first character only (the lookbehind), so a long run costs one scan.
-_FLAT_FRAME = re.compile(r'(?<![ \t])[ \t]{0,64}\bFile "(?P<file>[^"\n]{1,1024})", line (?P<line>\d{1,7}), in '
+_FLAT_FRAME = LazyRegex(r'(?<![ \t])[ \t]{0,64}\bFile "(?P<file>[^"\n]{1,1024})", line (?P<line>\d{1,7}), in '
                          r'(?P<func>[\w<>.]{1,200})')
-_FLAT_BREAK = re.compile(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call last\)|During handling of the above exception"
+_FLAT_BREAK = LazyRegex(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call last\)|During handling of the above exception"
                          r"|The above exception was the direct cause|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning): "
                          r"|Referenced from: |Expected in: |Reason: )")   # dyld's lines
 
 
 #: dyld's last line, " in /path", after "Expected in: flat namespace" or a library's path.
-_FLAT_DYLD_IN = re.compile(r"(?:(?<=namespace)|(?<=\.dylib)|(?<=\.so))[ \t]{1,64}(?=in /)")
+_FLAT_DYLD_IN = LazyRegex(r"(?:(?<=namespace)|(?<=\.dylib)|(?<=\.so))[ \t]{1,64}(?=in /)")
 
 
 def _unflatten(text: str) -> str:
@@ -345,7 +347,7 @@ def _unflatten(text: str) -> str:
                            text)
 
 
-_LINE_NUMBER = re.compile(r"^[ \t]{0,8}(\d{1,7})(?:[ \t]{1,4}|: |\| ?|$)")
+_LINE_NUMBER = LazyRegex(r"^[ \t]{0,8}(\d{1,7})(?:[ \t]{1,4}|: |\| ?|$)")
 
 
 def _strip_line_numbers(lines: List[str]) -> List[str]:

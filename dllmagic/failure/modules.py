@@ -4,10 +4,12 @@ from __future__ import annotations
 import re
 from typing import List, Optional, Tuple
 
+from .._regex import LazyRegex
+
 _SITE_DIRS = {"site-packages", "dist-packages"}
 _LIB_DIRS = {"lib", "lib64", "libs", ".libs", ".dylibs", "bin", "dlls", "_libs", "binaries"}
-_IDENT = re.compile(r"^[A-Za-z_]\w*$")
-_EXT_SUFFIX = re.compile(r"\.(?:cpython-\d+\w*|abi3|pypy\d*\w*|cp\d+\w*)(?:-[\w-]+)?\.(?:so|pyd)$|\.pyd$", re.I)
+_IDENT = LazyRegex(r"^[A-Za-z_]\w*$")
+_EXT_SUFFIX = LazyRegex(r"\.(?:cpython-\d+\w*|abi3|pypy\d*\w*|cp\d+\w*)(?:-[\w-]+)?\.(?:so|pyd)$|\.pyd$", re.I)
 
 
 def _split_path(path: str) -> List[str]:
@@ -68,14 +70,14 @@ def module_from_path(path: str) -> Optional[str]:
 
 #: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too)
 #: and pytest's ``x.py:N: in f``.
-_FRAME_HEADER = re.compile(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
+_FRAME_HEADER = LazyRegex(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
                            r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S)""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
-_CODE_PREFIX = re.compile(r"""(?:-+>\s*\d+\s+|\d+\s+(?=\S))""")
+_CODE_PREFIX = LazyRegex(r"""(?:-+>\s*\d+\s+|\d+\s+(?=\S))""")
 #: The call form is read from a line's start only (its lookbehind): no scan of 300 characters from every position.
-_IMPORT_STMT = re.compile(
+_IMPORT_STMT = LazyRegex(
     r"""(?:from\s+(?P<from>\.*[\w.]*)\s+import\s+\(?\s*(?P<names>[A-Za-z_]\w*)?"""
     r"""|import\s+(?P<imp>[A-Za-z_][\w.]*)"""
     r"""|(?<![^\n])[^\n]{0,300}?\b(?:import_module|__import__|load_module|load_dynamic|_load_library|load_library)\(\s*["'](?P<call>\.?[\w.]+)["']"""
@@ -103,11 +105,11 @@ def _package_of_file(path: str) -> Optional[str]:
 
 
 #: Python code given on a command line: python -c "import x", py -3.8 -c"import x", python3 -c 'from a import b'.
-_COMMAND_PYTHON = re.compile(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
-_STATEMENT = re.compile(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
+_COMMAND_PYTHON = LazyRegex(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
+_STATEMENT = LazyRegex(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
                         r"\(?\s*(?P<names>[A-Za-z_]\w*))")
 #: A line that raises: the exception line of a traceback, or its start.
-_RAISES = re.compile(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
+_RAISES = LazyRegex(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
 
 
 def _package_from_frames(path: str, packages: set) -> Optional[str]:
@@ -229,7 +231,7 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
     return found
 
 
-_NEXT_EXCEPTION = re.compile(r"^\S.*?(?:Error|Exception)\b.*?:", re.MULTILINE)
+_NEXT_EXCEPTION = LazyRegex(r"^\S.*?(?:Error|Exception)\b.*?:", re.MULTILINE)
 
 
 def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
@@ -249,7 +251,7 @@ def _traceback_imports(text: str, pos: int, end: int) -> List[Tuple[str, str]]:
 
 #: A frame of a frozen app's (PyInstaller's) importer, then the module it executes, named by a relative path
 #: (Python's frames or IPython's, ``File cv2\\__init__.py:5, in <module>``).
-_FROZEN_IMPORTER = re.compile(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\.py"?(?:, line |:)\d+, in exec_module[ \t]*\r?\n'
+_FROZEN_IMPORTER = LazyRegex(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\.py"?(?:, line |:)\d+, in exec_module[ \t]*\r?\n'
                               r'(?:[ \t]*\r?\n)?[ \t]*File "?(?P<file>[\w.\\/-]{1,1024}?)\.py"?(?:, line |:)\d+, in <module>',
                               re.MULTILINE)
 
@@ -268,13 +270,13 @@ def frozen_module(text: str, pos: int) -> Optional[str]:
 
 
 #: faulthandler's dump ("most recent call first"): ``  File "/…/torch/__init__.py", line 81 in <module>``.
-_FAULT_FRAME = re.compile(r'^[ \t]*File "(?P<file>[^"\n]{1,1024})", line \d+ in <module>[ \t]*$', re.MULTILINE)
+_FAULT_FRAME = LazyRegex(r'^[ \t]*File "(?P<file>[^"\n]{1,1024})", line \d+ in <module>[ \t]*$', re.MULTILINE)
 #: An import typed (or pasted) as its own line, not indented: the code a user shows before a crash.
-_TYPED_IMPORT = re.compile(r"^(?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))",
+_TYPED_IMPORT = LazyRegex(r"^(?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))",
                            re.MULTILINE)
 
 #: ``python -c "import torch"`` (or ``-c 'from x import y'``), the command a shell says crashed.
-_COMMAND_IMPORT = re.compile(r"""-c\s{1,8}["'](?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b"""
+_COMMAND_IMPORT = LazyRegex(r"""-c\s{1,8}["'](?:from\s+(?P<from>[A-Za-z_][\w.]{0,200})\s+import\b"""
                              r"""|import\s+(?P<imp>[A-Za-z_][\w.]{0,200}))""")
 
 

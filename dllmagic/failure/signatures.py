@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from difflib import SequenceMatcher
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from .. import knowledge
+from .._record import Record
 from ..model import KINDS
 
 #: Failure fields a signature's named group may fill directly; other groups go to ``details``.
@@ -146,8 +146,7 @@ class IntakeText:
         return self._folded
 
 
-@dataclass(frozen=True)
-class _Signature:
+class _Signature(Record):
     id: str
     kind: Optional[str]
     types: Optional[frozenset]          # None: any exception type
@@ -241,8 +240,7 @@ _WINDOW_AFTER = 8448
 _MAX_WINDOWS = 256
 
 
-@dataclass(frozen=True)
-class _Refinement:
+class _Refinement(Record):
     id: str
     when_kind: frozenset
     field: str
@@ -250,8 +248,7 @@ class _Refinement:
     kind: str
 
 
-@dataclass(frozen=True)
-class _Knowledge:
+class _Knowledge(Record):
     signatures: Tuple[_Signature, ...]
     refinements: Tuple[_Refinement, ...]
     live_pattern: str

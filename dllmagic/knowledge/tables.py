@@ -148,17 +148,68 @@ def _provider_patterns() -> Tuple[Tuple[Any, dict], ...]:
                  if e.get("library_pattern"))
 
 
+def literal_prefix(pattern: str) -> str:
+    """The text every match of ``pattern`` starts with, read up to its first special character ("" when
+    the pattern has a top-level alternation, or starts with one)."""
+    depth, in_class, i = 0, False, 0
+    while i < len(pattern):  # a "|" outside groups and classes: the prefix of one branch says nothing
+        ch = pattern[i]
+        if ch == "\\":
+            i += 1
+        elif in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+        elif ch in "()":
+            depth += 1 if ch == "(" else -1
+        elif ch == "|" and depth == 0:
+            return ""
+        i += 1
+    out: List[str] = []
+    i = 0
+    while i < len(pattern):
+        ch, step = pattern[i], 1
+        if ch == "\\":
+            ch, step = pattern[i + 1:i + 2], 2
+            if not ch or ch.isalnum() or ch == "_":  # a class (\d, \w ...) or an escape with a meaning
+                break
+        elif ch in ".^$*+?{}[]()|":
+            break
+        if pattern[i + step:i + step + 1] in ("?", "*", "+", "{"):  # this character is repeated or optional
+            break
+        out.append(ch)
+        i += step
+    return "".join(out)
+
+
 @lru_cache(maxsize=None)
-def _cuda_patterns() -> Tuple[Tuple[Any, dict], ...]:
-    return tuple((_re.compile(e["pattern"], _re.IGNORECASE if e["platform"] == "windows" else 0), e)
-                 for e in load("cuda_libraries")["entries"])
+def _cuda_entries() -> Tuple[Tuple[str, bool, dict], ...]:
+    """(literal prefix, ignores case, entry) of each GPU-stack library pattern, in table order."""
+    out = []
+    for e in load("cuda_libraries")["entries"]:
+        ignore_case = e["platform"] == "windows"
+        prefix = literal_prefix(e["pattern"])
+        if not prefix.isascii():  # case-insensitive equivalents of non-ASCII letters include ASCII ones
+            prefix = ""
+        out.append((prefix.lower() if ignore_case else prefix, ignore_case, e))
+    return tuple(out)
+
+
+@lru_cache(maxsize=None)
+def _cuda_regex(pattern: str, ignore_case: bool) -> Any:
+    return _re.compile(pattern, _re.IGNORECASE if ignore_case else 0)
 
 
 def cuda_library(name: str) -> Optional[dict]:
     """The GPU-stack entry for a library file name, with ``{minor}`` filled in, or None."""
     base = (name or "").replace("\\", "/").rsplit("/", 1)[-1]
-    for pattern, entry in _cuda_patterns():
-        match = pattern.fullmatch(base)
+    # A pattern is compiled only for a name that starts with its literal prefix (most names have none of
+    # the ~70 prefixes). Non-ASCII names skip the filter: case-insensitive matching is not lower() there.
+    folded = base.lower() if base.isascii() else None
+    for prefix, ignore_case, entry in _cuda_entries():
+        if folded is not None and not (folded if ignore_case else base).startswith(prefix):
+            continue
+        match = _cuda_regex(entry["pattern"], ignore_case).fullmatch(base)
         if match:
             groups = {k: v for k, v in match.groupdict().items() if v is not None}
             if not groups:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from .._record import Record
 from ..facts.distributions import normalize
 from ..knowledge import load as load_table
 from ..model import Evidence
@@ -16,8 +16,7 @@ if TYPE_CHECKING:
     from ..diagnosis import Context
 
 
-@dataclass(frozen=True)
-class Dependent:
+class Dependent(Record):
     """``name`` ``version`` declares ``requirement`` (its Requires-Dist line, as ``dep<spec>``)."""
 
     name: str
@@ -31,8 +30,7 @@ class Dependent:
         return f"{self.dependency}{self.spec}"
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Record):
     """The tool that installs into this environment."""
 
     tool: str            # pip | uv | conda | mamba | micromamba | externally-managed | none

@@ -19,10 +19,11 @@ ones last as plain statements that are never runnable.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from .. import fixes
+from .._record import Record, replace
 from ..facts.distributions import normalize
 from ..model import Evidence, Fix
 from . import envfacts
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 __all__ = ["Intent", "Plan", "plan", "make_fix", "fixes_for", "install_fix", "plan_of", "repair_intents"]
 
 
-@dataclass(frozen=True)
-class Intent:
+class Intent(Record):
     """What a rule wants changed: requirements (PEP 508, no markers or URLs) and why."""
 
     requirements: Tuple[str, ...]

@@ -23,9 +23,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
+from .._record import replace
 from ..model import Fix, Report
 
 __all__ = ["Proof", "prove_fix", "prove_report", "verify_after_run", "environment_conflicts"]

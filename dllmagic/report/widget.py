@@ -261,8 +261,6 @@ class _FixRow:
     def __init__(self, view: "ReportView", n: int, finding: Finding, fix: Fix) -> None:
         import ipywidgets as W
 
-        from .. import _runner
-
         self.view, self.n, self.fix = view, n, fix
         self.run: Optional[Any] = None
         self._log_lock = threading.Lock()
@@ -283,7 +281,11 @@ class _FixRow:
             return b
 
         self._button = button
-        self.refused: Optional[str] = _runner.refusal(view.report, fix.id) if fix.runnable else None
+        self.refused: Optional[str] = None
+        if fix.runnable:
+            from .. import _runner
+
+            self.refused = _runner.refusal(view.report, fix.id)
         # "Run it" is made afresh for each confirmation the kernel issues (see on_run); until then none exists.
         self.confirm_yes: Optional[Any] = None
         # Each widget is a comm the kernel opens, and most reports never show most of a row: the parts hidden

@@ -68,6 +68,35 @@ def test_cuda_names_map_to_versions_and_pip_packages():
     assert tables.driver_needed("12.4")["linux"] == "525.60.13"      # minor-version compatibility floor
 
 
+def test_cuda_prefix_filter_never_changes_an_answer():
+    """cuda_library compiles a pattern only for names that start with its literal prefix: for every name
+    the table's own patterns can produce, and variants of them, the answer is the full scan's."""
+    import re
+
+    def scan(name):
+        base = name.replace("\\", "/").rsplit("/", 1)[-1]
+        for e in knowledge.load("cuda_libraries")["entries"]:
+            if re.fullmatch(e["pattern"], base, re.IGNORECASE if e["platform"] == "windows" else 0):
+                return e["id"]
+        return None
+
+    names = {"nvcuda.dll", "NVCUDA.DLL", "Cudart64_110.dll", "libcudnn_ops.so.9.1.0", "cufftw64_11.dll",
+             "libnvinfer.so.10", "libcudart.so.10.2", "libcuda.so.1.1", "libGL.so.1", "libcudart.so", "",
+             "LIBCUDART.SO.12", "ſlibcudart.so.12", "/usr/lib/libcudart.so.12.4.127", "C:\\x\\cublasLt64_12.dll"}
+    for e in knowledge.load("cuda_libraries")["entries"]:
+        # a name built from the pattern: its literal text with each optional or repeated part left out
+        stem = re.sub(r"\(\?P<\w+>[^)]*\)|\([^)]*\)[?*]|\\w\*|\[[^]]*\]|\\d\{[^}]*\}", "", e["pattern"])
+        names |= {stem.replace("\\", ""), stem.replace("\\", "").upper(), stem.replace("\\", "") + ".7"}
+    for name in sorted(names):
+        assert (tables.cuda_library(name) or {}).get("id") == scan(name), name
+    assert tables.literal_prefix(r"libcudnn(_\w+)?\.so\.9(\.\d+)*") == "libcudnn"
+    assert tables.literal_prefix(r"cufft(w)?64_11\.dll") == "cufft"
+    assert tables.literal_prefix(r"cufftw?64_11\.dll") == "cufft"
+    assert tables.literal_prefix(r"libcuda\.so(\.1)?") == "libcuda.so"
+    assert tables.literal_prefix(r"libfoo\.so|libbar\.so") == ""
+    assert tables.literal_prefix(r"(?i)nvcuda\.dll") == ""
+
+
 def test_libstdcxx_glibc_and_distributions():
     assert tables.libstdcxx_versions()["GLIBCXX_3.4.30"]["gcc"] == "12.1.0"
     assert tables.libstdcxx_versions()["CXXABI_1.3.9"]["gcc"] == "5.1.0"

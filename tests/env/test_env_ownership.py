@@ -184,10 +184,8 @@ def test_run_rules_puts_the_ownership_on_the_top_finding(machine, tmp_path, cond
 
 
 def test_mamba_kernel_reinstalls_with_mamba(machine, tmp_path, pip_over_conda):
-    import dataclasses
-
     ctx = _failing_ctx(machine, tmp_path, pip_over_conda)
-    ctx.interpreter = dataclasses.replace(ctx.interpreter, environment_kind="mamba")
+    ctx.interpreter = ctx.interpreter.replace(environment_kind="mamba")
     mixed = next(f for f in run_env_rules(ctx) if f.cause == "mixed-installers")
     assert mixed.fixes[1].kind == "mamba" and mixed.fixes[1].cell.startswith("%mamba install -y --force-reinstall")
 

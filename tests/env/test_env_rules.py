@@ -292,9 +292,7 @@ def test_restart_needed_when_user_site_appeared_after_start(machine, tmp_path):
     user_site.mkdir()
     install_target(user_site, "pyjokes")
     it = make_context(machine, machine.python(machine.a), machine_system({})).interpreter
-    import dataclasses
-
-    it = dataclasses.replace(it, user_site=str(user_site), user_site_enabled=True)
+    it = it.replace(user_site=str(user_site), user_site_enabled=True)
     ctx, _ = _ctx(machine, tmp_path, module="pyjokes", interpreter=it, live_modules={},
                   sys_path=[str(site_of(machine.a))])
     top = run_env_rules(ctx)[0]

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Iterable, List, Optional
 
 from ... import fixes
+from ..._record import Record
 from ...facts import syspath
 from ...model import Evidence, Finding, Fix, module_attribute
 from .. import Context, docs_for, rule
@@ -18,8 +18,7 @@ from ._facts import environment_facts, _dist_name, _kernel_line
 _NAMED = re.compile(r"(?:module|from|named) '(?P<name>[A-Za-z_][\w.]*)'|'(?P<pkg>[A-Za-z_][\w.]*)' is not a package")
 
 
-@dataclass(frozen=True)
-class Shadow:
+class Shadow(Record):
     """A module imported from a place no installer put it, that hides the real one."""
 
     top: str

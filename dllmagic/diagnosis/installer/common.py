@@ -5,6 +5,7 @@ import re
 from typing import List, Optional
 
 from ... import fixes
+from ..._regex import LazyRegex
 from ...knowledge import tables as knowledge_tables
 from ...model import Evidence, Fix
 from .. import Context
@@ -12,37 +13,37 @@ from .._common import detail
 
 
 #: "<name> <version> depends on <requirement>" and "The user requested <requirement>" (pip's resolver).
-_DEPENDS = re.compile(r"^\s*(?P<who>[A-Za-z0-9][\w.\-]*) (?P<version>\d[\w.+!*\-]*) depends on (?P<req>[^\n]+?)\s*$", re.M)
-_REQUESTED = re.compile(r"^\s*The user requested (?P<req>[^\n]+?)\s*$", re.M)
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
+_DEPENDS = LazyRegex(r"^\s*(?P<who>[A-Za-z0-9][\w.\-]*) (?P<version>\d[\w.+!*\-]*) depends on (?P<req>[^\n]+?)\s*$", re.M)
+_REQUESTED = LazyRegex(r"^\s*The user requested (?P<req>[^\n]+?)\s*$", re.M)
+_NAME = LazyRegex(r"^[A-Za-z0-9][A-Za-z0-9._-]*")
 
 #: A 32-bit CPython in a pasted text: its version banner, its default Windows folder, Program Files (x86).
-_PYTHON_32 = re.compile(r"\[MSC v\.\d{3,5} 32 bit \((?:Intel|ARM)\)\]|\bPython3\d{0,2}-32\\|Program Files \(x86\)\\Python")
+_PYTHON_32 = LazyRegex(r"\[MSC v\.\d{3,5} 32 bit \((?:Intel|ARM)\)\]|\bPython3\d{0,2}-32\\|Program Files \(x86\)\\Python")
 #: uv's hint under "doesn't have a source distribution or wheel for the current platform".
-_UV_PLATFORM_HINT = re.compile(
+_UV_PLATFORM_HINT = LazyRegex(
     r"You're on (?P<os>[A-Za-z][\w ]{0,20}) \(`?(?P<tag>[\w.\-]{1,80})`?\), but `?(?P<name>[A-Za-z0-9][\w.\-]{0,100})`? "
     r"\(v(?P<version>[^)\s]{1,60})\) only has wheels for(?: the following platforms?)?:\s*(?P<tags>[^\n;]{1,2000})")
 #: pip: "Ignored the following versions that require a different python version: 1.25.0 Requires-Python >=3.9; …".
-_IGNORED_LINE = re.compile(r"Ignored the following versions that require a different python version: (?P<list>[^\n]{1,20000})")
-_IGNORED_ITEM = re.compile(r"(?P<version>[\w.+!]{1,60}) Requires-Python (?P<spec>[^;\n]{1,200})")
+_IGNORED_LINE = LazyRegex(r"Ignored the following versions that require a different python version: (?P<list>[^\n]{1,20000})")
+_IGNORED_ITEM = LazyRegex(r"(?P<version>[\w.+!]{1,60}) Requires-Python (?P<spec>[^;\n]{1,200})")
 #: Poetry's verbose installer: a wheel of the release that this environment does not accept.
-_SKIPPED_WHEEL = re.compile(r"Skipping wheel (?P<wheel>[A-Za-z0-9][\w.\-+!]{0,200}\.whl) as this is not supported")
+_SKIPPED_WHEEL = LazyRegex(r"Skipping wheel (?P<wheel>[A-Za-z0-9][\w.\-+!]{0,200}\.whl) as this is not supported")
 #: Poetry: "- 24 candidate(s) were identified for the package" / "- 24 wheel(s) were skipped as your project's
 #: environment does not support the identified abi tags".
-_POETRY_SKIPPED = re.compile(r"(?P<found>\d{1,5}) candidate\(s\) were identified for the package[^\n]{0,20}\n[^\n]{0,40}?"
+_POETRY_SKIPPED = LazyRegex(r"(?P<found>\d{1,5}) candidate\(s\) were identified for the package[^\n]{0,20}\n[^\n]{0,40}?"
                              r"(?P<count>\d{1,5}) wheel\(s\) were skipped as your project's environment does not "
                              r"support the identified (?P<tags>[\w ]{1,40}?) tags")
 #: conda: "Your python: python=3.8" and "  - dlib -> python[version='2.7.*|3.5.*']".
-_CONDA_YOUR_PYTHON = re.compile(r"Your python: python=(?P<python>\d+\.\d+)")
-_CONDA_NEEDS_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) -> python\[version='(?P<spec>[^'\n]{1,200})'\]",
+_CONDA_YOUR_PYTHON = LazyRegex(r"Your python: python=(?P<python>\d+\.\d+)")
+_CONDA_NEEDS_PYTHON = LazyRegex(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) -> python\[version='(?P<spec>[^'\n]{1,200})'\]",
                                  re.M)
 #: conda / mamba list entries that pin a build string: "zstd==1.5.2=hbc0c0cd_6", "zstd ==1.5.2 h12be248_6".
-_PINNED_BUILD = re.compile(r"^\s*-\s*(?:nothing provides requested )?(?P<name>[A-Za-z0-9_][\w.\-]{0,100}) ?==?"
+_PINNED_BUILD = LazyRegex(r"^\s*-\s*(?:nothing provides requested )?(?P<name>[A-Za-z0-9_][\w.\-]{0,100}) ?==?"
                            r"(?P<version>[^\s=*]{1,60})(?:=| )(?P<build>[A-Za-z0-9_][\w.]{0,60})\s*$", re.M)
 #: mamba: a package of the list needs a virtual package of another operating system.
-_NEEDS_OTHER_OS = re.compile(r"nothing provides (?P<virtual>__(?:win|linux|osx|unix|glibc))\b[^\n]{0,80}? needed by "
+_NEEDS_OTHER_OS = LazyRegex(r"nothing provides (?P<virtual>__(?:win|linux|osx|unix|glibc))\b[^\n]{0,80}? needed by "
                              r"(?P<by>[A-Za-z0-9][\w.\-]{0,200})")
-_CONDA_PLATFORM = re.compile(r"^\s*Platform: (?P<platform>[a-z0-9]+-[a-z0-9_]+)\s*$", re.M)
+_CONDA_PLATFORM = LazyRegex(r"^\s*Platform: (?P<platform>[a-z0-9]+-[a-z0-9_]+)\s*$", re.M)
 
 
 def _text(ctx: Context) -> str:

@@ -5,6 +5,7 @@ import re
 from typing import Iterable, List, Optional
 
 from ... import fixes
+from ..._regex import LazyRegex
 from ...model import Evidence, Finding
 from .. import Context, docs_for, rule
 from .._common import detail, kernel_evidence
@@ -168,29 +169,29 @@ def resolution_conflict(ctx: Context) -> Iterable[Finding]:
 
 
 #: Poetry: "  - numpy requires Python <3.13,>=3.9, so it will not be satisfied for Python >=3.13,<4.0".
-_NARROWER_PYTHON = re.compile(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) requires Python (?P<spec>[^\s,]{1,40}(?:,[^\s,]{1,40}){0,6}), so it will not "
+_NARROWER_PYTHON = LazyRegex(r"^\s*-\s*(?P<package>[A-Za-z0-9][\w.\-]{0,100}) requires Python (?P<spec>[^\s,]{1,40}(?:,[^\s,]{1,40}){0,6}), so it will not "
                               r"be satisfied for Python (?P<unsatisfied>\S{1,200})$", re.M)
 #: Poetry: "Because example depends on opencv-python (4.5.5.62) which depends on numpy (>=1.21.2)" and "because
 #: example depends on numpy (1.19.5)": the package and the requirement in parentheses.
-_POETRY_DEPENDS = re.compile(r"(?<![\w.\-])(?:(?P<who>[A-Za-z0-9][\w.\-]{0,100}) \((?P<version>[^()\n]{1,60})\) which |"
+_POETRY_DEPENDS = LazyRegex(r"(?<![\w.\-])(?:(?P<who>[A-Za-z0-9][\w.\-]{0,100}) \((?P<version>[^()\n]{1,60})\) which |"
                              r"(?P<root>[A-Za-z0-9][\w.\-]{0,100}) )depends on (?P<dep>[A-Za-z0-9][\w.\-\[\]]{0,100}) "
                              r"\((?P<spec>[^()\n]{1,100})\)(?! which)")
 #: uv's derivation: "Because magika==0.6.2 depends on numpy>=2.1.0 and you require magika==0.6.2, …".
-_UV_DEPENDS = re.compile(r"(?<![\w.\-])(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}"
+_UV_DEPENDS = LazyRegex(r"(?<![\w.\-])(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}"
                          r"(?:,(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,40}){0,6})?) depends on (?P<req>[A-Za-z0-9][^\s,]{0,200})")
-_UV_MISSING_DEPENDENCY = re.compile(
+_UV_MISSING_DEPENDENCY = LazyRegex(
     r"(?:(?<![\w.\-])(?P<missing>[A-Za-z0-9][\w.\-]{0,100}) was not found in the package registry|there is no version of "
     r"(?P<missing_version>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:===?|<=?|>=?)[\w.*+!]{1,60}))\s{1,40}and\s{1,40}"
     r"(?P<who>[A-Za-z0-9][\w.\-\[\]]{0,100}(?:(?:===|[<>]=?|[=!~]=)[\w.*+!]{1,60})?)\s{1,40}depends\s{1,40}on\b")
-_UV_REQUIRE = re.compile(r"\byou require (?P<req>[A-Za-z0-9][^\s,]{0,200})")
-_UV_PYTHON = re.compile(r"the requested Python version \((?P<requested>[^)\n]{1,100})\) does not satisfy "
+_UV_REQUIRE = LazyRegex(r"\byou require (?P<req>[A-Za-z0-9][^\s,]{0,200})")
+_UV_PYTHON = LazyRegex(r"the requested Python version \((?P<requested>[^)\n]{1,100})\) does not satisfy "
                         r"Python(?P<needed>[<>=!~][^\s]{0,100}?)(?=\s|$)")
-_UV_PRERELEASE = re.compile(r"was requested with a pre-release marker \(e\.g\., [^)\n]{1,200}\)")
+_UV_PRERELEASE = LazyRegex(r"was requested with a pre-release marker \(e\.g\., [^)\n]{1,200}\)")
 #: mamba: "  - nothing provides requested quarto", "nothing provides openssl >=1.1.1,<1.1.2.0a0 needed by python-2.7.15-h9bab390_2".
-_NOTHING_PROVIDES = re.compile(r"nothing provides (?:requested )?(?P<spec>[A-Za-z0-9_][^\n]{0,200}?)"
+_NOTHING_PROVIDES = LazyRegex(r"nothing provides (?:requested )?(?P<spec>[A-Za-z0-9_][^\n]{0,200}?)"
                                r"(?: needed by (?P<by>[A-Za-z0-9_][\w.\-]{0,200}))?[ \t]*$", re.M)
 #: pipenv: "vine==1.3.0,==5.0.0", the specifiers of several requirements joined.
-_MERGED_SPECS = re.compile(r"(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)(?P<specs>(?:===|[<>]=?|[=!~]=)[^\s]{1,600})$")
+_MERGED_SPECS = LazyRegex(r"(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)(?P<specs>(?:===|[<>]=?|[=!~]=)[^\s]{1,600})$")
 
 
 def _asked_twice(asks: List[tuple]) -> Optional[tuple]:

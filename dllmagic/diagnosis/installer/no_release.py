@@ -5,6 +5,7 @@ import re
 from typing import Iterable, List
 
 from ... import fixes
+from ..._regex import LazyRegex
 from ...knowledge import tables as knowledge_tables
 from ...model import Evidence, Finding, Fix
 from .. import Context, docs_for, rule
@@ -15,7 +16,7 @@ from .common import (_CONDA_NEEDS_PYTHON, _CONDA_PLATFORM, _CONDA_YOUR_PYTHON, _
 
 
 #: The source release an installer fetched: "Using cached tensorflow-gpu-2.12.0.tar.gz (2.6 kB)".
-_SDIST = re.compile(r"(?:Using cached|Downloading|Collecting) (?:\S{0,300}/)?(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)-"
+_SDIST = LazyRegex(r"(?:Using cached|Downloading|Collecting) (?:\S{0,300}/)?(?P<name>[A-Za-z0-9][\w.\-]{0,100}?)-"
                     r"(?P<version>\d[\w.!+]{0,60}?)\.(?:tar\.gz|zip|tar\.bz2)\b")
 
 

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..._record import Record
 from ..distributions import normalize
 from ..system import System
 from .paths import read_json, site_listing
@@ -37,8 +37,7 @@ def _conda_files(data: Mapping[str, Any]) -> List[str]:
     return [f for f in files if isinstance(f, str)]
 
 
-@dataclass(frozen=True)
-class InstallerConflict:
+class InstallerConflict(Record):
     """conda-meta and a non-conda installer (pip, uv ...) both claim one distribution of a conda prefix.
 
     ``relation`` is ``pip-over-conda`` (pip replaced conda's copy: conda-meta still records the package, but

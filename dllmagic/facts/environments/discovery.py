@@ -189,9 +189,7 @@ def discover(system: Optional[System] = None, interpreter: Optional[Interpreter]
 
 
 def _replace(record: Any, **changes: Any) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(record, **changes)
+    return record.replace(**changes)
 
 
 def _with_prefix(system: System, spec: Kernelspec, prefix: str) -> Kernelspec:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import sys
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..._record import Record
 from ...model import Evidence, ExpectedEnvironment, Interpreter
 from ..distributions import normalize
 from ..system import System
@@ -18,8 +18,7 @@ from .records import NOT_VISIBLE, Discovery, Kernelspec
 from .sources import _ancestors
 
 
-@dataclass(frozen=True)
-class PipCommand:
+class PipCommand(Record):
     """An install command found in the session's input history."""
 
     cell: str             # "In[3]"
@@ -67,8 +66,7 @@ def parse_pip_history(history: Sequence[Any]) -> List[PipCommand]:
     return out
 
 
-@dataclass(frozen=True)
-class NotebookExpectation:
+class NotebookExpectation(Record):
     """Everything this module learned about the environment the notebook expects (the rules' view)."""
 
     notebook: Optional[str] = None

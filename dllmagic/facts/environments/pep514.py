@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from ..._record import Record
 from ..system import System
 
 PEP514 = "PEP 514 registry"
@@ -22,8 +22,7 @@ _HIVES = {
 }
 
 
-@dataclass(frozen=True)
-class RegisteredPython:
+class RegisteredPython(Record):
     """One ``Software\\Python\\<Company>\\<Tag>`` key of Windows' registry of installed Pythons (PEP 514)."""
 
     key: str                          # HKCU\Software\Python\PythonCore\3.11

@@ -1,15 +1,15 @@
 """The records discovery returns: kernelspecs, environments, where a name was found, the whole scan."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import List, Optional, Tuple
+
+from ..._record import Record
 
 #: Evidence fact names this package produces (the rules and the report read them by name).
 NOT_VISIBLE = "not visible from this kernel"
 
 
-@dataclass(frozen=True)
-class Kernelspec:
+class Kernelspec(Record):
     """A Jupyter kernelspec (``kernel.json``), or a virtual one that nb_conda_kernels would offer."""
 
     name: str
@@ -25,8 +25,7 @@ class Kernelspec:
     untrusted: Optional[str] = None  # why its kernel.json is evidence only (another user's file ...)
 
 
-@dataclass(frozen=True)
-class Environment:
+class Environment(Record):
     """A Python environment found on disk (or a user site-packages folder of one Python version)."""
 
     prefix: str
@@ -60,8 +59,7 @@ class Environment:
         return ".".join(self.version.split(".")[:2])
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Record):
     """Where an import name was found in an environment: the file or folder, and its distribution."""
 
     environment: Environment
@@ -74,8 +72,7 @@ class Location:
     conda_record: Optional[str] = None        # conda-meta/<name>-<ver>-<build>.json naming it
 
 
-@dataclass(frozen=True)
-class Discovery:
+class Discovery(Record):
     kernelspecs: Tuple[Kernelspec, ...]
     environments: Tuple[Environment, ...]
     current: Optional[Environment]
