@@ -478,3 +478,8 @@ def test_every_line_wrapped_in_inline_code_is_unwrapped():
     text = _corpus_text("c016")
     wrapped = "\n".join(f"`{line}`" if line.strip() else line for line in text.split("\n"))
     assert facts(wrapped) == facts(text)
+
+
+def test_a_markdown_escape_after_a_module_name_is_none_of_it():
+    kind, f = facts("ModuleNotFoundError: No module named 'keras.src.legacy\\'")
+    assert (kind, f["failing_module"]) == ("module-not-found", "keras.src.legacy")

@@ -191,6 +191,8 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     # The module that failed to import.
     module = _module(doc, docs, hit, kind, values)
     if module:
+        module = module.rstrip("\\")   # a Markdown escape left after the name ("No module named 'x.y\\'")
+    if module:
         values["module"] = module
     else:
         values.pop("module", None)

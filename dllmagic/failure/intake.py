@@ -25,6 +25,7 @@ normalised copy, in which
 * a line that leaves a parenthesis open goes on in the next line that closes it (a message a page or a
   terminal wrapped: dyld's ``(no`` / ``such file)``);
 * every line wrapped in Markdown's inline-code backticks (`` `  File "…", line 1` ``) is unwrapped;
+* a line continued with a backslash after a space (a log's or a shell's `` \\``) goes on in the next;
 * a line copied from a URL (``undefined%20symbol:%20x``) is decoded;
 * a text typed in lower case (``importerror: dll load failed …``) gets the case of the words the
   signatures read back (exception names, the loaders' fixed phrases).
@@ -208,6 +209,21 @@ def _join_open_parentheses(lines: List[str]) -> List[str]:
         blank = False
     if blank:
         out.append("")
+    return out
+
+
+def _join_continued(lines: List[str]) -> List[str]:
+    """Lines ended by " \\" (a log's or a shell's line continuation) joined to the line after them."""
+    out: List[str] = []
+    continued = False
+    for line in lines:
+        if continued:
+            out[-1] = out[-1] + " " + line.lstrip()
+        else:
+            out.append(line)
+        continued = out[-1].endswith(" \\")
+        if continued:
+            out[-1] = out[-1][:-2].rstrip()
     return out
 
 
@@ -536,6 +552,8 @@ def normalise(text: str) -> str:
         lines = _percent_decoded(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
+    if " \\\n" in text:
+        lines = _join_continued(lines)
     if "(" in text:
         lines = _join_open_parentheses(lines)
     return "\n".join(lines)

@@ -548,6 +548,20 @@ CASES += [
      "Windows fatal exception: code 0xc06d007f\n\nCurrent thread 0x00002b94 (most recent call first):\n"
      "  File \"<frozen importlib._bootstrap>\", line 228 in _call_with_frames_removed",
      "import-crashed", {}),
+    # ---- ld.so's message inside a log's markup; a log's " \\" line continuations
+    ("glibc-undefined-symbol-in-markup",
+     f"<msg type=\"ERROR\">Error starting: {EXT}: undefined symbol: PyUnicodeUCS4_DecodeUTF8</msg>",
+     "python-abi-mismatch", {"missing_symbol": "PyUnicodeUCS4_DecodeUTF8", "found_path": EXT}),
+    ("glibc-undefined-symbol-continued-lines",
+     f"Unhandled python exception in importing module: \\\n  ImportError: {EXT}: \\\n"
+     "  undefined symbol: PyExc_BaseException",
+     "python-abi-mismatch", {"missing_symbol": "PyExc_BaseException", "found_path": EXT}),
+    # ---- IPython's frame of a Cython module's initialisation names the extension in full
+    ("cython-init-frame",
+     "---> 22 from .emd_wrap import emd_c\n\not/lp/emd_wrap.pyx in init ot.lp.emd_wrap()\n\n"
+     "ValueError: numpy.ndarray size changed, may indicate binary incompatibility. Expected 88 from C header, "
+     "got 80 from PyObject",
+     "numpy-abi-mismatch", {"failing_module": "ot.lp.emd_wrap"}),
     # ---- a relative import outside any site folder: the frames show which folders are packages
     ("relative-import-outside-site",
      "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
