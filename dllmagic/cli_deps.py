@@ -527,6 +527,7 @@ def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple
     checking = symbols or (symbols is None and getattr(args, "mode", None) != "standalone")
     if store is not None and checking:
         store.imports()  # the kept undefined symbols, read once here rather than once per process
+        store.found()  # and the kept symbol checks
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     if jobs > 1 and getattr(args, "mode", None) != "standalone" and not job.infer_python \
             and hasattr(loader, "prepare_python"):

@@ -140,6 +140,17 @@ class Binary(Record):
         return groups if isinstance(groups, tuple) and all(
             isinstance(g, tuple) and len(g) == 3 and isinstance(g[2], frozenset) for g in groups) else None
 
+    def stamp(self):
+        """(device, inode, size, modification and change times in ns) of an ELF file as it was read,
+        or None (another format, a modelled file)."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return None
+        try:
+            stamp = self._symbol_reader("stamp")
+        except Exception:
+            return None
+        return stamp if isinstance(stamp, tuple) else None
+
     def file_size(self) -> int:
         """The size of an ELF file in bytes (0 when unknown): a cheap guess at its symbol count."""
         if self.format != "elf" or self._symbol_reader is None:
@@ -318,7 +329,11 @@ def _elf_symbol_reader(host: str, st=None):
                 return groups
         if kind == "groups-from-file":
             kind = "groups"
+        if kind == "stamp":
+            return None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if kind == "size":  # what reading the whole table would cost, roughly
+            if st is not None:
+                return st.st_size
             try:
                 return os.stat(host).st_size
             except OSError:

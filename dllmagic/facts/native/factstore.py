@@ -6,7 +6,9 @@ read (the same test the in-process cache makes, plus the change time); anything 
 A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
 Symbol tables are not stored with them (they are read lazily from the file itself), with one
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
-each file's undefined symbols, grouped by the version they ask for, under the same stamp.
+each file's undefined symbols, grouped by the version they ask for, under the same stamp; and a second
+(``native-symbols-found.json``, likewise): for a file all of whose undefined symbols were found, the
+stamps of the files that defined them (see :class:`FoundStore`).
 
 Above these facts, whole answers of ``deps`` commands are kept beside the store, in files of their
 own (see answers.py).
@@ -41,6 +43,10 @@ FORMAT = 2
 FILENAME = "native-facts.json"
 #: The undefined symbols of each file (see :class:`ImportStore`): read only when symbols are checked.
 IMPORTS_FILENAME = "native-imports.json"
+#: The files that defined every undefined symbol of a file (see :class:`FoundStore`).
+FOUND_FILENAME = "native-symbols-found.json"
+#: A file whose symbols came from more files than this is not kept in the :class:`FoundStore`.
+MAX_PROVIDERS = 512
 #: The store of format 1 (marshal data, which can crash the reader when damaged): removed on save.
 OLD_FILENAMES = ("native-facts.marshal",)
 MAGIC = b"dllmagic-native-facts"
@@ -161,6 +167,7 @@ class FactStore:
         self.folder = folder
         self.path = os.path.join(folder, self.filename)
         self._imports = None
+        self._found = None
         self.entries: dict = {}
         #: Entries read or confirmed during this run (the ones kept when the store is full).
         self.used: dict = {}
@@ -257,21 +264,32 @@ class FactStore:
             self._imports = ImportStore(self.folder)
         return self._imports
 
+    def found(self) -> "FoundStore":
+        """The store of symbol checks that found everything, beside this one, read on first use."""
+        if self._found is None:
+            self._found = FoundStore(self.folder)
+        return self._found
+
     def collect(self):
-        """What a forked worker hands back: the entries it added here and to the imports store."""
-        return [self.added, self._imports.added if self._imports is not None else {}]
+        """What a forked worker hands back: the entries it added here, to the imports store and to
+        the store of symbol checks."""
+        return [self.added, self._imports.added if self._imports is not None else {},
+                self._found.added if self._found is not None else {}]
 
     def absorb_collected(self, collected) -> None:
         """The other half of :meth:`collect`, in the parent."""
-        if isinstance(collected, list) and len(collected) == 2:
+        if isinstance(collected, list) and len(collected) == 3:
             self.absorb(collected[0])
             if collected[1]:
                 self.imports().absorb(collected[1])
+            if collected[2]:
+                self.found().absorb(collected[2])
 
     def save(self) -> bool:
         """Write the store if this run added to it (or the one on disk was bad), and the imports
-        store beside it. False when one could not be written."""
+        store and the store of symbol checks beside it. False when one could not be written."""
         ok = self._imports.save() if self._imports is not None else True
+        ok = (self._found.save() if self._found is not None else True) and ok
         return self._save() and ok
 
     def _save(self) -> bool:
@@ -368,6 +386,59 @@ class ImportStore(FactStore):
 
     def imports(self):
         raise TypeError("an imports store has no imports store")
+
+    def found(self):
+        raise TypeError("an imports store has no store of symbol checks")
+
+    def save(self) -> bool:
+        return self._save()
+
+
+def _is_stamp(v) -> bool:
+    return type(v) is list and len(v) == _STAMP_LEN and all(type(x) is int for x in v)
+
+
+class FoundStore(FactStore):
+    """The symbol checks that found every undefined symbol of a file, kept between runs.
+
+    Keyed by the file's own stamp (device, inode, size, modification and change times: not its path,
+    so a second environment whose files are hard links of the first's uses them too); each entry lists
+    the stamps of the files whose definitions served. Every non-weak undefined symbol of a file with
+    that stamp is defined by the files with those stamps, whatever else is loaded with them: a later
+    check whose scope holds every one of those files, each with the same stamp, needs no look-up. A
+    file that changed gets a new stamp, so an entry naming it no longer applies.
+    """
+
+    filename = FOUND_FILENAME
+
+    def get(self, stamp):
+        """The providers' stamps (a tuple of 5-tuples) kept for the file with ``stamp``, or None."""
+        key = "%d:%d:%d:%d:%d" % tuple(stamp)
+        row = self.entries.get(key)
+        if row is None:
+            return None
+        if type(row) is not list or len(row) > MAX_PROVIDERS or not all(map(_is_stamp, row)):
+            self.entries.pop(key, None)  # damaged or foreign: check the file instead
+            return None
+        self.used[key] = row
+        return tuple(tuple(u) for u in row)
+
+    def put(self, stamp, providers) -> None:
+        """Keep that every undefined symbol of the file with ``stamp`` was defined by the files with
+        the stamps ``providers``. Not kept when any of them changed in the last moments."""
+        stamps = [list(stamp)] + [list(u) for u in providers]
+        if len(stamps) > MAX_PROVIDERS + 1 or not all(map(_is_stamp, stamps)):
+            return
+        if time.time_ns() - max(max(u[3], u[4]) for u in stamps) < SETTLE_NS:
+            return
+        key = "%d:%d:%d:%d:%d" % tuple(stamp)
+        self.entries[key] = self.used[key] = self.added[key] = sorted(stamps[1:])
+
+    def imports(self):
+        raise TypeError("a store of symbol checks has no imports store")
+
+    def found(self):
+        raise TypeError("a store of symbol checks has no store of symbol checks")
 
     def save(self) -> bool:
         return self._save()

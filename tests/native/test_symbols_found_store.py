@@ -1,0 +1,142 @@
+"""Symbol checks kept between runs (factstore.FoundStore): a file whose undefined symbols were all found
+is not looked at again while it and every file that defined them are unchanged and in scope again.
+
+Each test changes one thing - a provider rewritten in place, a provider replaced, a provider no longer
+loaded - and checks that the next run (with the stores warm, but no kept answer: a new environment)
+sees it, and answers as ``--no-cache`` does.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+from dllmagic.facts.native import factstore
+from native_oracles import CLEAN_ENV, run_ldd
+
+_RUNS = iter(range(1 << 30))
+
+
+def _cc(out: Path, source: str, *flags: str) -> Path:
+    src = out.with_suffix(".c")
+    src.write_text(textwrap.dedent(source))
+    subprocess.run(["gcc", "-shared", "-fPIC", "-o", str(out), str(src), *flags], check=True, env=CLEAN_ENV)
+    return out
+
+
+def _deps(*args, cache: Path, **env):
+    """``deps --json --symbols -j 1 ARGS`` with the stores in ``cache``; each run in an environment of its
+    own, so no whole answer kept by an earlier run is replayed (the stores of facts are used)."""
+    env = dict(CLEAN_ENV, DLLMAGIC_CACHE_DIR=str(cache), DSPEED_TEST_RUN=str(next(_RUNS)), **env)
+    proc = subprocess.run([sys.executable, "-m", "dllmagic", "deps", "--json", "--symbols", "-j", "1", *args],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode in (0, 1), proc.stderr
+    return proc.stdout
+
+
+def _missing(out: str):
+    return {p["name"] for t in json.loads(out)["trees"] for p in t["problems"] if p["kind"] == "missing-symbol"}
+
+
+def _settle():
+    # nothing changed in the last two seconds is kept (a stamp could repeat within one clock tick)
+    time.sleep(factstore.SETTLE_NS / 1e9 + 0.2)
+
+
+def _stamp(path: Path):
+    st = os.stat(path)
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _build(tmp_path: Path):
+    dep = _cc(tmp_path / "libdep.so", "int present(void) { return 1; } int later(void) { return 2; }",
+              "-Wl,-soname,libdep.so")
+    user = _cc(tmp_path / "libuser.so", "int present(void); int later(void); int f(void) { return present() + later(); }",
+               f"-L{tmp_path}", "-ldep", "-Wl,-rpath,$ORIGIN")
+    return dep, user
+
+
+def test_a_provider_rewritten_or_replaced_is_checked_again(tmp_path):
+    cache = tmp_path / "cache"
+    dep, user = _build(tmp_path)
+    _settle()
+    first = _deps(str(user), cache=cache)
+    assert _missing(first) == set()
+    kept = factstore.FoundStore(str(cache)).get(_stamp(user))
+    assert kept is not None and _stamp(dep) in kept, "the symbol check of libuser.so was not kept"
+    assert _deps(str(user), cache=cache) == first  # answered from the kept check: the same
+    # the provider rewritten in place (same inode, new size and times) without one of the symbols
+    _cc(tmp_path / "libdep2.so", "int present(void) { return 1; }", "-Wl,-soname,libdep.so")
+    with open(dep, "r+b") as fh:
+        fh.truncate(0)
+        fh.write((tmp_path / "libdep2.so").read_bytes())
+    after = _deps(str(user), cache=cache)
+    assert _missing(after) == {"later"}
+    assert run_ldd(str(user), relocs=True)["undefined"] == {("later", "libuser.so")}
+    assert after == _deps(str(user), "--no-cache", cache=cache)
+    # put right again, settled and kept; then replaced by a new file (a new inode) without the symbol
+    _cc(dep, "int present(void) { return 1; } int later(void) { return 2; }", "-Wl,-soname,libdep.so")
+    _settle()
+    assert _missing(_deps(str(user), cache=cache)) == set()
+    assert _missing(_deps(str(user), cache=cache)) == set()
+    os.unlink(dep)
+    os.rename(tmp_path / "libdep2.so", dep)
+    assert _missing(_deps(str(user), cache=cache)) == {"later"}
+
+
+def test_a_provider_no_longer_loaded_is_seen(tmp_path):
+    # `later` found in a library preloaded by the first run only: the second run must miss it
+    cache = tmp_path / "cache"
+    _cc(tmp_path / "libdep.so", "int present(void) { return 1; }", "-Wl,-soname,libdep.so")
+    extra = _cc(tmp_path / "libextra.so", "int later(void) { return 2; }")
+    user = _cc(tmp_path / "libuser.so", "int present(void); int later(void); int f(void) { return present() + later(); }",
+               f"-L{tmp_path}", "-ldep", "-Wl,-rpath,$ORIGIN")
+    _settle()
+    assert _missing(_deps(str(user), cache=cache, LD_PRELOAD=str(extra))) == set()
+    kept = factstore.FoundStore(str(cache)).get(_stamp(user))
+    assert kept is not None and _stamp(extra) in kept
+    assert _missing(_deps(str(user), cache=cache)) == {"later"}
+    assert _missing(_deps(str(user), cache=cache, LD_PRELOAD=str(extra))) == set()
+
+
+def test_a_second_environment_of_hard_links_uses_the_kept_checks(tmp_path):
+    cache = tmp_path / "cache"
+    one = tmp_path / "one"
+    one.mkdir()
+    dep, user = _build(one)
+    _settle()
+    _deps(str(user), cache=cache)
+    found = cache / factstore.FOUND_FILENAME
+    before = found.read_bytes()
+    two = tmp_path / "two"
+    two.mkdir()
+    for f in (dep, user):
+        os.link(f, two / f.name)  # as uv installs a package into a second environment
+    out = _deps(str(two / "libuser.so"), cache=cache)
+    assert _missing(out) == set() and json.loads(out)["ok"]
+    # the same files (device, inode, stamp): no new check was made, so nothing was added
+    assert found.read_bytes() == before
+    assert out == _deps(str(two / "libuser.so"), "--no-cache", cache=cache)
+
+
+def test_a_damaged_entry_is_not_used(tmp_path):
+    st = _stamp(Path(sys.executable))
+    store = factstore.FoundStore(str(tmp_path))
+    key = "%d:%d:%d:%d:%d" % st
+    for bad in ("x", [[1, 2, 3]], [[1, 2, 3, 4, "5"]], [[1, 2, 3, 4, True]], [None]):
+        store.entries[key] = bad
+        assert store.get(st) is None
+        assert key not in store.entries
+    store.put(st, [st])  # settled long ago: kept
+    assert store.get(st) == (st,)
+    assert store.save()
+    assert factstore.FoundStore(str(tmp_path)).get(st) == (st,)
+    # a stamp changed in the last moments is not kept
+    fresh = tmp_path / "fresh"
+    fresh.write_bytes(b"x")
+    store.put(_stamp(fresh), [st])
+    assert store.get(_stamp(fresh)) is None
