@@ -103,24 +103,31 @@ def test_a_provider_no_longer_loaded_is_seen(tmp_path):
     assert _missing(_deps(str(user), cache=cache, LD_PRELOAD=str(extra))) == set()
 
 
+def _two_environments(tmp_path: Path):
+    """libdep.so and libuser.so built in one/, hard-linked into two/ (as uv fills a second environment
+    from its cache), settled: (one's libuser.so, two's)."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    one.mkdir()
+    two.mkdir()
+    dep, user = _build(one)
+    for f in (dep, user):
+        os.link(f, two / f.name)  # (a new link changes the file's change time: both are made first)
+    _settle()
+    return user, two / "libuser.so"
+
+
 def test_a_second_environment_of_hard_links_uses_the_kept_checks(tmp_path):
     cache = tmp_path / "cache"
-    one = tmp_path / "one"
-    one.mkdir()
-    dep, user = _build(one)
-    _settle()
+    user, user2 = _two_environments(tmp_path)
     _deps(str(user), cache=cache)
     found = cache / factstore.FOUND_FILENAME
-    before = found.read_bytes()
-    two = tmp_path / "two"
-    two.mkdir()
-    for f in (dep, user):
-        os.link(f, two / f.name)  # as uv installs a package into a second environment
-    out = _deps(str(two / "libuser.so"), cache=cache)
+    before = _stamp(found)
+    assert factstore.FoundStore(str(cache)).get(_stamp(user2)) is not None  # one file, one stamp
+    out = _deps(str(user2), cache=cache)
     assert _missing(out) == set() and json.loads(out)["ok"]
-    # the same files (device, inode, stamp): no new check was made, so nothing was added
-    assert found.read_bytes() == before
-    assert out == _deps(str(two / "libuser.so"), "--no-cache", cache=cache)
+    # the same files (device, inode, stamp): no new check was made, so the store was not written again
+    assert _stamp(found) == before
+    assert out == _deps(str(user2), "--no-cache", cache=cache)
 
 
 def test_a_damaged_entry_is_not_used(tmp_path):
@@ -140,3 +147,17 @@ def test_a_damaged_entry_is_not_used(tmp_path):
     fresh.write_bytes(b"x")
     store.put(_stamp(fresh), [st])
     assert store.get(_stamp(fresh)) is None
+
+
+def test_the_facts_of_a_hard_linked_file_are_found_by_its_stamp(tmp_path):
+    cache = tmp_path / "cache"
+    user, user2 = _two_environments(tmp_path)
+    _deps(str(user), cache=cache)
+    other = tmp_path / "other.so"
+    _cc(other, "int g(void) { return 3; }")
+    for store in (factstore.FactStore(str(cache)), factstore.FactStore(str(cache)).imports()):
+        assert str(user2) not in store.entries
+        got = store.get(str(user2), os.stat(user2))
+        assert got is not None and got == store.get(str(user), os.stat(user))
+        assert str(user2) in store.added  # kept under the new path for the next run
+        assert store.get(str(other), os.stat(other)) is None  # another file: no entry

@@ -3,8 +3,9 @@
 A second run over the same environment then reads only the files that changed. An entry is used only
 when the file's device, inode, size, modification and change times are all as they were when it was
 read (the same test the in-process cache makes, plus the change time); anything else is read again.
-A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
-Symbol tables are not stored with them (they are read lazily from the file itself), with one
+An entry kept under another path with the very same stamp serves too: it is the same file, unchanged
+(a hard link, as uv fills a second environment from its cache). A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
+Symbol tables are not stored with them (they are read lazily from the file itself), with an
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
 each file's undefined symbols, grouped by the version they ask for, under the same stamp; and a second
 (``native-symbols-found.json``, likewise): for a file all of whose undefined symbols were found, the
@@ -168,6 +169,8 @@ class FactStore:
         self.path = os.path.join(folder, self.filename)
         self._imports = None
         self._found = None
+        #: stamp -> entry, made when a path is first not found (see :meth:`_row`).
+        self._by_stamp = None
         self.entries: dict = {}
         #: Entries read or confirmed during this run (the ones kept when the store is full).
         self.used: dict = {}
@@ -229,17 +232,46 @@ class FactStore:
             return {}
         return entries
 
+    def _row(self, host: str, st):
+        """(the entry kept for ``host``'s file as ``st`` finds it, or None; whether it was kept under
+        another path). An entry of another path with the same stamp is the same file (a hard link: a
+        second environment that uv filled from its own cache), unchanged since."""
+        stamp = _stamp(st)
+        row = self.entries.get(host)
+        if row is not None and type(row) is list and row[:_STAMP_LEN] == stamp:
+            return row, False
+        if self._by_stamp is None:
+            self._by_stamp = {}
+            for r in self.entries.values():
+                if type(r) is list and len(r) > _STAMP_LEN:
+                    try:
+                        self._by_stamp.setdefault(tuple(r[:_STAMP_LEN]), r)
+                    except TypeError:  # an unhashable part: a damaged entry, never matched
+                        pass
+        return self._by_stamp.get(tuple(stamp)), True
+
+    def _use(self, host: str, row, elsewhere: bool) -> None:
+        self.used[host] = row
+        if elsewhere:  # kept under this path too, for the next run here
+            self.entries[host] = self.added[host] = row
+
+    def _keep(self, host: str, row) -> None:
+        self.entries[host] = self.used[host] = self.added[host] = row
+        if self._by_stamp is not None:
+            self._by_stamp[tuple(row[:_STAMP_LEN])] = row
+
     def get(self, host: str, st):
         """The stored fields of ``host`` if the file is unchanged since (and the entry well-typed), else None."""
-        row = self.entries.get(host)
-        if row is None or type(row) is not list or len(row) != ENTRY_LEN or row[:_STAMP_LEN] != _stamp(st):
+        row, elsewhere = self._row(host, st)
+        if row is None or len(row) != ENTRY_LEN:
             return None
         try:
             fields = decode_entry(row)
         except ValueError:  # a damaged or foreign entry: read the file instead, and forget the entry
-            self.entries.pop(host, None)
+            if not elsewhere:
+                self.entries.pop(host, None)
             return None
-        self.used[host] = row
+        self._use(host, row, elsewhere)
         return fields
 
     def put(self, host: str, st, fields: dict) -> None:
@@ -249,7 +281,7 @@ class FactStore:
             return
         row = encode_entry(st, fields)
         if row is not None:
-            self.entries[host] = self.used[host] = self.added[host] = row
+            self._keep(host, row)
 
     def absorb(self, added: dict) -> None:
         """Entries another process of the same run added (see :attr:`added`)."""
@@ -366,15 +398,16 @@ class ImportStore(FactStore):
     filename = IMPORTS_FILENAME
 
     def get(self, host: str, st):
-        row = self.entries.get(host)
-        if row is None or type(row) is not list or row[:_STAMP_LEN] != _stamp(st):
+        row, elsewhere = self._row(host, st)
+        if row is None:
             return None
         try:
             groups = decode_groups(row)
         except ValueError:
-            self.entries.pop(host, None)
+            if not elsewhere:
+                self.entries.pop(host, None)
             return None
-        self.used[host] = row
+        self._use(host, row, elsewhere)
         return groups
 
     def put(self, host: str, st, groups) -> None:
@@ -382,7 +415,7 @@ class ImportStore(FactStore):
             return
         row = encode_groups(st, groups)
         if row is not None:
-            self.entries[host] = self.used[host] = self.added[host] = row
+            self._keep(host, row)
 
     def imports(self):
         raise TypeError("an imports store has no imports store")
