@@ -385,7 +385,7 @@ def _as_lddtree_takes_it(system, args):
 def _say(message: str) -> None:
     import sys
 
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     print(f"deps: {escape_controls(message, multiline=False)}", file=sys.stderr)
 
@@ -526,8 +526,9 @@ def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple
     symbols = getattr(args, "symbols", None)
     checking = symbols or (symbols is None and getattr(args, "mode", None) != "standalone")
     if store is not None and checking:
-        store.imports()  # the kept undefined symbols, read once here rather than once per process
-        store.found()  # and the kept symbol checks
+        # The kept symbol checks, read once here rather than once per process. The kept undefined
+        # symbols (a few MB) are read where a check is not kept: often nowhere.
+        store.found()
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     if jobs > 1 and getattr(args, "mode", None) != "standalone" and not job.infer_python \
             and hasattr(loader, "prepare_python"):
@@ -568,7 +569,7 @@ def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple
             ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":")))
     # Names, RUNPATH entries and notes come from the files: whatever a terminal would act on in them
     # is shown escaped (\x1b, \u202e); the JSON above keeps the exact strings.
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     lines = []
     for file, _w, rendered, _x, _p in entries:
@@ -602,7 +603,7 @@ def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] =
 
     from .facts.native.loader import format_tree, tree_to_json
     from .facts.native.wheel import WheelError, check_wheel
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     checks = []
     for path in paths:
