@@ -161,3 +161,24 @@ def test_the_facts_of_a_hard_linked_file_are_found_by_its_stamp(tmp_path):
         assert got is not None and got == store.get(str(user), os.stat(user))
         assert str(user2) in store.added  # kept under the new path for the next run
         assert store.get(str(other), os.stat(other)) is None  # another file: no entry
+
+
+def test_the_live_loaders_words_are_kept_with_its_stamp_cpu_and_kernel(tmp_path):
+    from dllmagic.facts.native.loader.linux.platform import _cpu_and_kernel, _trusted
+
+    cache = tmp_path / "cache"
+    _dep, user = _build(tmp_path)
+    out = _deps(str(user), cache=cache)
+    real = _trusted("/lib64/ld-linux-x86-64.so.2")
+    if real is None or subprocess.run([real, "--list-diagnostics"], capture_output=True).returncode != 0:
+        return  # a loader that cannot say (glibc < 2.33): nothing to keep
+    store = factstore.FactStore(str(cache)).loader_words()
+    st = os.stat(real)
+    words = store.get(real, st, _cpu_and_kernel())
+    fresh = subprocess.run([real, "--help"], capture_output=True, text=True, env={"LC_ALL": "C"}).stdout
+    assert words is not None and words[1] == fresh
+    assert store.get(real, st, _cpu_and_kernel() + "x") is None  # another CPU or kernel: not used
+    assert _deps(str(user), cache=cache) == out == _deps(str(user), "--no-cache", cache=cache)
+    row = store.entries[real]
+    store.entries[real] = row[:-1] + [7]  # damaged
+    assert store.get(real, st, _cpu_and_kernel()) is None and real not in store.entries

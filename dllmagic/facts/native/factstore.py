@@ -46,6 +46,8 @@ FILENAME = "native-facts.json"
 IMPORTS_FILENAME = "native-imports.json"
 #: The files that defined every undefined symbol of a file (see :class:`FoundStore`).
 FOUND_FILENAME = "native-symbols-found.json"
+#: What the live program interpreter says about itself (see :class:`LoaderStore`).
+LOADER_FILENAME = "native-loader.json"
 #: A file whose symbols came from more files than this is not kept in the :class:`FoundStore`.
 MAX_PROVIDERS = 512
 #: The store of format 1 (marshal data, which can crash the reader when damaged): removed on save.
@@ -169,6 +171,7 @@ class FactStore:
         self.path = os.path.join(folder, self.filename)
         self._imports = None
         self._found = None
+        self._loader = None
         #: stamp -> entry, made when a path is first not found (see :meth:`_row`).
         self._by_stamp = None
         self.entries: dict = {}
@@ -302,6 +305,12 @@ class FactStore:
             self._found = FoundStore(self.folder)
         return self._found
 
+    def loader_words(self) -> "LoaderStore":
+        """The store of what the live program interpreter said, beside this one, read on first use."""
+        if self._loader is None:
+            self._loader = LoaderStore(self.folder)
+        return self._loader
+
     def collect(self):
         """What a forked worker hands back: the entries it added here, to the imports store and to
         the store of symbol checks."""
@@ -322,6 +331,7 @@ class FactStore:
         store and the store of symbol checks beside it. False when one could not be written."""
         ok = self._imports.save() if self._imports is not None else True
         ok = (self._found.save() if self._found is not None else True) and ok
+        ok = (self._loader.save() if self._loader is not None else True) and ok
         return self._save() and ok
 
     def _save(self) -> bool:
@@ -423,6 +433,9 @@ class ImportStore(FactStore):
     def found(self):
         raise TypeError("an imports store has no store of symbol checks")
 
+    def loader_words(self):
+        raise TypeError("an imports store has no store of loader answers")
+
     def save(self) -> bool:
         return self._save()
 
@@ -472,6 +485,47 @@ class FoundStore(FactStore):
 
     def found(self):
         raise TypeError("a store of symbol checks has no store of symbol checks")
+
+    def loader_words(self):
+        raise TypeError("a store of symbol checks has no store of loader answers")
+
+    def save(self) -> bool:
+        return self._save()
+
+
+class LoaderStore(FactStore):
+    """real path of the live program interpreter -> [its stat stamp..., the CPU and kernel it ran on,
+    its ``--list-diagnostics`` text, its ``--help`` text]: used only while the file's stamp and the CPU
+    and kernel text are as they were."""
+
+    filename = LOADER_FILENAME
+
+    def get(self, real: str, st, setting: str):
+        row = self.entries.get(real)
+        if type(row) is not list or len(row) != _STAMP_LEN + 3 or row[:_STAMP_LEN] != _stamp(st) \
+                or row[_STAMP_LEN] != setting:
+            return None
+        diag, helptext = row[_STAMP_LEN + 1:]
+        if type(diag) is not str or type(helptext) is not str:
+            self.entries.pop(real, None)
+            return None
+        self.used[real] = row
+        return diag, helptext
+
+    def put(self, real: str, st, setting: str, words) -> None:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+            return
+        row = _stamp(st) + [setting, *words]
+        self.entries[real] = self.used[real] = self.added[real] = row
+
+    def imports(self):
+        raise TypeError("a store of loader answers has no imports store")
+
+    def found(self):
+        raise TypeError("a store of loader answers has no store of symbol checks")
+
+    def loader_words(self):
+        raise TypeError("a store of loader answers has no store of loader answers")
 
     def save(self) -> bool:
         return self._save()

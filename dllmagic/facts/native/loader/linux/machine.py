@@ -173,9 +173,10 @@ class LinuxLoader:
         live = self.system.live or self.system.root in ("/", "")
         answer = ask_loader(interp) if live and interp and machine == _host_machine() else None
         if answer is not None:
-            # the live loader's word: it changes with its file (and where its link leads)
+            # the live loader's word: it changes with its file (and where its link leads), the CPU
             answers.note(interp)
             answers.note_realpath(interp)
+            answers.note_cpu()
             hit = PlatformFacts(answer["platform"], answer["hwcaps"], answer["legacy"],
                                 f"{interp} --list-diagnostics and --help")
         else:
