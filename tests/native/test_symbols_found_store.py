@@ -182,3 +182,25 @@ def test_the_live_loaders_words_are_kept_with_its_stamp_cpu_and_kernel(tmp_path)
     row = store.entries[real]
     store.entries[real] = row[:-1] + [7]  # damaged
     assert store.get(real, st, _cpu_and_kernel()) is None and real not in store.entries
+
+
+def test_damaged_stores_of_checks_and_loader_words_are_never_a_wrong_answer(tmp_path):
+    import random
+
+    cache = tmp_path / "cache"
+    _dep, user = _build(tmp_path)
+    missing = _cc(tmp_path / "libmiss.so", "int nowhere(void); int g(void) { return nowhere(); }")
+    _settle()
+    argv = (str(user), str(missing))
+    cold = _deps(*argv, "--no-cache", cache=cache)
+    assert _missing(cold) == {"nowhere"}
+    assert _deps(*argv, cache=cache) == cold
+    for name in (factstore.FOUND_FILENAME, factstore.LOADER_FILENAME):
+        good = (cache / name).read_bytes()
+        for seed in range(6):
+            rng = random.Random(seed)
+            data = bytearray(good)
+            for _ in range(rng.choice((1, 2, 8))):
+                data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
+            (cache / name).write_bytes(bytes(data[:rng.randrange(len(data))] if seed == 5 else data))
+            assert _deps(*argv, cache=cache) == cold, (name, seed)
