@@ -204,3 +204,59 @@ def test_damaged_stores_of_checks_and_loader_words_are_never_a_wrong_answer(tmp_
                 data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
             (cache / name).write_bytes(bytes(data[:rng.randrange(len(data))] if seed == 5 else data))
             assert _deps(*argv, cache=cache) == cold, (name, seed)
+
+
+def _trees(out: str):
+    return sorted(t["root"]["path"] for t in json.loads(out)["trees"])
+
+
+def test_kept_folder_listings_see_every_change(tmp_path):
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    dep, _user = _build(site / "pkg")
+    (site / "pkg" / "libfake.so").write_bytes(b"not a library")
+    _settle()
+
+    def run():
+        out = _deps("--standalone", str(site), cache=cache)
+        assert out == _deps("--standalone", str(site), "--no-cache", cache=cache)
+        return _trees(out)
+
+    first = run()
+    assert first == sorted(str(site / "pkg" / n) for n in ("libdep.so", "libuser.so"))
+    kept = factstore.FactStore(str(cache)).folders()
+    assert kept.get(str(site / "pkg"), os.stat(site / "pkg")) is not None, "the listing was not kept"
+    assert run() == first
+    # a file that was no binary rewritten in place as one (its folder untouched): its magic is read again
+    with open(site / "pkg" / "libfake.so", "r+b") as fh:
+        fh.write(dep.read_bytes())
+    assert str(site / "pkg" / "libfake.so") in run()
+    # a new library in a walked folder, and a new subfolder with one
+    (site / "pkg" / "libnew.so").write_bytes(dep.read_bytes())
+    (site / "pkg" / "sub").mkdir()
+    (site / "pkg" / "sub" / "libdeep.so").write_bytes(dep.read_bytes())
+    got = run()
+    assert str(site / "pkg" / "libnew.so") in got and str(site / "pkg" / "sub" / "libdeep.so") in got
+    _settle()
+    run()
+    # a library renamed (its folder's stamp changes), a subfolder removed
+    os.rename(site / "pkg" / "libnew.so", site / "pkg" / "libnewer.so")
+    (site / "pkg" / "sub" / "libdeep.so").unlink()
+    (site / "pkg" / "sub").rmdir()
+    got = run()
+    assert str(site / "pkg" / "libnewer.so") in got and str(site / "pkg" / "libnew.so") not in got
+    assert not any("/sub/" in p for p in got)
+
+
+def test_a_damaged_folder_listing_is_not_used(tmp_path):
+    st = os.stat(tmp_path)
+    store = factstore.FolderStore(str(tmp_path / "cache"))
+    key = str(tmp_path)
+    stamp = list(_stamp(tmp_path))
+    for bad in ("x", stamp + [["a"]], stamp + [["a"], [["d"]]], stamp + [[1], []], stamp + [[], [["d", "1"]]],
+                stamp + [[], [["d", True]]][:-1]):
+        store.entries[key] = bad
+        assert store.get(key, st) is None
+    store.entries[key] = stamp + [["liba.so"], [["d", 5]]]
+    assert store.get(key, st) == (["liba.so"], [("d", 5)])

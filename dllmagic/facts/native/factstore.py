@@ -9,7 +9,9 @@ Symbol tables are not stored with them (they are read lazily from the file itsel
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
 each file's undefined symbols, grouped by the version they ask for, under the same stamp; and a second
 (``native-symbols-found.json``, likewise): for a file all of whose undefined symbols were found, the
-stamps of the files that defined them (see :class:`FoundStore`).
+stamps of the files that defined them (see :class:`FoundStore`). Two more small files keep what a walk
+of a folder lists (``native-folders.json``, :class:`FolderStore`) and what the live program interpreter
+says about itself (``native-loader.json``, :class:`LoaderStore`), each under the stamps it depends on.
 
 Above these facts, whole answers of ``deps`` commands are kept beside the store, in files of their
 own (see answers.py).
@@ -46,6 +48,8 @@ FILENAME = "native-facts.json"
 IMPORTS_FILENAME = "native-imports.json"
 #: The files that defined every undefined symbol of a file (see :class:`FoundStore`).
 FOUND_FILENAME = "native-symbols-found.json"
+#: The listings of the folders walked (see :class:`FolderStore`).
+FOLDERS_FILENAME = "native-folders.json"
 #: What the live program interpreter says about itself (see :class:`LoaderStore`).
 LOADER_FILENAME = "native-loader.json"
 #: A file whose symbols came from more files than this is not kept in the :class:`FoundStore`.
@@ -172,6 +176,7 @@ class FactStore:
         self._imports = None
         self._found = None
         self._loader = None
+        self._folders = None
         #: stamp -> entry, made when a path is first not found (see :meth:`_row`).
         self._by_stamp = None
         self.entries: dict = {}
@@ -311,20 +316,29 @@ class FactStore:
             self._loader = LoaderStore(self.folder)
         return self._loader
 
+    def folders(self) -> "FolderStore":
+        """The store of folder listings, beside this one, read on first use."""
+        if self._folders is None:
+            self._folders = FolderStore(self.folder)
+        return self._folders
+
     def collect(self):
-        """What a forked worker hands back: the entries it added here, to the imports store and to
-        the store of symbol checks."""
+        """What a forked worker hands back: the entries it added here, to the imports store, to the
+        store of symbol checks and to the store of folder listings."""
         return [self.added, self._imports.added if self._imports is not None else {},
-                self._found.added if self._found is not None else {}]
+                self._found.added if self._found is not None else {},
+                self._folders.added if self._folders is not None else {}]
 
     def absorb_collected(self, collected) -> None:
         """The other half of :meth:`collect`, in the parent."""
-        if isinstance(collected, list) and len(collected) == 3:
+        if isinstance(collected, list) and len(collected) == 4:
             self.absorb(collected[0])
             if collected[1]:
                 self.imports().absorb(collected[1])
             if collected[2]:
                 self.found().absorb(collected[2])
+            if collected[3]:
+                self.folders().absorb(collected[3])
 
     def save(self) -> bool:
         """Write the store if this run added to it (or the one on disk was bad), and the imports
@@ -332,6 +346,7 @@ class FactStore:
         ok = self._imports.save() if self._imports is not None else True
         ok = (self._found.save() if self._found is not None else True) and ok
         ok = (self._loader.save() if self._loader is not None else True) and ok
+        ok = (self._folders.save() if self._folders is not None else True) and ok
         return self._save() and ok
 
     def _save(self) -> bool:
@@ -436,6 +451,9 @@ class ImportStore(FactStore):
     def loader_words(self):
         raise TypeError("an imports store has no store of loader answers")
 
+    def folders(self):
+        raise TypeError("an imports store has no store of folder listings")
+
     def save(self) -> bool:
         return self._save()
 
@@ -489,6 +507,9 @@ class FoundStore(FactStore):
     def loader_words(self):
         raise TypeError("a store of symbol checks has no store of loader answers")
 
+    def folders(self):
+        raise TypeError("a store of symbol checks has no store of folder listings")
+
     def save(self) -> bool:
         return self._save()
 
@@ -526,6 +547,53 @@ class LoaderStore(FactStore):
 
     def loader_words(self):
         raise TypeError("a store of loader answers has no store of loader answers")
+
+    def folders(self):
+        raise TypeError("a store of loader answers has no store of folder listings")
+
+    def save(self) -> bool:
+        return self._save()
+
+
+class FolderStore(FactStore):
+    """host path of a folder -> [its stat stamp..., the names in it that look like binaries, [[name,
+    inode] of each subfolder]], in name order, as the walk of ``deps`` lists it. A folder's stamp
+    changes with any name added, removed or renamed in it, so the listing is used only while the stamp
+    is as it was; what the files hold (their magic) is read by the walk every time."""
+
+    filename = FOLDERS_FILENAME
+
+    def get(self, host: str, st):
+        """(names, [(subfolder, inode), ...]) kept for the folder ``host`` as ``st`` finds it, or None."""
+        row = self.entries.get(host)
+        if type(row) is not list or len(row) != _STAMP_LEN + 2 or row[:_STAMP_LEN] != _stamp(st):
+            return None
+        names, dirs = row[_STAMP_LEN:]
+        if not (type(names) is list and all(type(n) is str for n in names) and type(dirs) is list
+                and all(type(d) is list and len(d) == 2 and type(d[0]) is str and type(d[1]) is int
+                        for d in dirs)):
+            self.entries.pop(host, None)
+            return None
+        self.used[host] = row
+        return names, [tuple(d) for d in dirs]
+
+    def put(self, host: str, st, names, dirs) -> None:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+            return
+        row = _stamp(st) + [list(names), [list(d) for d in dirs]]
+        self.entries[host] = self.used[host] = self.added[host] = row
+
+    def imports(self):
+        raise TypeError("a store of folder listings has no imports store")
+
+    def found(self):
+        raise TypeError("a store of folder listings has no store of symbol checks")
+
+    def loader_words(self):
+        raise TypeError("a store of folder listings has no store of loader answers")
+
+    def folders(self):
+        raise TypeError("a store of folder listings has no store of folder listings")
 
     def save(self) -> bool:
         return self._save()
