@@ -113,7 +113,6 @@ def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
 
     sep = "\\" if system.platform == "windows" else "/"
     host_folder = system.host_path(folder)
-    note(host_folder)  # its stamp changes with any name added, removed or renamed in it
     store = factstore.active()
     kept = store.folders() if store is not None else None
     listing = st = None
@@ -123,6 +122,7 @@ def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
         except OSError:
             st = None
         listing = kept.get(host_folder, st) if st is not None else None
+    note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
     if listing is None:
         names, dirs = [], []
         try:

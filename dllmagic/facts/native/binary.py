@@ -244,11 +244,12 @@ def read_binary(path: str, system=None) -> Binary:
         if known is not None:
             return known
     host = system.host_path(path)
-    answers.note(host)
     try:
         st = os.stat(host)
     except OSError as exc:
+        answers.note(host)
         return Binary(path=path, format="unknown", error=_os_error_text(exc))
+    answers.note(host, st)
     if not stat.S_ISREG(st.st_mode):
         return Binary(path=path, format="unknown", error="not a regular file")
     # The file's identity, not its spelling: ``a/../lib/x.so`` and ``lib/x.so`` are one record.
