@@ -173,10 +173,8 @@ class FactStore:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.path = os.path.join(folder, self.filename)
-        self._imports = None
-        self._found = None
-        self._loader = None
-        self._folders = None
+        #: The stores kept beside this one (see :meth:`_beside`), by class, once read.
+        self._beside_stores: dict = {}
         #: stamp -> entry, made when a path is first not found (see :meth:`_row`).
         self._by_stamp = None
         self.entries: dict = {}
@@ -298,55 +296,49 @@ class FactStore:
             self.used.update(added)
             self.added.update(added)
 
+    def _beside(self, cls) -> "FactStore":
+        """The store of class ``cls`` in the same folder, read on first use (only the facts store
+        has stores beside it)."""
+        if type(self) is not FactStore:
+            raise TypeError(f"{type(self).__name__} has no stores beside it")
+        store = self._beside_stores.get(cls)
+        if store is None:
+            store = self._beside_stores[cls] = cls(self.folder)
+        return store
+
     def imports(self) -> "ImportStore":
-        """The store of undefined symbols beside this one, read on first use."""
-        if self._imports is None:
-            self._imports = ImportStore(self.folder)
-        return self._imports
+        """The store of undefined symbols beside this one."""
+        return self._beside(ImportStore)
 
     def found(self) -> "FoundStore":
-        """The store of symbol checks that found everything, beside this one, read on first use."""
-        if self._found is None:
-            self._found = FoundStore(self.folder)
-        return self._found
+        """The store of symbol checks that found everything, beside this one."""
+        return self._beside(FoundStore)
 
     def loader_words(self) -> "LoaderStore":
-        """The store of what the live program interpreter said, beside this one, read on first use."""
-        if self._loader is None:
-            self._loader = LoaderStore(self.folder)
-        return self._loader
+        """The store of what the live program interpreter said, beside this one."""
+        return self._beside(LoaderStore)
 
     def folders(self) -> "FolderStore":
-        """The store of folder listings, beside this one, read on first use."""
-        if self._folders is None:
-            self._folders = FolderStore(self.folder)
-        return self._folders
+        """The store of folder listings, beside this one."""
+        return self._beside(FolderStore)
 
     def collect(self):
-        """What a forked worker hands back: the entries it added here, to the imports store, to the
-        store of symbol checks and to the store of folder listings."""
-        return [self.added, self._imports.added if self._imports is not None else {},
-                self._found.added if self._found is not None else {},
-                self._folders.added if self._folders is not None else {}]
+        """What a forked worker hands back: the entries it added here and to each store beside this one."""
+        return [self.added] + [self._beside_stores[cls].added if cls in self._beside_stores else {}
+                               for cls in _BESIDE]
 
     def absorb_collected(self, collected) -> None:
         """The other half of :meth:`collect`, in the parent."""
-        if isinstance(collected, list) and len(collected) == 4:
+        if isinstance(collected, list) and len(collected) == 1 + len(_BESIDE):
             self.absorb(collected[0])
-            if collected[1]:
-                self.imports().absorb(collected[1])
-            if collected[2]:
-                self.found().absorb(collected[2])
-            if collected[3]:
-                self.folders().absorb(collected[3])
+            for cls, added in zip(_BESIDE, collected[1:]):
+                if added:
+                    self._beside(cls).absorb(added)
 
     def save(self) -> bool:
-        """Write the store if this run added to it (or the one on disk was bad), and the imports
-        store and the store of symbol checks beside it. False when one could not be written."""
-        ok = self._imports.save() if self._imports is not None else True
-        ok = (self._found.save() if self._found is not None else True) and ok
-        ok = (self._loader.save() if self._loader is not None else True) and ok
-        ok = (self._folders.save() if self._folders is not None else True) and ok
+        """Write the store if this run added to it (or the one on disk was bad), and the stores beside
+        it. False when one could not be written."""
+        ok = all([store.save() for store in self._beside_stores.values()])
         return self._save() and ok
 
     def _save(self) -> bool:
@@ -442,21 +434,6 @@ class ImportStore(FactStore):
         if row is not None:
             self._keep(host, row)
 
-    def imports(self):
-        raise TypeError("an imports store has no imports store")
-
-    def found(self):
-        raise TypeError("an imports store has no store of symbol checks")
-
-    def loader_words(self):
-        raise TypeError("an imports store has no store of loader answers")
-
-    def folders(self):
-        raise TypeError("an imports store has no store of folder listings")
-
-    def save(self) -> bool:
-        return self._save()
-
 
 def _is_stamp(v) -> bool:
     return type(v) is list and len(v) == _STAMP_LEN and all(type(x) is int for x in v)
@@ -498,21 +475,6 @@ class FoundStore(FactStore):
         key = "%d:%d:%d:%d:%d" % tuple(stamp)
         self.entries[key] = self.used[key] = self.added[key] = sorted(stamps[1:])
 
-    def imports(self):
-        raise TypeError("a store of symbol checks has no imports store")
-
-    def found(self):
-        raise TypeError("a store of symbol checks has no store of symbol checks")
-
-    def loader_words(self):
-        raise TypeError("a store of symbol checks has no store of loader answers")
-
-    def folders(self):
-        raise TypeError("a store of symbol checks has no store of folder listings")
-
-    def save(self) -> bool:
-        return self._save()
-
 
 class LoaderStore(FactStore):
     """real path of the live program interpreter -> [its stat stamp..., the CPU and kernel it ran on,
@@ -538,21 +500,6 @@ class LoaderStore(FactStore):
             return
         row = _stamp(st) + [setting, *words]
         self.entries[real] = self.used[real] = self.added[real] = row
-
-    def imports(self):
-        raise TypeError("a store of loader answers has no imports store")
-
-    def found(self):
-        raise TypeError("a store of loader answers has no store of symbol checks")
-
-    def loader_words(self):
-        raise TypeError("a store of loader answers has no store of loader answers")
-
-    def folders(self):
-        raise TypeError("a store of loader answers has no store of folder listings")
-
-    def save(self) -> bool:
-        return self._save()
 
 
 class FolderStore(FactStore):
@@ -583,20 +530,9 @@ class FolderStore(FactStore):
         row = _stamp(st) + [list(names), [list(d) for d in dirs]]
         self.entries[host] = self.used[host] = self.added[host] = row
 
-    def imports(self):
-        raise TypeError("a store of folder listings has no imports store")
 
-    def found(self):
-        raise TypeError("a store of folder listings has no store of symbol checks")
-
-    def loader_words(self):
-        raise TypeError("a store of folder listings has no store of loader answers")
-
-    def folders(self):
-        raise TypeError("a store of folder listings has no store of folder listings")
-
-    def save(self) -> bool:
-        return self._save()
+#: The stores kept beside the facts store, in the order :meth:`FactStore.collect` hands them back.
+_BESIDE = (ImportStore, FoundStore, LoaderStore, FolderStore)
 
 
 def active():
