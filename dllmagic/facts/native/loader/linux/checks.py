@@ -114,7 +114,9 @@ class _Checks:
             if done is not None and done <= scope_keys:
                 continue  # every file that defined its symbols in an earlier check is in scope again
             stamp = obj.binary.stamp() if kept is not None else None
-            if stamp is not None:
+            # (a file whose whole table was read carefully here would have its imports read carefully
+            # too, with their notes: checked afresh)
+            if stamp is not None and "_all_symbols" not in obj.binary.__dict__:
                 providers = kept.get(stamp)
                 if providers is not None:
                     if stamps is None:
