@@ -184,18 +184,20 @@ def test_the_live_loaders_words_are_kept_with_its_stamp_cpu_and_kernel(tmp_path)
     assert store.get(real, st, _cpu_and_kernel()) is None and real not in store.entries
 
 
-def test_damaged_stores_of_checks_and_loader_words_are_never_a_wrong_answer(tmp_path):
+def test_damaged_stores_of_checks_loader_words_and_folders_are_never_a_wrong_answer(tmp_path):
     import random
 
     cache = tmp_path / "cache"
-    _dep, user = _build(tmp_path)
-    missing = _cc(tmp_path / "libmiss.so", "int nowhere(void); int g(void) { return nowhere(); }")
+    site = tmp_path / "site"
+    (site / "sub").mkdir(parents=True)
+    _build(site)
+    _cc(site / "sub" / "libmiss.so", "int nowhere(void); int g(void) { return nowhere(); }")
     _settle()
-    argv = (str(user), str(missing))
+    argv = (str(site),)
     cold = _deps(*argv, "--no-cache", cache=cache)
     assert _missing(cold) == {"nowhere"}
     assert _deps(*argv, cache=cache) == cold
-    for name in (factstore.FOUND_FILENAME, factstore.LOADER_FILENAME):
+    for name in (factstore.FOUND_FILENAME, factstore.LOADER_FILENAME, factstore.FOLDERS_FILENAME):
         good = (cache / name).read_bytes()
         for seed in range(6):
             rng = random.Random(seed)
