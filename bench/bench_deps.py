@@ -20,6 +20,10 @@ Every ELF file under SITE_PACKAGES is:
      command (dllmagic/facts/native/answers.py: used after every path it was made from is stat'ed
      and found unchanged). The rows "(new environment)" change one environment variable before each
      run: no answer is kept for it, the facts of the files are (a user's first run after a change).
+     The rows "(second environment)" run on a copy of SITE made of hard links (as uv fills a second
+     environment from its cache; made before anything is measured, since a new link changes the
+     files' change time), each run with a copy of the store as the runs on SITE left it: the first
+     run there, with the facts and symbol checks of the same files kept from SITE.
 Then a single failing extension (Pillow's _imaging copied away from its libraries) is timed cold.
 The standalone answers are compared with ldd's: every DT_NEEDED must resolve to the same path.
 
@@ -141,10 +145,11 @@ def run_reader_all(files):
 _RUNS = [0]
 
 
-def cli(site, *extra, python=None, as_json=True, new_environment=False):
+def cli(site, *extra, python=None, as_json=True, new_environment=False, store=None):
     """The output of ``dlldoctor deps``; with ``--json`` still as text (parsed after the timing, as
     a user's program would parse it on its own time; ldd's rows parse a few lines each).
-    ``new_environment``: one variable set to a value no run had (no kept answer fits)."""
+    ``new_environment``: one variable set to a value no run had (no kept answer fits); ``store``: a
+    function giving the store folder to use instead of the bench's."""
     argv = [*TOOL, "deps", site, *extra] + (["--json"] if as_json else [])
     if python:
         argv += ["--python", python]
@@ -152,10 +157,52 @@ def cli(site, *extra, python=None, as_json=True, new_environment=False):
     if new_environment:
         _RUNS[0] += 1
         env = dict(ENV, DLLMAGIC_BENCH_RUN=f"{os.getpid()}-{_RUNS[0]}")
+    if store is not None:
+        env = dict(env, DLLMAGIC_CACHE_DIR=store())
     p = subprocess.run(argv, capture_output=True, text=True, cwd=str(HERE.parent), env=env)
     if p.returncode not in (0, 1):
         raise SystemExit(f"deps failed: {p.stderr[-2000:]}")
     return p.stdout
+
+
+def linked_copy(site):
+    """A copy of ``site`` made of hard links, beside it (the same file system): a second environment
+    as uv makes one. Symbolic links are copied as links."""
+    dst = tempfile.mkdtemp(prefix=".bench-linked-", dir=os.path.dirname(site))
+    for root, dirs, names in os.walk(site):
+        here = os.path.join(dst, os.path.relpath(root, site))
+        os.makedirs(here, exist_ok=True)
+        for name in list(dirs):
+            if os.path.islink(os.path.join(root, name)):
+                os.symlink(os.readlink(os.path.join(root, name)), os.path.join(here, name))
+                dirs.remove(name)
+        for name in names:
+            source = os.path.join(root, name)
+            if os.path.islink(source):
+                os.symlink(os.readlink(source), os.path.join(here, name))
+            else:
+                os.link(source, os.path.join(here, name))
+    return dst
+
+
+class StoreCopies:
+    """Copies of the bench's store, made ahead (untimed), one handed out per run."""
+
+    def __init__(self) -> None:
+        self.ready: list = []
+        self.made: list = []
+
+    def make(self, count: int) -> None:
+        for _ in range(count):
+            copy = tempfile.mkdtemp(prefix="dllmagic-bench-store-copy-")
+            shutil.copytree(ENV["DLLMAGIC_CACHE_DIR"], copy, dirs_exist_ok=True)
+            self.ready.append(copy)
+            self.made.append(copy)
+
+    def __call__(self) -> str:
+        if not self.ready:
+            self.make(1)
+        return self.ready.pop()
 
 
 def agreement(site_json, ldd_out):
@@ -220,6 +267,11 @@ def main(argv=None):
         have_lddtree = False
     py = args.python
     results = {}
+    # The second environment first: a new link changes the change time of every file it links, and
+    # stamps changed less than two seconds ago are not kept.
+    linked = linked_copy(site)
+    time.sleep(2.5)
+    copies = StoreCopies()
     measures = [
         ("ldd once per file", lambda: run_ldd_all(files)),
         ("ldd -r once per file (binds every symbol)", lambda: run_ldd_all(files, relocs=True)),
@@ -232,6 +284,8 @@ def main(argv=None):
         ("deps --standalone, text", lambda: cli(site, "--standalone", as_json=False)),
         ("deps --standalone, text (new environment)",
          lambda: cli(site, "--standalone", as_json=False, new_environment=True)),
+        ("deps --standalone, text (second environment)",
+         lambda: cli(linked, "--standalone", as_json=False, store=copies)),
         ("deps --standalone --no-cache (cold), text", lambda: cli(site, "--standalone", "--no-cache", as_json=False)),
         ("deps --standalone --no-cache -j 1 (cold, one process), text",
          lambda: cli(site, "--standalone", "--no-cache", "-j", "1", as_json=False)),
@@ -244,13 +298,16 @@ def main(argv=None):
         ("deps (auto, + every undefined symbol checked), text", lambda: cli(site, python=py, as_json=False)),
         ("deps (auto, + symbols), text (new environment)",
          lambda: cli(site, python=py, as_json=False, new_environment=True)),
+        ("deps (auto, + symbols), text (second environment)",
+         lambda: cli(linked, python=py, as_json=False, store=copies)),
         ("deps (auto, + symbols) --json", lambda: cli(site, python=py)),
     ]
     # Every row once, untimed: the timed runs without --no-cache find the facts of the site and the
     # answer of their command in the store (kept between runs), as a user's second run does.
     for _name, fn in measures:
-        if _name.startswith("deps"):
+        if _name.startswith("deps") and "(second environment)" not in _name:
             fn()
+    copies.make(2 * args.repeat)  # the store as the runs on SITE left it
     times = {name: [] for name, _fn in measures}
     cpu = {name: [] for name, _fn in measures}
     for _rep in range(args.repeat):
@@ -259,6 +316,9 @@ def main(argv=None):
             times[name].append(t)
             cpu[name].append(c)
             results[name] = out
+    shutil.rmtree(linked, ignore_errors=True)
+    for copy in copies.made:
+        shutil.rmtree(copy, ignore_errors=True)
     rows = {name: median(v) for name, v in times.items()}
     cpu_rows = {name: median(v) for name, v in cpu.items()}
     ldd_out = results["ldd once per file"]

@@ -28,7 +28,7 @@ def _parser_class():
 
     class _Parser(argparse.ArgumentParser):
         def error(self, message):
-            from .report.text import escape_controls
+            from ._escape import escape_controls
 
             self.print_usage(sys.stderr)
             self.exit(EXIT_USAGE, f"{self.prog}: error: {escape_controls(message, multiline=False)}\n")
@@ -84,7 +84,7 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
 def _print_report(report, as_json: bool) -> None:
     if as_json:
         from .report.jsonview import render_json
-        from .report.text import escape_json_text
+        from ._escape import escape_json_text
 
         print(escape_json_text(render_json(report)))
     else:
@@ -96,7 +96,7 @@ def _print_report(report, as_json: bool) -> None:
 def say(message: str) -> None:
     """One line to stderr, every control character in it shown escaped (it may quote a file's name, a
     path or an exception's text)."""
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     print(f"dlldoctor: {escape_controls(message, multiline=False)}", file=sys.stderr)
 

@@ -101,32 +101,55 @@ def _walk(system, stack: List[str], seen: set) -> Iterator[str]:
 
 def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
     """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen`` (by
-    inode) are left out and the others added."""
+    inode) are left out and the others added.
+
+    With the facts store on, the folder's listing (the names that look like binaries, the subfolders
+    and their inodes) is kept under the folder's stamp, which changes with any name added, removed or
+    renamed in it (see factstore.FolderStore); the magic of each file is read every time."""
     import os
 
+    from .facts.native import factstore
     from .facts.native.answers import note
 
     sep = "\\" if system.platform == "windows" else "/"
-    files, dirs = [], []
     host_folder = system.host_path(folder)
-    note(host_folder)  # its stamp changes with any name added, removed or renamed in it
-    try:
-        with os.scandir(host_folder) as it:
-            for entry in it:
-                name = entry.name
-                # d_type answers both tests without a system call; symlinks are neither.
-                try:
-                    if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
-                        files.append((name, entry.path))
-                    elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
-                        dirs.append((name, entry.inode()))
-                except OSError:
-                    continue
-    except OSError:
-        return [], []
+    store = factstore.active()
+    kept = store.folders() if store is not None else None
+    listing = st = None
+    if kept is not None:
+        try:
+            st = os.stat(host_folder)  # before the folder is read: a change while it is read is seen
+        except OSError:
+            st = None
+        listing = kept.get(host_folder, st) if st is not None else None
+    note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
+    if listing is None:
+        names, dirs = [], []
+        try:
+            with os.scandir(host_folder) as it:
+                for entry in it:
+                    name = entry.name
+                    # d_type answers both tests without a system call; symlinks are neither.
+                    try:
+                        if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
+                            names.append(name)
+                        elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
+                            dirs.append((name, entry.inode()))
+                    except OSError:
+                        continue
+        except OSError:
+            return [], []
+        names.sort()
+        dirs.sort()
+        if st is not None:
+            kept.put(host_folder, st, names, dirs)
+    else:
+        names, dirs = listing
     prefix = folder.rstrip(sep) + sep
     found = []
-    for name, host in sorted(files):
+    join = os.path.join
+    for name in names:
+        host = join(host_folder, name)
         note(host)
         try:
             fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
@@ -139,7 +162,7 @@ def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
         if head in _MAGICS or head[:2] == b"MZ":
             found.append(prefix + name)
     subfolders = []
-    for name, key in sorted(dirs):
+    for name, key in dirs:
         if key not in seen:
             seen.add(key)
             subfolders.append(prefix + name)
@@ -385,7 +408,7 @@ def _as_lddtree_takes_it(system, args):
 def _say(message: str) -> None:
     import sys
 
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     print(f"deps: {escape_controls(message, multiline=False)}", file=sys.stderr)
 
@@ -492,13 +515,13 @@ def run(args) -> int:
             answers.note(system.host_path(path))
     store = None
     try:
-        folders = [system.is_dir(p) for p in given]
-        for path, is_folder in zip(given, folders):
-            tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
         if getattr(args, "cache", True):
             from .facts.native import factstore
 
             store = factstore.activate(factstore.default_folder())
+        folders = [system.is_dir(p) for p in given]
+        for path, is_folder in zip(given, folders):
+            tasks.extend(_plan(system, path, _MIN_SUBTREES * jobs) if is_folder else [("given", path)])
         status, text = _resolve(args, system, machine, tasks, given, folders, jobs, store)
         sys.stdout.write(text)
         if keeping:
@@ -526,7 +549,9 @@ def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple
     symbols = getattr(args, "symbols", None)
     checking = symbols or (symbols is None and getattr(args, "mode", None) != "standalone")
     if store is not None and checking:
-        store.imports()  # the kept undefined symbols, read once here rather than once per process
+        # The kept symbol checks, read once here rather than once per process. The kept undefined
+        # symbols (a few MB) are read where a check is not kept: often nowhere.
+        store.found()
     job = _Job(system, loader, args, brief=len(given) > 1 or any(folders))
     if jobs > 1 and getattr(args, "mode", None) != "standalone" and not job.infer_python \
             and hasattr(loader, "prepare_python"):
@@ -567,7 +592,7 @@ def _resolve(args, system, machine, tasks, given, folders, jobs, store) -> Tuple
             ",".join(e[2] for e in entries if e[2] is not None), json.dumps(skipped, separators=(",", ":")))
     # Names, RUNPATH entries and notes come from the files: whatever a terminal would act on in them
     # is shown escaped (\x1b, \u202e); the JSON above keeps the exact strings.
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     lines = []
     for file, _w, rendered, _x, _p in entries:
@@ -601,7 +626,7 @@ def run_wheels(paths: List[str], *, json_out: bool = False, tag: Optional[str] =
 
     from .facts.native.loader import format_tree, tree_to_json
     from .facts.native.wheel import WheelError, check_wheel
-    from .report.text import escape_controls
+    from ._escape import escape_controls
 
     checks = []
     for path in paths:

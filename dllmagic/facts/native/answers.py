@@ -5,7 +5,8 @@ each folder walked and each file whose magic it read, each file read or probed f
 or not), each folder tested, the program interpreter, /etc/ld.so.cache and /etc/ld.so.preload, the
 real path of python, the CPU's vendor and flags, and dllmagic's own modules. At its end the answer
 (the exact output and the exit status) is kept with the stat stamp of each path: device, inode, size,
-modification and change times, or the error the path gave (a library that was not there). It is
+modification and change times (as the run saw them when it looked, where it stat'ed the path itself),
+or the error the path gave (a library that was not there). It is
 keyed by the exact command line, the current folder, the interpreter running dllmagic and the whole
 environment: any other key is another answer.
 
@@ -53,20 +54,30 @@ _NOTED: Optional[set] = None
 
 # -- noting what a run looks at ---------------------------------------------------------------------
 
+#: host path -> the stat result the run took of it when it first looked (kept as its stamp: the state
+#: the answer was made from; a later change makes the stamps differ, as it should).
+_STATS: dict = {}
+
+
 def start() -> None:
     global _NOTED
     _NOTED = set()
+    _STATS.clear()
 
 
 def stop() -> None:
     global _NOTED
     _NOTED = None
+    _STATS.clear()
 
 
-def note(host: str) -> None:
-    """The answer depends on what stat says of ``host`` (a host path; followed if a link)."""
+def note(host: str, st=None) -> None:
+    """The answer depends on what stat says of ``host`` (a host path; followed if a link); ``st``:
+    what stat said when the run looked at it, if it did (else it is stat'ed when the answer is kept)."""
     if _NOTED is not None:
         _NOTED.add(("s", host))
+        if st is not None:
+            _STATS.setdefault(host, st)
 
 
 def note_realpath(host: str) -> None:
@@ -251,7 +262,12 @@ def keep(folder: str, argv: List[str], output: str, status: int, began_ns: int) 
     for kind, path in items:
         if "\0" in path:
             return False
-        state, changed = _state(kind, path)
+        st = _STATS.get(path) if kind == "s" else None
+        if st is not None:
+            state = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns} {st.st_ctime_ns}"
+            changed = max(st.st_mtime_ns, st.st_ctime_ns)
+        else:
+            state, changed = _state(kind, path)
         if changed >= settled:
             return False
         fields += (kind, path, state)

@@ -140,6 +140,17 @@ class Binary(Record):
         return groups if isinstance(groups, tuple) and all(
             isinstance(g, tuple) and len(g) == 3 and isinstance(g[2], frozenset) for g in groups) else None
 
+    def stamp(self):
+        """(device, inode, size, modification and change times in ns) of an ELF file as it was read,
+        or None (another format, a modelled file)."""
+        if self.format != "elf" or self._symbol_reader is None:
+            return None
+        try:
+            stamp = self._symbol_reader("stamp")
+        except Exception:
+            return None
+        return stamp if isinstance(stamp, tuple) else None
+
     def file_size(self) -> int:
         """The size of an ELF file in bytes (0 when unknown): a cheap guess at its symbol count."""
         if self.format != "elf" or self._symbol_reader is None:
@@ -233,11 +244,12 @@ def read_binary(path: str, system=None) -> Binary:
         if known is not None:
             return known
     host = system.host_path(path)
-    answers.note(host)
     try:
         st = os.stat(host)
     except OSError as exc:
+        answers.note(host)
         return Binary(path=path, format="unknown", error=_os_error_text(exc))
+    answers.note(host, st)
     if not stat.S_ISREG(st.st_mode):
         return Binary(path=path, format="unknown", error="not a regular file")
     # The file's identity, not its spelling: ``a/../lib/x.so`` and ``lib/x.so`` are one record.
@@ -318,7 +330,11 @@ def _elf_symbol_reader(host: str, st=None):
                 return groups
         if kind == "groups-from-file":
             kind = "groups"
+        if kind == "stamp":
+            return None if st is None else (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
         if kind == "size":  # what reading the whole table would cost, roughly
+            if st is not None:
+                return st.st_size
             try:
                 return os.stat(host).st_size
             except OSError:

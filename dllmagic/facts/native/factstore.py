@@ -3,10 +3,15 @@
 A second run over the same environment then reads only the files that changed. An entry is used only
 when the file's device, inode, size, modification and change times are all as they were when it was
 read (the same test the in-process cache makes, plus the change time); anything else is read again.
-A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
-Symbol tables are not stored with them (they are read lazily from the file itself), with one
+An entry kept under another path with the very same stamp serves too: it is the same file, unchanged
+(a hard link, as uv fills a second environment from its cache). A file changed in the last two seconds is not kept (its stamp could repeat within one clock tick).
+Symbol tables are not stored with them (they are read lazily from the file itself), with an
 exception kept in a file of its own (``native-imports.json``, read only by a run that checks symbols):
-each file's undefined symbols, grouped by the version they ask for, under the same stamp.
+each file's undefined symbols, grouped by the version they ask for, under the same stamp; and a second
+(``native-symbols-found.json``, likewise): for a file all of whose undefined symbols were found, the
+stamps of the files that defined them (see :class:`FoundStore`). Two more small files keep what a walk
+of a folder lists (``native-folders.json``, :class:`FolderStore`) and what the live program interpreter
+says about itself (``native-loader.json``, :class:`LoaderStore`), each under the stamps it depends on.
 
 Above these facts, whole answers of ``deps`` commands are kept beside the store, in files of their
 own (see answers.py).
@@ -41,6 +46,14 @@ FORMAT = 2
 FILENAME = "native-facts.json"
 #: The undefined symbols of each file (see :class:`ImportStore`): read only when symbols are checked.
 IMPORTS_FILENAME = "native-imports.json"
+#: The files that defined every undefined symbol of a file (see :class:`FoundStore`).
+FOUND_FILENAME = "native-symbols-found.json"
+#: The listings of the folders walked (see :class:`FolderStore`).
+FOLDERS_FILENAME = "native-folders.json"
+#: What the live program interpreter says about itself (see :class:`LoaderStore`).
+LOADER_FILENAME = "native-loader.json"
+#: A file whose symbols came from more files than this is not kept in the :class:`FoundStore`.
+MAX_PROVIDERS = 512
 #: The store of format 1 (marshal data, which can crash the reader when damaged): removed on save.
 OLD_FILENAMES = ("native-facts.marshal",)
 MAGIC = b"dllmagic-native-facts"
@@ -160,7 +173,10 @@ class FactStore:
     def __init__(self, folder: str) -> None:
         self.folder = folder
         self.path = os.path.join(folder, self.filename)
-        self._imports = None
+        #: The stores kept beside this one (see :meth:`_beside`), by class, once read.
+        self._beside_stores: dict = {}
+        #: stamp -> entry, made when a path is first not found (see :meth:`_row`).
+        self._by_stamp = None
         self.entries: dict = {}
         #: Entries read or confirmed during this run (the ones kept when the store is full).
         self.used: dict = {}
@@ -222,17 +238,46 @@ class FactStore:
             return {}
         return entries
 
+    def _row(self, host: str, st):
+        """(the entry kept for ``host``'s file as ``st`` finds it, or None; whether it was kept under
+        another path). An entry of another path with the same stamp is the same file (a hard link: a
+        second environment that uv filled from its own cache), unchanged since."""
+        stamp = _stamp(st)
+        row = self.entries.get(host)
+        if row is not None and type(row) is list and row[:_STAMP_LEN] == stamp:
+            return row, False
+        if self._by_stamp is None:
+            self._by_stamp = {}
+            for r in self.entries.values():
+                if type(r) is list and len(r) > _STAMP_LEN:
+                    try:
+                        self._by_stamp.setdefault(tuple(r[:_STAMP_LEN]), r)
+                    except TypeError:  # an unhashable part: a damaged entry, never matched
+                        pass
+        return self._by_stamp.get(tuple(stamp)), True
+
+    def _use(self, host: str, row, elsewhere: bool) -> None:
+        self.used[host] = row
+        if elsewhere:  # kept under this path too, for the next run here
+            self.entries[host] = self.added[host] = row
+
+    def _keep(self, host: str, row) -> None:
+        self.entries[host] = self.used[host] = self.added[host] = row
+        if self._by_stamp is not None:
+            self._by_stamp[tuple(row[:_STAMP_LEN])] = row
+
     def get(self, host: str, st):
         """The stored fields of ``host`` if the file is unchanged since (and the entry well-typed), else None."""
-        row = self.entries.get(host)
-        if row is None or type(row) is not list or len(row) != ENTRY_LEN or row[:_STAMP_LEN] != _stamp(st):
+        row, elsewhere = self._row(host, st)
+        if row is None or len(row) != ENTRY_LEN:
             return None
         try:
             fields = decode_entry(row)
         except ValueError:  # a damaged or foreign entry: read the file instead, and forget the entry
-            self.entries.pop(host, None)
+            if not elsewhere:
+                self.entries.pop(host, None)
             return None
-        self.used[host] = row
+        self._use(host, row, elsewhere)
         return fields
 
     def put(self, host: str, st, fields: dict) -> None:
@@ -242,7 +287,7 @@ class FactStore:
             return
         row = encode_entry(st, fields)
         if row is not None:
-            self.entries[host] = self.used[host] = self.added[host] = row
+            self._keep(host, row)
 
     def absorb(self, added: dict) -> None:
         """Entries another process of the same run added (see :attr:`added`)."""
@@ -251,27 +296,49 @@ class FactStore:
             self.used.update(added)
             self.added.update(added)
 
+    def _beside(self, cls) -> "FactStore":
+        """The store of class ``cls`` in the same folder, read on first use (only the facts store
+        has stores beside it)."""
+        if type(self) is not FactStore:
+            raise TypeError(f"{type(self).__name__} has no stores beside it")
+        store = self._beside_stores.get(cls)
+        if store is None:
+            store = self._beside_stores[cls] = cls(self.folder)
+        return store
+
     def imports(self) -> "ImportStore":
-        """The store of undefined symbols beside this one, read on first use."""
-        if self._imports is None:
-            self._imports = ImportStore(self.folder)
-        return self._imports
+        """The store of undefined symbols beside this one."""
+        return self._beside(ImportStore)
+
+    def found(self) -> "FoundStore":
+        """The store of symbol checks that found everything, beside this one."""
+        return self._beside(FoundStore)
+
+    def loader_words(self) -> "LoaderStore":
+        """The store of what the live program interpreter said, beside this one."""
+        return self._beside(LoaderStore)
+
+    def folders(self) -> "FolderStore":
+        """The store of folder listings, beside this one."""
+        return self._beside(FolderStore)
 
     def collect(self):
-        """What a forked worker hands back: the entries it added here and to the imports store."""
-        return [self.added, self._imports.added if self._imports is not None else {}]
+        """What a forked worker hands back: the entries it added here and to each store beside this one."""
+        return [self.added] + [self._beside_stores[cls].added if cls in self._beside_stores else {}
+                               for cls in _BESIDE]
 
     def absorb_collected(self, collected) -> None:
         """The other half of :meth:`collect`, in the parent."""
-        if isinstance(collected, list) and len(collected) == 2:
+        if isinstance(collected, list) and len(collected) == 1 + len(_BESIDE):
             self.absorb(collected[0])
-            if collected[1]:
-                self.imports().absorb(collected[1])
+            for cls, added in zip(_BESIDE, collected[1:]):
+                if added:
+                    self._beside(cls).absorb(added)
 
     def save(self) -> bool:
-        """Write the store if this run added to it (or the one on disk was bad), and the imports
-        store beside it. False when one could not be written."""
-        ok = self._imports.save() if self._imports is not None else True
+        """Write the store if this run added to it (or the one on disk was bad), and the stores beside
+        it. False when one could not be written."""
+        ok = all([store.save() for store in self._beside_stores.values()])
         return self._save() and ok
 
     def _save(self) -> bool:
@@ -348,15 +415,16 @@ class ImportStore(FactStore):
     filename = IMPORTS_FILENAME
 
     def get(self, host: str, st):
-        row = self.entries.get(host)
-        if row is None or type(row) is not list or row[:_STAMP_LEN] != _stamp(st):
+        row, elsewhere = self._row(host, st)
+        if row is None:
             return None
         try:
             groups = decode_groups(row)
         except ValueError:
-            self.entries.pop(host, None)
+            if not elsewhere:
+                self.entries.pop(host, None)
             return None
-        self.used[host] = row
+        self._use(host, row, elsewhere)
         return groups
 
     def put(self, host: str, st, groups) -> None:
@@ -364,13 +432,107 @@ class ImportStore(FactStore):
             return
         row = encode_groups(st, groups)
         if row is not None:
-            self.entries[host] = self.used[host] = self.added[host] = row
+            self._keep(host, row)
 
-    def imports(self):
-        raise TypeError("an imports store has no imports store")
 
-    def save(self) -> bool:
-        return self._save()
+def _is_stamp(v) -> bool:
+    return type(v) is list and len(v) == _STAMP_LEN and all(type(x) is int for x in v)
+
+
+class FoundStore(FactStore):
+    """The symbol checks that found every undefined symbol of a file, kept between runs.
+
+    Keyed by the file's own stamp (device, inode, size, modification and change times: not its path,
+    so a second environment whose files are hard links of the first's uses them too); each entry lists
+    the stamps of the files whose definitions served. Every non-weak undefined symbol of a file with
+    that stamp is defined by the files with those stamps, whatever else is loaded with them: a later
+    check whose scope holds every one of those files, each with the same stamp, needs no look-up. A
+    file that changed gets a new stamp, so an entry naming it no longer applies.
+    """
+
+    filename = FOUND_FILENAME
+
+    def get(self, stamp):
+        """The providers' stamps (a tuple of 5-tuples) kept for the file with ``stamp``, or None."""
+        key = "%d:%d:%d:%d:%d" % tuple(stamp)
+        row = self.entries.get(key)
+        if row is None:
+            return None
+        if type(row) is not list or len(row) > MAX_PROVIDERS or not all(map(_is_stamp, row)):
+            self.entries.pop(key, None)  # damaged or foreign: check the file instead
+            return None
+        self.used[key] = row
+        return tuple(tuple(u) for u in row)
+
+    def put(self, stamp, providers) -> None:
+        """Keep that every undefined symbol of the file with ``stamp`` was defined by the files with
+        the stamps ``providers``. Not kept when any of them changed in the last moments."""
+        stamps = [list(stamp)] + [list(u) for u in providers]
+        if len(stamps) > MAX_PROVIDERS + 1 or not all(map(_is_stamp, stamps)):
+            return
+        if time.time_ns() - max(max(u[3], u[4]) for u in stamps) < SETTLE_NS:
+            return
+        key = "%d:%d:%d:%d:%d" % tuple(stamp)
+        self.entries[key] = self.used[key] = self.added[key] = sorted(stamps[1:])
+
+
+class LoaderStore(FactStore):
+    """real path of the live program interpreter -> [its stat stamp..., the CPU and kernel it ran on,
+    its ``--list-diagnostics`` text, its ``--help`` text]: used only while the file's stamp and the CPU
+    and kernel text are as they were."""
+
+    filename = LOADER_FILENAME
+
+    def get(self, real: str, st, setting: str):
+        row = self.entries.get(real)
+        if type(row) is not list or len(row) != _STAMP_LEN + 3 or row[:_STAMP_LEN] != _stamp(st) \
+                or row[_STAMP_LEN] != setting:
+            return None
+        diag, helptext = row[_STAMP_LEN + 1:]
+        if type(diag) is not str or type(helptext) is not str:
+            self.entries.pop(real, None)
+            return None
+        self.used[real] = row
+        return diag, helptext
+
+    def put(self, real: str, st, setting: str, words) -> None:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+            return
+        row = _stamp(st) + [setting, *words]
+        self.entries[real] = self.used[real] = self.added[real] = row
+
+
+class FolderStore(FactStore):
+    """host path of a folder -> [its stat stamp..., the names in it that look like binaries, [[name,
+    inode] of each subfolder]], in name order, as the walk of ``deps`` lists it. A folder's stamp
+    changes with any name added, removed or renamed in it, so the listing is used only while the stamp
+    is as it was; what the files hold (their magic) is read by the walk every time."""
+
+    filename = FOLDERS_FILENAME
+
+    def get(self, host: str, st):
+        """(names, [(subfolder, inode), ...]) kept for the folder ``host`` as ``st`` finds it, or None."""
+        row = self.entries.get(host)
+        if type(row) is not list or len(row) != _STAMP_LEN + 2 or row[:_STAMP_LEN] != _stamp(st):
+            return None
+        names, dirs = row[_STAMP_LEN:]
+        if not (type(names) is list and all(type(n) is str for n in names) and type(dirs) is list
+                and all(type(d) is list and len(d) == 2 and type(d[0]) is str and type(d[1]) is int
+                        for d in dirs)):
+            self.entries.pop(host, None)
+            return None
+        self.used[host] = row
+        return names, [tuple(d) for d in dirs]
+
+    def put(self, host: str, st, names, dirs) -> None:
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) < SETTLE_NS:
+            return
+        row = _stamp(st) + [list(names), [list(d) for d in dirs]]
+        self.entries[host] = self.used[host] = self.added[host] = row
+
+
+#: The stores kept beside the facts store, in the order :meth:`FactStore.collect` hands them back.
+_BESIDE = (ImportStore, FoundStore, LoaderStore, FolderStore)
 
 
 def active():

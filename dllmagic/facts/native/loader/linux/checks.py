@@ -88,30 +88,49 @@ class _Checks:
         # provider's export sets in set operations: the global scope's merged once (the same python
         # serves every extension), then the local objects', small libraries first. A big library
         # asked about few names answers name by name through its own hash table instead.
+        # A file whose symbols were all found before, by files that are all in scope again (the same
+        # files, unchanged: kept between runs by their stamps, see factstore.FoundStore), is not
+        # looked at again.
         L = self.L
         if self.global_scope is not None:
             global_scope = self.global_scope
-            gsets = L.global_sets([o.binary for o in global_scope])
             # (by file: an object met again below the extension is the same file, already in scope)
             seen = {file_key(o.binary) for o in global_scope}
             local = [o for o in _bfs(root) if file_key(o.binary) not in seen]
         else:  # no process around the file: every object is looked at on its own
-            global_scope, gsets = [], None
+            global_scope = []
             local = _bfs(self.main) if self.main is not None else []
             seen = {id(o) for o in local}
             local += [o for o in _bfs(root) if id(o) not in seen]
-        # small tables first: they are read whole once and shrink what the big ones are asked
-        local.sort(key=lambda o: L.lookup_cost(o.binary))
         global_keys = frozenset(file_key(o.binary) for o in global_scope)
         scope_keys = global_keys | {file_key(o.binary) for o in local}
+        kept = L.found_store()
+        stamps = None  # file key -> stamp, of every file in scope (when something is kept)
+        gsets = None
+        prepared = False
         for obj in new:
-            groups = L.import_groups(obj.binary)
-            if not groups:
-                continue
             me = file_key(obj.binary)
             done = L._all_found.get(me)
             if done is not None and done <= scope_keys:
                 continue  # every file that defined its symbols in an earlier check is in scope again
+            stamp = obj.binary.stamp() if kept is not None else None
+            # (a file whose whole table was read carefully here would have its imports read carefully
+            # too, with their notes: checked afresh)
+            if stamp is not None and "_all_symbols" not in obj.binary.__dict__:
+                providers = kept.get(stamp)
+                if providers is not None:
+                    if stamps is None:
+                        stamps = {file_key(o.binary): o.binary.stamp() for o in (*global_scope, *local)}
+                    if all(stamps.get(u[:2]) == u for u in providers):
+                        L._all_found[me] = frozenset(u[:2] for u in providers)
+                        continue
+            groups = L.import_groups(obj.binary)
+            if not prepared:
+                prepared = True
+                if self.global_scope is not None:
+                    gsets = L.global_sets([o.binary for o in global_scope])
+                # small tables first: they are read whole once and shrink what the big ones are asked
+                local.sort(key=lambda o: L.lookup_cost(o.binary))
             used = set()
             rest = []
             for version, library, names in groups:
@@ -140,5 +159,15 @@ class _Checks:
                 obj.node.missing_symbols.extend(
                     MissingSymbol(s.name, s.version, s.library, obj.path) for s in obj.binary.imported_symbols
                     if not s.weak and (s.version, s.name) in unfound)
-            else:
-                L._all_found[me] = frozenset(used)
+                continue
+            L._all_found[me] = frozenset(used)
+            if stamp is not None:
+                if stamps is None:
+                    stamps = {file_key(o.binary): o.binary.stamp() for o in (*global_scope, *local)}
+                # Kept only when every table here was read in bulk: a careful read of one (an odd
+                # table) adds notes to the output, which a later run that skips the check would lack.
+                careful = any("_imports" in o.binary.__dict__ or "_all_symbols" in o.binary.__dict__
+                              for o in (obj, *global_scope, *local))
+                providers = [stamps.get(k) for k in used]
+                if not careful and None not in providers:
+                    kept.put(stamp, providers)

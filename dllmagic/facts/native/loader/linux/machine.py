@@ -11,7 +11,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from .common import _Obj
     from .template import _ProcessState, _Template
 
-from ... import answers
+from ... import answers, factstore
 from ...binary import Binary, read_binary
 from ..ldcache import LdCache, load_ld_cache
 from ..tree import DepTree
@@ -173,9 +173,10 @@ class LinuxLoader:
         live = self.system.live or self.system.root in ("/", "")
         answer = ask_loader(interp) if live and interp and machine == _host_machine() else None
         if answer is not None:
-            # the live loader's word: it changes with its file (and where its link leads)
+            # the live loader's word: it changes with its file (and where its link leads), the CPU
             answers.note(interp)
             answers.note_realpath(interp)
+            answers.note_cpu()
             hit = PlatformFacts(answer["platform"], answer["hwcaps"], answer["legacy"],
                                 f"{interp} --list-diagnostics and --help")
         else:
@@ -306,6 +307,11 @@ class LinuxLoader:
     # -- symbol facts, once per file for the loader's life --------------------------------------------
     # Keyed by the file's identity (device, inode), not its path: scipy's extensions reach
     # libscipy_openblas by a dozen spellings (``scipy/linalg/../../scipy.libs/...``), one file.
+
+    def found_store(self):
+        """The store of symbol checks that found everything (factstore.FoundStore), when one is active."""
+        store = factstore.active()
+        return store.found() if store is not None else None
 
     def import_groups(self, binary: Binary) -> tuple:
         """The undefined non-weak symbols of ``binary`` as ((version, library, names), ...): one
