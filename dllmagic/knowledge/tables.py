@@ -25,8 +25,13 @@ def stdlib_changes() -> Dict[str, dict]:
 
 @lru_cache(maxsize=None)
 def optional_builtins() -> Dict[str, dict]:
-    """Standard-library module that needs an optional library at build time → entry."""
-    return _by("optional_builtins", "module")
+    """Standard-library module that needs an optional library at build time → entry; also the modules that
+    import it and fail with it ('ssl' → the '_ssl' entry)."""
+    table = _by("optional_builtins", "module")
+    for entry in list(table.values()):
+        for public in entry.get("imported_as", ()):
+            table.setdefault(public, entry)
+    return table
 
 
 @lru_cache(maxsize=None)

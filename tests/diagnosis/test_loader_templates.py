@@ -562,6 +562,51 @@ CASES += [
      "ValueError: numpy.ndarray size changed, may indicate binary incompatibility. Expected 88 from C header, "
      "got 80 from PyObject",
      "numpy-abi-mismatch", {"failing_module": "ot.lp.emd_wrap"}),
+    # ---- PyInstaller's bootloader repeating the error ("when importing"), and its Python DLL on the next line
+    ("pyinstaller-dll-load-failed-when-importing",
+     "Failed to execute script 'app' due to unhandled exception: DLL load failed when importing QtCore: "
+     "The specified procedure could not be found",
+     "missing-symbol", {"failing_module": "QtCore"}),
+    ("pyinstaller-python-dll-on-next-line",
+     "Failed to load Python DLL\n'C:\\Users\\ana\\AppData\\Local\\Temp\\_MEI193002\\python312.dll'\n"
+     "LoadLibrary: The specified module could not be found",
+     "missing-shared-library", {"missing_library": "python312.dll"}),
+    # ---- a Nuitka-compiled program's loader
+    ("nuitka-loadlibraryex",
+     "ImportError: LoadLibraryEx 'D:\\app\\main.dist\\PyQt5\\QtCore.pyd' failed",
+     "missing-shared-library", {"found_path": "D:\\app\\main.dist\\PyQt5\\QtCore.pyd"}),
+    ("nuitka-loadlibraryexw-with-message",
+     "ImportError: LoadLibraryExW 'C:\\app\\main.dist\\win32print.pyd' failed: The specified module could not "
+     "be found.",
+     "missing-shared-library", {"found_path": "C:\\app\\main.dist\\win32print.pyd"}),
+    # ---- dyld 2's "Did find:" line alone
+    ("dyld-did-find-wrong-architecture-alone",
+     "/opt/anaconda3/lib/libzbar.dylib: mach-o, but wrong architecture",
+     "architecture-mismatch", {"found_path": "/opt/anaconda3/lib/libzbar.dylib"}),
+    # ---- Solaris / illumos ld.so.1
+    ("solaris-open-failed",
+     "ImportError: ld.so.1: python3.9: fatal: libpq.so.5: open failed: No such file or directory",
+     "missing-shared-library", {"missing_library": "libpq.so.5"}),
+    ("solaris-relocation-symbol-not-found",
+     "ImportError: ld.so.1: python3.9: fatal: relocation error: file /opt/csw/lib/python3.9/site-packages/pkg/"
+     "_core.so: symbol timeradd: referenced symbol not found",
+     "missing-symbol", {"missing_symbol": "timeradd",
+                        "found_path": "/opt/csw/lib/python3.9/site-packages/pkg/_core.so"}),
+    # ---- a Python built without an optional library: pip, python-build, zipimport and pandas say so
+    ("pip-ssl-module-not-available",
+     "WARNING: pip is configured with locations that require TLS/SSL, however the ssl module in Python is not "
+     "available.",
+     "module-not-found", {"failing_module": "ssl"}),
+    ("python-build-extension-not-compiled",
+     "ERROR: The Python ssl extension was not compiled. Missing the OpenSSL lib?",
+     "module-not-found", {"failing_module": "ssl", "missing_library": None}),
+    ("zipimport-zlib-not-available",
+     "zipimport.ZipImportError: can't decompress data; zlib not available",
+     "module-not-found", {"failing_module": "zlib"}),
+    ("pandas-python-incomplete",
+     "UserWarning: Could not import the lzma module. Your installed Python is incomplete. Attempting to use lzma "
+     "compression will result in a RuntimeError.",
+     "module-not-found", {"failing_module": "lzma"}),
     # ---- a relative import outside any site folder: the frames show which folders are packages
     ("relative-import-outside-site",
      "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
