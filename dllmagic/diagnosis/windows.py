@@ -179,6 +179,13 @@ _CTYPES_NOT_FOUND = "Could not find module '"
 
 
 def _dll_not_found(ctx: Context, library: str, evidence: List[Evidence], missing_vc) -> Finding:
+    text = ctx.cache.get("text")
+    # The bootloader failing to load the bundle's own Python DLL is another story (that DLL is bundled; what it
+    # needs, the Visual C++ runtime or a newer Windows, is the machine's).
+    bundler = (knowledge_tables.frozen_app_in(text) if missing_vc is None and isinstance(text, str)
+               and ctx.failure.signature != "pyinstaller-error-loading-python-dll" else None)
+    if bundler is not None:
+        return _not_bundled(ctx, library, evidence, bundler)
     if missing_vc is None and _CTYPES_NOT_FOUND in ctx.failure.message:
         return _ctypes_not_found(ctx, library, evidence)
     if missing_vc is None and not library:
@@ -195,6 +202,22 @@ def _dll_not_found(ctx: Context, library: str, evidence: List[Evidence], missing
                 f"searched for an extension's DLLs: they must sit beside it, in System32, or in a folder added with "
                 f"os.add_dll_directory.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-shared-library", "dll-not-found"))
+
+
+def _not_bundled(ctx: Context, library: str, evidence: List[Evidence], bundler: dict) -> Finding:
+    """A frozen application (PyInstaller, cx_Freeze, Nuitka) whose bundle lacks a DLL an extension needs: the
+    bundler did not collect it. From the text alone; the fix is the bundle's build, not the machine's."""
+    what = f"{library} (or a DLL it depends on)" if library else "a DLL"
+    importing = f" while importing {ctx.failure.module}" if ctx.failure.module else ""
+    return Finding(
+        kind="missing-shared-library", cause="dll-not-found", confidence=0.75,
+        summary=f"This is a {bundler['name']} application, and {what} could not be loaded from its bundle"
+                f"{importing}: {bundler['name']} did not collect a DLL that is needed when the application was "
+                f"built.",
+        evidence=tuple(evidence + [Evidence("bundled by", bundler["name"], "the traceback's frames and messages")]),
+        fixes=(fixes.instruction("Rebuild the application with the missing DLL collected", bundler["collect"]),
+               _deps_fix(ctx)),
+        docs=docs_for("missing-shared-library", "dll-not-found"))
 
 
 def _unnamed_dll_likely_vc(ctx: Context, evidence: List[Evidence]) -> Finding:

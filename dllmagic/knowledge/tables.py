@@ -35,6 +35,22 @@ def optional_builtins() -> Dict[str, dict]:
 
 
 @lru_cache(maxsize=None)
+def frozen_apps() -> Tuple[dict, ...]:
+    """Bundlers of Python applications (PyInstaller, cx_Freeze, Nuitka) with the marks their output carries."""
+    from . import load as _load
+
+    return tuple(_load("frozen_apps")["entries"])
+
+
+def frozen_app_in(text: str) -> Optional[dict]:
+    """The bundler whose marks ``text`` carries, or None."""
+    for entry in frozen_apps():
+        if any(mark in text for mark in entry["marks"]):
+            return entry
+    return None
+
+
+@lru_cache(maxsize=None)
 def namespace_packages() -> Dict[str, dict]:
     """Import name shared by several distributions (google, azure, nvidia, airflow.providers) → entry."""
     return _by("namespace_packages", "import")

@@ -95,3 +95,29 @@ def test_vc_runtime_check_itself(win, win_wheels, tmp_path):
     assert vc_runtime_check(linux) is None
     assert vc_runtime_check(Context(target="tensorflow", failure=failure, system=machine.system,
                                     interpreter=None, sys_path=())) is None
+
+
+def test_a_dll_missing_from_a_frozen_app_is_the_bundles_not_the_machines():
+    # PyInstaller's importer frames, and Nuitka's LoadLibraryEx: the bundler did not collect a DLL; no
+    # Visual C++ download is put first from the text alone.
+    from dllmagic.api import explain
+
+    pyinstaller = ("Traceback (most recent call last):\n  File \"app.py\", line 1, in <module>\n"
+                   "  File \"PyInstaller\\loader\\pyimod03_importers.py\", line 546, in exec_module\n"
+                   "  File \"fiona\\__init__.py\", line 116, in <module>\n"
+                   "ImportError: DLL load failed while importing _env: The specified module could not be found.\n"
+                   "[22544] Failed to execute script 'app' due to unhandled exception!\n")
+    nuitka = "ImportError: LoadLibraryEx 'D:\\app\\main.dist\\PyQt5\\QtCore.pyd' failed"
+    for text, bundler in ((pyinstaller, "PyInstaller"), (nuitka, "Nuitka")):
+        top = explain(text).findings[0]
+        assert (top.kind, top.cause) == ("missing-shared-library", "dll-not-found")
+        assert bundler in top.summary and "did not collect" in top.summary
+        assert top.fixes[0].kind == "instruction" and "Rebuild" in top.fixes[0].title
+    # The same error outside a bundle keeps the machine's likely cause.
+    plain = pyinstaller.replace("  File \"PyInstaller\\loader\\pyimod03_importers.py\", line 546, in exec_module\n",
+                                "").replace("[22544] Failed to execute script 'app' due to unhandled exception!\n", "")
+    assert explain(plain).findings[0].cause == "vc-runtime-missing"
+    # The bootloader failing on the bundle's own Python DLL is not called a DLL the bundler missed.
+    python_dll = ("Failed to load Python DLL\n'C:\\Users\\ana\\AppData\\Local\\Temp\\_MEI193002\\python312.dll'\n"
+                  "LoadLibrary: The specified module could not be found")
+    assert "did not collect" not in explain(python_dll).findings[0].summary
