@@ -483,3 +483,29 @@ def test_every_line_wrapped_in_inline_code_is_unwrapped():
 def test_a_markdown_escape_after_a_module_name_is_none_of_it():
     kind, f = facts("ModuleNotFoundError: No module named 'keras.src.legacy\\'")
     assert (kind, f["failing_module"]) == ("module-not-found", "keras.src.legacy")
+
+
+def test_an_escaped_newline_at_a_line_end_is_none_of_the_name():
+    # xgboost's "Error message(s): [...]" repr copied with its real line ends: "…libomp.dylib\n" then a newline.
+    text = ("Error message(s): [\"dlopen(/opt/env/lib/python3.10/site-packages/xgboost/lib/libxgboost.dylib, 0x0006): "
+            "Library not loaded: @rpath/libomp.dylib\\n\nReferenced from: /opt/env/lib/python3.10/site-packages/"
+            "xgboost/lib/libxgboost.dylib\\n\nReason: tried: '/opt/homebrew/opt/libomp/lib/libomp.dylib' (no such file)\"]")
+    kind, f = facts(text)
+    assert (kind, f["missing_library"]) == ("missing-shared-library", "libomp.dylib")
+
+
+def test_dyld_lines_run_into_one_are_laid_out_again():
+    text = ("Traceback (most recent call last):\n  File \"t.py\", line 1, in <module>\n    import sqlite3\n"
+            "ImportError: dlopen(/usr/local/lib/python2.7/lib-dynload/_sqlite3.so, 2): Symbol not found: "
+            "_sqlite3_enable_load_extension Referenced from: /usr/local/lib/python2.7/lib-dynload/_sqlite3.so "
+            "Expected in: /usr/lib/libsqlite3.dylib in /usr/local/lib/python2.7/lib-dynload/_sqlite3.so")
+    kind, f = facts(text)
+    assert (kind, f["missing_symbol"], f["found_path"]) == (
+        "missing-symbol", "_sqlite3_enable_load_extension", "/usr/local/lib/python2.7/lib-dynload/_sqlite3.so")
+
+
+def test_a_frozen_apps_package_folder_names_the_extensions_package():
+    # Nuitka's <name>.dist and PyInstaller's _internal hold packages as site-packages does.
+    for root in ("D:\\app\\main.dist", "C:\\app\\_internal"):
+        kind, f = facts(f"ImportError: LoadLibraryEx '{root}\\PyQt5\\QtCore.pyd' failed")
+        assert f["failing_module"] == "PyQt5.QtCore", root

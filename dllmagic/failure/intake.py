@@ -52,6 +52,11 @@ _SMART_QUOTE_MAP = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "
                                   "\u201c": '"', "\u201d": '"', "\u201e": '"'})
 _CONTROL = LazyRegex(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _ESCAPED_NEWLINE = LazyRegex(r"\\n(?=[ \t]+\S)")
+#: An escaped newline left at a line's end by a repr copied with its real line ends ("…libomp.dylib\n" then the
+#: next line): the real newline follows, the escape is none of the name before it.
+_ESCAPED_NEWLINE_AT_END = LazyRegex(r"(?<=[\w.)'\"])\\n$", re.MULTILINE)
+#: dyld's lines after "Symbol not found" / "Library not loaded" run into one line (a copy that lost them).
+_DYLD_RUN_ON = LazyRegex(r"(?<=\S)[ \t]{1,64}(?=Referenced from: |Expected in: |Reason: )")
 #: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
 _PROMPT = LazyRegex(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
@@ -517,6 +522,9 @@ def normalise(text: str) -> str:
     # Messages quoted as a Python repr (xgboost's "Error message(s): ['dlopen(…)\\n  Referenced from…']")
     # carry escaped newlines; unescape those followed by indentation (a Windows "C:\\new" is not).
     text = _ESCAPED_NEWLINE.sub("\n", text)
+    if "\\n\n" in text:
+        text = _ESCAPED_NEWLINE_AT_END.sub("", text)
+
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
     if "\n" not in text.strip():
@@ -541,6 +549,7 @@ def normalise(text: str) -> str:
     if "`" in text:
         lines = _unwrap_inline_code(lines)
     text = "\n".join(lines)
+
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
@@ -556,4 +565,10 @@ def normalise(text: str) -> str:
         lines = _join_continued(lines)
     if "(" in text:
         lines = _join_open_parentheses(lines)
-    return "\n".join(lines)
+    text = "\n".join(lines)
+    if "Referenced from: " in text or "Expected in: " in text:
+        # dyld's lines run into the one before them (a copy that lost those line ends), once wraps are joined.
+        text = _DYLD_RUN_ON.sub("\n  ", text)
+        if "in /" in text:
+            text = _FLAT_DYLD_IN.sub("\n ", text)
+    return text

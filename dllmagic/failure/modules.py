@@ -7,6 +7,9 @@ from typing import List, Optional, Tuple
 from .._regex import LazyRegex
 
 _SITE_DIRS = {"site-packages", "dist-packages"}
+#: Folders a frozen application keeps its packages in, as site-packages would: Nuitka's "<name>.dist",
+#: PyInstaller's "_internal" (6.x) and its one-file "_MEI<n>" extraction folder.
+_FROZEN_ROOT = re.compile(r"^(?:[\w.\-]{1,200}\.dist|_internal|_MEI\d{1,12})$", re.IGNORECASE)
 _LIB_DIRS = {"lib", "lib64", "libs", ".libs", ".dylibs", "bin", "dlls", "_libs", "binaries"}
 _IDENT = LazyRegex(r"^[A-Za-z_]\w*$")
 _EXT_SUFFIX = LazyRegex(r"\.(?:cpython-\d+\w*|abi3|pypy\d*\w*|cp\d+\w*)(?:-[\w-]+)?\.(?:so|pyd)$|\.pyd$", re.I)
@@ -49,6 +52,10 @@ def module_from_path(path: str) -> Optional[str]:
     for i, part in enumerate(parts[:-1]):
         if part.lower() in _SITE_DIRS:
             site = i
+    if site is None and is_ext:
+        for i, part in enumerate(parts[:-1]):
+            if _FROZEN_ROOT.match(part):
+                site = i
     if site is None:
         return stem if is_ext and _IDENT.match(stem) else None
     dirs = parts[site + 1: -1]

@@ -34,6 +34,8 @@ EXPECTED = {
     "t425": ("cannot-import-name", "circular-import"),          # the package's own __init__ in the frames
     "t387": ("cannot-import-name", "name-not-in-installed-version"),  # collections.Mapping, Python 3.10
     "t389": ("cannot-import-name", "name-not-in-installed-version"),
+    "t1880": ("cannot-import-name", "name-not-in-installed-version"),  # ...\Python310\lib\collections: the stdlib
+    "t1923": ("cannot-import-name", "name-not-in-installed-version"),  # ...\anaconda3\lib\collections, no shadow
 }
 
 
@@ -344,3 +346,15 @@ def test_a_submodule_missing_from_a_source_checkout(init, cause):
     assert (top.kind, top.cause) == ("module-not-found", cause)
     if cause == "shadowed-by-local-file":
         assert init.rsplit("__init__.py", 1)[0].rstrip("/\\") in top.summary
+
+
+@pytest.mark.parametrize("path, shadow", [
+    ("C:\\Users\\ana\\AppData\\Local\\Programs\\Python\\Python310\\lib\\collections\\__init__.py", False),
+    ("C:\\Users\\ana\\anaconda3\\envs\\ml\\lib\\collections\\__init__.py", False),
+    ("C:\\Users\\ana\\project\\collections\\__init__.py", True),
+])
+def test_a_windows_standard_library_path_in_lower_case_is_no_shadow(path, shadow):
+    # Python prints the standard library's folder as sys.path has it, often "lib" in lower case on Windows.
+    text = f"ImportError: cannot import name 'Mapping' from 'collections' ({path})"
+    top = explain(text).findings[0]
+    assert (top.cause == "shadowed-by-local-file") is shadow, top.summary

@@ -53,10 +53,15 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
     if "/site-packages/" in norm or "/dist-packages/" in norm:
         return True
     if ctx.interpreter is None:
-        # From text alone: the standard library folder looks like .../lib/pythonX.Y/...
+        # From text alone: the standard library folder looks like .../lib/pythonX.Y/..., or on Windows
+        # <install>\Lib\..., which Python may print in lower case (C:\...\Python310\lib\collections\...,
+        # ...\anaconda3\lib\...).
         import re
 
-        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm))
+        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm)) or bool(
+            ("\\" in path or re.match(r"[A-Za-z]:", path))
+            and re.search(r"/(?:python\d{0,3}[\w.\-]{0,20}|(?:ana|mini)conda\d?|miniforge\d?|mambaforge"
+                          r"|envs/[^/]{1,200})/lib/", norm, re.IGNORECASE))
     for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
         if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
             return True
