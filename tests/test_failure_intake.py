@@ -509,3 +509,10 @@ def test_a_frozen_apps_package_folder_names_the_extensions_package():
     for root in ("D:\\app\\main.dist", "C:\\app\\_internal"):
         kind, f = facts(f"ImportError: LoadLibraryEx '{root}\\PyQt5\\QtCore.pyd' failed")
         assert f["failing_module"] == "PyQt5.QtCore", root
+
+
+@pytest.mark.parametrize("wrap", [lambda t: t, lambda t: f"```\n{t}\n```", lambda t: f"I get this when I import it:\n\n{t}\n\nAny help?"])
+def test_an_import_statement_and_its_exception_on_one_line_are_two(wrap):
+    text = "from lxml import etree ImportError: DLL load failed: The specified procedure could not be found"
+    kind, f = facts(wrap(text))
+    assert (kind, f["failing_module"]) == ("missing-symbol", "lxml")

@@ -19,6 +19,7 @@ normalised copy, in which
 * what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
   log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
   indentation; and pytest's ``E   `` / ``>`` markers;
+* an import statement and the exception it raised, run into one line, are two lines again;
 * a line a terminal or a web page wrapped is joined again, above all a file name cut at the wrap;
 * blank lines inside one message (a message ending in ``:`` or an exception line cut mid-sentence)
   are dropped;
@@ -55,6 +56,10 @@ _ESCAPED_NEWLINE = LazyRegex(r"\\n(?=[ \t]+\S)")
 #: An escaped newline left at a line's end by a repr copied with its real line ends ("…libomp.dylib\n" then the
 #: next line): the real newline follows, the escape is none of the name before it.
 _ESCAPED_NEWLINE_AT_END = LazyRegex(r"(?<=[\w.)'\"])\\n$", re.MULTILINE)
+#: An import statement with the exception it raised run into the same line ("from lxml import etree ImportError:
+#: DLL load failed …"), as a post's sentence or a fence keeps it: the exception goes to a line of its own.
+_STATEMENT_RUN_ON = LazyRegex(r"^([ \t]{0,8}(?:from[ \t]+[\w.]{1,200}[ \t]+import|import)[ \t][^\n]{1,500}?)[ \t]+"
+                              r"(?=(?:[A-Za-z_]\w{0,100}\.){0,8}[A-Za-z_]\w{0,100}(?:Error|Exception): )", re.MULTILINE)
 #: dyld's lines after "Symbol not found" / "Library not loaded" run into one line (a copy that lost them).
 _DYLD_RUN_ON = LazyRegex(r"(?<=\S)[ \t]{1,64}(?=Referenced from: |Expected in: |Reason: )")
 #: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
@@ -549,7 +554,8 @@ def normalise(text: str) -> str:
     if "`" in text:
         lines = _unwrap_inline_code(lines)
     text = "\n".join(lines)
-
+    if "import" in text and ("Error: " in text or "Exception: " in text):
+        text = _STATEMENT_RUN_ON.sub(r"\1\n", text)
     if ">>>" in text or "..." in text or "In [" in text:
         # Code typed at a prompt is indented, as a traceback prints the code it ran.
         text = _PROMPT.sub("    ", text)
