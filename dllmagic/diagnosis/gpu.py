@@ -101,7 +101,7 @@ def cuda_library_missing(ctx: Context) -> Iterable[Finding]:
         return
     evidence = kernel_evidence(ctx) + [
         Evidence("missing library", library, "the error message"),
-        Evidence("it is", f"{entry['component']} {entry['version']}",
+        Evidence("it is", f"{entry['component']} {entry['version']}".strip(),
                  f"knowledge/cuda_libraries.json#{entry['id']}")] + _facts_as_evidence(ctx)
     top = (failure.module or ctx.target or "").split(".")[0]
     if entry.get("driver"):
@@ -128,14 +128,18 @@ def cuda_library_missing(ctx: Context) -> Iterable[Finding]:
     if conda:
         fix_list.insert(0, conda)
     fix_list.append(fixes.instruction(
-        f"Or install the CUDA {entry.get('cuda_major') or ''} toolkit / cuDNN libraries and make them visible".replace("  ", " "),
+        (f"{'Or install' if fix_list else 'Install'} the CUDA {entry.get('cuda_major') or ''} toolkit / cuDNN "
+         f"libraries and make them visible").replace("  ", " "),
         f"{library} must be in a folder the loader searches (LD_LIBRARY_PATH on Linux; on Windows beside the "
         f"package or in a folder added with os.add_dll_directory). Or install the CPU-only build of {top or 'the package'}."))
     where = "Windows" if platform_of(ctx) == "windows" else "the loader"
     yield Finding(
         kind="missing-shared-library", cause="cuda-library-missing", confidence=0.9,
-        summary=f"{library} is the {entry['component']} {entry['version']} library; {top or 'the package'} was built "
-                f"for it, but {where} cannot find it: that CUDA release is not installed, or not on the search path.",
+        summary=(f"{library} is the {entry['component']} {entry['version']} library; {top or 'the package'} was built "
+                 f"for it, but {where} cannot find it: that CUDA release is not installed, or not on the search path."
+                 if entry["version"] else
+                 f"{library} is the {entry['component']} library (its name carries no release); {where} cannot find "
+                 f"it: the GPU libraries are not installed, or their folder is not on the search path."),
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-shared-library", "cuda-library-missing"))
 
 

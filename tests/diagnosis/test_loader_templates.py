@@ -772,3 +772,18 @@ def test_found_path_is_quoted_as_printed_and_used_normalised():
 ])
 def test_gpu_libraries_of_any_release_are_the_gpu_stack(text):
     assert explain(text).findings[0].cause == "cuda-library-missing"
+
+
+@pytest.mark.parametrize("name, component", [("libcudnn.so", "cuDNN"), ("libnvrtc.so", "NVRTC"),
+                                             ("libcudart.so", "CUDA runtime")])
+def test_a_gpu_library_named_without_its_release_is_the_gpu_stack_and_no_package_is_guessed(name, component):
+    # Paddle loads libcudnn.so by that name; cuDNN 8 loads libnvrtc.so: the component is known, the release not.
+    report = explain(f"Could not load library libcudnn_cnn_infer.so.8. Error: {name}: cannot open shared object "
+                     f"file: No such file or directory" if name != "libcudnn.so" else
+                     "The third-party dynamic library (libcudnn.so) that Paddle depends on is not configured correctly."
+                     "(error code is /usr/local/cuda/lib64/libcudnn.so: cannot open shared object file: No such file "
+                     "or directory)")
+    top = report.findings[0]
+    assert (top.kind, top.cause) == ("missing-shared-library", "cuda-library-missing")
+    assert component in top.summary and "carries no release" in top.summary
+    assert all(f.kind == "instruction" for f in top.fixes) and top.fixes[0].title.startswith("Install")
