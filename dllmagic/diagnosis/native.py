@@ -347,7 +347,16 @@ def _system_library(ctx: Context, library: str, provider: dict, platform: str,
                                           title=f"Use {alternative['dist']} instead ({alternative['why']})"))
         summary_alt = f" Or use {alternative['dist']}: {alternative['why']}."
     packages: List[Tuple[str, str]] = []
-    if platform == "macos":
+    android = ctx.failure.signature == "android-dlopen-library-not-found"
+    if android:
+        # Android's linker (Termux, Pydroid): Debian's and Fedora's package names and sudo do not apply there.
+        stem = re.sub(r"^lib|\.so.*$", "", library)
+        fix_list.append(fixes.instruction(
+            f"Install the package that provides {library} with the device's package manager",
+            f"In Termux: pkg search {stem}, then pkg install the package that provides it (no sudo). Other "
+            f"Android Python apps ship their own libraries: use the app's package list, or a build of the package "
+            f"made for it."))
+    elif platform == "macos":
         packages += [("brew", name) for name in provider["brew"]]
     else:
         for manager in package_managers(ctx):
@@ -357,7 +366,7 @@ def _system_library(ctx: Context, library: str, provider: dict, platform: str,
             fix_list.append(fixes.system_package(manager, [name]))
         except fixes.UnsafeName:
             continue
-    if provider["conda"]:
+    if provider["conda"] and not android:
         conda = conda_fix(ctx, provider["conda"][:1])
         if conda is not None:
             fix_list.insert(0 if not summary_alt else 1, conda)

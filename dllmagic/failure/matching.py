@@ -69,7 +69,7 @@ def _groups(m: "re.Match[str]") -> Dict[str, str]:
 
 def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
     best: Optional[_Hit] = None
-    best_key: Optional[Tuple[int, int, int]] = None
+    best_key: Optional[Tuple[int, int, int, int]] = None
     demoters = [s for s in kb.signatures if s.demote_to is not None]
     for index, doc in enumerate(docs):
         # Spans of known noise (warnings a program survives, a build's own output): matches inside count for
@@ -101,8 +101,10 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 for start, end, demote_to, demote_kinds in spans:
                     if start <= m.start() < end and (demote_kinds is None or kind in demote_kinds):
                         priority = min(priority, demote_to)
-                # Highest priority; then the innermost exception; then the earliest text.
-                key = (priority, index, -m.start())
+                # Highest priority; among matches demoted alike, the signature's own priority (a wrapper's warning
+                # is outranked by the loader's message it quotes); then the innermost exception; then the
+                # earliest text.
+                key = (priority, sig.priority, index, -m.start())
                 if best_key is None or key > best_key:
                     best_key = key
                     best = _Hit(sig, m, index, kind, exc_type, extra)

@@ -607,6 +607,37 @@ CASES += [
      "UserWarning: Could not import the lzma module. Your installed Python is incomplete. Attempting to use lzma "
      "compression will result in a RuntimeError.",
      "module-not-found", {"failing_module": "lzma"}),
+    # ---- loaders of packages and frameworks that open a library by name
+    ("llama-cpp-base-name-not-found",
+     "FileNotFoundError: Shared library with base name 'llama' not found",
+     "missing-shared-library", {"missing_library": "llama"}),
+    ("paddle-third-party-library",
+     "The third-party dynamic library (cudnn64_7.dll) that Paddle depends on is not configured correctly.",
+     "missing-shared-library", {"missing_library": "cudnn64_7.dll"}),
+    ("cudnn-could-not-locate",
+     "Could not locate cudnn_ops_infer64_8.dll. Please make sure it is in your library path!",
+     "missing-shared-library", {"missing_library": "cudnn_ops_infer64_8.dll"}),
+    ("android-bionic-library-not-found",
+     "ImportError: dlopen failed: library \"libpulse.so\" not found: needed by "
+     "/data/data/com.termux/files/usr/lib/libportaudio.so in namespace (default)",
+     "missing-shared-library", {"missing_library": "libpulse.so"}),
+    ("pysdl2-no-library",
+     "ImportError: could not find any library for SDL2 (PYSDL2_DLL_PATH: unset)",
+     "missing-shared-library", {"missing_library": "SDL2"}),
+    ("oracle-dpi-1047",
+     "cx_Oracle.DatabaseError: DPI-1047: Cannot locate a 64-bit Oracle Client library: \"libclntsh.so: cannot open "
+     "shared object file: No such file or directory\". See https://cx-oracle.readthedocs.io/ for help",
+     "missing-shared-library", {"missing_library": "libclntsh.so"}),
+    ("xformers-built-for-other-torch",
+     "WARNING[XFORMERS]: xFormers can't load C++/CUDA extensions. xFormers was built for:\n"
+     "    PyTorch 2.1.2+cu121 with CUDA 1201 (you have 2.0.1+cu118)\n    Python  3.10.11 (you have 3.10.11)",
+     "gpu-runtime", {}),
+    # ---- TensorFlow's warning quoting the loader: the loader's own reason outranks the wrapper
+    ("tf-dso-loader-quoting-a-glibc-version",
+     "W tensorflow/stream_executor/platform/default/dso_loader.cc:55] Could not load dynamic library "
+     "'libnvinfer.so.6'; dlerror: /lib/x86_64-linux-gnu/libm.so.6: version `GLIBC_2.27' not found (required by "
+     "/usr/lib/libnvinfer.so.6); LD_LIBRARY_PATH: /usr/local/nvidia/lib",
+     "symbol-version", {"missing_symbol": "GLIBC_2.27", "missing_library": "libm.so.6"}),
     # ---- a relative import outside any site folder: the frames show which folders are packages
     ("relative-import-outside-site",
      "Traceback (most recent call last):\n  File \"<stdin>\", line 1, in <module>\n"
@@ -787,3 +818,12 @@ def test_a_gpu_library_named_without_its_release_is_the_gpu_stack_and_no_package
     assert (top.kind, top.cause) == ("missing-shared-library", "cuda-library-missing")
     assert component in top.summary and "carries no release" in top.summary
     assert all(f.kind == "instruction" for f in top.fixes) and top.fixes[0].title.startswith("Install")
+
+
+def test_android_gets_no_debian_or_fedora_package():
+    report = explain("ImportError: dlopen failed: library \"libpulse.so\" not found: needed by "
+                     "/data/data/com.termux/files/usr/lib/libportaudio.so in namespace (default)")
+    top = report.findings[0]
+    assert top.cause == "missing-system-library"
+    assert not any(f.kind == "system-package" for f in top.fixes)
+    assert "pkg search pulse" in top.fixes[0].cell
