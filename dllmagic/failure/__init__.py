@@ -172,8 +172,10 @@ def key_facts(failure: Optional[Failure]) -> Dict[str, str]:
     facts = {
         "failing_module": failure.module,
         "missing_library": failure.library,
-        # the name a lookup did not find: a loader's symbol, or the name ``from X import name`` asked for
-        "missing_symbol": failure.symbol or failure.name,
+        # the name a lookup did not find: a loader's symbol, or the name ``from X import name`` asked for; for a
+        # symbol version the loader did not find, the version (GLIBCXX_3.4.30, WXU_3.0) as the corpus labels it
+        "missing_symbol": (failure.version if failure.kind == "symbol-version" and failure.version else None)
+        or failure.symbol or failure.name,
         "required_version": failure.version,
         "found_path": details.get("found_path_as_written") or details.get("found_path"),
     }

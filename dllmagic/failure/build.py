@@ -209,7 +209,7 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     if not values.get("found_path"):
         if kind == "cannot-import-name" and values.get("from_path"):
             values["found_path"] = values["from_path"]
-        elif kind in ("missing-symbol", "python-abi-mismatch") and re.search(r"[\\/]", values.get("required_by") or ""):
+        elif kind in ("missing-symbol", "python-abi-mismatch", "symbol-version") and re.search(r"[\\/]", values.get("required_by") or ""):
             # dyld's "Referenced from": the file whose reference is unresolved, as ld.so's "FILE: undefined
             # symbol" names it (the file dlopen()ed may be another: the extension that loads it).
             values["found_path"] = values["required_by"]

@@ -204,6 +204,8 @@ WORDINGS = [
     ("OSError: dlopen() failed to load a library: cairo / cairo-2 / cairo-gobject-2 / cairo.so.2",
      "missing-shared-library", "cairocffi-dlopen-failed", {"missing_library": "cairo"}),
     ("OSError: Could not find lib geos_c or load any of its variants ['libgeos_c.so.1', 'libgeos_c.so'].",
+     "missing-shared-library", "could-not-find-lib-or-variants", {"missing_library": "libgeos_c.so.1"}),
+    ("OSError: Could not find lib geos_c or load any of its variants.",
      "missing-shared-library", "could-not-find-lib-or-variants", {"missing_library": "geos_c"}),
     ("ImportError: Unable to find zbar shared library",
      "missing-shared-library", "unable-to-find-shared-library", {"missing_library": "zbar"}),
