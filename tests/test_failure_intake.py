@@ -516,3 +516,14 @@ def test_an_import_statement_and_its_exception_on_one_line_are_two(wrap):
     text = "from lxml import etree ImportError: DLL load failed: The specified procedure could not be found"
     kind, f = facts(wrap(text))
     assert (kind, f["failing_module"]) == ("missing-symbol", "lxml")
+
+
+def test_ipython_7_frames_resolve_a_relative_import():
+    # IPython 7 and older print a frame as "PATH in <module>()" and its code with "---->" arrows.
+    text = ("ImportError                               Traceback (most recent call last)\n"
+            "<ipython-input-1-6b72bd8913ab> in <module>()\n----> 1 import rdkit\n\n"
+            "~/anaconda3/envs/chem/lib/python3.6/site-packages/rdkit/__init__.py in <module>()\n"
+            "      1 try:\n----> 2   from .rdBase import rdkitVersion as __version__\n      3 except ImportError:\n\n"
+            "ImportError: libboost_python3.so.1.65.1: cannot open shared object file: No such file or directory")
+    kind, f = facts(text)
+    assert (kind, f["failing_module"]) == ("missing-shared-library", "rdkit.rdBase")

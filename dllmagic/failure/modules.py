@@ -78,7 +78,9 @@ def module_from_path(path: str) -> Optional[str]:
 #: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too)
 #: and pytest's ``x.py:N: in f``.
 _FRAME_HEADER = LazyRegex(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
-                           r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S)""")
+                           r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S"""
+                           # IPython 7 and older: "~/env/lib/python3.6/site-packages/rdkit/__init__.py in <module>()"
+                           r"""|(?P<file4>(?:[A-Za-z]:)?[^\s:"][^\n:"]{0,1024}?\.py) in <?\w{1,100}>?\()""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The
 #: indentation is stripped in Python and the statement matched from its first character, so no part of
 #: the pattern runs over a long run of blanks twice.
@@ -140,7 +142,7 @@ def _known_packages(lines: List[str]) -> set:
     for line in lines:
         header = _FRAME_HEADER.match(line)
         if header:
-            current = header.group("file") or header.group("file2") or header.group("file3")
+            current = header.group("file") or header.group("file2") or header.group("file3") or header.group("file4")
             parts = _split_path(current)
             if parts and parts[-1] == "__init__.py":
                 packages.add("/".join(parts[:-1]))
@@ -183,7 +185,8 @@ def _imports_in(text: str) -> List[Tuple[str, str]]:
     for index, line in enumerate(lines):
         header = _FRAME_HEADER.match(line)
         if header:
-            current_file = header.group("file") or header.group("file2") or header.group("file3")
+            current_file = (header.group("file") or header.group("file2") or header.group("file3")
+                            or header.group("file4"))
             previous_was_header = True
             continue
         if "-c" in line:
