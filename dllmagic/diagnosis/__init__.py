@@ -33,21 +33,6 @@ def strict_mode() -> bool:
     return os.environ.get("DLLMAGIC_STRICT") == "1"
 
 
-def _absolute(path: str, cwd: Optional[str]) -> str:
-    """``path`` made absolute against ``cwd`` (relative sys.path entries are relative to the working folder)
-    and normalised, in the path style it is written in (the machine may be a modelled Windows)."""
-    import ntpath
-    import posixpath
-
-    windows = "\\" in path or (len(path) > 1 and path[1] == ":") or ("\\" in (cwd or "") and "/" not in path)
-    style = ntpath if windows else posixpath
-    if not path:
-        return path
-    if cwd and not style.isabs(path):
-        path = style.join(cwd, path)
-    return style.normpath(path)
-
-
 @dataclass
 class Context:
     """Everything a rule may look at. Facts are gathered lazily, once per report."""
@@ -80,8 +65,12 @@ class Context:
     def site_folders(self) -> Tuple[str, ...]:
         """sys.path entries that are folders (site-packages, PYTHONPATH, the notebook folder ...)."""
         folders: List[str] = []
+        pm = self.system.pathmod
         for entry in self.sys_path:
-            path = _absolute(entry or (self.cwd or ""), self.cwd)
+            path = entry or (self.cwd or "")
+            if path and self.cwd and not pm.isabs(path):
+                path = pm.join(self.cwd, path)   # relative entries are relative to the working folder
+            path = pm.normpath(path) if path else path
             # One folder spelled twice ('' and the working folder, '.' and its full path) is searched once: a
             # module found there is one file, never one hiding another.
             if path and path not in folders and self.interpreter is not None and self.system.is_dir(path):

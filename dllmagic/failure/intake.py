@@ -61,7 +61,8 @@ _ESCAPED_NEWLINE_AT_END = LazyRegex(r"(?<=[\w.)'\"])\\n$", re.MULTILINE)
 _STATEMENT_RUN_ON = LazyRegex(r"^([ \t]{0,8}(?:from[ \t]+[\w.]{1,200}[ \t]+import|import)[ \t][^\n]{1,500}?)[ \t]+"
                               r"(?=(?:[A-Za-z_]\w{0,100}\.){0,8}[A-Za-z_]\w{0,100}(?:Error|Exception): )", re.MULTILINE)
 #: dyld's lines after "Symbol not found" / "Library not loaded" run into one line (a copy that lost them).
-_DYLD_RUN_ON = LazyRegex(r"(?<=\S)[ \t]{1,64}(?=Referenced from: |Expected in: |Reason: )")
+_DYLD_LINES = r"Referenced from: |Expected in: |Reason: "
+_DYLD_RUN_ON = LazyRegex(r"(?<=\S)[ \t]{1,64}(?=" + _DYLD_LINES + ")")
 #: REPL prompts; a continuation prompt "... " is followed by a space or nothing ("…/lib/x.so" is a redacted path).
 _PROMPT = LazyRegex(r"^(?:[ \t]{0,12}>>> ?|\.\.\.(?: |$)|In \[\d{1,6}\]: ?| {2,12}\.{3}: ?)", re.MULTILINE)
 #: A log collector's prefix on every line: docker compose's "service-1  | ", a pod's "name | ", the
@@ -356,7 +357,7 @@ _FLAT_FRAME = LazyRegex(r'(?<![ \t])[ \t]{0,64}\bFile "(?P<file>[^"\n]{1,1024})"
                          r'(?P<func>[\w<>.]{1,200})')
 _FLAT_BREAK = LazyRegex(r"(?<![ \t])[ \t]{1,64}(?=Traceback \(most recent call last\)|During handling of the above exception"
                          r"|The above exception was the direct cause|[A-Za-z_][\w.]{0,200}(?:Error|Exception|Warning): "
-                         r"|Referenced from: |Expected in: |Reason: )")   # dyld's lines
+                         r"|" + _DYLD_LINES + ")")   # dyld's lines
 
 
 #: dyld's last line, " in /path", after "Expected in: flat namespace" or a library's path.

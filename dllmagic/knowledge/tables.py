@@ -37,9 +37,7 @@ def optional_builtins() -> Dict[str, dict]:
 @lru_cache(maxsize=None)
 def frozen_apps() -> Tuple[dict, ...]:
     """Bundlers of Python applications (PyInstaller, cx_Freeze, Nuitka) with the marks their output carries."""
-    from . import load as _load
-
-    return tuple(_load("frozen_apps")["entries"])
+    return tuple(load("frozen_apps")["entries"])
 
 
 def frozen_app_in(text: str) -> Optional[dict]:

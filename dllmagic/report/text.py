@@ -15,12 +15,10 @@ from __future__ import annotations
 import textwrap
 from typing import List, Optional
 
+from .._escape import escape_controls, escape_json_text  # in a module of their own: the CLI needs no views
 from ..model import Finding, Report
 
 _MARK = {"healthy": "✓"}
-
-# (in a module of their own, which the CLI imports without the report views)
-from .._escape import escape_controls, escape_json_text  # noqa: E402
 
 __all__ = ["escape_controls", "escape_json_text", "render_text"]
 
