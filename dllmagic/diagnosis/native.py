@@ -864,9 +864,12 @@ def loader_refused(ctx: Context) -> Iterable[Finding]:
         fix_list: List[Fix] = []
         if folder:
             dist_name, validated, _ = distribution_for_folder(ctx, folder)
-            fix_list.append(fixes.pip_install(ctx.interpreter, [dist_name], validated=validated, upgrade=True,
-                                              title=f"Upgrade {dist_name} (newer builds no longer ask for an "
-                                                    f"executable stack)"))
+            try:
+                fix_list.append(fixes.pip_install(ctx.interpreter, [dist_name], validated=validated, upgrade=True,
+                                                  title=f"Upgrade {dist_name} (newer builds no longer ask for an "
+                                                        f"executable stack)"))
+            except fixes.UnsafeName:
+                pass   # a folder name read from the text that is no requirement: no install to offer
         fix_list.append(fixes.instruction(
             "Or clear the flag on the file", f"execstack -c {path or '<the .so file>'}   (or: patchelf "
             f"--clear-execstack); SELinux and glibc 2.41+ refuse libraries that request an executable stack."))

@@ -212,9 +212,11 @@ def numpy_alias(ctx: Context) -> Iterable[Finding]:
     if who:
         dist_name, validated, source = distribution_for_folder(ctx, who)
         evidence.append(Evidence("code that uses it", dist_name, source))
-        upgrade = fixes.pip_install(ctx.interpreter, [dist_name], validated=validated, upgrade=True,
-                                    title=f"Upgrade {dist_name} (newer releases no longer use np.{name})")
-        fix_list.append(upgrade)
+        try:
+            fix_list.append(fixes.pip_install(ctx.interpreter, [dist_name], validated=validated, upgrade=True,
+                                              title=f"Upgrade {dist_name} (newer releases no longer use np.{name})"))
+        except fixes.UnsafeName:
+            pass   # a name read from the text that is no requirement: no install to offer for it
     removed = entry["removed_in"]
     fix_list.append(fixes.instruction(f"In your own code, write {entry['replacement']} instead of np.{name}",
                                       f"np.{name} was an alias; {entry['replacement']} is what it meant."))

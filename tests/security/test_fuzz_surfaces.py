@@ -74,3 +74,18 @@ def test_explain_of_the_slow_fuzz_input_is_bounded(bench):
 
     outcome = bench.run_isolated(run, time_bound=10)
     assert outcome.status == "ok", outcome
+
+
+def test_a_folder_name_from_the_text_that_is_no_requirement_gets_no_install_and_no_internal_error(monkeypatch):
+    # Found by the explain surface: np.float_ used by code under a site-packages folder whose name is no
+    # project name ("om[[[…nipath"); the upgrade fix must be left out, not fail the rule.
+    from dllmagic.api import explain
+
+    monkeypatch.setenv("DLLMAGIC_STRICT", "1")
+    folder = "om" + "[" * 40 + "nipath"
+    text = (f'  File "/env/lib/python3.12/site-packages/{folder}/_misc/dtypes.py", line 5, in <module>\n'
+            "    np.float_\n"
+            "AttributeError: `np.float_` was removed in the NumPy 2.0 release. Use `np.float64` instead.")
+    report = explain(text)
+    assert not report.notes, report.notes
+    assert all(folder not in (fix.cell or "") for f in report.findings for fix in f.fixes)
