@@ -527,3 +527,73 @@ def test_ipython_7_frames_resolve_a_relative_import():
             "ImportError: libboost_python3.so.1.65.1: cannot open shared object file: No such file or directory")
     kind, f = facts(text)
     assert (kind, f["failing_module"]) == ("missing-shared-library", "rdkit.rdBase")
+
+
+def test_an_exception_groups_bars_and_edges_go():
+    # Python 3.11+ prints each sub-exception of a group behind "  | " between "+-+---- 1 ----" edges.
+    text = ('  + Exception Group Traceback (most recent call last):\n'
+            '  |   File "/srv/app.py", line 3, in <module>\n'
+            '  |     raise ExceptionGroup("startup", errors)\n'
+            '  | ExceptionGroup: startup (1 sub-exception)\n'
+            '  +-+---------------- 1 ----------------\n'
+            '    | Traceback (most recent call last):\n'
+            '    |   File "/srv/venv/lib/python3.12/site-packages/psycopg2/__init__.py", line 50, in <module>\n'
+            '    |     from psycopg2._psycopg import (                     # noqa\n'
+            '    | ImportError: libpq.so.5: cannot open shared object file: No such file or directory\n'
+            '    +------------------------------------\n')
+    assert "| " not in normalise(text) and "+-+" not in normalise(text)
+    kind, f = facts(text)
+    assert (kind, f["failing_module"], f["missing_library"]) == (
+        "missing-shared-library", "psycopg2._psycopg", "libpq.so.5")
+
+
+def test_a_markdown_table_keeps_its_bars():
+    text = "| package | version |\n|---|---|\n| numpy | 2.0 |\nImportError: No module named 'numpy'"
+    assert normalise(text).startswith("| package | version |\n|---|---|\n| numpy | 2.0 |")
+    kind, f = facts(text)
+    assert (kind, f["failing_module"]) == ("module-not-found", "numpy")
+
+
+def test_quotes_escaped_in_a_messages_repr_are_quotes():
+    text = ("ImportError('\\nIMPORTANT: PLEASE READ THIS FOR ADVICE ON HOW TO SOLVE THIS ISSUE!\\n\\n"
+            "Importing the numpy C-extensions failed.\\n"
+            "Original error was: No module named \\'numpy.core._multiarray_umath\\'\\n')")
+    kind, f = facts(text)
+    assert (kind, f["failing_module"]) == ("module-not-found", "numpy.core._multiarray_umath")
+
+
+@pytest.mark.parametrize("message,kind", [
+    ("找不到\n指定的程序。", "missing-symbol"),          # 127, wrapped by an 80-column console
+    ("找不到指定\n的模块。", "missing-shared-library"),     # 126
+    ("The specified procedure could not\nbe found.", "missing-symbol"),
+])
+def test_a_windows_message_a_console_wrapped_is_read_whole(message, kind):
+    text = ('  File "C:\\Python38\\lib\\site-packages\\onnxruntime\\capi\\_pybind_state.py", line 32, in <module>\n'
+            '    from .onnxruntime_pybind11_state import *  # noqa\n'
+            f'ImportError: DLL load failed while importing onnxruntime_pybind11_state: {message}')
+    got, f = facts(text)
+    assert (got, f["failing_module"]) == (kind, "onnxruntime.capi.onnxruntime_pybind11_state")
+
+
+def test_a_windows_message_is_not_joined_with_the_line_after_it():
+    # A whole message stays whole: the next line (a traceback's start) is not read into it.
+    text = ("ImportError: DLL load failed while importing _ssl: The specified procedure could not be found.\n"
+            "Traceback (most recent call last):\n  File \"x.py\", line 1, in <module>\n")
+    assert facts(text)[0] == "missing-symbol"
+
+
+def test_a_log_viewers_bars_before_every_line_go():
+    text = ('  | Traceback (most recent call last):\n'
+            '  | File "/opt/app-root/lib/python3.6/site-packages/psycopg2/__init__.py", line 50, in <module>\n'
+            '  | from psycopg2._psycopg import (                     # noqa\n'
+            '  | SystemError: initialization of _psycopg raised unreported exception\n')
+    kind, f = facts(text)
+    assert (kind, f["failing_module"]) == ("native-init-failed", "psycopg2._psycopg")
+
+
+def test_a_markdown_link_is_its_text():
+    path = "/opt/env/lib/python3.9/site-packages/langchain/agents/__init__.py"
+    text = (f"ImportError: cannot import name 'load_tools' from 'langchain.agents' "
+            f"([{path}](https://file+.vscode-resource.vscode-cdn.net{path}))")
+    assert normalise(text).endswith(f"({path})")
+    assert facts(text)[1]["found_path"] == path

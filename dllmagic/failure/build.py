@@ -11,7 +11,7 @@ from .._regex import LazyRegex
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
-from .modules import (_SITE_DIRS, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
+from .modules import (_SITE_DIRS, innermost_frame_module, _is_extension_file, _is_native_file, _split_path, _traceback_imports, crashed_module,
                       frozen_module, module_from_path)
 from .signatures import _FIELDS, _Knowledge, _Signature, _load_knowledge
 
@@ -313,6 +313,10 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             for cand in candidates:
                 if cand and (cand == named or cand.endswith("." + named)):
                     return cand
+            if tb_imports and tb_imports[-1][1] and _last_import_names(doc.text[:hit.match.start()], named):
+                # "from . import (constants, error, message" then "while importing error": a later name of
+                # the statement's list.
+                return f"{tb_imports[-1][0]}.{named}"
         return named
     if kind in ("import-crashed", "unsupported-cpu", "openmp-conflict", "gpu-runtime"):
         candidates = [c for c in (tb_module, crashed_module(doc.text, hit.match.start(), hit.match.end())) if c]
@@ -325,6 +329,12 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             candidates = [tb_module]
     else:
         candidates = [tb_module or "", from_path_module or ""]
+        if not tb_module and from_path_module and kind in _NATIVE_KINDS:
+            # A library the package ships, loaded by its own code (ctypes.CDLL in llama_cpp/llama_cpp.py): the
+            # module whose frame loads it, when it is of the same package, is the one whose import failed.
+            framed = innermost_frame_module(doc.text, hit.match.start())
+            if framed and framed.startswith(from_path_module + "."):
+                candidates = [framed]
     # A frozen app shows no code lines; then the module a message names as its own ("numpy.core.multiarray
     # failed to import") when nothing else does.
     candidates += [frozen_module(doc.text, hit.match.start()) or "", values.get("module_named") or ""]
@@ -352,6 +362,18 @@ def _last_import_is_sibling(text: str, name: str) -> bool:
     if last is None or last.group("name") != name:
         return False
     return not re.search(r"\bimport\b", text[-8192:][last.end():])
+
+
+def _last_import_names(text: str, name: str) -> bool:
+    """Whether the last ``from … import`` statement of ``text`` lists ``name`` among its names."""
+    at = text.rfind(" import ", max(0, len(text) - 8192))
+    if at < 0:
+        return False
+    line_start = text.rfind("\n", 0, at) + 1
+    if not re.match(r"[ \t]*(?:-{1,6}> {0,2}\d{1,7} {1,8})?from[ \t]", text[line_start:at + 1]):
+        return False
+    names = text[at + 8: at + 8 + 1024].split("\n", 1)[0]
+    return name in re.findall(r"[A-Za-z_]\w*", names.split("#", 1)[0])
 
 
 _NATIVE_KINDS = frozenset({"missing-shared-library", "missing-symbol", "symbol-version", "python-abi-mismatch",

@@ -7,16 +7,17 @@ normalised copy, in which
 * line ends are ``\\n`` (CRLF, lone CR);
 * terminal escapes are gone: colours (CSI), titles and hyperlinks (OSC), other ESC sequences, and the
   control characters a terminal would not print;
+* a Markdown link is its text (VS Code links every path it prints);
 * HTML entities of a page's source (``&lt;``, ``&#39;``) are characters, typographic quotes (‘ ’ “ ”)
   the ASCII quotes;
-* escaped newlines of a message quoted as a Python repr are real ones; a web page's non-breaking
+* escaped newlines of a message quoted as a Python repr are real ones, and so are its escaped quotes; a web page's non-breaking
   spaces are spaces;
 * REPL prompts (``>>> ``, ``... ``, IPython's ``In [3]: `` and ``...: ``), also indented as a quoted block,
   become indentation: the code typed there reads like the code lines of a traceback;
 * a traceback whose line ends were lost (all on one line) is laid out again;
 * padding after a line (two or more spaces, a tab) is dropped, and a log viewer's line numbers;
 * a double-spaced paste (a blank line after every line) is single-spaced;
-* what wraps every line is dropped: a log collector's prefix (docker compose's ``service-1  | ``, a CI
+* what wraps every line is dropped: an exception group's bars (``  | ``) and edges, a log collector's prefix (docker compose's ``service-1  | ``, a CI
   log's timestamps, BuildKit's ``#8 12.34 ``), a Markdown quote's ``> ``, a code block's shared
   indentation; and pytest's ``E   `` / ``>`` markers;
 * an import statement and the exception it raised, run into one line, are two lines again;
@@ -56,6 +57,11 @@ _ESCAPED_NEWLINE = LazyRegex(r"\\n(?=[ \t]+\S)")
 #: An escaped newline left at a line's end by a repr copied with its real line ends ("…libomp.dylib\n" then the
 #: next line): the real newline follows, the escape is none of the name before it.
 _ESCAPED_NEWLINE_AT_END = LazyRegex(r"(?<=[\w.)'\"])\\n$", re.MULTILINE)
+#: A Markdown link whose text is what was printed (VS Code's notebook output links every path to its file:
+#: ``[/opt/env/lib/x.py](https://file+.vscode-resource.vscode-cdn.net/opt/env/lib/x.py)``): the text stays.
+_MARKDOWN_LINK = LazyRegex(r"\[([^\[\]\n]{1,1024})\]\((?:https?|file|vscode[\w+.-]{0,40}):[^()\s]{0,2048}\)")
+#: A quoted name inside a message quoted as a Python repr (``ImportError('… No module named \\'x\\'')``).
+_ESCAPED_QUOTES = LazyRegex(r"\\'([^'\\\n]{1,500})\\'")
 #: An import statement with the exception it raised run into the same line ("from lxml import etree ImportError:
 #: DLL load failed …"), as a post's sentence or a fence keeps it: the exception goes to a line of its own.
 _STATEMENT_RUN_ON = LazyRegex(r"^([ \t]{0,8}(?:from[ \t]+[\w.]{1,200}[ \t]+import|import)[ \t][^\n]{1,500}?)[ \t]+"
@@ -428,6 +434,36 @@ def _is_quoted(line: str) -> bool:
     return line.startswith(">") and not line.startswith(">>>") and line[1:2] in ("", " ")
 
 
+_GROUP_BAR = LazyRegex(r"^[ \t]{0,16}\| ?")
+_GROUP_EDGE = LazyRegex(r"^[ \t]{0,16}\+(?:[-+]{1,200}(?: \d{1,4} -{1,200}| \.\.\. -{1,200})?[ \t]*$| (?=Exception Group))")
+
+
+def _strip_group_bars(lines: List[str]) -> List[str]:
+    """An exception group's traceback (Python 3.11+: "  | " before each line of a sub-exception, "  +-+---- 1
+    ----" between them) reads like the tracebacks it holds: the bars and edges go when (nearly) every line
+    has one. So do the bars a log viewer puts before every line of a traceback."""
+    filled = barred = edges = rows = 0
+    for line in lines:
+        if line.strip():
+            filled += 1
+            edge = bool(_GROUP_EDGE.match(line))
+            edges += edge
+            bar = not edge and bool(_GROUP_BAR.match(line))
+            barred += edge or bar
+            rows += bar and line.rstrip().endswith("|")
+    if barred < 2 or barred < 0.6 * filled or rows or not edges and barred < 3:
+        return lines    # a Markdown table's rows end in a bar too; without a group's edge, three lines at least
+    out = []
+    for line in lines:
+        edge = _GROUP_EDGE.match(line)
+        if edge:
+            out.append(line[edge.end():])
+            continue
+        bar = _GROUP_BAR.match(line)
+        out.append(line[bar.end():] if bar else line)
+    return out
+
+
 def _strip_quotes(lines: List[str], text: str) -> List[str]:
     """Quotes inside quotes (a reply to a reply) lose every level, up to six."""
     for _ in range(6 if ">" in text else 0):
@@ -519,6 +555,8 @@ def normalise(text: str) -> str:
         text = html.unescape(text)
         if "&" in text and _ENTITY.search(text):
             text = html.unescape(text)    # escaped twice ("&amp;lt;"), as a page's source may quote a page
+    if "](" in text:
+        text = _MARKDOWN_LINK.sub(r"\1", text)
     if _SMART_QUOTES.search(text):
         # A rendered page's typographic quotes are the ASCII quotes the program printed.
         text = text.translate(_SMART_QUOTE_MAP)
@@ -530,6 +568,8 @@ def normalise(text: str) -> str:
     text = _ESCAPED_NEWLINE.sub("\n", text)
     if "\\n\n" in text:
         text = _ESCAPED_NEWLINE_AT_END.sub("", text)
+    if "\\'" in text:
+        text = _ESCAPED_QUOTES.sub(r"'\1'", text)
 
     # What wraps every line (a collector's prefix, a Markdown quote, a code block's indentation) goes
     # before anything reads the lines' own starts.
@@ -545,6 +585,8 @@ def normalise(text: str) -> str:
     if lines and lines[0].lstrip()[:1].isdigit():
         lines = _strip_line_numbers(lines)
     lines = _strip_quotes(lines, text)
+    if "|" in text:
+        lines = _dedent(_strip_group_bars(lines))
     if "|" in text or "#" in text or "T" in text or "." in text or ":" in text:
         for _ in range(2):    # a logger's prefix on a collector's: up to two levels
             stripped = _dedent(_strip_log_prefix(lines))   # what the prefix stood before may be indented alike

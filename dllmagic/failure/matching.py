@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from itertools import islice
 from typing import Dict, Optional, Sequence, Tuple
 
+from .._regex import LazyRegex
 from .documents import _Doc, _type_at
-from .signatures import _Knowledge, _Signature, _windows_code, windows_code_of_text
+from .signatures import _Knowledge, _Signature, _windows_code, is_whole_message, windows_code_of_text
 #: Matches of one signature examined in one document (a pasted log can repeat a line thousands of times).
 _MAX_MATCHES = 200
 
@@ -47,7 +48,7 @@ def _resolve_kind(sig: _Signature, m: "re.Match[str]", kb: _Knowledge) -> Tuple[
             return entry["kind"], extra
     text = (groups.get("win_text") or "").strip()
     if text:
-        found = windows_code_of_text(text)
+        found = _windows_code_of_wrapped(text, m)
         if found:
             entry = kb.windows_codes[found[0]]
             return entry["kind"], {"windows_code": str(entry["code"]), "windows_error": entry["symbol"],
@@ -55,6 +56,24 @@ def _resolve_kind(sig: _Signature, m: "re.Match[str]", kb: _Knowledge) -> Tuple[
     if sig.fallback_kind:
         return sig.fallback_kind, {"windows_code": code_text or "unknown"}
     return None, {}
+
+
+#: A line that cannot continue a wrapped message: a frame, a traceback's start, an exception line, a prompt.
+_NOT_CONTINUATION = LazyRegex(r"^\s*$|^\s*(?:File \"|Traceback \(|During handling|The above exception|>>>|In \[)"
+                              r"|^[A-Za-z_][\w.]*(?:Error|Exception|Warning)\b")
+
+
+def _windows_code_of_wrapped(text: str, m: "re.Match[str]") -> Optional[Tuple[int, str]]:
+    """The Windows message's code, also when a terminal wrapped the message onto the next line: a text that is
+    no whole message alone ("找不到" of "找不到\n指定的程序。") is read with the line after it."""
+    whole = m.group("win_text") if "win_text" in m.re.groupindex else None
+    after = m.string[m.end(): m.end() + 400].lstrip("\r")
+    following = after[1:].split("\n", 1)[0].strip() if after.startswith("\n") else ""
+    if whole is not None and following and not _NOT_CONTINUATION.match(following) and not is_whole_message(text):
+        found = windows_code_of_text(f"{text} {following}")
+        if found:
+            return found
+    return windows_code_of_text(text)
 
 
 def _groups(m: "re.Match[str]") -> Dict[str, str]:

@@ -266,6 +266,22 @@ _FROZEN_IMPORTER = LazyRegex(r'^[ \t]*File "?[^"\n]{0,1024}pyimod\d\d_importers\
                               re.MULTILINE)
 
 
+def innermost_frame_module(text: str, pos: int) -> Optional[str]:
+    """The module of the innermost frame before ``pos`` whose file is a module of an installed package
+    (``…/site-packages/llama_cpp/llama_cpp.py`` → ``llama_cpp.llama_cpp``), or None."""
+    files = []
+    for line in text[max(0, pos - 20_000): pos].split("\n"):
+        header = _FRAME_HEADER.match(line)
+        if header:
+            files.append(header.group("file") or header.group("file2") or header.group("file3") or header.group("file4"))
+    for path in reversed(files):    # the standard library's frames (ctypes) are no package's
+        package = _package_of_file(path)
+        if package is not None:
+            stem = _split_path(path)[-1][: -len(".py")]
+            return package if stem == "__init__" else f"{package}.{stem}"
+    return None
+
+
 def frozen_module(text: str, pos: int) -> Optional[str]:
     """The module a frozen app was importing when ``pos`` was raised: the innermost file PyInstaller's
     importer executed (``File "cv2\\__init__.py", line 5, in <module>`` → ``cv2``); its code lines are not shown."""

@@ -382,6 +382,13 @@ def windows_code_of_text(text: str) -> Optional[Tuple[int, str]]:
     return (best[1], best[2]) if best else None
 
 
+def is_whole_message(text: str) -> bool:
+    """Whether ``text`` holds a whole Windows message we know (exactly, or with details around it)."""
+    norm = _normalise_text(text)
+    return any(known == norm or (len(known) >= 6 and known in norm)
+               for known, _code, _language in _load_knowledge().windows_texts)
+
+
 def _exact_or_contained(norm: str, table) -> Optional[Tuple[int, str]]:
     for known, code, language in table:
         if norm == known:

@@ -75,6 +75,17 @@ def stdlib_removed_name(module: str, name: str) -> Optional[dict]:
     return _stdlib_removed_names().get((module, name))
 
 
+@lru_cache(maxsize=None)
+def _stdlib_added_names() -> Dict[Tuple[str, str], dict]:
+    return {(entry["module"], name): entry for entry in load("stdlib_added_names")["entries"]
+            for name in entry["names"]}
+
+
+def stdlib_added_name(module: str, name: str) -> Optional[dict]:
+    """The entry saying from which Python on the standard-library ``module`` defines ``name``."""
+    return _stdlib_added_names().get((module, name))
+
+
 # -- diagnosis tables (issue 7, sections 2-4): appended ----------------------------------------------
 import re as _re
 from typing import Any, List
@@ -436,6 +447,9 @@ def _check_diagnosis_tables() -> List[str]:
     for entry in load("python_capi_symbols")["entries"]:
         if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
             problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
+    for entry in load("stdlib_added_names")["entries"]:
+        if not _re.match(r"^3\.\d+$", entry["added_in"]) or not all(n.isidentifier() for n in entry["names"]):
+            problems.append(f"stdlib_added_names/{entry['id']}: bad name or release")
     for entry in load("introduced_names")["entries"]:
         if not name_re.match(entry["dist"]) or not version_key(entry["introduced"]):
             problems.append(f"introduced_names/{entry['id']}: bad name or version")
@@ -459,7 +473,8 @@ DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libs
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
                     "introduced_names", "python_capi_symbols",
                     # import-system tables (recognition of pasted texts)
-                    "namespace_packages", "stdlib_removed_names", "stdlib_added_modules", "pyc_magic_numbers")
+                    "namespace_packages", "stdlib_removed_names", "stdlib_added_names", "stdlib_added_modules",
+                    "pyc_magic_numbers")
 
 
 # -- import-system tables (recognition of pasted texts) ----------------------------------------------

@@ -286,3 +286,40 @@ def test_a_linux_library_on_windows_is_said_so(validate_report):
     assert report.failure.library == "libED.so"
     assert "Windows cannot load at all" in report.top.summary
     assert ("binary", "libED.so", "the traceback's code") in [(e.fact, e.value, e.source) for e in report.top.evidence]
+
+
+#: Seventh session's texts: corpus id → (kind, the key facts it must give, cause or None for any).
+SEVENTH = {
+    "t2378": ("missing-symbol", {"failing_module": "onnxruntime.capi.onnxruntime_pybind11_state"},
+              "procedure-not-found"),          # 找不到\n指定的程序。 wrapped by the console
+    "t2449": ("missing-shared-library", {"missing_library": "mkl_intel_thread.dll"}, None),   # MKL without its prefix
+    "t2451": ("missing-shared-library", {"found_path": "C:\\Users\\User1\\AppData\\Local\\Temp\\_MEI24922\\python27.dll"},
+              None),                            # PyInstaller 2's "<error code 14001>"
+    "t2458": ("missing-symbol", {"missing_symbol": "AddDllDirectory"}, "symbol-missing"),    # Windows 7 without KB2533623
+    "t2459": ("missing-shared-library", {}, None),                     # "LoadLibraryEx failed with code 87"
+    "t2591": ("cannot-import-name", {"failing_module": "token_savior.memory.observations"}, "circular-import"),
+    "t2603": ("native-init-failed", {"failing_module": "_internal"}, None),   # initialization of X failed without …
+    "t2604": ("native-init-failed", {"failing_module": "numba.np.ufunc._internal"}, None),
+    "t2701": ("native-init-failed", {"failing_module": "psycopg2._psycopg"}, None),  # … raised unreported exception
+    "t2799": ("module-not-found", {"failing_module": "_tkinter"}, "stdlib-module-missing"),  # ‘_tkinter unclosed
+    "t2845": ("import-crashed", {}, "crashed-in-import"),        # faulthandler's dump without its first line
+    "t2898": ("no-compatible-release", {"failing_module": "av"}, "no-release-for-platform"),  # uv, wrapped
+    "t2921": ("no-compatible-release", {"failing_module": "python-nvd3"}, None),  # uv: has no usable wheels
+    "t2426": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),  # ctypes in its own module
+    "t2498": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),  # … below ctypes' frame
+    "t2483": ("missing-shared-library", {"failing_module": "zmq.backend.cython.error"}, None),  # a later name listed
+    "t2691": ("python-abi-mismatch", {"missing_symbol": "Py_InitModule3"}, None),  # "(PATH: undefined symbol: X)"
+    "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
+                                                   "langchain/agents/__init__.py"}, None),   # VS Code's Markdown links
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(SEVENTH))
+def test_seventh_session_wordings(case_id, validate_report):
+    kind, facts, cause = SEVENTH[case_id]
+    report = top_of(case_id, validate_report)
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {name: got.get(name) for name in facts} == facts
+    if cause:
+        assert report.top.cause == cause

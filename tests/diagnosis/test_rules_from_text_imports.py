@@ -36,6 +36,9 @@ EXPECTED = {
     "t389": ("cannot-import-name", "name-not-in-installed-version"),
     "t1880": ("cannot-import-name", "name-not-in-installed-version"),  # ...\Python310\lib\collections: the stdlib
     "t1923": ("cannot-import-name", "name-not-in-installed-version"),  # ...\anaconda3\lib\collections, no shadow
+    "t2741": ("cannot-import-name", "name-not-in-installed-version"),  # typing.Literal on Python 3.7
+    "t2817": ("cannot-import-name", "name-not-in-installed-version"),  # typing.Self on Homebrew's 3.10
+    "t2820": ("cannot-import-name", "name-not-in-installed-version"),  # typing.ParamSpec on uv's 3.9
 }
 
 
@@ -358,3 +361,21 @@ def test_a_windows_standard_library_path_in_lower_case_is_no_shadow(path, shadow
     text = f"ImportError: cannot import name 'Mapping' from 'collections' ({path})"
     top = explain(text).findings[0]
     assert (top.cause == "shadowed-by-local-file") is shadow, top.summary
+
+
+@pytest.mark.parametrize("name,python,expected", [
+    ("Literal", "3.7", True), ("Self", "3.10", True), ("ParamSpec", "3.9", True), ("batched", "3.11", True),
+    ("Self", "3.11", False),      # the running Python has it: something else hides it
+    ("Literal", "3.12", False),
+])
+def test_a_standard_library_name_newer_than_the_python_that_runs(name, python, expected):
+    module = "itertools" if name == "batched" else "typing"
+    text = (f"ImportError: cannot import name '{name}' from '{module}' "
+            f"(/usr/lib/python{python}/{module}.py)")
+    finding = _top(text)[1]
+    said = finding.cause == "name-not-in-installed-version" and "added it" in finding.summary
+    assert said is expected, finding.summary
+    if expected:
+        assert f"Python {python} is older" in finding.summary
+        assert not any(fix.runnable for fix in finding.fixes)
+        assert ("typing_extensions" in " ".join(f.cell for f in finding.fixes)) is (module == "typing")

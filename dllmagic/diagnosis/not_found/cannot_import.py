@@ -308,6 +308,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
         elif removed is None and (ctx.failure.name or "") in _DEBIAN_SPLIT_SUBMODULES.get(module, ()) and path \
                 and _DEBIAN_STDLIB.match(path.replace("\\", "/")):
             yield _debian_split_stdlib(ctx, module, top, path, evidence)
+        elif removed is None:
+            added = knowledge_tables.stdlib_added_name(module, ctx.failure.name or "")
+            if added is not None and not (running and knowledge_tables.version_key(running)
+                                          >= knowledge_tables.version_key(added["added_in"])):
+                yield _name_added_to_stdlib_later(ctx, module, added, running, path, evidence)
         return  # otherwise: the standard library has no versions to pin; a file of the user's hides it
     name = ctx.failure.name or "?"
     dist = None
@@ -417,6 +422,36 @@ def _name_removed_from_stdlib(ctx: Context, module: str, entry: dict, path: Opti
             f"Find the package in the traceback that runs 'from {module} import {name}' and upgrade it "
             f"(%pip install --upgrade <it>); its newer releases import {entry['replacement']} instead. "
             f"Otherwise run the code with a Python older than {entry['removed_in']}."),),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _name_added_to_stdlib_later(ctx: Context, module: str, entry: dict, running: Optional[str],
+                                path: Optional[str], evidence: List[Evidence]) -> Finding:
+    """A standard-library name newer than the Python that runs: the code needs a newer Python (typing's names
+    also come from the typing_extensions backport)."""
+    name = ctx.failure.name
+    ev = list(evidence)
+    if path:
+        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    if running:
+        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    ev.append(Evidence(f"{module}.{name} added in", f"Python {entry['added_in']}",
+                       f"knowledge/stdlib_added_names.json#{entry['id']}"))
+    python = f"Python {running}" if running else "the Python that runs it"
+    older = f"{python} is older" if running else f"{python} must be older"
+    steps = [fixes.instruction(
+        f"Run it with Python {entry['added_in']} or newer",
+        f"Use an environment (a kernel) of Python {entry['added_in']} or newer; or install a release of the package "
+        f"that imports '{name}' which still supports {python} (its older releases).")]
+    if entry.get("backport"):
+        steps.append(fixes.instruction(
+            f"In your own code: import it from {entry['backport']}",
+            f"{entry['use'].replace('NAME', name)}   (after %pip install {entry['backport']})"))
+    return Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.85 if running else 0.75,
+        summary=f"'{name}' cannot be imported from '{module}': Python {entry['added_in']} added it, and {older}. "
+                f"The code importing it was written for a newer Python.",
+        evidence=tuple(ev), fixes=tuple(steps),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
 
 
