@@ -515,7 +515,7 @@ def test_a_frozen_apps_package_folder_names_the_extensions_package():
 def test_an_import_statement_and_its_exception_on_one_line_are_two(wrap):
     text = "from lxml import etree ImportError: DLL load failed: The specified procedure could not be found"
     kind, f = facts(wrap(text))
-    assert (kind, f["failing_module"]) == ("missing-symbol", "lxml")
+    assert (kind, f["failing_module"]) == ("missing-symbol", "lxml.etree")   # etree: lxml's extension module
 
 
 def test_ipython_7_frames_resolve_a_relative_import():
@@ -597,3 +597,16 @@ def test_a_markdown_link_is_its_text():
             f"([{path}](https://file+.vscode-resource.vscode-cdn.net{path}))")
     assert normalise(text).endswith(f"({path})")
     assert facts(text)[1]["found_path"] == path
+
+
+@pytest.mark.parametrize("statement,module", [
+    ("from PyQt5 import QtWidgets", "PyQt5.QtWidgets"),            # a module the package holds
+    ("from PyQt5.QtWidgets import QApplication", "PyQt5.QtWidgets"),  # a class of the module
+    ("from lxml import etree", "lxml.etree"),
+    ("from mpi4py import MPI", "mpi4py.MPI"),
+    ("from somepkg import helper", "somepkg"),                      # unknown: no guess
+])
+def test_a_module_a_package_is_known_to_hold(statement, module):
+    text = ('Traceback (most recent call last):\n  File "app.py", line 1, in <module>\n'
+            f'    {statement}\nImportError: DLL load failed: The specified module could not be found.')
+    assert facts(text)[1]["failing_module"] == module

@@ -8,6 +8,7 @@ from itertools import islice
 from typing import Dict, List, Optional, Sequence, Tuple
 
 from .._regex import LazyRegex
+from ..knowledge import tables as knowledge_tables
 from ..model import Failure
 from .documents import _IMPORT_ERROR_LINE, _Doc, _line_span
 from .matching import _MAX_MATCHES, _Hit, _best_hit, _groups
@@ -288,12 +289,17 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
                 if tb_imports:
                     break
     tb_module = tb_imports[-1][0] if tb_imports else None
+    # A bare module from the file (no site folder to count from) may be deeper in the package imported.
+    deeper = (_extension_in_package(values, tb_module)
+              if tb_module and (not from_path_module or "." not in from_path_module) else None)
     if tb_imports and kind in _NATIVE_KINDS and (
             tb_imports[-1][1].startswith("_")
-            or _last_import_is_sibling(doc.text[:hit.match.start()], tb_imports[-1][1])):
+            or _last_import_is_sibling(doc.text[:hit.match.start()], tb_imports[-1][1])
+            or knowledge_tables.is_native_submodule(*tb_imports[-1])):
         # "from torchvision import _C" while loading a native library: the private name is the
         # extension module (the convention of _C, _imaging, _psycopg ...), not a function; so is the
-        # one name a package's module imports from its own package ("from . import core").
+        # one name a package's module imports from its own package ("from . import core"), and a module a package
+        # is known to hold ("from PyQt5 import QtWidgets", knowledge/native_submodules.json).
         tb_module = f"{tb_imports[-1][0]}.{tb_imports[-1][1]}"
     if kind == "dependency-conflict":
         # The package whose code met the incompatible dependency; without a traceback, the module the
@@ -327,6 +333,8 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             # A library the package ships (torch/lib/libtorch_python.so) names only the package; the
             # traceback's import goes deeper into it (from torch._C import *): that import failed.
             candidates = [tb_module]
+    elif deeper and kind in _NATIVE_KINDS:
+        candidates = [deeper]
     else:
         candidates = [tb_module or "", from_path_module or ""]
         if not tb_module and from_path_module and kind in _NATIVE_KINDS:
@@ -362,6 +370,22 @@ def _last_import_is_sibling(text: str, name: str) -> bool:
     if last is None or last.group("name") != name:
         return False
     return not re.search(r"\bimport\b", text[-8192:][last.end():])
+
+
+def _extension_in_package(values: Dict[str, str], package: str) -> Optional[str]:
+    """``package.stem`` when the extension file the message names lies in the folders of ``package``, the module
+    the traceback imports (``import cypari2`` and ``…/cypari2/gen.cpython-35m-x86_64-linux-gnu.so``), wherever
+    the folders are (a checkout, a path the poster cut short)."""
+    for key in ("extension", "found_path"):
+        path = values.get(key)
+        if not path or not _is_extension_file(_basename(path)):
+            continue
+        parts = _split_path(path)
+        names = package.split(".")
+        stem = parts[-1].split(".", 1)[0]
+        if len(parts) > len(names) and parts[-1 - len(names): -1] == names and stem.isidentifier():
+            return f"{package}.{stem}"
+    return None
 
 
 def _last_import_names(text: str, name: str) -> bool:

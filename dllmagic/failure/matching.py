@@ -76,6 +76,22 @@ def _windows_code_of_wrapped(text: str, m: "re.Match[str]") -> Optional[Tuple[in
     return windows_code_of_text(text)
 
 
+_PLACEHOLDER = LazyRegex(r"\{[A-Za-z_][\w.]{0,100}(?:\[[^\]\n]{0,100}\])?(?:![rsa])?(?::[^{}\n]{0,40})?\}")
+
+
+_CODE_BEFORE = LazyRegex(r"\braise\b|\bf[\"']|\.format\(|\bwarn\(|\blog(?:ger)?\.\w{1,20}\(")
+
+
+def _holds_placeholder(m: "re.Match[str]") -> bool:
+    """Whether a name the match captured is a format placeholder ('{lib_base_name}'), as in the source line of a
+    traceback that shows the raise statement with its f-string: that is code, not the message."""
+    if not any(value and _PLACEHOLDER.search(value) for value in m.groupdict().values()):
+        return False
+    text, start = m.string, m.start()
+    line = text[text.rfind("\n", 0, start) + 1: start]
+    return bool(_CODE_BEFORE.search(line))   # a user's "C:\\Users\\{username}\\…" is a message still
+
+
 def _groups(m: "re.Match[str]") -> Dict[str, str]:
     out: Dict[str, str] = {}
     for key, value in m.groupdict().items():
@@ -108,6 +124,8 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                 exc_type = doc.exc_type or _type_at(doc.text, m.start())
                 if not _applies(sig, doc, exc_type):
                     continue
+                if "{" in m.group(0) and _holds_placeholder(m):
+                    continue   # the program's source line that raises it (f"… '{lib_base_name}' not found")
                 if sig.live_if and doc.exc_type:   # a live exception: the signature's check must hold here
                     from .conditions import holds
 

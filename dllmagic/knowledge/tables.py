@@ -76,6 +76,16 @@ def stdlib_removed_name(module: str, name: str) -> Optional[dict]:
 
 
 @lru_cache(maxsize=None)
+def _native_submodules() -> Dict[str, frozenset]:
+    return {entry["package"]: frozenset(entry["modules"]) for entry in load("native_submodules")["entries"]}
+
+
+def is_native_submodule(package: str, name: str) -> bool:
+    """Whether ``from package import name`` imports a module of ``package`` that loads native code."""
+    return name in _native_submodules().get(package, ())
+
+
+@lru_cache(maxsize=None)
 def _stdlib_added_names() -> Dict[Tuple[str, str], dict]:
     return {(entry["module"], name): entry for entry in load("stdlib_added_names")["entries"]
             for name in entry["names"]}
@@ -447,6 +457,10 @@ def _check_diagnosis_tables() -> List[str]:
     for entry in load("python_capi_symbols")["entries"]:
         if not _re.match(r"^3\.\d+$", entry["added"]) or not _re.match(r"^_?Py", entry["symbol"]):
             problems.append(f"python_capi_symbols/{entry['id']}: bad symbol or release")
+    for entry in load("native_submodules")["entries"]:
+        if not all(part.isidentifier() for part in entry["package"].split(".")) or \
+                not all(name.isidentifier() for name in entry["modules"]):
+            problems.append(f"native_submodules/{entry['id']}: bad package or module name")
     for entry in load("stdlib_added_names")["entries"]:
         if not _re.match(r"^3\.\d+$", entry["added_in"]) or not all(n.isidentifier() for n in entry["names"]):
             problems.append(f"stdlib_added_names/{entry['id']}: bad name or release")
@@ -473,7 +487,7 @@ DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libs
                     "protobuf_generations", "openmp_runtimes", "numpy_struct_sizes", "package_indexes",
                     "introduced_names", "python_capi_symbols",
                     # import-system tables (recognition of pasted texts)
-                    "namespace_packages", "stdlib_removed_names", "stdlib_added_names", "stdlib_added_modules",
+                    "namespace_packages", "stdlib_removed_names", "stdlib_added_names", "native_submodules", "stdlib_added_modules",
                     "pyc_magic_numbers")
 
 

@@ -307,6 +307,8 @@ SEVENTH = {
     "t2921": ("no-compatible-release", {"failing_module": "python-nvd3"}, None),  # uv: has no usable wheels
     "t2426": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),  # ctypes in its own module
     "t2498": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),  # … below ctypes' frame
+    "t2430": ("missing-shared-library", {"missing_library": "llama"}, None),   # not the raise line's '{lib_base_name}'
+    "t2362": ("missing-shared-library", {"missing_library": "utility.dll"}, None),  # a user's C:\\Users\\{username}
     "t2483": ("missing-shared-library", {"failing_module": "zmq.backend.cython.error"}, None),  # a later name listed
     "t2691": ("python-abi-mismatch", {"missing_symbol": "Py_InitModule3"}, None),  # "(PATH: undefined symbol: X)"
     "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
