@@ -241,6 +241,20 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
             "the package for an older CUDA (e.g. the cu118 wheels of PyTorch)."))
         summary = ("The NVIDIA driver is older than the CUDA runtime the package was built for"
                    + (f" (the driver supports CUDA {supports})" if supports else "") + ".")
+    elif signature == "jax-backend-init-failed":
+        backend, reason = detail(ctx, "backend") or "cuda", detail(ctx, "reason") or ""
+        if reason:
+            evidence.append(Evidence(f"JAX's {backend} backend", reason, "the error message"))
+        fix_list.append(fixes.instruction(
+            "Install JAX and its GPU plugin of one release",
+            'pip install -U "jax[cuda12]" installs jax, jaxlib and the CUDA plugin (jax-cuda12-plugin, '
+            "jax-cuda12-pjrt) of matching releases, with the CUDA libraries from pip; remove older plugin or "
+            "jaxlib copies first (pip list | grep jax)."))
+        if "PJRT" in reason:
+            summary = (f"JAX's {backend} plugin and jaxlib are of different releases: the plugin's PJRT API version "
+                       f"differs from the one jaxlib was built with.")
+        else:
+            summary = f"JAX could not start its {backend} backend" + (f": {reason}" if reason else ".")
     else:
         if found or wanted:
             evidence.append(Evidence("versions", f"found {found or '?'}, needed {wanted or '?'}", "the error message"))

@@ -29,7 +29,7 @@ normalised copy, in which
 * every line wrapped in Markdown's inline-code backticks (`` `  File "…", line 1` ``) is unwrapped;
 * a line continued with a backslash after a space (a log's or a shell's `` \\``) goes on in the next;
 * a line copied from a URL (``undefined%20symbol:%20x``) is decoded;
-* a text typed in lower case (``importerror: dll load failed …``) gets the case of the words the
+* a text typed in lower case (``importerror: dll load failed …``), or one exception line so typed, gets the case of the words the
   signatures read back (exception names, the loaders' fixed phrases).
 
 Every step is one linear pass (``str`` methods, or regexes without nested or overlapping repeats).
@@ -106,6 +106,7 @@ _PAREN_LINE = LazyRegex(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: the table of words with their case.
 _WORD = LazyRegex(r"(?<![\w.\\/\-])[a-z][a-z0-9_]{1,60}(?![\w\-])")
 #: Widths at which terminals and consoles wrap a line.
+_LOWER_EXCEPTION_LINE = LazyRegex(r"^[ \t]{0,8}[a-z][a-z_.]{0,60}(?:error|exception):[^A-Z\n]{0,2000}$", re.MULTILINE)
 _WRAP_WIDTHS = frozenset({79, 80, 99, 100, 119, 120, 132})
 
 
@@ -550,6 +551,9 @@ def normalise(text: str) -> str:
     text = strip_terminal(text)
     if "rror" in text and text == text.lower():
         text = _recased(text)
+    elif "rror:" in text and _LOWER_EXCEPTION_LINE.search(text):
+        # One exception line typed in lower case among others ("importerror: module use of python24.dll …").
+        text = _LOWER_EXCEPTION_LINE.sub(lambda m: _recased(m.group()), text)
     if "&" in text and _ENTITY.search(text):
         # Text copied from a page's source: "&lt;module&gt;", "&#39;", "&quot;" are the characters.
         text = html.unescape(text)

@@ -311,6 +311,24 @@ SEVENTH = {
     "t2362": ("missing-shared-library", {"missing_library": "utility.dll"}, None),  # a user's C:\\Users\\{username}
     "t2483": ("missing-shared-library", {"failing_module": "zmq.backend.cython.error"}, None),  # a later name listed
     "t2691": ("python-abi-mismatch", {"missing_symbol": "Py_InitModule3"}, None),  # "(PATH: undefined symbol: X)"
+    "t2939": ("missing-shared-library", {"failing_module": "magic"}, None),   # "Unable to find magic library"
+    "t2958": ("module-not-found", {"failing_module": "distutils"}, "removed-from-stdlib"),  # "…Error: module named"
+    "t2971": ("python-abi-mismatch", {}, "built-for-other-python"),  # one exception line typed in lower case
+    "t3046": ("missing-shared-library", {}, None),                    # "DLL Load failed"
+    "t3066": ("import-crashed", {}, None),                            # VS Code's "Kernel is dead"
+    "t3100": ("no-compatible-release", {}, "no-release-for-platform"),  # uv: "has no wheels are available with"
+    "t3111": ("native-init-failed", {"failing_module": "_openmp_helpers"}, None),  # error 8 in Chinese
+    "t3130": ("missing-symbol", {"failing_module": "av._core", "found_path": "/lib64/libavcodec.so.57"}, None),
+    "t3138": ("architecture-mismatch", {"found_path": "C:\\Oracle\\product\\11.2.0\\client_1\\bin\\oci.dll"},
+              "wrong-architecture"),                                  # DPI-1047 "is not the correct architecture"
+    "t3159": ("missing-symbol", {"missing_symbol": "crypto_pwhash_alg_argon2id13"}, None),  # FreeBSD's rtld
+    "t3161": ("missing-shared-library", {"failing_module": "libnacl"}, "missing-system-library"),
+    "t3181": ("missing-shared-library", {}, None),                    # llvmlite: "Could not find/load shared object"
+    "t3234": ("gpu-runtime", {}, None),                               # JAX's PJRT plugin of another release
+    "t3246": ("dependency-conflict", {}, None),                       # "Numba needs NumPy 1.22 or less"
+    "t3291": ("no-compatible-release", {}, None),                     # uv: a path dependency for another platform
+    "t3292": ("no-compatible-release", {}, None),                     # uv: "only has wheels for the following …"
+    "t3312": ("no-compatible-release", {}, "no-release-for-platform"),  # uv's wrapped "does not satisfy Python>="
     "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
                                                    "langchain/agents/__init__.py"}, None),   # VS Code's Markdown links
 }
