@@ -293,7 +293,7 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
     deeper = (_extension_in_package(values, tb_module)
               if tb_module and (not from_path_module or "." not in from_path_module) else None)
     if tb_imports and kind in _NATIVE_KINDS and (
-            tb_imports[-1][1].startswith("_")
+            tb_imports[-1][1].startswith("_") and not _CLASS_NAME.match(tb_imports[-1][1])
             or _last_import_is_sibling(doc.text[:hit.match.start()], tb_imports[-1][1])
             or knowledge_tables.is_native_submodule(*tb_imports[-1])):
         # "from torchvision import _C" while loading a native library: the private name is the
@@ -319,6 +319,12 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             for cand in candidates:
                 if cand and (cand == named or cand.endswith("." + named)):
                     return cand
+            for module, _imported in reversed(tb_imports):
+                # "from PyQt6 import QtWidgets" failing "while importing QtCore": a module the package holds.
+                parts = module.split(".")
+                for depth in range(len(parts), 0, -1):
+                    if knowledge_tables.is_native_submodule(".".join(parts[:depth]), named):
+                        return f"{'.'.join(parts[:depth])}.{named}"
             if tb_imports and tb_imports[-1][1] and _last_import_names(doc.text[:hit.match.start()], named):
                 # "from . import (constants, error, message" then "while importing error": a later name of
                 # the statement's list.
@@ -370,6 +376,10 @@ def _last_import_is_sibling(text: str, name: str) -> bool:
     if last is None or last.group("name") != name:
         return False
     return not re.search(r"\bimport\b", text[-8192:][last.end():])
+
+
+#: A private CamelCase name ("_WindowSDL2Storage") is a class; "_C", "_imaging", "_psycopg" are modules.
+_CLASS_NAME = re.compile(r"_[A-Z][A-Za-z0-9]*[a-z][A-Za-z0-9]*$")
 
 
 def _extension_in_package(values: Dict[str, str], package: str) -> Optional[str]:

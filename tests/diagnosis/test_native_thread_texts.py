@@ -329,6 +329,8 @@ SEVENTH = {
     "t3291": ("no-compatible-release", {}, None),                     # uv: a path dependency for another platform
     "t3292": ("no-compatible-release", {}, None),                     # uv: "only has wheels for the following …"
     "t3312": ("no-compatible-release", {}, "no-release-for-platform"),  # uv's wrapped "does not satisfy Python>="
+    "t3147": ("missing-shared-library", {"failing_module": "kivy.core.window._window_sdl2"}, None),  # _Class: a class
+    "t3202": ("missing-symbol", {"failing_module": "PyQt6.QtCore"}, None),   # QtWidgets imports QtCore
     "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
                                                    "langchain/agents/__init__.py"}, None),   # VS Code's Markdown links
 }
