@@ -220,6 +220,20 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
                 restart=restart, risk="medium" if risky else "low", runnable=validated and not risky)
 
 
+def after_ensurepip(fix: Fix, executable: str) -> Fix:
+    """``fix`` (a pip install) for an environment without pip: the cell adds pip with ensurepip first. Not
+    runnable as one command (its argv is the install alone, which needs the first step)."""
+    exe = _safe_path(executable)
+    if not exe or not fix.argv:
+        return instruction(f"{fix.title} (this environment has no pip)",
+                           f"Add pip first with this interpreter: python -m ensurepip\nthen run: {fix.cell}",
+                           risk="medium", restart=fix.restart)
+    words = [a if a.startswith("-") else _cell_quote(a) for a in (fix.argv or ())[3:]]
+    cell = f'!"{exe}" -m ensurepip\n!"{exe}" -m pip ' + " ".join(words)
+    return make("pip", f"Add pip with ensurepip (this environment has none), then: {fix.title[:1].lower()}"
+                       f"{fix.title[1:]}", cell, fix.argv, restart=fix.restart, risk=fix.risk, runnable=False)
+
+
 def _index_flags(index_url: Optional[str], extra_index_url: Optional[str]) -> list:
     """--index-url / --extra-index-url for a package index named by the knowledge tables (PyTorch's)."""
     flags = []

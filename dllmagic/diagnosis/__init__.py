@@ -171,9 +171,10 @@ def run_rules(ctx: Context) -> List[Finding]:
     findings.sort(key=lambda f: -f.confidence)
     findings = _dedupe(findings)
     try:  # one fix per distinct action (normalised names), so every view numbers the same list
+        from ..planner.installer import fit_installer
         from ..planner.plan import dedupe_fixes
 
-        findings = dedupe_fixes(findings)
+        findings = dedupe_fixes(fit_installer(ctx, findings))
     except Exception as exc:
         if strict_mode():
             raise

@@ -161,6 +161,14 @@ def owner(ctx: "Context") -> Owner:
                  "no pip in the environment (python -m ensurepip adds it)")
 
 
+def has_ensurepip(ctx: "Context") -> bool:
+    """The interpreter's standard library holds ensurepip (``python -m ensurepip`` can add pip)."""
+    for entry in ctx.sys_path:
+        if entry and ctx.system.is_file(ctx.system.join(entry, "ensurepip", "__init__.py")):
+            return True
+    return False
+
+
 def _which(ctx: "Context", program: str) -> Optional[str]:
     import shutil
 
