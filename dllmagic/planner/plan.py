@@ -59,6 +59,8 @@ class Plan:
     index_url: Optional[str] = None
     extra_index_url: Optional[str] = None
     tool: str = "pip"
+    #: not from an index: where the installed distribution came from (envfacts.installed_from)
+    source: Optional[str] = None
 
     @property
     def ok(self) -> bool:
@@ -93,6 +95,18 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             result.status = "inconsistent"
             result.reasons.append(f"{written} is a module of Python's standard library, not a distribution: it is "
                                   f"never installed or pinned with pip")
+            return result
+    for written, key, _ in parsed:
+        source = envfacts.installed_from(ctx, key)
+        if source:
+            dist = ctx.distributions.get(key)
+            result.status = "inconsistent"
+            result.source = source
+            result.reasons.append(f"{dist.name} {dist.version} is {source} (direct_url.json), not a release of "
+                                  f"a package index: the index's {written} may be another project, and it is "
+                                  f"not the code installed here")
+            result.evidence.append(Evidence(f"{dist.name} {dist.version} was installed from", source,
+                                            dist.path + "/direct_url.json"))
             return result
     out: Dict[str, Tuple[str, str]] = {}
     order: List[str] = []
@@ -160,6 +174,12 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
 
 def make_fix(ctx: "Context", p: Plan) -> Fix:
     intent = p.intent
+    if not p.ok and p.source:
+        return fixes.instruction(
+            f"Not offered from the package index: {', '.join(p.requirements)} ({p.source})",
+            "; ".join(p.reasons) + ".\nReinstall it from that source with this kernel's Python (pip install -e "
+            "<the project's folder> for an editable install, wherever the project is now), then restart the "
+            "kernel.", risk="high")
     if not p.ok:
         text = "; ".join(p.reasons) + ". No change of these packages alone satisfies every installed pin."
         return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})", text, risk="high")
