@@ -189,8 +189,9 @@ def run_rules(ctx: Context) -> List[Finding]:
     return findings
 
 
-#: Causes that say an import which works is not what the user's code gets (or no longer what is on disk).
-VERDICT_BREAKERS = ("shadowed-by-local-file", "restart-needed")
+#: Causes that say an import which works is not what the user's code gets (or no longer what is on disk, or
+#: only an empty namespace package made from a folder of that name: the distribution is not installed).
+VERDICT_BREAKERS = ("shadowed-by-local-file", "restart-needed", "not-installed")
 
 
 def _honest_healthy(findings: List[Finding]) -> List[Finding]:
