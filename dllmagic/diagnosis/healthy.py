@@ -5,10 +5,7 @@ from typing import Iterable, List
 
 from ..model import Evidence, Finding
 from . import Context, docs_for, rule
-
-#: Files that make a folder a package of code; a namespace folder with none of them in reach is only data.
-_CODE_SUFFIXES = (".py", ".pyc", ".so", ".pyd")
-_WALK_LIMIT = 2000
+from .not_found.lookup import code_free_namespace
 
 
 @rule("healthy")
@@ -17,11 +14,9 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
     if not result.get("ok"):
         return
     name = ctx.target
-    if not result.get("file") and ctx.interpreter is not None and "." not in name:
-        empty = _code_free_namespace(ctx, name)
-        if empty:
-            yield _namespace_only(ctx, name, empty)
-            return
+    if not result.get("file") and ctx.interpreter is not None and "." not in name and \
+            code_free_namespace(ctx, name):
+        return   # not healthy: namespace_only says what it is
     where = result.get("file") or "a built-in or namespace package"
     evidence = [Evidence("imported from", where, result.get("how", "a fresh child process of this interpreter"))]
     dists = ctx.distributions.providing(name) if ctx.interpreter is not None else []
@@ -48,42 +43,24 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
         evidence=tuple(evidence), docs=docs_for("healthy"))
 
 
-def _code_free_namespace(ctx: Context, top: str) -> List:
-    """The folders that ``import top`` made into a namespace package, when every one of them is local (the
-    working folder, PYTHONPATH: no installer put it there), no installed distribution provides ``top``, and
-    none holds any Python code: an empty or data-only folder that happens to have the name. [] otherwise."""
-    from .environment._facts import environment_facts
-
-    if ctx.distributions.providing(top):
-        return []
-    cands = environment_facts(ctx).candidates(top)
-    if not cands or any(c.form != "namespace" or not c.local for c in cands):
-        return []
-    return cands if not any(_holds_code(ctx, c.path) for c in cands) else []
-
-
-def _holds_code(ctx: Context, folder: str) -> bool:
-    """Any Python source, bytecode or extension under ``folder`` (bounded; a folder too big to read counts)."""
-    pending, seen = [folder], 0
-    while pending:
-        try:
-            entries = list(ctx.system.scandir(pending.pop()))
-        except OSError:
-            return True
-        for entry in entries:
-            seen += 1
-            if seen > _WALK_LIMIT:
-                return True
-            if entry.name.endswith(_CODE_SUFFIXES):
-                return True
-            if entry.is_dir():
-                pending.append(entry.path)
-    return False
+@rule("healthy", "cannot-import-name")
+def namespace_only(ctx: Context) -> Iterable[Finding]:
+    """``import name`` works only because a folder of that name, with no code in it, is on sys.path: the
+    module is an empty namespace package, and everything the user's code takes from it is missing (the
+    AttributeError or 'cannot import name ... (unknown location)' that follows)."""
+    if ctx.interpreter is None:
+        return
+    if ctx.failure is None:
+        result = ctx.import_result or {}
+        if not result.get("ok") or result.get("file") or "." in ctx.target:
+            return
+    name = ctx.top_level
+    folders = code_free_namespace(ctx, name)
+    if folders:
+        yield _namespace_only(ctx, name, folders)
 
 
 def _namespace_only(ctx: Context, name: str, folders: List) -> Finding:
-    """``import name`` works only because a folder of that name, with no code in it, is on sys.path: the
-    module is an empty namespace package, and everything the user's code takes from it is missing."""
     from .not_found.install import _install_or_explain
     from .not_found.lookup import _env_line, distribution_for
 
@@ -95,7 +72,7 @@ def _namespace_only(ctx: Context, name: str, folders: List) -> Finding:
     evidence.append(Evidence("import name → distribution", f"{name} → {dist}", source))
     where = folders[0].path
     return Finding(
-        kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
+        kind="module-not-found", cause="not-installed", confidence=0.97,
         summary=f"'import {name}' works, but only as an empty namespace package made from the folder {where}, "
                 f"which holds no Python code: {dist} is not installed in this environment "
                 f"({ctx.interpreter.prefix}), so everything taken from '{name}' (functions, classes, submodules) "

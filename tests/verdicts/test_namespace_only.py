@@ -59,3 +59,26 @@ def test_a_namespace_folder_with_code_and_an_installed_package_beside_a_data_fol
     assert status == 0 and report["findings"][0]["cause"] == "healthy", report["findings"][0]
     status, report = _check(python, work, "myproject")
     assert status == 0 and report["findings"][0]["cause"] == "healthy", report["findings"][0]
+
+
+def test_in_a_kernel_the_empty_namespace_is_named_on_demand_and_after_the_attribute_error(kernel_with, tmp_path):
+    from verdictkit import kernel_python_with
+
+    python = kernel_python_with(tmp_path / "kenv")
+    work = tmp_path / "nb"
+    (work / "tabulate").mkdir(parents=True)
+    (work / "tabulate" / "table.csv").write_text("a\n1\n")
+    kernel = kernel_with(python, work)
+    cell = kernel.execute("%load_ext dllmagic\nimport tabulate\ntabulate.tabulate([[1]])")
+    assert "has no attribute 'tabulate'" in cell.error["content"]["evalue"], cell.outputs
+    hooked = cell.reports()
+    assert hooked, "the AttributeError on an empty namespace package got no report"
+    assert hooked[-1]["findings"][0]["cause"] == "not-installed", hooked[-1]["findings"][0]
+    report = kernel.execute("%dlldoctor tabulate").reports()[-1]
+    top = report["findings"][0]
+    assert not report["ok"] and top["cause"] == "not-installed", top
+    assert str(work / "tabulate") in top["summary"]
+    cell = kernel.execute("from tabulate import tabulate")    # 'cannot import name ... (unknown location)'
+    assert "unknown location" in cell.error["content"]["evalue"], cell.outputs
+    causes = [f["cause"] for f in cell.reports()[-1]["findings"]]
+    assert causes[0] == "not-installed" and "name-not-in-installed-version" not in causes, causes
