@@ -43,6 +43,35 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
         evidence=tuple(evidence), docs=docs_for("healthy"))
 
 
+@rule("healthy")
+def files_missing_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
+    """The import works, yet files the distribution's RECORD lists are gone (a clean-up that deleted too much,
+    an interrupted upgrade): what was asked imports, other parts of the package will not. Said beside the
+    healthy answer (which stays true for this import), with the reinstall."""
+    result = ctx.import_result or {}
+    if not result.get("ok") or ctx.interpreter is None:
+        return
+    dists = ctx.distributions.providing(ctx.top_level)
+    if not dists:
+        return
+    dist = dists[0]
+    missing = dist.missing_files(limit=5)
+    if not missing:
+        return
+    from .not_found.install import _pip_or_plain
+
+    fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
+                        title=f"Reinstall {dist.name} {dist.version}")
+    yield Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.7,
+        summary=f"{ctx.target} imports, but {dist.name} {dist.version} is damaged: files its RECORD lists are "
+                f"missing ({', '.join(missing[:3])}{' …' if len(missing) > 3 else ''}), so other parts of it "
+                f"will fail to import or run.",
+        evidence=(Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path),
+                  Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD")),
+        fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
+
+
 @rule("healthy", "cannot-import-name")
 def namespace_only(ctx: Context) -> Iterable[Finding]:
     """``import name`` works only because a folder of that name, with no code in it, is on sys.path: the
