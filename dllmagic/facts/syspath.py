@@ -19,7 +19,7 @@ from ..model import Interpreter
 from .environments import site_listing
 from .system import System
 
-__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "editable_finder_entries", "editable_paths", "path_python_version",
+__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "pth_code_mentions", "editable_finder_entries", "editable_paths", "path_python_version",
            "new_since_start", "process_start_time", "SITE_KINDS"]
 
 #: Entry kinds whose contents were installed by an installer (everything else is "local").
@@ -75,6 +75,23 @@ def _pth_files(system: System, site_folders: Iterable[str]):
             except OSError:
                 continue
             yield site, path, lines
+
+
+def pth_code_mentions(system: System, site_folders: Iterable[str], folders: Iterable[str]) -> Dict[str, str]:
+    """Folders named literally in an ``import`` line of a ``.pth`` file (``import sys; sys.path.insert(0,
+    '/x')``: code Python runs at start-up, which can put a folder anywhere on sys.path): folder → the .pth."""
+    wanted = [f for f in folders if f and len(f) > 1]
+    out: Dict[str, str] = {}
+    if not wanted:
+        return out
+    for _site, path, lines in _pth_files(system, site_folders):
+        for line in lines:
+            if not line.lstrip().startswith(("import ", "import\t")):
+                continue
+            for folder in wanted:
+                if folder not in out and (f"'{folder}'" in line or f'"{folder}"' in line):
+                    out[folder] = path
+    return out
 
 
 def pth_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
@@ -221,6 +238,11 @@ def classify(system: System, interpreter: Interpreter, sys_path: Sequence[str], 
             kind, source = "other", "sys.path"
         out.append(PathEntry(index=i, path=raw, resolved=resolved, kind=kind, exists=exists, source=source,
                              python_version=version))
+    unexplained = [e.resolved for e in out if e.kind == "other"]
+    if unexplained:
+        mentions = pth_code_mentions(system, sites, unexplained)
+        out = [e.replace(source=f"code in {mentions[e.resolved]} (run at start-up)") if e.kind == "other" and
+               e.resolved in mentions else e for e in out]
     return out
 
 

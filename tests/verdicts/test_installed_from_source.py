@@ -98,3 +98,22 @@ def test_a_package_installed_from_a_local_folder_is_never_reinstalled_from_the_i
     assert top.cause == "broken-install", top
     _no_index_reinstall(report, "rtlocalfolder")
     assert str(project) in top.fixes[0].title + top.fixes[0].cell, top.fixes[0]
+
+
+def test_a_folder_a_pth_files_code_puts_first_is_named_with_that_pth(tmp_path, monkeypatch):
+    """'import sys; sys.path.insert(0, FOLDER)' in a .pth: a copy of the module there hides the installed
+    one; the report says which .pth put the folder on sys.path (else the user cannot find why)."""
+    from verdictkit import venv_with
+
+    python = venv_with(tmp_path / "venv", "tabulate")
+    front = tmp_path / "front"
+    front.mkdir()
+    (front / "tabulate.py").write_text("VALUE = 1\n")
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    pth = site / "000front.pth"
+    pth.write_text(f"import sys; sys.path.insert(0, {str(front)!r})\n")
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "shadowed-by-local-file" and not report.ok, top
+    assert str(pth) in top.summary, top.summary

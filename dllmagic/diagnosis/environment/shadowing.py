@@ -175,6 +175,8 @@ def _finding(ctx: Context, shadow: Shadow) -> Finding:
         what_to_do = "remove the user-site copy (or set PYTHONNOUSERSITE=1) and restart the kernel"
     else:
         where = "the notebook's folder" if entry.kind == "cwd" else f"the folder {entry.resolved} on sys.path"
+        if entry.source.startswith("code in "):
+            where += f" (put there by {entry.source})"
         fix_list = [_rename_fix(ctx, first.path, top)]
         what_to_do = f"rename the local {noun}"
         pyc = pm.join(pm.dirname(first.path), "__pycache__")
