@@ -35,11 +35,17 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
     seconds = result.get("seconds")
     if isinstance(seconds, (int, float)):
         evidence.append(Evidence("import time", f"{seconds * 1000:.0f} ms", "measured in the child process"))
+    stale = _source_newer_than_extension(ctx, result.get("file"))
+    if stale:
+        evidence.append(Evidence("not imported: the source beside it, changed after the extension was built",
+                                 stale, "Python imports an extension module before a .py of the same name: "
+                                        "rebuild it (pip install -e . / setup.py build_ext --inplace) or delete it"))
     dist_text = f", distribution {dists[0].name}" if dists else ""
     yield Finding(
         kind="healthy", cause="healthy", confidence=1.0,
         summary=f"{name} imports fine here from {where}"
-                f"{f' (version {version}{dist_text})' if version else ''}.",
+                f"{f' (version {version}{dist_text})' if version else ''}."
+                + (f" Note: {stale}, changed after that extension was built, is not what runs." if stale else ""),
         evidence=tuple(evidence), docs=docs_for("healthy"))
 
 
@@ -108,3 +114,21 @@ def _namespace_only(ctx: Context, name: str, folders: List) -> Finding:
                 f"is missing. An installed {name} is imported instead of that folder, which can stay.",
         evidence=tuple(evidence), fixes=(_install_or_explain(ctx, name, dist, validated),),
         docs=docs_for("module-not-found", "not-installed"))
+
+
+def _source_newer_than_extension(ctx: Context, path) -> str:
+    """``core.py`` beside the imported ``core.cpython-311-x86_64-linux-gnu.so``, edited after the extension was
+    built, in a folder no installer manages (the user's own project): what the user edits is not what runs.
+    "" when not so."""
+    if not isinstance(path, str) or ctx.interpreter is None or not path.endswith((".so", ".pyd")):
+        return ""
+    pm = ctx.system.pathmod
+    folder, name = pm.split(path)
+    if any(part in ("site-packages", "dist-packages") for part in path.replace("\\", "/").split("/")):
+        return ""
+    source = pm.join(folder, name.split(".")[0] + ".py")
+    try:
+        newer = ctx.system.stat(source).st_mtime - ctx.system.stat(path).st_mtime
+    except (OSError, AttributeError):
+        return ""
+    return source if newer > 2 else ""
