@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable, List
 
+from .. import fixes
 from ..model import Evidence, Finding
 from . import Context, docs_for, rule
 from .not_found.lookup import code_free_namespace
@@ -22,6 +23,8 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
     dists = ctx.distributions.providing(name) if ctx.interpreter is not None else []
     version = result.get("version")
     if dists:
+        # Two metadata folders of one name beside each other: the one whose RECORD matches the files on disk.
+        dists = sorted(dists, key=lambda d: not _record_matches_disk(ctx, d, ctx.top_level))
         dist = dists[0]
         evidence.append(Evidence("distribution", f"{dist.name} {dist.version}", dist.path))
         version = version or dist.version
@@ -58,8 +61,8 @@ def files_missing_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
     if not result.get("ok") or ctx.interpreter is None:
         return
     dists = ctx.distributions.providing(ctx.top_level)
-    if not dists:
-        return
+    if not dists or len({(d.key, d.location) for d in dists}) < len(dists):
+        return   # two metadata folders of one name: leftover_metadata_beside_a_working_import says which
     dist = dists[0]
     missing = dist.missing_files(limit=5)
     if not missing:
@@ -76,6 +79,69 @@ def files_missing_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
         evidence=(Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path),
                   Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD")),
         fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
+
+
+@rule("healthy")
+def leftover_metadata_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
+    """Two ``*.dist-info`` of one distribution in one folder (an upgrade that did not remove the old metadata,
+    a copy over a site-packages): the import works, but importlib.metadata, pip list and pip uninstall may read
+    the leftover. The files on disk tell which is current: RECORD's sha256 of the module's files."""
+    result = ctx.import_result or {}
+    if not result.get("ok") or ctx.interpreter is None:
+        return
+    groups: dict = {}
+    for dist in ctx.distributions.providing(ctx.top_level):
+        groups.setdefault((dist.key, dist.location), []).append(dist)
+    for (_key, location), group in groups.items():
+        if len(group) < 2:
+            continue
+        current = [d for d in group if _record_matches_disk(ctx, d, ctx.top_level)]
+        evidence = [Evidence(f"metadata of {d.name} {d.version}",
+                             "its RECORD matches the files on disk" if d in current else
+                             "its RECORD does not match the files on disk", d.path) for d in group]
+        if len(current) == 1:
+            keep = current[0]
+            leftovers = [d for d in group if d is not keep]
+            fix = fixes.instruction(
+                f"Delete the leftover metadata of {', '.join(d.name + ' ' + d.version for d in leftovers)}",
+                "Metadata only: the module's files on disk are " + f"{keep.name} {keep.version}'s. Delete "
+                + " and ".join(d.path for d in leftovers) + " (a folder of metadata, no code), then restart "
+                "the kernel.", risk="medium")
+            said = f"the files on disk are {keep.version}'s, and {', '.join(d.version for d in leftovers)} is left over"
+        else:
+            fix = fixes.instruction(f"Reinstall {group[0].name} cleanly",
+                                    f"Delete every {group[0].name}-*.dist-info folder in {location}, then install "
+                                    f"{group[0].name} again with this kernel's Python.", risk="medium")
+            said = "their RECORDs cannot tell which one the files on disk belong to"
+        yield Finding(
+            kind="module-not-found", cause="duplicate-distributions", confidence=0.7,
+            summary=f"{ctx.target} imports, but {location} holds {len(group)} metadata folders of {group[0].name} "
+                    f"({', '.join(d.version for d in group)}): {said}. importlib.metadata, pip list and pip "
+                    f"uninstall may read either.",
+            evidence=tuple(evidence), fixes=(fix,), docs=docs_for("module-not-found", "duplicate-distributions"))
+        return
+
+
+def _record_matches_disk(ctx: Context, dist, top: str) -> bool:
+    """The first hashed file under ``top`` in ``dist``'s RECORD has that sha256 on disk."""
+    import base64
+    import hashlib
+
+    text = dist._read("RECORD") or ""
+    for line in text.splitlines():
+        parts = line.rsplit(",", 2)
+        if len(parts) != 3 or not parts[1].startswith("sha256="):
+            continue
+        path = parts[0].strip('"').replace("\\", "/")
+        if path.split("/", 1)[0] not in (top, f"{top}.py") or "__pycache__" in path:
+            continue
+        try:
+            data = ctx.system.read_bytes(ctx.system.join(dist.location, path), limit=64 << 20)
+        except OSError:
+            return False
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        return digest == parts[1][len("sha256="):]
+    return False
 
 
 @rule("healthy", "cannot-import-name")

@@ -37,3 +37,29 @@ def test_a_file_deleted_from_a_working_package_is_named_beside_the_healthy_answe
     assert victim.exists()
     status, report = check()
     assert [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]
+
+
+def test_a_leftover_dist_info_of_an_older_release_is_named_and_the_healthy_answer_names_the_current_one(tmp_path):
+    """tabulate 0.8.10's metadata copied back beside 0.10.0's (an upgrade that left it, a site-packages copied
+    over another): the import works; the RECORD hashes tell which metadata the files on disk belong to."""
+    import shutil
+
+    python = venv_with(tmp_path / "venv", "tabulate==0.8.10")
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    old = site / "tabulate-0.8.10.dist-info"
+    shutil.copytree(old, tmp_path / "kept")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "tabulate==0.10.0"],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    shutil.copytree(tmp_path / "kept", old)
+    proc = run_cli("check", "tabulate", "--python", str(python), "--json", cwd=tmp_path)
+    report = json.loads(proc.stdout)
+    healthy, leftover = report["findings"][0], report["findings"][1]
+    assert report["ok"] and healthy["cause"] == "healthy", healthy
+    assert any(e["fact"] == "distribution" and e["value"] == "tabulate 0.10.0" for e in healthy["evidence"])
+    assert leftover["cause"] == "duplicate-distributions", report["findings"]
+    assert "0.8.10 is left over" in leftover["summary"], leftover["summary"]
+    assert str(old) in leftover["fixes"][0]["cell"] and not leftover["fixes"][0]["runnable"]
+    assert len(report["findings"]) == 2, [f["cause"] for f in report["findings"]]
+    shutil.rmtree(old)    # what the fix says
+    report = json.loads(run_cli("check", "tabulate", "--python", str(python), "--json", cwd=tmp_path).stdout)
+    assert [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]
