@@ -61,6 +61,8 @@ class Plan:
     tool: str = "pip"
     #: not from an index: where the installed distribution came from (envfacts.installed_from)
     source: Optional[str] = None
+    #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
+    unavailable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -107,6 +109,16 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
                                   f"not the code installed here")
             result.evidence.append(Evidence(f"{dist.name} {dist.version} was installed from", source,
                                             dist.path + "/direct_url.json"))
+            return result
+    for written, key, spec in parsed:
+        row = _first_release_for_python(ctx, key)
+        if row and spec and not overlap(spec, f">={row['first_release']}"):
+            result.status = "inconsistent"
+            result.reasons.append(f"no release of {written} that {written}{spec} allows has wheels for Python "
+                                  f"{row['python']}: the first that has is {row['first_release']}")
+            result.evidence.append(Evidence(f"first {written} release with wheels for Python {row['python']}",
+                                            row["first_release"], row["source"]))
+            result.unavailable = True
             return result
     out: Dict[str, Tuple[str, str]] = {}
     order: List[str] = []
@@ -172,6 +184,13 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
     return result
 
 
+def _first_release_for_python(ctx: "Context", key: str) -> Optional[dict]:
+    from ..knowledge import tables as knowledge_tables
+
+    minor = ".".join((ctx.interpreter.version or "").split(".")[:2])
+    return knowledge_tables.first_release_for_python().get((key, minor))
+
+
 def make_fix(ctx: "Context", p: Plan) -> Fix:
     intent = p.intent
     if not p.ok and p.source:
@@ -180,6 +199,11 @@ def make_fix(ctx: "Context", p: Plan) -> Fix:
             "; ".join(p.reasons) + ".\nReinstall it from that source with this kernel's Python (pip install -e "
             "<the project's folder> for an editable install, wherever the project is now), then restart the "
             "kernel.", risk="high")
+    if not p.ok and p.unavailable:
+        return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})",
+                                 "; ".join(p.reasons) + ".\nOn this Python the way out is forward: releases of "
+                                 "the other packages made for what is installed (or a Python those releases "
+                                 "support).", risk="high")
     if not p.ok:
         text = "; ".join(p.reasons) + ". No change of these packages alone satisfies every installed pin."
         return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})", text, risk="high")
