@@ -117,3 +117,32 @@ def test_a_folder_a_pth_files_code_puts_first_is_named_with_that_pth(tmp_path, m
     top = report.findings[0]
     assert top.cause == "shadowed-by-local-file" and not report.ok, top
     assert str(pth) in top.summary, top.summary
+
+
+def test_a_stray_pth_folder_before_the_installed_package_is_a_shadow_not_healthy(tmp_path, monkeypatch):
+    """A venv that sees its base's site-packages (--system-site-packages): a .pth in the venv (a leftover of a
+    develop install, conda develop, one written by hand) puts a folder on sys.path before the base's
+    site-packages; a pip.py there hides the base's pip. No distribution claims that .pth or that folder, so
+    the import is the stray file: a shadow, with the .pth named and a fix that removes the line."""
+    base = Path(getattr(sys, "_base_executable", sys.executable))
+    found = subprocess.run([str(base), "-s", "-c", "import pip; print(pip.__file__)"], capture_output=True, text=True)
+    if found.returncode != 0 or "site-packages" not in found.stdout:
+        pytest.skip("the base interpreter has no pip in its site-packages")
+    venv = tmp_path / "venv"
+    subprocess.run([str(base), "-m", "venv", "--without-pip", "--system-site-packages", str(venv)], check=True)
+    stray = tmp_path / "oldproj"
+    stray.mkdir()
+    (stray / "pip.py").write_text("VALUE = 1\n")
+    site = next(venv.glob("lib/python*/site-packages"))
+    pth = site / "old_develop.pth"
+    pth.write_text(f"{stray}\n")
+    python = venv / "bin" / "python"
+    imported = subprocess.run([str(python), "-c", "import pip; print(pip.__file__)"], capture_output=True,
+                              text=True, cwd=tmp_path)
+    assert imported.stdout.strip() == str(stray / "pip.py"), imported.stdout + imported.stderr
+    monkeypatch.chdir(tmp_path)
+    report = check("pip", python=str(python), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert not report.ok and top.cause == "shadowed-by-local-file", top
+    assert str(pth) in top.summary and str(stray / "pip.py") in top.summary, top.summary
+    assert any(f.kind == "instruction" and str(pth) in f.cell for f in top.fixes), [f.title for f in top.fixes]
