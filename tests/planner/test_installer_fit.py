@@ -72,3 +72,35 @@ def test_a_half_removed_distribution_in_a_venv_without_pip_is_reinstalled_after_
     installs = [f for f in top.fixes if f.kind in ("pip", "uv")]
     assert installs and all("-m ensurepip" in shell_commands(f)[0] for f in installs), \
         [shell_commands(f) for f in top.fixes]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_ipykernel_goes_into_another_environment_without_pip_with_what_it_has(tmp_path, monkeypatch):
+    """The module is installed in another environment that has no pip (made --without-pip, filled from
+    outside): registering it as a kernel installs ipykernel there after ensurepip, never with a pip it lacks;
+    the commands, run for real, register a kernel that runs that environment."""
+    import json
+
+    other = _bare_venv(tmp_path / ".venv")     # beside the folder asked about: discovery finds it
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(other), "install", "--quiet", "tabulate"],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    empty = _bare_venv(tmp_path / "elsewhere" / "empty")
+    monkeypatch.setenv("PATH", _path_without_uv())
+    jupyter = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
+    monkeypatch.setenv("HOME", str(tmp_path))    # the walk up from the folder asked about stays inside HOME
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(empty), cwd=str(tmp_path / "elsewhere"))
+    top = report.findings[0]
+    assert top.cause == "installed-in-other-environment", top
+    register = next(f for f in top.fixes if f.kind == "register-kernel")
+    commands = shell_commands(register)
+    assert commands[0] == f'"{other}" -m ensurepip', commands
+    assert commands[1] == f'"{other}" -m pip install ipykernel', commands
+    for line in commands:
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    specs = list(jupyter.glob("kernels/*/kernel.json")) + list(tmp_path.glob(
+        ".local/share/jupyter/kernels/*/kernel.json"))
+    assert any(json.loads(p.read_text())["argv"][0] == str(other) for p in specs), specs
