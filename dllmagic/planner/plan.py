@@ -303,7 +303,10 @@ def action_key(fix: Fix) -> tuple:
         from packaging.requirements import InvalidRequirement, Requirement
 
         reqs = []
-        for arg in fix.argv:
+        argv = list(fix.argv)
+        # What follows the 'install' word: the program ('uv', a path) and 'pip install' are no requirements.
+        args = argv[argv.index("install") + 1:] if "install" in argv else argv
+        for arg in args:
             if arg.startswith("-") or "/" in arg or "\\" in arg:
                 continue
             try:
@@ -311,7 +314,7 @@ def action_key(fix: Fix) -> tuple:
             except InvalidRequirement:
                 continue
             reqs.append((normalize(req.name), str(req.specifier)))
-        flags = tuple(a for a in fix.argv if a.startswith("--") and a != "--python")
+        flags = tuple(a for a in args if a.startswith("--") and a != "--python")
         return ("install", tuple(sorted(set(reqs))), flags)
     if fix.kind == "pip" and fix.cell.startswith("%pip install"):
         words = [w.strip('"') for w in fix.cell.split()[2:]]

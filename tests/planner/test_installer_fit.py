@@ -104,3 +104,22 @@ def test_ipykernel_goes_into_another_environment_without_pip_with_what_it_has(tm
     specs = list(jupyter.glob("kernels/*/kernel.json")) + list(tmp_path.glob(
         ".local/share/jupyter/kernels/*/kernel.json"))
     assert any(json.loads(p.read_text())["argv"][0] == str(other) for p in specs), specs
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_with_uv_on_path_a_venv_without_pip_gets_one_uv_install(tmp_path, monkeypatch):
+    """uv on PATH: every install fix is uv's, and one action is offered once (the rules' pip fixes made uv's
+    are the same action as the uv fix already there, whatever program path each names)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from harness import find_uv
+
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("no uv here")
+    python = _bare_venv(tmp_path / "venv")
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(uv), _path_without_uv()]))
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    installs = _install_fixes(report)
+    assert installs and all(f.kind == "uv" for f in installs), [(f.kind, f.argv) for f in installs]
+    assert len(installs) == 1, [(f.title, f.argv) for f in installs]
