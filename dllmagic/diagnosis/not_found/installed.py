@@ -94,7 +94,7 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
         from ...planner import envfacts
 
         source = envfacts.installed_from(ctx, dist.name) or "an editable install"
-        ev += [Evidence(f"where {pm_base(ctx, named_by)} points", f"{path} ({why})", named_by)
+        ev += [Evidence(f"where {_basename(ctx, named_by)} points", f"{path} ({why})", named_by)
                for path, named_by, why in gone[:3]]
         return Finding(
             kind="module-not-found", cause="broken-install", confidence=0.95,
@@ -147,5 +147,5 @@ def _holds(ctx: Context, folder: str, top: str) -> bool:
                for n in names)
 
 
-def pm_base(ctx: Context, path: str) -> str:
+def _basename(ctx: Context, path: str) -> str:
     return ctx.system.pathmod.basename(path)
