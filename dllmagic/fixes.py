@@ -220,6 +220,20 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
                 restart=restart, risk="medium" if risky else "low", runnable=validated and not risky)
 
 
+def after_ensurepip(fix: Fix, executable: str) -> Fix:
+    """``fix`` (a pip install) for an environment without pip: the cell adds pip with ensurepip first. Not
+    runnable as one command (its argv is the install alone, which needs the first step)."""
+    exe = _safe_path(executable)
+    if not exe or not fix.argv:
+        return instruction(f"{fix.title} (this environment has no pip)",
+                           f"Add pip first with this interpreter: python -m ensurepip\nthen run: {fix.cell}",
+                           risk="medium", restart=fix.restart)
+    words = [a if a.startswith("-") else _cell_quote(a) for a in (fix.argv or ())[3:]]
+    cell = f'!"{exe}" -m ensurepip\n!"{exe}" -m pip ' + " ".join(words)
+    return make("pip", f"Add pip with ensurepip (this environment has none), then: {fix.title[:1].lower()}"
+                       f"{fix.title[1:]}", cell, fix.argv, restart=fix.restart, risk=fix.risk, runnable=False)
+
+
 def _index_flags(index_url: Optional[str], extra_index_url: Optional[str]) -> list:
     """--index-url / --extra-index-url for a package index named by the knowledge tables (PyTorch's)."""
     flags = []
@@ -356,11 +370,14 @@ def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:
     return fix.replace(kernel=name)   # the front end switches to this name, never to cell text
 
 
-def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bool) -> Fix:
+def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bool, *, has_pip: bool = True,
+                    uv: bool = False) -> Fix:
     """Register an environment as a Jupyter kernel with ITS interpreter (``-m ipykernel install --user``).
 
-    When that environment has no ipykernel, the cell installs it there first; the argv is the register step
-    (the front end runs the two lines of the cell, a machine runs the argv after installing ipykernel).
+    When that environment has no ipykernel, the cell installs it there first, with what the environment has:
+    its pip; ``uv pip install --python`` where it has none and ``uv`` (a uv venv, uv on PATH); else pip added
+    with ensurepip first. The argv is the register step (the front end runs the lines of the cell, a machine
+    runs the argv after installing ipykernel).
     """
     name = validate_kernel_name(name)
     display = _validate_display_name(display_name)
@@ -369,8 +386,12 @@ def register_kernel(python: str, name: str, display_name: str, has_ipykernel: bo
     exe = _safe_path(python)
     lines = []
     if exe:
-        if not has_ipykernel:
+        if not has_ipykernel and has_pip:
             lines.append(f'!"{exe}" -m pip install ipykernel')
+        elif not has_ipykernel and uv:
+            lines.append(f'!uv pip install --python "{exe}" ipykernel')
+        elif not has_ipykernel:
+            lines += [f'!"{exe}" -m ensurepip', f'!"{exe}" -m pip install ipykernel']
         lines.append(f'!"{exe}" -m ipykernel install --user --name {name} --display-name "{display}"')
     title = (f"Register {display} as a Jupyter kernel" if has_ipykernel
              else f"Install ipykernel into {display} and register it as a Jupyter kernel")

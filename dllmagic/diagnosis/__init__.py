@@ -171,9 +171,10 @@ def run_rules(ctx: Context) -> List[Finding]:
     findings.sort(key=lambda f: -f.confidence)
     findings = _dedupe(findings)
     try:  # one fix per distinct action (normalised names), so every view numbers the same list
+        from ..planner.installer import fit_installer
         from ..planner.plan import dedupe_fixes
 
-        findings = dedupe_fixes(findings)
+        findings = dedupe_fixes(fit_installer(ctx, findings))
     except Exception as exc:
         if strict_mode():
             raise
@@ -188,8 +189,9 @@ def run_rules(ctx: Context) -> List[Finding]:
     return findings
 
 
-#: Causes that say an import which works is not what the user's code gets (or no longer what is on disk).
-VERDICT_BREAKERS = ("shadowed-by-local-file", "restart-needed")
+#: Causes that say an import which works is not what the user's code gets (or no longer what is on disk, or
+#: only an empty namespace package made from a folder of that name: the distribution is not installed).
+VERDICT_BREAKERS = ("shadowed-by-local-file", "restart-needed", "not-installed")
 
 
 def _honest_healthy(findings: List[Finding]) -> List[Finding]:

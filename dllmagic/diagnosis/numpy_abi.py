@@ -150,9 +150,14 @@ def numpy_abi(ctx: Context) -> Iterable[Finding]:
     who = offenders[0][0] + (f" {offenders[0][1]}" if offenders[0][1] else "") if offenders else "An extension module"
     now = f"NumPy {numpy_version}" if numpy_version else ("NumPy 2" if major2 else "the installed NumPy")
     first = next((p for p in plans if p.ok), None)
+    if first:
+        way = f"Install {', '.join(first.requirements)}" + (
+            f"; or releases built for NumPy 2 ({', '.join(names)} or later)." if names else ".")
+    else:   # nothing planned holds here: say what would be needed, never "install numpy<2" beside its refusal
+        way = (f"It needs releases built for NumPy 2 ({', '.join(names)} or later)." if names else
+               f"It needs a release of {who.split(' ')[0] if offenders else 'that package'} built for NumPy 2.")
     summary = (f"{who} was compiled against NumPy 1.x and cannot run with {now}: NumPy 2 changed the binary "
-               f"interface. " + (f"Install {', '.join(first.requirements)}" if first else "Install numpy<2")
-               + (f"; or releases built for NumPy 2 ({', '.join(names)} or later)." if names else "."))
+               f"interface. " + way)
     for p in plans:
         if not p.ok:
             summary += f" Not offered: {p.reasons[0]}."

@@ -19,7 +19,7 @@ from ..model import Interpreter
 from .environments import site_listing
 from .system import System
 
-__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "editable_finder_entries", "path_python_version",
+__all__ = ["PathEntry", "Candidate", "classify", "candidates", "pth_entries", "pth_code_mentions", "editable_finder_entries", "editable_paths", "path_python_version",
            "new_since_start", "process_start_time", "SITE_KINDS"]
 
 #: Entry kinds whose contents were installed by an installer (everything else is "local").
@@ -77,6 +77,23 @@ def _pth_files(system: System, site_folders: Iterable[str]):
             yield site, path, lines
 
 
+def pth_code_mentions(system: System, site_folders: Iterable[str], folders: Iterable[str]) -> Dict[str, str]:
+    """Folders named literally in an ``import`` line of a ``.pth`` file (``import sys; sys.path.insert(0,
+    '/x')``: code Python runs at start-up, which can put a folder anywhere on sys.path): folder → the .pth."""
+    wanted = [f for f in folders if f and len(f) > 1]
+    out: Dict[str, str] = {}
+    if not wanted:
+        return out
+    for _site, path, lines in _pth_files(system, site_folders):
+        for line in lines:
+            if not line.lstrip().startswith(("import ", "import\t")):
+                continue
+            for folder in wanted:
+                if folder not in out and (f"'{folder}'" in line or f'"{folder}"' in line):
+                    out[folder] = path
+    return out
+
+
 def pth_entries(system: System, site_folders: Iterable[str]) -> Dict[str, str]:
     """Folders added by ``.pth`` files in the given site folders: folder → the .pth file."""
     pm = system.pathmod
@@ -122,6 +139,49 @@ def editable_finder_entries(system: System, site_folders: Iterable[str]) -> Dict
                     for path in (mapping.values() if isinstance(mapping, dict) else ()):
                         if isinstance(path, str):
                             out.setdefault(_norm(system, pm.dirname(pm.normpath(path))), pth)
+    return out
+
+
+def editable_paths(system: System, site: str, record: Sequence[str]) -> List[Tuple[str, str]]:
+    """(path, the file that names it) for every place an editable install's own files put its code: the
+    folder lines of its ``.pth`` files, and the ``MAPPING`` values of its setuptools finder module (RECORD
+    lists both). Read only; a path that no longer exists is what tells a moved or deleted project."""
+    import ast
+
+    pm = system.pathmod
+    out: List[Tuple[str, str]] = []
+    for entry in record:
+        name = entry.replace("\\", "/")
+        if "/" in name:
+            continue
+        path = pm.join(site, name)
+        try:
+            text = system.read_text(path, limit=1 << 20) if name.endswith((".pth", "_finder.py")) else None
+        except OSError:
+            continue
+        if text is None:
+            continue
+        if name.endswith(".pth"):
+            for line in text.splitlines():
+                line = line.strip()
+                if line and not line.startswith(("#", "import ", "import\t")):
+                    out.append((pm.normpath(line if pm.isabs(line) else pm.join(site, line)), path))
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            target = getattr(node, "target", None) or (getattr(node, "targets", None) or [None])[0]
+            if getattr(target, "id", None) != "MAPPING" or getattr(node, "value", None) is None:
+                continue
+            try:
+                mapping = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            for value in (mapping.values() if isinstance(mapping, dict) else ()):
+                if isinstance(value, str) and value:
+                    out.append((pm.normpath(value), path))
     return out
 
 
@@ -178,6 +238,11 @@ def classify(system: System, interpreter: Interpreter, sys_path: Sequence[str], 
             kind, source = "other", "sys.path"
         out.append(PathEntry(index=i, path=raw, resolved=resolved, kind=kind, exists=exists, source=source,
                              python_version=version))
+    unexplained = [e.resolved for e in out if e.kind == "other"]
+    if unexplained:
+        mentions = pth_code_mentions(system, sites, unexplained)
+        out = [e.replace(source=f"code in {mentions[e.resolved]} (run at start-up)") if e.kind == "other" and
+               e.resolved in mentions else e for e in out]
     return out
 
 

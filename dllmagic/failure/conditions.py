@@ -3,7 +3,8 @@
 ``module 'torch' has no attribute 'tensor'`` is a plain AttributeError, and most are the user's own typos: the
 per-cell hook reports one only when the module the message names was loaded from a shadow — a file or
 folder outside every site folder and the standard library, with another copy of that name further along
-sys.path (a ``torch.py`` beside the notebook hiding the real torch).
+sys.path (a ``torch.py`` beside the notebook hiding the real torch) — or is an empty namespace package made
+from a local folder with no code in it (a ``torch/`` data folder where torch is not installed).
 """
 from __future__ import annotations
 
@@ -48,15 +49,39 @@ def _installed_folders() -> set:
     return folders
 
 
+def _code_free_local_namespace(top: str, installed: set) -> bool:
+    """The loaded ``top`` is a namespace package whose every portion is a local folder (no site folder)
+    without any Python code in it: a data folder that has the name, not a module anyone meant."""
+    module = sys.modules.get(top)
+    if module is None or module_attribute(module, "__file__"):
+        return False
+    portions = [p for p in (module_attribute(module, "__path__") or ()) if isinstance(p, str)]
+    if not portions:
+        return False
+    seen = 0
+    for portion in portions:
+        if os.path.realpath(os.path.dirname(os.path.abspath(portion))) in installed:
+            return False
+        for _folder, _dirs, files in os.walk(portion):
+            seen += len(files) + len(_dirs)
+            if seen > 2000 or any(f.endswith((".py", ".pyc", ".so", ".pyd")) for f in files):
+                return False
+    return True
+
+
 def module_shadowed(name: str) -> bool:
-    """True when the loaded module ``name`` (top level) is a local copy hiding another one on sys.path."""
+    """True when the loaded module ``name`` (top level) is a local copy hiding another one on sys.path, or a
+    local folder without code that Python made into an empty namespace package."""
     top = name.split(".")[0]
     folder = _module_folder(top)
     if folder is None:
         return False
     real = os.path.realpath(folder)
-    if real in _installed_folders() or os.path.basename(real) in ("site-packages", "dist-packages"):
+    installed = _installed_folders()
+    if real in installed or os.path.basename(real) in ("site-packages", "dist-packages"):
         return False
+    if _code_free_local_namespace(top, installed):
+        return True
     from importlib.machinery import PathFinder
 
     others = [p for p in sys.path if isinstance(p, str) and os.path.realpath(p or os.curdir) != real]

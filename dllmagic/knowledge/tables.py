@@ -317,6 +317,12 @@ def framework_packages() -> Tuple[str, ...]:
 
 
 @lru_cache(maxsize=None)
+def first_release_for_python() -> Dict[Tuple[str, str], dict]:
+    """(distribution name normalised, Python X.Y) → the entry naming the first release with wheels for it."""
+    return {(_re.sub(r"[-_.]+", "-", e["dist"]).lower(), e["python"]): e for e in load("python_wheels")["entries"]}
+
+
+@lru_cache(maxsize=None)
 def numpy2_support() -> Dict[str, dict]:
     """Distribution name (normalised) → first release built for NumPy 2."""
     return {_re.sub(r"[-_.]+", "-", e["dist"]).lower(): e for e in load("numpy2_support")["entries"]}

@@ -161,6 +161,14 @@ def owner(ctx: "Context") -> Owner:
                  "no pip in the environment (python -m ensurepip adds it)")
 
 
+def has_ensurepip(ctx: "Context") -> bool:
+    """The interpreter's standard library holds ensurepip (``python -m ensurepip`` can add pip)."""
+    for entry in ctx.sys_path:
+        if entry and ctx.system.is_file(ctx.system.join(entry, "ensurepip", "__init__.py")):
+            return True
+    return False
+
+
 def _which(ctx: "Context", program: str) -> Optional[str]:
     import shutil
 
@@ -188,6 +196,25 @@ def direct_url(ctx: "Context", name: str) -> Optional[dict]:
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
+
+
+def installed_from(ctx: "Context", name: str) -> Optional[str]:
+    """Where an installed distribution came from when it was not a package index (PEP 610's direct_url.json):
+    "an editable install of PATH", "the local folder PATH", "git URL@COMMIT"; None for an index install or
+    a downloaded archive (a wheel file is as good as the index's). The index's release of that name may be
+    another project, and is not the code installed here."""
+    data = direct_url(ctx, name)
+    if not data:
+        return None
+    url = data.get("url") if isinstance(data.get("url"), str) else ""
+    where = url[len("file://"):] if url.startswith("file://") else url
+    dir_info, vcs_info = data.get("dir_info"), data.get("vcs_info")
+    if isinstance(dir_info, dict):
+        return f"an editable install of {where}" if dir_info.get("editable") else f"the local folder {where}"
+    if isinstance(vcs_info, dict):
+        commit = vcs_info.get("commit_id") if isinstance(vcs_info.get("commit_id"), str) else ""
+        return f"{vcs_info.get('vcs') or 'a version-control'} checkout {url}" + (f"@{commit[:12]}" if commit else "")
+    return None
 
 
 def local_label(version: Optional[str]) -> Optional[str]:

@@ -59,6 +59,10 @@ class Plan:
     index_url: Optional[str] = None
     extra_index_url: Optional[str] = None
     tool: str = "pip"
+    #: not from an index: where the installed distribution came from (envfacts.installed_from)
+    source: Optional[str] = None
+    #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
+    unavailable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -93,6 +97,28 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             result.status = "inconsistent"
             result.reasons.append(f"{written} is a module of Python's standard library, not a distribution: it is "
                                   f"never installed or pinned with pip")
+            return result
+    for written, key, _ in parsed:
+        source = envfacts.installed_from(ctx, key)
+        if source:
+            dist = ctx.distributions.get(key)
+            result.status = "inconsistent"
+            result.source = source
+            result.reasons.append(f"{dist.name} {dist.version} is {source} (direct_url.json), not a release of "
+                                  f"a package index: the index's {written} may be another project, and it is "
+                                  f"not the code installed here")
+            result.evidence.append(Evidence(f"{dist.name} {dist.version} was installed from", source,
+                                            dist.path + "/direct_url.json"))
+            return result
+    for written, key, spec in parsed:
+        row = _first_release_for_python(ctx, key)
+        if row and spec and not overlap(spec, f">={row['first_release']}"):
+            result.status = "inconsistent"
+            result.reasons.append(f"no release of {written} that {written}{spec} allows has wheels for Python "
+                                  f"{row['python']}: the first that has is {row['first_release']}")
+            result.evidence.append(Evidence(f"first {written} release with wheels for Python {row['python']}",
+                                            row["first_release"], row["source"]))
+            result.unavailable = True
             return result
     out: Dict[str, Tuple[str, str]] = {}
     order: List[str] = []
@@ -158,8 +184,26 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
     return result
 
 
+def _first_release_for_python(ctx: "Context", key: str) -> Optional[dict]:
+    from ..knowledge import tables as knowledge_tables
+
+    minor = ".".join((ctx.interpreter.version or "").split(".")[:2])
+    return knowledge_tables.first_release_for_python().get((key, minor))
+
+
 def make_fix(ctx: "Context", p: Plan) -> Fix:
     intent = p.intent
+    if not p.ok and p.source:
+        return fixes.instruction(
+            f"Not offered from the package index: {', '.join(p.requirements)} ({p.source})",
+            "; ".join(p.reasons) + ".\nReinstall it from that source with this kernel's Python (pip install -e "
+            "<the project's folder> for an editable install, wherever the project is now), then restart the "
+            "kernel.", risk="high")
+    if not p.ok and p.unavailable:
+        return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})",
+                                 "; ".join(p.reasons) + ".\nOn this Python the way out is forward: releases of "
+                                 "the other packages made for what is installed (or a Python those releases "
+                                 "support).", risk="high")
     if not p.ok:
         text = "; ".join(p.reasons) + ". No change of these packages alone satisfies every installed pin."
         return fixes.instruction(f"Not offered: {', '.join(p.requirements)} ({p.reasons[0]})", text, risk="high")
@@ -259,7 +303,10 @@ def action_key(fix: Fix) -> tuple:
         from packaging.requirements import InvalidRequirement, Requirement
 
         reqs = []
-        for arg in fix.argv:
+        argv = list(fix.argv)
+        # What follows the 'install' word: the program ('uv', a path) and 'pip install' are no requirements.
+        args = argv[argv.index("install") + 1:] if "install" in argv else argv
+        for arg in args:
             if arg.startswith("-") or "/" in arg or "\\" in arg:
                 continue
             try:
@@ -267,7 +314,7 @@ def action_key(fix: Fix) -> tuple:
             except InvalidRequirement:
                 continue
             reqs.append((normalize(req.name), str(req.specifier)))
-        flags = tuple(a for a in fix.argv if a.startswith("--") and a != "--python")
+        flags = tuple(a for a in args if a.startswith("--") and a != "--python")
         return ("install", tuple(sorted(set(reqs))), flags)
     if fix.kind == "pip" and fix.cell.startswith("%pip install"):
         words = [w.strip('"') for w in fix.cell.split()[2:]]

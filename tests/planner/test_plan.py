@@ -118,3 +118,42 @@ def envfacts_repairs(ctx, name):
     from dllmagic.planner import repair_intents
 
     return repair_intents(ctx, [name])
+
+
+def test_a_pin_no_release_of_which_has_wheels_for_this_python_is_not_offered(tmp_path):
+    """numpy<2 planned for a real Python 3.13 venv: NumPy's first release with wheels for 3.13 is 2.1.0
+    (knowledge/python_wheels.json), so no release that numpy<2 admits installs there; the plan says so and the
+    fix is a statement. The same intent for this interpreter (3.12 or older) stays a command."""
+    import subprocess
+
+    import pytest
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "packaging"))
+    from test_versions import find_python
+
+    from dllmagic.api import check
+    from dllmagic.diagnosis import Context
+    from dllmagic.facts.system import System
+    from dllmagic.planner import Intent, fixes_for
+
+    python313 = find_python("3.13")
+    if python313 is None:
+        pytest.skip("no Python 3.13 on this machine")
+    venv = tmp_path / "venv313"
+    subprocess.run([python313, "-m", "venv", str(venv)], check=True)
+    report = check("json", python=str(venv / "bin" / "python"))
+    assert report.interpreter.version.startswith("3.13.")
+    site = next(venv.glob("lib/python3.13/site-packages"))
+    ctx = Context(target="x", failure=None, system=System.current(), interpreter=report.interpreter,
+                  sys_path=(str(site),))
+    got, plans = fixes_for(ctx, [Intent(("numpy<2",), "Keep NumPy 1.x")])
+    assert plans[0].status == "inconsistent" and not got[0].runnable, got[0]
+    assert "wheels for Python 3.13" in got[0].title and "2.1.0" in got[0].title, got[0].title
+    assert any(e.value == "2.1.0" and e.source.startswith("https://pypi.org/project/numpy/")
+               for e in plans[0].evidence)
+    if sys.version_info[:2] <= (3, 12):
+        here = check("json")
+        ctx = Context(target="x", failure=None, system=System.current(), interpreter=here.interpreter,
+                      sys_path=())
+        got, plans = fixes_for(ctx, [Intent(("numpy<2",), "Keep NumPy 1.x")])
+        assert plans[0].ok, plans[0].reasons

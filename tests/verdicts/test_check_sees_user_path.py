@@ -146,7 +146,8 @@ def test_email_py_hides_the_standard_library_from_a_package_that_needs_it(tabula
 
 def test_notebook_option_reads_its_kernelspec_once_and_its_pip_history(tabulate_python, tmp_path):
     """--notebook: the notebook's kernelspec is one row (not two), and a '!pip install' cell that ran another
-    Python's pip leads the report, with %pip into the asked interpreter as the first fix."""
+    Python's pip leads the report, with pip into the asked interpreter as the first fix (after ensurepip: that
+    venv has no pip)."""
     other = tmp_path / "other"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(other)], check=True)
     subprocess.run([sys.executable, "-m", "pip", "--python", str(other / "bin" / "python"), "install", "--quiet",
@@ -172,7 +173,11 @@ def test_notebook_option_reads_its_kernelspec_once_and_its_pip_history(tabulate_
     top = report["findings"][0]
     assert top["cause"] == "installed-in-other-environment", top
     assert "In[1] ran '!pip install tabulate'" in top["summary"] and str(other) in top["summary"]
-    assert top["fixes"][0]["kind"] == "pip" and top["fixes"][0]["cell"].startswith("%pip install")
+    # The asked venv was made --without-pip (and no uv is on PATH): pip is added with ensurepip first, never a
+    # bare %pip that would end in 'No module named pip'.
+    first = top["fixes"][0]
+    assert first["kind"] == "pip" and first["cell"].splitlines()[0].endswith("-m ensurepip"), first
+    assert first["argv"] == [str(empty / "bin" / "python"), "-m", "pip", "install", "tabulate"], first
 
 
 def _base_python_with_six():

@@ -196,10 +196,17 @@ def switch_and_register(ctx: Context, env: envs.Environment, *, name: Optional[s
     if env.python and (name or not out):
         try:
             out.append(fixes.register_kernel(env.python, name or _kernel_name(env), display or _display(env),
-                                             env.has_ipykernel))
+                                             env.has_ipykernel, **_installer_of(ctx, env)))
         except fixes.UnsafeName:
             pass
     return out
+
+
+def _installer_of(ctx: Context, env: envs.Environment) -> dict:
+    """How ipykernel gets into another environment: its own pip, else uv (it made the environment, or is on
+    PATH), else pip added with ensurepip (fixes.register_kernel)."""
+    return {"has_pip": env.has_pip or env.conda,
+            "uv": not env.has_pip and (env.kind == "uv" or envs._which(ctx.system, "uv") is not None)}
 
 
 def _evidence_only(why: str, where: str) -> Fix:

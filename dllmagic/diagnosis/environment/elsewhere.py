@@ -9,8 +9,8 @@ from ...facts import environments as envs
 from ...facts.distributions import normalize
 from ...model import Evidence, Finding, Fix
 from .. import Context, docs_for, rule
-from ._facts import (_GENERIC_NAMES, _evidence_only, environment_facts, _dist_name, _kernel_line, _minor, _is_top_missing,
-                     install_fixes, _display, switch_and_register)
+from ._facts import (_GENERIC_NAMES, _evidence_only, _installer_of, environment_facts, _dist_name, _kernel_line,
+                     _minor, _is_top_missing, install_fixes, _display, switch_and_register)
 
 
 # ------------------------------------------------------------------------------------------------ elsewhere
@@ -181,7 +181,7 @@ def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> L
     if env.python:
         try:
             out.append(fixes.register_kernel(env.python, spec.name, _safe_display(spec.display_name, env),
-                                             env.has_ipykernel))
+                                             env.has_ipykernel, **_installer_of(ctx, env)))
         except fixes.UnsafeName:
             pass
     facts = environment_facts(ctx)

@@ -79,7 +79,7 @@ def _find_shadow(ctx: Context, top: str) -> Optional[Shadow]:
     if first is None:
         return None
     stdlib = top in ctx.stdlib_names
-    if _is_installed(ctx, first, top):
+    if _is_installed(ctx, first, top) and not _unclaimed_pth_folder(ctx, first, top):
         # An installed copy can still hide another: the user site (pip install --user) before site-packages.
         if first.entry.kind != "user-site":
             return None
@@ -175,7 +175,17 @@ def _finding(ctx: Context, shadow: Shadow) -> Finding:
         what_to_do = "remove the user-site copy (or set PYTHONNOUSERSITE=1) and restart the kernel"
     else:
         where = "the notebook's folder" if entry.kind == "cwd" else f"the folder {entry.resolved} on sys.path"
+        if entry.source.startswith("code in "):
+            where += f" (put there by {entry.source})"
+        elif entry.kind == "pth":
+            where += f" (put there by {entry.source})"
         fix_list = [_rename_fix(ctx, first.path, top)]
+        if entry.kind == "pth":
+            fix_list.append(fixes.instruction(
+                f"Or take {entry.resolved} off sys.path",
+                f"{entry.source} adds {entry.resolved} to sys.path at start-up (a leftover of a develop install, "
+                f"or written by hand). Remove that line (or the file, when it holds nothing else), then restart "
+                f"the kernel.", risk="medium"))
         what_to_do = f"rename the local {noun}"
         pyc = pm.join(pm.dirname(first.path), "__pycache__")
         if first.form == "module" and ctx.system.is_dir(pyc):
@@ -204,6 +214,20 @@ def _is_installed(ctx: Context, cand: syspath.Candidate, top: str) -> bool:
     if not cand.local:
         return True
     return any(d.location == cand.entry.resolved for d in ctx.distributions.providing(top))
+
+
+def _unclaimed_pth_folder(ctx: Context, cand: syspath.Candidate, top: str) -> bool:
+    """A folder a ``.pth`` line puts on sys.path that no distribution providing ``top`` claims: neither its
+    metadata lies in that folder (``setup.py develop``'s egg-info) nor its RECORD lists that ``.pth`` (``pip
+    install -e``). A stray ``.pth`` (an old develop install, ``conda develop``, one written by hand) that puts a
+    copy of ``top`` before the installed one is a shadow like a file in the notebook's folder."""
+    if cand.entry.kind != "pth":
+        return False
+    providers = ctx.distributions.providing(top)
+    if any(d.location == cand.entry.resolved for d in providers):
+        return False
+    pth = ctx.system.pathmod.basename(cand.entry.source)
+    return not any(pth in d.record() for d in providers)
 
 
 def _rename_fix(ctx: Context, path: str, top: str) -> Fix:

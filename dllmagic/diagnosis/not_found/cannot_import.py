@@ -12,7 +12,7 @@ from .. import Context, docs_for, rule
 from ..environment.shadowing import _rename_fix
 from .extensions import _EXTENSION_SOURCES, _built_for_other_python, _foreign_extensions
 from .from_text import _FRAME_FILE, _file_of_module, _frame_files, _looks_installed
-from .lookup import _env_line, _is_environment_path, locate
+from .lookup import _env_line, _is_environment_path, code_free_namespace, locate
 from .stdlib import _DEBIAN_SPLIT
 
 
@@ -31,6 +31,8 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
     module = failure.module or ctx.target
     top = module.split(".")[0]
     path = failure.from_path
+    if ctx.interpreter is not None and code_free_namespace(ctx, top):
+        return   # an empty namespace package made from a data folder: healthy.namespace_only says so
     # Python says so itself: "partially initialized module …" (3.7+), "cannot access submodule … (most likely
     # due to a circular import)" (3.13+).
     partially = "partially initialized" in failure.message or "due to a circular import" in failure.message

@@ -6,10 +6,18 @@ from .. import Context
 
 
 def _pip_or_plain(ctx: Context, requirements, *, reinstall: bool, title: str):
+    """The planned install, else the plain one; a name no requirement can hold (read from a metadata folder's
+    name: ``evil$(x)-1.0.dist-info``) gets no command, only what is known."""
     from .._common import pip
 
-    return pip(ctx, list(requirements), validated=True, reinstall=reinstall, title=title) or fixes.pip_install(
-        ctx.interpreter, requirements, validated=True, reinstall=reinstall, title=title)
+    try:
+        return pip(ctx, list(requirements), validated=True, reinstall=reinstall, title=title) or fixes.pip_install(
+            ctx.interpreter, requirements, validated=True, reinstall=reinstall, title=title)
+    except fixes.UnsafeName:
+        return fixes.instruction(f"{title} by hand", "No command is offered: the distribution's name, read from "
+                                 "its metadata folder, is not a valid package name, so it is never put into a "
+                                 "command.\nFind which project that metadata belongs to and reinstall it by its "
+                                 "real name.", risk="medium")
 
 
 def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):

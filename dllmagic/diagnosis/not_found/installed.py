@@ -87,6 +87,21 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
                         title=f"Reinstall {dist.name} {dist.version}")
     top = module.split(".")[0]
+    gone = _editable_source_gone(ctx, dist, top)
+    if gone:
+        # The .pth (or finder) of an editable install names a folder that is not there: the project was moved
+        # or deleted. A restart reads the same .pth; only a reinstall from where the project is now helps.
+        from ...planner import envfacts
+
+        source = envfacts.installed_from(ctx, dist.name) or "an editable install"
+        ev += [Evidence(f"where {_basename(ctx, named_by)} points", f"{path} ({why})", named_by)
+               for path, named_by, why in gone[:3]]
+        return Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.95,
+            summary=f"{dist.name} {dist.version} is {source}, but where it points, {gone[0][0]}, "
+                    f"{gone[0][2]}: the project was moved or deleted. Reinstall it from where it is now "
+                    f"(pip install -e <the project's folder>).",
+            evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
     if complete:
         # Every file RECORD lists is there, yet sys.path cannot reach the module: typically an editable
         # install whose .pth (or finder) Python reads only at start-up. The environment rules prove a
@@ -104,3 +119,33 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
         summary=f"{dist.name} {dist.version} is recorded as installed, but its module '{top}' "
                 f"is not on disk: the installation is broken or half-removed.",
         evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
+
+
+def _editable_source_gone(ctx: Context, dist, top: str) -> List[tuple]:
+    """(path, the .pth or finder file naming it, what is wrong) for each place an editable install maps its
+    code to that is not on disk, or (a .pth folder) holds nothing named ``top``."""
+    from ...facts import syspath
+
+    out = []
+    paths = syspath.editable_paths(ctx.system, dist.location, dist.record())
+    for path, named_by in paths:
+        if not ctx.system.exists(path):
+            out.append((path, named_by, "does not exist"))
+        elif named_by.endswith(".pth") and not _holds(ctx, path, top) and not any(
+                p != path and ctx.system.exists(p) and (not n.endswith(".pth") or _holds(ctx, p, top))
+                for p, n in paths):
+            out.append((path, named_by, f"holds no '{top}'"))
+    return out
+
+
+def _holds(ctx: Context, folder: str, top: str) -> bool:
+    try:
+        names = ctx.system.listdir(folder)
+    except (OSError, AttributeError):
+        return True   # cannot tell: never claim it is gone
+    return any(n == top or n == top + ".py" or (n.startswith(top + ".") and n.endswith((".so", ".pyd")))
+               for n in names)
+
+
+def _basename(ctx: Context, path: str) -> str:
+    return ctx.system.pathmod.basename(path)

@@ -23,6 +23,51 @@ def distribution_for(ctx: Context, module: str) -> Tuple[str, bool, str]:
     return parts[0], False, "assumed: the distribution is named like the module"
 
 
+#: Files that make a folder a package of code; a namespace folder with none of them in reach is only data.
+_CODE_SUFFIXES = (".py", ".pyc", ".so", ".pyd")
+_WALK_LIMIT = 2000
+
+
+def code_free_namespace(ctx: Context, top: str) -> List:
+    """The folders that ``import top`` made into a namespace package, when every one of them is local (the
+    working folder, PYTHONPATH: no installer put it there), no installed distribution provides ``top``, and
+    none holds any Python code: an empty or data-only folder that happens to have the name. [] otherwise."""
+    cache = ctx.cache.setdefault("code-free-namespaces", {})
+    if top not in cache:
+        cache[top] = _code_free_namespace(ctx, top)
+    return cache[top]
+
+
+def _code_free_namespace(ctx: Context, top: str) -> List:
+    from ..environment._facts import environment_facts
+
+    if ctx.distributions.providing(top):
+        return []
+    cands = environment_facts(ctx).candidates(top)
+    if not cands or any(c.form != "namespace" or not c.local for c in cands):
+        return []
+    return cands if not any(_holds_code(ctx, c.path) for c in cands) else []
+
+
+def _holds_code(ctx: Context, folder: str) -> bool:
+    """Any Python source, bytecode or extension under ``folder`` (bounded; a folder too big to read counts)."""
+    pending, seen = [folder], 0
+    while pending:
+        try:
+            entries = list(ctx.system.scandir(pending.pop()))
+        except OSError:
+            return True
+        for entry in entries:
+            seen += 1
+            if seen > _WALK_LIMIT:
+                return True
+            if entry.name.endswith(_CODE_SUFFIXES):
+                return True
+            if entry.is_dir():
+                pending.append(entry.path)
+    return False
+
+
 def _env_line(ctx: Context) -> Evidence:
     it = ctx.interpreter
     return Evidence("kernel interpreter", f"{it.executable} (Python {it.version}, {it.environment_kind})",

@@ -1,0 +1,90 @@
+"""Every install fix made with the tool the environment really has.
+
+Rules make ``pip install`` fixes wherever they see a package to change; whether that command can run is a
+fact of the environment, decided here once for all of them: a venv without pip (``python -m venv
+--without-pip``, a uv venv) gets ``uv pip install`` where uv owns it or is on PATH, else pip added first with
+``ensurepip`` where the interpreter ships it, else a statement of what is missing. A ``%pip`` cell that ends
+in "No module named pip" is never offered as the fix.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, List, Optional, Sequence
+
+from .. import fixes
+from .._record import replace
+from ..model import Evidence, Finding, Fix
+from . import envfacts
+
+if TYPE_CHECKING:
+    from ..diagnosis import Context
+
+__all__ = ["fit_installer"]
+
+
+def _pip_command(fix: Fix) -> Optional[dict]:
+    """The parts of a ``python -m pip install`` fix's argv, or None for any other fix."""
+    argv = list(fix.argv or ())
+    if fix.kind != "pip" or argv[1:4] != ["-m", "pip", "install"]:
+        return None
+    out: dict = {"requirements": [], "upgrade": False, "reinstall": False, "index_url": None,
+                 "extra_index_url": None}
+    rest = argv[4:]
+    i = 0
+    while i < len(rest):
+        arg = rest[i]
+        if arg in ("--index-url", "--extra-index-url") and i + 1 < len(rest):
+            out[arg[2:].replace("-", "_")] = rest[i + 1]
+            i += 2
+            continue
+        if arg == "--upgrade":
+            out["upgrade"] = True
+        elif arg == "--force-reinstall":
+            out["reinstall"] = True
+        elif arg.startswith("-"):
+            if arg != "--no-deps":
+                return None   # a flag this pass cannot carry over: leave the fix as its rule made it
+        else:
+            out["requirements"].append(arg)
+        i += 1
+    return out if out["requirements"] else None
+
+
+def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
+    command = _pip_command(fix)
+    if command is None:
+        return fix
+    it = ctx.interpreter
+    reqs = command["requirements"]
+    if owner.tool == "uv":
+        return fixes.uv_pip_install(it, reqs, validated=fix.runnable, title=fix.title,
+                                    uv=envfacts._which(ctx, "uv") or "uv", upgrade=command["upgrade"],
+                                    reinstall=command["reinstall"], index_url=command["index_url"],
+                                    extra_index_url=command["extra_index_url"])
+    if envfacts.has_ensurepip(ctx):
+        return fixes.after_ensurepip(fix, it.executable)
+    return fixes.instruction(
+        f"{fix.title} (this environment has no pip)",
+        f"{it.prefix} has no pip, and this Python has no ensurepip to add it (Debian and Ubuntu ship it in "
+        f"the python3-venv package), so '%pip install' would fail with 'No module named pip'.\n"
+        f"Install pip into it (or recreate the environment with pip), or use uv: "
+        f"uv pip install --python {it.executable} {' '.join(reqs)}\nthen restart the kernel.",
+        risk="medium", restart=True)
+
+
+def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
+    """The findings with each ``pip install`` fix made runnable in this environment (see the module text)."""
+    if ctx.interpreter is None:
+        return list(findings)
+    owner = envfacts.owner(ctx)
+    if owner.has_pip or owner.tool not in ("pip", "uv"):
+        return list(findings)
+    out = []
+    for finding in findings:
+        refitted = tuple(_refit(ctx, fix, owner) for fix in finding.fixes)
+        if refitted == tuple(finding.fixes):
+            out.append(finding)
+            continue
+        note = Evidence("pip in this environment", "none: " + owner.why, ctx.interpreter.prefix)
+        evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
+        out.append(replace(finding, fixes=refitted, evidence=evidence))
+    return out

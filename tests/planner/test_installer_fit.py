@@ -1,0 +1,125 @@
+"""A venv made ``--without-pip`` (no uv on PATH): every install fix must be one that can run there. A bare
+``python -m pip install`` ends in 'No module named pip'; the fix adds pip with ensurepip first, and applied
+for real (its terminal commands, in order) it makes the import work."""
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dllmagic.api import check
+from dllmagic.report.text import shell_commands
+
+
+def _path_without_uv() -> str:
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p and not os.path.exists(os.path.join(p, "uv"))]
+    return os.pathsep.join(keep)
+
+
+def _bare_venv(root: Path) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    return root / "bin" / "python"
+
+
+def _install_fixes(report):
+    return [f for finding in report.findings for f in finding.fixes if f.kind in ("pip", "uv")]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_a_venv_without_pip_gets_ensurepip_before_the_install_and_it_works(tmp_path, monkeypatch):
+    python = _bare_venv(tmp_path / "venv")
+    assert subprocess.run([str(python), "-c", "import pip"], capture_output=True).returncode != 0
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    installs = _install_fixes(report)
+    assert installs, [f.title for finding in report.findings for f in finding.fixes]
+    for fix in installs:
+        commands = shell_commands(fix)
+        assert commands and "-m ensurepip" in commands[0], (fix.title, commands)
+        assert not fix.runnable   # its argv alone (the install) would fail: no one-click Run
+        assert not fix.cell.startswith("%pip")
+    top = report.findings[0]
+    assert any(e.fact == "pip in this environment" for e in top.evidence), top.evidence
+    # Applied for real, in order, as a terminal user would: the import then works.
+    for line in shell_commands(installs[0]):
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_a_half_removed_distribution_in_a_venv_without_pip_is_reinstalled_after_ensurepip(tmp_path, monkeypatch):
+    """Another rule's pip fix (the reinstall of a broken install) gets the same treatment."""
+    python = _bare_venv(tmp_path / "venv")
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    info = site / "halfgone-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: halfgone\nVersion: 1.0\n")
+    (info / "top_level.txt").write_text("halfgone\n")
+    (info / "RECORD").write_text("halfgone/__init__.py,,\nhalfgone-1.0.dist-info/METADATA,,\n")
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("halfgone", python=str(python), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "broken-install", top
+    installs = [f for f in top.fixes if f.kind in ("pip", "uv")]
+    assert installs and all("-m ensurepip" in shell_commands(f)[0] for f in installs), \
+        [shell_commands(f) for f in top.fixes]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_ipykernel_goes_into_another_environment_without_pip_with_what_it_has(tmp_path, monkeypatch):
+    """The module is installed in another environment that has no pip (made --without-pip, filled from
+    outside): registering it as a kernel installs ipykernel there after ensurepip, never with a pip it lacks;
+    the commands, run for real, register a kernel that runs that environment."""
+    import json
+
+    other = _bare_venv(tmp_path / ".venv")     # beside the folder asked about: discovery finds it
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(other), "install", "--quiet", "tabulate"],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    empty = _bare_venv(tmp_path / "elsewhere" / "empty")
+    monkeypatch.setenv("PATH", _path_without_uv())
+    jupyter = tmp_path / "jupyter"
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(jupyter))
+    monkeypatch.setenv("HOME", str(tmp_path))    # the walk up from the folder asked about stays inside HOME
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(empty), cwd=str(tmp_path / "elsewhere"))
+    top = report.findings[0]
+    assert top.cause == "installed-in-other-environment", top
+    register = next(f for f in top.fixes if f.kind == "register-kernel")
+    commands = shell_commands(register)
+    assert commands[0] == f'"{other}" -m ensurepip', commands
+    assert commands[1] == f'"{other}" -m pip install ipykernel', commands
+    for line in commands:
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    specs = list(jupyter.glob("kernels/*/kernel.json")) + list(tmp_path.glob(
+        ".local/share/jupyter/kernels/*/kernel.json"))
+    assert any(json.loads(p.read_text())["argv"][0] == str(other) for p in specs), specs
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_with_uv_on_path_a_venv_without_pip_gets_one_uv_install(tmp_path, monkeypatch):
+    """uv on PATH: every install fix is uv's, and one action is offered once (the rules' pip fixes made uv's
+    are the same action as the uv fix already there, whatever program path each names)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from harness import find_uv
+
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("no uv here")
+    python = _bare_venv(tmp_path / "venv")
+    monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(uv), _path_without_uv()]))
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    installs = _install_fixes(report)
+    assert installs and all(f.kind == "uv" for f in installs), [(f.kind, f.argv) for f in installs]
+    assert len(installs) == 1, [(f.title, f.argv) for f in installs]
