@@ -610,3 +610,14 @@ def test_a_module_a_package_is_known_to_hold(statement, module):
     text = ('Traceback (most recent call last):\n  File "app.py", line 1, in <module>\n'
             f'    {statement}\nImportError: DLL load failed: The specified module could not be found.')
     assert facts(text)[1]["failing_module"] == module
+
+
+def test_markdown_hard_breaks_are_no_part_of_the_lines():
+    text = ("Traceback (most recent call last):\\\n"
+            "ImportError: dlopen(/opt/build/lib/_ctypes.so, 2): Symbol not found: __PySlice_AdjustIndices\\\n"
+            "  Referenced from: /opt/build/lib/_ctypes.so\\\n  Expected in: flat namespace\\\n"
+            " in /opt/build/lib/_ctypes.so\\\n")
+    kind, f = facts(text)
+    assert (f["missing_symbol"], f["found_path"]) == ("__PySlice_AdjustIndices", "/opt/build/lib/_ctypes.so")
+    # a shell's continuation (" \") is not a hard break: those lines are joined
+    assert normalise("pip install \\\n  numpy \\\n  scipy \\\n  pandas").startswith("pip install")

@@ -27,6 +27,7 @@ normalised copy, in which
 * a line that leaves a parenthesis open goes on in the next line that closes it (a message a page or a
   terminal wrapped: dyld's ``(no`` / ``such file)``);
 * every line wrapped in Markdown's inline-code backticks (`` `  File "…", line 1` ``) is unwrapped;
+* Markdown's hard line breaks (a backslash ending nearly every line) go;
 * a line continued with a backslash after a space (a log's or a shell's `` \\``) goes on in the next;
 * a line copied from a URL (``undefined%20symbol:%20x``) is decoded;
 * a text typed in lower case (``importerror: dll load failed …``), or one exception line so typed, gets the case of the words the
@@ -228,6 +229,24 @@ def _join_open_parentheses(lines: List[str]) -> List[str]:
     if blank:
         out.append("")
     return out
+
+
+def _strip_hard_breaks(lines: List[str]) -> List[str]:
+    """Markdown's hard line breaks: a backslash ending (nearly) every line of a post ("…_ctypes.so\\") is no
+    part of the line."""
+    filled = broken = 0
+    for line in lines:
+        if line.strip():
+            filled += 1
+            broken += _hard_break(line)
+    if broken < 3 or broken < 0.6 * filled:
+        return lines
+    return [line[:-1] if _hard_break(line) else line for line in lines]
+
+
+def _hard_break(line: str) -> bool:
+    # " \\" continues a shell line (joined below); "\\\\" is an escaped backslash
+    return line.endswith("\\") and not line.endswith(("\\\\", " \\", "\t\\"))
 
 
 def _join_continued(lines: List[str]) -> List[str]:
@@ -614,6 +633,8 @@ def normalise(text: str) -> str:
         lines = _percent_decoded(lines)
     lines = _drop_inner_blank_lines(lines)
     lines = _join_wrapped(lines)
+    if "\\\n" in text:
+        lines = _strip_hard_breaks(lines)
     if " \\\n" in text:
         lines = _join_continued(lines)
     if "(" in text:

@@ -331,6 +331,13 @@ SEVENTH = {
     "t3312": ("no-compatible-release", {}, "no-release-for-platform"),  # uv's wrapped "does not satisfy Python>="
     "t3147": ("missing-shared-library", {"failing_module": "kivy.core.window._window_sdl2"}, None),  # _Class: a class
     "t3202": ("missing-symbol", {"failing_module": "PyQt6.QtCore"}, None),   # QtWidgets imports QtCore
+    "t3370": ("missing-shared-library", {"missing_library": "libc2pa_c.dylib"}, None),  # "Could not find X in any …"
+    "t3373": ("python-abi-mismatch", {"missing_symbol": "__PySlice_AdjustIndices"}, None),  # Markdown hard breaks
+    "t3435": ("missing-symbol", {"missing_symbol": "log"}, None),     # Android: cannot locate symbol "log"
+    "t3436": ("missing-symbol", {"failing_module": "brotli._brotli", "missing_symbol": "log2"}, None),
+    "t3441": ("missing-shared-library", {"missing_library": "libcuda.so"}, None),   # "Failed to dlopen libcuda.so"
+    "t3492": ("import-crashed", {"failing_module": "tensorflow"}, None),  # qemu: uncaught target signal 6 (Aborted)
+    "t3526": ("no-compatible-release", {}, None),                     # uv: no version of X{marker}==V, X depends on
     "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
                                                    "langchain/agents/__init__.py"}, None),   # VS Code's Markdown links
 }
