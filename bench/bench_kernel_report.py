@@ -13,7 +13,8 @@ Each repetition starts a fresh kernel (the interpreter running this script, with
   diagnosis, from the hook's first line, the failure parser's import and the native engine included,
   then display);
 - ``hook_cpu``: the kernel process's CPU time over the same span (``hook_timings["cpu"]``), steadier than
-  the wall time when other jobs share the machine;
+  the wall time when other jobs share the machine, and ``hook_thread_cpu``, the hook's own thread's
+  (``hook_timings["thread_cpu"]``: the kernel's other threads, the one that sends messages included, left out);
 - ``error_to_report``: from the kernel's ``error`` message to its report (``display_data`` with the
   dllmagic report), both stamped by the kernel (the message headers' ``date``): what the user waits
   for once the traceback is shown;
@@ -108,6 +109,8 @@ def failed_cell(kc, code: str) -> dict:
         out["before_hook_s"] = hook["started_at"] - _date(error)
     if "cpu" in hook:  # the kernel process's CPU time over the hook (older versions do not record it)
         out["hook_cpu_s"] = hook["cpu"]
+    if "thread_cpu" in hook:  # the CPU time of the hook's own thread
+        out["hook_thread_cpu_s"] = hook["thread_cpu"]
     return out
 
 
@@ -191,6 +194,8 @@ def main(argv=None) -> int:
             before = (f", IPython before the hook {r[p + 'before_hook_s'] * 1000:.1f} ms"
                       if p + "before_hook_s" in r else "")
             cpu = f", hook CPU {r[p + 'hook_cpu_s'] * 1000:.1f} ms" if p + "hook_cpu_s" in r else ""
+            if p + "hook_thread_cpu_s" in r:
+                cpu += f" (its thread {r[p + 'hook_thread_cpu_s'] * 1000:.1f})"
             print(f"run {i + 1}, {label} failure: hook {r[p + 'hook_s'] * 1000:.1f} ms (diagnosis "
                   f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}){cpu}, "
                   f"error to report {r[p + 'error_to_report_s'] * 1000:.1f} ms{before}, "
