@@ -190,15 +190,19 @@ class _Resolution(_Search, _Checks):
 
     def _template_key(self, target: Binary) -> Optional[tuple]:
         """What a standalone tree below the program depends on, when nothing else about the program
-        does (None otherwise): no RPATH/RUNPATH/NODEFLIB, no name with a slash or a $ token, no
-        $ORIGIN in LD_LIBRARY_PATH, no symbol check. Besides the key, the program's own path and
-        SONAME must not be asked for below it (checked by :meth:`_Template.fits`)."""
-        if target.rpath or target.runpath or "nodeflib" in target.flags or self.symbols \
-                or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
+        does (None otherwise): its needs and version needs, and with an RPATH/RUNPATH (or NODEFLIB)
+        those and its folder ($ORIGIN); no name with a slash or a $ token, no $ORIGIN in
+        LD_LIBRARY_PATH, no preload, no symbol check. Besides the key, the program's own path and
+        SONAME must not be asked for below it (checked by :meth:`_Template.fits`), and its path must
+        show only where :meth:`_Template.apply` replaces it (checked by :meth:`_Template.make`)."""
+        if self.symbols or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
             return None
         if any("/" in n.name or "$" in n.name for n in target.needed):
             return None
-        return (self.interp, self.bits, self.machine, target.soname, target.needed, target.versions_needed)
+        key = (self.interp, self.bits, self.machine, target.needed, target.versions_needed)
+        if target.rpath or target.runpath or "nodeflib" in target.flags:
+            key += (_dirname_origin(self.path), target.rpath, target.runpath, "nodeflib" in target.flags)
+        return key
 
     def _preload_loaded(self, loaded) -> None:
         for p in loaded:
