@@ -11,6 +11,9 @@ Built here with gcc (a folder of its own, beside the rule fixtures):
                                             reason names the program, so nothing is shared)
     top/o/p3.so           -> libmid.so     (RPATH $ORIGIN/x, the same words in another folder, whose
                                             x/ holds copies of libmid and libdep: a tree of its own)
+    top/r1.so, top/r2.so  -> libver.so     (RPATH $ORIGIN/v: the same needs, other version needs; v/
+                                            libver.so defines VER_1 only, r2 was linked against one
+                                            with VER_2 too: version `VER_2' not found, on r2 alone)
 """
 from __future__ import annotations
 
@@ -53,6 +56,15 @@ def top(tmp_path_factory):
     for name in ("q1", "q2"):
         _lib(d, f"top/{name}.so", f"int midrun(void); int {name}(void){{return midrun();}}",
              f"-Wl,-soname,lib{name}.so", "-Ltop/x", "-lmidrun", rpath + "$ORIGIN/x")
+    for folder, versions in (("v", "VER_1 { global: ver1; local: *; };"),
+                             ("vlink", "VER_1 { global: ver1; local: *; }; VER_2 { global: ver2; } VER_1;")):
+        (d / "top" / folder).mkdir(parents=True)
+        (d / "top" / folder / "ver.map").write_text(versions + "\n")
+        _lib(d, f"top/{folder}/libver.so", "int ver1(void){return 1;} int ver2(void){return 2;}",
+             "-Wl,-soname,libver.so", f"-Wl,--version-script,top/{folder}/ver.map")
+    for name, call in (("r1", "ver1"), ("r2", "ver2")):
+        _lib(d, f"top/{name}.so", f"int {call}(void); int {name}(void){{return {call}();}}",
+             f"-Wl,-soname,lib{name}.so", "-Ltop/vlink", "-lver", rpath + "$ORIGIN/v")
     (d / "top/o/x").mkdir(parents=True)
     for name in ("libdep.so", "libmid.so"):
         shutil.copy(d / "top/x" / name, d / "top/o/x" / name)
@@ -112,3 +124,15 @@ def test_a_program_in_another_folder_has_a_tree_of_its_own(top):
     dep = next(n for n in walk(two.root) if n.name == "libdep.so")
     assert dep.path == str(top / "o" / "x" / "libdep.so")
     assert not _nodes(one) & _nodes(two)
+
+
+@pytest.mark.parametrize("order", [("r1", "r2"), ("r2", "r1")])
+def test_the_version_needs_of_each_program_are_its_own(top, order):
+    shared = loader_for(_system())
+    one, two = _second_as_fresh(shared, top / f"{order[0]}.so", top / f"{order[1]}.so")
+    ver = next(n for n in two.root.children if n.name == "libver.so")
+    if order[1] == "r2":
+        assert [(v.version, v.required_by) for v in ver.missing_versions] == [("VER_2", str(top / "r2.so"))]
+    else:
+        assert ver.missing_versions == ()
+    assert _nodes(one) & _nodes(two)  # the same tree below, shared

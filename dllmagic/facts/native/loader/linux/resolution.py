@@ -183,23 +183,25 @@ class _Resolution(_Search, _Checks):
         root.node = root_n
         self._load_deps(root, preloaded=False,
                         first=self._preload(root, False) if self.mode == "standalone" else ())
+        notes = tuple(root_n.notes)  # (before the version checks add theirs)
         tree = self._finish(root_n, root)
         if template_key is not None and not self.root_matched:
-            self.L._templates[template_key] = _Template(self, tree)
+            self.L._templates[template_key] = _Template(self, tree, notes)
         return tree
 
     def _template_key(self, target: Binary) -> Optional[tuple]:
         """What a standalone tree below the program depends on, when nothing else about the program
-        does (None otherwise): its needs and version needs, and with an RPATH/RUNPATH (or NODEFLIB)
-        those and its folder ($ORIGIN); no name with a slash or a $ token, no $ORIGIN in
-        LD_LIBRARY_PATH, no preload, no symbol check. Besides the key, the program's own path and
-        SONAME must not be asked for below it (checked by :meth:`_Template.fits`), and its path must
-        show only where :meth:`_Template.apply` replaces it (checked by :meth:`_Template.make`)."""
+        does (None otherwise): its needs, and with an RPATH/RUNPATH (or NODEFLIB) those and its folder
+        ($ORIGIN); no name with a slash or a $ token, no $ORIGIN in LD_LIBRARY_PATH, no preload, no
+        symbol check. Its version needs are checked anew by :meth:`_Template.apply`. Besides the key,
+        the program's own path and SONAME must not be asked for below it (checked by
+        :meth:`_Template.fits`), and its path must show only where :meth:`_Template.apply` replaces
+        it (see template._renamed)."""
         if self.symbols or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
             return None
         if any("/" in n.name or "$" in n.name for n in target.needed):
             return None
-        key = (self.interp, self.bits, self.machine, target.needed, target.versions_needed)
+        key = (self.interp, self.bits, self.machine, target.needed)
         if target.rpath or target.runpath or "nodeflib" in target.flags:
             key += (_dirname_origin(self.path), target.rpath, target.runpath, "nodeflib" in target.flags)
         return key

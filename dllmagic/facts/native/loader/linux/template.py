@@ -3,11 +3,13 @@ from __future__ import annotations
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
-    from typing import Optional, Set
+    from typing import Dict, Optional, Set
+    from .common import _Obj
     from .resolution import _Resolution
 
 from ...binary import Binary
-from ..tree import Candidate, DepTree, MissingVersion, make_node, walk
+from ..tree import Candidate, DepTree, make_node, walk
+from .checks import version_check
 from .common import _bfs, _is_system_name
 
 _new = object.__new__
@@ -21,21 +23,29 @@ class _Template:
     needs, as the file whose RPATH gave a folder (``via``) and as the file whose version needs are
     checked. Those nodes (and the nodes above them) are made anew with the other program's path; the
     rest is shared as it is (frozen nodes). A tree that names the program anywhere else (a note, a
-    reason) is not reused (see :func:`_renamed`).
+    reason) is not reused (see :func:`_renamed`). The other program's own version needs are checked
+    anew against the objects of the tree (they show only on its node and on the nodes it asks for).
     """
 
-    __slots__ = ("tree", "path", "names", "root_notes", "renamed", "_res")
+    __slots__ = ("tree", "path", "names", "root_notes", "renamed", "loader", "kind", "by_name", "child_of",
+                 "_res")
 
-    def __init__(self, res: "_Resolution", tree: DepTree) -> None:
+    def __init__(self, res: "_Resolution", tree: DepTree, root_notes: tuple) -> None:
         self.tree = tree
         self.path = res.path
-        #: The notes the checks put on the program's node (its file's own notes are added apart).
-        self.root_notes = tuple(res.main.node.notes)
+        #: The notes on the program's node before its version needs were checked (its file's own
+        #: notes are added apart).
+        self.root_notes = root_notes
+        self.loader, self.kind = res.L, res.kind
         #: Made when a second program asks (most keys have one program): see :meth:`_prepare`.
         self.names: Optional[Set[str]] = None
         #: ids of the nodes below the root that name the program, or have such a node below them;
         #: None when the tree names it where it cannot be replaced (no reuse).
         self.renamed: Optional[Set[int]] = None
+        #: The loaded objects by name, and the place among the program's children of each object's
+        #: first node there: where a version need of the program is checked and shown.
+        self.by_name: Optional[Dict[str, _Obj]] = None
+        self.child_of: Optional[Dict[int, int]] = None
         self._res: Optional["_Resolution"] = res
 
     def _prepare(self) -> None:
@@ -50,22 +60,26 @@ class _Template:
         for o in res.objects:
             self.names.update(v.library for v in o.binary.versions_needed)
         self.renamed = _renamed(tree, self.path, self.names, root.binary.soname)
+        self.by_name = res.by_name
+        self.child_of = {}
+        for i, child in enumerate(root.node.children):
+            if child.obj is not None:
+                self.child_of.setdefault(id(child.obj), i)
 
     def fits(self, path: str, target: Binary) -> bool:
         if self._res is not None:
             self._prepare()
-        return self.renamed is not None and path not in self.names and (
-            target.soname is None or target.soname not in self.names)
+        if self.renamed is None or path in self.names or (target.soname is not None and target.soname in self.names):
+            return False
+        # a version need that names a program (this one or the template's) is checked against it
+        mine = self.by_name.get(self.path)
+        return not any(v.library in (path, target.soname) or self.by_name.get(v.library) is mine
+                       for v in target.versions_needed)
 
     def apply(self, path: str, target: Binary) -> DepTree:
         old = self.path
         root = self.tree.root
         renamed = self.renamed
-        done = {}
-
-        def mine(versions):
-            return tuple(MissingVersion(v.version, v.library, v.library_path,
-                                        path if v.required_by == old else v.required_by) for v in versions)
 
         def candidates(found):
             if not any(c.via == old for c in found):
@@ -80,29 +94,43 @@ class _Template:
                 out.append(c)
             return tuple(out)
 
-        def renew(c, children):
+        def renew(c, children, missing_versions):
             return make_node(
                 c.name, c.path, c.rule, c.depth, path if c.requested_by == old else c.requested_by,
                 path if c.via == old else c.via, candidates(c.candidates), children, c.repeat, c.system,
-                c.soname, c.error, mine(c.missing_versions) if c.missing_versions else (),
-                c.missing_symbols, c.notes)
+                c.soname, c.error, missing_versions, c.missing_symbols, c.notes)
 
-        # bottom up, without recursion (as freeze_tree): only the renamed nodes are made anew
-        stack = [(c, False) for c in root.children if id(c) in renamed]
+        # The program's version needs, as _Checks._check_versions finds them: on the first of its
+        # children that is the object found, else on its own node.
+        notes = list(self.root_notes)
+        on_child: Dict[int, list] = {}
+        on_root: list = []
+        if target.versions_needed and self.kind != "musl":
+            weak, missing = version_check(self.loader, target, path, self.by_name)
+            notes.extend(weak)
+            for dep, version in missing:
+                i = self.child_of.get(id(dep))
+                (on_root if i is None else on_child.setdefault(i, [])).append(version)
+        # Below the program's children, bottom up without recursion (as freeze_tree): only the
+        # renamed nodes are made anew.
+        done = {}
+        stack = [(c, False) for top in root.children for c in top.children if id(c) in renamed]
         while stack:
             node, ready = stack.pop()
             if ready:
-                done[id(node)] = renew(node, tuple(done.get(id(c), c) for c in node.children))
+                done[id(node)] = renew(node, tuple(done.get(id(c), c) for c in node.children),
+                                       node.missing_versions)
             else:
                 stack.append((node, True))
                 stack.extend((c, False) for c in node.children if id(c) in renamed)
-        children = tuple(done.get(id(c), c) for c in root.children)
-        notes = self.root_notes + tuple(target.notes)
+        # Its children (each names it as the requester), with its own version needs.
+        children = tuple(renew(c, tuple(done.get(id(k), k) for k in c.children), tuple(on_child.get(i, ())))
+                         for i, c in enumerate(root.children))
+        notes.extend(target.notes)
         new_root = make_node(
             path, path, root.rule, 0, None, None, root.candidates, children, False,
             _is_system_name(path) or _is_system_name(target.soname), target.soname, root.error,
-            mine(root.missing_versions) if root.missing_versions else (), root.missing_symbols,
-            tuple(dict.fromkeys(notes)))
+            tuple(on_root), root.missing_symbols, tuple(dict.fromkeys(notes)))
         t = self.tree
         return DepTree(root=new_root, mode=t.mode, platform=t.platform, loader=t.loader, executable=path,
                        search_defaults=t.search_defaults, hwcaps=t.hwcaps, preloaded=t.preloaded,
