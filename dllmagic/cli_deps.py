@@ -93,80 +93,96 @@ def iter_binaries(system, path: str) -> Iterator[str]:
 
 def _walk(system, stack: List[str], seen: set) -> Iterator[str]:
     """Depth first from the folders on ``stack`` (the last one first)."""
+    scan = _Scanner(system, seen).scan
     while stack:
-        files, dirs = _scan(system, stack.pop(), seen)
+        files, dirs = scan(stack.pop())
         yield from files
         stack.extend(dirs)
 
 
-def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
-    """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen`` (by
-    inode) are left out and the others added.
+class _Scanner:
+    """The reading of folders for one walk: what every folder needs, looked up once (a site-packages
+    has a thousand folders or more)."""
 
-    With the facts store on, the folder's listing (the names that look like binaries, the subfolders
-    and their inodes) is kept under the folder's stamp, which changes with any name added, removed or
-    renamed in it (see factstore.FolderStore); the magic of each file is read every time."""
-    import os
+    def __init__(self, system, seen: set) -> None:
+        import os
 
-    from .facts.native import factstore
-    from .facts.native.answers import note
+        from .facts.native import factstore
+        from .facts.native.answers import note
 
-    sep = "\\" if system.platform == "windows" else "/"
-    host_folder = system.host_path(folder)
-    store = factstore.active()
-    kept = store.folders() if store is not None else None
-    listing = st = None
-    if kept is not None:
-        try:
-            st = os.stat(host_folder)  # before the folder is read: a change while it is read is seen
-        except OSError:
-            st = None
-        listing = kept.get(host_folder, st) if st is not None else None
-    note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
-    if listing is None:
-        names, dirs = [], []
-        try:
-            with os.scandir(host_folder) as it:
-                for entry in it:
-                    name = entry.name
-                    # d_type answers both tests without a system call; symlinks are neither.
-                    try:
-                        if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
-                            names.append(name)
-                        elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
-                            dirs.append((name, entry.inode()))
-                    except OSError:
-                        continue
-        except OSError:
-            return [], []
-        names.sort()
-        dirs.sort()
-        if st is not None:
-            kept.put(host_folder, st, names, dirs)
-    else:
-        names, dirs = listing
-    prefix = folder.rstrip(sep) + sep
-    found = []
-    join = os.path.join
-    for name in names:
-        host = join(host_folder, name)
-        note(host)
-        try:
-            fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self.seen = seen
+        self.sep = "\\" if system.platform == "windows" else "/"
+        self.host_path = system.host_path
+        store = factstore.active()
+        self.kept = store.folders() if store is not None else None
+        self.note = note
+        self.stat, self.scandir, self.join = os.stat, os.scandir, os.path.join
+        self.open, self.read, self.close = os.open, os.read, os.close
+        self.flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+    def scan(self, folder: str) -> Tuple[List[str], List[str]]:
+        """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen``
+        (by inode) are left out and the others added.
+
+        With the facts store on, the folder's listing (the names that look like binaries, the
+        subfolders and their inodes) is kept under the folder's stamp, which changes with any name
+        added, removed or renamed in it (see factstore.FolderStore); the magic of each file is read
+        every time."""
+        host_folder = self.host_path(folder)
+        kept, note = self.kept, self.note
+        listing = st = None
+        if kept is not None:
             try:
-                head = os.read(fd, 4)
-            finally:
-                os.close(fd)
-        except OSError:
-            continue
-        if head in _MAGICS or head[:2] == b"MZ":
-            found.append(prefix + name)
-    subfolders = []
-    for name, key in dirs:
-        if key not in seen:
-            seen.add(key)
-            subfolders.append(prefix + name)
-    return found, subfolders
+                st = self.stat(host_folder)  # before the folder is read: a change while it is read is seen
+            except OSError:
+                st = None
+            listing = kept.get(host_folder, st) if st is not None else None
+        note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
+        if listing is None:
+            names, dirs = [], []
+            try:
+                with self.scandir(host_folder) as it:
+                    for entry in it:
+                        name = entry.name
+                        # d_type answers both tests without a system call; symlinks are neither.
+                        try:
+                            if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
+                                names.append(name)
+                            elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
+                                dirs.append((name, entry.inode()))
+                        except OSError:
+                            continue
+            except OSError:
+                return [], []
+            names.sort()
+            dirs.sort()
+            if st is not None:
+                kept.put(host_folder, st, names, dirs)
+        else:
+            names, dirs = listing
+        prefix = folder.rstrip(self.sep) + self.sep
+        found = []
+        join, flags = self.join, self.flags
+        for name in names:
+            host = join(host_folder, name)
+            note(host)
+            try:
+                fd = self.open(host, flags)
+                try:
+                    head = self.read(fd, 4)
+                finally:
+                    self.close(fd)
+            except OSError:
+                continue
+            if head in _MAGICS or head[:2] == b"MZ":
+                found.append(prefix + name)
+        subfolders = []
+        seen = self.seen
+        for name, key in dirs:
+            if key not in seen:
+                seen.add(key)
+                subfolders.append(prefix + name)
+        return found, subfolders
 
 
 def _plan(system, path: str, want: int) -> List[tuple]:
@@ -177,6 +193,7 @@ def _plan(system, path: str, want: int) -> List[tuple]:
     for the processes to share (torch alone is half a site-packages) for a few dozen folder reads.
     """
     seen: set = set()
+    scan = _Scanner(system, seen).scan
     tasks: List[tuple] = [("walk", path)]
     for _level in range(2):
         if sum(1 for t in tasks if t[0] == "walk") >= want:
@@ -186,7 +203,7 @@ def _plan(system, path: str, want: int) -> List[tuple]:
             if task[0] != "walk":
                 opened.append(task)
                 continue
-            files, dirs = _scan(system, task[1], seen)
+            files, dirs = scan(task[1])
             if files:
                 opened.append(("files", files))
             # depth first takes the last subfolder first
