@@ -386,8 +386,16 @@ class _Job:
             if got is not None:
                 python = got[0]
                 said.append("python " + got[1])
-        tree = self.loader.resolve(file, mode=mode, python_executable=python,
-                                   symbols=getattr(args, "symbols", None))
+        symbols = getattr(args, "symbols", None)
+        if self.brief and not args.verbose and not args.json and not said and mode == "standalone" \
+                and hasattr(self.loader, "loads_cleanly"):
+            # a line that says ok is all that is shown: when the loader knows the tree has no
+            # problem without making it (a tree shared by programs with the same needs), it is not made
+            root = self.loader.loads_cleanly(file, mode=mode, python_executable=python, symbols=symbols)
+            if root is not None:
+                return (file, walked, f"{root}: ok (standalone" + (
+                    "; symbols not checked, --symbols checks them)" if symbols is None else ")"), False, ())
+        tree = self.loader.resolve(file, mode=mode, python_executable=python, symbols=symbols)
         if said:
             from ._record import replace
 

@@ -14,6 +14,7 @@ Built here with gcc (a folder of its own, beside the rule fixtures):
     top/r1.so, top/r2.so  -> libver.so     (RPATH $ORIGIN/v: the same needs, other version needs; v/
                                             libver.so defines VER_1 only, r2 was linked against one
                                             with VER_2 too: version `VER_2' not found, on r2 alone)
+    top/s1.so, top/s2.so  -> libgone.so    (deleted after they were linked: not found, for both)
 """
 from __future__ import annotations
 
@@ -65,6 +66,11 @@ def top(tmp_path_factory):
     for name, call in (("r1", "ver1"), ("r2", "ver2")):
         _lib(d, f"top/{name}.so", f"int {call}(void); int {name}(void){{return {call}();}}",
              f"-Wl,-soname,lib{name}.so", "-Ltop/vlink", "-lver", rpath + "$ORIGIN/v")
+    _lib(d, "top/gone/libgone.so", "int gone(void){return 1;}", "-Wl,-soname,libgone.so")
+    for name in ("s1", "s2"):
+        _lib(d, f"top/{name}.so", f"int gone(void); int {name}(void){{return gone();}}",
+             f"-Wl,-soname,lib{name}.so", "-Ltop/gone", "-lgone")
+    shutil.rmtree(d / "top/gone")
     (d / "top/o/x").mkdir(parents=True)
     for name in ("libdep.so", "libmid.so"):
         shutil.copy(d / "top/x" / name, d / "top/o/x" / name)
@@ -136,3 +142,24 @@ def test_the_version_needs_of_each_program_are_its_own(top, order):
     else:
         assert ver.missing_versions == ()
     assert _nodes(one) & _nodes(two)  # the same tree below, shared
+
+
+def test_a_folder_says_ok_only_for_programs_whose_shared_tree_has_no_problem(top, capsys, monkeypatch):
+    """``deps FOLDER --standalone`` prints one line for a file without problems; a file whose key
+    has a tree already is said to be ok without its tree being made, unless its own version needs
+    fail (r2, after r1) or the shared tree has a problem."""
+    from dllmagic import cli
+
+    for name in ("LD_LIBRARY_PATH", "LD_PRELOAD"):
+        monkeypatch.delenv(name, raising=False)
+    status = cli.main(["deps", str(top), "--standalone", "--no-cache", "-j", "1"])
+    out = capsys.readouterr().out
+    ok = " ok (standalone; symbols not checked, --symbols checks them)"
+    lines = {line.split(":")[0]: line for line in out.splitlines() if not line.startswith(" ")}
+    for name in ("p1", "p2", "q1", "q2", "r1"):
+        assert lines[str(top / f"{name}.so")] == str(top / f"{name}.so") + ":" + ok, out
+    assert str(top / "r2.so") in lines and not lines[str(top / "r2.so")].endswith(ok)
+    assert "version `VER_2' not found" in out and status == 1
+    for name in ("s1", "s2"):
+        assert not lines[str(top / f"{name}.so")].endswith(ok)
+        assert f"{top / name}.so\n    libgone.so  NOT FOUND" in out, out

@@ -189,6 +189,21 @@ class _Resolution(_Search, _Checks):
             self.L._templates[template_key] = _Template(self, tree, notes)
         return tree
 
+    def loads_cleanly(self) -> Optional[str]:
+        """See LinuxLoader.loads_cleanly: what :meth:`run` would find through a template, without
+        renaming its tree."""
+        if self.mode != "standalone":
+            return None
+        target = self.L.read(self.path)
+        if target.error:
+            return None
+        self._setup_machine(target)
+        key = self._template_key(target)
+        template = self.L._templates.get(key) if key is not None else None
+        if template is not None and template.fits(self.path, target) and template.clean_for(self.path, target):
+            return self.path
+        return None
+
     def _template_key(self, target: Binary) -> Optional[tuple]:
         """What a standalone tree below the program depends on, when nothing else about the program
         does (None otherwise): its needs, and with an RPATH/RUNPATH (or NODEFLIB) those and its folder

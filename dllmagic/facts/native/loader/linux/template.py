@@ -28,7 +28,7 @@ class _Template:
     """
 
     __slots__ = ("tree", "path", "names", "root_notes", "renamed", "loader", "kind", "by_name", "child_of",
-                 "_res")
+                 "clean", "_res")
 
     def __init__(self, res: "_Resolution", tree: DepTree, root_notes: tuple) -> None:
         self.tree = tree
@@ -46,6 +46,8 @@ class _Template:
         #: first node there: where a version need of the program is checked and shown.
         self.by_name: Optional[Dict[str, _Obj]] = None
         self.child_of: Optional[Dict[int, int]] = None
+        #: No node of the tree has a problem (a load error, a missing version or symbol).
+        self.clean = False
         self._res: Optional["_Resolution"] = res
 
     def _prepare(self) -> None:
@@ -60,6 +62,7 @@ class _Template:
         for o in res.objects:
             self.names.update(v.library for v in o.binary.versions_needed)
         self.renamed = _renamed(tree, self.path, self.names, root.binary.soname)
+        self.clean = not any(n.error or n.missing_versions or n.missing_symbols for n in walk(tree.root))
         self.by_name = res.by_name
         self.child_of = {}
         for i, child in enumerate(root.node.children):
@@ -75,6 +78,14 @@ class _Template:
         mine = self.by_name.get(self.path)
         return not any(v.library in (path, target.soname) or self.by_name.get(v.library) is mine
                        for v in target.versions_needed)
+
+    def clean_for(self, path: str, target: Binary) -> bool:
+        """Whether :meth:`apply` would give a tree without a problem (after :meth:`fits`)."""
+        if not self.clean:
+            return False
+        if target.versions_needed and self.kind != "musl":
+            return not version_check(self.loader, target, path, self.by_name)[1]
+        return True
 
     def apply(self, path: str, target: Binary) -> DepTree:
         old = self.path
