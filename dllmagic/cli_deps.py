@@ -472,6 +472,9 @@ def run(args) -> int:
     A run makes and drops a few hundred thousand small objects that refer to each other (loaded
     objects and their nodes); the cyclic collector's passes over them cost a tenth of a first run.
     It is off during the run (the resolver collects every ``_COLLECT_EVERY`` trees), then as it was.
+    When the process ends with the command (``dlldoctor deps``), what the run made is left out of
+    every later pass (gc.freeze): the first pass after the run, and the one at the interpreter's
+    exit, would each look at all of it (~40 ms for a site-packages) to free nothing that matters.
     """
     import gc
 
@@ -480,6 +483,8 @@ def run(args) -> int:
     try:
         return _run(args)
     finally:
+        if getattr(args, "whole_process", False):
+            gc.freeze()
         if was_enabled:
             gc.enable()
 
