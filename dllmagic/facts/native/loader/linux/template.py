@@ -134,14 +134,18 @@ class _Template:
             else:
                 stack.append((node, True))
                 stack.extend((c, False) for c in node.children if id(c) in renamed)
-        # Its children (each names it as the requester), with its own version needs.
-        children = tuple(renew(c, tuple(done.get(id(k), k) for k in c.children), tuple(on_child.get(i, ())))
+        # Its children (each names it as the requester), with its own version needs first (it is
+        # checked first), then those another object's check put there (a need of the child itself
+        # whose library is none of its own children's).
+        children = tuple(renew(c, tuple(done.get(id(k), k) for k in c.children),
+                               tuple(on_child.get(i, ())) + _others(c.missing_versions, old))
                          for i, c in enumerate(root.children))
         notes.extend(target.notes)
         new_root = make_node(
             path, path, root.rule, 0, None, None, root.candidates, children, False,
             _is_system_name(path) or _is_system_name(target.soname), target.soname, root.error,
-            tuple(on_root), root.missing_symbols, tuple(dict.fromkeys(notes)))
+            tuple(on_root) + _others(root.missing_versions, old), root.missing_symbols,
+            tuple(dict.fromkeys(notes)))
         t = self.tree
         return DepTree(root=new_root, mode=t.mode, platform=t.platform, loader=t.loader, executable=path,
                        search_defaults=t.search_defaults, hwcaps=t.hwcaps, preloaded=t.preloaded,
@@ -176,6 +180,11 @@ class _ProcessState:
         res.defaults, res.hwcaps, res.interp = self.defaults, self.hwcaps, self.interp
         res.platform, res.legacy, res.platform_source = self.platform, self.legacy, self.platform_source
         res.global_scope = self.global_scope
+
+
+def _others(versions: tuple, program: str) -> tuple:
+    """The missing versions of ``versions`` required by another file than ``program``."""
+    return tuple(v for v in versions if v.required_by != program) if versions else ()
 
 
 def _renamed(tree: DepTree, old: str, names: Set[str], soname: Optional[str]) -> Optional[Set[int]]:
