@@ -115,6 +115,8 @@ class _Scanner:
         self.host_path = system.host_path
         store = factstore.active()
         self.kept = store.folders() if store is not None else None
+        #: The facts store, which tells an ELF file it keeps facts for by its stamp (see scan).
+        self.facts = store
         self.note = note
         self.stat, self.scandir, self.join = os.stat, os.scandir, os.path.join
         self.open, self.read, self.close = os.open, os.read, os.close
@@ -126,8 +128,9 @@ class _Scanner:
 
         With the facts store on, the folder's listing (the names that look like binaries, the
         subfolders and their inodes) is kept under the folder's stamp, which changes with any name
-        added, removed or renamed in it (see factstore.FolderStore); the magic of each file is read
-        every time."""
+        added, removed or renamed in it (see factstore.FolderStore). The magic of each file is read,
+        unless the facts store keeps an ELF file's facts under the file's stamp (one stat, and the
+        file's pages are not touched: those facts are what its tree is made of anyway)."""
         host_folder = self.host_path(folder)
         kept, note = self.kept, self.note
         listing = st = None
@@ -162,10 +165,21 @@ class _Scanner:
             names, dirs = listing
         prefix = folder.rstrip(self.sep) + self.sep
         found = []
-        join, flags = self.join, self.flags
+        join, flags, facts, stat = self.join, self.flags, self.facts, self.stat
         for name in names:
             host = join(host_folder, name)
-            note(host)
+            if facts is not None:
+                try:
+                    st = stat(host)
+                except OSError:
+                    note(host)
+                    continue
+                note(host, st)
+                if facts.holds_elf(host, st):
+                    found.append(prefix + name)
+                    continue
+            else:
+                note(host)
             try:
                 fd = self.open(host, flags)
                 try:
