@@ -12,6 +12,9 @@ Each repetition starts a fresh kernel (the interpreter running this script, with
 - ``hook``: the time the post_run_cell hook took, as the hook measures it itself (``hook_timings``:
   diagnosis, from the hook's first line, the failure parser's import and the native engine included,
   then display);
+- ``hook_cpu``: the kernel process's CPU time over the same span (``hook_timings["cpu"]``), steadier than
+  the wall time when other jobs share the machine, and ``hook_thread_cpu``, the hook's own thread's
+  (``hook_timings["thread_cpu"]``: the kernel's other threads, the one that sends messages included, left out);
 - ``error_to_report``: from the kernel's ``error`` message to its report (``display_data`` with the
   dllmagic report), both stamped by the kernel (the message headers' ``date``): what the user waits
   for once the traceback is shown;
@@ -104,6 +107,10 @@ def failed_cell(kc, code: str) -> dict:
            "hook_display_s": hook["display"], "error_to_report_s": _date(report) - _date(error), "cell_s": cell}
     if "started_at" in hook:  # (a dllmagic older than this script has no start time)
         out["before_hook_s"] = hook["started_at"] - _date(error)
+    if "cpu" in hook:  # the kernel process's CPU time over the hook (older versions do not record it)
+        out["hook_cpu_s"] = hook["cpu"]
+    if "thread_cpu" in hook:  # the CPU time of the hook's own thread
+        out["hook_thread_cpu_s"] = hook["thread_cpu"]
     return out
 
 
@@ -186,8 +193,11 @@ def main(argv=None) -> int:
         for label, p in (("first", ""), ("second", "warm_")):
             before = (f", IPython before the hook {r[p + 'before_hook_s'] * 1000:.1f} ms"
                       if p + "before_hook_s" in r else "")
+            cpu = f", hook CPU {r[p + 'hook_cpu_s'] * 1000:.1f} ms" if p + "hook_cpu_s" in r else ""
+            if p + "hook_thread_cpu_s" in r:
+                cpu += f" (its thread {r[p + 'hook_thread_cpu_s'] * 1000:.1f})"
             print(f"run {i + 1}, {label} failure: hook {r[p + 'hook_s'] * 1000:.1f} ms (diagnosis "
-                  f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}), "
+                  f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}){cpu}, "
                   f"error to report {r[p + 'error_to_report_s'] * 1000:.1f} ms{before}, "
                   f"cell {r[p + 'cell_s'] * 1000:.0f} ms")
     med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}

@@ -125,6 +125,8 @@ class Extension:
     def _on_error(self, exc: BaseException, result) -> None:
         started_at = time.time()  # wall clock, comparable with the dates of the kernel's messages
         start = time.perf_counter()
+        cpu_start = time.process_time()  # the kernel process's CPU: steadier than wall time on a busy machine
+        thread_start = time.thread_time()  # the hook's own thread (the kernel's other threads left out)
         from .failure import failure_from_exception, is_import_failure
 
         if not is_import_failure(exc):
@@ -150,6 +152,7 @@ class Extension:
         self.display(report, compact=self.level == "compact")
         self.hook_seconds = time.perf_counter() - start
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
+                             "cpu": time.process_time() - cpu_start, "thread_cpu": time.thread_time() - thread_start,
                              "started_at": started_at}
 
     # -- installers (%pip, !pip ...) ---------------------------------------------------------------

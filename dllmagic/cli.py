@@ -254,6 +254,8 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _main(argv: Optional[List[str]] = None) -> int:
     _robust_streams()
+    #: The process's own command line: the process ends with this command (see cli_deps.run).
+    whole_process = argv is None
     argv = list(sys.argv[1:] if argv is None else argv)
     verbs = {"check", "explain", *PLUGIN_VERBS}
     # A bare NAME is shorthand for 'check NAME' unless it is a verb.
@@ -270,6 +272,7 @@ def _main(argv: Optional[List[str]] = None) -> int:
     parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
     args = parser.parse_args(argv)
     args.argv = tuple(argv)
+    args.whole_process = whole_process
     if args.verb is None:
         parser.print_help()
         return EXIT_USAGE

@@ -93,80 +93,110 @@ def iter_binaries(system, path: str) -> Iterator[str]:
 
 def _walk(system, stack: List[str], seen: set) -> Iterator[str]:
     """Depth first from the folders on ``stack`` (the last one first)."""
+    scan = _Scanner(system, seen).scan
     while stack:
-        files, dirs = _scan(system, stack.pop(), seen)
+        files, dirs = scan(stack.pop())
         yield from files
         stack.extend(dirs)
 
 
-def _scan(system, folder: str, seen: set) -> Tuple[List[str], List[str]]:
-    """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen`` (by
-    inode) are left out and the others added.
+class _Scanner:
+    """The reading of folders for one walk: what every folder needs, looked up once (a site-packages
+    has a thousand folders or more)."""
 
-    With the facts store on, the folder's listing (the names that look like binaries, the subfolders
-    and their inodes) is kept under the folder's stamp, which changes with any name added, removed or
-    renamed in it (see factstore.FolderStore); the magic of each file is read every time."""
-    import os
+    def __init__(self, system, seen: set) -> None:
+        import os
 
-    from .facts.native import factstore
-    from .facts.native.answers import note
+        from .facts.native import factstore
+        from .facts.native.answers import note
 
-    sep = "\\" if system.platform == "windows" else "/"
-    host_folder = system.host_path(folder)
-    store = factstore.active()
-    kept = store.folders() if store is not None else None
-    listing = st = None
-    if kept is not None:
-        try:
-            st = os.stat(host_folder)  # before the folder is read: a change while it is read is seen
-        except OSError:
-            st = None
-        listing = kept.get(host_folder, st) if st is not None else None
-    note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
-    if listing is None:
-        names, dirs = [], []
-        try:
-            with os.scandir(host_folder) as it:
-                for entry in it:
-                    name = entry.name
-                    # d_type answers both tests without a system call; symlinks are neither.
-                    try:
-                        if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
-                            names.append(name)
-                        elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
-                            dirs.append((name, entry.inode()))
-                    except OSError:
-                        continue
-        except OSError:
-            return [], []
-        names.sort()
-        dirs.sort()
-        if st is not None:
-            kept.put(host_folder, st, names, dirs)
-    else:
-        names, dirs = listing
-    prefix = folder.rstrip(sep) + sep
-    found = []
-    join = os.path.join
-    for name in names:
-        host = join(host_folder, name)
-        note(host)
-        try:
-            fd = os.open(host, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+        self.seen = seen
+        self.sep = "\\" if system.platform == "windows" else "/"
+        self.host_path = system.host_path
+        store = factstore.active()
+        self.kept = store.folders() if store is not None else None
+        #: The facts store, which tells an ELF file it keeps facts for by its stamp (see scan).
+        self.facts = store
+        self.note = note
+        self.stat, self.scandir, self.join = os.stat, os.scandir, os.path.join
+        self.open, self.read, self.close = os.open, os.read, os.close
+        self.flags = os.O_RDONLY | getattr(os, "O_BINARY", 0)
+
+    def scan(self, folder: str) -> Tuple[List[str], List[str]]:
+        """(binaries in ``folder``, its subfolders), each in name order; folders already in ``seen``
+        (by inode) are left out and the others added.
+
+        With the facts store on, the folder's listing (the names that look like binaries, the
+        subfolders and their inodes) is kept under the folder's stamp, which changes with any name
+        added, removed or renamed in it (see factstore.FolderStore). The magic of each file is read,
+        unless the facts store keeps an ELF file's facts under the file's stamp (one stat, and the
+        file's pages are not touched: those facts are what its tree is made of anyway)."""
+        host_folder = self.host_path(folder)
+        kept, note = self.kept, self.note
+        listing = st = None
+        if kept is not None:
             try:
-                head = os.read(fd, 4)
-            finally:
-                os.close(fd)
-        except OSError:
-            continue
-        if head in _MAGICS or head[:2] == b"MZ":
-            found.append(prefix + name)
-    subfolders = []
-    for name, key in dirs:
-        if key not in seen:
-            seen.add(key)
-            subfolders.append(prefix + name)
-    return found, subfolders
+                st = self.stat(host_folder)  # before the folder is read: a change while it is read is seen
+            except OSError:
+                st = None
+            listing = kept.get(host_folder, st) if st is not None else None
+        note(host_folder, st)  # its stamp changes with any name added, removed or renamed in it
+        if listing is None:
+            names, dirs = [], []
+            try:
+                with self.scandir(host_folder) as it:
+                    for entry in it:
+                        name = entry.name
+                        # d_type answers both tests without a system call; symlinks are neither.
+                        try:
+                            if (name.endswith(_SUFFIXES) or ".so." in name) and entry.is_file(follow_symlinks=False):
+                                names.append(name)
+                            elif entry.is_dir(follow_symlinks=False) and not name.endswith(_NOT_CODE):
+                                dirs.append((name, entry.inode()))
+                        except OSError:
+                            continue
+            except OSError:
+                return [], []
+            names.sort()
+            dirs.sort()
+            if st is not None:
+                kept.put(host_folder, st, names, dirs)
+        else:
+            names, dirs = listing
+        prefix = folder.rstrip(self.sep) + self.sep
+        found = []
+        join, flags, facts, stat = self.join, self.flags, self.facts, self.stat
+        for name in names:
+            host = join(host_folder, name)
+            if facts is not None:
+                try:
+                    st = stat(host)
+                except OSError:
+                    note(host)
+                    continue
+                note(host, st)
+                if facts.holds_elf(host, st):
+                    found.append(prefix + name)
+                    continue
+            else:
+                note(host)
+            try:
+                fd = self.open(host, flags)
+                try:
+                    head = self.read(fd, 4)
+                finally:
+                    self.close(fd)
+            except OSError:
+                continue
+            if head in _MAGICS or head[:2] == b"MZ":
+                found.append(prefix + name)
+        subfolders = []
+        seen = self.seen
+        for name, key in dirs:
+            if key not in seen:
+                seen.add(key)
+                subfolders.append(prefix + name)
+        return found, subfolders
 
 
 def _plan(system, path: str, want: int) -> List[tuple]:
@@ -177,6 +207,7 @@ def _plan(system, path: str, want: int) -> List[tuple]:
     for the processes to share (torch alone is half a site-packages) for a few dozen folder reads.
     """
     seen: set = set()
+    scan = _Scanner(system, seen).scan
     tasks: List[tuple] = [("walk", path)]
     for _level in range(2):
         if sum(1 for t in tasks if t[0] == "walk") >= want:
@@ -186,7 +217,7 @@ def _plan(system, path: str, want: int) -> List[tuple]:
             if task[0] != "walk":
                 opened.append(task)
                 continue
-            files, dirs = _scan(system, task[1], seen)
+            files, dirs = scan(task[1])
             if files:
                 opened.append(("files", files))
             # depth first takes the last subfolder first
@@ -315,6 +346,8 @@ class _Job:
         self.infer_python = bool(getattr(args, "root", None)) and not system.executable \
             and not getattr(args, "machine", None)
         self._pythons: dict = {}
+        #: Trees resolved by this process (see _COLLECT_EVERY).
+        self.resolved = 0
 
     def python_for(self, file: str):
         """(python, evidence) inferred from the layout around ``file`` (remembered per folder)."""
@@ -353,6 +386,11 @@ class _Job:
     def resolve(self, file: str, walked: bool) -> tuple:
         from .facts.native.loader import format_tree, problems, tree_to_json, walk
 
+        self.resolved += 1
+        if self.resolved % _COLLECT_EVERY == 0:
+            import gc
+
+            gc.collect()
         args = self.args
         mode = self.mode(file)
         python = args.python or None
@@ -362,8 +400,16 @@ class _Job:
             if got is not None:
                 python = got[0]
                 said.append("python " + got[1])
-        tree = self.loader.resolve(file, mode=mode, python_executable=python,
-                                   symbols=getattr(args, "symbols", None))
+        symbols = getattr(args, "symbols", None)
+        if self.brief and not args.verbose and not args.json and not said and mode == "standalone" \
+                and hasattr(self.loader, "loads_cleanly"):
+            # a line that says ok is all that is shown: when the loader knows the tree has no
+            # problem without making it (a tree shared by programs with the same needs), it is not made
+            root = self.loader.loads_cleanly(file, mode=mode, python_executable=python, symbols=symbols)
+            if root is not None:
+                return (file, walked, f"{root}: ok (standalone" + (
+                    "; symbols not checked, --symbols checks them)" if symbols is None else ")"), False, ())
+        tree = self.loader.resolve(file, mode=mode, python_executable=python, symbols=symbols)
         if said:
             from ._record import replace
 
@@ -429,7 +475,35 @@ def replay(argv: List[str]) -> Optional[int]:
     return got[1]
 
 
+#: With the collector off for a run (see :func:`run`), one pass every this many trees keeps a very
+#: big walk's garbage bounded (a tree leaves about 10 KB of objects that refer to each other).
+_COLLECT_EVERY = 2000
+
+
 def run(args) -> int:
+    """``deps``: the exit status, after the output is written.
+
+    A run makes and drops a few hundred thousand small objects that refer to each other (loaded
+    objects and their nodes); the cyclic collector's passes over them cost a tenth of a first run.
+    It is off during the run (the resolver collects every ``_COLLECT_EVERY`` trees), then as it was.
+    When the process ends with the command (``dlldoctor deps``), what the run made is left out of
+    every later pass (gc.freeze): the first pass after the run, and the one at the interpreter's
+    exit, would each look at all of it (~40 ms for a site-packages) to free nothing that matters.
+    """
+    import gc
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(args)
+    finally:
+        if getattr(args, "whole_process", False):
+            gc.freeze()
+        if was_enabled:
+            gc.enable()
+
+
+def _run(args) -> int:
     import os
     import sys
     import time

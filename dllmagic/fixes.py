@@ -11,13 +11,11 @@ import re
 import unicodedata
 from typing import Callable, Optional, Sequence, Tuple
 
+from ._requirement import plain_requirement, starts_badly
 from .model import Fix, Interpreter
 
 # Characters a cell line must never carry: shells expand them, IPython expands {..} and $.. in magics.
 _UNSAFE = re.compile(r"[\"'`$\\{}!%;&|\n\r\t]")
-
-
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")
 
 
 class UnsafeName(ValueError):
@@ -106,11 +104,14 @@ def validate_requirement(text: str) -> str:
     if not isinstance(text, str) or not text or len(text) > 200 or _UNSAFE.search(text) \
             or unsafe_character(text):
         raise UnsafeName(f"not a safe requirement: {text!r}")
-    if _PLAIN_NAME.fullmatch(text):
-        why = _not_a_project_name(text)
+    plain = plain_requirement(text)
+    if plain is not None:  # NAME or NAME==RELEASE: packaging would give back the text as it is
+        why = _not_a_project_name(plain[0])
         if why:
-            raise NotAProjectName(f"not offered as a package name: {text!r} ({why})")
-        return text  # a bare PEP 508 name: no need to load the full parser
+            raise NotAProjectName(f"not offered as a package name: {plain[0]!r} ({why})")
+        return text
+    if starts_badly(text):
+        raise UnsafeName(f"not a valid requirement: {text!r} (a requirement starts with a letter or a digit)")
     from packaging.requirements import InvalidRequirement, Requirement
 
     try:

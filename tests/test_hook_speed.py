@@ -80,3 +80,118 @@ def test_signature_literals_come_from_the_file_and_unknown_patterns_are_parsed(m
                           flags="", priority=1, live=False)
     assert edited.literals == real(edited.pattern) == (("libfoo.so: cannot open shared",),)
     assert parsed == [edited.pattern]
+
+
+# -- rule families imported for the failure's kind ------------------------------------------------------------
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_rule_index_file_is_in_step_with_the_rules():
+    import subprocess
+    import sys
+
+    script = ROOT / "scripts" / "regenerate_rule_index.py"
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr + "\nrun scripts/regenerate_rule_index.py --write"
+
+
+#: In a fresh interpreter: the reports of the corpus texts (explain), kinds interleaved, either with the rule
+#: families imported as each report needs them or with every family imported first; and which families the
+#: first report (a missing shared library) imported.
+_REPORTS = r"""
+import json, random, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from dllmagic import diagnosis
+from dllmagic.api import explain
+from dllmagic.report.jsonview import render_dict
+if sys.argv[2] == "all":
+    diagnosis._load_builtin_rules()
+texts = []
+for name in ("public.jsonl", "extra.jsonl"):
+    for line in (Path(sys.argv[1]) / "tests" / "data" / "corpus" / name).read_text().splitlines():
+        if line.strip():
+            texts.append(json.loads(line)["error"])
+random.Random(15).shuffle(texts)
+first = "libfoo.so.1: cannot open shared object file: No such file or directory"
+out = {"reports": [render_dict(explain(first))]}
+out["families_after_first"] = sorted(m for m in sys.modules if m.startswith("dllmagic.diagnosis."))
+out["reports"] += [render_dict(explain(t)) for t in texts]
+print(json.dumps(out))
+"""
+
+
+def test_a_report_imports_the_families_of_its_kind_and_reports_as_with_all_of_them():
+    import json
+    import subprocess
+    import sys
+
+    def reports(mode):
+        proc = subprocess.run([sys.executable, "-c", _REPORTS, str(ROOT), mode], capture_output=True, text=True,
+                              env=dict(os.environ, DLLMAGIC_STRICT="1"), timeout=600)
+        assert proc.returncode == 0, proc.stderr
+        return json.loads(proc.stdout)
+
+    lazy, full = reports("lazy"), reports("all")
+    assert lazy["reports"][0]["findings"][0]["kind"] == "missing-shared-library"
+    assert len(lazy["reports"]) > 100
+    assert lazy["reports"] == full["reports"]        # the same findings, in the same order, for every kind
+    imported = set(lazy["families_after_first"])
+    assert {"dllmagic.diagnosis.native", "dllmagic.diagnosis.gpu", "dllmagic.diagnosis.crashed"} <= imported
+    # families with no rule for a missing library were not imported for it
+    assert not {"dllmagic.diagnosis.not_found", "dllmagic.diagnosis.installer", "dllmagic.diagnosis.pins",
+                "dllmagic.diagnosis.numpy_abi", "dllmagic.diagnosis.preflight"} & imported
+    assert set(full["families_after_first"]) > imported
+
+
+def test_rules_run_in_the_index_order_whatever_order_the_families_were_imported(monkeypatch):
+    from dllmagic import diagnosis
+
+    index = [entry[0] for entry in diagnosis._rule_index()["rules"]]
+    diagnosis._load_builtin_rules()
+    before = "test_hook_speed.before"
+    rules = list(diagnosis._RULES)
+    monkeypatch.setattr(diagnosis, "_RULES", list(reversed(rules)))
+    ordered = [r.name for r in diagnosis._in_order(diagnosis._RULES)]
+    assert [n for n in ordered if n in set(index)] == [n for n in index if n in {r.name for r in rules}]
+    # a rule of the caller's registered after the first report runs after the built-in ones
+    diagnosis.register(lambda ctx: (), kinds=["module-not-found"], name=before)
+    try:
+        assert [r.name for r in diagnosis._in_order(diagnosis._RULES)][-1] == before
+    finally:
+        diagnosis.unregister(before)
+
+
+def test_run_rules_calls_the_rules_in_the_index_order(monkeypatch):
+    from dllmagic import diagnosis
+    from dllmagic.api import explain
+
+    diagnosis._load_builtin_rules()
+    called = []
+
+    def recording(entry):
+        def func(ctx):
+            called.append(entry.name)
+            return entry.func(ctx)
+        return diagnosis._Registered(func, entry.kinds, entry.name)
+
+    monkeypatch.setattr(diagnosis, "_RULES", [recording(r) for r in reversed(diagnosis._RULES)])
+    explain("libfoo.so.1: cannot open shared object file: No such file or directory")
+    index = [name for name, _module, kinds in diagnosis._rule_index()["rules"]
+             if kinds is None or "missing-shared-library" in kinds]
+    assert len(called) >= 5 and called == index
+
+
+def test_the_families_imported_for_a_kind_and_for_a_kind_no_rule_names(monkeypatch):
+    from dllmagic import diagnosis
+
+    imported = []
+    monkeypatch.setattr(diagnosis, "_BUILTINS_LOADED", False)
+    monkeypatch.setattr(diagnosis, "_import_family", imported.append)
+    diagnosis._load_builtin_rules("missing-shared-library")
+    assert imported == [module for _name, module, kinds in diagnosis._rule_index()["rules"]
+                        if kinds is None or "missing-shared-library" in kinds]
+    assert not diagnosis._BUILTINS_LOADED
+    imported.clear()
+    diagnosis._load_builtin_rules("a-kind-added-after-the-index-was-written")   # every family, to be sure
+    assert imported == list(diagnosis.BUILTIN_RULE_MODULES) and diagnosis._BUILTINS_LOADED

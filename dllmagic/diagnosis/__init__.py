@@ -7,6 +7,7 @@ failing module and never raise out of :func:`run_rules`: a rule that fails becom
 """
 from __future__ import annotations
 
+import itertools
 import os
 import traceback
 from dataclasses import dataclass, field
@@ -110,9 +111,20 @@ class _Registered(Record):
 
 _RULES: List[_Registered] = []
 _LOAD_NOTES: List[str] = []
-#: Rule families shipped with dllmagic, imported (and so registered) on the first report.
+#: Rule families shipped with dllmagic, imported (and so registered) when a report needs them.
 BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment", ".native", ".windows", ".numpy_abi", ".protobuf", ".openmp", ".gpu", ".cpu", ".installer", ".preflight", ".native_truth", ".macos", ".pins")
 _BUILTINS_LOADED = False
+#: Every built-in rule, in the order importing all of BUILTIN_RULE_MODULES registers them, with its module and
+#: kinds (written by scripts/regenerate_rule_index.py; tests/test_hook_speed.py keeps it in step): a report
+#: imports only the families with a rule for its kind, and the rules still run in that order.
+RULE_INDEX_FILE = "rule_index.json"
+_INDEX: Optional[Dict[str, Any]] = None
+_IMPORTED: set = set()
+#: When each rule was registered (a counter), and the counter's value when the first report began: a rule
+#: of the caller's registered before it runs before the built-in rules, one registered after runs after them.
+_REGISTERED_AT: Dict[str, int] = {}
+_FIRST_REPORT_AT: List[int] = []
+_COUNTER = itertools.count()
 
 
 def register(func: RuleFunc, *, kinds: Optional[Sequence[str]] = None, name: Optional[str] = None) -> RuleFunc:
@@ -120,11 +132,13 @@ def register(func: RuleFunc, *, kinds: Optional[Sequence[str]] = None, name: Opt
     entry = _Registered(func, tuple(kinds) if kinds is not None else None, name or func.__qualname__)
     if all(r.name != entry.name for r in _RULES):
         _RULES.append(entry)
+        _REGISTERED_AT[entry.name] = next(_COUNTER)
     return func
 
 
 def unregister(name: str) -> None:
     _RULES[:] = [r for r in _RULES if r.name != name]
+    _REGISTERED_AT.pop(name, None)
 
 
 def rule(*kinds: str) -> Callable[[RuleFunc], RuleFunc]:
@@ -136,27 +150,73 @@ def rule(*kinds: str) -> Callable[[RuleFunc], RuleFunc]:
     return deco
 
 
-def _load_builtin_rules() -> None:
-    global _BUILTINS_LOADED
-    if not _BUILTINS_LOADED:
-        _BUILTINS_LOADED = True
-        import importlib
+def _rule_index() -> Dict[str, Any]:
+    global _INDEX
+    if _INDEX is None:
+        import json
 
+        try:
+            with open(os.path.join(os.path.dirname(__file__), RULE_INDEX_FILE), encoding="utf-8") as f:
+                _INDEX = json.load(f)
+        except (OSError, ValueError):
+            _INDEX = {"rules": []}  # no index: every family is imported
+    return _INDEX
+
+
+def _import_family(name: str) -> None:
+    import importlib
+
+    if name in _IMPORTED:
+        return
+    _IMPORTED.add(name)
+    try:
+        importlib.import_module(name, __name__)
+    except ImportError as exc:  # a rule family that has not landed must not break the others
+        if strict_mode():
+            raise
+        _LOAD_NOTES.append(f"rule module {name} unavailable: {exc}")
+
+
+def _load_builtin_rules(kind: Optional[str] = None) -> None:
+    """Import the rule families a report of ``kind`` needs (all of them when ``kind`` is None, or when the
+    index names no rule for it: a rule added since the index was written is never left out)."""
+    global _BUILTINS_LOADED
+    if _BUILTINS_LOADED:
+        return
+    if not _FIRST_REPORT_AT:
+        _FIRST_REPORT_AT.append(next(_COUNTER))
+    rules = _rule_index()["rules"]
+    if kind is None or not any(kinds and kind in kinds for _name, _module, kinds in rules):
+        _BUILTINS_LOADED = True
         for name in BUILTIN_RULE_MODULES:
-            try:
-                importlib.import_module(name, __name__)
-            except ImportError as exc:  # a rule family that has not landed must not break the others
-                if strict_mode():
-                    raise
-                _LOAD_NOTES.append(f"rule module {name} unavailable: {exc}")
+            _import_family(name)
+        return
+    for _name, module, kinds in rules:
+        if kinds is None or kind in kinds:
+            _import_family(module)
+
+
+def _in_order(rules: Sequence[_Registered]) -> List[_Registered]:
+    """The rules in the order a full import registers them: the caller's rules registered before the first
+    report, the built-in ones in the index's order, then the caller's rules registered since."""
+    position = {entry[0]: i for i, entry in enumerate(_rule_index()["rules"])}
+    first = _FIRST_REPORT_AT[0] if _FIRST_REPORT_AT else 0
+
+    def key(entry: _Registered) -> Tuple[int, int]:
+        if entry.name in position:
+            return (1, position[entry.name])
+        at = _REGISTERED_AT.get(entry.name, 0)
+        return (0 if at < first else 2, at)
+
+    return sorted(rules, key=key)
 
 
 def run_rules(ctx: Context) -> List[Finding]:
-    _load_builtin_rules()
-    ctx.notes.extend(n for n in _LOAD_NOTES if n not in ctx.notes)
     kind = ctx.failure.kind if ctx.failure else "healthy"
+    _load_builtin_rules(kind)
+    ctx.notes.extend(n for n in _LOAD_NOTES if n not in ctx.notes)
     findings: List[Finding] = []
-    for entry in list(_RULES):
+    for entry in _in_order(_RULES):
         if entry.kinds is not None and kind not in entry.kinds:
             continue
         try:

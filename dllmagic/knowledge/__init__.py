@@ -17,20 +17,25 @@ a validator registered with :func:`register_validator`.
 from __future__ import annotations
 
 import json
+import os
 import re
-import threading
-from pathlib import Path
-from typing import Any, Callable, Dict
+from _thread import allocate_lock
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Any, Callable, Dict
+
+# (os.path and _thread, not pathlib and threading: ``deps`` reads one table and its start-up counts)
 
 __all__ = ["KnowledgeError", "load", "register_validator", "available", "clear_cache"]
 
-_HERE = Path(__file__).resolve().parent
+_HERE = os.path.dirname(os.path.realpath(__file__))
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _NAME = re.compile(r"^[a-z0-9_]+$")
 
 _cache: Dict[str, Any] = {}
 _validators: Dict[str, Callable[[Any], None]] = {}
-_lock = threading.Lock()
+_lock = allocate_lock()
 
 
 class KnowledgeError(ValueError):
@@ -39,7 +44,7 @@ class KnowledgeError(ValueError):
 
 def available() -> list:
     """Names of the tables shipped in this package (without ``.json``)."""
-    return sorted(p.stem for p in _HERE.glob("*.json"))
+    return sorted(name[:-5] for name in os.listdir(_HERE) if name.endswith(".json"))
 
 
 def register_validator(name: str, validator: Callable[[Any], None]) -> None:
@@ -65,9 +70,10 @@ def load(name: str) -> Any:
         pass
     if not _NAME.match(name):
         raise KnowledgeError(f"not a knowledge table name: {name!r}")
-    path = _HERE / f"{name}.json"
+    path = os.path.join(_HERE, f"{name}.json")
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
     except OSError as exc:
         raise KnowledgeError(f"knowledge table {name!r} cannot be read: {exc}") from exc
     try:

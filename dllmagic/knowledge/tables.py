@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Dict, Optional, Tuple
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
+    from typing import Any, Dict, List, Optional, Tuple
 
 from . import load
 
@@ -98,7 +101,6 @@ def stdlib_added_name(module: str, name: str) -> Optional[dict]:
 
 # -- diagnosis tables (issue 7, sections 2-4): appended ----------------------------------------------
 import re as _re
-from typing import Any, List
 
 
 def _version_tuple(text: str) -> Tuple[int, ...]:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional, Sequence, Tuple
 
 from .. import fixes
 from .._record import Record, replace
+from .._requirement import plain_requirement
 from ..facts.distributions import normalize
 from ..model import Evidence, Fix
 from . import envfacts
@@ -71,6 +72,9 @@ class Plan:
 
 def _split(requirement: str) -> Tuple[str, str, str]:
     """(name as written, normalised name, specifier text)."""
+    plain = plain_requirement(requirement)
+    if plain is not None:  # NAME or NAME==RELEASE: packaging's answer, without loading it
+        return plain[0], normalize(plain[0]), plain[1]
     from packaging.requirements import Requirement
 
     req = Requirement(requirement)
@@ -129,9 +133,8 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             order.append(key)
         if not intent.allow_major and not intent.reinstall:
             spec = next_major_bound(spec)
-        for dep in envfacts.dependents(ctx, key, exclude=changing + tuple(order)):
-            if intent.reinstall:
-                break
+        # A reinstall keeps the installed release: no dependent's pin is read (nor the metadata it is in).
+        for dep in () if intent.reinstall else envfacts.dependents(ctx, key, exclude=changing + tuple(order)):
             if overlap(spec, dep.spec):
                 if spec != intersect(spec, dep.spec):
                     result.evidence.append(Evidence(f"{dep.name} {dep.version} declares", dep.requirement, dep.where))
@@ -300,8 +303,6 @@ def action_key(fix: Fix) -> tuple:
     """What a fix does, with names normalised (``opencv_python`` = ``opencv-python``): two fixes with the
     same key are one action."""
     if fix.kind in ("pip", "uv", "conda", "mamba") and fix.argv:
-        from packaging.requirements import InvalidRequirement, Requirement
-
         reqs = []
         argv = list(fix.argv)
         # What follows the 'install' word: the program ('uv', a path) and 'pip install' are no requirements.
@@ -309,6 +310,12 @@ def action_key(fix: Fix) -> tuple:
         for arg in args:
             if arg.startswith("-") or "/" in arg or "\\" in arg:
                 continue
+            plain = plain_requirement(arg)
+            if plain is not None:
+                reqs.append((normalize(plain[0]), plain[1]))
+                continue
+            from packaging.requirements import InvalidRequirement, Requirement
+
             try:
                 req = Requirement(arg)
             except InvalidRequirement:

@@ -1,14 +1,20 @@
 """Version arithmetic the planner needs, offline: do two specifier sets overlap, their intersection written
-short, and the upper bound that keeps an upgrade inside one major release."""
+short, and the upper bound that keeps an upgrade inside one major release.
+
+packaging is imported by the functions that compare versions, not with this module: most reports plan an
+install without any (a bare name, a reinstall)."""
 from __future__ import annotations
 
-from typing import Iterable, List, Optional
+from typing import TYPE_CHECKING, Iterable, List, Optional
 
-from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+if TYPE_CHECKING:
+    from packaging.specifiers import Specifier, SpecifierSet
+    from packaging.version import Version
 
 
 def spec_set(text: str) -> Optional[SpecifierSet]:
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
     try:
         return SpecifierSet(text or "")
     except InvalidSpecifier:
@@ -16,6 +22,8 @@ def spec_set(text: str) -> Optional[SpecifierSet]:
 
 
 def _release(text: str) -> Optional[tuple]:
+    from packaging.version import InvalidVersion, Version
+
     try:
         return Version(text.rstrip(".*")).release
     except InvalidVersion:
@@ -24,6 +32,8 @@ def _release(text: str) -> Optional[tuple]:
 
 def _candidates(specs: Iterable[SpecifierSet]) -> List[Version]:
     """Versions on both sides of every bound the sets name: enough to tell whether the sets overlap."""
+    from packaging.version import Version
+
     out = {Version("0"), Version("0.0.1"), Version("99999")}
     for spec_set_ in specs:
         for spec in spec_set_:
@@ -51,6 +61,8 @@ def overlap(*texts: str) -> Optional[bool]:
 
 
 def satisfies(spec: str, version: Optional[str]) -> Optional[bool]:
+    from packaging.version import InvalidVersion, Version
+
     s = spec_set(spec)
     if s is None or not version:
         return None
@@ -63,6 +75,8 @@ def satisfies(spec: str, version: Optional[str]) -> Optional[bool]:
 def intersect(*texts: str) -> str:
     """The specifiers of every set, without the bounds another one makes redundant (``<2,<2.0.0,>=1.23.5``
     → ``>=1.23.5,<2``)."""
+    from packaging.version import Version
+
     specs: List[Specifier] = []
     for text in texts:
         s = spec_set(text)
@@ -98,6 +112,8 @@ def has_upper(spec: str) -> bool:
 
 def next_major_bound(spec: str) -> str:
     """``>=2.2.2`` → ``>=2.2.2,<3``; ``>=0.4.0`` → ``>=0.4.0,<1``; unchanged when it has an upper bound."""
+    if not spec:
+        return spec  # no bound at all (a bare name): nothing to keep inside a major release
     s = spec_set(spec)
     if s is None or has_upper(spec):
         return spec

@@ -262,3 +262,39 @@ def test_a_damaged_folder_listing_is_not_used(tmp_path):
         assert store.get(key, st) is None
     store.entries[key] = stamp + [["liba.so"], [["d", 5]]]
     assert store.get(key, st) == (["liba.so"], [("d", 5)])
+
+
+def test_a_library_whose_facts_are_kept_is_listed_by_its_stamp_and_read_again_once_changed(tmp_path, monkeypatch):
+    from dllmagic import cli_deps
+    from dllmagic.facts.system import System
+
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    (site / "pkg").mkdir(parents=True)
+    dep, user = _build(site / "pkg")
+    _settle()
+
+    def run():
+        out = _deps("--standalone", str(site), cache=cache)
+        assert out == _deps("--standalone", str(site), "--no-cache", cache=cache)
+        return _trees(out)
+
+    assert run() == [str(dep), str(user)]
+    # the facts of both are kept: the walk lists them without opening them (one stat each)
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *a, **k: opened.append(path) or real_open(path, *a, **k))
+    factstore.activate(str(cache))
+    try:
+        walked = list(cli_deps.iter_binaries(System.model("linux", "/"), str(site)))
+    finally:
+        factstore.deactivate()
+        monkeypatch.undo()
+    assert walked == [str(dep), str(user)] and not [p for p in opened if str(site) in str(p)]
+    # rewritten in place as no binary, the same size: its stamp changes, its magic is read again
+    size = user.stat().st_size
+    with open(user, "r+b") as fh:
+        fh.write(b"\0\0\0\0")
+    assert user.stat().st_size == size
+    assert not factstore.FactStore(str(cache)).holds_elf(str(user), os.stat(user))
+    assert run() == [str(dep)]

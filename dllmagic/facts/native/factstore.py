@@ -256,6 +256,12 @@ class FactStore:
                         pass
         return self._by_stamp.get(tuple(stamp)), True
 
+    def holds_elf(self, host: str, st) -> bool:
+        """Whether the facts of an ELF file are kept for ``host``'s file as ``st`` finds it (here or
+        under a hard link's other path): the walk need not open the file to read its magic."""
+        row, _elsewhere = self._row(host, st)
+        return row is not None and len(row) == ENTRY_LEN and row[_STAMP_LEN] == "elf"
+
     def _use(self, host: str, row, elsewhere: bool) -> None:
         self.used[host] = row
         if elsewhere:  # kept under this path too, for the next run here

@@ -49,27 +49,17 @@ class _Checks:
         # each needed version must be in that object's DT_VERDEF (a file without DT_VERDEF passes).
         if self.kind == "musl":
             return
-        L = self.L
         for obj in objs:
             if not obj.binary.versions_needed:
                 continue
-            for library, needs in L.needs_of(obj.binary).items():
-                dep = self.by_name.get(library)
-                if dep is None:
-                    continue  # the library itself is missing: reported on its own node
-                defined = L.defined_of(dep.binary)
-                if not defined:
-                    continue
-                target = None
-                for version, weak in needs:
-                    if version in defined:
-                        continue
-                    if weak:
-                        obj.node.notes.append(f"weak version `{version}' not found in {dep.path}")
-                        continue
-                    if target is None:
-                        target = self._node_for(dep, obj) or obj.node
-                    target.missing_versions.append(MissingVersion(version, library, dep.path, obj.path))
+            weak, missing = version_check(self.L, obj.binary, obj.path, self.by_name)
+            obj.node.notes.extend(weak)
+            targets = {}
+            for dep, version in missing:
+                target = targets.get(id(dep))
+                if target is None:
+                    target = targets[id(dep)] = self._node_for(dep, obj) or obj.node
+                target.missing_versions.append(version)
 
     def _node_for(self, dep: _Obj, requester: _Obj) -> Optional[_N]:
         """The node under ``requester`` that names ``dep`` (where a version problem is shown)."""
@@ -171,3 +161,26 @@ class _Checks:
                 providers = [stamps.get(k) for k in used]
                 if not careful and None not in providers:
                     kept.put(stamp, providers)
+
+
+def version_check(L, binary, path: str, by_name) -> tuple:
+    """(notes, [(the object, MissingVersion), ...]) of the version needs of ``binary`` (loaded as
+    ``path``) against the objects loaded by name (``by_name``): a weak version not found is a note,
+    a version not found is missing from the object that answers to the library's name."""
+    notes: List[str] = []
+    missing: list = []
+    for library, needs in L.needs_of(binary).items():
+        dep = by_name.get(library)
+        if dep is None:
+            continue  # the library itself is missing: reported on its own node
+        defined = L.defined_of(dep.binary)
+        if not defined:
+            continue
+        for version, weak in needs:
+            if version in defined:
+                continue
+            if weak:
+                notes.append(f"weak version `{version}' not found in {dep.path}")
+                continue
+            missing.append((dep, MissingVersion(version, library, dep.path, path)))
+    return notes, missing

@@ -429,6 +429,13 @@ class LinuxLoader:
                 symbols: Optional[bool] = None) -> DepTree:
         return _Resolution(self, path, mode, python_executable, symbols).run()
 
+    def loads_cleanly(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
+                      symbols: Optional[bool] = None) -> Optional[str]:
+        """The root path :meth:`resolve` would give ``path``'s tree, when that tree is known to have no
+        problem without making it (standalone, a shared tree of its key without one, its own version
+        needs met); else None (not known: resolve it)."""
+        return _Resolution(self, path, mode, python_executable, symbols).loads_cleanly()
+
 
 
 def _sets_from_table(table: dict, versioned: bool) -> tuple:

@@ -183,22 +183,43 @@ class _Resolution(_Search, _Checks):
         root.node = root_n
         self._load_deps(root, preloaded=False,
                         first=self._preload(root, False) if self.mode == "standalone" else ())
+        notes = tuple(root_n.notes)  # (before the version checks add theirs)
         tree = self._finish(root_n, root)
         if template_key is not None and not self.root_matched:
-            self.L._templates[template_key] = _Template(self, tree)
+            self.L._templates[template_key] = _Template(self, tree, notes)
         return tree
+
+    def loads_cleanly(self) -> Optional[str]:
+        """See LinuxLoader.loads_cleanly: what :meth:`run` would find through a template, without
+        renaming its tree."""
+        if self.mode != "standalone":
+            return None
+        target = self.L.read(self.path)
+        if target.error:
+            return None
+        self._setup_machine(target)
+        key = self._template_key(target)
+        template = self.L._templates.get(key) if key is not None else None
+        if template is not None and template.fits(self.path, target) and template.clean_for(self.path, target):
+            return self.path
+        return None
 
     def _template_key(self, target: Binary) -> Optional[tuple]:
         """What a standalone tree below the program depends on, when nothing else about the program
-        does (None otherwise): no RPATH/RUNPATH/NODEFLIB, no name with a slash or a $ token, no
-        $ORIGIN in LD_LIBRARY_PATH, no symbol check. Besides the key, the program's own path and
-        SONAME must not be asked for below it (checked by :meth:`_Template.fits`)."""
-        if target.rpath or target.runpath or "nodeflib" in target.flags or self.symbols \
-                or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
+        does (None otherwise): its needs, and with an RPATH/RUNPATH (or NODEFLIB) those and its folder
+        ($ORIGIN); no name with a slash or a $ token, no $ORIGIN in LD_LIBRARY_PATH, no preload, no
+        symbol check. Its version needs are checked anew by :meth:`_Template.apply`. Besides the key,
+        the program's own path and SONAME must not be asked for below it (checked by
+        :meth:`_Template.fits`), and its path must show only where :meth:`_Template.apply` replaces
+        it (see template._renamed)."""
+        if self.symbols or "$" in (self.L.env.get("LD_LIBRARY_PATH") or "") or self.L.preload_list(self.kind):
             return None
         if any("/" in n.name or "$" in n.name for n in target.needed):
             return None
-        return (self.interp, self.bits, self.machine, target.soname, target.needed, target.versions_needed)
+        key = (self.interp, self.bits, self.machine, target.needed)
+        if target.rpath or target.runpath or "nodeflib" in target.flags:
+            key += (_dirname_origin(self.path), target.rpath, target.runpath, "nodeflib" in target.flags)
+        return key
 
     def _preload_loaded(self, loaded) -> None:
         for p in loaded:
