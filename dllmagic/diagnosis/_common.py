@@ -91,6 +91,9 @@ def distribution_for_folder(ctx: Context, folder: str) -> Tuple[str, bool, str]:
     entry = knowledge_tables.import_names().get(top)
     if entry:
         return entry["dist"], True, f"knowledge/import_names.json#{entry['id']}"
+    if not top[:1].isalnum():
+        # A private module's name ("_imaging") is no distribution's: nothing is assumed.
+        return top, False, "no distribution known for this name"
     return top.replace("_", "-"), False, "assumed from the folder name"
 
 

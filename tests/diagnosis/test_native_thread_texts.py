@@ -352,3 +352,14 @@ def test_seventh_session_wordings(case_id, validate_report):
     assert {name: got.get(name) for name in facts} == facts
     if cause:
         assert report.top.cause == cause
+
+
+def test_a_private_modules_name_is_no_distributions(validate_report):
+    # "_imaging" alone: no distribution is assumed from it ("-imaging" was shown before), and none reinstalled.
+    report = explain('Traceback (most recent call last):\n  File "/srv/app.py", line 1, in <module>\n'
+                     '    import _imaging\nImportError: libfoobar.so.3: cannot open shared object file: '
+                     'No such file or directory')
+    validate_report(report_to_dict(report))
+    owners = [e for e in report.top.evidence if e.fact == "the extension belongs to"]
+    assert [(e.value, e.source) for e in owners] == [("_imaging", "no distribution known for this name")]
+    assert not any("imaging" in fix.cell and "install" in fix.cell for fix in report.top.fixes)
