@@ -406,11 +406,7 @@ def _name_removed_from_stdlib(ctx: Context, module: str, entry: dict, path: Opti
     imports it (most often an old release of a package) was written for an older Python."""
     name = ctx.failure.name
     running = ctx.interpreter.version if ctx.interpreter is not None else _python_of_path(path)
-    ev = list(evidence)
-    if path:
-        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
-    if running:
-        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    ev = _stdlib_evidence(ctx, module, path, running, evidence)
     ev.append(Evidence(f"{module}.{name} removed in", f"Python {entry['removed_in']}",
                        f"knowledge/stdlib_removed_names.json#{entry['id']}"))
     return Finding(
@@ -432,11 +428,7 @@ def _name_added_to_stdlib_later(ctx: Context, module: str, entry: dict, running:
     """A standard-library name newer than the Python that runs: the code needs a newer Python (typing's names
     also come from the typing_extensions backport)."""
     name = ctx.failure.name
-    ev = list(evidence)
-    if path:
-        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
-    if running:
-        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    ev = _stdlib_evidence(ctx, module, path, running, evidence)
     ev.append(Evidence(f"{module}.{name} added in", f"Python {entry['added_in']}",
                        f"knowledge/stdlib_added_names.json#{entry['id']}"))
     python = f"Python {running}" if running else "the Python that runs it"
@@ -455,6 +447,17 @@ def _name_added_to_stdlib_later(ctx: Context, module: str, entry: dict, running:
                 f"The code importing it was written for a newer Python.",
         evidence=tuple(ev), fixes=tuple(steps),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+
+
+def _stdlib_evidence(ctx: Context, module: str, path: Optional[str], running: Optional[str],
+                     evidence: List[Evidence]) -> List[Evidence]:
+    """The evidence of a standard-library name's finding: where the module was loaded from, which Python runs."""
+    ev = list(evidence)
+    if path:
+        ev.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    if running:
+        ev.append(Evidence("Python", running, "sys.version_info" if ctx.interpreter is not None else "the path"))
+    return ev
 
 
 def _python_of_path(path: Optional[str]) -> Optional[str]:
