@@ -338,6 +338,16 @@ SEVENTH = {
     "t3441": ("missing-shared-library", {"missing_library": "libcuda.so"}, None),   # "Failed to dlopen libcuda.so"
     "t3492": ("import-crashed", {"failing_module": "tensorflow"}, None),  # qemu: uncaught target signal 6 (Aborted)
     "t3526": ("no-compatible-release", {}, None),                     # uv: no version of X{marker}==V, X depends on
+    "t3649": ("resolution-conflict", {}, None),                       # poetry -vvv: "1: conflict: …"
+    "t3696": ("missing-symbol", {"failing_module": "lxml.etree"}, "procedure-not-found"),   # 127 in Dutch
+    "t3699": ("native-init-failed", {}, None),          # "Error Loading Python DLL, a dynamic link library … failed."
+    "t3736": ("missing-shared-library", {"missing_library": "libgraphbolt_pytorch_2.3.0.so"}, None),  # "Cannot find"
+    "t3750": ("dependency-conflict", {}, None),                       # torchvision's custom C++ ops
+    "t3754": ("missing-shared-library", {"missing_library": "libcuda.so"}, None),   # triton: "cannot found!"
+    "t3790": ("dependency-conflict", {"required_version": "0.3.14"}, "version-pin-conflict"),  # jaxlib version is …
+    "t3793": ("missing-shared-library", {"missing_library": "libcudnn.so"}, None),  # TF 0.x's dso_loader
+    "t3822": ("cannot-import-name", {"failing_module": "numpy"}, "shadowed-by-local-file"),  # … circular import)
+    "t3833": ("cannot-import-name", {"failing_module": "itsdangerous"}, None),   # "from itsdangerous" unquoted
     "t2792": ("cannot-import-name", {"found_path": "/opt/anaconda3/envs/bertopic/lib/python3.7/site-packages/"
                                                    "langchain/agents/__init__.py"}, None),   # VS Code's Markdown links
 }
