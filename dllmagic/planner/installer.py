@@ -73,7 +73,9 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
 
 def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
     """The findings with each ``pip install`` fix made runnable in this environment (see the module text)."""
-    if ctx.interpreter is None:
+    if ctx.interpreter is None or not ctx.system.live:
+        # A pasted text has no environment; a modelled machine's site-packages holds the files it was made
+        # from, so whether pip is there is not known: its fixes stay as the rules made them.
         return list(findings)
     owner = envfacts.owner(ctx)
     if owner.has_pip or owner.tool not in ("pip", "uv"):
