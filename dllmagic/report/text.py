@@ -109,7 +109,7 @@ def render_finding(finding: Finding, index: int, *, compact: bool = False, width
         if commands:
             lines += [f"        {'$' if shell == 'posix' else '>'} {command}" for command in commands]
         else:
-            for cell_line in fix.cell.split("\n"):
+            for cell_line in fix.cell.split("\n") if fix.cell else ():   # a restart has no cell
                 lines.append(f"        {cell_line}")
     if finding.docs and not compact:
         page = finding.docs
@@ -129,7 +129,8 @@ def render_text(report: Report, *, compact: bool = False, width: Optional[int] =
     if report.ok:
         head += f"import {report.target} works"
     elif report.failure is not None:
-        first = (report.failure.message or "").splitlines()[0] if report.failure.message else ""
+        # the first line that says something: NumPy's ABI message starts with a newline
+        first = next((line for line in (report.failure.message or "").splitlines() if line.strip()), "")
         head += (f"{report.failure.exc_type}: {first}" if report.failure.exc_type else first)[:300]
     else:
         head += f"import {report.target or '(nothing recognised)'}"

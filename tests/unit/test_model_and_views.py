@@ -43,3 +43,25 @@ def test_text_view_names_kind_cause_and_fix():
 def test_compact_view_shows_one_finding_and_one_fix():
     text = render_text(_report("cv2"), compact=True)
     assert "Evidence" not in text and "Fix 1 (" in text
+
+
+def test_the_headline_takes_the_messages_first_line_that_says_something():
+    # NumPy's ABI message starts with a newline: the headline was a bare "ImportError: ".
+    from dllmagic.model import Failure
+    from dllmagic._record import replace
+
+    failure = Failure(kind="numpy-abi-mismatch", exc_type="ImportError",
+                      message="\nA module that was compiled using NumPy 1.x cannot be run in\nNumPy 2.0.0 …")
+    text = render_text(replace(_report("pandas"), failure=failure))
+    assert text.splitlines()[0] == ("dllmagic 0: ImportError: A module that was compiled using NumPy 1.x cannot "
+                                    "be run in")
+
+
+def test_a_restart_fix_prints_no_empty_command_line():
+    finding = Finding(kind="module-not-found", cause="restart-needed", summary="s", confidence=0.9,
+                      fixes=(fixes.restart_kernel("the module changed on disk"),))
+    report = Report(target="x", ok=False, interpreter=None, findings=(finding,), tool_version="0")
+    for shell in (False, True):
+        lines = render_text(report, shell=shell).splitlines()
+        at = next(i for i, line in enumerate(lines) if "Fix 1 (restart" in line)
+        assert lines[at + 1:at + 2] != ["        "] and all(line.strip() for line in lines), lines
