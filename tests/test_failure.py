@@ -463,6 +463,15 @@ def test_installer_output(text, kind, module):
     ("/usr/local/opt/libomp/lib/libomp.dylib", None),
     ("/e/site-packages/foo-1.0-py3.8-linux-x86_64.egg/foo/_bar.cpython-38-x86_64-linux-gnu.so", "foo._bar"),
     ("/e/site-packages/pkg/module.py", None),
+    # No site folder: AWS Lambda's function root and layers' folder are sys.path roots.
+    ("/var/task/Crypto/Cipher/_AES.so", "Crypto.Cipher._AES"),
+    ("/opt/python/nacl/_sodium.abi3.so", "nacl._sodium"),
+    # No site folder: the deepest folder named like a package known to ship extension modules is its root
+    # (knowledge/extension_packages.json); an unknown package keeps the bare name.
+    ("/home/u/.vscode/ext/bin/linux/cryptography/hazmat/bindings/_rust.so", "cryptography.hazmat.bindings._rust"),
+    ("/home/pc/data/vllm/vllm/vllm/_C.abi3.so", "vllm._C"),
+    ("/home/u/src/myproj/_speedups.cpython-311-x86_64-linux-gnu.so", "_speedups"),
+    ("/home/u/torch-build/torch/lib/libtorch_cpu.so", None),
 ])
 def test_module_from_path(path, module):
     assert F.module_from_path(path) == module

@@ -53,6 +53,33 @@ def test_lines_wrapped_by_a_terminal_are_joined(width):
     assert facts(wrapped) == facts(CLEAN_SO)
 
 
+def _wrap_at(text: str, width: int) -> str:
+    return "\n".join(line[i:i + width] for line in text.split("\n") for i in range(0, max(len(line), 1), width))
+
+
+def test_a_wide_terminal_is_read_from_the_text():
+    # A terminal of an unusual width (here 150) wrapped two different long lines mid-word: the width is the one
+    # length both share, and the pieces are joined.
+    lines = [
+        "*** WARNING: renaming \"_ssl\" since importing it failed: dlopen(/private/var/folders/x/T/python-build.1/"
+        "Python-3.11.6/build/lib.macosx-13.6-arm64-3.11/_ssl.cpython-311-darwin.so, 0x0002): symbol not found in "
+        "flat namespace '_SSL_get_peer_certificate'",
+        "*** WARNING: renaming \"_hashlib\" since importing it failed: dlopen(/private/var/folders/x/T/python-build."
+        "1/Python-3.11.6/build/lib.macosx-13.6-arm64-3.11/_hashlib.cpython-311-darwin.so, 0x0002): symbol not found "
+        "in flat namespace '_EVP_MD_block_size'",
+    ]
+    clean = "\n".join(lines)
+    wrapped = _wrap_at(clean, 150)
+    assert {len(line) for line in wrapped.split("\n")} >= {150} and wrapped != clean
+    kind, f = facts(wrapped)
+    assert (kind, f.get("missing_symbol")) == facts(clean)[:1] + (facts(clean)[1].get("missing_symbol"),)
+    assert kind == "missing-symbol" and f["missing_symbol"] in ("_SSL_get_peer_certificate", "_EVP_MD_block_size")
+    # The same length twice is no width when the lines are the same (a repeated warning) or stand alone.
+    same = "x" * 20 + " ImportError: repeated warning line of exactly the same text " + "y" * 20
+    assert normalise(f"{same}\nnext line\n{same}\nother line") == f"{same}\nnext line\n{same}\nother line"
+    alone = ["A" + "b" * 70, "C" + "d" * 70]
+    assert normalise("\n\n".join(alone)).split("\n\n") == alone
+
 def test_file_name_wrapped_by_a_web_page_is_joined():
     # A web page wraps where it likes; the copy carries a newline inside the file name.
     text = CLEAN_SO.replace("torch/lib/libtorch_cu", "torch/lib/libtorch_cu\n")

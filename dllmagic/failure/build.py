@@ -107,9 +107,14 @@ def _closest(doc: _Doc, sig: _Signature, pos: int) -> Optional["re.Match[str]"]:
     best = None
     if not doc.may_match(sig):
         return None
-    for m in islice(sig.finditer(doc.text, doc.start, doc.intake), _MAX_MATCHES):
-        if best is None or abs(m.start() - pos) < abs(best.start() - pos):
-            best = m
+    best_key = None
+    text = doc.text
+    for m in islice(sig.finditer(text, doc.start, doc.intake), _MAX_MATCHES):
+        # Lines apart first (the path of the message's own line, not the next line's), then characters.
+        low, high = sorted((m.start(), pos))
+        key = (text.count("\n", low, high), high - low)
+        if best_key is None or key < best_key:
+            best, best_key = m, key
     return best
 
 

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import List
+from typing import List, Optional
 
 from .._regex import LazyRegex
 
@@ -135,8 +135,25 @@ def _last_token(line: str) -> str:
     return token
 
 
+def _inferred_width(lines: List[str]) -> Optional[int]:
+    """The width of a terminal that is none of the usual ones, read from the text: two or more different lines
+    are exactly the longest length (at least 60), and each is followed by a shorter piece (a wide terminal that
+    wrapped every long line at its width)."""
+    longest = max((len(line) for line in lines), default=0)
+    if longest < 60 or longest in _WRAP_WIDTHS:
+        return None
+    at = [i for i, line in enumerate(lines) if len(line) == longest]
+    if len(at) < 2 or len({lines[i] for i in at}) < len(at):
+        return None
+    if all(i + 1 < len(lines) and 0 < len(lines[i + 1]) < longest for i in at):
+        return longest
+    return None
+
+
 def _join_wrapped(lines: List[str]) -> List[str]:
     out: List[str] = []
+    inferred = _inferred_width(lines)
+    widths = _WRAP_WIDTHS | {inferred} if inferred else _WRAP_WIDTHS
     last_len = 0   # the length of the last physical line in out[-1]: a line wrapped twice is three pieces
     for line in lines:
         if out and line[:1] == "(" and _PAREN_LINE.match(line) and _EXCEPTION_LINE.match(out[-1]):
@@ -150,7 +167,7 @@ def _join_wrapped(lines: List[str]) -> List[str]:
         ends = out[-1].rstrip()[-1:] if out else ""
         # A full stop ends a sentence unless the next piece goes on inside the word ("huggingface_hub." /
         # "errors'", "(required by .." / "../lib"); a colon ends a line unless the cut fell at a space.
-        at_width = (bool(out) and last_len in _WRAP_WIDTHS
+        at_width = (bool(out) and last_len in widths
                     and (ends != "." or line[:1].islower() or line[:1] in "._/\\" or line[:1].isdigit())
                     and (ends != ":" or line[:1] == " " or out[-1][-1:] == " "))
         if out and line and (not line[0].isspace()

@@ -10,6 +10,9 @@ _SITE_DIRS = {"site-packages", "dist-packages"}
 #: Folders a frozen application keeps its packages in, as site-packages would: Nuitka's "<name>.dist",
 #: PyInstaller's "_internal" (6.x) and its one-file "_MEI<n>" extraction folder.
 _FROZEN_ROOT = re.compile(r"^(?:[\w.\-]{1,200}\.dist|_internal|_MEI\d{1,12})$", re.IGNORECASE)
+#: Folders a platform puts first on sys.path, as site-packages would: AWS Lambda's function root (/var/task) and its
+#: layers' folder (/opt/python).
+_APP_ROOTS = (("var", "task"), ("opt", "python"))
 _LIB_DIRS = {"lib", "lib64", "libs", ".libs", ".dylibs", "bin", "dlls", "_libs", "binaries"}
 _IDENT = LazyRegex(r"^[A-Za-z_]\w*$")
 _EXT_SUFFIX = LazyRegex(r"\.(?:cpython-\d+\w*|abi3|pypy\d*\w*|cp\d+\w*)(?:-[\w-]+)?\.(?:so|pyd)$|\.pyd$", re.I)
@@ -54,8 +57,10 @@ def module_from_path(path: str) -> Optional[str]:
             site = i
     if site is None and is_ext:
         for i, part in enumerate(parts[:-1]):
-            if _FROZEN_ROOT.match(part):
+            if _FROZEN_ROOT.match(part) or i and (parts[i - 1], part) in _APP_ROOTS:
                 site = i
+    if site is None and is_ext:
+        site = _package_root(parts)
     if site is None:
         return stem if is_ext and _IDENT.match(stem) else None
     dirs = parts[site + 1: -1]
@@ -75,10 +80,24 @@ def module_from_path(path: str) -> Optional[str]:
     return ".".join(run) or None
 
 
+def _package_root(parts: List[str]) -> Optional[int]:
+    """The index of the folder above the deepest folder of ``parts`` named like a package known to ship extension
+    modules (``…/checkout/cryptography/hazmat/bindings/_rust.so``: above ``cryptography``), when every folder
+    from there down is an identifier; else None."""
+    from ..knowledge.tables import extension_packages
+    known = extension_packages()
+    for i in range(len(parts) - 2, -1, -1):
+        if not _IDENT.match(parts[i]):
+            return None
+        if parts[i] in known:
+            return i - 1
+    return None
+
+
 #: A frame's header: Python's ``File "…", line N``, IPython 8's ``File …/x.py:N`` (a Windows drive's colon too)
-#: and pytest's ``x.py:N: in f``.
+#: and pytest's ``x.py:N: in f`` (``in `` alone where a web page took ``<module>`` for a tag).
 _FRAME_HEADER = LazyRegex(r"""^\s*(?:File "(?P<file>[^"\n]+)", line \d+|File (?P<file2>(?:[A-Za-z]:)?[^\n:]+?\.py):\d+"""
-                           r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in \S"""
+                           r"""|(?P<file3>(?:[A-Za-z]:)?[^\s:][^\n:]{0,1024}?\.py):\d+: in (?:\S|[ \t]*$)"""
                            # IPython 7 and older: "~/env/lib/python3.6/site-packages/rdkit/__init__.py in <module>()"
                            r"""|(?P<file4>(?:[A-Za-z]:)?[^\s:"][^\n:"]{0,1024}?\.py) in <?\w{1,100}>?\()""")
 #: A traceback's code line: IPython's "---->  5 " arrow or " 12 " context number, then the statement.  The

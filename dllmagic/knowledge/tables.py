@@ -83,6 +83,12 @@ def _native_submodules() -> Dict[str, frozenset]:
     return {entry["package"]: frozenset(entry["modules"]) for entry in load("native_submodules")["entries"]}
 
 
+@lru_cache(maxsize=None)
+def extension_packages() -> frozenset:
+    """Top-level import names of packages whose wheels hold extension modules."""
+    return frozenset(entry["import"] for entry in load("extension_packages")["entries"])
+
+
 def is_native_submodule(package: str, name: str) -> bool:
     """Whether ``from package import name`` imports a module of ``package`` that loads native code."""
     return name in _native_submodules().get(package, ())
@@ -469,6 +475,9 @@ def _check_diagnosis_tables() -> List[str]:
         if not all(part.isidentifier() for part in entry["package"].split(".")) or \
                 not all(name.isidentifier() for name in entry["modules"]):
             problems.append(f"native_submodules/{entry['id']}: bad package or module name")
+    for entry in load("extension_packages")["entries"]:
+        if not entry["import"].isidentifier() or not name_re.match(entry["dist"]):
+            problems.append(f"extension_packages/{entry['id']}: bad import or distribution name")
     for entry in load("stdlib_added_names")["entries"]:
         if not _re.match(r"^3\.\d+$", entry["added_in"]) or not all(n.isidentifier() for n in entry["names"]):
             problems.append(f"stdlib_added_names/{entry['id']}: bad name or release")
@@ -496,6 +505,7 @@ DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libs
                     "introduced_names", "python_capi_symbols",
                     # import-system tables (recognition of pasted texts)
                     "namespace_packages", "stdlib_removed_names", "stdlib_added_names", "native_submodules", "stdlib_added_modules",
+                    "extension_packages",
                     "pyc_magic_numbers")
 
 

@@ -364,6 +364,51 @@ def test_seventh_session_wordings(case_id, validate_report):
         assert report.top.cause == cause
 
 
+#: The eighth session's recognition (tuned split): an extension outside any site folder named from the deepest folder
+#: of a package known to ship extension modules (knowledge/extension_packages.json) or from AWS Lambda's roots; the
+#: providers of more system libraries (knowledge/library_providers.json); a kernel's Python without ipykernel.
+EIGHTH = {
+    "t3205": ("symbol-version", {"failing_module": "cryptography.hazmat.bindings._rust"}, "symbol-version-too-old"),
+    "t3364": ("architecture-mismatch", {"failing_module": "psycopg2._psycopg"}, "wrong-architecture"),
+    "t3426": ("architecture-mismatch", {"failing_module": "Crypto.Cipher._AES"}, None),   # /var/task
+    "t3745": ("missing-symbol", {"failing_module": "vllm._C"}, None),   # a checkout: …/vllm/vllm/vllm/_C.abi3.so
+    "t3152": ("missing-shared-library", {"missing_library": "libSDL2_ttf-2.0.so.0"}, "missing-system-library"),
+    "t3458": ("missing-shared-library", {"missing_library": "libcblas.so.3"}, "missing-system-library"),
+    "t771": ("missing-shared-library", {"missing_library": "libintl.8.dylib"}, "missing-system-library"),
+    "t3306": ("module-not-found", {"failing_module": "ipykernel_launcher"}, "wrong-kernel"),
+    "t2287": ("missing-shared-library", {"failing_module": "numpy"}, None),   # NumPy's "C-extensions failed"
+    "t1642": ("missing-shared-library", {"failing_module": "numpy"}, None),   # pandas' "required dependencies"
+    "t1145": ("missing-shared-library", {"failing_module": "win32api"}, None),   # pytest's "x.py:17: in " (no <module>)
+    "t3097": ("python-abi-mismatch", {"missing_symbol": "PyFPE_jbuf"}, "built-for-other-python"),  # no colon
+    "t3385": ("missing-symbol", {"failing_module": "_ssl", "missing_symbol": "_SSL_get_peer_certificate"},
+              "symbol-missing"),   # a 270-wide terminal; the path on the message's own line
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(EIGHTH))
+def test_eighth_session_wordings(case_id, validate_report):
+    kind, facts, cause = EIGHTH[case_id]
+    report = top_of(case_id, validate_report)
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {name: got.get(name) for name in facts} == facts
+    if cause:
+        assert report.top.cause == cause
+
+
+def test_a_kernels_python_without_ipykernel(validate_report):
+    # `python -m ipykernel_launcher` is what kernel.json runs: the kernel points at a Python without ipykernel. The
+    # module is ipykernel's (it was "provided by the distribution ipykernel_launcher"), and the path is only named.
+    report = explain("/opt/py/bin/python3: No module named ipykernel_launcher")
+    validate_report(report_to_dict(report))
+    assert report.top.cause == "wrong-kernel"
+    assert "/opt/py/bin/python3" in report.top.summary
+    assert all(fix.kind == "instruction" for fix in report.top.fixes)
+    plain = explain("ModuleNotFoundError: No module named 'ipykernel_launcher'")
+    assert plain.top.cause == "not-installed" and "ipykernel_launcher" not in plain.top.fixes[0].title
+    # `python -m ipykernel install` in a terminal is no kernel's start.
+    assert explain("/usr/bin/python3: No module named ipykernel").top.cause != "wrong-kernel"
+
 def test_a_private_modules_name_is_no_distributions(validate_report):
     # "_imaging" alone: no distribution is assumed from it ("-imaging" was shown before), and none reinstalled.
     report = explain('Traceback (most recent call last):\n  File "/srv/app.py", line 1, in <module>\n'

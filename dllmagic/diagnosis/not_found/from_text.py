@@ -188,3 +188,27 @@ def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder:
             f"<the python that runs the code> -m pip install {dist}. Or run the code with the environment that "
             f"holds {folder} (switch the notebook's kernel to it)."),),
         docs=docs_for("module-not-found", "installed-in-other-environment"))
+
+
+#: The module a Jupyter kernel's kernel.json runs with ``python -m`` and nothing else does (``python -m ipykernel``
+#: is also how a user registers a kernel in a terminal: not counted).
+KERNEL_LAUNCHERS = frozenset({"ipykernel_launcher"})
+
+
+def _kernel_python_lacks_ipykernel(ctx: Context, module: str, python: str) -> Finding:
+    """``/usr/bin/python: No module named ipykernel_launcher``: the interpreter printed its own path, as ``python -m``
+    does; the module is what a kernel's kernel.json starts, so a kernel points at a Python without ipykernel."""
+    return Finding(
+        kind="module-not-found", cause="wrong-kernel", confidence=0.75,
+        summary=f"A Jupyter kernel could not start: its kernel.json runs {python} -m {module}, and that Python has "
+                f"no ipykernel. The kernel was registered from another Python (or ipykernel was removed from this "
+                f"one), so the notebook starts an interpreter other than the environment it is named after.",
+        evidence=(Evidence("message", f"{python}: No module named {module}", "the interpreter (python -m)"),
+                  Evidence("the kernel's interpreter", python, "the message"),
+                  Evidence(f"{module} is provided by", "ipykernel", "ipykernel's launcher module")),
+        fixes=(fixes.instruction(
+            "Register the kernel again from the environment it should run",
+            "In a terminal, activate the environment the notebook should use and run: python -m pip install "
+            "ipykernel, then python -m ipykernel install --user --name <a kernel name>. Or install ipykernel into "
+            "the Python the message names. 'jupyter kernelspec list' shows which kernel.json runs which Python."),),
+        docs=docs_for("module-not-found", "wrong-kernel"))

@@ -9,9 +9,10 @@ from ... import fixes
 from ...knowledge import tables as knowledge_tables
 from ...model import Evidence, Finding
 from .. import Context, docs_for, rule
+from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
-from .from_text import (_installed_elsewhere_from_text, _names_a_missing_submodule, _not_a_package_from_text,
-    _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
+from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_python_lacks_ipykernel,
+    _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
 from .lookup import _env_line, _stdlib_entry, distribution_for, locate
@@ -125,6 +126,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         elsewhere = _pip_says_installed(ctx, module)
         if elsewhere is not None:
             yield _installed_elsewhere_from_text(ctx, module, *elsewhere)
+            return
+        python = detail(ctx, "found_path")
+        if top in KERNEL_LAUNCHERS and python:
+            yield _kernel_python_lacks_ipykernel(ctx, module, python)
             return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
