@@ -112,7 +112,7 @@ class _Registered(Record):
 _RULES: List[_Registered] = []
 _LOAD_NOTES: List[str] = []
 #: Rule families shipped with dllmagic, imported (and so registered) when a report needs them.
-BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment", ".native", ".windows", ".numpy_abi", ".protobuf", ".openmp", ".gpu", ".cpu", ".installer", ".preflight", ".native_truth", ".macos", ".pins")
+BUILTIN_RULE_MODULES = (".not_found", ".healthy", ".crashed", ".environment", ".native", ".windows", ".numpy_abi", ".protobuf", ".openmp", ".gpu", ".cpu", ".installer", ".preflight", ".native_truth", ".macos", ".pins", ".declared")
 _BUILTINS_LOADED = False
 #: Every built-in rule, in the order importing all of BUILTIN_RULE_MODULES registers them, with its module and
 #: kinds (written by scripts/regenerate_rule_index.py; tests/test_hook_speed.py keeps it in step): a report

@@ -380,6 +380,8 @@ EIGHTH = {
     "t1642": ("missing-shared-library", {"failing_module": "numpy"}, None),   # pandas' "required dependencies"
     "t1145": ("missing-shared-library", {"failing_module": "win32api"}, None),   # pytest's "x.py:17: in " (no <module>)
     "t3097": ("python-abi-mismatch", {"missing_symbol": "PyFPE_jbuf"}, "built-for-other-python"),  # no colon
+    "t3751": ("dependency-conflict", {}, "version-pin-conflict"),   # "operator torchvision::nms does not exist"
+    "t3750": ("dependency-conflict", {}, "version-pin-conflict"),   # torchvision's "Couldn't load custom C++ ops"
     "t3385": ("missing-symbol", {"failing_module": "_ssl", "missing_symbol": "_SSL_get_peer_certificate"},
               "symbol-missing"),   # a 270-wide terminal; the path on the message's own line
 }

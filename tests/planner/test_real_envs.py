@@ -416,6 +416,54 @@ def test_torch_cpu_with_a_library_missing_is_reinstalled_from_pytorchs_index(tmp
     assert (venv.site_packages / "torch" / "lib" / "libc10.so").is_file()
 
 
+def build_torchvision_for(tmp_path, vision: str):
+    """torch 2.13.0+cpu (the real local wheel) and a real torchvision wheel of the index that does not belong to
+    it, installed without its dependencies as a user's mixed installs leave it."""
+    venv = create_venv(tmp_path / "venv", with_pip=True)
+    _install(venv, str(local_torch_wheel()), "numpy", "pillow")
+    _install(venv, "--no-deps", f"torchvision=={vision}")
+    return venv, "torchvision"
+
+
+def test_torchvision_declaring_a_newer_torch(tmp_path):
+    # torchvision 0.29.1 declares torch>=2.14.0; with torch 2.13.0 its operators never register, and the message
+    # names no version ("operator torchvision::nms does not exist"): the metadata on disk is the evidence.
+    venv, module = build_torchvision_for(tmp_path, "0.29.1")
+    failed = venv.run("-c", "import torchvision")
+    assert "operator torchvision::nms does not exist" in failed.stderr, failed.stderr[-400:]
+    report = check_case(venv, module)
+    top, fix = _top_fix(report)
+    assert (top.kind, top.cause) == ("dependency-conflict", "version-pin-conflict")
+    assert "torchvision 0.29.1 declares torch>=2.14.0" in top.summary and "2.13.0+cpu" in top.summary
+    assert fix.argv[-1] == "torch>=2.14.0" and "https://download.pytorch.org/whl/cpu" in fix.argv, fix.argv
+    # The other way: keep torch, and let the installer choose a torchvision that accepts it. Applied here
+    # (torch from the same local wheel): pip moves torchvision back to 0.28.0, which declares torch==2.13.0.
+    keep = [f for f in top.fixes if f.runnable and "torch==2.13.0+cpu" in f.argv]
+    assert keep and "torchvision" in keep[0].argv, [f.argv for f in top.fixes]
+    argv = list(keep[0].argv)
+    requirements = [a for a in argv[argv.index("install") + 1:] if not a.startswith(("-", "https://"))]
+    assert requirements == ["torchvision", "torch==2.13.0+cpu"], argv
+    # PyTorch's index is not reachable here: torch from the local wheel's folder, torchvision from the index.
+    done = _pip(venv, "install", "--quiet", "--find-links", str(local_torch_wheel().parent), *requirements)
+    assert done.returncode == 0, done.stderr[-400:]
+    assert venv.run("-c", "import importlib.metadata as m; print(m.version('torchvision'))").stdout.strip() == "0.28.0"
+
+
+def test_torchvision_of_another_build_than_torch(tmp_path):
+    # torchvision 0.28.0 from PyPI declares torch==2.13.0, which 2.13.0+cpu satisfies, yet its _C.so is the CUDA
+    # build's: it needs libc10_cuda.so, which the CPU torch does not have. The native loader finds that out.
+    venv, module = build_torchvision_for(tmp_path, "0.28.0")
+    failed = venv.run("-c", "import torchvision")
+    assert "operator torchvision::nms does not exist" in failed.stderr, failed.stderr[-400:]
+    report = check_case(venv, module)
+    top, fix = _top_fix(report)
+    assert (top.kind, top.cause) == ("dependency-conflict", "version-pin-conflict")
+    assert "libc10_cuda.so" in top.summary and "+cpu build" in top.summary, top.summary
+    # libc10.so, which torch loaded first, is not called missing.
+    assert not any("libc10.so (needed" in e.value for e in top.evidence)
+    assert fix.argv[3:] == ("install", "--force-reinstall", "--no-deps", "--index-url",
+                            "https://download.pytorch.org/whl/cpu", "torchvision==0.28.0+cpu"), fix.argv
+
 def test_one_action_once_for_a_broken_opencv(tmp_path):
     from dllmagic.planner.plan import action_key
 

@@ -1,0 +1,188 @@
+"""A dependency conflict the failing package's own metadata shows: a requirement it declares (Requires-Dist) that
+the installed version of the dependency does not satisfy.
+
+Cause id ``version-pin-conflict``. Many such failures raise no message that names a version: torchvision built
+for another torch ("operator torchvision::nms does not exist", "Couldn't load custom C++ ops"), a plugin built for
+another release of its host. The metadata on disk is the evidence: "torchvision 0.29.1 declares torch>=2.14.0;
+torch 2.13.0 is installed". The fixes are the planner's: what the package declares, else a release of the package
+that accepts the installed dependency. From a text alone, only what the message itself says.
+"""
+from __future__ import annotations
+
+from typing import Iterable, List
+
+from .. import fixes
+from ..facts.distributions import normalize
+from ..model import Evidence, Finding
+from . import Context, docs_for, rule
+from ._common import error_evidence, kernel_evidence
+
+__all__ = ["declared_requirement_unmet", "torchvision_ops_unloadable", "torchvision_ops_from_text"]
+
+#: Signatures whose own rules read the versions (pins, protobuf, NumPy's removed names).
+_OWN_RULES = ("protobuf-descriptors-created-directly", "numpy-removed-attribute")
+#: torchvision's compiled operators did not register with the torch that is loaded.
+_TORCHVISION_OPS = ("torchvision-custom-ops", "torchvision-operator-missing")
+
+
+def _failing_distributions(ctx: Context) -> List:
+    module = (ctx.failure.module if ctx.failure else None) or ctx.target or ""
+    top = module.split(".")[0]
+    if not top:
+        return []
+    found = list(ctx.distributions.providing(top))
+    if not found and ctx.failure is not None and ctx.failure.signature in _TORCHVISION_OPS:
+        dist = ctx.distributions.get("torchvision")
+        found = [dist] if dist is not None else []
+    return found
+
+
+@rule("dependency-conflict")
+def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
+    failure = ctx.failure
+    if failure is None or ctx.interpreter is None or failure.signature in _OWN_RULES:
+        return
+    from ..planner import Intent, fixes_for
+    from ..planner import envfacts
+    from ..planner.plan import with_evidence
+
+    owners = _failing_distributions(ctx)
+    if not owners:
+        return
+    names = {normalize(d.name) for d in owners}
+    broken = [b for b in envfacts.broken_requirements(ctx) if normalize(b.name) in names]
+    if not broken:
+        return
+    first = broken[0]
+    dep = ctx.distributions.get(first.dependency)
+    have = dep.version if dep is not None else None
+    evidence = kernel_evidence(ctx)
+    evidence.append(error_evidence(ctx))
+    for b in broken[:4]:
+        evidence.append(Evidence(f"{b.name} {b.version} declares", b.requirement, b.where))
+        installed = ctx.distributions.get(b.dependency)
+        if installed is not None:
+            evidence.append(Evidence(f"installed {installed.name}", installed.version, installed.path))
+    intents = [Intent((b.requirement,), f"Install {b.requirement}, what {b.name} {b.version} declares",
+                      allow_major=True,
+                      because=(Evidence(f"{b.name} {b.version} declares", b.requirement, b.where),))
+               for b in broken[:4]]
+    if have:
+        # The other way round: keep the installed dependency, and let the installer choose a release of the
+        # failing package that accepts it.
+        intents.append(Intent((first.name, f"{first.dependency}=={have}"),
+                              f"Or keep {first.dependency} {have} and install a release of {first.name} that "
+                              f"accepts it", allow_major=True))
+    fix_list, plans = fixes_for(ctx, intents)
+    unmet = "; ".join(f"{b.name} {b.version} declares {b.requirement}, "
+                      + (f"but {ctx.distributions.get(b.dependency).version} is installed"
+                         if ctx.distributions.get(b.dependency) is not None else "which is not installed")
+                      for b in broken[:3])
+    summary = (f"The package that failed does not have what it declares it needs: {unmet}. A package built against "
+               f"another release of its dependency fails in ways whose message names no version (its compiled "
+               f"parts do not register, a name it calls is missing); install the pair it declares.")
+    finding = Finding(kind="dependency-conflict", cause="version-pin-conflict", confidence=0.78, summary=summary,
+                      evidence=tuple(evidence), fixes=tuple(fix_list),
+                      docs=docs_for("dependency-conflict", "version-pin-conflict"))
+    yield with_evidence(finding, plans)
+
+
+def _local_label(version: str) -> str:
+    return version.partition("+")[2]
+
+
+def _ops_library(ctx: Context, vision) -> str:
+    """torchvision's compiled operators (``torchvision/_C.so``, ``_C.pyd``) beside its dist-info, or ""."""
+    system = ctx.system
+    folder = system.pathmod.join(system.pathmod.dirname(vision.path), "torchvision")
+    for entry in sorted(system.listdir(folder)):
+        if entry.startswith("_C.") and entry.lower().endswith((".so", ".pyd")):
+            return system.pathmod.join(folder, entry)
+    return ""
+
+
+@rule("dependency-conflict")
+def torchvision_ops_unloadable(ctx: Context) -> Iterable[Finding]:
+    """torchvision's operators missing while its requirement on torch is met: its ``_C`` library cannot load on
+    this torch. The native loader says why (a library of another build: ``libc10_cuda.so`` beside a CPU torch)."""
+    failure = ctx.failure
+    if failure is None or ctx.interpreter is None or failure.signature not in _TORCHVISION_OPS:
+        return
+    from ..planner import envfacts
+
+    vision, torch = ctx.distributions.get("torchvision"), ctx.distributions.get("torch")
+    if vision is None or torch is None or any(normalize(b.name) == "torchvision"
+                                              for b in envfacts.broken_requirements(ctx, ("torch",))):
+        return   # an unmet declared requirement is declared_requirement_unmet's
+    ops = _ops_library(ctx, vision)
+    if not ops:
+        return
+    from .native import _loader_problems, _searched, loader_source
+
+    tree, problems = _loader_problems(ctx, ops)
+    # torchvision imports torch first: the libraries of torch's own lib folder are loaded by then (found by their
+    # soname whatever the search path says). What is missing beyond them is what the loader cannot find.
+    system = ctx.system
+    torch_lib = system.pathmod.join(system.pathmod.dirname(torch.path), "torch", "lib")
+    loaded = set(system.listdir(torch_lib))
+    missing = [p for p in problems if p.kind == "missing-library" and p.name not in loaded]
+    if not missing:
+        return
+    first = missing[0]
+    torch_label, vision_label = _local_label(torch.version), _local_label(vision.version)
+    evidence = kernel_evidence(ctx)
+    evidence += [error_evidence(ctx),
+                 Evidence("torchvision's compiled operators", ops, vision.path + "/RECORD"),
+                 Evidence("missing library", f"{first.name} (needed by {first.required_by})"
+                          if first.required_by else first.name, loader_source(ctx, tree)),
+                 Evidence("loaded by 'import torch' before", f"the libraries of {torch_lib}", "torchvision/__init__.py "
+                          "imports torch first"),
+                 Evidence("installed torch", torch.version, torch.path),
+                 Evidence("installed torchvision", vision.version, vision.path)]
+    searched = _searched(first, loader_source(ctx, tree))
+    if searched is not None:
+        evidence.append(searched)
+    builds = ""
+    fix_list = []
+    if torch_label != vision_label:
+        builds = (f" torch {torch.version} is {'the +' + torch_label if torch_label else 'a PyPI'} build and "
+                  f"torchvision {vision.version} {'the +' + vision_label if vision_label else 'a PyPI'} build: "
+                  f"their compiled parts were made for different builds (CPU, a CUDA version).")
+        if torch_label:
+            from ..planner import Intent, fixes_for
+
+            public = vision.version.partition("+")[0]
+            fix_list, _plans = fixes_for(ctx, [Intent(
+                (f"torchvision=={public}+{torch_label}",), reinstall=True, allow_major=True,
+                title=f"Reinstall torchvision {public} as the +{torch_label} build, the build torch is")])
+    fix_list = list(fix_list) + [fixes.instruction(
+        "Or install torch and torchvision as a pair from one index",
+        "pip show torch torchvision shows both; install both from the same index (PyPI, or "
+        "https://download.pytorch.org/whl/<build> for a CPU or CUDA build).")]
+    yield Finding(
+        kind="dependency-conflict", cause="version-pin-conflict", confidence=0.85 if builds else 0.75,
+        summary=f"torchvision's compiled operators ({ops}) cannot load with the torch that is installed: "
+                f"{first.name}, which it needs, is not found." + builds,
+        evidence=tuple(evidence), fixes=tuple(fix_list),
+        docs=docs_for("dependency-conflict", "version-pin-conflict"))
+
+
+@rule("dependency-conflict")
+def torchvision_ops_from_text(ctx: Context) -> Iterable[Finding]:
+    """From a text alone: torchvision's operators missing is, most often, a torchvision built for another torch."""
+    failure = ctx.failure
+    if failure is None or ctx.interpreter is not None or failure.signature not in _TORCHVISION_OPS:
+        return
+    yield Finding(
+        kind="dependency-conflict", cause="version-pin-conflict", confidence=0.6,
+        summary="torchvision's compiled operators (nms, roi_align …) did not register with the torch that is "
+                "loaded. Each torchvision release is built for one torch release (and one build: CPU, a CUDA "
+                "version); most often the two installed do not belong together. Not checked: this text came "
+                "without the machine.",
+        evidence=(error_evidence(ctx),),
+        fixes=(fixes.instruction(
+            "Install torch and torchvision as a pair",
+            "Run 'pip show torch torchvision' (or dlldoctor check torchvision on that machine) to see both "
+            "versions and what torchvision requires; then install the torchvision release made for your torch, "
+            "from the same index as torch (for a CUDA or CPU build: https://download.pytorch.org/whl/<build>)."),),
+        docs=docs_for("dependency-conflict", "version-pin-conflict"))
