@@ -9,6 +9,7 @@ that accepts the installed dependency. From a text alone, only what the message 
 """
 from __future__ import annotations
 
+import re
 from typing import Iterable, List
 
 from .. import fixes
@@ -37,6 +38,21 @@ def _failing_distributions(ctx: Context) -> List:
     return found
 
 
+def _failure_shows(ctx: Context, dependency: str) -> bool:
+    """Whether the failure's message or one of its traceback's files names ``dependency`` (its import name)."""
+    from ._common import paths_in_text
+
+    names = {normalize(dependency), normalize(dependency).replace("-", "_")}
+    message = (ctx.failure.message or "").lower() if ctx.failure else ""
+    if any(re.search(rf"(?<![\w.-]){re.escape(n)}(?![\w-])", message) for n in names):
+        return True
+    for path in paths_in_text(ctx):
+        parts = {p.lower() for p in re.split(r"[\\/]", path)}
+        if parts & names:
+            return True
+    return False
+
+
 @rule("dependency-conflict")
 def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
@@ -53,6 +69,11 @@ def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
     broken = [b for b in envfacts.broken_requirements(ctx) if normalize(b.name) in names]
     if not broken:
         return
+    # The requirement whose dependency the failure itself shows (its message, or a frame in the dependency's
+    # files: torchvision's registration failing inside torch/library.py) comes first; one it does not show is
+    # a real defect of the environment but may not be this failure's cause.
+    shown = [b for b in broken if _failure_shows(ctx, b.dependency)]
+    broken = shown + [b for b in broken if b not in shown]
     first = broken[0]
     dep = ctx.distributions.get(first.dependency)
     have = dep.version if dep is not None else None
@@ -78,10 +99,16 @@ def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
                       + (f"but {ctx.distributions.get(b.dependency).version} is installed"
                          if ctx.distributions.get(b.dependency) is not None else "which is not installed")
                       for b in broken[:3])
-    summary = (f"The package that failed does not have what it declares it needs: {unmet}. A package built against "
-               f"another release of its dependency fails in ways whose message names no version (its compiled "
-               f"parts do not register, a name it calls is missing); install the pair it declares.")
-    finding = Finding(kind="dependency-conflict", cause="version-pin-conflict", confidence=0.78, summary=summary,
+    if shown:
+        summary = (f"The package that failed does not have what it declares it needs: {unmet}. A package built "
+                   f"against another release of its dependency fails in ways whose message names no version (its "
+                   f"compiled parts do not register, a name it calls is missing); install the pair it declares.")
+    else:
+        summary = (f"The package that failed does not have what it declares it needs: {unmet}. The failure does not "
+                   f"show that dependency, so this may not be its cause; it is a defect of the environment "
+                   f"either way (pip check lists it).")
+    finding = Finding(kind="dependency-conflict", cause="version-pin-conflict", confidence=0.78 if shown else 0.5,
+                      summary=summary,
                       evidence=tuple(evidence), fixes=tuple(fix_list),
                       docs=docs_for("dependency-conflict", "version-pin-conflict"))
     yield with_evidence(finding, plans)

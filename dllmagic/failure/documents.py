@@ -27,6 +27,9 @@ class _Doc:
     is_import_error: bool = False
     message: str = ""
     original: Optional[str] = None  # pasted text as given, before the intake normalised it (evidence)
+    #: a child process's exception (``check``): raised by the import it was asked to run, in another process, so a
+    #: signature's ``live_if`` check (which reads this process's modules) does not apply
+    recorded: bool = False
     _intake: Optional[IntakeText] = field(default=None, repr=False, compare=False)
 
     @property
@@ -139,7 +142,7 @@ def _doc_from_record(record: dict) -> _Doc:
     path = record.get("path")
     return _Doc(text=head + message, start=len(head), exc_type=exc_type, type_names=frozenset(names),
                 name=name if isinstance(name, str) else None, path=path if isinstance(path, str) else None,
-                is_import_error=is_import, message=message)
+                is_import_error=is_import, message=message, recorded=True)
 
 
 _ANSI = intake._CSI

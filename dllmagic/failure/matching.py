@@ -126,7 +126,7 @@ def _best_hit(docs: Sequence[_Doc], kb: _Knowledge) -> Optional[_Hit]:
                     continue
                 if "{" in m.group(0) and _holds_placeholder(m):
                     continue   # the program's source line that raises it (f"… '{lib_base_name}' not found")
-                if sig.live_if and doc.exc_type:   # a live exception: the signature's check must hold here
+                if sig.live_if and doc.exc_type and not doc.recorded:   # a live exception here: its check must hold
                     from .conditions import holds
 
                     if not holds(sig.live_if, m.groupdict()):

@@ -380,6 +380,9 @@ EIGHTH = {
     "t1642": ("missing-shared-library", {"failing_module": "numpy"}, None),   # pandas' "required dependencies"
     "t1145": ("missing-shared-library", {"failing_module": "win32api"}, None),   # pytest's "x.py:17: in " (no <module>)
     "t3097": ("python-abi-mismatch", {"missing_symbol": "PyFPE_jbuf"}, "built-for-other-python"),  # no colon
+    "t1831": ("missing-shared-library", {"failing_module": "_ctypes", "missing_library": "libffi.6.dylib"},
+              None),   # dyld's "Reason: tried:" without its "Library not loaded" line
+    "t2900": ("no-compatible-release", {}, None),   # libmamba: "pyhton =3.10 * does not exist (perhaps a typo …)"
     "t3751": ("dependency-conflict", {}, "version-pin-conflict"),   # "operator torchvision::nms does not exist"
     "t3750": ("dependency-conflict", {}, "version-pin-conflict"),   # torchvision's "Couldn't load custom C++ ops"
     "t3385": ("missing-symbol", {"failing_module": "_ssl", "missing_symbol": "_SSL_get_peer_certificate"},
@@ -410,6 +413,22 @@ def test_a_kernels_python_without_ipykernel(validate_report):
     assert plain.top.cause == "not-installed" and "ipykernel_launcher" not in plain.top.fixes[0].title
     # `python -m ipykernel install` in a terminal is no kernel's start.
     assert explain("/usr/bin/python3: No module named ipykernel").top.cause != "wrong-kernel"
+
+def test_a_name_no_channel_has(validate_report):
+    # libmamba says the name exists in no channel: a typo, not this Python or platform; a close known name is
+    # named, never installed.
+    report = explain("error    libmamba Could not solve for environment specs\n"
+                     "    The following package could not be installed\n"
+                     "    └─ pyhton =3.10 * does not exist (perhaps a typo or a missing channel).\n")
+    validate_report(report_to_dict(report))
+    assert report.top.kind == "no-compatible-release"
+    assert "No channel searched has a package named 'pyhton'" in report.top.summary
+    assert "did you mean 'python'" in report.top.summary
+    assert not any(fix.runnable for fix in report.top.fixes)
+    odd = explain("The following package could not be installed\n"
+                  "  └─ zzqqxx-toolkit * does not exist (perhaps a typo or a missing channel).")
+    assert "did you mean" not in odd.top.summary
+
 
 def test_a_private_modules_name_is_no_distributions(validate_report):
     # "_imaging" alone: no distribution is assumed from it ("-imaging" was shown before), and none reinstalled.

@@ -57,6 +57,42 @@ def _build_failed(ctx: Context, name: str, evidence: List[Evidence]) -> Iterable
                   docs=docs_for("no-compatible-release", "no-release-for-platform"))
 
 
+def _known_names() -> List[str]:
+    """Names of packages the knowledge tables know (distributions and import names), and Python itself."""
+    from ...knowledge import load
+
+    names = {"python", "pip", "conda", "numpy", "scipy", "pandas", "pytorch", "tensorflow", "cudatoolkit"}
+    names.update(e["dist"].lower() for e in load("import_names")["entries"])
+    names.update(e["dist"].lower() for e in load("extension_packages")["entries"])
+    names.update(e["dist"].lower() for e in load("numpy2_support")["entries"])
+    return sorted(names)
+
+
+def _no_such_package(ctx: Context, name: str, evidence: List[Evidence]) -> Finding:
+    """libmamba's "X does not exist (perhaps a typo or a missing channel)": no channel searched has that name at
+    all. A known name close to it is named as what was most likely meant (never installed for the user)."""
+    import difflib
+
+    meant = difflib.get_close_matches(name.lower(), _known_names(), n=1, cutoff=0.8) if name else []
+    meant = [m for m in meant if m != name.lower()]
+    if meant:
+        evidence.append(Evidence("a known package with a close name", meant[0], "the knowledge tables"))
+    what = f"'{name}'" if name else "the package"
+    summary = (f"No channel searched has a package named {what} (conda says: perhaps a typo or a missing channel)"
+               + (f"; did you mean '{meant[0]}'?" if meant else ".")
+               + " Nothing about this Python or platform is in question.")
+    return Finding(
+        kind="no-compatible-release", cause="no-release-for-platform", confidence=0.8, summary=summary,
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            "Check the package's name and channel",
+            (f"The name is most likely {meant[0]}. " if meant else "")
+            + f"conda search {name or '<name>'} lists the channels' builds of a name; https://anaconda.org shows "
+              f"which channel carries a package (add it with -c CHANNEL), and PyPI names may differ from "
+              f"conda's."),),
+        docs=docs_for("no-compatible-release", "no-release-for-platform"))
+
+
 def _at_least(version: str, floor: str) -> bool:
     from packaging.version import InvalidVersion, Version
 
@@ -137,6 +173,9 @@ def no_release(ctx: Context) -> Iterable[Finding]:
         return
     if failure.signature == "installer-build-failed":
         yield from _build_failed(ctx, name, evidence)
+        return
+    if failure.signature == "libmamba-spec-does-not-exist":
+        yield _no_such_package(ctx, name, evidence)
         return
     # A 32-bit Python: most binary packages publish 64-bit builds only, whatever the pin.
     it = ctx.interpreter

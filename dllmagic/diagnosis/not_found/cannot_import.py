@@ -338,12 +338,59 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
         f"'{name}' is not defined by {what}. It was removed or renamed in that release, or it is newer than "
         f"it: upgrade the importing package (%pip install --upgrade <it>), or pin {top} to the release it was "
         f"written for.")]
-    yield Finding(
-        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.6,
-        summary=f"'{name}' cannot be imported from '{module}': {what} does not define it (version skew "
-                f"between {top} and the code importing it).",
-        evidence=tuple(evidence), fixes=tuple(fix_list),
+    summary = (f"'{name}' cannot be imported from '{module}': {what} does not define it (version skew "
+               f"between {top} and the code importing it).")
+    confidence = 0.6
+    plans: list = []
+    declared = _declared_by_importer(ctx, dist) if dist is not None else None
+    if declared is not None:
+        # The importing package itself declares a requirement the installed release does not meet: what it
+        # declares is the fix, planned against every other installed requirement.
+        from ...planner import Intent, fixes_for
+
+        planned, plans = fixes_for(ctx, [Intent(
+            (declared.requirement,), f"Install {declared.requirement}, what {declared.name} {declared.version} "
+                                     f"declares", allow_major=True,
+            because=(Evidence(f"{declared.name} {declared.version} declares", declared.requirement,
+                              declared.where),))])
+        fix_list = planned + fix_list
+        summary = (f"'{name}' cannot be imported from '{module}': {what} does not define it, and {declared.name} "
+                   f"{declared.version}, whose code imports it, declares {declared.requirement}, which {what} does "
+                   f"not satisfy. Install what it declares.")
+        confidence = 0.8
+    finding = Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=confidence,
+        summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+    if plans:
+        from ...planner.plan import with_evidence
+
+        finding = with_evidence(finding, plans)
+    yield finding
+
+
+def _declared_by_importer(ctx: Context, dist):
+    """The unmet requirement on ``dist`` that the package importing it declares (the target of ``check``, or a
+    package whose files are the traceback's frames), or None."""
+    from ...facts.distributions import normalize
+    from ...planner import envfacts
+    from .._common import distribution_for_folder, paths_in_text, site_folder_of
+
+    importers = set()
+    if ctx.target:
+        importers.update(normalize(d.name) for d in ctx.distributions.providing(ctx.target.split(".")[0]))
+    for path in paths_in_text(ctx):
+        folder = site_folder_of(path)
+        if folder and folder != dist.key:
+            importers.update(normalize(d.name) for d in ctx.distributions.providing(folder))
+            owner, validated, _source = distribution_for_folder(ctx, folder)
+            if validated:
+                importers.add(normalize(owner))
+    importers.discard(dist.key)
+    for broken in envfacts.broken_requirements(ctx, (dist.name,)):
+        if normalize(broken.name) in importers:
+            return broken
+    return None
 
 
 def _name_moved_to_a_distribution(ctx: Context, module: str, name: str, top: str, what: str, moved_to: str,
