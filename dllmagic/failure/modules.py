@@ -148,6 +148,11 @@ def _package_from_frames(path: str, packages: set) -> Optional[str]:
     parts = _split_path(path)[:-1]
     for top in range(len(parts)):
         if "/".join(parts[: top + 1]) in packages:
+            # A folder above named like a package known to ship extension modules, with only identifiers
+            # between, is the package's root (…/modules/ortools/constraint_solver/pywrapcp.py → ortools…).
+            root = _package_root(parts + ["x"])
+            if root is not None and root + 1 < top:
+                top = root + 1
             names = parts[top:]
             return ".".join(names) if all(_IDENT.match(n) for n in names) else None
     return None

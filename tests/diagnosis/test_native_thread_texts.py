@@ -401,6 +401,45 @@ def test_eighth_session_wordings(case_id, validate_report):
         assert report.top.cause == cause
 
 
+#: The ninth corpus round's tuned cases (wordings of Windows drivers and loaders, JAX's version checks).
+NINTH = {
+    "t3882": ("missing-shared-library", {"missing_library": "geos_c.dll"}, None),   # ctypes' words cut after the name
+    "t3888": ("missing-shared-library", {}, None),             # cx_Oracle 6: "DPI-1047: 32 bit … cannot be loaded"
+    "t3890": ("missing-symbol", {"missing_symbol": "OCIClientVersion"}, "symbol-missing"),   # DPI-1049
+    "t3915": ("missing-shared-library", {"missing_library": "libmpg123-0.dll"}, None),      # SDL's "Failed loading"
+    "t3928": ("module-not-found", {"failing_module": "Crypto.Cipher._raw_ecb"}, "broken-install"),   # PyCryptodome
+    "t3933": ("missing-symbol", {"missing_symbol": "iconv"}, None),        # the dialog's path on a line of its own
+    "t3937": ("missing-shared-library", {}, None),             # PyInstaller: Error loading python DLL "…"
+    "t3948": ("architecture-mismatch", {"missing_library": "libzmq.pyd"}, "wrong-architecture"),  # PyPy: Windows Error 193
+    "t4045": ("dependency-conflict", {}, None),                # jaxlib newer than and incompatible with jax
+    "t4047": ("dependency-conflict", {"required_version": "0.3.7"}, "version-pin-conflict"),  # "is version …, requires >="
+    "t3898": ("missing-shared-library", {"failing_module": "ortools.constraint_solver._pywrapcp"}, None),  # Blender modules
+    "t3901": ("missing-shared-library", {"failing_module": "pxr.UsdGeom._usdGeom"}, None),
+}
+
+
+@pytest.mark.parametrize("case_id", sorted(NINTH))
+def test_ninth_round_wordings(case_id, validate_report):
+    kind, facts, cause = NINTH[case_id]
+    report = top_of(case_id, validate_report)
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {name: got.get(name) for name in facts} == facts
+    if cause:
+        assert report.top.cause == cause
+
+
+def test_a_package_whose_native_files_are_missing_is_installed():
+    # PyCryptodome's own loader ran (so the package is there) and found none of its file names: a damaged install
+    # or a frozen application that did not collect them, never "not installed".
+    text = ("OSError: Cannot load native module 'Crypto.Cipher._raw_ecb': Not found "
+            "'_raw_ecb.cp310-win_amd64.pyd', Not found '_raw_ecb.pyd'")
+    top = explain(text).top
+    assert top.cause == "broken-install" and "--force-reinstall" in top.fixes[0].cell
+    frozen = explain('  File "PyInstaller\\loader\\pyimod02_importers.py", line 352, in exec_module\n' + text)
+    assert frozen.top.cause == "broken-install" and not any(f.runnable for f in frozen.top.fixes)
+    assert "collect" in frozen.top.fixes[0].title
+
 def test_a_kernels_python_without_ipykernel(validate_report):
     # `python -m ipykernel_launcher` is what kernel.json runs: the kernel points at a Python without ipykernel. The
     # module is ipykernel's (it was "provided by the distribution ipykernel_launcher"), and the path is only named.

@@ -212,3 +212,41 @@ def _kernel_python_lacks_ipykernel(ctx: Context, module: str, python: str) -> Fi
             "ipykernel, then python -m ipykernel install --user --name <a kernel name>. Or install ipykernel into "
             "the Python the message names. 'jupyter kernelspec list' shows which kernel.json runs which Python."),),
         docs=docs_for("module-not-found", "wrong-kernel"))
+
+
+def _native_files_missing_from_text(ctx: Context, module: str) -> Finding:
+    """A package's own loader of its extension files lists every file it looked for, none there (PyCryptodome's
+    "Cannot load native module 'Crypto.Cipher._raw_ecb': Not found …"): the package's Python code ran, so it is
+    installed, and its native files are gone or were not collected (a frozen application)."""
+    from .._common import pip
+
+    dist, validated, source = distribution_for(ctx, module)
+    evidence = [Evidence("message", (ctx.failure.message or "")[:300], "the exception"),
+                Evidence("import name → distribution", f"{module} → {dist}", source)]
+    text = ctx.cache.get("text")
+    bundler = knowledge_tables.frozen_app_in(text) if isinstance(text, str) else None
+    if bundler is not None:
+        evidence.append(Evidence("bundled by", bundler["name"], "the traceback's frames and messages"))
+        return Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.8,
+            summary=f"This is a {bundler['name']} application: {dist}'s Python code is in its bundle, but the native "
+                    f"file of '{module}' is not ({bundler['name']} did not collect it when the application was built).",
+            evidence=tuple(evidence),
+            fixes=(fixes.instruction("Rebuild the application with the package's native files collected",
+                                     bundler["collect"]),),
+            docs=docs_for("module-not-found", "broken-install"))
+    fix_list = []
+    reinstall = pip(ctx, [dist], validated=validated, reinstall=True,
+                    title=f"Reinstall {dist} (its native files are missing)") if validated else None
+    if reinstall is not None:
+        fix_list.append(reinstall)
+    fix_list.append(fixes.instruction(
+        "Check for a copy made for another Python",
+        f"The file names it looked for carry the Python version and platform of the running interpreter; a copy of "
+        f"{dist} taken from another Python or machine has files with other names. Reinstall it with this Python's "
+        f"own pip."))
+    return Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.75,
+        summary=f"{dist} is there (its Python code ran and looked for its own native files) but the native file of "
+                f"'{module}' is not: a damaged or partial install, or a copy made for another Python.",
+        evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("module-not-found", "broken-install"))

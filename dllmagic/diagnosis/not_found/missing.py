@@ -12,6 +12,7 @@ from .. import Context, docs_for, rule
 from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
 from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_python_lacks_ipykernel,
+    _native_files_missing_from_text,
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
@@ -126,6 +127,9 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         elsewhere = _pip_says_installed(ctx, module)
         if elsewhere is not None:
             yield _installed_elsewhere_from_text(ctx, module, *elsewhere)
+            return
+        if ctx.failure is not None and ctx.failure.signature == "pycryptodome-native-module-not-found":
+            yield _native_files_missing_from_text(ctx, module)
             return
         python = detail(ctx, "found_path")
         if top in KERNEL_LAUNCHERS and python:
