@@ -354,6 +354,12 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
             framed = innermost_frame_module(doc.text, hit.match.start())
             if framed and framed.startswith(from_path_module + "."):
                 candidates = [framed]
+        elif tb_module and kind in _NATIVE_KINDS and "ctypes" in doc.text[:hit.match.start()]:
+            # The package's module that loads a library with ctypes while it is imported ("from openslide import
+            # lowlevel", whose line 43 calls cdll.LoadLibrary): that module's import failed, deeper than the import.
+            framed = innermost_frame_module(doc.text, hit.match.start())
+            if framed and framed.startswith(tb_module + "."):
+                candidates = [framed]
     # A frozen app shows no code lines; then the module a message names as its own ("numpy.core.multiarray
     # failed to import") when nothing else does.
     candidates += [frozen_module(doc.text, hit.match.start()) or "", values.get("module_named") or ""]

@@ -415,6 +415,8 @@ NINTH = {
     "t4047": ("dependency-conflict", {"required_version": "0.3.7"}, "version-pin-conflict"),  # "is version …, requires >="
     "t3898": ("missing-shared-library", {"failing_module": "ortools.constraint_solver._pywrapcp"}, None),  # Blender modules
     "t3901": ("missing-shared-library", {"failing_module": "pxr.UsdGeom._usdGeom"}, None),
+    "t3925": ("native-init-failed", {"failing_module": "redeal.dds"}, None),   # "from . import dds, util"; dds.py: DLL(…)
+    "t3934": ("missing-shared-library", {"failing_module": "openslide.lowlevel"}, None),  # lowlevel.py: LoadLibrary
 }
 
 
