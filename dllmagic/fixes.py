@@ -225,7 +225,9 @@ def after_ensurepip(fix: Fix, executable: str) -> Fix:
     """``fix`` (a pip install) for an environment without pip: the cell adds pip with ensurepip first. Not
     runnable as one command (its argv is the install alone, which needs the first step)."""
     exe = _safe_path(executable)
-    if not exe or not fix.argv:
+    # A wheel file's path (reinstall_wheel_file) goes into the '!' lines only when nothing in it expands there.
+    paths_unsafe = any(not _safe_path(a) for a in (fix.argv or ())[4:] if "/" in a or "\\" in a)
+    if not exe or not fix.argv or paths_unsafe:
         return instruction(f"{fix.title} (this environment has no pip)",
                            f"Add pip first with this interpreter: python -m ensurepip\nthen run: {fix.cell}",
                            risk="medium", restart=fix.restart)
@@ -355,6 +357,29 @@ def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, val
     cell = (f'!uv pip install --python "{exe}" ' + " ".join([*flags, *(_cell_quote(r) for r in reqs)])) if exe else ""
     return make("uv", title or f"Install {', '.join(reqs)} with uv into this kernel's environment", cell, argv,
                 restart=True, risk="low", runnable=validated)
+
+
+def reinstall_wheel_file(interpreter: Interpreter, path: str, *, title: str, uv: Optional[str] = None) -> Fix:
+    """Reinstall from the local wheel file ``path`` (what direct_url.json says it came from), with pip or, given
+    ``uv``, with uv. Only a wheel: pip builds an sdist by running its code. The path is one argv element; the
+    cell is ``%pip``/``!uv`` with the path in double quotes where it holds nothing a shell or IPython would
+    expand, else Python code with the argv as string literals."""
+    check_text(path, "the wheel's path")
+    if not path.lower().endswith(".whl") or not re.match(r"(/|[A-Za-z]:[/\\])", path):
+        raise UnsafeName(f"not an absolute wheel path: {path!r}")
+    exe = interpreter.executable or ""
+    if unsafe_character(exe) or not exe or (uv is not None and (unsafe_character(uv) or not uv)):
+        raise UnsafeName(f"not a safe interpreter or uv path: {exe!r}, {uv!r}")
+    if uv is not None:
+        kind, argv = "uv", [uv, "pip", "install", "--python", exe, "--reinstall", "--no-deps", path]
+    else:
+        kind, argv = "pip", [exe, "-m", "pip", "install", "--force-reinstall", "--no-deps", path]
+    if _safe_path(path) and _safe_path(exe):
+        cell = (f'!uv pip install --python "{exe}" --reinstall --no-deps "{path}"' if uv is not None
+                else f'%pip install --force-reinstall --no-deps "{path}"')
+    else:
+        cell = "import subprocess\nsubprocess.run([" + ", ".join(repr(a) for a in argv) + "], check=True)"
+    return make(kind, title, cell, argv, restart=True, risk="low", runnable=True)
 
 
 def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:

@@ -55,6 +55,16 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
         return fix
     it = ctx.interpreter
     reqs = command["requirements"]
+    wheels = [r for r in reqs if r.lower().endswith(".whl") and ("/" in r or "\\" in r)]
+    if owner.tool == "uv" and wheels and len(reqs) == 1 and command["reinstall"]:
+        # A reinstall from the local wheel a distribution came from (plan.make_fix): the same file, with uv.
+        try:
+            return fixes.reinstall_wheel_file(it, wheels[0], title=fix.title, uv=envfacts._which(ctx, "uv") or "uv")
+        except fixes.UnsafeName:
+            return fixes.instruction(f"{fix.title} (this environment has no pip)",
+                                     f"{it.prefix} has no pip: reinstall that wheel with uv (uv pip install "
+                                     f"--python <this environment's python> --reinstall --no-deps <the wheel>).",
+                                     risk="medium", restart=True)
     if owner.tool == "uv":
         return fixes.uv_pip_install(it, reqs, validated=fix.runnable, title=fix.title,
                                     uv=envfacts._which(ctx, "uv") or "uv", upgrade=command["upgrade"],

@@ -62,6 +62,8 @@ class Plan:
     tool: str = "pip"
     #: not from an index: where the installed distribution came from (envfacts.installed_from)
     source: Optional[str] = None
+    #: the local wheel or sdist the installed distribution came from (envfacts.local_archive)
+    archive: Optional[envfacts.LocalArchive] = None
     #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
     unavailable: bool = False
 
@@ -113,6 +115,10 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
                                   f"not the code installed here")
             result.evidence.append(Evidence(f"{dist.name} {dist.version} was installed from", source,
                                             dist.path + "/direct_url.json"))
+            result.tool = envfacts.owner(ctx).tool
+            result.archive = envfacts.local_archive(ctx, key)
+            if result.archive is not None:
+                result.evidence.append(_archive_evidence(result.archive))
             return result
     for written, key, spec in parsed:
         row = _first_release_for_python(ctx, key)
@@ -194,8 +200,62 @@ def _first_release_for_python(ctx: "Context", key: str) -> Optional[dict]:
     return knowledge_tables.first_release_for_python().get((key, minor))
 
 
+def _archive_evidence(archive: envfacts.LocalArchive) -> Evidence:
+    if not archive.exists:
+        state = "gone: no file there now"
+    elif archive.same:
+        state = ("still there, the same build (each file its RECORD lists has the installed file's hash)"
+                 if archive.how == "RECORD" else "still there, the same file (the sha256 recorded at install time)")
+    elif archive.same is False:
+        state = ("still there, but another build: files its RECORD lists differ from the installed ones"
+                 if archive.how == "RECORD" else "still there, but another file: its sha256 is not the recorded one")
+    else:
+        state = "still there (not compared with what was installed)"
+    return Evidence("that file now", state, archive.path)
+
+
+def _archive_fix(ctx: "Context", p: Plan) -> Optional[Fix]:
+    """The reinstall of a distribution installed from a local wheel file: from that same file when it is still
+    there and still the same build (its sha256 as recorded); otherwise a statement, no command."""
+    archive, intent = p.archive, p.intent
+    if archive is None or not intent.reinstall:
+        return None
+    names = ", ".join(p.requirements)
+    if archive.exists and archive.same and archive.path.lower().endswith(".whl"):
+        uv = _uv(ctx) if p.tool == "uv" else None
+        try:
+            return fixes.reinstall_wheel_file(ctx.interpreter, archive.path, uv=uv,
+                                              title=f"Reinstall {names} from the wheel it was installed from "
+                                                    f"({archive.path})")
+        except fixes.UnsafeName:
+            pass
+    if not archive.exists:
+        short = "the file it was installed from is gone"
+        why = (f"{names} was installed from the local file {archive.path}, which is gone; the package index's "
+               f"{names} may be another build or another project")
+    elif archive.same is False:
+        short = "the file it was installed from has changed since"
+        why = (f"the file {archive.path} that {names} was installed from has changed since: it is not the "
+               f"build that was installed")
+    elif not archive.path.lower().endswith(".whl"):
+        short = "it was installed from a source archive"
+        why = f"{names} was installed from the source archive {archive.path}, which pip builds by running its code"
+    else:
+        short = "the file it was installed from could not be compared with what was installed"
+        why = (f"the file {archive.path} that {names} was installed from could not be compared with what was "
+               f"installed")
+    return fixes.instruction(
+        f"Not offered as one click: reinstall {names} ({short})",
+        f"{why}.\nWith a wheel of that build you trust, reinstall it with this environment's Python: python -m "
+        f"pip install --force-reinstall --no-deps <the wheel file>, then restart the kernel.", risk="high")
+
+
 def make_fix(ctx: "Context", p: Plan) -> Fix:
     intent = p.intent
+    if not p.ok and p.archive is not None:
+        made = _archive_fix(ctx, p)
+        if made is not None:
+            return made
     if not p.ok and p.source:
         return fixes.instruction(
             f"Not offered from the package index: {', '.join(p.requirements)} ({p.source})",
