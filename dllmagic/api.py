@@ -177,6 +177,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     ctx.supporting.append(_sys_path_used(ctx, kernel=kernel_path))
     ctx.cache["online"] = online
     ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
+    # The question is an interpreter's import (not a kernel's, nor a notebook's): fixes target that interpreter.
+    ctx.cache["asked_about_interpreter"] = not kernel_path and not notebook
     expected = None
     if kernel_path or notebook:
         expected = _safe(lambda: _expected_environment(system, probe.interpreter, ctx.user_ns, ctx.history), ctx)
