@@ -221,7 +221,13 @@ def _sys_path_used(ctx: Context, *, kernel: bool):
     """Evidence: which sys.path the child import used, and why it is the one the user's code gets."""
     from .model import Evidence
 
-    shown = [p if p else f"'' ({ctx.cwd})" for p in ctx.sys_path]
+    # Each folder once, where it first comes (a later copy never changes an import), with how often it is
+    # there: a .pth's 'import sys; sys.path.insert(...)' line that site runs twice puts its folder there twice.
+    counts: Dict[str, int] = {}
+    for p in ctx.sys_path:
+        counts[p] = counts.get(p, 0) + 1
+    shown = [(p if p else f"'' ({ctx.cwd})") + (f" (on sys.path {counts[p]} times)" if counts[p] > 1 else "")
+             for p in counts]
     text = "; ".join(shown[:12]) + (f"; … (+{len(shown) - 12} more)" if len(shown) > 12 else "")
     if kernel:
         return Evidence("sys.path used", text, "this kernel's sys.path, handed to the child process")
