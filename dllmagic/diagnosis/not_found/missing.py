@@ -142,6 +142,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     searched = ", ".join(ctx.site_folders[:8]) + (" …" if len(ctx.site_folders) > 8 else "")
     evidence.append(Evidence("folders searched (sys.path)", f"{len(ctx.site_folders)}: {searched}", "sys.path"))
+    archives = [p for p in ctx.sys_path if p and ctx.system.is_file(p)]
+    if archives:  # a zip or egg on sys.path is searched too (zipimport)
+        evidence.append(Evidence("zip archives searched (sys.path)", f"{len(archives)}: " + ", ".join(archives[:4]),
+                                 "sys.path"))
 
     places = locate(ctx, top)
     foreign = _foreign_extensions(ctx, module, top, places)
