@@ -359,7 +359,8 @@ def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, val
                 restart=True, risk="low", runnable=validated)
 
 
-def reinstall_wheel_file(interpreter: Interpreter, path: str, *, title: str, uv: Optional[str] = None) -> Fix:
+def reinstall_wheel_file(interpreter: Interpreter, path: str, *, title: str, uv: Optional[str] = None,
+                         runnable: bool = True) -> Fix:
     """Reinstall from the local wheel file ``path`` (what direct_url.json says it came from), with pip or, given
     ``uv``, with uv. Only a wheel: pip builds an sdist by running its code. The path is one argv element; the
     cell is ``%pip``/``!uv`` with the path in double quotes where it holds nothing a shell or IPython would
@@ -379,7 +380,7 @@ def reinstall_wheel_file(interpreter: Interpreter, path: str, *, title: str, uv:
                 else f'%pip install --force-reinstall --no-deps "{path}"')
     else:
         cell = "import subprocess\nsubprocess.run([" + ", ".join(repr(a) for a in argv) + "], check=True)"
-    return make(kind, title, cell, argv, restart=True, risk="low", runnable=True)
+    return make(kind, title, cell, argv, restart=True, risk="low" if runnable else "medium", runnable=runnable)
 
 
 def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:

@@ -59,7 +59,8 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
     if owner.tool == "uv" and wheels and len(reqs) == 1 and command["reinstall"]:
         # A reinstall from the local wheel a distribution came from (plan.make_fix): the same file, with uv.
         try:
-            return fixes.reinstall_wheel_file(it, wheels[0], title=fix.title, uv=envfacts._which(ctx, "uv") or "uv")
+            return fixes.reinstall_wheel_file(it, wheels[0], title=fix.title, uv=envfacts._which(ctx, "uv") or "uv",
+                                              runnable=fix.runnable)
         except fixes.UnsafeName:
             return fixes.instruction(f"{fix.title} (this environment has no pip)",
                                      f"{it.prefix} has no pip: reinstall that wheel with uv (uv pip install "

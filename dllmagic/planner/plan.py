@@ -221,15 +221,22 @@ def _archive_fix(ctx: "Context", p: Plan) -> Optional[Fix]:
     if archive is None or not intent.reinstall:
         return None
     names = ", ".join(p.requirements)
-    if archive.exists and archive.same and archive.path.lower().endswith(".whl"):
+    managed = ctx.interpreter.environment_kind == "system-externally-managed"
+    if archive.exists and archive.same and archive.path.lower().endswith(".whl") and not managed:
         uv = _uv(ctx) if p.tool == "uv" else None
         try:
+            # A system Python's packages are the system's too: shown, never one click (as fixes.pip_install).
             return fixes.reinstall_wheel_file(ctx.interpreter, archive.path, uv=uv,
+                                              runnable=ctx.interpreter.environment_kind != "system",
                                               title=f"Reinstall {names} from the wheel it was installed from "
                                                     f"({archive.path})")
         except fixes.UnsafeName:
             pass
-    if not archive.exists:
+    if managed and archive.exists and archive.same:
+        short = "this Python is externally managed"
+        why = (f"{names} was installed from {archive.path}, but this Python's packages belong to the operating "
+               f"system (PEP 668): pip refuses to change them, and no --break-system-packages is offered")
+    elif not archive.exists:
         short = "the file it was installed from is gone"
         why = (f"{names} was installed from the local file {archive.path}, which is gone; the package index's "
                f"{names} may be another build or another project")
@@ -244,10 +251,11 @@ def _archive_fix(ctx: "Context", p: Plan) -> Optional[Fix]:
         short = "the file it was installed from could not be compared with what was installed"
         why = (f"the file {archive.path} that {names} was installed from could not be compared with what was "
                f"installed")
-    return fixes.instruction(
-        f"Not offered as one click: reinstall {names} ({short})",
-        f"{why}.\nWith a wheel of that build you trust, reinstall it with this environment's Python: python -m "
-        f"pip install --force-reinstall --no-deps <the wheel file>, then restart the kernel.", risk="high")
+    then = ("Use a virtual environment for it (python3 -m venv), registered as a kernel." if managed else
+            "With a wheel of that build you trust, reinstall it with this environment's Python: python -m pip "
+            "install --force-reinstall --no-deps <the wheel file>, then restart the kernel.")
+    return fixes.instruction(f"Not offered as one click: reinstall {names} ({short})", f"{why}.\n{then}",
+                             risk="high")
 
 
 def make_fix(ctx: "Context", p: Plan) -> Fix:
