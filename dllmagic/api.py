@@ -118,6 +118,13 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     system = system or System.current()
     notes: List[str] = []
     target_python = python or sys.executable
+    # Python reads identifiers in source as their NFKC form ('import ｓix' imports six): so does the check.
+    import unicodedata
+
+    normal = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+    if normal != name:
+        notes.append(f"'{name}' is read as '{normal}' (Python normalises the names in an import statement, NFKC)")
+        name = normal
     if live and python is None:
         module = sys.modules.get(name)
         if module is not None:
