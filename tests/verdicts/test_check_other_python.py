@@ -34,3 +34,23 @@ def test_the_first_fix_targets_the_asked_interpreter(tabulate_python, tmp_path, 
         assert first["cell"].splitlines()[0].endswith("-m ensurepip"), first
     kinds = [f["kind"] for f in top["fixes"]]
     assert "register-kernel" not in kinds[:1] and "kernel-switch" not in kinds[:1], kinds
+
+
+def test_a_venv_whose_base_python_is_gone_says_so(tmp_path):
+    """The Python a venv was made from was removed (pyenv uninstall, a Homebrew upgrade): the venv's python is
+    a link to nothing. The note names the link, the pyvenv.cfg home that is gone, and the way out."""
+    base = tmp_path / "base-python" / "bin"
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    # The disk as the removal leaves it: the links and pyvenv.cfg name a base folder that no longer exists.
+    for link in (venv / "bin").glob("python*"):
+        link.unlink()
+        link.symlink_to(base / "python3")
+    cfg = venv / "pyvenv.cfg"
+    cfg.write_text("".join(f"home = {base}\n" if line.startswith("home") else line
+                           for line in cfg.read_text().splitlines(keepends=True)))
+    proc = run_cli("check", "json", "--python", str(venv / "bin" / "python"), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    text = proc.stdout + proc.stderr
+    assert f"python is a link to {base / 'python3'}, which does not exist" in text, text
+    assert f"{base} (pyvenv.cfg), which does not exist" in text and f"venv --clear {venv}" in text, text
