@@ -344,6 +344,24 @@ def _wheel_matches_record(ctx: "Context", path: str, dist) -> Optional[bool]:
     return all(installed.get(p) == h for p, h in files.items())
 
 
+def target_folder(ctx: "Context", name: str) -> Optional[str]:
+    """The folder an installed distribution lies in when that folder is no site-packages of the interpreter but
+    a folder put on sys.path by hand (PYTHONPATH, the working folder, sys.path.insert): where ``pip install
+    --target`` puts packages. A reinstall belongs there, not in site-packages. None otherwise."""
+    from ..diagnosis.environment._facts import environment_facts
+    from ..facts.syspath import SITE_KINDS
+
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    if dist is None or not dist.location:
+        return None
+    pm = ctx.system.pathmod
+    where = pm.normcase(pm.normpath(dist.location))
+    for entry in environment_facts(ctx).entries:
+        if entry.resolved and pm.normcase(pm.normpath(entry.resolved)) == where:
+            return dist.location if entry.kind in ("pythonpath", "other") and entry.kind not in SITE_KINDS else None
+    return None
+
+
 def local_label(version: Optional[str]) -> Optional[str]:
     if not version or "+" not in version:
         return None

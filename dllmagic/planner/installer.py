@@ -27,12 +27,12 @@ def _pip_command(fix: Fix) -> Optional[dict]:
     if fix.kind != "pip" or argv[1:4] != ["-m", "pip", "install"]:
         return None
     out: dict = {"requirements": [], "upgrade": False, "reinstall": False, "index_url": None,
-                 "extra_index_url": None}
+                 "extra_index_url": None, "target": None}
     rest = argv[4:]
     i = 0
     while i < len(rest):
         arg = rest[i]
-        if arg in ("--index-url", "--extra-index-url") and i + 1 < len(rest):
+        if arg in ("--index-url", "--extra-index-url", "--target") and i + 1 < len(rest):
             out[arg[2:].replace("-", "_")] = rest[i + 1]
             i += 2
             continue
@@ -70,7 +70,7 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
         return fixes.uv_pip_install(it, reqs, validated=fix.runnable, title=fix.title,
                                     uv=envfacts._which(ctx, "uv") or "uv", upgrade=command["upgrade"],
                                     reinstall=command["reinstall"], index_url=command["index_url"],
-                                    extra_index_url=command["extra_index_url"])
+                                    extra_index_url=command["extra_index_url"], target=command["target"])
     if envfacts.has_ensurepip(ctx):
         return fixes.after_ensurepip(fix, it.executable)
     return fixes.instruction(

@@ -62,6 +62,8 @@ class Plan:
     tool: str = "pip"
     #: not from an index: where the installed distribution came from (envfacts.installed_from)
     source: Optional[str] = None
+    #: the folder the packages lie in when it is a 'pip install --target' folder on sys.path (PYTHONPATH ...)
+    target: Optional[str] = None
     #: the local wheel or sdist the installed distribution came from (envfacts.local_archive)
     archive: Optional[envfacts.LocalArchive] = None
     #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
@@ -120,6 +122,19 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             if result.archive is not None:
                 result.evidence.append(_archive_evidence(result.archive))
             return result
+    # Installed in a folder put on sys.path by hand (pip install --target, on PYTHONPATH): it comes before
+    # site-packages, so the change must go there, or it changes nothing that is imported.
+    targets = {k: envfacts.target_folder(ctx, k) for _, k, _ in parsed if ctx.distributions.get(k) is not None}
+    folders = set(targets.values())
+    if folders - {None}:
+        if len(folders) > 1:
+            result.status = "inconsistent"
+            result.reasons.append("these packages lie in different folders (" + ", ".join(
+                sorted(f or "site-packages" for f in folders)) + "): no one command changes them where they are")
+            return result
+        result.target = folders.pop()
+        result.evidence.append(Evidence("installed in a folder on sys.path that is no site-packages", result.target,
+                                        "sys.path (pip install --target)"))
     for written, key, spec in parsed:
         row = _first_release_for_python(ctx, key)
         if row and spec and not overlap(spec, f">={row['first_release']}"):
@@ -285,12 +300,14 @@ def make_fix(ctx: "Context", p: Plan) -> Fix:
     if it is not None and p.tool == "uv":
         return fixes.uv_pip_install(it, p.requirements, validated=intent.validated, title=title,
                                     upgrade=intent.upgrade, reinstall=intent.reinstall, uv=_uv(ctx),
-                                    index_url=p.index_url, extra_index_url=p.extra_index_url)
-    if it is not None and p.tool in ("conda", "mamba", "micromamba") and not (p.index_url or p.extra_index_url):
+                                    index_url=p.index_url, extra_index_url=p.extra_index_url, target=p.target)
+    if it is not None and p.tool in ("conda", "mamba", "micromamba") and not (p.index_url or p.extra_index_url) \
+            and not p.target:
         return fixes.conda_install(it, p.requirements, frontend=p.tool, title=title, reinstall=intent.reinstall,
                                    executable=ctx.system.getenv("MAMBA_EXE" if p.tool != "conda" else "CONDA_EXE"))
     return fixes.pip_install(it, p.requirements, validated=intent.validated, title=title, upgrade=intent.upgrade,
-                             reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url)
+                             reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url,
+                             target=p.target)
 
 
 def _uv(ctx: "Context") -> str:
