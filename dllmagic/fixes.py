@@ -185,7 +185,7 @@ def _refusing(maker: Callable[..., Fix]) -> Callable[..., Fix]:
 def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str], *, validated: bool,
                 restart: bool = True, upgrade: bool = False, reinstall: bool = False,
                 title: Optional[str] = None, index_url: Optional[str] = None,
-                extra_index_url: Optional[str] = None, target: Optional[str] = None) -> Fix:
+                extra_index_url: Optional[str] = None, target: Optional[str] = None, user: bool = False) -> Fix:
     """``%pip install`` into the kernel's own interpreter (``target``: into that folder, ``--target``, replacing
     what is there).
 
@@ -199,7 +199,7 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
     if reinstall:
         flags += ["--force-reinstall", "--no-deps"]
     flags += _index_flags(index_url, extra_index_url)
-    flags += _target_flags(target)
+    flags += _target_flags(target) + (["--user"] if user and not target else [])
     cell = " ".join(["%pip install", *(f'"{f}"' if f == target else f for f in flags),
                      *(_cell_quote(r) for r in reqs)])
     title = title or f"Install {', '.join(reqs)} into this kernel's environment"

@@ -362,6 +362,17 @@ def target_folder(ctx: "Context", name: str) -> Optional[str]:
     return None
 
 
+def in_user_site(ctx: "Context", name: str) -> bool:
+    """The installed distribution lies in this interpreter's user site-packages ('pip install --user'): a
+    reinstall goes there too (--user), not into the interpreter's own site-packages."""
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    user_site = ctx.interpreter.user_site if ctx.interpreter is not None else None
+    if dist is None or not dist.location or not user_site or not ctx.interpreter.user_site_enabled:
+        return False
+    pm = ctx.system.pathmod
+    return pm.normcase(pm.normpath(dist.location)) == pm.normcase(pm.normpath(user_site))
+
+
 def local_label(version: Optional[str]) -> Optional[str]:
     if not version or "+" not in version:
         return None

@@ -41,7 +41,7 @@ def _pip_command(fix: Fix) -> Optional[dict]:
         elif arg == "--force-reinstall":
             out["reinstall"] = True
         elif arg.startswith("-"):
-            if arg != "--no-deps":
+            if arg != "--no-deps":  # (--user: never in a venv, the only place this pass changes)
                 return None   # a flag this pass cannot carry over: leave the fix as its rule made it
         else:
             out["requirements"].append(arg)

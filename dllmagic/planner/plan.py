@@ -64,6 +64,8 @@ class Plan:
     source: Optional[str] = None
     #: the folder the packages lie in when it is a 'pip install --target' folder on sys.path (PYTHONPATH ...)
     target: Optional[str] = None
+    #: the packages lie in the user site-packages: the change goes there (--user)
+    user: bool = False
     #: the local wheel or sdist the installed distribution came from (envfacts.local_archive)
     archive: Optional[envfacts.LocalArchive] = None
     #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
@@ -135,6 +137,16 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
         result.target = folders.pop()
         result.evidence.append(Evidence("installed in a folder on sys.path that is no site-packages", result.target,
                                         "sys.path (pip install --target)"))
+    users = {envfacts.in_user_site(ctx, k) for k in targets}
+    if True in users:
+        if len(users) > 1:
+            result.status = "inconsistent"
+            result.reasons.append("some of these packages lie in the user site-packages, others not: no one "
+                                  "command changes them where they are")
+            return result
+        result.user = True
+        result.evidence.append(Evidence("installed in the user site-packages ('pip install --user')",
+                                        ctx.interpreter.user_site or "", "site.USER_SITE"))
     for written, key, spec in parsed:
         row = _first_release_for_python(ctx, key)
         if row and spec and not overlap(spec, f">={row['first_release']}"):
@@ -307,7 +319,7 @@ def make_fix(ctx: "Context", p: Plan) -> Fix:
                                    executable=ctx.system.getenv("MAMBA_EXE" if p.tool != "conda" else "CONDA_EXE"))
     return fixes.pip_install(it, p.requirements, validated=intent.validated, title=title, upgrade=intent.upgrade,
                              reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url,
-                             target=p.target)
+                             target=p.target, user=p.user)
 
 
 def _uv(ctx: "Context") -> str:

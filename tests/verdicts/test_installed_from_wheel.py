@@ -94,34 +94,11 @@ def test_a_venv_without_pip_reinstalls_the_wheel_with_ensurepip_first(tmp_path, 
     assert "%pip" not in fix.cell and not fix.runnable, fix
 
 
-def _externally_managed_python(root: Path) -> Path:
-    """A Python that is not a venv, with the PEP 668 marker beside its standard library: this interpreter's base
-    executable copied into ``root``, its standard library linked entry by entry, its own site-packages."""
-    import sysconfig
-
-    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
-    minor = "python%d.%d" % sys.version_info[:2]
-    stdlib = Path(sysconfig.get_paths()["stdlib"])
-    (root / "bin").mkdir(parents=True)
-    lib = root / "lib" / minor
-    (lib / "site-packages").mkdir(parents=True)
-    exe = root / "bin" / minor
-    shutil.copy2(base, exe)
-    for shared in Path(sysconfig.get_config_var("LIBDIR") or "/nonexistent").glob("libpython3*.so*"):
-        (root / "lib" / shared.name).symlink_to(shared)
-    for entry in stdlib.iterdir():
-        if entry.name not in ("site-packages", "dist-packages", "EXTERNALLY-MANAGED"):
-            (lib / entry.name).symlink_to(entry)
-    (lib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\nError=use the system package manager\n")
-    probe = subprocess.run([str(exe), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True)
-    if probe.returncode != 0 or probe.stdout.strip() != str(root):
-        pytest.skip(f"a copy of the base interpreter does not run from its own prefix: {probe.stderr[-200:]}")
-    return exe
-
-
 def test_an_externally_managed_python_gets_no_pip_reinstall_of_its_wheel(tmp_path, monkeypatch):
     """PEP 668: even from the same wheel, pip into the system's Python is not the one-click fix."""
-    python = _externally_managed_python(tmp_path / "system")
+    from verdictkit import base_python_copy
+
+    python = base_python_copy(tmp_path / "system", externally_managed=True)
     wheel = write_wheel(tmp_path / "builds", "rtwheelsys", "0.3.0")
     subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
                     "--break-system-packages", str(wheel)], check=True, capture_output=True, stdin=subprocess.DEVNULL)
