@@ -64,6 +64,8 @@ class Plan:
     source: Optional[str] = None
     #: the folder the packages lie in when it is a 'pip install --target' folder on sys.path (PYTHONPATH ...)
     target: Optional[str] = None
+    #: a reinstall of a local build ('1.0+mybuild') whose index no table names
+    local_build: bool = False
     #: the packages lie in the user site-packages: the change goes there (--user)
     user: bool = False
     #: the local wheel or sdist the installed distribution came from (envfacts.local_archive)
@@ -213,6 +215,17 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             result.evidence.append(Evidence(f"{key} {version} came from", url,
                                             f"knowledge/package_indexes.json#{row['id']}"))
             break
+        label = envfacts.local_label(version)
+        if label and intent.reinstall and any("==" in r and "+" in r for r in pinned):
+            # A local build ('+mybuild'): PyPI refuses local versions, and no table names the index it came from.
+            result.status = "inconsistent"
+            result.local_build = True
+            result.reasons.append(f"{dist.name if dist else key} {version} is a local build (its version's "
+                                  f"'+{label}' label): public package indexes such as PyPI never hold such a "
+                                  f"version, and where it came from is not recorded")
+            result.evidence.append(Evidence(f"{key} {version}", f"a local version label: +{label}",
+                                            (dist.path + "/METADATA") if dist else "the requirement"))
+            return result
     owner = envfacts.owner(ctx)
     result.tool = owner.tool
     if owner.tool in ("conda", "mamba", "micromamba") and not all(envfacts.conda_owns(ctx, k) for k in order):
@@ -291,6 +304,12 @@ def make_fix(ctx: "Context", p: Plan) -> Fix:
         made = _archive_fix(ctx, p)
         if made is not None:
             return made
+    if not p.ok and p.local_build:
+        return fixes.instruction(
+            f"Not offered from the package index: {', '.join(p.requirements)} (a local build)",
+            "; ".join(p.reasons) + ".\nReinstall it from the wheel or the private index it came from, with this "
+            "environment's Python: python -m pip install --force-reinstall --no-deps <that wheel> (or add "
+            "--index-url <that index>), then restart the kernel.", risk="high")
     if not p.ok and p.source:
         return fixes.instruction(
             f"Not offered from the package index: {', '.join(p.requirements)} ({p.source})",

@@ -111,3 +111,24 @@ def test_an_externally_managed_python_gets_no_pip_reinstall_of_its_wheel(tmp_pat
     assert not any(f.runnable and f.kind in ("pip", "uv") for finding in report.findings for f in finding.fixes)
     assert "externally managed" in top.fixes[0].title and "--break-system-packages" not in top.fixes[0].cell.replace(
         "no --break-system-packages", ""), top.fixes[0]
+
+
+def test_a_local_build_from_a_find_links_folder_is_not_reinstalled_from_the_index(tmp_path, monkeypatch):
+    """'0.3.0+mybuild' installed with --find-links (pip records no direct_url.json then): PyPI never holds a
+    local version, and no table names its index, so the reinstall by name is not offered as a command."""
+    wheel = write_wheel(tmp_path / "wheelhouse", "rtlocalbuild", "0.3.0+mybuild")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", "--no-index",
+                    "--find-links", str(wheel.parent), "rtlocalbuild"], check=True, capture_output=True,
+                   stdin=subprocess.DEVNULL)
+    site = next(venv.glob("lib/python*/site-packages"))
+    assert not list(site.glob("rtlocalbuild-*.dist-info/direct_url.json"))
+    shutil.rmtree(site / "rtlocalbuild")
+    monkeypatch.chdir(tmp_path)
+    report = check("rtlocalbuild", python=str(python), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "broken-install", top
+    assert not any(f.runnable for finding in report.findings for f in finding.fixes), [f.title for f in top.fixes]
+    assert "local build" in top.fixes[0].title and "+mybuild" in top.fixes[0].cell, top.fixes[0]

@@ -89,7 +89,7 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     from ...planner import plan_of
 
     planned = plan_of(ctx, fix.id) if fix is not None else None
-    if planned is not None and (planned.source or planned.target or planned.user):  # where it came from (and is), that file
+    if planned is not None and (planned.source or planned.target or planned.user or planned.local_build):  # where it came from (and is), that file
         ev += [e for e in planned.evidence if e not in ev]
     top = module.split(".")[0]
     gone = _editable_source_gone(ctx, dist, top)
