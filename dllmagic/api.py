@@ -118,6 +118,13 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     system = system or System.current()
     notes: List[str] = []
     target_python = python or sys.executable
+    # Python reads identifiers in source as their NFKC form ('import ｓix' imports six): so does the check.
+    import unicodedata
+
+    normal = unicodedata.normalize("NFKC", name) if isinstance(name, str) else name
+    if normal != name:
+        notes.append(f"'{name}' is read as '{normal}' (Python normalises the names in an import statement, NFKC)")
+        name = normal
     if live and python is None:
         module = sys.modules.get(name)
         if module is not None:
@@ -177,6 +184,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     ctx.supporting.append(_sys_path_used(ctx, kernel=kernel_path))
     ctx.cache["online"] = online
     ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
+    # The question is an interpreter's import (not a kernel's, nor a notebook's): fixes target that interpreter.
+    ctx.cache["asked_about_interpreter"] = not kernel_path and not notebook
     expected = None
     if kernel_path or notebook:
         expected = _safe(lambda: _expected_environment(system, probe.interpreter, ctx.user_ns, ctx.history), ctx)
@@ -219,7 +228,13 @@ def _sys_path_used(ctx: Context, *, kernel: bool):
     """Evidence: which sys.path the child import used, and why it is the one the user's code gets."""
     from .model import Evidence
 
-    shown = [p if p else f"'' ({ctx.cwd})" for p in ctx.sys_path]
+    # Each folder once, where it first comes (a later copy never changes an import), with how often it is
+    # there: a .pth's 'import sys; sys.path.insert(...)' line that site runs twice puts its folder there twice.
+    counts: Dict[str, int] = {}
+    for p in ctx.sys_path:
+        counts[p] = counts.get(p, 0) + 1
+    shown = [(p if p else f"'' ({ctx.cwd})") + (f" (on sys.path {counts[p]} times)" if counts[p] > 1 else "")
+             for p in counts]
     text = "; ".join(shown[:12]) + (f"; … (+{len(shown) - 12} more)" if len(shown) > 12 else "")
     if kernel:
         return Evidence("sys.path used", text, "this kernel's sys.path, handed to the child process")

@@ -127,7 +127,18 @@ def _safe_text(data: Dict[str, Any]) -> str:
     argv and paths come from files anyone may write)."""
     from .report.text import escape_controls
 
-    return "\n".join(escape_controls(line, multiline=False) for line in _text(data).split("\n"))
+    def one_line(value: Any) -> Any:
+        # Each field on its own first: a newline in a display name or a path must not start a line of its own
+        # (which could read as another kernelspec's 'runs' row).
+        if isinstance(value, str):
+            return escape_controls(value, multiline=False)
+        if isinstance(value, dict):
+            return {k: one_line(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [one_line(v) for v in value]
+        return value
+
+    return "\n".join(escape_controls(line, multiline=False) for line in _text(one_line(data)).split("\n"))
 
 
 def _say(message: str) -> None:

@@ -185,8 +185,9 @@ def _refusing(maker: Callable[..., Fix]) -> Callable[..., Fix]:
 def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str], *, validated: bool,
                 restart: bool = True, upgrade: bool = False, reinstall: bool = False,
                 title: Optional[str] = None, index_url: Optional[str] = None,
-                extra_index_url: Optional[str] = None) -> Fix:
-    """``%pip install`` into the kernel's own interpreter.
+                extra_index_url: Optional[str] = None, target: Optional[str] = None, user: bool = False) -> Fix:
+    """``%pip install`` into the kernel's own interpreter (``target``: into that folder, ``--target``, replacing
+    what is there).
 
     ``validated`` says the names were checked against installed metadata or the knowledge tables; only
     then may a Run button offer the command (a typo-squatted name must not be one click away).
@@ -198,7 +199,9 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
     if reinstall:
         flags += ["--force-reinstall", "--no-deps"]
     flags += _index_flags(index_url, extra_index_url)
-    cell = " ".join(["%pip install", *flags, *(_cell_quote(r) for r in reqs)])
+    flags += _target_flags(target) + (["--user"] if user and not target else [])
+    cell = " ".join(["%pip install", *(f'"{f}"' if f == target else f for f in flags),
+                     *(_cell_quote(r) for r in reqs)])
     title = title or f"Install {', '.join(reqs)} into this kernel's environment"
     if interpreter is None or unsafe_character(interpreter.executable or "") or not interpreter.executable:
         # Explaining a pasted text: the interpreter is unknown, so there is no command, only the cell (which
@@ -225,7 +228,9 @@ def after_ensurepip(fix: Fix, executable: str) -> Fix:
     """``fix`` (a pip install) for an environment without pip: the cell adds pip with ensurepip first. Not
     runnable as one command (its argv is the install alone, which needs the first step)."""
     exe = _safe_path(executable)
-    if not exe or not fix.argv:
+    # A wheel file's path (reinstall_wheel_file) goes into the '!' lines only when nothing in it expands there.
+    paths_unsafe = any(not _safe_path(a) for a in (fix.argv or ())[4:] if "/" in a or "\\" in a)
+    if not exe or not fix.argv or paths_unsafe:
         return instruction(f"{fix.title} (this environment has no pip)",
                            f"Add pip first with this interpreter: python -m ensurepip\nthen run: {fix.cell}",
                            risk="medium", restart=fix.restart)
@@ -233,6 +238,15 @@ def after_ensurepip(fix: Fix, executable: str) -> Fix:
     cell = f'!"{exe}" -m ensurepip\n!"{exe}" -m pip ' + " ".join(words)
     return make("pip", f"Add pip with ensurepip (this environment has none), then: {fix.title[:1].lower()}"
                        f"{fix.title[1:]}", cell, fix.argv, restart=fix.restart, risk=fix.risk, runnable=False)
+
+
+def _target_flags(target: Optional[str]) -> list:
+    """--target FOLDER --upgrade (pip replaces the packages already in that folder only with --upgrade)."""
+    if not target:
+        return []
+    if not _safe_path(target):
+        raise UnsafeName(f"not a folder put into a command: {target!r}")
+    return ["--target", target, "--upgrade"]
 
 
 def _index_flags(index_url: Optional[str], extra_index_url: Optional[str]) -> list:
@@ -339,11 +353,13 @@ def conda_install(interpreter: Interpreter, packages: Sequence[str], *, frontend
 @_refusing
 def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, validated: bool,
                    uv: str = "uv", title: Optional[str] = None, upgrade: bool = False, reinstall: bool = False,
-                   index_url: Optional[str] = None, extra_index_url: Optional[str] = None) -> Fix:
+                   index_url: Optional[str] = None, extra_index_url: Optional[str] = None,
+                   target: Optional[str] = None) -> Fix:
     """``uv pip install --python <this interpreter>``: for uv environments, which have no pip."""
     reqs = [validate_requirement(r) for r in requirements]
-    flags = (["--upgrade"] if upgrade else []) + (["--reinstall", "--no-deps"] if reinstall else [])
+    flags = (["--upgrade"] if upgrade or target else []) + (["--reinstall", "--no-deps"] if reinstall else [])
     flags += _index_flags(index_url, extra_index_url)
+    flags += _target_flags(target)[:2]
     bad = unsafe_character(uv or "") or unsafe_character(interpreter.executable or "")
     if bad or not uv or not interpreter.executable:
         return instruction(f"Install {', '.join(reqs)} with uv into this kernel's environment",
@@ -352,9 +368,34 @@ def uv_pip_install(interpreter: Interpreter, requirements: Sequence[str], *, val
                            f"{' '.join(reqs)}' in a terminal.", risk="medium")
     argv = [uv, "pip", "install", "--python", interpreter.executable, *flags, *reqs]
     exe = _safe_path(interpreter.executable)
-    cell = (f'!uv pip install --python "{exe}" ' + " ".join([*flags, *(_cell_quote(r) for r in reqs)])) if exe else ""
+    cell = (f'!uv pip install --python "{exe}" ' + " ".join([*(f'"{f}"' if f == target else f for f in flags),
+                                                              *(_cell_quote(r) for r in reqs)])) if exe else ""
     return make("uv", title or f"Install {', '.join(reqs)} with uv into this kernel's environment", cell, argv,
                 restart=True, risk="low", runnable=validated)
+
+
+def reinstall_wheel_file(interpreter: Interpreter, path: str, *, title: str, uv: Optional[str] = None,
+                         runnable: bool = True) -> Fix:
+    """Reinstall from the local wheel file ``path`` (what direct_url.json says it came from), with pip or, given
+    ``uv``, with uv. Only a wheel: pip builds an sdist by running its code. The path is one argv element; the
+    cell is ``%pip``/``!uv`` with the path in double quotes where it holds nothing a shell or IPython would
+    expand, else Python code with the argv as string literals."""
+    check_text(path, "the wheel's path")
+    if not path.lower().endswith(".whl") or not re.match(r"(/|[A-Za-z]:[/\\])", path):
+        raise UnsafeName(f"not an absolute wheel path: {path!r}")
+    exe = interpreter.executable or ""
+    if unsafe_character(exe) or not exe or (uv is not None and (unsafe_character(uv) or not uv)):
+        raise UnsafeName(f"not a safe interpreter or uv path: {exe!r}, {uv!r}")
+    if uv is not None:
+        kind, argv = "uv", [uv, "pip", "install", "--python", exe, "--reinstall", "--no-deps", path]
+    else:
+        kind, argv = "pip", [exe, "-m", "pip", "install", "--force-reinstall", "--no-deps", path]
+    if _safe_path(path) and _safe_path(exe):
+        cell = (f'!uv pip install --python "{exe}" --reinstall --no-deps "{path}"' if uv is not None
+                else f'%pip install --force-reinstall --no-deps "{path}"')
+    else:
+        cell = "import subprocess\nsubprocess.run([" + ", ".join(repr(a) for a in argv) + "], check=True)"
+    return make(kind, title, cell, argv, restart=True, risk="low" if runnable else "medium", runnable=runnable)
 
 
 def kernel_switch(kernelspec_name: str, display_name: str) -> Fix:

@@ -6,7 +6,7 @@ from typing import Iterable, List
 from .. import fixes
 from ..model import Evidence, Finding
 from . import Context, docs_for, rule
-from .not_found.lookup import code_free_namespace
+from .not_found.lookup import code_free_namespace, orphan_bytecode
 
 
 @rule("healthy")
@@ -169,13 +169,18 @@ def _namespace_only(ctx: Context, name: str, folders: List) -> Finding:
     evidence = [_env_line(ctx)]
     evidence += [Evidence(f"'{name}' is made from the folder", f"{c.path} (no __init__.py, no Python code in it)",
                           c.entry.source) for c in folders[:3]]
+    leftovers = [pyc for c in folders[:3] for pyc in orphan_bytecode(ctx, c.path)]
+    if leftovers:
+        # Sources deleted, bytecode kept: Python never imports a __pycache__ file without its .py.
+        evidence.append(Evidence("compiled leftovers without their .py (never imported)", ", ".join(leftovers[:3]),
+                                 "PEP 3147: __pycache__ is read only beside the source"))
     evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
     evidence.append(Evidence("import name → distribution", f"{name} → {dist}", source))
     where = folders[0].path
     return Finding(
         kind="module-not-found", cause="not-installed", confidence=0.97,
         summary=f"'import {name}' works, but only as an empty namespace package made from the folder {where}, "
-                f"which holds no Python code: {dist} is not installed in this environment "
+                f"which holds no Python code{' (only compiled leftovers in __pycache__, whose .py files are gone)' if leftovers else ''}: {dist} is not installed in this environment "
                 f"({ctx.interpreter.prefix}), so everything taken from '{name}' (functions, classes, submodules) "
                 f"is missing. An installed {name} is imported instead of that folder, which can stay.",
         evidence=tuple(evidence), fixes=(_install_or_explain(ctx, name, dist, validated),),

@@ -97,7 +97,16 @@ class Distribution(Record):
 
     @staticmethod
     def _record_entries(text: str) -> List[str]:
-        return [line.split(",", 1)[0].strip('"') for line in text.splitlines() if line.strip()]
+        """The paths of a RECORD, read as the CSV it is: a quoted path may hold a comma or a newline."""
+        if '"' not in text:  # the common case, without the csv module's cost
+            return [line.split(",", 1)[0] for line in text.splitlines() if line.strip()]
+        import csv
+        import io
+
+        try:
+            return [row[0] for row in csv.reader(io.StringIO(text, newline="")) if row and row[0].strip()]
+        except csv.Error:
+            return [line.split(",", 1)[0].strip('"') for line in text.splitlines() if line.strip()]
 
     def top_level(self) -> Tuple[str, ...]:
         """Top-level import names this distribution provides."""

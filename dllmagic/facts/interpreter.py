@@ -124,6 +124,38 @@ def signal_name(returncode: int) -> Optional[str]:
         return f"signal {-returncode}"
 
 
+def _why_missing(python: str) -> str:
+    """What a user needs to know when ``python`` cannot be started: the link that points nowhere, and for a
+    virtual environment the Python it was made from (pyvenv.cfg's ``home``), which may be gone. "" if nothing."""
+    out = []
+    path, seen = python, 0
+    while os.path.islink(path) and seen < 40:
+        seen += 1
+        try:
+            target = os.path.join(os.path.dirname(path), os.readlink(path))
+        except OSError:
+            break
+        if not os.path.lexists(target):
+            out.append(f"; {path} is a link to {target}, which does not exist")
+            break
+        path = target
+    cfg = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(python))), "pyvenv.cfg")
+    try:
+        with open(cfg, "rb") as fh:
+            text = fh.read(16384).decode("utf-8", "replace")
+    except OSError:
+        return "".join(out)
+    import re
+
+    home = re.search(r"^\s*home\s*=\s*(.+?)\s*$", text, re.M)
+    if home:
+        gone = "" if os.path.isdir(home.group(1)) else ", which does not exist"
+        out.append(f"; this virtual environment was made from the Python in {home.group(1)} (pyvenv.cfg){gone}: "
+                   f"if that Python was removed or moved, recreate the environment with one that exists "
+                   f"(python3 -m venv --clear {os.path.dirname(cfg)}) and reinstall its packages")
+    return "".join(out)
+
+
 def run_probe(python: str, *, import_name: Optional[str] = None, sys_path: Optional[Sequence[str]] = None,
               cwd: Optional[str] = None, timeout: float = 120.0,
               env: Optional[Dict[str, str]] = None, as_python_c: bool = False) -> ProbeResult:
@@ -144,7 +176,7 @@ def run_probe(python: str, *, import_name: Optional[str] = None, sys_path: Optio
         proc = subprocess.run(argv, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
                               capture_output=True, timeout=timeout)
     except FileNotFoundError as exc:
-        raise ProbeError(f"cannot run {python}: {exc.strerror}") from None
+        raise ProbeError(f"cannot run {python}: {exc.strerror}{_why_missing(python)}") from None
     except PermissionError as exc:
         raise ProbeError(f"cannot run {python}: {exc.strerror}") from None
     except subprocess.TimeoutExpired:

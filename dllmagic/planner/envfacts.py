@@ -200,21 +200,177 @@ def direct_url(ctx: "Context", name: str) -> Optional[dict]:
 
 def installed_from(ctx: "Context", name: str) -> Optional[str]:
     """Where an installed distribution came from when it was not a package index (PEP 610's direct_url.json):
-    "an editable install of PATH", "the local folder PATH", "git URL@COMMIT"; None for an index install or
-    a downloaded archive (a wheel file is as good as the index's). The index's release of that name may be
-    another project, and is not the code installed here."""
+    "an editable install of PATH", "the local folder PATH", "the local file PATH" (a wheel or sdist on this
+    machine), "git URL@COMMIT"; None for an index install or an archive downloaded by URL. The index's
+    release of that name may be another project or another build, and is not the code installed here."""
     data = direct_url(ctx, name)
     if not data:
         return None
     url = data.get("url") if isinstance(data.get("url"), str) else ""
-    where = url[len("file://"):] if url.startswith("file://") else url
+    where = _file_url_path(url) or url
     dir_info, vcs_info = data.get("dir_info"), data.get("vcs_info")
     if isinstance(dir_info, dict):
         return f"an editable install of {where}" if dir_info.get("editable") else f"the local folder {where}"
+    if isinstance(data.get("archive_info"), dict) and _file_url_path(url):
+        return f"the local file {where}"
     if isinstance(vcs_info, dict):
         commit = vcs_info.get("commit_id") if isinstance(vcs_info.get("commit_id"), str) else ""
         return f"{vcs_info.get('vcs') or 'a version-control'} checkout {url}" + (f"@{commit[:12]}" if commit else "")
     return None
+
+
+def _file_url_path(url: str) -> Optional[str]:
+    """The path of a ``file://`` URL (percent-escapes undone; ``/C:/x`` → ``C:/x``), else None."""
+    if not url.startswith("file://"):
+        return None
+    from urllib.parse import unquote
+
+    path = unquote(url[len("file://"):])
+    if path.startswith("localhost/"):
+        path = path[len("localhost"):]
+    return path[1:] if re.match(r"/[A-Za-z]:[/\\]", path) else path or None
+
+
+class LocalArchive(Record):
+    """The archive file an installed distribution was installed from (direct_url.json's ``archive_info``)."""
+
+    path: str
+    exists: bool
+    #: the same build as the one installed (None: not known)
+    same: Optional[bool]
+    #: how ``same`` was decided: "RECORD" (the wheel's file hashes against the installed RECORD's), "sha256"
+    how: str = ""
+
+
+#: Files bigger than this are not hashed whole while a kernel waits (a 2 GB wheel takes seconds); on demand
+#: (dlldoctor check) the limit is higher. A wheel is compared by its RECORD, which costs no such read.
+_HASH_LIMIT = 64 << 20
+_HASH_LIMIT_ON_DEMAND = 1 << 30
+
+
+def local_archive(ctx: "Context", name: str) -> Optional[LocalArchive]:
+    """The local wheel or sdist ``name`` was installed from, whether it is still there and still the same
+    build; None when it was not installed from a local file. A wheel is the same build when every file its
+    RECORD lists has the hash the installed RECORD lists (pip and uv alike; uv records no archive hash);
+    any other archive when its sha256 is the one pip recorded."""
+    data = direct_url(ctx, name)
+    info = data.get("archive_info") if data else None
+    path = _file_url_path(data.get("url") or "") if data and isinstance(data.get("url"), str) else None
+    if not isinstance(info, dict) or not path:
+        return None
+    if not ctx.system.is_file(path):
+        return LocalArchive(path=path, exists=False, same=None)
+    dist = ctx.distributions.get(name)
+    if path.lower().endswith(".whl") and dist is not None:
+        same = _wheel_matches_record(ctx, path, dist)
+        if same is not None:
+            return LocalArchive(path=path, exists=True, same=same, how="RECORD")
+    recorded = ""
+    hashes = info.get("hashes")
+    if isinstance(hashes, dict) and isinstance(hashes.get("sha256"), str):
+        recorded = "sha256=" + hashes["sha256"]
+    elif isinstance(info.get("hash"), str) and info["hash"].startswith("sha256="):
+        recorded = info["hash"]
+    limit = _HASH_LIMIT_ON_DEMAND if ctx.cache.get("on_demand") else _HASH_LIMIT
+    digest = _sha256(ctx, path, limit) if recorded else None
+    same = None if digest is None else ("sha256=" + digest).lower() == recorded.lower()
+    return LocalArchive(path=path, exists=True, same=same, how="sha256" if same is not None else "")
+
+
+def _sha256(ctx: "Context", path: str, limit: int) -> Optional[str]:
+    """The sha256 of a regular file of at most ``limit`` bytes, else None (a FIFO never blocks the read)."""
+    import hashlib
+    import os
+    import stat
+
+    try:
+        fd = os.open(ctx.system.host_path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+            return None
+        h = hashlib.sha256()
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+        return h.hexdigest()
+
+
+def _record_hashes(text: str) -> dict:
+    """path → hash of a RECORD's rows that have one (``sha256=…``)."""
+    import csv
+    import io
+
+    out = {}
+    for row in csv.reader(io.StringIO(text)):
+        if len(row) >= 2 and row[1]:
+            out[row[0]] = row[1]
+    return out
+
+
+def _wheel_matches_record(ctx: "Context", path: str, dist) -> Optional[bool]:
+    """Does the wheel at ``path`` hold the files the installed ``dist`` RECORD lists (same hashes)? Only the
+    wheel's RECORD is read (no file is extracted); None when either RECORD cannot be read."""
+    import os
+    import stat
+    import zipfile
+
+    installed_text = dist._read("RECORD")
+    if not installed_text:
+        return None
+    installed = _record_hashes(installed_text)
+    folder = ctx.system.pathmod.basename(dist.path)
+    try:
+        fd = os.open(ctx.system.host_path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                     | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                return None
+            with zipfile.ZipFile(fh) as wheel:
+                member = f"{folder}/RECORD"
+                if member not in wheel.namelist() or wheel.getinfo(member).file_size > (16 << 20):
+                    return None
+                in_wheel = _record_hashes(wheel.read(member).decode("utf-8", "replace"))
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, RuntimeError):
+        return None
+    # The package's own files (not the dist-info, whose INSTALLER and direct_url.json the install writes, nor
+    # the .data folders, which are installed elsewhere).
+    files = {p: h for p, h in in_wheel.items()
+             if not p.startswith(folder + "/") and ".data/" not in p.split("/", 1)[0] + "/"}
+    if not files:
+        return None
+    return all(installed.get(p) == h for p, h in files.items())
+
+
+def target_folder(ctx: "Context", name: str) -> Optional[str]:
+    """The folder an installed distribution lies in when that folder is no site-packages of the interpreter but
+    a folder put on sys.path by hand (PYTHONPATH, the working folder, sys.path.insert): where ``pip install
+    --target`` puts packages. A reinstall belongs there, not in site-packages. None otherwise."""
+    from ..diagnosis.environment._facts import environment_facts
+    from ..facts.syspath import SITE_KINDS
+
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    if dist is None or not dist.location:
+        return None
+    pm = ctx.system.pathmod
+    where = pm.normcase(pm.normpath(dist.location))
+    for entry in environment_facts(ctx).entries:
+        if entry.resolved and pm.normcase(pm.normpath(entry.resolved)) == where:
+            return dist.location if entry.kind in ("pythonpath", "other") and entry.kind not in SITE_KINDS else None
+    return None
+
+
+def in_user_site(ctx: "Context", name: str) -> bool:
+    """The installed distribution lies in this interpreter's user site-packages ('pip install --user'): a
+    reinstall goes there too (--user), not into the interpreter's own site-packages."""
+    dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
+    user_site = ctx.interpreter.user_site if ctx.interpreter is not None else None
+    if dist is None or not dist.location or not user_site or not ctx.interpreter.user_site_enabled:
+        return False
+    pm = ctx.system.pathmod
+    return pm.normcase(pm.normpath(dist.location)) == pm.normcase(pm.normpath(user_site))
 
 
 def local_label(version: Optional[str]) -> Optional[str]:

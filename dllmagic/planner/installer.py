@@ -27,12 +27,12 @@ def _pip_command(fix: Fix) -> Optional[dict]:
     if fix.kind != "pip" or argv[1:4] != ["-m", "pip", "install"]:
         return None
     out: dict = {"requirements": [], "upgrade": False, "reinstall": False, "index_url": None,
-                 "extra_index_url": None}
+                 "extra_index_url": None, "target": None}
     rest = argv[4:]
     i = 0
     while i < len(rest):
         arg = rest[i]
-        if arg in ("--index-url", "--extra-index-url") and i + 1 < len(rest):
+        if arg in ("--index-url", "--extra-index-url", "--target") and i + 1 < len(rest):
             out[arg[2:].replace("-", "_")] = rest[i + 1]
             i += 2
             continue
@@ -41,7 +41,7 @@ def _pip_command(fix: Fix) -> Optional[dict]:
         elif arg == "--force-reinstall":
             out["reinstall"] = True
         elif arg.startswith("-"):
-            if arg != "--no-deps":
+            if arg != "--no-deps":  # (--user: never in a venv, the only place this pass changes)
                 return None   # a flag this pass cannot carry over: leave the fix as its rule made it
         else:
             out["requirements"].append(arg)
@@ -55,11 +55,22 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
         return fix
     it = ctx.interpreter
     reqs = command["requirements"]
+    wheels = [r for r in reqs if r.lower().endswith(".whl") and ("/" in r or "\\" in r)]
+    if owner.tool == "uv" and wheels and len(reqs) == 1 and command["reinstall"]:
+        # A reinstall from the local wheel a distribution came from (plan.make_fix): the same file, with uv.
+        try:
+            return fixes.reinstall_wheel_file(it, wheels[0], title=fix.title, uv=envfacts._which(ctx, "uv") or "uv",
+                                              runnable=fix.runnable)
+        except fixes.UnsafeName:
+            return fixes.instruction(f"{fix.title} (this environment has no pip)",
+                                     f"{it.prefix} has no pip: reinstall that wheel with uv (uv pip install "
+                                     f"--python <this environment's python> --reinstall --no-deps <the wheel>).",
+                                     risk="medium", restart=True)
     if owner.tool == "uv":
         return fixes.uv_pip_install(it, reqs, validated=fix.runnable, title=fix.title,
                                     uv=envfacts._which(ctx, "uv") or "uv", upgrade=command["upgrade"],
                                     reinstall=command["reinstall"], index_url=command["index_url"],
-                                    extra_index_url=command["extra_index_url"])
+                                    extra_index_url=command["extra_index_url"], target=command["target"])
     if envfacts.has_ensurepip(ctx):
         return fixes.after_ensurepip(fix, it.executable)
     return fixes.instruction(

@@ -62,6 +62,14 @@ class Plan:
     tool: str = "pip"
     #: not from an index: where the installed distribution came from (envfacts.installed_from)
     source: Optional[str] = None
+    #: the folder the packages lie in when it is a 'pip install --target' folder on sys.path (PYTHONPATH ...)
+    target: Optional[str] = None
+    #: a reinstall of a local build ('1.0+mybuild') whose index no table names
+    local_build: bool = False
+    #: the packages lie in the user site-packages: the change goes there (--user)
+    user: bool = False
+    #: the local wheel or sdist the installed distribution came from (envfacts.local_archive)
+    archive: Optional[envfacts.LocalArchive] = None
     #: no release the requirement allows is built for this Python (knowledge/python_wheels.json)
     unavailable: bool = False
 
@@ -113,7 +121,34 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
                                   f"not the code installed here")
             result.evidence.append(Evidence(f"{dist.name} {dist.version} was installed from", source,
                                             dist.path + "/direct_url.json"))
+            result.tool = envfacts.owner(ctx).tool
+            result.archive = envfacts.local_archive(ctx, key)
+            if result.archive is not None:
+                result.evidence.append(_archive_evidence(result.archive))
             return result
+    # Installed in a folder put on sys.path by hand (pip install --target, on PYTHONPATH): it comes before
+    # site-packages, so the change must go there, or it changes nothing that is imported.
+    targets = {k: envfacts.target_folder(ctx, k) for _, k, _ in parsed if ctx.distributions.get(k) is not None}
+    folders = set(targets.values())
+    if folders - {None}:
+        if len(folders) > 1:
+            result.status = "inconsistent"
+            result.reasons.append("these packages lie in different folders (" + ", ".join(
+                sorted(f or "site-packages" for f in folders)) + "): no one command changes them where they are")
+            return result
+        result.target = folders.pop()
+        result.evidence.append(Evidence("installed in a folder on sys.path that is no site-packages", result.target,
+                                        "sys.path (pip install --target)"))
+    users = {envfacts.in_user_site(ctx, k) for k in targets}
+    if True in users:
+        if len(users) > 1:
+            result.status = "inconsistent"
+            result.reasons.append("some of these packages lie in the user site-packages, others not: no one "
+                                  "command changes them where they are")
+            return result
+        result.user = True
+        result.evidence.append(Evidence("installed in the user site-packages ('pip install --user')",
+                                        ctx.interpreter.user_site or "", "site.USER_SITE"))
     for written, key, spec in parsed:
         row = _first_release_for_python(ctx, key)
         if row and spec and not overlap(spec, f">={row['first_release']}"):
@@ -180,6 +215,17 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             result.evidence.append(Evidence(f"{key} {version} came from", url,
                                             f"knowledge/package_indexes.json#{row['id']}"))
             break
+        label = envfacts.local_label(version)
+        if label and intent.reinstall and any("==" in r and "+" in r for r in pinned):
+            # A local build ('+mybuild'): PyPI refuses local versions, and no table names the index it came from.
+            result.status = "inconsistent"
+            result.local_build = True
+            result.reasons.append(f"{dist.name if dist else key} {version} is a local build (its version's "
+                                  f"'+{label}' label): public package indexes such as PyPI never hold such a "
+                                  f"version, and where it came from is not recorded")
+            result.evidence.append(Evidence(f"{key} {version}", f"a local version label: +{label}",
+                                            (dist.path + "/METADATA") if dist else "the requirement"))
+            return result
     owner = envfacts.owner(ctx)
     result.tool = owner.tool
     if owner.tool in ("conda", "mamba", "micromamba") and not all(envfacts.conda_owns(ctx, k) for k in order):
@@ -194,8 +240,76 @@ def _first_release_for_python(ctx: "Context", key: str) -> Optional[dict]:
     return knowledge_tables.first_release_for_python().get((key, minor))
 
 
+def _archive_evidence(archive: envfacts.LocalArchive) -> Evidence:
+    if not archive.exists:
+        state = "gone: no file there now"
+    elif archive.same:
+        state = ("still there, the same build (each file its RECORD lists has the installed file's hash)"
+                 if archive.how == "RECORD" else "still there, the same file (the sha256 recorded at install time)")
+    elif archive.same is False:
+        state = ("still there, but another build: files its RECORD lists differ from the installed ones"
+                 if archive.how == "RECORD" else "still there, but another file: its sha256 is not the recorded one")
+    else:
+        state = "still there (not compared with what was installed)"
+    return Evidence("that file now", state, archive.path)
+
+
+def _archive_fix(ctx: "Context", p: Plan) -> Optional[Fix]:
+    """The reinstall of a distribution installed from a local wheel file: from that same file when it is still
+    there and still the same build (its sha256 as recorded); otherwise a statement, no command."""
+    archive, intent = p.archive, p.intent
+    if archive is None or not intent.reinstall:
+        return None
+    names = ", ".join(p.requirements)
+    managed = ctx.interpreter.environment_kind == "system-externally-managed"
+    if archive.exists and archive.same and archive.path.lower().endswith(".whl") and not managed:
+        uv = _uv(ctx) if p.tool == "uv" else None
+        try:
+            # A system Python's packages are the system's too: shown, never one click (as fixes.pip_install).
+            return fixes.reinstall_wheel_file(ctx.interpreter, archive.path, uv=uv,
+                                              runnable=ctx.interpreter.environment_kind != "system",
+                                              title=f"Reinstall {names} from the wheel it was installed from "
+                                                    f"({archive.path})")
+        except fixes.UnsafeName:
+            pass
+    if managed and archive.exists and archive.same:
+        short = "this Python is externally managed"
+        why = (f"{names} was installed from {archive.path}, but this Python's packages belong to the operating "
+               f"system (PEP 668): pip refuses to change them, and no --break-system-packages is offered")
+    elif not archive.exists:
+        short = "the file it was installed from is gone"
+        why = (f"{names} was installed from the local file {archive.path}, which is gone; the package index's "
+               f"{names} may be another build or another project")
+    elif archive.same is False:
+        short = "the file it was installed from has changed since"
+        why = (f"the file {archive.path} that {names} was installed from has changed since: it is not the "
+               f"build that was installed")
+    elif not archive.path.lower().endswith(".whl"):
+        short = "it was installed from a source archive"
+        why = f"{names} was installed from the source archive {archive.path}, which pip builds by running its code"
+    else:
+        short = "the file it was installed from could not be compared with what was installed"
+        why = (f"the file {archive.path} that {names} was installed from could not be compared with what was "
+               f"installed")
+    then = ("Use a virtual environment for it (python3 -m venv), registered as a kernel." if managed else
+            "With a wheel of that build you trust, reinstall it with this environment's Python: python -m pip "
+            "install --force-reinstall --no-deps <the wheel file>, then restart the kernel.")
+    return fixes.instruction(f"Not offered as one click: reinstall {names} ({short})", f"{why}.\n{then}",
+                             risk="high")
+
+
 def make_fix(ctx: "Context", p: Plan) -> Fix:
     intent = p.intent
+    if not p.ok and p.archive is not None:
+        made = _archive_fix(ctx, p)
+        if made is not None:
+            return made
+    if not p.ok and p.local_build:
+        return fixes.instruction(
+            f"Not offered from the package index: {', '.join(p.requirements)} (a local build)",
+            "; ".join(p.reasons) + ".\nReinstall it from the wheel or the private index it came from, with this "
+            "environment's Python: python -m pip install --force-reinstall --no-deps <that wheel> (or add "
+            "--index-url <that index>), then restart the kernel.", risk="high")
     if not p.ok and p.source:
         return fixes.instruction(
             f"Not offered from the package index: {', '.join(p.requirements)} ({p.source})",
@@ -217,12 +331,14 @@ def make_fix(ctx: "Context", p: Plan) -> Fix:
     if it is not None and p.tool == "uv":
         return fixes.uv_pip_install(it, p.requirements, validated=intent.validated, title=title,
                                     upgrade=intent.upgrade, reinstall=intent.reinstall, uv=_uv(ctx),
-                                    index_url=p.index_url, extra_index_url=p.extra_index_url)
-    if it is not None and p.tool in ("conda", "mamba", "micromamba") and not (p.index_url or p.extra_index_url):
+                                    index_url=p.index_url, extra_index_url=p.extra_index_url, target=p.target)
+    if it is not None and p.tool in ("conda", "mamba", "micromamba") and not (p.index_url or p.extra_index_url) \
+            and not p.target:
         return fixes.conda_install(it, p.requirements, frontend=p.tool, title=title, reinstall=intent.reinstall,
                                    executable=ctx.system.getenv("MAMBA_EXE" if p.tool != "conda" else "CONDA_EXE"))
     return fixes.pip_install(it, p.requirements, validated=intent.validated, title=title, upgrade=intent.upgrade,
-                             reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url)
+                             reinstall=intent.reinstall, index_url=p.index_url, extra_index_url=p.extra_index_url,
+                             target=p.target, user=p.user)
 
 
 def _uv(ctx: "Context") -> str:

@@ -139,6 +139,23 @@ def test_kernels_text_escapes_a_hostile_kernelspec(tmp_path):
     assert any(k["display_name"] == f"Py\x85!touch /tmp/P\x85#{OSC52}{BIDI}" for k in data["kernelspecs"])
 
 
+def test_kernels_text_keeps_a_newline_in_a_display_name_on_its_line(tmp_path):
+    """A newline in a kernelspec's display name must not start a row of its own: it could forge a 'runs' line
+    under another kernel's name."""
+    kdir = tmp_path / "jupyter" / "kernels" / "forged"
+    kdir.mkdir(parents=True)
+    (kdir / "kernel.json").write_text(json.dumps({
+        "argv": ["/nonexistent/python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Fine\n     runs /usr/bin/python3  (Python 3.12)", "language": "python"}))
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter"), "HOME": str(tmp_path)}
+    proc = run_cli("kernels", "--notebook-dir", str(tmp_path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    rows = proc.stdout.splitlines()
+    at = next(i for i, row in enumerate(rows) if " forged " in row)
+    assert rows[at].endswith("Fine\\x0a     runs /usr/bin/python3  (Python 3.12)"), rows[at]
+    assert rows[at + 1].strip().startswith("runs /nonexistent/python"), rows[at + 1]
+
+
 def test_escape_controls_unit():
     from dllmagic.report.text import escape_controls
 

@@ -63,3 +63,35 @@ def test_a_leftover_dist_info_of_an_older_release_is_named_and_the_healthy_answe
     shutil.rmtree(old)    # what the fix says
     report = json.loads(run_cli("check", "tabulate", "--python", str(python), "--json", cwd=tmp_path).stdout)
     assert [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]
+
+
+def test_a_file_whose_name_holds_a_comma_is_not_missing(tmp_path):
+    """RECORD is CSV: pip quotes a path that holds a comma. Read line by line, '"rtcomma/a,b.txt"' became a
+    file 'rtcomma/a' that is not on disk, and an intact installation was called damaged."""
+    import base64
+    import csv
+    import hashlib
+    import io
+    import zipfile
+
+    files = {"rtcomma/__init__.py": b"VALUE = 1\n", "rtcomma/a,b.txt": b"data\n",
+             "rtcomma-1.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: rtcomma\nVersion: 1.0\n",
+             "rtcomma-1.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: test\nRoot-Is-Purelib: true\n"
+                                            b"Tag: py3-none-any\n"}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    for path, data in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        writer.writerow([path, f"sha256={digest}", len(data)])
+    writer.writerow(["rtcomma-1.0.dist-info/RECORD", "", ""])
+    wheel = tmp_path / "rtcomma-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as zf:
+        for path, data in files.items():
+            zf.writestr(path, data)
+        zf.writestr("rtcomma-1.0.dist-info/RECORD", out.getvalue())
+    python = venv_with(tmp_path / "venv", str(wheel))
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    assert '"rtcomma/a,b.txt"' in (site / "rtcomma-1.0.dist-info" / "RECORD").read_text()
+    proc = run_cli("check", "rtcomma", "--python", str(python), "--json", cwd=tmp_path)
+    report = json.loads(proc.stdout)
+    assert proc.returncode == 0 and [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]

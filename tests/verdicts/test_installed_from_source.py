@@ -146,3 +146,24 @@ def test_a_stray_pth_folder_before_the_installed_package_is_a_shadow_not_healthy
     assert not report.ok and top.cause == "shadowed-by-local-file", top
     assert str(pth) in top.summary and str(stray / "pip.py") in top.summary, top.summary
     assert any(f.kind == "instruction" and str(pth) in f.cell for f in top.fixes), [f.title for f in top.fixes]
+
+
+def test_a_folder_a_pth_line_puts_on_sys_path_twice_is_listed_once(tmp_path, monkeypatch):
+    """Python itself may run a .pth's code line twice (a venv's site-packages is processed twice): the folder is
+    on sys.path twice. The "sys.path used" evidence lists it once, at its first place, and says how often."""
+    from verdictkit import venv_with
+
+    python = venv_with(tmp_path / "venv", "tabulate")
+    front = tmp_path / "front"
+    front.mkdir()
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    (site / "000front.pth").write_text(f"import sys; sys.path.insert(0, {str(front)!r})\n")
+    real = subprocess.run([str(python), "-c", "import sys; print(sys.path.count(%r))" % str(front)],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    used = next(e for e in report.findings[0].evidence if e.fact == "sys.path used")
+    folders = used.value.split("; ")
+    assert sum(f.split(" (on sys.path")[0] == str(front) for f in folders) == 1, used.value
+    if int(real) > 1:
+        assert f"{front} (on sys.path {real} times)" in folders, used.value

@@ -82,3 +82,25 @@ def test_in_a_kernel_the_empty_namespace_is_named_on_demand_and_after_the_attrib
     assert "unknown location" in cell.error["content"]["evalue"], cell.outputs
     causes = [f["cause"] for f in cell.reports()[-1]["findings"]]
     assert causes[0] == "not-installed" and "name-not-in-installed-version" not in causes, causes
+
+
+def test_a_package_folder_whose_sources_were_deleted_but_not_its_pycache_is_not_healthy(tmp_path):
+    """A project's package whose .py files were deleted (a branch switch, a clean that missed __pycache__):
+    Python never imports a __pycache__ file without its source, so the folder is an empty namespace package,
+    not the code it once was."""
+    python = venv_with(tmp_path / "venv")
+    work = tmp_path / "work"
+    (work / "rtgonesrc").mkdir(parents=True)
+    (work / "rtgonesrc" / "__init__.py").write_text("VALUE = 1\n")
+    subprocess.run([str(python), "-m", "compileall", "-q", str(work / "rtgonesrc")], check=True)
+    (work / "rtgonesrc" / "__init__.py").unlink()
+    pyc = next((work / "rtgonesrc" / "__pycache__").glob("__init__.*.pyc"))
+    done = subprocess.run([str(python), "-c", "from rtgonesrc import VALUE"], cwd=work, capture_output=True,
+                          text=True)
+    assert "cannot import name 'VALUE'" in done.stderr, done.stderr
+    status, report = _check(python, work, "rtgonesrc")
+    assert status == 1 and not report["ok"], report
+    top = report["findings"][0]
+    assert top["cause"] == "not-installed" and "__pycache__" in top["summary"], top
+    assert any(e["value"] == str(pyc) for e in top["evidence"]), top["evidence"]
+    assert not any(f["kind"] == "healthy" for f in report["findings"])

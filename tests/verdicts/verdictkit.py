@@ -28,3 +28,33 @@ def kernel_python_with(root: Path, *requirements: str, pip: bool = False) -> Pat
     shared = [p for p in site.getsitepackages() if p.endswith("site-packages")][0]
     (own / "zz_test_shared.pth").write_text(f"import site; site.addsitedir({shared!r})\n")
     return python
+
+
+def base_python_copy(root: Path, *, externally_managed: bool = False) -> Path:
+    """A Python that is not a venv, in ``root``: this interpreter's base executable copied, its standard library
+    linked entry by entry, a site-packages of its own, and (``externally_managed``) the PEP 668 marker beside
+    the standard library. Its python (the test is skipped where such a copy does not run from its own prefix)."""
+    import shutil
+    import sysconfig
+
+    import pytest
+
+    base = Path(getattr(sys, "_base_executable", sys.executable)).resolve()
+    minor = "python%d.%d" % sys.version_info[:2]
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    (root / "bin").mkdir(parents=True)
+    lib = root / "lib" / minor
+    (lib / "site-packages").mkdir(parents=True)
+    exe = root / "bin" / minor
+    shutil.copy2(base, exe)
+    for shared in Path(sysconfig.get_config_var("LIBDIR") or "/nonexistent").glob("libpython3*.so*"):
+        (root / "lib" / shared.name).symlink_to(shared)
+    for entry in stdlib.iterdir():
+        if entry.name not in ("site-packages", "dist-packages", "EXTERNALLY-MANAGED"):
+            (lib / entry.name).symlink_to(entry)
+    if externally_managed:
+        (lib / "EXTERNALLY-MANAGED").write_text("[externally-managed]\nError=use the system package manager\n")
+    probe = subprocess.run([str(exe), "-c", "import sys; print(sys.prefix)"], capture_output=True, text=True)
+    if probe.returncode != 0 or probe.stdout.strip() != str(root):
+        pytest.skip(f"a copy of the base interpreter does not run from its own prefix: {probe.stderr[-200:]}")
+    return exe

@@ -146,14 +146,19 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
         version_note = (f" That environment runs Python {env.version}, this kernel {it.version}: its files "
                         f"would not import here even if the folder were added to sys.path.")
     fix_list: List[Fix] = []
-    if history_ev:
+    # Asked from a terminal about an interpreter (dlldoctor check NAME --python X, no notebook): the question is
+    # that interpreter's import, so the install into it leads; another environment's kernel is an alternative.
+    asked_from_terminal = bool(ctx.cache.get("asked_about_interpreter")) and not exp.notebook
+    if history_ev or asked_from_terminal:
         # The notebook's own '!pip install' put it there: the user wants it in THIS kernel; %pip does that.
         fix_list += install_fixes(ctx, dist, validated=name_validated)
+        if asked_from_terminal and not history_ev:
+            fix_list += switch_and_register(ctx, env)
     elif envs.same_python_minor(env.version, it.version) is not False or env.kernelspecs:
         fix_list += switch_and_register(ctx, env)
-    if not history_ev:
+    if not history_ev and not asked_from_terminal:
         fix_list += install_fixes(ctx, dist, validated=name_validated)
-    if envs.same_python_minor(env.version, it.version) is False or history_ev:
+    if (envs.same_python_minor(env.version, it.version) is False or history_ev) and not asked_from_terminal:
         fix_list += switch_and_register(ctx, env) if not env.kernelspecs or history_ev else []
     owner = _ownership(best)
     if owner is not None and not env.conda:

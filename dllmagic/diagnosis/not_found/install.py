@@ -26,12 +26,17 @@ def _install_or_explain(ctx: Context, module: str, dist: str, validated: bool):
     try:
         fixes.validate_requirement(dist)
     except fixes.UnsafeName:
-        # ``café``: a valid Python identifier, but PEP 508 names are ASCII letters, digits and . _ -.
+        # ``café``: a valid Python identifier, but PEP 508 names are ASCII letters, digits and . _ -. A name
+        # copied from a web page may hold a look-alike letter (Cyrillic 'а' for 'a'): each is named.
+        import unicodedata
+
+        odd = [f"'{c}' (U+{ord(c):04X} {unicodedata.name(c, 'unnamed')})" for c in dict.fromkeys(dist) if ord(c) > 127]
         return fixes.instruction(
             f"Find the distribution that provides '{dist}'",
             f"'{dist}' is a valid import name but not a valid package (distribution) name, so there is no "
-            f"'pip install' to offer for it.\nFind the project that provides this module and install it by "
-            f"its distribution name.")
+            f"'pip install' to offer for it." + (f" It holds {', '.join(odd[:4])}: if the name was copied, "
+                                                 f"retype it in ASCII letters." if odd else "") +
+            "\nFind the project that provides this module and install it by its distribution name.")
     if not validated and ctx.cache.get("online") and ctx.interpreter is not None:
         # Asked for (--online): the index is the third place that can say the name is a distribution.
         from ...facts.distributions import normalize

@@ -86,6 +86,11 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     # Planned: the tool that owns the environment, and the index a local label names (torch 2.3.0+cpu).
     fix = _pip_or_plain(ctx, [f"{dist.name}=={dist.version}"], reinstall=True,
                         title=f"Reinstall {dist.name} {dist.version}")
+    from ...planner import plan_of
+
+    planned = plan_of(ctx, fix.id) if fix is not None else None
+    if planned is not None and (planned.source or planned.target or planned.user or planned.local_build):  # where it came from (and is), that file
+        ev += [e for e in planned.evidence if e not in ev]
     top = module.split(".")[0]
     gone = _editable_source_gone(ctx, dist, top)
     if gone:

@@ -50,7 +50,9 @@ def _code_free_namespace(ctx: Context, top: str) -> List:
 
 
 def _holds_code(ctx: Context, folder: str) -> bool:
-    """Any Python source, bytecode or extension under ``folder`` (bounded; a folder too big to read counts)."""
+    """Any Python source, bytecode or extension under ``folder`` (bounded; a folder too big to read counts).
+    Bytecode in a ``__pycache__`` folder is not code there: Python reads it only beside its ``.py`` (PEP 3147),
+    so a folder whose sources were deleted and whose ``__pycache__`` stayed imports as an empty namespace."""
     pending, seen = [folder], 0
     while pending:
         try:
@@ -63,9 +65,19 @@ def _holds_code(ctx: Context, folder: str) -> bool:
                 return True
             if entry.name.endswith(_CODE_SUFFIXES):
                 return True
-            if entry.is_dir():
+            if entry.is_dir() and entry.name != "__pycache__":
                 pending.append(entry.path)
     return False
+
+
+def orphan_bytecode(ctx: Context, folder: str, limit: int = 3) -> List[str]:
+    """``__pycache__/*.pyc`` files directly under ``folder`` (bytecode whose ``.py`` is gone: never imported)."""
+    cache = ctx.system.join(folder, "__pycache__")
+    try:
+        names = sorted(e.name for e in ctx.system.scandir(cache) if e.name.endswith(".pyc"))
+    except OSError:
+        return []
+    return [ctx.system.join(cache, n) for n in names[:limit]]
 
 
 def _env_line(ctx: Context) -> Evidence:

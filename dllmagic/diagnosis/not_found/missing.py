@@ -151,6 +151,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
 
     searched = ", ".join(ctx.site_folders[:8]) + (" …" if len(ctx.site_folders) > 8 else "")
     evidence.append(Evidence("folders searched (sys.path)", f"{len(ctx.site_folders)}: {searched}", "sys.path"))
+    archives = [p for p in ctx.sys_path if p and ctx.system.is_file(p)]
+    if archives:  # a zip or egg on sys.path is searched too (zipimport)
+        evidence.append(Evidence("zip archives searched (sys.path)", f"{len(archives)}: " + ", ".join(archives[:4]),
+                                 "sys.path"))
 
     places = locate(ctx, top)
     foreign = _foreign_extensions(ctx, module, top, places)
@@ -164,6 +168,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     providers = ctx.distributions.providing(top)
     dist, validated, source = distribution_for(ctx, module)
     installed = ctx.distributions.get(dist)
+    if not providers and installed is not None and not places and module == top:
+        named = _import_names_of(ctx, installed, top)
+        if named:
+            yield _distribution_name_imported(ctx, module, installed, named, evidence)
+            return
     if (providers or installed) and not places:
         dist = (providers or [installed])[0]
         # Broken only if files RECORD lists are gone; a complete install that sys.path cannot reach (an
@@ -184,3 +193,41 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+def _import_names_of(ctx: Context, dist, top: str) -> List[str]:
+    """The modules ``dist`` provides when ``top`` is the distribution's name but none of them (``import ipython``
+    for IPython, ``import PyYAML`` for yaml). [] when that is not known: an editable install's modules are not
+    in its RECORD (a finder or a .pth maps them), so nothing is said about them here."""
+    from ...planner import envfacts
+
+    record = dist.record()
+    data = envfacts.direct_url(ctx, dist.name) or {}
+    if any("__editable__" in entry for entry in record) or (data.get("dir_info") or {}).get("editable"):
+        return []
+    names = [n for n in dist.top_level() if n.isidentifier() and not n.startswith("_")]
+    if not names or top in names or dist.missing_files(limit=1):
+        return []
+    return names
+
+
+def _distribution_name_imported(ctx: Context, module: str, dist, names: List[str],
+                                evidence: List[Evidence]) -> Finding:
+    case = [n for n in names if n.lower() == module.lower()]
+    shown = case or names
+    said = (f"import names are case-sensitive: the module is '{case[0]}'" if case else
+            f"it provides the module{'s' if len(names) > 1 else ''} {', '.join(repr(n) for n in names[:4])}")
+    ev = evidence + [Evidence("distribution of that name", f"{dist.name} {dist.version}", dist.path),
+                     Evidence(f"modules {dist.name} provides", ", ".join(names[:8]),
+                              dist.path + ("/top_level.txt" if dist._read("top_level.txt") is not None else "/RECORD")),
+                     Evidence("files listed in RECORD", "all present", dist.path + "/RECORD")]
+    return Finding(
+        kind="module-not-found", cause="not-installed", confidence=0.95,
+        summary=f"No module named '{module}': '{module}' is the name of the distribution {dist.name} "
+                f"{dist.version}, which is installed, but no module of that name is: {said}. Nothing needs "
+                f"installing; import it by its module name.",
+        evidence=tuple(ev),
+        fixes=(fixes.instruction(f"Import {shown[0]}, the module {dist.name} provides",
+                                 f"import {shown[0]}\n(the name to install, {dist.name}, and the name to import, "
+                                 f"{shown[0]}, differ; no install or reinstall is needed)"),),
+        docs=docs_for("module-not-found", "not-installed"))
