@@ -16,14 +16,14 @@ from .. import fixes
 from ..facts.distributions import normalize
 from ..model import Evidence, Finding
 from . import Context, docs_for, rule
-from ._common import error_evidence, kernel_evidence
+from ._common import detail, error_evidence, kernel_evidence
 
 __all__ = ["declared_requirement_unmet", "torchvision_ops_unloadable", "torchvision_ops_from_text"]
 
 #: Signatures whose own rules read the versions (pins, protobuf, NumPy's removed names).
 _OWN_RULES = ("protobuf-descriptors-created-directly", "numpy-removed-attribute")
 #: torchvision's compiled operators did not register with the torch that is loaded.
-_TORCHVISION_OPS = ("torchvision-custom-ops", "torchvision-operator-missing")
+_TORCHVISION_OPS = ("torchvision-custom-ops", "torchvision-operator-missing", "torchvision-built-for-other-cuda")
 
 
 def _failing_distributions(ctx: Context) -> List:
@@ -142,33 +142,32 @@ def torchvision_ops_unloadable(ctx: Context) -> Iterable[Finding]:
                                               for b in envfacts.broken_requirements(ctx, ("torch",))):
         return   # an unmet declared requirement is declared_requirement_unmet's
     ops = _ops_library(ctx, vision)
-    if not ops:
-        return
     from .native import _loader_problems, _searched, loader_source
 
-    tree, problems = _loader_problems(ctx, ops)
+    tree, problems = _loader_problems(ctx, ops) if ops else (None, ())
     # torchvision imports torch first: the libraries of torch's own lib folder are loaded by then (found by their
     # soname whatever the search path says). What is missing beyond them is what the loader cannot find.
     system = ctx.system
     torch_lib = system.pathmod.join(system.pathmod.dirname(torch.path), "torch", "lib")
     loaded = set(system.listdir(torch_lib))
     missing = [p for p in problems if p.kind == "missing-library" and p.name not in loaded]
-    if not missing:
-        return
-    first = missing[0]
     torch_label, vision_label = _local_label(torch.version), _local_label(vision.version)
+    if not missing and torch_label == vision_label:
+        return
+    first = missing[0] if missing else None
     evidence = kernel_evidence(ctx)
     evidence += [error_evidence(ctx),
-                 Evidence("torchvision's compiled operators", ops, vision.path + "/RECORD"),
-                 Evidence("missing library", f"{first.name} (needed by {first.required_by})"
-                          if first.required_by else first.name, loader_source(ctx, tree)),
-                 Evidence("loaded by 'import torch' before", f"the libraries of {torch_lib}", "torchvision/__init__.py "
-                          "imports torch first"),
                  Evidence("installed torch", torch.version, torch.path),
                  Evidence("installed torchvision", vision.version, vision.path)]
-    searched = _searched(first, loader_source(ctx, tree))
-    if searched is not None:
-        evidence.append(searched)
+    if first is not None:
+        evidence += [Evidence("torchvision's compiled operators", ops, vision.path + "/RECORD"),
+                     Evidence("missing library", f"{first.name} (needed by {first.required_by})"
+                              if first.required_by else first.name, loader_source(ctx, tree)),
+                     Evidence("loaded by 'import torch' before", f"the libraries of {torch_lib}",
+                              "torchvision/__init__.py imports torch first")]
+        searched = _searched(first, loader_source(ctx, tree))
+        if searched is not None:
+            evidence.append(searched)
     builds = ""
     fix_list = []
     if torch_label != vision_label:
@@ -188,8 +187,9 @@ def torchvision_ops_unloadable(ctx: Context) -> Iterable[Finding]:
         "https://download.pytorch.org/whl/<build> for a CPU or CUDA build).")]
     yield Finding(
         kind="dependency-conflict", cause="version-pin-conflict", confidence=0.85 if builds else 0.75,
-        summary=f"torchvision's compiled operators ({ops}) cannot load with the torch that is installed: "
-                f"{first.name}, which it needs, is not found." + builds,
+        summary=(f"torchvision's compiled operators ({ops}) cannot load with the torch that is installed: "
+                 f"{first.name}, which it needs, is not found." if first is not None else
+                 "torchvision and torch are not builds of one kind.") + builds,
         evidence=tuple(evidence), fixes=tuple(fix_list),
         docs=docs_for("dependency-conflict", "version-pin-conflict"))
 
@@ -199,6 +199,22 @@ def torchvision_ops_from_text(ctx: Context) -> Iterable[Finding]:
     """From a text alone: torchvision's operators missing is, most often, a torchvision built for another torch."""
     failure = ctx.failure
     if failure is None or ctx.interpreter is not None or failure.signature not in _TORCHVISION_OPS:
+        return
+    torch_cuda, vision_cuda = detail(ctx, "torch_cuda"), detail(ctx, "vision_cuda")
+    if torch_cuda and vision_cuda:
+        label = "cu" + torch_cuda.replace(".", "")
+        yield Finding(
+            kind="dependency-conflict", cause="version-pin-conflict", confidence=0.85,
+            summary=f"torch is a build for CUDA {torch_cuda} and torchvision a build for CUDA {vision_cuda} (the "
+                    f"message says so): the two must be builds of one kind. Reinstall torchvision as the {label} "
+                    f"build, from the index torch came from.",
+            evidence=(error_evidence(ctx), Evidence("torch's CUDA", torch_cuda, "the message"),
+                      Evidence("torchvision's CUDA", vision_cuda, "the message")),
+            fixes=(fixes.instruction(
+                f"Reinstall torchvision as the {label} build",
+                f"pip show torch torchvision names both releases; then: pip install --force-reinstall --no-deps "
+                f"torchvision==<its release> --index-url https://download.pytorch.org/whl/{label}"),),
+            docs=docs_for("dependency-conflict", "version-pin-conflict"))
         return
     yield Finding(
         kind="dependency-conflict", cause="version-pin-conflict", confidence=0.6,

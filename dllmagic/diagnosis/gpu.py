@@ -245,11 +245,17 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
         backend, reason = detail(ctx, "backend") or "cuda", detail(ctx, "reason") or ""
         if reason:
             evidence.append(Evidence(f"JAX's {backend} backend", reason, "the error message"))
-        fix_list.append(fixes.instruction(
-            "Install JAX and its GPU plugin of one release",
-            'pip install -U "jax[cuda12]" installs jax, jaxlib and the CUDA plugin (jax-cuda12-plugin, '
-            "jax-cuda12-pjrt) of matching releases, with the CUDA libraries from pip; remove older plugin or "
-            "jaxlib copies first (pip list | grep jax)."))
+        if backend.lower() == "metal":
+            fix_list.append(fixes.instruction(
+                "Install jax-metal with the jax and jaxlib releases it was built for",
+                "jax-metal's page on PyPI names the jax and jaxlib releases each of its releases works with; "
+                "install that pair (pip install jax-metal jax==X jaxlib==X), or leave Metal out to run on the CPU."))
+        else:
+            fix_list.append(fixes.instruction(
+                "Install JAX and its GPU plugin of one release",
+                'pip install -U "jax[cuda12]" installs jax, jaxlib and the CUDA plugin (jax-cuda12-plugin, '
+                "jax-cuda12-pjrt) of matching releases, with the CUDA libraries from pip; remove older plugin or "
+                "jaxlib copies first (pip list | grep jax)."))
         if "PJRT" in reason:
             summary = (f"JAX's {backend} plugin and jaxlib are of different releases: the plugin's PJRT API version "
                        f"differs from the one jaxlib was built with.")

@@ -62,7 +62,13 @@ def _cudnn_version(value: str) -> str:
     return f"{int(value[0])}.{int(value[1:minor_end])}.{int(value[minor_end:])}"
 
 
-_TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudnn_version}
+def _shared_library_of(value: str) -> str:
+    """The unversioned file name of a library a loader names by its bare name ('cudnn' → 'libcudnn.so')."""
+    return value if "." in value or value.startswith("lib") else f"lib{value}.so"
+
+
+_TRANSFORMS = {"python_dll_version": _python_dll_version, "cudnn_version": _cudnn_version,
+               "shared_library_of": _shared_library_of}
 _REQUIREMENT = LazyRegex(r"^(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)")
 
 

@@ -419,6 +419,14 @@ NINTH = {
     "t3934": ("missing-shared-library", {"failing_module": "openslide.lowlevel"}, None),  # lowlevel.py: LoadLibrary
 }
 
+#: The tenth corpus round's tuned cases (GPU stacks, OpenMP).
+NINTH.update({
+    "t4192": ("gpu-runtime", {}, "cuda-mismatch"),             # TensorFlow / XLA: "DNN library is not found."
+    "t4191": ("missing-shared-library", {}, "cuda-library-missing"),  # Paddle: "Cannot load cudnn shared library."
+    "t4206": ("gpu-runtime", {}, "cuda-mismatch"),             # jax-metal: "Mismatched PJRT plugin PJRT API version"
+    "t4214": ("dependency-conflict", {}, "version-pin-conflict"),   # torch and torchvision of different CUDA builds
+    "t4246": ("openmp-conflict", {}, None),                    # lldb's image list: two libomp.dylib in one process
+})
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
 def test_ninth_round_wordings(case_id, validate_report):
