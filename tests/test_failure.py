@@ -471,7 +471,8 @@ def test_installer_output(text, kind, module):
     ("/home/u/.vscode/ext/bin/linux/cryptography/hazmat/bindings/_rust.so", "cryptography.hazmat.bindings._rust"),
     ("/home/pc/data/vllm/vllm/vllm/_C.abi3.so", "vllm._C"),
     ("/home/u/src/myproj/_speedups.cpython-311-x86_64-linux-gnu.so", "_speedups"),
-    ("/home/u/torch-build/torch/lib/libtorch_cpu.so", None),
+    ("/home/u/torch-build/torch/lib/libtorch_cpu.so", "torch"),   # a library the known package ships
+    ("/home/u/build/lib/libfoo.so", None),
 ])
 def test_module_from_path(path, module):
     assert F.module_from_path(path) == module

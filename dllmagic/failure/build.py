@@ -146,7 +146,13 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
             continue
         extractors_used.append(sig.id)
         for key, value in _groups(near).items():
-            values.setdefault(key, value)
+            if key == "found_path" and values.get(key) and not re.search(r"[\\/]", values[key]):
+                # The loader's message named a bare file ("libcuda.so.1: cannot open …"), a wrapper around it the
+                # path of what it was loading: that is the found path, the bare name stays the missing library.
+                values.setdefault("library", values[key])
+                values[key] = value
+            else:
+                values.setdefault(key, value)
 
     kind = hit.kind
     # Refinements: e.g. a missing Py... C-API symbol is a Python ABI mismatch.
@@ -357,7 +363,9 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         if not tb_module and from_path_module and kind in _NATIVE_KINDS:
             # A library the package ships, loaded by its own code (ctypes.CDLL in llama_cpp/llama_cpp.py): the
             # module whose frame loads it, when it is of the same package, is the one whose import failed.
-            framed = innermost_frame_module(doc.text, hit.match.start())
+            # (A wrapper's line above the traceback may be the match: then the frames after it.)
+            framed = (innermost_frame_module(doc.text, hit.match.start())
+                      or innermost_frame_module(doc.text, len(doc.text)))
             if framed and framed.startswith(from_path_module + "."):
                 candidates = [framed]
         elif tb_module and kind in _NATIVE_KINDS and "ctypes" in doc.text[:hit.match.start()]:

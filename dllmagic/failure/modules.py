@@ -59,7 +59,7 @@ def module_from_path(path: str) -> Optional[str]:
         for i, part in enumerate(parts[:-1]):
             if _FROZEN_ROOT.match(part) or i and (parts[i - 1], part) in _APP_ROOTS:
                 site = i
-    if site is None and is_ext:
+    if site is None:
         site = _package_root(parts)
     if site is None:
         return stem if is_ext and _IDENT.match(stem) else None
@@ -300,6 +300,13 @@ def innermost_frame_module(text: str, pos: int) -> Optional[str]:
             files.append(header.group("file") or header.group("file2") or header.group("file3") or header.group("file4"))
     for path in reversed(files):    # the standard library's frames (ctypes) are no package's
         package = _package_of_file(path)
+        if package is None and path.endswith(".py"):
+            # A checkout outside any site folder: from the deepest folder named like a package known to ship
+            # native code (…/bitsandbytes/bitsandbytes/cextension.py → bitsandbytes.cextension).
+            parts = _split_path(path)
+            root = _package_root(parts)
+            names = parts[root + 1:-1] if root is not None else []
+            package = ".".join(names) if names and all(_IDENT.match(n) for n in names) else None
         if package is not None:
             stem = _split_path(path)[-1][: -len(".py")]
             return package if stem == "__init__" else f"{package}.{stem}"

@@ -426,6 +426,14 @@ NINTH.update({
     "t4206": ("gpu-runtime", {}, "cuda-mismatch"),             # jax-metal: "Mismatched PJRT plugin PJRT API version"
     "t4214": ("dependency-conflict", {}, "version-pin-conflict"),   # torch and torchvision of different CUDA builds
     "t4246": ("openmp-conflict", {}, None),                    # lldb's image list: two libomp.dylib in one process
+    # A checkout's module that loads its library with ctypes (the wrapper's line above the traceback matched).
+    "t4122": ("missing-shared-library", {"failing_module": "bitsandbytes.cextension"}, None),
+    # llama-cpp-python's "Failed to load shared library 'PATH': libcuda.so.1: cannot open …": the path is what it was
+    # loading, the bare name what is missing.
+    "t4137": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp", "missing_library": "libcuda.so.1",
+                                         "found_path": "/home/worker/app/.venv/lib/python3.11/site-packages/llama_cpp/"
+                                                       "libllama.so"}, None),
+    "t4168": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
