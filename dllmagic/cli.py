@@ -262,15 +262,18 @@ def _main(argv: Optional[List[str]] = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in verbs and not any(a in ("-h", "--help", "--version") for a in argv[:1]):
         argv.insert(argv.index(first), "check")
+    args = None
     if argv[:1] == ["deps"]:
         # Answered from the kept answer when nothing it was made from changed (cli_deps.replay).
-        from .cli_deps import replay
+        from .cli_deps import quick_args, replay
 
         status = replay(argv)
         if status is not None:
             return status
-    parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
-    args = parser.parse_args(argv)
+        args = quick_args(argv)  # a plain command line without argparse; None: argparse parses it
+    if args is None:
+        parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
+        args = parser.parse_args(argv)
     args.argv = tuple(argv)
     args.whole_process = whole_process
     if args.verb is None:
