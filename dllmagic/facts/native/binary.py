@@ -315,6 +315,8 @@ def _elf_symbol_reader(host: str, st=None):
         return hit
 
     def read(kind: str):
+        from . import elf
+
         if kind == "groups" and st is not None:
             # kept between runs, under the file's stamp, in the store beside the header facts
             store = factstore.active()
@@ -337,8 +339,6 @@ def _elf_symbol_reader(host: str, st=None):
                 return os.stat(host).st_size
             except OSError:
                 return 0
-        from . import elf
-
         try:
             buf = _map_file(host)
         except OSError as exc:
