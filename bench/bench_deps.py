@@ -290,6 +290,7 @@ def main(argv=None):
         ("deps --standalone --no-cache -j 1 (cold, one process), text",
          lambda: cli(site, "--standalone", "--no-cache", "-j", "1", as_json=False)),
         ("deps --standalone --json", lambda: cli(site, "--standalone")),
+        ("deps --standalone --json (new environment)", lambda: cli(site, "--standalone", new_environment=True)),
         ("deps --no-symbols (auto: extensions as imported), text",
          lambda: cli(site, "--no-symbols", python=py, as_json=False)),
         ("deps --no-symbols --no-cache (cold), text",
@@ -301,6 +302,7 @@ def main(argv=None):
         ("deps (auto, + symbols), text (second environment)",
          lambda: cli(linked, python=py, as_json=False, store=copies)),
         ("deps (auto, + symbols) --json", lambda: cli(site, python=py)),
+        ("deps (auto, + symbols) --json (new environment)", lambda: cli(site, python=py, new_environment=True)),
     ]
     # Every row once, untimed: the timed runs without --no-cache find the facts of the site and the
     # answer of their command in the store (kept between runs), as a user's second run does.

@@ -1,11 +1,13 @@
 """Escaping what a terminal would act on, for text that came from files, names and pasted text.
 
-Imports nothing but ``re``: ``deps`` and the CLI escape their output without loading the report views
-(:mod:`dllmagic.report.text` re-exports these).
+Imports nothing (``re`` only when a text holds more than plain ASCII): ``deps`` and the CLI escape their
+output without loading the report views (:mod:`dllmagic.report.text` re-exports these).
 """
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import re
 
 __all__ = ["escape_controls", "escape_json_text"]
 
@@ -13,10 +15,30 @@ __all__ = ["escape_controls", "escape_json_text"]
 #: C1 controls, soft hyphen, Arabic letter mark, Mongolian vowel separator, zero-width and direction
 #: marks, line/paragraph separators, bidi embeddings/overrides/isolates, word joiner and invisible
 #: operators, BOM, interlinear annotation marks, lone surrogates (undecodable bytes) and Unicode tags.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
-                     "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f]")
-#: The same for a single-line field (newline and tab too).
-_UNSAFE_LINE = re.compile("[\t\n" + _UNSAFE.pattern[1:])
+_UNSAFE_CLASS = ("\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e"
+                 "\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\U000e0000-\U000e007f")
+#: The patterns, compiled on first use (a few milliseconds; most text is plain ASCII and needs none).
+_patterns: dict = {}
+
+
+def _pattern(multiline: bool) -> "re.Pattern[str]":
+    """The characters to escape: those above, with tab and newline too unless ``multiline``."""
+    pattern = _patterns.get(multiline)
+    if pattern is None:
+        import re
+
+        pattern = _patterns[multiline] = re.compile("[" + ("" if multiline else "\t\n") + _UNSAFE_CLASS + "]")
+    return pattern
+
+
+def _plain(text: str, multiline: bool) -> bool:
+    """``text`` is ASCII without a control character (tab and newline allowed when ``multiline``):
+    nothing in it to escape. (For ASCII, str.isprintable is false exactly for \\x00-\\x1f and \\x7f.)"""
+    if not text.isascii():
+        return False
+    if multiline:
+        text = text.replace("\n", "").replace("\t", "")
+    return text.isprintable()
 
 
 def _escape(match: "re.Match[str]") -> str:
@@ -33,7 +55,9 @@ def escape_controls(text: str, *, multiline: bool = True) -> str:
     """
     if not isinstance(text, str):
         text = str(text)
-    return (_UNSAFE if multiline else _UNSAFE_LINE).sub(_escape, text)
+    if _plain(text, multiline):
+        return text
+    return _pattern(multiline).sub(_escape, text)
 
 
 def _json_escape(match: "re.Match[str]") -> str:
@@ -48,4 +72,6 @@ def escape_json_text(text: str) -> str:
     """JSON text (``json.dumps(..., ensure_ascii=False)``) with the characters of :func:`escape_controls`
     written as ``\\uXXXX`` escapes: the same document once parsed, safe to print to a terminal. (They
     can only occur inside strings, where the escape means the same character.)"""
-    return _UNSAFE.sub(_json_escape, text)
+    if _plain(text, True):
+        return text
+    return _pattern(True).sub(_json_escape, text)

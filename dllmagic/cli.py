@@ -6,7 +6,6 @@ away (``dlldoctor ... | head``). Every verb takes --json.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run time
@@ -19,6 +18,16 @@ EXIT_BROKEN_PIPE = 128 + 13
 
 #: Verbs contributed by other modules: each has add_parser(subparsers) and run(args) -> int.
 PLUGIN_VERBS = {"deps": "dllmagic.cli_deps", "kernels": "dllmagic.cli_kernels", "docs": "dllmagic.cli_docs"}
+
+
+def _verb_module(name: str):
+    """The module of a verb (dllmagic.cli_deps ...), imported now if it is not yet."""
+    module = sys.modules.get(name)
+    if module is None:
+        import importlib
+
+        module = importlib.import_module(name)
+    return module
 
 
 def _parser_class():
@@ -47,7 +56,7 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="verb", parser_class=_Parser)
 
     if verb in PLUGIN_VERBS:
-        importlib.import_module(PLUGIN_VERBS[verb]).add_parser(sub)
+        _verb_module(PLUGIN_VERBS[verb]).add_parser(sub)
         return parser
     check = sub.add_parser("check", help="will 'import NAME' work? (tried in a child process)")
     check.add_argument("name", nargs="?", help="the module to import, e.g. tensorflow or PIL.Image")
@@ -75,7 +84,7 @@ def build_parser(verb: Optional[str] = None) -> argparse.ArgumentParser:
 
     for verb, module in PLUGIN_VERBS.items():
         try:
-            importlib.import_module(module).add_parser(sub)
+            _verb_module(module).add_parser(sub)
         except ImportError:
             pass
     return parser
@@ -262,15 +271,18 @@ def _main(argv: Optional[List[str]] = None) -> int:
     first = next((a for a in argv if not a.startswith("-")), None)
     if first is not None and first not in verbs and not any(a in ("-h", "--help", "--version") for a in argv[:1]):
         argv.insert(argv.index(first), "check")
+    args = None
     if argv[:1] == ["deps"]:
         # Answered from the kept answer when nothing it was made from changed (cli_deps.replay).
-        from .cli_deps import replay
+        from .cli_deps import quick_args, replay
 
         status = replay(argv)
         if status is not None:
             return status
-    parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
-    args = parser.parse_args(argv)
+        args = quick_args(argv)  # a plain command line without argparse; None: argparse parses it
+    if args is None:
+        parser = build_parser(argv[0] if argv and argv[0] in PLUGIN_VERBS else None)
+        args = parser.parse_args(argv)
     args.argv = tuple(argv)
     args.whole_process = whole_process
     if args.verb is None:
@@ -281,7 +293,7 @@ def _main(argv: Optional[List[str]] = None) -> int:
             return run_check(args)
         if args.verb == "explain":
             return run_explain(args)
-        return importlib.import_module(PLUGIN_VERBS[args.verb]).run(args)
+        return _verb_module(PLUGIN_VERBS[args.verb]).run(args)
     except KeyboardInterrupt:
         return EXIT_INTERNAL
     except BrokenPipeError:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     import argparse
     from typing import Iterator, List, Optional, Tuple
 
-__all__ = ["add_parser", "run", "replay", "run_wheels", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
+__all__ = ["add_parser", "quick_args", "run", "replay", "run_wheels", "iter_binaries", "deps_schema", "DEPS_SCHEMA_VERSION"]
 
 #: The version of ``deps --json`` output; its JSON Schema is dllmagic/facts/native/deps.schema.json.
 DEPS_SCHEMA_VERSION = "1"
@@ -75,6 +75,76 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="show system libraries and every place tried")
     p.set_defaults(func=run, mode=None)
     return p
+
+
+#: What a ``deps`` command line holds when no option is given: the values argparse gives (see
+#: :func:`add_parser`; the test of :func:`quick_args` compares both).
+_DEFAULTS = {"tag": None, "minimal": False, "root": None, "platform": None, "machine": None, "mode": None,
+             "python": None, "symbols": None, "json": False, "cache": True, "jobs": None, "verbose": False}
+#: The options without a value: option -> (destination, the value it stores).
+_FLAGS = {"--minimal": ("minimal", True), "--as-imported": ("mode", "as-imported"),
+          "--standalone": ("mode", "standalone"), "--no-symbols": ("symbols", False),
+          "--symbols": ("symbols", True), "--json": ("json", True), "--no-cache": ("cache", False),
+          "-v": ("verbose", True), "--verbose": ("verbose", True)}
+#: The options followed by a value: option -> destination.
+_VALUED = {"--tag": "tag", "--root": "root", "--platform": "platform", "--machine": "machine",
+           "--python": "python", "-j": "jobs", "--jobs": "jobs"}
+_PLATFORMS = ("linux", "windows", "macos")
+
+
+class Args:
+    """A parsed ``deps`` command line (what argparse's Namespace holds: the attributes only)."""
+
+    def __init__(self, **values) -> None:
+        self.__dict__.update(values)
+
+
+def quick_args(argv: List[str]) -> Optional[Args]:
+    """``argv`` (``["deps", ...]``) parsed without argparse (whose import and parser cost a first run
+    about 0.02 s), or None for anything but the plain forms: every option spelled out and given once,
+    each value as the next word (not starting with '-'), the paths one after the other. Anything else
+    (help, an abbreviation, ``--opt=value``, ``-j4``, ``--``, a word starting with '-', an error) is
+    left to argparse, so a command line means what argparse makes of it."""
+    values = dict(_DEFAULTS)
+    paths: List[str] = []
+    given = set()
+    last_path = i = 1
+    while i < len(argv):
+        word = argv[i]
+        if not word.startswith("-"):
+            if paths and last_path != i - 1:
+                return None  # paths on both sides of an option
+            paths.append(word)
+            last_path = i
+        elif word in given:
+            return None
+        elif word in _FLAGS:
+            dest, value = _FLAGS[word]
+            if values[dest] != _DEFAULTS[dest]:
+                return None  # two options of one destination (--standalone --as-imported ...)
+            values[dest] = value
+            given.add(word)
+        elif word in _VALUED:
+            dest = _VALUED[word]
+            if i + 1 >= len(argv) or argv[i + 1].startswith("-") or values[dest] != _DEFAULTS[dest]:
+                return None
+            value = argv[i + 1]
+            if dest == "jobs":
+                try:
+                    value = int(value)
+                except ValueError:
+                    return None
+            elif dest == "platform" and value not in _PLATFORMS:
+                return None
+            values[dest] = value
+            given.add(word)
+            i += 1
+        else:
+            return None
+        i += 1
+    if not paths:
+        return None
+    return Args(verb="deps", paths=paths, func=run, **values)
 
 
 def iter_binaries(system, path: str) -> Iterator[str]:

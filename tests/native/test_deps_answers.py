@@ -21,7 +21,7 @@ LAUNCH = ("import sys; from dllmagic.cli import main; rc = main(sys.argv[1:]); "
 
 
 def _deps(store, *argv, env=None):
-    """(exit status, output, 'KEPT' or 'ENGINE +argparse +json') of ``dlldoctor deps ARGV`` with the
+    """(exit status, output, 'KEPT' or 'ENGINE +json') of ``dlldoctor deps ARGV`` with the
     store in ``store``."""
     proc = subprocess.run([sys.executable, "-c", LAUNCH, "deps", *argv], capture_output=True, text=True,
                           env=dict(env or CLEAN_ENV, PYTHONPATH=os.getcwd(), DLLMAGIC_CACHE_DIR=str(store)))
@@ -29,7 +29,7 @@ def _deps(store, *argv, env=None):
     return proc.returncode, proc.stdout, proc.stderr.strip().splitlines()[-1]
 
 
-ENGINE = "ENGINE +argparse +json"
+ENGINE = "ENGINE +json"
 
 
 def _settled(*roots):

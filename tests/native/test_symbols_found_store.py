@@ -298,3 +298,43 @@ def test_a_library_whose_facts_are_kept_is_listed_by_its_stamp_and_read_again_on
     assert user.stat().st_size == size
     assert not factstore.FactStore(str(cache)).holds_elf(str(user), os.stat(user))
     assert run() == [str(dep)]
+
+
+def _python_scope_sets(cache: Path):
+    """Whether preparing python's process before the fork made its global scope's export sets."""
+    from dllmagic.facts.native.loader import loader_for
+    from dllmagic.facts.system import System
+
+    factstore.activate(str(cache))
+    try:
+        live = System.current()
+        system = System(platform=live.platform, machine=live.machine, environ=live.environ, root="/",
+                        executable=sys.executable, live=False, loaded=())
+        loader = loader_for(system)
+        loader.prepare_python(sys.executable, symbols=True)
+        return bool(loader._global)
+    finally:
+        factstore.deactivate()
+
+
+def test_python_s_export_sets_wait_for_a_check_that_needs_them(tmp_path):
+    """Before the fork, python's export sets are made unless a kept check was served by its scope:
+    then a new environment's checks need none, and one that does need them makes them itself."""
+    cache = tmp_path / "cache"
+    site = tmp_path / "site"
+    site.mkdir()
+    ext = _cc(site / "ext.cpython-311-x86_64-linux-gnu.so",
+              "long PyLong_AsLong(void *); long f(void *o) { return PyLong_AsLong(o); }")
+    _settle()
+    assert _python_scope_sets(cache)  # nothing kept: made before the fork, as before
+    out = _deps("--as-imported", "--python", sys.executable, str(ext), cache=cache)
+    assert json.loads(out)["ok"] and _missing(out) == set()
+    assert not _python_scope_sets(cache)  # the kept check names python's files: not made
+    assert _deps("--as-imported", "--python", sys.executable, str(ext), cache=cache) == out
+    # a check that is not kept needs the sets: made where it runs, with the same answer as a cold run
+    other = _cc(site / "other.cpython-311-x86_64-linux-gnu.so",
+                "long PyLong_AsLong(void *); long no_such_symbol_here(void);"
+                "long g(void *o) { return PyLong_AsLong(o) + no_such_symbol_here(); }")
+    again = _deps("--as-imported", "--python", sys.executable, str(other), cache=cache)
+    assert _missing(again) == {"no_such_symbol_here"}
+    assert again == _deps("--as-imported", "--python", sys.executable, str(other), "--no-cache", cache=cache)

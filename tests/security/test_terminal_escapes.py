@@ -163,3 +163,17 @@ def test_escape_controls_unit():
     assert escape_controls("a\nb\tc", multiline=False) == "a\\x0ab\\x09c"
     assert escape_controls("\udcff\U000e0041é✓") == "\\udcff\\U000e0041é✓"
     assert escape_controls("C:\\Users\\x") == "C:\\Users\\x"  # backslashes of Windows paths stay
+
+
+def test_plain_ascii_fast_path_agrees_with_the_pattern():
+    """Text found plain (ASCII, no control) is returned as it is, without the pattern: for every ASCII
+    character, alone and amid plain text, in both modes, the answer is the pattern's."""
+    from dllmagic._escape import _pattern, escape_controls, escape_json_text
+
+    for multiline in (True, False):
+        for code in range(128):
+            for text in (chr(code), f"lib{chr(code)}x.so => /a b/{chr(code)}"):
+                escaped = _pattern(multiline).sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+                assert escape_controls(text, multiline=multiline) == escaped, (multiline, code)
+    assert escape_json_text('{"a":"\x1b[2J\u202e","b":"plain"}') == '{"a":"\\u001b[2J\\u202e","b":"plain"}'
+    assert escape_json_text('{"a":"plain\\n"}\n') == '{"a":"plain\\n"}\n'

@@ -470,6 +470,12 @@ class FoundStore(FactStore):
         self.used[key] = row
         return tuple(tuple(u) for u in row)
 
+    def names_any(self, stamps) -> bool:
+        """Whether some kept check was served by one of the files with ``stamps`` (5-tuples)."""
+        wanted = {tuple(u) for u in stamps}
+        return any(type(row) is list and any(type(u) is list and tuple(u) in wanted for u in row)
+                   for row in self.entries.values())
+
     def put(self, stamp, providers) -> None:
         """Keep that every undefined symbol of the file with ``stamp`` was defined by the files with
         the stamps ``providers``. Not kept when any of them changed in the last moments."""

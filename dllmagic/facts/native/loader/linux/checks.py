@@ -32,8 +32,9 @@ class _Checks:
                 note = provider_note(n.name, "linux")
                 if note:
                     n.notes.append(note)
-        if any("PLATFORM" in e for o in self.objects if o.node is not None
-               for e in (*o.binary.rpath, *o.binary.runpath, *(n.name for n in o.binary.needed))):
+        # (one search of each file's strings joined: "PLATFORM" holds no NUL, so no match spans two)
+        if any("PLATFORM" in "\0".join((*o.binary.rpath, *o.binary.runpath, *[n.name for n in o.binary.needed]))
+               for o in self.objects if o.node is not None):
             self.notes.append(f"$PLATFORM is {self.platform} ({self.platform_source})")
         return DepTree(
             root=root_n.freeze(), mode=self.mode, platform="linux", loader=self.kind,

@@ -132,14 +132,22 @@ class LinuxLoader:
 
     def prepare_python(self, python_executable: Optional[str] = None, *, symbols: bool = True) -> None:
         """Make the process state of python (and, for the symbol check, its global scope's export
-        sets) now, before worker processes fork: each would otherwise make its own copy."""
+        sets) now, before worker processes fork: each would otherwise make its own copy.
+
+        The export sets (tens of milliseconds: python's own table is large) are left to the first
+        check that needs them when the kept symbol checks (factstore.FoundStore) were served by a file
+        of python's global scope as it is now: the checks of the files kept there need none."""
         res = _Resolution(self, "/", "as-imported", python_executable, symbols)
         program = self.read(res.python) if res.python else None
         if program is None or program.error:
             return
         state = res._python_process(program)
         if symbols and res.kind == "glibc":
-            self.global_sets([o.binary for o in state.global_scope])
+            scope = [o.binary for o in state.global_scope]
+            kept = self.found_store()
+            if kept is not None and kept.names_any(s for s in (b.stamp() for b in scope) if s is not None):
+                return
+            self.global_sets(scope)
 
     def cpuinfo(self) -> str:
         """The machine's /proc/cpuinfo text ("" when it has none)."""
