@@ -36,6 +36,7 @@ class Extension:
         self.crash = None
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
+        self.shown_seconds: Optional[float] = None  # perf_counter of the last display's first, static view
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
         self._install_watch = None
@@ -150,8 +151,11 @@ class Extension:
         self.seen[key] = (count, cell)
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
-        self.hook_seconds = time.perf_counter() - start
+        end = time.perf_counter()
+        self.hook_seconds = end - start
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
+                             # until the report was on screen: the first display, before the widget came
+                             "shown": (self.shown_seconds or end) - start,
                              "cpu": time.process_time() - cpu_start, "thread_cpu": time.thread_time() - thread_start,
                              "started_at": started_at}
 
@@ -219,14 +223,32 @@ class Extension:
 
         self.last_report = report
         bundle = self._static_bundle(report, compact)
-        # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
-        widget_bundle = self._widget_bundle(report, compact, bundle)
-        if widget_bundle:
-            bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
+        if display_id is None and self._widget_wanted() and "ipywidgets" not in sys.modules:
+            # The kernel's first view: ipywidgets' own import (its package imports every widget) costs more
+            # than the whole diagnosis. The report is shown at once as text and HTML, and the full bundle
+            # (the widget and the report's JSON) replaces it under the same display id once built. The JSON
+            # is left out of the first display on purpose: the front-end extension draws a JSON without a
+            # widget as the saved report of a kernel that is not running, which would be false here.
+            display_id = f"dllmagic-report-{os.urandom(8).hex()}"
+            display({k: bundle[k] for k in ("text/plain", "text/html")}, raw=True, display_id=display_id)
+            self.shown_seconds = time.perf_counter()
+            self._add_widget(report, compact, bundle)
+            from IPython.display import update_display
+
+            update_display(bundle, raw=True, display_id=display_id)
+            return
+        self._add_widget(report, compact, bundle)
+        self.shown_seconds = None
         if display_id:
             display(bundle, raw=True, display_id=display_id)
         else:
             display(bundle, raw=True)
+
+    def _add_widget(self, report, compact: bool, bundle: Dict[str, Any]) -> None:
+        # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
+        widget_bundle = self._widget_bundle(report, compact, bundle)
+        if widget_bundle:
+            bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
 
     @staticmethod
     def _static_bundle(report, compact: bool) -> Dict[str, Any]:
@@ -240,10 +262,13 @@ class Extension:
             MIME_TYPE: render_dict(report),
         }
 
-    def _widget_bundle(self, report, compact: bool, fallbacks=None):
+    def _widget_wanted(self) -> bool:
         # The widget view needs a front end with a widget manager: only in a real kernel, never in a
         # terminal IPython, and never when the user asked for plain output.
-        if os.environ.get("DLLMAGIC_WIDGET", "1") == "0" or getattr(self.shell, "kernel", None) is None:
+        return os.environ.get("DLLMAGIC_WIDGET", "1") != "0" and getattr(self.shell, "kernel", None) is not None
+
+    def _widget_bundle(self, report, compact: bool, fallbacks=None):
+        if not self._widget_wanted():
             return None
         try:
             from .report import widget

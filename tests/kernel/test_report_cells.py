@@ -15,13 +15,14 @@ WIDGET = "application/vnd.jupyter.widget-view+json"
 
 
 def run(kernel, code: str, cell_id: str, timeout: float = 120.0) -> list:
-    """Execute as JupyterLab does (metadata.cellId); return the display_data bundles of that cell."""
+    """Execute as JupyterLab does (metadata.cellId); return the display_data bundles of that cell (a report's
+    update of its own display applied, as the front end applies it)."""
     client = kernel.client
     msg = client.session.msg("execute_request", {"code": code, "silent": False, "store_history": True,
                                                  "user_expressions": {}, "allow_stdin": False,
                                                  "stop_on_error": True}, metadata={"cellId": cell_id})
     client.shell_channel.send(msg)
-    out, deadline = [], time.monotonic() + timeout
+    out, ids, deadline = [], {}, time.monotonic() + timeout
     while True:
         try:
             m = client.get_iopub_msg(timeout=max(0.1, deadline - time.monotonic()))
@@ -29,8 +30,13 @@ def run(kernel, code: str, cell_id: str, timeout: float = 120.0) -> list:
             raise TimeoutError(code)
         if m["parent_header"].get("msg_id") != msg["header"]["msg_id"]:
             continue
+        display_id = (m["content"].get("transient") or {}).get("display_id")
         if m["msg_type"] == "display_data":
             out.append(m["content"]["data"])
+            if display_id:
+                ids[display_id] = len(out) - 1
+        elif m["msg_type"] == "update_display_data" and display_id in ids:
+            out[ids[display_id]] = m["content"]["data"]
         if m["msg_type"] == "status" and m["content"]["execution_state"] == "idle":
             return out
 
