@@ -222,7 +222,6 @@ class Extension:
         from IPython.display import display
 
         self.last_report = report
-        bundle = self._static_bundle(report, compact)
         if display_id is None and self._widget_wanted() and "ipywidgets" not in sys.modules:
             # The kernel's first view: ipywidgets' own import (its package imports every widget) costs more
             # than the whole diagnosis. The report is shown at once as text and HTML, and the full bundle
@@ -230,13 +229,16 @@ class Extension:
             # is left out of the first display on purpose: the front-end extension draws a JSON without a
             # widget as the saved report of a kernel that is not running, which would be false here.
             display_id = f"dllmagic-report-{os.urandom(8).hex()}"
-            display({k: bundle[k] for k in ("text/plain", "text/html")}, raw=True, display_id=display_id)
+            views = self._text_views(report, compact)
+            display(views, raw=True, display_id=display_id)
             self.shown_seconds = time.perf_counter()
+            bundle = self._static_bundle(report, compact, views)
             self._add_widget(report, compact, bundle)
             from IPython.display import update_display
 
             update_display(bundle, raw=True, display_id=display_id)
             return
+        bundle = self._static_bundle(report, compact)
         self._add_widget(report, compact, bundle)
         self.shown_seconds = None
         if display_id:
@@ -251,16 +253,20 @@ class Extension:
             bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
 
     @staticmethod
-    def _static_bundle(report, compact: bool) -> Dict[str, Any]:
+    def _text_views(report, compact: bool) -> Dict[str, Any]:
         from .report.html import render_html
-        from .report.jsonview import MIME_TYPE, render_dict
         from .report.text import render_text
 
-        return {
-            "text/plain": render_text(report, compact=compact),
-            "text/html": render_html(report, compact=compact),
-            MIME_TYPE: render_dict(report),
-        }
+        return {"text/plain": render_text(report, compact=compact), "text/html": render_html(report, compact=compact)}
+
+    @classmethod
+    def _static_bundle(cls, report, compact: bool, views: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """text/plain, text/html (``views`` when already rendered) and the report's JSON."""
+        from .report.jsonview import MIME_TYPE, render_dict
+
+        bundle = dict(views) if views is not None else cls._text_views(report, compact)
+        bundle[MIME_TYPE] = render_dict(report)
+        return bundle
 
     def _widget_wanted(self) -> bool:
         # The widget view needs a front end with a widget manager: only in a real kernel, never in a
