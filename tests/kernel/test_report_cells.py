@@ -68,3 +68,31 @@ def test_auto_compact_changes_the_widget_too(start_kernel):
     state = kernel.execute("from dllmagic.report import widget as _w\nv = _w._VIEWS[-1]\n"
                            "print(v.compact, type(v.root.children[1]).__name__, len(_w._VIEWS))").stdout.split()
     assert state == ["True", "HTML", "1"], state
+
+
+def test_the_first_report_is_shown_before_the_widget_then_updated_in_place(start_kernel):
+    """A kernel's first report: its text and HTML views at once (no report JSON, which the lab extension would
+    draw as a stopped kernel's saved report), then the full bundle under the same display id; a later report
+    (ipywidgets imported by now) is one display with everything."""
+    kernel = start_kernel()
+    kernel.execute("%load_ext dllmagic")
+    res = kernel.execute("import no_such_mod_first_view")
+    shown = [o["content"] for o in res.outputs if o["msg_type"] in ("display_data", "update_display_data")]
+    kinds = [o["msg_type"] for o in res.outputs if o["msg_type"] in ("display_data", "update_display_data")]
+    assert kinds == ["display_data", "update_display_data"], kinds
+    first, full = shown
+    display_id = first["transient"]["display_id"]
+    assert display_id.startswith("dllmagic-report-") and full["transient"]["display_id"] == display_id
+    assert list(first["data"]) == ["text/plain", "text/html"]
+    assert list(full["data"]) == ["text/plain", "text/html", MIME, WIDGET]
+    assert first["data"]["text/plain"] == full["data"]["text/plain"]
+    assert first["data"]["text/html"] == full["data"]["text/html"]
+    assert full["data"][MIME]["target"] == "no_such_mod_first_view"
+    timings = kernel.execute("from dllmagic._kernel import extension_for as _e\n"
+                             "t = _e(get_ipython()).hook_timings\nprint(t['shown'] < t['diagnose'] + t['display'])")
+    assert timings.stdout.split() == ["True"]
+    later = kernel.execute("import no_such_mod_second_view")
+    kinds = [o["msg_type"] for o in later.outputs if o["msg_type"] in ("display_data", "update_display_data")]
+    assert kinds == ["display_data"], kinds
+    (report,) = later.reports()
+    assert report["target"] == "no_such_mod_second_view" and WIDGET in later.displays[0]
