@@ -37,6 +37,7 @@ class Extension:
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
         self.shown_seconds: Optional[float] = None  # perf_counter of the last display's first, static view
+        self._ipywidgets_installed: Optional[bool] = None  # looked up once, when a view first needs it
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
         self._install_watch = None
@@ -222,7 +223,7 @@ class Extension:
         from IPython.display import display
 
         self.last_report = report
-        if display_id is None and self._widget_wanted() and "ipywidgets" not in sys.modules:
+        if display_id is None and self._widget_needs_import():
             # The kernel's first view: ipywidgets' own import (its package imports every widget) costs more
             # than the whole diagnosis. The report is shown at once as text and HTML, and the full bundle
             # (the widget and the report's JSON) replaces it under the same display id once built. The JSON
@@ -273,6 +274,19 @@ class Extension:
         # terminal IPython, and never when the user asked for plain output.
         return os.environ.get("DLLMAGIC_WIDGET", "1") != "0" and getattr(self.shell, "kernel", None) is not None
 
+    def _widget_needs_import(self) -> bool:
+        """Whether the widget view is wanted, ipywidgets is installed and not imported yet."""
+        if "ipywidgets" in sys.modules or not self._widget_wanted():
+            return False
+        if self._ipywidgets_installed is None:
+            from importlib.util import find_spec
+
+            try:
+                self._ipywidgets_installed = find_spec("ipywidgets") is not None
+            except (ImportError, ValueError):
+                self._ipywidgets_installed = False
+        return self._ipywidgets_installed
+
     def _widget_bundle(self, report, compact: bool, fallbacks=None):
         if not self._widget_wanted():
             return None
@@ -283,6 +297,8 @@ class Extension:
         try:
             return widget.display_bundle(report, self.shell, compact=compact, fallbacks=fallbacks)
         except Exception as exc:
+            if isinstance(exc, ImportError):  # ipywidgets installed but broken: no first view waits for it again
+                self._ipywidgets_installed = False
             self._internal("building the widget", exc)
             return None
 
