@@ -36,6 +36,8 @@ class Extension:
         self.crash = None
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
+        self.shown_seconds: Optional[float] = None  # perf_counter of the last display's first, static view
+        self._ipywidgets_installed: Optional[bool] = None  # looked up once, when a view first needs it
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
         self._install_watch = None
@@ -150,8 +152,11 @@ class Extension:
         self.seen[key] = (count, cell)
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
-        self.hook_seconds = time.perf_counter() - start
+        end = time.perf_counter()
+        self.hook_seconds = end - start
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
+                             # until the report was on screen: the first display, before the widget came
+                             "shown": (self.shown_seconds or end) - start,
                              "cpu": time.process_time() - cpu_start, "thread_cpu": time.thread_time() - thread_start,
                              "started_at": started_at}
 
@@ -218,32 +223,72 @@ class Extension:
         from IPython.display import display
 
         self.last_report = report
+        if display_id is None and self._widget_needs_import():
+            # The kernel's first view: ipywidgets' own import (its package imports every widget) costs more
+            # than the whole diagnosis. The report is shown at once as text and HTML, and the full bundle
+            # (the widget and the report's JSON) replaces it under the same display id once built. The JSON
+            # is left out of the first display on purpose: the front-end extension draws a JSON without a
+            # widget as the saved report of a kernel that is not running, which would be false here.
+            display_id = f"dllmagic-report-{os.urandom(8).hex()}"
+            views = self._text_views(report, compact)
+            display(views, raw=True, display_id=display_id)
+            self.shown_seconds = time.perf_counter()
+            bundle = self._static_bundle(report, compact, views)
+            self._add_widget(report, compact, bundle)
+            from IPython.display import update_display
+
+            update_display(bundle, raw=True, display_id=display_id)
+            return
         bundle = self._static_bundle(report, compact)
-        # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
-        widget_bundle = self._widget_bundle(report, compact, bundle)
-        if widget_bundle:
-            bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
+        self._add_widget(report, compact, bundle)
+        self.shown_seconds = None
         if display_id:
             display(bundle, raw=True, display_id=display_id)
         else:
             display(bundle, raw=True)
 
+    def _add_widget(self, report, compact: bool, bundle: Dict[str, Any]) -> None:
+        # The widget adds its view; the static fallbacks stay ours (and respect the compact level).
+        widget_bundle = self._widget_bundle(report, compact, bundle)
+        if widget_bundle:
+            bundle.update({k: v for k, v in widget_bundle.items() if k not in bundle})
+
     @staticmethod
-    def _static_bundle(report, compact: bool) -> Dict[str, Any]:
+    def _text_views(report, compact: bool) -> Dict[str, Any]:
         from .report.html import render_html
-        from .report.jsonview import MIME_TYPE, render_dict
         from .report.text import render_text
 
-        return {
-            "text/plain": render_text(report, compact=compact),
-            "text/html": render_html(report, compact=compact),
-            MIME_TYPE: render_dict(report),
-        }
+        return {"text/plain": render_text(report, compact=compact), "text/html": render_html(report, compact=compact)}
 
-    def _widget_bundle(self, report, compact: bool, fallbacks=None):
+    @classmethod
+    def _static_bundle(cls, report, compact: bool, views: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """text/plain, text/html (``views`` when already rendered) and the report's JSON."""
+        from .report.jsonview import MIME_TYPE, render_dict
+
+        bundle = dict(views) if views is not None else cls._text_views(report, compact)
+        bundle[MIME_TYPE] = render_dict(report)
+        return bundle
+
+    def _widget_wanted(self) -> bool:
         # The widget view needs a front end with a widget manager: only in a real kernel, never in a
         # terminal IPython, and never when the user asked for plain output.
-        if os.environ.get("DLLMAGIC_WIDGET", "1") == "0" or getattr(self.shell, "kernel", None) is None:
+        return os.environ.get("DLLMAGIC_WIDGET", "1") != "0" and getattr(self.shell, "kernel", None) is not None
+
+    def _widget_needs_import(self) -> bool:
+        """Whether the widget view is wanted, ipywidgets is installed and not imported yet."""
+        if "ipywidgets" in sys.modules or not self._widget_wanted():
+            return False
+        if self._ipywidgets_installed is None:
+            from importlib.util import find_spec
+
+            try:
+                self._ipywidgets_installed = find_spec("ipywidgets") is not None
+            except (ImportError, ValueError):
+                self._ipywidgets_installed = False
+        return self._ipywidgets_installed
+
+    def _widget_bundle(self, report, compact: bool, fallbacks=None):
+        if not self._widget_wanted():
             return None
         try:
             from .report import widget
@@ -252,6 +297,8 @@ class Extension:
         try:
             return widget.display_bundle(report, self.shell, compact=compact, fallbacks=fallbacks)
         except Exception as exc:
+            if isinstance(exc, ImportError):  # ipywidgets installed but broken: no first view waits for it again
+                self._ipywidgets_installed = False
             self._internal("building the widget", exc)
             return None
 

@@ -81,7 +81,23 @@ class CellResult:
 
     @property
     def displays(self) -> List[dict]:
-        return [o["content"]["data"] for o in self.outputs if o["msg_type"] in ("display_data", "execute_result")]
+        """The cell's displayed bundles, with a report's own update applied as a front end applies it: a
+        kernel's first report is shown as text and HTML, then updated (display id ``dllmagic-report-...``)
+        with its widget and JSON. The crash report's update, made beside the kernel in its own time, is
+        left to :meth:`Kernel.updated_report`."""
+        out: List[dict] = []
+        by_id: Dict[str, List[int]] = {}
+        for o in self.outputs:
+            kind, content = o["msg_type"], o["content"]
+            display_id = (content.get("transient") or {}).get("display_id")
+            if kind in ("display_data", "execute_result"):
+                out.append(content["data"])
+                if display_id:
+                    by_id.setdefault(display_id, []).append(len(out) - 1)
+            elif kind == "update_display_data" and (display_id or "").startswith("dllmagic-report-"):
+                for i in by_id.get(display_id, ()):
+                    out[i] = content["data"]
+        return out
 
     @property
     def stdout(self) -> str:
