@@ -285,7 +285,8 @@ def _sys_path_used(ctx: Context, *, kernel: bool):
     if kernel:
         return Evidence("sys.path used", text, "this kernel's sys.path, handed to the child process")
     pythonpath = ctx.cache["pythonpath"] if "pythonpath" in ctx.cache else os.environ.get("PYTHONPATH")
-    why = f"as 'python -c' run in {ctx.cwd}: that folder first" + (
+    first = "that folder first" if "" in ctx.sys_path else "that folder left out (PYTHONSAFEPATH)"
+    why = f"as 'python -c' run in {ctx.cwd}: {first}" + (
         f", then PYTHONPATH={pythonpath}" if pythonpath else ", no PYTHONPATH") + ", then the interpreter's own"
     return Evidence("sys.path used", text, why)
 

@@ -242,3 +242,15 @@ def test_notebook_option_without_python_checks_the_notebooks_own_kernel(tabulate
 
 def imported_file_of(report: dict) -> str:
     return next(ev["value"] for ev in report["findings"][0]["evidence"] if ev["fact"] == "imported from")
+
+
+def test_pythonsafepath_leaves_the_folder_out_as_python_c_does(tabulate_python, tmp_path):
+    folder = tmp_path / "safe"
+    folder.mkdir()
+    (folder / "tabulate.py").write_text("X = 1\n")
+    env = {"PYTHONSAFEPATH": "1"}
+    expected = python_c_file(tabulate_python, folder, env)
+    assert "site-packages" in expected
+    report = check(tabulate_python, cwd=folder, env=env)
+    assert imported_file(report) == expected and report["findings"][0]["cause"] == "healthy"
+    assert "left out (PYTHONSAFEPATH)" in sys_path_used(report)["source"], sys_path_used(report)
