@@ -110,7 +110,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     module already imported here is compared with what is on disk now. Otherwise the child gets the
     sys.path ``python -c`` gets in ``cwd`` (by default the current folder; with ``notebook``, the
     notebook's folder): that folder first, then PYTHONPATH, the standard library, the user site and
-    site-packages. ``online`` lets the pre-flight rules ask the package index (``pip install --dry-run
+    site-packages. With ``notebook`` and no ``python``, the interpreter is the one the notebook's kernelspec
+    starts (this user's kernel.json, with its PYTHONPATH), as Jupyter would start it. ``online`` lets the pre-flight rules ask the package index (``pip install --dry-run
     --report -`` run by the target interpreter); offline by default.
     """
     from .failure import failure_from_records
@@ -144,11 +145,18 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
             return _report(ctx, ok=True, expected=expected)
     kernel_path = live and python is None
     folder = os.getcwd() if live else _folder_for(cwd, notebook)
+    probe_env = None
     if notebook and not live:
         user_ns, history = _notebook_context(notebook, user_ns, history)
+        if python is None:
+            # The notebook's own kernel, as Jupyter would start it: its kernel.json's Python and PYTHONPATH.
+            found = _safe_kernel(lambda: _notebook_kernel(system, user_ns, folder), notes)
+            if found is not None:
+                target_python, probe_env, note = found
+                notes.append(note)
     try:
         probe = run_probe(target_python, import_name=name, sys_path=list(sys.path) if kernel_path else None,
-                          cwd=folder, timeout=timeout, as_python_c=not kernel_path)
+                          cwd=folder, timeout=timeout, as_python_c=not kernel_path, env=probe_env)
     except ProbeError as exc:
         return Report(target=name, ok=False, interpreter=None, notes=(str(exc),), tool_version=__version__)
     facts = probe.facts
@@ -181,6 +189,8 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
                   notes=notes)
     ctx.cache["facts"] = facts
     ctx.cache["crash-stderr"] = probe.stderr if probe.crashed else None
+    if probe_env is not None:
+        ctx.cache["pythonpath"] = probe_env.get("PYTHONPATH")
     ctx.supporting.append(_sys_path_used(ctx, kernel=kernel_path))
     ctx.cache["online"] = online
     ctx.cache["on_demand"] = True  # slower facts (traced child imports) are allowed here, never in the hook
@@ -190,6 +200,42 @@ def check(name: str, *, python: Optional[str] = None, system: Optional[System] =
     if kernel_path or notebook:
         expected = _safe(lambda: _expected_environment(system, probe.interpreter, ctx.user_ns, ctx.history), ctx)
     return _report(ctx, ok=ok, expected=expected)
+
+
+def _safe_kernel(func, notes: List[str]):
+    try:
+        return func()
+    except Exception as exc:
+        if strict_mode():
+            raise
+        notes.append(_internal_note("reading the notebook's kernelspec", exc))
+        return None
+
+
+#: What a kernel.json's env may change for the check: where imports are found. Anything else it sets (a
+#: preloaded library, a start-up file) is not applied: it would run before the probe does.
+_KERNEL_ENV_APPLIED = ("PYTHONPATH",)
+
+
+def _notebook_kernel(system: System, user_ns, folder: str):
+    """(python, environment) of the kernelspec the notebook names, when it is found, trusted (this user's
+    kernel.json) and its Python exists; a note says it was used. None otherwise (this Python is checked)."""
+    from .facts.environments.expected import notebook_expectation
+    from .facts.interpreter import live_interpreter
+
+    exp = notebook_expectation(system, live_interpreter(), user_ns=user_ns, cwd=folder)
+    spec = exp.kernelspec
+    if spec is None or spec.untrusted or not spec.python or not os.path.isfile(spec.python):
+        return None
+    env = dict(os.environ)
+    applied = []
+    for key, value in spec.env:
+        if key in _KERNEL_ENV_APPLIED and isinstance(value, str):
+            env[key] = value
+            applied.append(key)
+    note = (f"checked with the notebook's kernel '{spec.name}' ({spec.path or spec.source}): {spec.python}"
+            + (f", with its {', '.join(applied)}" if applied else ""))
+    return spec.python, env, note
 
 
 def _folder_for(cwd: Optional[str], notebook: Optional[str]) -> str:
@@ -238,8 +284,9 @@ def _sys_path_used(ctx: Context, *, kernel: bool):
     text = "; ".join(shown[:12]) + (f"; … (+{len(shown) - 12} more)" if len(shown) > 12 else "")
     if kernel:
         return Evidence("sys.path used", text, "this kernel's sys.path, handed to the child process")
-    pythonpath = os.environ.get("PYTHONPATH")
-    why = f"as 'python -c' run in {ctx.cwd}: that folder first" + (
+    pythonpath = ctx.cache["pythonpath"] if "pythonpath" in ctx.cache else os.environ.get("PYTHONPATH")
+    first = "that folder first" if "" in ctx.sys_path else "that folder left out (PYTHONSAFEPATH)"
+    why = f"as 'python -c' run in {ctx.cwd}: {first}" + (
         f", then PYTHONPATH={pythonpath}" if pythonpath else ", no PYTHONPATH") + ", then the interpreter's own"
     return Evidence("sys.path used", text, why)
 

@@ -352,7 +352,8 @@ def target_folder(ctx: "Context", name: str) -> Optional[str]:
     from ..facts.syspath import SITE_KINDS
 
     dist = ctx.distributions.get(name) if ctx.interpreter is not None else None
-    if dist is None or not dist.location:
+    if dist is None or not dist.location or dist.location.lower().endswith((".egg", ".zip")) \
+            or not ctx.system.is_dir(dist.location):
         return None
     pm = ctx.system.pathmod
     where = pm.normcase(pm.normpath(dist.location))

@@ -112,6 +112,10 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
             return result
     for written, key, _ in parsed:
         source = envfacts.installed_from(ctx, key)
+        if source and source.startswith("the local file") and not intent.reinstall:
+            # Another release is asked for: a wheel file of one build says nothing against the index's other
+            # releases (as before such files were read); only a reinstall of that build must come from it.
+            source = None
         if source:
             dist = ctx.distributions.get(key)
             result.status = "inconsistent"

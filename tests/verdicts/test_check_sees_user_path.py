@@ -212,3 +212,45 @@ def test_user_site_copy_before_site_packages_is_named_with_both_locations(tmp_pa
     values = [e["value"] for e in top["evidence"]]
     assert expected in values and installed in values  # both locations
     assert "pip uninstall six" in top["fixes"][0]["cell"]
+
+
+def test_notebook_option_without_python_checks_the_notebooks_own_kernel(tabulate_python, tmp_path):
+    """--notebook alone: the notebook names its kernel, whose kernel.json runs another Python with a PYTHONPATH
+    of its own; the import is what that kernel gets (as Jupyter starts it), not dlldoctor's own Python."""
+    extra = tmp_path / "kernel libs"
+    extra.mkdir()
+    (extra / "rtnbkmod.py").write_text("VALUE = 1\n")
+    kdir = tmp_path / "jupyter" / "kernels" / "rtnbk"
+    kdir.mkdir(parents=True)
+    (kdir / "kernel.json").write_text(json.dumps({
+        "argv": [str(tabulate_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "RT notebook kernel", "language": "python", "env": {"PYTHONPATH": str(extra)}}))
+    folder = tmp_path / "nbdir"
+    folder.mkdir()
+    nb = folder / "work.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {"kernelspec": {"name": "rtnbk", "language": "python",
+                                                                       "display_name": "RT notebook kernel"}},
+                              "nbformat": 4, "nbformat_minor": 5}))
+    env = {"JUPYTER_PATH": str(tmp_path / "jupyter"), "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}
+    proc = run_cli("check", "rtnbkmod", "--json", "--notebook", str(nb), cwd=tmp_path, env=env)
+    report = json.loads(proc.stdout)
+    assert report["ok"] and report["findings"][0]["cause"] == "healthy", report["findings"][0]
+    assert report["interpreter"]["executable"] == str(tabulate_python), report["interpreter"]
+    assert imported_file_of(report) == str(extra / "rtnbkmod.py")
+    assert any("notebook's kernel 'rtnbk'" in n for n in report["notes"]), report["notes"]
+
+
+def imported_file_of(report: dict) -> str:
+    return next(ev["value"] for ev in report["findings"][0]["evidence"] if ev["fact"] == "imported from")
+
+
+def test_pythonsafepath_leaves_the_folder_out_as_python_c_does(tabulate_python, tmp_path):
+    folder = tmp_path / "safe"
+    folder.mkdir()
+    (folder / "tabulate.py").write_text("X = 1\n")
+    env = {"PYTHONSAFEPATH": "1"}
+    expected = python_c_file(tabulate_python, folder, env)
+    assert "site-packages" in expected
+    report = check(tabulate_python, cwd=folder, env=env)
+    assert imported_file(report) == expected and report["findings"][0]["cause"] == "healthy"
+    assert "left out (PYTHONSAFEPATH)" in sys_path_used(report)["source"], sys_path_used(report)

@@ -132,3 +132,26 @@ def test_a_local_build_from_a_find_links_folder_is_not_reinstalled_from_the_inde
     assert top.cause == "broken-install", top
     assert not any(f.runnable for finding in report.findings for f in finding.fixes), [f.title for f in top.fixes]
     assert "local build" in top.fixes[0].title and "+mybuild" in top.fixes[0].cell, top.fixes[0]
+
+
+def test_another_release_of_a_package_from_a_local_wheel_is_planned_from_the_index(tmp_path):
+    """Only a reinstall of that build must come from the file: an upgrade to another release is the index's
+    (the plan stays consistent, a command); the reinstall of the same build names the file."""
+    from dllmagic.diagnosis import Context
+    from dllmagic.facts.system import System
+    from dllmagic.planner import Intent, plan
+
+    wheel = write_wheel(tmp_path / "builds", "rtwheelup", "0.3.0")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet", str(wheel)],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    report = check("rtwheelup", python=str(python), cwd=str(tmp_path))
+    site = next(venv.glob("lib/python*/site-packages"))
+    ctx = Context(target="rtwheelup", failure=None, system=System.current(), interpreter=report.interpreter,
+                  sys_path=(str(site),))
+    upgrade = plan(ctx, Intent(("rtwheelup>=0.4",), "Upgrade", upgrade=True))
+    assert upgrade.ok and upgrade.requirements == ["rtwheelup>=0.4,<1"], (upgrade.status, upgrade.reasons)
+    same = plan(ctx, Intent(("rtwheelup==0.3.0",), "Reinstall", reinstall=True))
+    assert not same.ok and same.archive is not None and same.archive.path == str(wheel) and same.archive.same

@@ -143,7 +143,8 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
         return
     version_note = ""
     if envs.same_python_minor(env.version, it.version) is False:
-        version_note = (f" That environment runs Python {env.version}, this kernel {it.version}: its files "
+        who = "this interpreter" if ctx.cache.get("asked_about_interpreter") else "this kernel"
+        version_note = (f" That environment runs Python {env.version}, {who} {it.version}: its files "
                         f"would not import here even if the folder were added to sys.path.")
     fix_list: List[Fix] = []
     # Asked from a terminal about an interpreter (dlldoctor check NAME --python X, no notebook): the question is
@@ -170,7 +171,8 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
                 f"which uses this kernel's Python.")
     else:
         lead = (f"{_what(best)} is installed in another environment, {env.name} ({env.kind}, Python "
-                f"{env.version or '?'}, {env.prefix}), not in this kernel's ({it.prefix}).")
+                f"{env.version or '?'}, {env.prefix}), not in "
+                f"{'this interpreter' if asked_from_terminal else 'this kernel'}'s ({it.prefix}).")
     yield Finding(
         kind="module-not-found", cause="installed-in-other-environment", confidence=0.95,
         summary=lead + version_note,
