@@ -29,6 +29,16 @@ def top_of(case_id: str, validate_report):
     return report
 
 
+def assert_case(case_id: str, kind: str, facts: dict, cause, validate_report) -> None:
+    """The case's top finding has the kind, the key facts and (when given) the cause expected."""
+    report = top_of(case_id, validate_report)
+    assert report.top.kind == kind
+    got = key_facts(report.failure)
+    assert {name: got.get(name) for name in facts} == facts
+    if cause:
+        assert report.top.cause == cause
+
+
 @pytest.mark.parametrize("case_id, library, other", [
     ("t490", "libiomp5.dylib", "libomp.dylib"),     # "#15" made a link by the web page: "pytorch/vision#15"
     ("t483", "libiomp5.dylib", "libiomp5.dylib"),   # pasted without "OMP: "
@@ -355,13 +365,7 @@ SEVENTH = {
 
 @pytest.mark.parametrize("case_id", sorted(SEVENTH))
 def test_seventh_session_wordings(case_id, validate_report):
-    kind, facts, cause = SEVENTH[case_id]
-    report = top_of(case_id, validate_report)
-    assert report.top.kind == kind
-    got = key_facts(report.failure)
-    assert {name: got.get(name) for name in facts} == facts
-    if cause:
-        assert report.top.cause == cause
+    assert_case(case_id, *SEVENTH[case_id], validate_report)
 
 
 #: The eighth session's recognition (tuned split): an extension outside any site folder named from the deepest folder
@@ -392,13 +396,7 @@ EIGHTH = {
 
 @pytest.mark.parametrize("case_id", sorted(EIGHTH))
 def test_eighth_session_wordings(case_id, validate_report):
-    kind, facts, cause = EIGHTH[case_id]
-    report = top_of(case_id, validate_report)
-    assert report.top.kind == kind
-    got = key_facts(report.failure)
-    assert {name: got.get(name) for name in facts} == facts
-    if cause:
-        assert report.top.cause == cause
+    assert_case(case_id, *EIGHTH[case_id], validate_report)
 
 
 #: The ninth corpus round's tuned cases (wordings of Windows drivers and loaders, JAX's version checks).
@@ -438,13 +436,7 @@ NINTH.update({
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
 def test_ninth_round_wordings(case_id, validate_report):
-    kind, facts, cause = NINTH[case_id]
-    report = top_of(case_id, validate_report)
-    assert report.top.kind == kind
-    got = key_facts(report.failure)
-    assert {name: got.get(name) for name in facts} == facts
-    if cause:
-        assert report.top.cause == cause
+    assert_case(case_id, *NINTH[case_id], validate_report)
 
 
 def test_a_package_whose_native_files_are_missing_is_installed():
