@@ -432,6 +432,16 @@ NINTH.update({
                                          "found_path": "/home/worker/app/.venv/lib/python3.11/site-packages/llama_cpp/"
                                                        "libllama.so"}, None),
     "t4168": ("missing-shared-library", {"failing_module": "llama_cpp.llama_cpp"}, None),
+    # Round 11 (tuned): packages' own words for a system library they could not load, Cython's cimport check,
+    # uv's and Poetry's Pythons.
+    "t4365": ("missing-shared-library", {}, "missing-system-library"),    # python-magic: "Failed to find libmagic"
+    "t4378": ("missing-shared-library", {}, "missing-system-library"),    # PyUSB: "No backend available"
+    "t4401": ("missing-symbol", {"failing_module": "pyproj._network", "missing_symbol": "PJ_CATEGORY_DATUM_ENSEMBLE"},
+              None),                                                     # "… does not export expected C variable"
+    "t4404": ("missing-shared-library", {"missing_library": "libjli.dylib"}, None),   # JPype: "JVM DLL not found"
+    "t4485": ("no-compatible-release", {}, None),    # uv: "No download found for request: cpython-…-musl"
+    "t4486": ("no-compatible-release", {}, None),    # uv: "does not yet provide musl Python distributions"
+    "t4501": ("no-compatible-release", {}, None),    # Poetry: "… is not supported by the project (…)"
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))

@@ -177,6 +177,32 @@ def no_release(ctx: Context) -> Iterable[Finding]:
     if failure.signature == "libmamba-spec-does-not-exist":
         yield _no_such_package(ctx, name, evidence)
         return
+    if failure.signature == "uv-no-python-download":
+        build = detail(ctx, "requirement") or " ".join(x for x in (detail(ctx, "libc"), detail(ctx, "arch")) if x)
+        yield Finding(
+            kind="no-compatible-release", cause="no-release-for-platform", confidence=0.85,
+            summary=f"uv has no Python build of its own for this platform ({build}): python-build-standalone does not "
+                    f"publish one. Use a Python the system provides (uv finds it on PATH, or pass --python PATH).",
+            evidence=tuple(evidence + [Evidence("uv's managed Python asked for", build, "uv")]),
+            fixes=(fixes.instruction("Use a Python installed on the system",
+                                     "Install Python with the system's package manager (apk add python3, apt install "
+                                     "python3), then uv venv --python /usr/bin/python3 (or set UV_PYTHON_PREFERENCE="
+                                     "only-system); 'uv python list' shows what uv can use here."),),
+            docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
+    if failure.signature == "poetry-python-not-supported-by-project":
+        found, accepts = detail(ctx, "found_version") or failure.version or "?", failure.version or "?"
+        yield Finding(
+            kind="no-compatible-release", cause="no-release-for-platform", confidence=0.85,
+            summary=f"The project accepts Python {accepts} (its pyproject.toml), the active Python is {found}, and "
+                    f"Poetry found no other installed Python that fits.",
+            evidence=tuple(evidence + [Evidence("Python the project accepts", accepts, "Poetry"),
+                                       Evidence("the active Python", found, "Poetry")]),
+            fixes=(fixes.instruction("Give Poetry a Python the project accepts",
+                                     f"Install a Python in {accepts}, then: poetry env use /path/to/that/python (or "
+                                     f"widen the project's python requirement if its dependencies allow it)."),),
+            docs=docs_for("no-compatible-release", "no-release-for-platform"))
+        return
     # A 32-bit Python: most binary packages publish 64-bit builds only, whatever the pin.
     it = ctx.interpreter
     thirty_two = (it.bits == 32) if it is not None else None
