@@ -18,7 +18,8 @@ from ..model import Evidence, Finding
 from . import Context, docs_for, rule
 from ._common import detail, error_evidence, kernel_evidence
 
-__all__ = ["declared_requirement_unmet", "torchvision_ops_unloadable", "torchvision_ops_from_text"]
+__all__ = ["declared_requirement_unmet", "torchvision_ops_unloadable", "torchvision_ops_from_text",
+           "pickle_of_another_release"]
 
 #: Signatures whose own rules read the versions (pins, protobuf, NumPy's removed names).
 _OWN_RULES = ("protobuf-descriptors-created-directly", "numpy-removed-attribute")
@@ -228,4 +229,34 @@ def torchvision_ops_from_text(ctx: Context) -> Iterable[Finding]:
             "Run 'pip show torch torchvision' (or dlldoctor check torchvision on that machine) to see both "
             "versions and what torchvision requires; then install the torchvision release made for your torch, "
             "from the same index as torch (for a CUDA or CPU build: https://download.pytorch.org/whl/<build>)."),),
+        docs=docs_for("dependency-conflict", "version-pin-conflict"))
+
+
+@rule("dependency-conflict")
+def pickle_of_another_release(ctx: Context) -> Iterable[Finding]:
+    """pickle's "Can't get attribute 'X' on <module 'm'>": the object was pickled with another release of m's
+    package, whose m had a class the installed m lacks (a scikit-learn model saved with one release, loaded with
+    another)."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "pickle-cannot-get-attribute":
+        return
+    module = failure.module or "?"
+    name = failure.name or detail(ctx, "name") or "?"
+    top = module.split(".")[0]
+    evidence = kernel_evidence(ctx) + [error_evidence(ctx)]
+    installed = ctx.distributions.providing(top) if ctx.interpreter is not None else []
+    have = f"{installed[0].name} {installed[0].version}" if installed else f"the installed {top}"
+    if installed:
+        evidence.append(Evidence(f"installed {installed[0].name}", installed[0].version, installed[0].path))
+    yield Finding(
+        kind="dependency-conflict", cause="version-pin-conflict", confidence=0.75,
+        summary=f"The pickled object needs '{name}' from {module}, which {have} does not have: it was saved with "
+                f"another release of {top}. Load it with the release it was saved with, or make it again with this "
+                f"one.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            f"Load it with the release of {top} it was saved with",
+            f"The environment that saved it names that release (pip show {top} there, or the project's lock file); "
+            f"install the same release here, or save the object again with the installed one. A pickle is code: "
+            f"load only files you trust."),),
         docs=docs_for("dependency-conflict", "version-pin-conflict"))

@@ -442,6 +442,9 @@ NINTH.update({
     "t4485": ("no-compatible-release", {}, None),    # uv: "No download found for request: cpython-…-musl"
     "t4486": ("no-compatible-release", {}, None),    # uv: "does not yet provide musl Python distributions"
     "t4501": ("no-compatible-release", {}, None),    # Poetry: "… is not supported by the project (…)"
+    # Round 12 (tuned): code using a module of another release; a pickle of another release.
+    "t4676": ("dependency-conflict", {}, "version-pin-conflict"),   # AttributeError: module 'x' has no attribute 'y'
+    "t4702": ("dependency-conflict", {}, "version-pin-conflict"),   # Can't get attribute '_RemainderColsList' on …
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))

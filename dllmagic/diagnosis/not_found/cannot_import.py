@@ -299,6 +299,10 @@ def _shadow_source(path: str) -> str:
     return head if last == "__init__.py" and head else path
 
 
+#: The AttributeError form ("module 'x' has no attribute 'y'"): code using a module, not an import statement.
+_ATTRIBUTE_SIGNATURE = "module-attribute-of-a-shadow"
+
+
 def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str],
                          evidence: List[Evidence]) -> Iterable[Finding]:
     if top in ctx.stdlib_names or top in sys.stdlib_module_names:
@@ -358,10 +362,16 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
                    f"{declared.version}, whose code imports it, declares {declared.requirement}, which {what} does "
                    f"not satisfy. Install what it declares.")
         confidence = 0.8
+    kind, cause = "cannot-import-name", "name-not-in-installed-version"
+    if ctx.failure.signature == _ATTRIBUTE_SIGNATURE:
+        # "module 'x' has no attribute 'y'" from code that uses x (no shadow found): the installed x is of another
+        # release than that code was written for — a dependency's version, not an import statement's name.
+        kind, cause = "dependency-conflict", "version-pin-conflict"
+        summary = summary.replace(f"'{name}' cannot be imported from '{module}'",
+                                  f"The code uses '{module}.{name}', which is not there")
     finding = Finding(
-        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=confidence,
-        summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
-        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
+        kind=kind, cause=cause, confidence=confidence,
+        summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for(kind, cause))
     if plans:
         from ...planner.plan import with_evidence
 
