@@ -92,6 +92,11 @@ def pin_from_failure(ctx: Context) -> Optional[Pin]:
         source = "pip check" if "has requirement" in message else "pip's dependency resolver"
     if detail(ctx, "found") and "==" in (detail(ctx, "found") or ""):   # transformers: found tokenizers==0.20.3
         found = (detail(ctx, "found") or "").split("==", 1)[1].rstrip(".")
+    if not dep and signature == "numba-needs-numpy" and detail(ctx, "required_version"):
+        # "Numba needs NumPy 1.20 or less": the package's own range check at import.
+        dep = "numpy"
+        wanted = detail(ctx, "required_version") or ""
+        spec = _or_less(wanted) if detail(ctx, "direction") in ("less", "lower", "older") else f">={wanted}"
     if not dep and detail(ctx, "dependency"):
         dep = detail(ctx, "dependency") or ""
         if detail(ctx, "minimum"):                    # pandas: incompatible with numpy < 1.22.4

@@ -445,6 +445,7 @@ NINTH.update({
     # Round 12 (tuned): code using a module of another release; a pickle of another release.
     "t4676": ("dependency-conflict", {}, "version-pin-conflict"),   # AttributeError: module 'x' has no attribute 'y'
     "t4702": ("dependency-conflict", {}, "version-pin-conflict"),   # Can't get attribute '_RemainderColsList' on …
+    "t4686": ("dependency-conflict", {}, "version-pin-conflict"),   # "Numba needs NumPy 1.20 or less": numpy<1.21
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
