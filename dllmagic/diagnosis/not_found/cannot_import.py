@@ -354,9 +354,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
             because=(Evidence(f"{declared.name} {declared.version} declares", declared.requirement,
                               declared.where),))])
         fix_list = planned + fix_list
+        blocked = [p for p in plans if not p.ok]
         summary = (f"'{name}' cannot be imported from '{module}': {what} does not define it, and {declared.name} "
                    f"{declared.version}, whose code imports it, declares {declared.requirement}, which {what} does "
-                   f"not satisfy. Install what it declares.")
+                   f"not satisfy. " + (f"Installing it is not offered: {blocked[0].reasons[0]}." if blocked and
+                                       blocked[0].reasons else "Install what it declares."))
         confidence = 0.8
     finding = Finding(
         kind="cannot-import-name", cause="name-not-in-installed-version", confidence=confidence,
