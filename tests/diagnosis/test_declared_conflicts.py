@@ -86,3 +86,20 @@ def test_a_dependency_under_another_spelling_of_its_name_is_the_same(conflicted,
     top = check("toyus", python=str(venv.python), cwd=str(tmp_path)).top
     assert "toyus 1.0, whose code imports it, declares toy-dep2>=2.0" in top.summary, top.summary
     assert top.fixes[0].runnable and top.fixes[0].argv[-1] == "toy-dep2>=2.0", top.fixes[0].argv
+
+
+def test_the_fix_is_proven_with_the_interpreter_named_relative_to_the_folder(conflicted, monkeypatch):
+    """'dlldoctor check toyrt --python venv/bin/python --prove': the proof runs in a temporary folder, where a
+    relative path names nothing; it must still try the fix with that interpreter."""
+    from dllmagic.planner.prove import prove
+
+    venv, wheels = conflicted
+    monkeypatch.chdir(venv.path.parent)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
+    relative = str(venv.python.relative_to(venv.path.parent))
+    report = check("toyrt", python=relative)
+    fix = report.top.fixes[0]
+    assert fix.runnable and "toyrt" in fix.argv, fix.argv
+    proof = prove(relative, "toyrt", fix, timeout=300)
+    assert proof.status == "proven", proof.detail
