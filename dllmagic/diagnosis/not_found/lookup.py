@@ -127,8 +127,11 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
 
 def _installed_in_own_folder(ctx: Context, norm: str) -> bool:
     """The file lies in a folder on sys.path whose own metadata provides it (``pip install --target DIR``, a
-    folder on PYTHONPATH with its dist-info): put there by an installer, not a file of the user's."""
+    folder on PYTHONPATH with its dist-info): put there by an installer, not a file of the user's. An egg-info
+    beside the code ('setup.py develop' in the user's project) does not count: that folder is the user's."""
     for dist in ctx.distributions.all():
+        if not (dist.path or "").endswith(".dist-info"):
+            continue
         folder = (dist.location or "").replace("\\", "/").rstrip("/")
         if folder and norm.startswith(folder + "/"):
             top = norm[len(folder) + 1:].split("/", 1)[0]
