@@ -85,8 +85,35 @@ def diagnose_exception(exc: BaseException, *, system: Optional[System] = None,
                   sys_path=tuple(sys.path), stdlib_names=_stdlib_names(facts), cwd=os.getcwd(),
                   live_modules=dict(sys.modules), user_ns=user_ns, history=history, notes=notes)
     ctx.cache["facts"] = facts
+    ctx.cache["frame_files"] = _safe(lambda: _frame_files(exc), ctx) or ()
     expected = _safe(lambda: _expected_environment(system, interpreter, user_ns, history), ctx)
     return _report(ctx, ok=False, expected=expected)
+
+
+#: The interactive shell's own frames, above the user's cell, in a live exception's traceback.
+_SHELL_PACKAGES = ("IPython", "ipykernel")
+
+
+def _frame_files(exc: BaseException) -> tuple:
+    """The files of a live exception's traceback frames, its causes' first (what a printed traceback shows as
+    'File "…"' lines, which a child-process check reads from its text), less the shell's own leading frames."""
+    import itertools
+    import traceback
+
+    chain, seen = [], set()
+    while exc is not None and id(exc) not in seen and len(chain) < 8:
+        seen.add(id(exc))
+        chain.append(exc)
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+    files: List[str] = []
+    for one in reversed(chain):
+        # walk_tb reads no source lines (extract_tb would open every file): the kernel waits on this.
+        walked = itertools.islice(traceback.walk_tb(one.__traceback__), 200)
+        frames = [frame.f_code.co_filename for frame, _line in walked]
+        while frames and any(f"{os.sep}{name}{os.sep}" in frames[0] for name in _SHELL_PACKAGES):
+            frames.pop(0)
+        files.extend(f for f in frames if f not in files)
+    return tuple(files)
 
 
 def _safe(func, ctx: Context):

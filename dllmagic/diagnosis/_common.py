@@ -63,6 +63,8 @@ def paths_in_text(ctx: Context) -> List[str]:
     for value in (failure.extension, failure.required_by, detail(ctx, "found_path"), failure.from_path):
         if value and value not in out:
             out.append(value)
+    # A live exception's frames (the kernel hook's path), read from its traceback.
+    out.extend(f for f in ctx.cache.get("frame_files") or () if f not in out)
     texts = [failure.message or ""]
     # A child-process import (check) keeps each exception's traceback text in its records.
     for record in (ctx.import_result or {}).get("records") or ():

@@ -54,8 +54,10 @@ def _failure_shows(ctx: Context, dependency: str) -> bool:
     return False
 
 
-@rule("dependency-conflict")
+@rule("dependency-conflict", "unknown")
 def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
+    """Also for a failure no signature knows (a package's own RuntimeError on import) whose message or frames
+    show the dependency it declares and does not have: the metadata is the evidence an unexplained report lacks."""
     failure = ctx.failure
     if failure is None or ctx.interpreter is None or failure.signature in _OWN_RULES:
         return
@@ -74,6 +76,8 @@ def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
     # files: torchvision's registration failing inside torch/library.py) comes first; one it does not show is
     # a real defect of the environment but may not be this failure's cause.
     shown = [b for b in broken if _failure_shows(ctx, b.dependency)]
+    if not shown and failure.kind != "dependency-conflict":
+        return   # an unexplained failure that does not show the dependency: the defect may be unrelated
     broken = shown + [b for b in broken if b not in shown]
     first = broken[0]
     dep = ctx.distributions.get(first.dependency)
@@ -100,10 +104,13 @@ def declared_requirement_unmet(ctx: Context) -> Iterable[Finding]:
                       + (f"but {ctx.distributions.get(b.dependency).version} is installed"
                          if ctx.distributions.get(b.dependency) is not None else "which is not installed")
                       for b in broken[:3])
+    blocked = [p for p in plans if not p.ok and p.reasons and p.intent is intents[0]]
     if shown:
         summary = (f"The package that failed does not have what it declares it needs: {unmet}. A package built "
                    f"against another release of its dependency fails in ways whose message names no version (its "
-                   f"compiled parts do not register, a name it calls is missing); install the pair it declares.")
+                   f"compiled parts do not register, a name it calls is missing); "
+                   + (f"installing what it declares is not offered: {blocked[0].reasons[0]}." if blocked else
+                      "install the pair it declares."))
     else:
         summary = (f"The package that failed does not have what it declares it needs: {unmet}. The failure does not "
                    f"show that dependency, so this may not be its cause; it is a defect of the environment "

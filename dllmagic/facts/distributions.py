@@ -145,6 +145,37 @@ class Distribution(Record):
                 names.append(first.split(".")[0])
         return tuple(dict.fromkeys(names))
 
+    def changed_file(self, path: str) -> Optional[bool]:
+        """Whether the file at ``path`` differs from what RECORD says this distribution installed there (its
+        sha256), or None when RECORD does not list it with a hash or the file cannot be read."""
+        import base64
+        import csv
+        import hashlib
+        import io
+
+        text = self._read("RECORD")
+        folder = (self.location or "").replace("\\", "/").rstrip("/")
+        wanted = path.replace("\\", "/")
+        if text is None or not folder or not wanted.startswith(folder + "/"):
+            return None
+        relative = wanted[len(folder) + 1:]
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            return None
+        for row in rows:
+            if len(row) >= 2 and row[0].replace("\\", "/") == relative and row[1].startswith("sha256="):
+                limit = 64 * 1024 * 1024
+                try:
+                    data = self.system.read_bytes(self.system.join(self.location, row[0]), limit=limit)
+                except OSError:
+                    return None
+                if len(data) >= limit:
+                    return None   # too big to hash here: not known
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                return digest != row[1][len("sha256="):]
+        return None
+
     def missing_files(self, limit: int = 20) -> List[str]:
         """Files RECORD lists that are not on disk (a broken or half-removed install)."""
         missing = []

@@ -28,7 +28,7 @@ from .._requirement import plain_requirement
 from ..facts.distributions import normalize
 from ..model import Evidence, Fix
 from . import envfacts
-from .versions import intersect, next_major_bound, overlap
+from .versions import intersect, next_major_bound, overlap, satisfies
 
 if TYPE_CHECKING:
     from ..diagnosis import Context
@@ -178,6 +178,15 @@ def plan(ctx: "Context", intent: Intent) -> Plan:
                 if spec != intersect(spec, dep.spec):
                     result.evidence.append(Evidence(f"{dep.name} {dep.version} declares", dep.requirement, dep.where))
                 spec = intersect(spec, dep.spec)
+                continue
+            have = ctx.distributions.get(key)
+            if (have is not None and _keeps(spec, have.version) and len(parsed) > 1
+                    and satisfies(dep.spec, have.version) is False):
+                # The plan pins the installed release (it changes another package around it): a dependent
+                # that release leaves unmet now stays as it is, nothing that works breaks (its own defect is
+                # another finding's).
+                result.evidence.append(Evidence(f"{dep.name} {dep.version} declares (unmet already by "
+                                                f"{have.name} {have.version})", dep.requirement, dep.where))
                 continue
             repair = [b for b in envfacts.broken_requirements(ctx, (dep.name,))]
             if repair:
@@ -366,6 +375,12 @@ def install_fix(ctx: "Context", intent: Intent) -> Optional[Fix]:
         return None
     _remember(ctx, fix, p)
     return fix
+
+
+def _keeps(spec: str, version: str) -> bool:
+    """``spec`` pins exactly ``version`` (``==1.0`` among its clauses) and allows it."""
+    pins = [c.strip()[2:].strip() for c in spec.split(",") if c.strip().startswith("==")]
+    return version in pins and satisfies(spec, version) is True
 
 
 def fixes_for(ctx: "Context", intents: Sequence[Intent]) -> Tuple[List[Fix], List[Plan]]:

@@ -165,9 +165,18 @@ _IMPORT = ("import importlib, site, sys\n"
            "importlib.import_module(sys.argv[1])\nprint('import ok')\n")
 
 
+def _absolute(python: str) -> str:
+    """``python`` as a path that holds from the temporary folder the children run in (``--python v/bin/python``
+    given relative to the user's folder); a bare name is left to PATH."""
+    if os.sep in python or (os.altsep and os.altsep in python):
+        return os.path.abspath(python)
+    return python
+
+
 def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline: bool = False) -> Proof:
     """Apply ``fix`` to an overlay of ``python``'s environment and import ``module`` there."""
     started = time.monotonic()
+    python = _absolute(python)
 
     def done(status: str, detail: str, **kw) -> Proof:
         return Proof(fix.id, status, detail, time.monotonic() - started, **kw)
@@ -281,6 +290,7 @@ def verify_after_run(python: str, module: str, *, before: Optional[Sequence[str]
     """After a real run: import ``module`` (what the user imported) in a fresh child and run ``pip check``
     (read from disk when the environment has no pip). ``before``: the conflicts before the run, from
     :func:`current_conflicts`; those not in it are new and must be reported."""
+    python = _absolute(python)
     work = tempfile.mkdtemp(prefix="dllmagic-verify-")
     try:
         code, out = _run([python, "-c", _IMPORT, module], timeout=timeout, env=_clean_env(), cwd=work)

@@ -89,10 +89,12 @@ def foreign_user_site_on_path(ctx: Context) -> Iterable[Finding]:
 
 def _files_overlap(providers, top: str) -> bool:
     """Two of the distributions list the same file under ``top`` in RECORD (one overwrote the other), or
-    their RECORDs cannot tell (then the old answer stands)."""
+    their RECORDs cannot tell (then the old answer stands). RECORD's paths are relative to the folder the
+    metadata lies in: the same path in two folders (a --target copy on PYTHONPATH, site-packages) is two files."""
     seen: dict = {}
     for dist in providers:
-        files = {f.replace("\\", "/") for f in dist.record()
+        folder = (dist.location or "").replace("\\", "/").rstrip("/")
+        files = {folder + "/" + f.replace("\\", "/") for f in dist.record()
                  if f.replace("\\", "/").split("/", 1)[0] in (top, f"{top}.py") and "__pycache__" not in f}
         if not files:
             return True

@@ -332,6 +332,9 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
             evidence.extend(Evidence("requirement on it", r, "Requires-Dist") for r in requirers[:6])
     if path:
         evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
+    if dist is not None and path and dist.changed_file(path):
+        yield _changed_since_install(ctx, module, name, dist, path, evidence)
+        return
     what = f"{dist.name} {dist.version}" if dist else f"the installed '{top}'"
     introduced = knowledge_tables.introduced_name(module, name)
     if introduced is not None:
@@ -358,9 +361,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
             because=(Evidence(f"{declared.name} {declared.version} declares", declared.requirement,
                               declared.where),))])
         fix_list = planned + fix_list
+        blocked = [p for p in plans if not p.ok]
         summary = (f"'{name}' cannot be imported from '{module}': {what} does not define it, and {declared.name} "
                    f"{declared.version}, whose code imports it, declares {declared.requirement}, which {what} does "
-                   f"not satisfy. Install what it declares.")
+                   f"not satisfy. " + (f"Installing it is not offered: {blocked[0].reasons[0]}." if blocked and
+                                       blocked[0].reasons else "Install what it declares."))
         confidence = 0.8
     kind, cause = "cannot-import-name", "name-not-in-installed-version"
     if ctx.failure.signature == _ATTRIBUTE_SIGNATURE:
@@ -377,6 +382,28 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
 
         finding = with_evidence(finding, plans)
     yield finding
+
+
+def _changed_since_install(ctx: Context, module: str, name: str, dist, path: str,
+                           evidence: List[Evidence]) -> Finding:
+    """The module's file is not the one its distribution installed (RECORD's sha256 differs): another release's
+    files copied over it, a half-done upgrade, an edit. Its version says nothing about that code: reinstall it."""
+    from ...planner import Intent, fixes_for
+    from ...planner.plan import with_evidence
+
+    evidence.append(Evidence(f"{path} differs from what {dist.name} {dist.version} installed", "sha256 differs",
+                             dist.path + "/RECORD"))
+    fix_list, plans = fixes_for(ctx, [Intent((f"{dist.name}=={dist.version}",), reinstall=True, allow_major=True,
+                                             title=f"Reinstall {dist.name} {dist.version}, its files as released")])
+    finding = Finding(
+        kind="cannot-import-name", cause="broken-install", confidence=0.85,
+        summary=f"'{name}' cannot be imported from '{module}': the file Python loaded ({path}) is not the one "
+                f"{dist.name} {dist.version} installed (its RECORD's sha256 differs), so the installed version "
+                f"says nothing about the code that runs. Files were copied over it or changed after the install; "
+                f"reinstall {dist.name} {dist.version}.",
+        evidence=tuple(evidence), fixes=tuple(fix_list) + (fixes.restart_kernel("so the reinstalled files load"),),
+        docs=docs_for("cannot-import-name", "broken-install"))
+    return with_evidence(finding, plans)
 
 
 def _declared_by_importer(ctx: Context, dist):

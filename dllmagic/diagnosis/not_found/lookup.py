@@ -122,4 +122,20 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
     for prefix in {ctx.interpreter.prefix, ctx.interpreter.base_prefix}:
         if prefix and norm.startswith(prefix.replace("\\", "/").rstrip("/") + "/"):
             return True
+    return _installed_in_own_folder(ctx, norm)
+
+
+def _installed_in_own_folder(ctx: Context, norm: str) -> bool:
+    """The file lies in a folder on sys.path whose own metadata provides it (``pip install --target DIR``, a
+    folder on PYTHONPATH with its dist-info): put there by an installer, not a file of the user's. An egg-info
+    beside the code ('setup.py develop' in the user's project) does not count: that folder is the user's."""
+    for dist in ctx.distributions.all():
+        if not (dist.path or "").endswith(".dist-info"):
+            continue
+        folder = (dist.location or "").replace("\\", "/").rstrip("/")
+        if folder and norm.startswith(folder + "/"):
+            top = norm[len(folder) + 1:].split("/", 1)[0]
+            top = top[:-3] if top.endswith(".py") else top
+            if any(d.location == dist.location for d in ctx.distributions.providing(top)):
+                return True
     return False
