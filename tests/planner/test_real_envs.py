@@ -397,7 +397,7 @@ def test_google_namespace_is_never_a_duplicate_and_protobuf_moves_forward(tmp_pa
     assert not any("uninstall" in fix.cell or "uninstall" in (fix.argv or ()) for fix in every)
 
 
-def test_torch_cpu_with_a_library_missing_is_reinstalled_from_pytorchs_index(tmp_path):
+def test_torch_cpu_with_a_library_missing_is_reinstalled_from_the_same_wheel(tmp_path):
     venv, module = build_torch_cpu(tmp_path)
     label = venv.run("-c", "import importlib.metadata as m; print(m.version('torch'))")
     assert label.stdout.strip() == "2.13.0+cpu"
@@ -406,11 +406,12 @@ def test_torch_cpu_with_a_library_missing_is_reinstalled_from_pytorchs_index(tmp
     report = check_case(venv, module)
     top, fix = _top_fix(report)
     assert top.cause == "missing-vendored-library"
-    # The command carries the index the +cpu label names: from PyPI it would get another build (or none).
-    assert fix.argv[3:] == ("install", "--force-reinstall", "--no-deps", "--index-url",
-                            "https://download.pytorch.org/whl/cpu", "torch==2.13.0+cpu"), fix.argv
-    # PyTorch's index is not reachable from this machine: the same reinstall, from the same local wheel the
-    # case was built from (offline_argv swaps only the index for that folder), proves it restores the library.
+    # torch came from a local wheel file that is still there and is the same build (its RECORD matches): the
+    # reinstall is from that file, not from an index (PyPI would get another build, PyTorch's may be out of
+    # reach); never from PyPI by name.
+    assert fix.argv[3:6] == ("install", "--force-reinstall", "--no-deps"), fix.argv
+    assert fix.argv[-1] == str(local_torch_wheel()), fix.argv
+    assert "--index-url" not in fix.argv
     ok, why = apply_top_fix(venv, module, fix)
     assert ok, why
     assert (venv.site_packages / "torch" / "lib" / "libc10.so").is_file()
