@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _generated_file import check_or_write  # the scripts folder is sys.path[0] when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 
 #: Run in a fresh interpreter: the registry as a full import of the families leaves it.
@@ -46,16 +48,7 @@ def main(argv=None) -> int:
     data = expected()
     text = "{\n" + f' "about": {json.dumps(data["about"])},\n "rules": [\n' + ",\n".join(
         "  " + json.dumps(rule) for rule in data["rules"]) + "\n ]\n}\n"
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if current == text:
-        print(f"{path.name}: up to date")
-        return 0
-    if args.write:
-        path.write_text(text, encoding="utf-8")
-        print(f"{path.name}: written")
-        return 0
-    print(f"{path.name}: out of date; run {Path(__file__).name} --write")
-    return 1
+    return check_or_write(path, text, args.write, f"run {Path(__file__).name} --write")
 
 
 if __name__ == "__main__":

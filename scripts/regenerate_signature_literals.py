@@ -17,6 +17,8 @@ import json
 import sys
 from pathlib import Path
 
+from _generated_file import check_or_write  # the scripts folder is sys.path[0] when a script runs
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -40,16 +42,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     path = Path(S.__file__).with_name(S.LITERALS_FILE)
     text = json.dumps(expected(), indent=1, ensure_ascii=False) + "\n"
-    current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if current == text:
-        print(f"{path.name}: up to date")
-        return 0
-    if args.write:
-        path.write_text(text, encoding="utf-8")
-        print(f"{path.name}: written")
-        return 0
-    print(f"{path.name}: out of date (run with --write)")
-    return 1
+    return check_or_write(path, text, args.write, "run with --write")
 
 
 if __name__ == "__main__":
