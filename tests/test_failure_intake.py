@@ -493,6 +493,9 @@ def test_a_text_typed_in_lower_case_reads_like_the_printed_one():
     kind, f = facts(text.lower())
     assert kind == facts(text)[0] == "missing-shared-library"
     assert f["failing_module"] == "cv2"
+    # The same line typed in lower case inside prose that has capitals of its own.
+    prose = "I get this error when I import it:\n\n" + _corpus_text("t1165").strip() + "\n\nAny help? Thanks."
+    assert facts(prose) == facts(_corpus_text("t1165"))
     # Names and paths keep their case: only whole words are looked up.
     assert "c:\\python\\lib\\foo.dll" in normalise("importerror: c:\\python\\lib\\foo.dll load failed")
 

@@ -107,7 +107,10 @@ _PAREN_LINE = LazyRegex(r"^\([^()\n]{1,1024}\)[ \t]*$")
 #: the table of words with their case.
 _WORD = LazyRegex(r"(?<![\w.\\/\-])[a-z][a-z0-9_]{1,60}(?![\w\-])")
 #: Widths at which terminals and consoles wrap a line.
-_LOWER_EXCEPTION_LINE = LazyRegex(r"^[ \t]{0,8}[a-z][a-z_.]{0,60}(?:error|exception):[^A-Z\n]{0,2000}$", re.MULTILINE)
+# A line typed in lower case that holds an exception ("importerror: dll load failed …"), also after a
+# lower-case lead-in on the same line ("from . import _imaging as core importerror: …").
+_LOWER_EXCEPTION_LINE = LazyRegex(r"^[^A-Z\n]{0,300}?(?<![\w.])[a-z][a-z_.]{0,60}(?:error|exception):[^A-Z\n]{0,2000}$",
+                                  re.MULTILINE)
 _WRAP_WIDTHS = frozenset({79, 80, 99, 100, 119, 120, 132})
 
 
