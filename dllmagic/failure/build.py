@@ -183,7 +183,11 @@ def _build(docs: Sequence[_Doc], hit: _Hit, kb: _Knowledge) -> Failure:
     found_path = values.get("found_path")
     if found_path:
         is_path = bool(re.search(r"[\\/]", found_path))
-        if not values.get("library") and kind not in ("cannot-import-name", "module-not-found"):
+        if not values.get("library") and kind not in ("cannot-import-name", "module-not-found") and not (
+                kind == "architecture-mismatch" and _is_extension_file(_basename(found_path))
+                and not _basename(found_path).lower().startswith("lib")):
+            # (An extension module of the wrong architecture is the module that failed, no library it needs; a
+            # "lib…" file is a library, whatever its suffix: pyzmq's libzmq.pyd.)
             values["library"] = _basename(found_path)
         if not is_path:
             values.pop("found_path")
@@ -312,7 +316,8 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
     if tb_imports and kind in _NATIVE_KINDS and (
             tb_imports[-1][1].startswith("_") and not _CLASS_NAME.match(tb_imports[-1][1])
             or _last_import_is_sibling(doc.text[:hit.match.start()], tb_imports[-1][1])
-            or knowledge_tables.is_native_submodule(*tb_imports[-1])):
+            or knowledge_tables.is_native_submodule(*tb_imports[-1])
+            or _file_is_imported_name(values, tb_imports[-1][1])):
         # "from torchvision import _C" while loading a native library: the private name is the
         # extension module (the convention of _C, _imaging, _psycopg ...), not a function; so is the
         # one name a package's module imports from its own package ("from . import core"), and a module a package
@@ -381,6 +386,13 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         if cand:
             return cand
     return None
+
+
+def _file_is_imported_name(values: Dict[str, str], name: str) -> bool:
+    """The extension file the loader names is the module the last import statement imports from its package
+    ("from grpc._cython import cygrpc" failing on …/grpc/_cython/cygrpc.so)."""
+    path = values.get("extension") or values.get("found_path")
+    return bool(name and path and _is_extension_file(_basename(path)) and _basename(path).split(".")[0] == name)
 
 
 #: Kinds a Windows error code gives a loader error that may name no file.

@@ -30,7 +30,13 @@ def _applies(sig: _Signature, doc: _Doc, exc_type: str) -> bool:
         return bool(sig.types & doc.type_names)
     # Pasted text: filter only when the line names a type; a bare message ("/usr/bin/python: No
     # module named IPython") is accepted.
-    return not exc_type or exc_type in sig.types or exc_type == "ModuleNotFoundError" and "ImportError" in sig.types
+    return not exc_type or exc_type in sig.types or exc_type in _IMPORT_ERROR_LIKE and "ImportError" in sig.types
+
+
+#: Names a pasted line gives an ImportError's message under: its subclass, and AWS Lambda's runtime, which
+#: reports any ImportError of the handler's import as "Runtime.ImportModuleError: Unable to import module
+#: 'handler': <the ImportError's message>".
+_IMPORT_ERROR_LIKE = frozenset({"ModuleNotFoundError", "ImportModuleError"})
 
 
 def _resolve_kind(sig: _Signature, m: "re.Match[str]", kb: _Knowledge) -> Tuple[Optional[str], Dict[str, str]]:

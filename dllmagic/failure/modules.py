@@ -22,6 +22,14 @@ def _split_path(path: str) -> List[str]:
     return [p for p in re.split(r"[\\/]+", path) if p]
 
 
+def in_app_root_package(path: str) -> bool:
+    """``path`` lies in a folder below a platform's function root (``/var/task/lxml/__init__.py``): a package
+    deployed with the function, as installed as site-packages would hold it. A file right in the root is the
+    function's own code (``/var/task/lambda_function.py``)."""
+    parts = _split_path(path)
+    return any((parts[i - 1], parts[i]) in _APP_ROOTS and len(parts) - i > 2 for i in range(1, len(parts)))
+
+
 def _is_extension_file(filename: str) -> bool:
     """An extension module (``.pyd``, tagged ``.so``, or an untagged ``.so`` not named ``lib*``)."""
     low = filename.lower()
@@ -135,7 +143,7 @@ def _package_of_file(path: str) -> Optional[str]:
 #: Python code given on a command line: python -c "import x", py -3.8 -c"import x", python3 -c 'from a import b'.
 _COMMAND_PYTHON = LazyRegex(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
 _STATEMENT = LazyRegex(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
-                        r"\(?\s*(?P<names>[A-Za-z_]\w*))")
+                        r"(?:\(?\s*(?P<names>[A-Za-z_]\w*)|\*))")
 #: A line that raises: the exception line of a traceback, or its start.
 _RAISES = LazyRegex(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
 

@@ -446,6 +446,21 @@ NINTH.update({
     "t4676": ("dependency-conflict", {}, "version-pin-conflict"),   # AttributeError: module 'x' has no attribute 'y'
     "t4702": ("dependency-conflict", {}, "version-pin-conflict"),   # Can't get attribute '_RemainderColsList' on …
     "t4686": ("dependency-conflict", {}, "version-pin-conflict"),   # "Numba needs NumPy 1.20 or less": numpy<1.21
+    # Round 13 (tuned): Lambda's wrapper of an ImportError, localised crash texts, pywin32's error tuple, a
+    # package's own "Couldn't locate X dylib", pip's conflict list without its header, an extension file of the
+    # wrong architecture (no library), "from X import *" typed above the error, a sentence's full stop after a
+    # symbol.
+    "t4764": ("cannot-import-name", {"failing_module": "lxml", "found_path": "/var/task/lib/lxml/__init__.py"},
+              "name-not-in-installed-version"),      # a package deployed in /var/task is installed, no shadow
+    "t4766": ("cannot-import-name", {"failing_module": "werkzeug.urls"}, None),
+    "t4913": ("import-crashed", {}, None),                # "段错误 (核心已转储)"
+    "t4900": ("missing-shared-library", {}, None),        # pywintypes.error: (126, 'LoadLibraryEx', …)
+    "t4849": ("missing-shared-library", {}, None),        # "Couldn't locate OpenSlide dylib"
+    "t4798": ("resolution-conflict", {}, None),           # "The conflict is caused by:" first
+    "t4878": ("missing-shared-library", {"missing_library": "libtorch_cuda_cu.so"}, None),   # "….so:cannot open"
+    "t4801": ("architecture-mismatch", {"failing_module": "grpc._cython.cygrpc", "missing_library": None}, None),
+    "t4845": ("missing-shared-library", {"failing_module": "pysam.libchtslib"}, None),
+    "t4774": ("python-abi-mismatch", {"missing_symbol": "PyInterpreterState_Get"}, None),
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))

@@ -115,7 +115,9 @@ def _is_environment_path(ctx: Context, path: str) -> bool:
         # ...\anaconda3\lib\...).
         import re
 
-        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm)) or bool(
+        from ...failure.modules import in_app_root_package
+
+        return bool(re.search(r"/lib(?:64)?/python\d+\.\d+/|/Lib/", norm)) or in_app_root_package(norm) or bool(
             ("\\" in path or re.match(r"[A-Za-z]:", path))
             and re.search(r"/(?:python\d{0,3}[\w.\-]{0,20}|(?:ana|mini)conda\d?|miniforge\d?|mambaforge"
                           r"|envs/[^/]{1,200})/lib/", norm, re.IGNORECASE))
