@@ -72,6 +72,22 @@ def _or_less(version: str) -> str:
     return f"<={version}"
 
 
+_PYTHON_MINOR = LazyRegex(r"[Pp]ython3(?:\.(\d{1,2})[\\/]|(\d{1,2})[\\/])")
+
+
+def _calls_metadata_backport(ctx: Context, text: str) -> bool:
+    """The EntryPoints the code met is the importlib_metadata backport's: the text calls it by name, or the Python
+    (the environment's, else the one its paths show) is before 3.12, whose own importlib.metadata still returns the
+    dict (3.8-3.11) or has none (3.7)."""
+    if "importlib_metadata" in text:
+        return True
+    if ctx.interpreter is not None and ctx.interpreter.version:
+        parts = ctx.interpreter.version.split(".")
+        return len(parts) > 1 and parts[0] == "3" and parts[1].isdigit() and int(parts[1]) < 12
+    minors = {int(a or b) for a, b in _PYTHON_MINOR.findall(text)}
+    return bool(minors) and max(minors) < 12
+
+
 def pin_from_failure(ctx: Context) -> Optional[Pin]:
     """The requirement the failure is about, from the signature's groups (or the text), or None."""
     failure = ctx.failure
@@ -111,6 +127,12 @@ def pin_from_failure(ctx: Context) -> Optional[Pin]:
             spec = f">={failure.version}"
             named = re.search(r"\b(\w[\w.\-]*) requires version", message)
             who = who or (named.group(1) if named else None)
+    if not spec and signature == "importlib-metadata-entrypoints-get" and _calls_metadata_backport(ctx, text):
+        # The code calls the backport (importlib_metadata.entry_points().get): the dict it expects went in 5.0. (The
+        # standard library's importlib.metadata lost it in Python 3.12: no pin of the backport helps there.)
+        dep, spec = "importlib-metadata", "<5"
+        owners = [f for f in (site_folder_of(p) for p in paths_in_text(ctx)) if f and f != "importlib_metadata"]
+        who = who or (owners[-1] if owners else None)
     match = _PKG_RESOURCES.search(text) or _PKG_RESOURCES.search(message)
     if match and not dep:
         dep, spec = _split(match.group("spec"))

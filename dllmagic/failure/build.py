@@ -356,10 +356,11 @@ def _module(doc: _Doc, docs: Sequence[_Doc], hit: _Hit, kind: str, values: Dict[
         candidates = [c for c in (tb_module, crashed_module(doc.text, hit.match.start(), hit.match.end())) if c]
     elif from_path_module and values.get("extension") and _site_relative(values["extension"]):
         candidates = [from_path_module, tb_module or ""]
-        if (tb_module and tb_module.startswith(from_path_module + ".")
-                and not _is_extension_file(_basename(values["extension"]))):
+        if tb_module and not _is_extension_file(_basename(values["extension"])) and (
+                tb_module.startswith(from_path_module + ".") or _top_level(tb_module) != _top_level(from_path_module)):
             # A library the package ships (torch/lib/libtorch_python.so) names only the package; the
-            # traceback's import goes deeper into it (from torch._C import *): that import failed.
+            # traceback's import goes deeper into it (from torch._C import *): that import failed. So did it when
+            # the library is another package's (torch/lib/../../nvidia/cusparse/lib/libcusparse.so.12).
             candidates = [tb_module]
     elif deeper and kind in _NATIVE_KINDS:
         candidates = [deeper]

@@ -461,6 +461,18 @@ NINTH.update({
     "t4801": ("architecture-mismatch", {"failing_module": "grpc._cython.cygrpc", "missing_library": None}, None),
     "t4845": ("missing-shared-library", {"failing_module": "pysam.libchtslib"}, None),
     "t4774": ("python-abi-mismatch", {"missing_symbol": "PyInterpreterState_Get"}, None),
+    # Round 14 (tuned): uv's first line wrapped in its box, the Windows dialog's other wordings, NumPy's alias text
+    # alone, setuptools' "is installed but … is required by", importlib_metadata 5's EntryPoints, protobuf's older
+    # and second-paragraph wordings, another package's library loaded by the import that failed.
+    "t5037": ("missing-symbol", {"missing_symbol": "OSSL_STACK_OF_X509_free"}, None),   # "… was not found in the …"
+    "t5039": ("missing-symbol", {"missing_symbol": "CRYPTO_atomic_read"}, None),       # "The procedure X could not …"
+    "t5081": ("dependency-conflict", {}, "numpy-alias-removed"),
+    "t5069": ("dependency-conflict", {}, "version-pin-conflict"),
+    "t5097": ("dependency-conflict", {}, "version-pin-conflict"),     # Python 3.7's paths: the backport's EntryPoints
+    "t5101": ("dependency-conflict", {}, "version-pin-conflict"),     # importlib_metadata.entry_points().get(…)
+    "t5106": ("dependency-conflict", {}, "protobuf-too-new"),
+    "t5108": ("dependency-conflict", {}, None),
+    "t5012": ("missing-symbol", {"failing_module": "torch._C"}, None),
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
@@ -517,3 +529,25 @@ def test_a_private_modules_name_is_no_distributions(validate_report):
     owners = [e for e in report.top.evidence if e.fact == "the extension belongs to"]
     assert [(e.value, e.source) for e in owners] == [("_imaging", "no distribution known for this name")]
     assert not any("imaging" in fix.cell and "install" in fix.cell for fix in report.top.fixes)
+
+
+def test_entry_points_get_is_pinned_only_where_the_backport_is_what_failed(validate_report):
+    # importlib_metadata 5 dropped EntryPoints.get; Python 3.12's own importlib.metadata did too, where no pin of the
+    # backport can help: there no "importlib-metadata<5" is offered.
+    frames = ('Traceback (most recent call last):\n  File "/srv/venv/lib/python{v}/site-packages/gym/envs/registration.py",'
+              ' line 250, in load_env_plugins\n    for plugin in metadata.entry_points().get(entry_point, []):\n'
+              "AttributeError: 'EntryPoints' object has no attribute 'get'\n")
+    old = explain(frames.format(v="3.9"))
+    validate_report(report_to_dict(old))
+    assert old.top.kind == "dependency-conflict" and old.top.cause == "version-pin-conflict"
+    assert any("importlib-metadata<5" in fix.cell for fix in old.top.fixes)
+    new = explain(frames.format(v="3.12"))
+    validate_report(report_to_dict(new))
+    assert new.top.kind == "dependency-conflict"
+    assert not any("importlib-metadata" in fix.cell for fix in new.top.fixes)
+
+
+def test_uvs_first_line_wrapped_inside_its_box_is_read():
+    text = ("  × No solution found when resolving\n  │ dependencies:\n  ╰─▶ Because only fastled<=1.2.10 is\n"
+            "      available and ci==0.1.0 depends on\n      fastled>=1.2.11, we can conclude that\n")
+    assert explain(text).failure.signature == "uv-no-solution"
