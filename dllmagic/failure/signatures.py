@@ -29,7 +29,7 @@ except ImportError:                    # pragma: no cover - Python 3.9, 3.10
 
 def required_literals(pattern: str, flags: str = "", minimum: int = 4,
                       most: int = 3) -> Tuple[Tuple[str, ...], ...]:
-    """Literal ASCII runs a match of ``pattern`` must contain, as alternatives: a match is possible only
+    """Literal runs (ASCII where case is ignored) a match of ``pattern`` must contain, as alternatives: a match is possible only
     when all the runs of at least one alternative are in the text.
 
     Runs are read from the parsed pattern: literals in sequence, inside groups and inside repeats of at
@@ -43,12 +43,15 @@ def required_literals(pattern: str, flags: str = "", minimum: int = 4,
         run: List[str] = []
 
         def flush() -> None:
-            if len(run) >= minimum:
+            # (A non-ASCII character, a CJK one above all, is rarer in a text than an ASCII one: "段错误" is a run.)
+            if sum(1 if ch < "\x80" else 2 for ch in run) >= minimum:
                 runs.append("".join(run))
             run.clear()
 
         for op, av in items:
-            if op is c.LITERAL and av < 128:
+            # Any character of a case-sensitive pattern; ASCII only where case is ignored (casefold() may change
+            # a non-ASCII text's length, and the windows are cut at the folded text's positions).
+            if op is c.LITERAL and (av < 128 or not ignore_case):
                 run.append(chr(av))
                 continue
             flush()
