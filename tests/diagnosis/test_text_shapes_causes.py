@@ -29,3 +29,34 @@ def test_the_import_line_still_names_the_module_when_the_message_does_not(valida
                   "    from transformers import AdamW\nImportError: cannot import name 'AdamW'\n", validate_report)
     assert finding.cause == "name-not-in-installed-version"
     assert "does not say from which module" not in finding.summary and "transformers" in finding.summary
+
+
+IPYTHON7_CELL = ("---------------------------------------------------------------------------\n"
+                 "ModuleNotFoundError                       Traceback (most recent call last)\n"
+                 "<ipython-input-3-9f1c2a7b8e4d> in <module>\n"
+                 "----> 1 import {module}\n\n"
+                 "ModuleNotFoundError: No module named '{module}'\n")
+IPYTHON8_CELL = ("---------------------------------------------------------------------------\n"
+                 "ModuleNotFoundError                       Traceback (most recent call last)\n"
+                 "Cell In[2], line 1\n"
+                 "----> 1 import {module}\n\n"
+                 "ModuleNotFoundError: No module named '{module}'\n")
+
+
+def test_a_known_package_missing_in_a_notebook_cell_is_installed_for_another_python(validate_report):
+    for shape in (IPYTHON7_CELL, IPYTHON8_CELL):
+        finding = top(shape.format(module="pandas"), validate_report)
+        assert (finding.kind, finding.cause) == ("module-not-found", "installed-in-other-environment"), shape
+        assert "%pip install pandas" in finding.summary and "Not checked" in finding.summary
+        assert "sys.executable" in "\n".join(f.cell for f in finding.fixes)
+
+
+def test_the_same_import_outside_a_notebook_is_not_installed(validate_report):
+    text = ("Traceback (most recent call last):\n  File \"app.py\", line 1, in <module>\n    import pandas\n"
+            "ModuleNotFoundError: No module named 'pandas'\n")
+    assert top(text, validate_report).cause == "not-installed"
+
+
+def test_a_name_no_table_knows_in_a_notebook_cell_is_not_installed(validate_report):
+    # The user's own module (or an unknown name) missing in a notebook is not said to be installed elsewhere.
+    assert top(IPYTHON8_CELL.format(module="myhelpers"), validate_report).cause == "not-installed"

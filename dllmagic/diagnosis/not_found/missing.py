@@ -11,8 +11,8 @@ from ...model import Evidence, Finding
 from .. import Context, docs_for, rule
 from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
-from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_python_lacks_ipykernel,
-    _native_files_missing_from_text,
+from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_lacks_it_from_text,
+    _kernel_python_lacks_ipykernel, _native_files_missing_from_text, ran_in_a_notebook,
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
@@ -137,6 +137,9 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
+        if module == top and ran_in_a_notebook(ctx) and (validated or top in knowledge_tables.extension_packages()):
+            yield _kernel_lacks_it_from_text(ctx, module, dist, validated, fix)
+            return
         namespace = knowledge_tables.namespace_parent(module)
         provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
                     f"'{namespace}' is a namespace that several distributions share "
