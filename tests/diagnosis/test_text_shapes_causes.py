@@ -60,3 +60,24 @@ def test_the_same_import_outside_a_notebook_is_not_installed(validate_report):
 def test_a_name_no_table_knows_in_a_notebook_cell_is_not_installed(validate_report):
     # The user's own module (or an unknown name) missing in a notebook is not said to be installed elsewhere.
     assert top(IPYTHON8_CELL.format(module="myhelpers"), validate_report).cause == "not-installed"
+
+
+def test_python2_wording_of_a_known_package_is_another_pythons_install(validate_report):
+    text = ("Traceback (most recent call last):\n  File \"fetch.py\", line 2, in <module>\n    import h5py\n"
+            "ImportError: No module named h5py\n")
+    finding = top(text, validate_report)
+    assert (finding.kind, finding.cause) == ("module-not-found", "installed-in-other-environment")
+    assert "Python 2" in finding.summary and "python -m pip install h5py" in finding.summary
+
+
+def test_python2_dotted_name_means_the_package_itself_is_missing(validate_report):
+    # Python 2 prints the whole dotted path when the top-level package is missing: not a missing submodule.
+    finding = top("ImportError: No module named IPython.core.display\n", validate_report)
+    assert finding.cause == "installed-in-other-environment" and "'IPython' itself is missing" in finding.summary
+    unknown = top("ImportError: No module named mytool.request\n", validate_report)
+    assert unknown.cause == "not-installed"
+
+
+def test_python3_wording_of_a_dotted_name_is_still_a_missing_submodule(validate_report):
+    finding = top("ModuleNotFoundError: No module named 'IPython.core.display'\n", validate_report)
+    assert finding.cause == "submodule-not-found"
