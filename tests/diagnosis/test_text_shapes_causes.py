@@ -81,3 +81,13 @@ def test_python2_dotted_name_means_the_package_itself_is_missing(validate_report
 def test_python3_wording_of_a_dotted_name_is_still_a_missing_submodule(validate_report):
     finding = top("ModuleNotFoundError: No module named 'IPython.core.display'\n", validate_report)
     assert finding.cause == "submodule-not-found"
+
+
+def test_a_partially_initialised_package_with_extension_modules_is_a_shadow(validate_report):
+    # pygame is known by its extension modules (knowledge/extension_packages.json): a release of it does not
+    # import itself in a cycle, a pygame.py of the user's does.
+    text = ("AttributeError: partially initialized module 'pygame' has no attribute 'init' (most likely due to a "
+            "circular import)\n")
+    assert top(text, validate_report).cause == "shadowed-by-local-file"
+    own = text.replace("pygame", "mygame")
+    assert top(own, validate_report).cause == "circular-import"

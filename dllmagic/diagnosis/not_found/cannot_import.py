@@ -260,7 +260,7 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     import sys
 
     stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
-    return top in stdlib or top in knowledge_tables.import_names()
+    return top in stdlib or top in knowledge_tables.import_names() or top in knowledge_tables.extension_packages()
 
 
 def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
