@@ -101,3 +101,10 @@ def test_package_table_matches_full_module_names_only():
     assert tables.windows_package_dll("torchvision._C", 127)["id"] == "torch-cpp-extension"
     assert tables.windows_package_dll("torch._C", 127) is None
     assert tables.windows_package_dll("cv2", 126)["cause"] == "dll-not-found"
+
+
+def test_dlib_built_with_cuda_needs_the_cuda_and_cudnn_dlls(validate_report):
+    text = not_found("_dlib_pybind11", frame(f"{SITE}\\dlib\\__init__.py", "from _dlib_pybind11 import *"))
+    finding = top(text, validate_report)
+    assert (finding.kind, finding.cause) == ("missing-shared-library", "cuda-library-missing")
+    assert "cuDNN" in finding.summary and "DLIB_USE_CUDA=0" in fix_text(finding)
