@@ -108,3 +108,19 @@ def test_dlib_built_with_cuda_needs_the_cuda_and_cudnn_dlls(validate_report):
     finding = top(text, validate_report)
     assert (finding.kind, finding.cause) == ("missing-shared-library", "cuda-library-missing")
     assert "cuDNN" in finding.summary and "DLIB_USE_CUDA=0" in fix_text(finding)
+
+
+@pytest.mark.parametrize("package", ["PyQt5", "PySide6"])
+def test_qt_bindings_miss_a_dll_of_their_qt_wheel(package, validate_report):
+    text = not_found(f"{package}.QtCore", frame("C:\\work\\app\\main.py", f"from {package}.QtCore import Qt"))
+    finding = top(text, validate_report)
+    assert (finding.kind, finding.cause) == ("missing-shared-library", "dll-not-found")
+    assert "python3.dll" in finding.summary and "Reinstall the bindings" in fix_text(finding)
+
+
+def test_kivy_window_provider_needs_the_kivy_deps_packages(validate_report):
+    text = not_found("kivy.core.window._window_sdl2",
+                     frame(f"{SITE}\\kivy\\core\\window\\window_sdl2.py",
+                           "from kivy.core.window._window_sdl2 import _WindowSDL2Storage"))
+    finding = top(text, validate_report)
+    assert finding.cause == "dll-not-found" and "kivy_deps.sdl2" in finding.summary
