@@ -16,6 +16,7 @@ read. TensorFlow's DLL-initialisation failure and SIGILL are the CPU family's (c
 """
 from __future__ import annotations
 
+import re
 import sys
 from typing import Iterable, List, Optional
 
@@ -160,9 +161,23 @@ def _known_package_cause(ctx: Context, code: Optional[int], library: str) -> Opt
     failure = ctx.failure
     if library:
         return None
-    effective = 127 if code == 127 or failure.symbol else 126 if code == 126 or (
-        code is None and failure.kind == "missing-shared-library") else None
-    return knowledge_tables.windows_package_dll(failure.module or "", effective) if effective else None
+    if code == 127 or failure.symbol:
+        effective = 127
+    elif code == 126:
+        effective = 126
+    elif code is None and failure.kind == "missing-shared-library" and _reads_not_found(ctx):
+        effective = 126   # a wording the message table lacks ("Not Found。"), or none at all
+    else:
+        return None       # another error (an invalid path, access denied): not what the entries speak for
+    return knowledge_tables.windows_package_dll(failure.module or "", effective)
+
+
+_NOT_FOUND_WORDS = re.compile(r"not\s+(?:be\s+)?found|cannot\s+find|could\s+not\s+find", re.IGNORECASE)
+
+
+def _reads_not_found(ctx: Context) -> bool:
+    message = detail(ctx, "windows_message") or ""
+    return not message.strip() or _NOT_FOUND_WORDS.search(message) is not None
 
 
 def _package_cause(ctx: Context, known: dict, code: Optional[int], evidence: List[Evidence]) -> Finding:

@@ -100,6 +100,7 @@ def test_package_table_matches_full_module_names_only():
     assert tables.windows_package_dll("mywin32api_helper", 126) is None
     assert tables.windows_package_dll("torchvision._C", 127)["id"] == "torch-cpp-extension"
     assert tables.windows_package_dll("torch._C", 127) is None
+    assert tables.windows_package_dll("_C", 127) is None          # no package named: most often torch's own
     assert tables.windows_package_dll("cv2", 126)["cause"] == "dll-not-found"
 
 
@@ -116,6 +117,12 @@ def test_qt_bindings_miss_a_dll_of_their_qt_wheel(package, validate_report):
     finding = top(text, validate_report)
     assert (finding.kind, finding.cause) == ("missing-shared-library", "dll-not-found")
     assert "python3.dll" in finding.summary and "Reinstall the bindings" in fix_text(finding)
+
+
+def test_a_bare_qt_module_name_is_the_qt_bindings(validate_report):
+    # Python 3.8+ names only the extension ("while importing QtCore"): still the bindings' Qt DLLs.
+    finding = top(not_found("QtCore"), validate_report)
+    assert finding.cause == "dll-not-found" and "python3.dll" in finding.summary
 
 
 def test_kivy_window_provider_needs_the_kivy_deps_packages(validate_report):
