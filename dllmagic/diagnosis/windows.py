@@ -9,7 +9,9 @@ When the failure's machine is at hand (a modelled one: ``explain --machine``; or
 the failing .pyd is resolved by the Windows loader model (:mod:`dllmagic.facts.native.loader.windows`)
 and the finding says which DLL lacks which function or is missing, which copy the loader picks and by
 which rule, every place searched, the other copies on the machine, and the fix. Without a machine the
-rules work from the error code, as before.
+rules work from the error code, as before; when the message names no DLL, the failing package's own known
+cause (``knowledge/windows_package_dlls.json``) and Python's own extension modules come before the VC++ runtime,
+and error 127 is said to be an older copy found first, the cause threads verified most often, as not checked.
 Windows prints these messages in the user's language; the failure parser has already turned them into
 the error code (``windows_code`` in the failure's details: 126, 127, 193, 1114), which is what the rules
 read. TensorFlow's DLL-initialisation failure and SIGILL are the CPU family's (cpu.py).
