@@ -9,13 +9,17 @@ When the failure's machine is at hand (a modelled one: ``explain --machine``; or
 the failing .pyd is resolved by the Windows loader model (:mod:`dllmagic.facts.native.loader.windows`)
 and the finding says which DLL lacks which function or is missing, which copy the loader picks and by
 which rule, every place searched, the other copies on the machine, and the fix. Without a machine the
-rules work from the error code, as before.
+rules work from the error code, as before; when the message names no DLL, the failing package's own known
+cause (``knowledge/windows_package_dlls.json``) and Python's own extension modules come before the VC++ runtime,
+and error 127 is said to be an older copy found first, the cause threads verified most often, as not checked.
 Windows prints these messages in the user's language; the failure parser has already turned them into
 the error code (``windows_code`` in the failure's details: 126, 127, 193, 1114), which is what the rules
 read. TensorFlow's DLL-initialisation failure and SIGILL are the CPU family's (cpu.py).
 """
 from __future__ import annotations
 
+import re
+import sys
 from typing import Iterable, List, Optional
 
 from .. import fixes
@@ -120,8 +124,12 @@ def windows_dll(ctx: Context) -> Iterable[Finding]:
                     f"from System32); most binary wheels for Windows need it.",
             evidence=tuple(evidence), fixes=(vc_fix(),), docs=docs_for(failure.kind, "vc-runtime-missing"))
         return
+    known = _known_package_cause(ctx, code, library) if load is None and missing_vc is None else None
+    if known is not None:
+        yield _package_cause(ctx, known, code, evidence)
+        return
     if code == 127 or failure.symbol:
-        yield _procedure_not_found(ctx, library, evidence)
+        yield _procedure_not_found(ctx, library, evidence, text_only=load is None and missing_vc is None)
     elif code in _INIT_FAILED_CODES or code is None and failure.kind == "native-init-failed":
         yield _init_failed(ctx, library, evidence, missing_vc)
     elif code == 126 or failure.kind == "missing-shared-library":
@@ -149,7 +157,50 @@ def _deps_fix(ctx: Context) -> Fix:
                              f"needs, where each was found or every folder searched).")
 
 
-def _procedure_not_found(ctx: Context, library: str, evidence: List[Evidence]) -> Finding:
+def _known_package_cause(ctx: Context, code: Optional[int], library: str) -> Optional[dict]:
+    """From the text alone, a DLL load failure that names no DLL: the failing package's own well-known cause
+    (knowledge/windows_package_dlls.json), or None."""
+    failure = ctx.failure
+    if library:
+        return None
+    if code == 127 or failure.symbol:
+        effective = 127
+    elif code == 126:
+        effective = 126
+    elif code is None and failure.kind == "missing-shared-library" and _reads_not_found(ctx):
+        effective = 126   # a wording the message table lacks ("Not Found。"), or none at all
+    else:
+        return None       # another error (an invalid path, access denied): not what the entries speak for
+    return knowledge_tables.windows_package_dll(failure.module or "", effective)
+
+
+_NOT_FOUND_WORDS = re.compile(r"not\s+(?:be\s+)?found|cannot\s+find|could\s+not\s+find", re.IGNORECASE)
+
+
+def _reads_not_found(ctx: Context) -> bool:
+    message = detail(ctx, "windows_message") or ""
+    return not message.strip() or _NOT_FOUND_WORDS.search(message) is not None
+
+
+def _package_cause(ctx: Context, known: dict, code: Optional[int], evidence: List[Evidence]) -> Finding:
+    kind = ctx.failure.kind
+    missing_function = code == 127 or bool(ctx.failure.symbol)
+    fix_list: List[Fix] = [fixes.instruction(known["fix_title"], known["fix"])]
+    if known["cause"] != "vc-runtime-missing" and not missing_function:
+        fix_list.append(vc_fix())      # the other DLL wheels expect from the machine, when that is not it
+    fix_list.append(_deps_fix(ctx))
+    return Finding(
+        kind=kind, cause=known["cause"], confidence=0.65,
+        summary=f"Windows could not load {_module_text(ctx)}"
+                + (": a function one of its DLLs imports is missing" if missing_function else
+                   ": a DLL it needs was not found") + f", and the message does not say which. For "
+                f"{_module_text(ctx)} the known, most common cause is that {known['why']} Not checked: this text "
+                f"came without the machine; `dlldoctor deps` on that machine names the DLL.",
+        evidence=tuple(evidence + [Evidence(f"known cause for {_module_text(ctx)}", known["why"], known["source"])]),
+        fixes=tuple(fix_list), docs=docs_for(kind, known["cause"]))
+
+
+def _procedure_not_found(ctx: Context, library: str, evidence: List[Evidence], text_only: bool = False) -> Finding:
     symbol = ctx.failure.symbol
     if symbol:
         evidence.append(Evidence("function not found", symbol, "the error message"))
@@ -168,11 +219,21 @@ def _procedure_not_found(ctx: Context, library: str, evidence: List[Evidence]) -
         "package with the manager that installed its dependencies" + (" (conda here)" if conda else "")
         + ", or remove the stray copy (an application folder on PATH, System32)."))
     fix_list.append(_deps_fix(ctx))
+    summary = (f"{_module_text(ctx)} found{where} but it lacks a function the extension imports"
+               + (f" ({symbol})" if symbol else "") + ": an older or different build of that DLL is loaded first.")
+    cause = "procedure-not-found"
+    if text_only:
+        # From the text alone the copies on the machine are not known; in the threads that verified a fix for
+        # error 127, an older copy of the DLL found first (System32, an application folder on PATH, conda's
+        # Library\bin, a DLL another package had already loaded) was the cause more often than anything else.
+        cause = "older-copy-found-first"
+        summary += (" Most often another copy with that function exists and the older one comes first in the "
+                    "search order. Other causes: the extension was built against another release of a library it "
+                    "links (rebuild or reinstall matching releases), or the Windows version is older than the one "
+                    "the wheel was built for. Not checked: this text came without the machine.")
     return Finding(
-        kind="missing-symbol", cause="procedure-not-found", confidence=0.8,
-        summary=f"{_module_text(ctx)} found{where} but it lacks a function the extension imports"
-                + (f" ({symbol})" if symbol else "") + ": an older or different build of that DLL is loaded first.",
-        evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-symbol", "procedure-not-found"))
+        kind="missing-symbol", cause=cause, confidence=0.72 if text_only else 0.8,
+        summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("missing-symbol", cause))
 
 
 _CTYPES_NOT_FOUND = "Could not find module '"
@@ -188,6 +249,8 @@ def _dll_not_found(ctx: Context, library: str, evidence: List[Evidence], missing
         return _not_bundled(ctx, library, evidence, bundler)
     if missing_vc is None and _CTYPES_NOT_FOUND in ctx.failure.message:
         return _ctypes_not_found(ctx, library, evidence)
+    if missing_vc is None and not library and _standard_library_extension(ctx):
+        return _stdlib_dll_not_found(ctx, evidence)
     if missing_vc is None and not library:
         return _unnamed_dll_likely_vc(ctx, evidence)
     fix_list: List[Fix] = []
@@ -217,6 +280,32 @@ def _not_bundled(ctx: Context, library: str, evidence: List[Evidence], bundler: 
         evidence=tuple(evidence + [Evidence("bundled by", bundler["name"], "the traceback's frames and messages")]),
         fixes=(fixes.instruction("Rebuild the application with the missing DLL collected", bundler["collect"]),
                _deps_fix(ctx)),
+        docs=docs_for("missing-shared-library", "dll-not-found"))
+
+
+def _standard_library_extension(ctx: Context) -> bool:
+    """The failing module is one of Python's own extension modules (_tkinter, _ssl, _sqlite3, pyexpat …)."""
+    module = ctx.failure.module or ""
+    return bool(module) and "." not in module and module in getattr(sys, "stdlib_module_names", ())
+
+
+def _stdlib_dll_not_found(ctx: Context, evidence: List[Evidence]) -> Finding:
+    """A standard-library extension whose DLL is not found: python.exe itself runs on the Visual C++ runtime (the
+    installer puts vcruntime140.dll beside it), so what is missing is a DLL of Python's own installation that the
+    extension loads from the DLLs folder (tcl86t.dll, libssl-*.dll, sqlite3.dll, libffi-*.dll)."""
+    module = ctx.failure.module
+    return Finding(
+        kind="missing-shared-library", cause="dll-not-found", confidence=0.7,
+        summary=f"Windows could not find a DLL that {module}, one of Python's own extension modules, needs. The "
+                f"Visual C++ runtime is not it (python.exe itself runs on it); a DLL that comes with Python beside "
+                f"{module}.pyd (its DLLs folder: tcl86t.dll and tk86t.dll for _tkinter, libssl and libcrypto for "
+                f"_ssl, sqlite3.dll for _sqlite3, libffi for _ctypes) is missing or an older copy is found first: "
+                f"a damaged install, or an application bundle that copied {module}.pyd without it.",
+        evidence=tuple(evidence + [Evidence("standard-library module", module, "sys.stdlib_module_names")]),
+        fixes=(fixes.instruction("Repair the Python installation",
+                                 "Run the Python installer again and choose Repair (or reinstall that Python); in a "
+                                 "bundled application, copy the DLLs from Python's DLLs folder next to "
+                                 f"{module}.pyd when building it."), _deps_fix(ctx)),
         docs=docs_for("missing-shared-library", "dll-not-found"))
 
 

@@ -405,6 +405,20 @@ def dll_init_failure(name: str) -> Optional[dict]:
     return _dll_init_failures().get(base)
 
 
+@lru_cache(maxsize=None)
+def _windows_package_dlls() -> Tuple[Tuple[Any, dict], ...]:
+    return tuple((_re.compile(e["module"]), e) for e in load("windows_package_dlls")["entries"])
+
+
+def windows_package_dll(module: str, code: int) -> Optional[dict]:
+    """The known, most common cause of a Windows DLL load failure (error ``code``, no DLL named) of the
+    package ``module`` belongs to (``win32api`` 126 → pywin32's DLL folder off the search path), or None."""
+    for pattern, entry in _windows_package_dlls():
+        if code in entry["codes"] and pattern.match(module or ""):
+            return entry
+    return None
+
+
 # -- semantic checks of the tables above (scripts/check_knowledge.py and the tests run them) ----------
 def _check_diagnosis_tables() -> List[str]:
     """Problems in the diagnosis tables beyond the shape :func:`load` checks; empty when all is well."""
@@ -496,6 +510,13 @@ def _check_diagnosis_tables() -> List[str]:
             _re.compile(entry["pattern"])
         except _re.error as exc:
             problems.append(f"openmp_runtimes/{entry['id']}: pattern does not compile: {exc}")
+    for entry in load("windows_package_dlls")["entries"]:
+        try:
+            _re.compile(entry["module"])
+        except _re.error as exc:
+            problems.append(f"windows_package_dlls/{entry['id']}: module pattern does not compile: {exc}")
+        if not set(entry["codes"]) <= {126, 127}:
+            problems.append(f"windows_package_dlls/{entry['id']}: codes must be 126 and/or 127")
     return problems
 
 
@@ -506,7 +527,7 @@ DIAGNOSIS_TABLES = ("library_providers", "cuda_libraries", "cuda_drivers", "libs
                     # import-system tables (recognition of pasted texts)
                     "namespace_packages", "stdlib_removed_names", "stdlib_added_names", "native_submodules", "stdlib_added_modules",
                     "extension_packages",
-                    "pyc_magic_numbers")
+                    "pyc_magic_numbers", "windows_package_dlls")
 
 
 # -- import-system tables (recognition of pasted texts) ----------------------------------------------

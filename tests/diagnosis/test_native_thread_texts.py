@@ -301,7 +301,7 @@ def test_a_linux_library_on_windows_is_said_so(validate_report):
 #: Seventh session's texts: corpus id → (kind, the key facts it must give, cause or None for any).
 SEVENTH = {
     "t2378": ("missing-symbol", {"failing_module": "onnxruntime.capi.onnxruntime_pybind11_state"},
-              "procedure-not-found"),          # 找不到\n指定的程序。 wrapped by the console
+              "older-copy-found-first"),       # 找不到\n指定的程序。 wrapped by the console
     "t2449": ("missing-shared-library", {"missing_library": "mkl_intel_thread.dll"}, None),   # MKL without its prefix
     "t2451": ("missing-shared-library", {"found_path": "C:\\Users\\User1\\AppData\\Local\\Temp\\_MEI24922\\python27.dll"},
               None),                            # PyInstaller 2's "<error code 14001>"
@@ -349,7 +349,7 @@ SEVENTH = {
     "t3492": ("import-crashed", {"failing_module": "tensorflow"}, None),  # qemu: uncaught target signal 6 (Aborted)
     "t3526": ("no-compatible-release", {}, None),                     # uv: no version of X{marker}==V, X depends on
     "t3649": ("resolution-conflict", {}, None),                       # poetry -vvv: "1: conflict: …"
-    "t3696": ("missing-symbol", {"failing_module": "lxml.etree"}, "procedure-not-found"),   # 127 in Dutch
+    "t3696": ("missing-symbol", {"failing_module": "lxml.etree"}, "older-copy-found-first"),   # 127 in Dutch
     "t3699": ("native-init-failed", {}, None),          # "Error Loading Python DLL, a dynamic link library … failed."
     "t3736": ("missing-shared-library", {"missing_library": "libgraphbolt_pytorch_2.3.0.so"}, None),  # "Cannot find"
     "t3750": ("dependency-conflict", {}, None),                       # torchvision's custom C++ ops

@@ -128,8 +128,29 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             docs=docs_for("cannot-import-name", "circular-import"))
         return
 
-    if top:   # without the module's name there is no version to speak of
+    if top:
         yield from _name_not_in_version(ctx, module, top, path, evidence)
+    elif failure.name and failure.name.isidentifier():
+        yield _name_without_its_module(failure.name, evidence)
+
+
+def _name_without_its_module(name: str, evidence: List[Evidence]) -> Finding:
+    """``cannot import name 'X'`` as Python 2 and Python 3 before 3.7 print it: no module named, no traceback
+    line that shows it. In the threads that verified a fix for this shape, the installed release of the module
+    not defining the name was the cause most often; the others are said."""
+    return Finding(
+        kind="cannot-import-name", cause="name-not-in-installed-version", confidence=0.5,
+        summary=f"'{name}' cannot be imported, and the message does not say from which module. Most often the "
+                f"installed release of that module does not define it (the name was removed, renamed or moved, or "
+                f"is newer than that release). Other causes: a file of yours with the module's name is imported "
+                f"instead of it, or a circular import. Not checked: the text does not name the module.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            "Find the import and match the releases",
+            f"The traceback's last 'from … import {name}' line names the module. Check which release of its "
+            f"package defines '{name}' (its changelog), then install that release or upgrade the package whose "
+            f"code imports it. If a file of yours has the module's name, rename it."),),
+        docs=docs_for("cannot-import-name", "name-not-in-installed-version"))
 
 
 _ARROW_LINE = re.compile(r"^\s*-+>\s*\d+\s(?P<code>.*)$")
@@ -239,7 +260,7 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     import sys
 
     stdlib = ctx.stdlib_names or frozenset(getattr(sys, "stdlib_module_names", ()))
-    return top in stdlib or top in knowledge_tables.import_names()
+    return top in stdlib or top in knowledge_tables.import_names() or top in knowledge_tables.extension_packages()
 
 
 def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:

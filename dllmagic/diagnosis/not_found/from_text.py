@@ -250,3 +250,72 @@ def _native_files_missing_from_text(ctx: Context, module: str) -> Finding:
         summary=f"{dist} is there (its Python code ran and looked for its own native files) but the native file of "
                 f"'{module}' is not: a damaged or partial install, or a copy made for another Python.",
         evidence=tuple(evidence), fixes=tuple(fix_list), docs=docs_for("module-not-found", "broken-install"))
+
+
+#: What IPython and Jupyter print around a cell's traceback (the cell's pseudo-file names of IPython 7 and 8, the
+#: prompt, the cell file of ipykernel 6, nbconvert's error): the import ran in a notebook's kernel.
+_NOTEBOOK_CELL = re.compile(r"<ipython-input-\d+-[0-9a-f]+>|^\s*Cell In\s?\[\d*\]|^In \[\d+\]:|"
+                            r"[/\\]ipykernel_\d+[/\\]\d+\.py|CellExecutionError", re.MULTILINE)
+
+
+def ran_in_a_notebook(ctx: Context) -> bool:
+    """Whether the pasted text shows the failing import run in a notebook cell."""
+    text = ctx.cache.get("text")
+    return isinstance(text, str) and _NOTEBOOK_CELL.search(text) is not None
+
+
+def _kernel_lacks_it_from_text(ctx: Context, module: str, dist: str, validated: bool, fix) -> Finding:
+    """``No module named X`` in a notebook cell for a known package, from the text alone: in the threads that
+    verified a fix for this shape, the package was installed, but for another Python than the kernel's (a
+    terminal's pip, another environment's kernel), more often than it was not installed at all."""
+    return Finding(
+        kind="module-not-found", cause="installed-in-other-environment", confidence=0.6,
+        summary=f"The notebook's kernel finds no module '{module}'. Most often {dist} was installed, but for "
+                f"another Python than the one this kernel runs: a terminal's pip or conda belonged to another "
+                f"environment, or the notebook runs another environment's kernel. %pip install {dist} in the "
+                f"notebook installs it for the kernel's own Python (then restart the kernel); if the package was "
+                f"installed after the kernel started, a restart alone is enough. Not checked: the text came "
+                f"without the machine.",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence("where it ran", "a notebook cell", "the traceback's cell markers"),
+                  Evidence("import name → distribution", f"{module} → {dist}",
+                           "knowledge/import_names.json" if validated else "knowledge/extension_packages.json")),
+        fixes=(fix, fixes.instruction(
+            "Check which Python the kernel runs",
+            "Run `import sys; print(sys.executable)` in the notebook and `python -c \"import sys; "
+            "print(sys.executable)\"` where you installed the package: if they differ, install with %pip in the "
+            "notebook, or switch the notebook's kernel to the environment that has it.")),
+        docs=docs_for("module-not-found", "installed-in-other-environment"))
+
+
+#: Python 2's wording: ``ImportError: No module named a.b``, the name unquoted (Python 3 quotes it, and raises
+#: ModuleNotFoundError from 3.6). Python 2 names the whole dotted path when the top-level package is missing.
+_PYTHON2_NO_MODULE = re.compile(r"^ImportError: No module named (?P<name>[A-Za-z_][\w.]{0,200})[ \t]*$", re.MULTILINE)
+
+
+def python2_wording(ctx: Context, module: str) -> bool:
+    """Whether the text's message for ``module`` is Python 2's (unquoted, raised as ImportError)."""
+    text = ctx.cache.get("text")
+    return isinstance(text, str) and any(m.group("name") == module for m in _PYTHON2_NO_MODULE.finditer(text))
+
+
+def _python2_lacks_it_from_text(ctx: Context, module: str, dist: str, fix) -> Finding:
+    """A known package missing under Python 2, from the text alone: in the threads of that shape the package was
+    most often installed for a Python 3 (``pip3``, another interpreter the editor or the script's shebang did not
+    run), not missing from every Python."""
+    top = module.split(".")[0]
+    return Finding(
+        kind="module-not-found", cause="installed-in-other-environment", confidence=0.6,
+        summary=f"The message is Python 2's ('No module named {module}' unquoted, which also means the package "
+                f"'{top}' itself is missing): the code ran with a Python 2 interpreter. Most often {dist} is installed, "
+                f"but for another Python (pip3's, the one you meant to run); run the code with that Python "
+                f"(python3 …, or the interpreter selected in the editor), or install {dist} for this one with its own "
+                f"pip (python -m pip install {dist}). Not checked: the text came without the machine.",
+        evidence=(Evidence("message", f"No module named {module}", "the exception (Python 2's wording, unquoted)"),
+                  Evidence("import name → distribution", f"{top} → {dist}", "knowledge tables")),
+        fixes=(fixes.instruction(
+            "Run the code with the Python that has the package",
+            f"Compare `python -c \"import sys; print(sys.executable)\"` (or the interpreter your editor or the "
+            f"script's first line runs) with the one whose pip installed {dist}, e.g. `python3 -m pip show {dist}`; "
+            f"run the code with that one, or install {dist} with the running Python's own pip."), fix),
+        docs=docs_for("module-not-found", "installed-in-other-environment"))

@@ -11,8 +11,9 @@ from ...model import Evidence, Finding
 from .. import Context, docs_for, rule
 from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
-from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_python_lacks_ipykernel,
-    _native_files_missing_from_text,
+from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_lacks_it_from_text,
+    _kernel_python_lacks_ipykernel, _native_files_missing_from_text, _python2_lacks_it_from_text, python2_wording,
+    ran_in_a_notebook,
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
@@ -120,7 +121,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         if not_a_package and module.startswith(not_a_package + "."):
             yield _not_a_package_from_text(ctx, module, not_a_package)
             return
-        if _names_a_missing_submodule(ctx, module):
+        python2 = python2_wording(ctx, module)
+        if python2 and module != top:
+            module = top   # Python 2 names the whole dotted path when the top-level package is missing
+        if not python2 and _names_a_missing_submodule(ctx, module):
             source_tree = _source_tree_package(ctx, top)
             yield _source_tree_shadows(ctx, module, source_tree) if source_tree else _submodule_missing_from_text(ctx, module)
             return
@@ -137,6 +141,13 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
+        known = validated or top in knowledge_tables.extension_packages()
+        if module == top and known and python2:
+            yield _python2_lacks_it_from_text(ctx, module, dist, fix)
+            return
+        if module == top and known and ran_in_a_notebook(ctx):
+            yield _kernel_lacks_it_from_text(ctx, module, dist, validated, fix)
+            return
         namespace = knowledge_tables.namespace_parent(module)
         provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
                     f"'{namespace}' is a namespace that several distributions share "

@@ -1,0 +1,93 @@
+"""Causes chosen from the shape of a pasted text when the text alone cannot prove one: the cause the threads of
+that shape verified most often, with the others said in the finding."""
+from dllmagic.api import explain
+from dllmagic.model import report_to_dict
+
+
+def top(text: str, validate_report):
+    report = explain(text)
+    validate_report(report_to_dict(report))
+    return report.top
+
+
+def test_a_name_without_its_module_is_a_name_the_installed_release_lacks(validate_report):
+    finding = top("Traceback (most recent call last):\n  File \"train.py\", line 9, in <module>\n"
+                  "    model = build()\nImportError: cannot import name 'np_utils'\n", validate_report)
+    assert (finding.kind, finding.cause) == ("cannot-import-name", "name-not-in-installed-version")
+    assert "does not say from which module" in finding.summary
+    assert "a file of yours" in finding.summary and "circular import" in finding.summary
+    assert finding.confidence < 0.6 and not any(f.runnable for f in finding.fixes)
+
+
+def test_python2_wording_without_quotes(validate_report):
+    finding = top("ImportError: cannot import name six\n", validate_report)
+    assert finding.cause == "name-not-in-installed-version" and "'six'" in finding.summary
+
+
+def test_the_import_line_still_names_the_module_when_the_message_does_not(validate_report):
+    finding = top("Traceback (most recent call last):\n  File \"train.py\", line 3, in <module>\n"
+                  "    from transformers import AdamW\nImportError: cannot import name 'AdamW'\n", validate_report)
+    assert finding.cause == "name-not-in-installed-version"
+    assert "does not say from which module" not in finding.summary and "transformers" in finding.summary
+
+
+IPYTHON7_CELL = ("---------------------------------------------------------------------------\n"
+                 "ModuleNotFoundError                       Traceback (most recent call last)\n"
+                 "<ipython-input-3-9f1c2a7b8e4d> in <module>\n"
+                 "----> 1 import {module}\n\n"
+                 "ModuleNotFoundError: No module named '{module}'\n")
+IPYTHON8_CELL = ("---------------------------------------------------------------------------\n"
+                 "ModuleNotFoundError                       Traceback (most recent call last)\n"
+                 "Cell In[2], line 1\n"
+                 "----> 1 import {module}\n\n"
+                 "ModuleNotFoundError: No module named '{module}'\n")
+
+
+def test_a_known_package_missing_in_a_notebook_cell_is_installed_for_another_python(validate_report):
+    for shape in (IPYTHON7_CELL, IPYTHON8_CELL):
+        finding = top(shape.format(module="pandas"), validate_report)
+        assert (finding.kind, finding.cause) == ("module-not-found", "installed-in-other-environment"), shape
+        assert "%pip install pandas" in finding.summary and "Not checked" in finding.summary
+        assert "sys.executable" in "\n".join(f.cell for f in finding.fixes)
+
+
+def test_the_same_import_outside_a_notebook_is_not_installed(validate_report):
+    text = ("Traceback (most recent call last):\n  File \"app.py\", line 1, in <module>\n    import pandas\n"
+            "ModuleNotFoundError: No module named 'pandas'\n")
+    assert top(text, validate_report).cause == "not-installed"
+
+
+def test_a_name_no_table_knows_in_a_notebook_cell_is_not_installed(validate_report):
+    # The user's own module (or an unknown name) missing in a notebook is not said to be installed elsewhere.
+    assert top(IPYTHON8_CELL.format(module="myhelpers"), validate_report).cause == "not-installed"
+
+
+def test_python2_wording_of_a_known_package_is_another_pythons_install(validate_report):
+    text = ("Traceback (most recent call last):\n  File \"fetch.py\", line 2, in <module>\n    import h5py\n"
+            "ImportError: No module named h5py\n")
+    finding = top(text, validate_report)
+    assert (finding.kind, finding.cause) == ("module-not-found", "installed-in-other-environment")
+    assert "Python 2" in finding.summary and "python -m pip install h5py" in finding.summary
+
+
+def test_python2_dotted_name_means_the_package_itself_is_missing(validate_report):
+    # Python 2 prints the whole dotted path when the top-level package is missing: not a missing submodule.
+    finding = top("ImportError: No module named IPython.core.display\n", validate_report)
+    assert finding.cause == "installed-in-other-environment" and "'IPython' itself is missing" in finding.summary
+    unknown = top("ImportError: No module named mytool.request\n", validate_report)
+    assert unknown.cause == "not-installed"
+
+
+def test_python3_wording_of_a_dotted_name_is_still_a_missing_submodule(validate_report):
+    finding = top("ModuleNotFoundError: No module named 'IPython.core.display'\n", validate_report)
+    assert finding.cause == "submodule-not-found"
+
+
+def test_a_partially_initialised_package_with_extension_modules_is_a_shadow(validate_report):
+    # pygame is known by its extension modules (knowledge/extension_packages.json): a release of it does not
+    # import itself in a cycle, a pygame.py of the user's does.
+    text = ("AttributeError: partially initialized module 'pygame' has no attribute 'init' (most likely due to a "
+            "circular import)\n")
+    assert top(text, validate_report).cause == "shadowed-by-local-file"
+    own = text.replace("pygame", "mygame")
+    assert top(own, validate_report).cause == "circular-import"
