@@ -241,6 +241,24 @@ def gpu_versions(ctx: Context) -> Iterable[Finding]:
             "the package for an older CUDA (e.g. the cu118 wheels of PyTorch)."))
         summary = ("The NVIDIA driver is older than the CUDA runtime the package was built for"
                    + (f" (the driver supports CUDA {supports})" if supports else "") + ".")
+    elif signature in ("rocm-no-code-object", "hip-invalid-device-function"):
+        fix_list.append(fixes.instruction(
+            "Use a ROCm build that has code for this GPU",
+            "Each ROCm build of a framework carries GPU code for a list of architectures (gfx…; rocminfo names "
+            "this GPU's): install a build whose list has it (a newer ROCm release for a new GPU). For a consumer "
+            "GPU next to a listed one, setting HSA_OVERRIDE_GFX_VERSION to the listed one's version is the usual "
+            "workaround; it is unsupported and may crash."))
+        summary = ("The ROCm build in use has no GPU code for this GPU's architecture (gfx…), so no kernel of it "
+                   "can run here.")
+    elif signature == "torch-not-compiled-with-cuda":
+        fix_list.append(fixes.instruction(
+            "Install a CUDA build of PyTorch, or ask the code for another device",
+            "The installed PyTorch was built without CUDA (the CPU wheel, or any macOS build). With an NVIDIA GPU "
+            "(Linux or Windows), install the build for your CUDA version from https://pytorch.org/get-started/locally/ "
+            "in place of it; on a Mac, or without an NVIDIA GPU, make the code use device 'mps' or 'cpu' instead of "
+            "'cuda'."))
+        summary = ("The code asks for a CUDA device, but the installed PyTorch is a build without CUDA (the CPU "
+                   "build, or a macOS build, which has none).")
     elif signature == "jax-backend-init-failed":
         backend, reason = detail(ctx, "backend") or "cuda", detail(ctx, "reason") or ""
         if reason:

@@ -473,6 +473,13 @@ NINTH.update({
     "t5106": ("dependency-conflict", {}, "protobuf-too-new"),
     "t5108": ("dependency-conflict", {}, None),
     "t5012": ("missing-symbol", {"failing_module": "torch._C"}, None),
+    # Round 15 (tuned): a CUDA device asked of a build without CUDA, HIP's "invalid device function", ensurepip split
+    # out by Debian (venv's message too), a package's module run as a script.
+    "t5205": ("gpu-runtime", {}, None),
+    "t5217": ("gpu-runtime", {}, None),
+    "t5268": ("module-not-found", {"failing_module": "ensurepip"}, "stdlib-module-missing"),
+    "t5270": ("module-not-found", {"failing_module": "ensurepip"}, "stdlib-module-missing"),
+    "t5252": ("module-not-found", {}, "relative-import-in-script"),
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
@@ -551,3 +558,32 @@ def test_uvs_first_line_wrapped_inside_its_box_is_read():
     text = ("  × No solution found when resolving\n  │ dependencies:\n  ╰─▶ Because only fastled<=1.2.10 is\n"
             "      available and ci==0.1.0 depends on\n      fastled>=1.2.11, we can conclude that\n")
     assert explain(text).failure.signature == "uv-no-solution"
+
+
+def test_gpu_findings_say_what_the_message_says(validate_report):
+    # A build without CUDA and a ROCm build without code for the GPU are no "versions disagree" story.
+    cpu = explain("AssertionError: Torch not compiled with CUDA enabled")
+    validate_report(report_to_dict(cpu))
+    assert "build without CUDA" in cpu.top.summary and "do not agree" not in cpu.top.summary
+    hip = explain("RuntimeError: HIP error: invalid device function")
+    assert "no GPU code for this GPU's architecture" in hip.top.summary
+
+
+def test_the_modules_name_given_to_pip_names_its_distribution(validate_report):
+    text = ("ERROR: Could not find a version that satisfies the requirement {0} (from versions: none)\n"
+            "ERROR: No matching distribution found for {0}\n")
+    report = explain(text.format("dateutil"))
+    validate_report(report_to_dict(report))
+    assert report.top.cause == "import-name-not-distribution"
+    assert [fix.cell for fix in report.top.fixes] == ["%pip install python-dateutil"]
+    assert "this Python, operating system and architecture" not in report.top.summary
+    # A distribution's own name with no release here stays a platform question.
+    assert explain(text.format("tensorflow")).top.cause == "no-release-for-platform"
+
+
+def test_ensurepip_outside_debian_is_not_said_to_be_debians(validate_report):
+    report = explain("C:\\Python311\\python.exe: No module named ensurepip")
+    validate_report(report_to_dict(report))
+    assert report.top.cause == "stdlib-module-missing"
+    assert "ship it as a package of its own" not in report.top.summary
+    assert "provided by the distribution ensurepip" not in report.top.summary

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 import re
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from ... import fixes
 from ..._regex import LazyRegex
 from ...knowledge import tables as knowledge_tables
 from ...model import Evidence, Finding, Fix
 from .. import Context, docs_for, rule
-from .._common import detail, kernel_evidence
+from .._common import detail, kernel_evidence, pip
 from .common import (_CONDA_NEEDS_PYTHON, _CONDA_PLATFORM, _CONDA_YOUR_PYTHON, _IGNORED_ITEM, _IGNORED_LINE,
     _NAME, _POETRY_SKIPPED, _PYTHON_32, _SKIPPED_WHEEL, _UV_PLATFORM_HINT, _exported_builds, _final,
     _python_of, _python_range, _requirement_name, _text, _versions_seen, releases_for)
@@ -55,6 +55,18 @@ def _build_failed(ctx: Context, name: str, evidence: List[Evidence]) -> Iterable
                       f"Python version {what} publishes wheels for (see its files on PyPI) installs without "
                       f"building; otherwise install the build requirements the error names."),),
                   docs=docs_for("no-compatible-release", "no-release-for-platform"))
+
+
+def _distribution_of_import_name(name: str) -> Optional[tuple]:
+    """(the module as the tables spell it, the distribution that installs it) when the tables know ``name`` as a
+    module that a distribution of another name installs (dateutil → python-dateutil, pil → PIL, Pillow), else
+    None."""
+    names = knowledge_tables.import_names()
+    key = name if name in names else next((k for k in names if k.lower() == name.lower()), None)
+    dist = names[key].get("dist") if key else None
+    if not dist or dist.lower().replace("_", "-") == name.lower().replace("_", "-"):
+        return None
+    return key, dist
 
 
 def _known_names() -> List[str]:
@@ -170,6 +182,23 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                       evidence=tuple(evidence + [Evidence("replacement named by the package", replacement,
                                                           "the installer output")]),
                       fixes=tuple(fix_list), docs=docs_for("no-compatible-release", "package-removed"))
+        return
+    # (pip printed its list, and it was empty: "(from versions: none)")
+    meant = (_distribution_of_import_name(name)
+             if name and detail(ctx, "available") is not None and not seen else None)
+    if meant:
+        # "pip install dateutil": the module's name, which no distribution on the index has (from versions: none).
+        module, meant = meant
+        fix = pip(ctx, [meant], validated=True, title=f"Install {meant} (the distribution of the module {module})")
+        yield Finding(
+            kind="no-compatible-release", cause="import-name-not-distribution", confidence=0.88,
+            summary=f"'{name}' is the name the code imports ({module}), not a distribution: the index has no release "
+                    f"of it (pip saw none, for any Python or platform). The module {module} is installed by the "
+                    f"distribution {meant}.",
+            evidence=tuple(evidence + [Evidence(f"the distribution that installs the module {module}", meant,
+                                                "knowledge/import_names.json")]),
+            fixes=(fix,) if fix else (fixes.instruction(f"Install {meant}", f"pip install {meant}"),),
+            docs=docs_for("no-compatible-release", "import-name-not-distribution"))
         return
     if failure.signature == "installer-build-failed":
         yield from _build_failed(ctx, name, evidence)

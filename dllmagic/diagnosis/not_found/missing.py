@@ -18,7 +18,8 @@ from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kerne
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
 from .lookup import _env_line, _stdlib_entry, distribution_for, locate
-from .stdlib import _newer_than_this_python, _python_in_text, _removed_from_stdlib, _stdlib_part_missing
+from .stdlib import (_newer_than_this_python, _python_in_text, _removed_from_stdlib, _split_by_the_distribution,
+                     _stdlib_part_missing, debian_split_kept)
 
 
 #: pip's own PEP 668 refusal; the marker's text, which pip prints between its lines, names the manager.
@@ -46,6 +47,39 @@ def externally_managed_refusal(ctx: Context) -> Iterable[Finding]:
         evidence=tuple(evidence),
         fixes=(fixes.new_venv("Create a virtual environment, install there, and use it as this notebook's kernel"),),
         docs=docs_for("module-not-found", "externally-managed"))
+
+
+#: The file a relative import ran in: the innermost frame's file.
+_FRAME_FILE = re.compile(r'^[ \t]*File "(?P<file>[^"\n]+\.py)", line \d+', re.M)
+
+
+@rule("module-not-found")
+def relative_import_in_a_script(ctx: Context) -> Iterable[Finding]:
+    """``attempted relative import with no known parent package`` (and ``'__main__' is not a package``): a module
+    of a package was run as a script (``python path/to/module.py``, an IDE's Run button), so it has no package
+    for ``from . import x`` to be relative to. Nothing is missing; running it as a module is the way."""
+    failure = ctx.failure
+    if failure is None or failure.signature != "python-relative-import-no-parent":
+        return
+    text = str(ctx.cache.get("text") or failure.message or "")
+    files = [m.group("file") for m in _FRAME_FILE.finditer(text) if not m.group("file").startswith("<")]
+    evidence = [Evidence("message", (failure.message or "").splitlines()[0][:300] if failure.message else
+                         "attempted relative import with no known parent package", failure.exc_type or "ImportError")]
+    if files:
+        evidence.append(Evidence("the file run as a script", files[-1], "the traceback"))
+    yield Finding(
+        kind="module-not-found", cause="relative-import-in-script", confidence=0.9,
+        summary="A module that belongs to a package was run as a script (python path/to/file.py, or an IDE's Run "
+                "button), so its relative imports ('from . import x') have no package to start from. Nothing needs "
+                "installing: run it as a module of its package from the folder above the package.",
+        evidence=tuple(evidence),
+        fixes=(fixes.instruction(
+            "Run the file as a module: python -m package.module",
+            "From the folder that holds the package (its top folder with __init__.py), run "
+            "'python -m <package>.<module>' (the file's path with dots, without .py) instead of "
+            "'python <path>/<module>.py'; in a notebook, import it ('from package import module') instead of "
+            "running the file with %run."),),
+        docs=docs_for("module-not-found", "relative-import-in-script"))
 
 
 @rule("module-not-found")
@@ -83,6 +117,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
     if added and (text_only or knowledge_tables.version_key(ctx.interpreter.version)
                   < knowledge_tables.version_key(added["added_in"])):
         yield _newer_than_this_python(ctx, module, added, evidence)
+        return
+    split = debian_split_kept(top)
+    if split and (text_only or top in ctx.stdlib_names):
+        yield _split_by_the_distribution(ctx, module, split, evidence)
         return
     optional = knowledge_tables.optional_builtins().get(top)
     if optional and (text_only or top in ctx.stdlib_names):

@@ -33,6 +33,49 @@ def _newer_than_this_python(ctx: Context, module: str, entry: dict, evidence: Li
 
 #: Standard-library modules Debian and Ubuntu ship as packages of their own (before Python removed them).
 _DEBIAN_SPLIT = {"distutils": "python3-distutils", "lib2to3": "python3-lib2to3"}
+#: Standard-library modules Debian and Ubuntu ship as packages of their own, still part of every Python: the
+#: package per Python version is python3.X-venv (the unversioned name installs the default Python's).
+_DEBIAN_SPLIT_KEPT = {"ensurepip": ("python3-venv", "python3.{minor}-venv")}
+
+
+def debian_split_kept(top: str) -> Optional[tuple]:
+    return _DEBIAN_SPLIT_KEPT.get(top)
+
+
+def _split_by_the_distribution(ctx: Context, module: str, packages: tuple, evidence: List[Evidence]) -> Finding:
+    """``No module named 'ensurepip'`` (or venv's "ensurepip is not available"): a module every Python has,
+    which Debian and Ubuntu move to a package of its own (python3-venv)."""
+    top = module.split(".")[0]
+    version = (ctx.interpreter.version if ctx.interpreter is not None else None) or _python_in_text(ctx)
+    minor = ".".join(version.split(".")[:2]) if version else None
+    package = packages[1].format(minor=minor) if minor else packages[0]
+    if ctx.interpreter is not None:
+        prefix = ctx.interpreter.base_prefix or ctx.interpreter.prefix or ""
+        system: Optional[bool] = prefix.rstrip("/") in ("/usr", "/usr/local")
+    else:
+        # From the text: a system Python's paths, or the Debian-specific advice venv's own message carries.
+        text = str(ctx.cache.get("text") or "")
+        prefix = ""
+        system = True if ("/usr/" in text or "Debian/Ubuntu" in text or "apt install" in text) else None
+    if system:
+        summary = (f"'{top}' is part of Python's standard library, but Debian and Ubuntu ship it as a package of "
+                   f"its own ({package}), which is not installed: 'python -m venv' (and anything that runs "
+                   f"ensurepip) fails without it.")
+        fix = fixes.instruction(f"Install {package}", f"sudo apt install {package}   (then create the virtual "
+                                                      f"environment again)")
+    else:
+        where = f" ({prefix})" if prefix else ""
+        summary = (f"'{top}' is part of Python's standard library, but this Python{where} lacks it: on Debian and "
+                   f"Ubuntu it is the package {package}; any other installation of it is incomplete.")
+        fix = fixes.instruction("Install the missing part, or use a complete Python",
+                                f"On Debian/Ubuntu: sudo apt install {package}. Elsewhere reinstall this Python, or "
+                                f"use a full build (python.org, conda, 'uv python install') that includes ensurepip.")
+    return Finding(
+        kind="module-not-found", cause="stdlib-module-missing", confidence=0.85, summary=summary,
+        evidence=tuple(evidence + [Evidence("standard-library module", top, "sys.stdlib_module_names"),
+                                   Evidence("shipped apart by Debian/Ubuntu as", package,
+                                            "https://packages.debian.org/search?keywords=python3-venv")]),
+        fixes=(fix,), docs=docs_for("module-not-found", "stdlib-module-missing"))
 _PYTHON_IN_PATH = re.compile(r"[\\/](?:lib(?:64)?[\\/])?python(3\.\d{1,2})[\\/]")
 
 
