@@ -12,7 +12,7 @@ from .. import Context, docs_for, rule
 from ..environment.shadowing import _rename_fix
 from .extensions import _EXTENSION_SOURCES, _built_for_other_python, _foreign_extensions
 from .from_text import _FRAME_FILE, _file_of_module, _frame_files, _looks_installed
-from .lookup import _env_line, _is_environment_path, code_free_namespace, locate
+from .lookup import _env_line, _is_environment_path, code_free_namespace, locate, orphan_bytecode_of
 from .stdlib import _DEBIAN_SPLIT
 
 
@@ -242,9 +242,10 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     return top in stdlib or top in knowledge_tables.import_names()
 
 
-def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
-    """'from myproj import _speedups' where myproj is the user's own folder and has no module '_speedups'
-    at all (only its source, or nothing): not a distribution to install, not a cycle to break."""
+def _own_submodule(ctx: Context, folder: str, name: str, imported: bool = False) -> Optional[Finding]:
+    """'from myproj import _speedups' (or, ``imported``, 'import myproj._speedups') where myproj is the user's
+    own folder and has no module '_speedups' at all (only its source, its orphaned bytecode, or nothing): not
+    a distribution to install, not a release to pin, not a cycle to break."""
     system, pm = ctx.system, ctx.system.pathmod
     try:
         entries = system.listdir(folder)
@@ -261,7 +262,18 @@ def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
                                                                 if sources else "no file or folder of that name"),
                          folder)]
     project = pm.dirname(folder.rstrip("/\\"))
-    if sources:
+    leftovers = orphan_bytecode_of(ctx, folder, name)
+    if leftovers and not sources:
+        evidence.append(Evidence("its compiled cache, left without its source", ", ".join(leftovers),
+                                 "Python imports a __pycache__ file only beside its .py (PEP 3147)"))
+        summary = (f"Your own package '{package}' ({folder}) no longer has its submodule '{name}': {name}.py "
+                   f"was deleted, moved or renamed, and only its compiled cache ({leftovers[0]}) is left, which "
+                   f"Python never imports without the source. It is not a package to install.")
+        fix = fixes.instruction(f"Restore {package}/{name}.py",
+                                f"Bring back {pm.join(folder, name + '.py')} (git status / git checkout -- shows "
+                                f"and restores a deleted file), or change the import to where the code is now; "
+                                f"then restart the kernel.", restart=True)
+    elif sources:
         summary = (f"'{package}.{name}' is an extension of your own project that has not been built for this "
                    f"interpreter: {folder} holds its source ({', '.join(sources)}) but no compiled module. "
                    f"It is not a package to install from the index.")
@@ -269,7 +281,7 @@ def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
             f"Build {package}'s extensions for this interpreter",
             f"From the project's folder ({project}), with this kernel's Python: python -m pip install -e . "
             f"(or python setup.py build_ext --inplace), then restart the kernel.", restart=True)
-    elif not name[:1].islower() and not name.startswith("_"):
+    elif not imported and not name[:1].islower() and not name.startswith("_"):
         # 'from myproj import Thing': a class or constant by its name's look, not a module file; what is known
         # is only that the package defines no such name (and has no such file).
         return Finding(
