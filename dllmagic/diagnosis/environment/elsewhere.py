@@ -45,6 +45,10 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     top = ctx.top_level
     if facts.candidates(top):
         return  # present here: shadowing, restart or broken installs explain it, not another environment
+    from .restart import off_sys_path
+
+    if off_sys_path(ctx, top):
+        return  # here, in a folder taken off sys.path: sys_path_changed_in_kernel says so
     locations = envs.locate(facts.discovery, top, ctx.system)
     exp = facts.expectation
     it = ctx.interpreter

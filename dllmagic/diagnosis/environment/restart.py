@@ -73,6 +73,74 @@ def restart_needed(ctx: Context) -> Iterable[Finding]:
         return
 
 
+@rule("module-not-found")
+def sys_path_changed_in_kernel(ctx: Context) -> Iterable[Finding]:
+    """The module is in a folder the kernel had on sys.path at start-up and has no more: code run in the kernel
+    took its site-packages off sys.path, or changed the working folder (os.chdir) that sys.path's '' stands
+    for. It is installed (or is the user's file) all the same: never "not installed here"."""
+    if not _is_top_missing(ctx):
+        return
+    top = ctx.top_level
+    for folder, hit, why, put_back in off_sys_path(ctx, top):
+        ev = [_kernel_line(ctx), Evidence(f"'{top}' is on disk in", ctx.system.join(folder, hit), why),
+              Evidence("sys.path now", "; ".join(p or "''" for p in ctx.sys_path[:12]), "sys.path")]
+        yield Finding(
+            kind="module-not-found", cause="restart-needed", confidence=0.98,
+            summary=f"'{top}' is at {ctx.system.join(folder, hit)}, but {folder} is no longer searched: {why}. "
+                    f"It is not missing; restart the kernel (or {put_back}).",
+            evidence=tuple(ev),
+            fixes=(fixes.restart_kernel(f"so sys.path is as at start-up and '{top}' is found"),
+                   fixes.instruction(f"Or, without a restart: {put_back}",
+                                     f"{put_back}, then import again; and look for the code that changed it.")),
+            docs=docs_for("module-not-found", "restart-needed"))
+        return
+
+
+def off_sys_path(ctx: Context, top: str) -> List[tuple]:
+    """(folder, the entry found there, why it is off sys.path, how to put it back) for each folder this
+    running kernel searched for modules at start-up, no longer searches, and holds ``top``: a site folder of
+    the interpreter (``site.getsitepackages()``) removed from sys.path, or the folder the kernel started in
+    (IPython's ``_dh[0]``) when the working folder changed and sys.path has only ''. Only for this process."""
+    cache = ctx.cache.setdefault("off-sys-path", {})
+    if top not in cache:
+        cache[top] = _off_sys_path(ctx, top)
+    return cache[top]
+
+
+def _off_sys_path(ctx: Context, top: str) -> List[tuple]:
+    import site
+    import sys
+
+    it = ctx.interpreter
+    if it is None or ctx.live_modules is None or not ctx.system.live or sys.flags.no_site or (
+            it.source != "sys" and it.executable != sys.executable):
+        return []   # another process: its start-up sys.path is not this one's
+    pm = ctx.system.pathmod
+    searched = {pm.normcase(pm.normpath(p)) for p in ctx.site_folders}
+    out = []
+    getsite = getattr(site, "getsitepackages", None)
+    for folder in (getsite() if getsite is not None else []):
+        if pm.normcase(pm.normpath(folder)) in searched or not ctx.system.is_dir(folder):
+            continue
+        hit = envs._finds(envs.site_listing(ctx.system, folder), top)
+        if hit is not None:
+            out.append((folder, hit, "it is a site-packages folder of this interpreter (site.getsitepackages()), "
+                                     "on sys.path when the kernel started and taken off it since by code run "
+                                     "in the kernel", f"sys.path.append({folder!r})"))
+    history = (ctx.user_ns or {}).get("_dh")
+    start = history[0] if isinstance(history, list) and history else None   # a str, or a Path (IPython 9)
+    start = start if isinstance(start, str) else getattr(start, "__fspath__", lambda: None)()
+    start = start if isinstance(start, str) else None
+    if start and "" in ctx.sys_path and ctx.cwd and pm.isabs(start) and not _same_file(ctx, start, ctx.cwd) and \
+            pm.normcase(pm.normpath(start)) not in searched and ctx.system.is_dir(start):
+        hit = envs._finds(envs.site_listing(ctx.system, start), top)
+        if hit is not None:
+            out.append((start, hit, f"the kernel started in {start}, and its working folder is now {ctx.cwd} "
+                                    f"(os.chdir): sys.path's '' is the working folder, wherever it is now",
+                        f"os.chdir({start!r})"))
+    return out
+
+
 def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float],
                      ev: List[Evidence]) -> Iterable[Finding]:
     pm = ctx.system.pathmod

@@ -165,6 +165,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         yield _submodule_missing(ctx, module, top, places, evidence)
         return
 
+    if module == top:
+        from ..environment.restart import off_sys_path
+
+        if off_sys_path(ctx, top):
+            return   # installed here, in a folder code in the kernel took off sys.path: not "not installed"
     providers = ctx.distributions.providing(top)
     dist, validated, source = distribution_for(ctx, module)
     installed = ctx.distributions.get(dist)
