@@ -78,7 +78,7 @@ def sys_path_changed_in_kernel(ctx: Context) -> Iterable[Finding]:
     """The module is in a folder the kernel had on sys.path at start-up and has no more: code run in the kernel
     took its site-packages off sys.path, or changed the working folder (os.chdir) that sys.path's '' stands
     for. It is installed (or is the user's file) all the same: never "not installed here"."""
-    if not _is_top_missing(ctx):
+    if ctx.interpreter is None or ctx.live_modules is None or not _is_top_missing(ctx):
         return
     top = ctx.top_level
     for folder, hit, why, put_back in off_sys_path(ctx, top):
