@@ -99,3 +99,21 @@ def test_a_submodule_deleted_from_an_installed_release_is_reinstalled_not_pinned
                           stdin=subprocess.DEVNULL, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-400:]
     assert subprocess.run([str(python), "-c", "import rtsubpkg.sub"], cwd=tmp_path).returncode == 0
+
+
+def test_a_pth_line_to_a_folder_that_is_gone_is_named(tmp_path):
+    from verdictkit import venv_with
+
+    python = venv_with(tmp_path / "venv")
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    libs = tmp_path / "team libs"
+    libs.mkdir()
+    (libs / "rtteamlib.py").write_text("VALUE = 1\n")
+    (site / "team.pth").write_text(f"{libs}\n")
+    assert check("rtteamlib", python=str(python), cwd=str(tmp_path)).ok
+    libs.rename(tmp_path / "moved libs")
+    top = check("rtteamlib", python=str(python), cwd=str(tmp_path)).findings[0]
+    assert top.cause == "not-installed", top.summary
+    assert f"{site / 'team.pth'} puts {libs} on sys.path, but that folder does not exist" in top.summary, top.summary
+    assert any(e.source == str(site / "team.pth") and str(libs) in e.value for e in top.evidence), top.evidence
+    assert not any(f.runnable for f in top.fixes), top.fixes

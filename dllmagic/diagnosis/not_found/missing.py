@@ -201,9 +201,32 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                f"environment ({ctx.interpreter.prefix}).")
     if dist.lower() != top.lower():
         summary += f" Note that the import name '{top}' differs from the name to install, '{dist}'."
+    dangling = _pth_folders_gone(ctx)
+    if dangling:
+        folder, pth = dangling[0]
+        evidence += [Evidence(".pth line naming a folder that does not exist", f"{f} (Python skips it)", p)
+                     for f, p in dangling[:3]]
+        summary += (f" {pth} puts {folder} on sys.path, but that folder does not exist: if '{module}' lived "
+                    f"there, it was moved or deleted.")
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+def _pth_folders_gone(ctx: Context) -> List[tuple]:
+    """(folder, .pth file) for each folder line of a ``.pth`` file in a site-packages folder on sys.path that
+    names a folder which does not exist (Python skips such a line at start-up, silently). A ``.pth`` an
+    installed distribution's RECORD lists (an editable install of another project) is that project's."""
+    from ...facts import syspath
+
+    pm = ctx.system.pathmod
+    sites = [f for f in ctx.site_folders if pm.basename(f) in ("site-packages", "dist-packages")]
+    gone = [(folder, pth) for folder, pth in syspath.pth_entries(ctx.system, sites).items()
+            if not ctx.system.exists(folder)]
+    if not gone:
+        return []
+    claimed = {entry for d in ctx.distributions.all() for entry in d.record() if entry.endswith(".pth")}
+    return [(folder, pth) for folder, pth in gone if pm.basename(pth) not in claimed]
 
 
 def _source_gone(ctx: Context, module: str, evidence: List[Evidence]) -> Optional[Finding]:
