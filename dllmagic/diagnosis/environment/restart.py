@@ -171,6 +171,13 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                 ev.append(Evidence("native library mapped but deleted on disk", lib, "/proc/self/maps"))
                 reasons.append("a native library it loaded was deleted or replaced on disk")
                 break
+    edited = _defined_on_disk_only(ctx)
+    if edited is not None:
+        name, path = edited
+        ev.append(Evidence(f"'{name}' is defined in the file on disk", path, "its source, read (never run)"))
+        ev.append(Evidence(f"'{name}' in the module loaded in this kernel", "absent", "sys.modules"))
+        reasons.append(f"{path} defines '{name}' now, but the module in memory was loaded before that "
+                       f"(Python does not re-read a module imported once)")
     for folder, why in syspath.new_since_start(ctx.system, ctx.interpreter, ctx.sys_path, start):
         hit = envs._finds(envs.site_listing(ctx.system, folder), top)
         if hit is not None and "after the kernel started" in why:
@@ -179,7 +186,14 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
             break
     if not reasons:
         return
-    fix_list = [fixes.restart_kernel(f"to load the installed {top}")]
+    only_edited = edited is not None and len(reasons) == 1
+    fix_list = [fixes.restart_kernel(f"to load {top} as it is on disk now" if only_edited else
+                                     f"to load the installed {top}")]
+    if only_edited and ctx.failure is not None and ctx.failure.module:
+        # Only the user's edit: reloading that one module is enough (and keeps the session).
+        fix_list.insert(0, fixes.instruction(f"Reload {ctx.failure.module} (or restart the kernel)",
+                                             f"import importlib, {ctx.failure.module}\n"
+                                             f"importlib.reload({ctx.failure.module})\nthen run the import again."))
     if ctx.system.platform == "windows":
         ev.append(Evidence("Windows", "a loaded .pyd cannot be replaced while the kernel runs",
                            "restart before upgrading"))
@@ -191,6 +205,43 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                   summary=f"Restart needed: {versions}'{top}' changed on disk after this kernel imported it "
                           f"({'; '.join(reasons)}). Restart the kernel.",
                   evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(kind, "restart-needed"))
+
+
+def _defined_on_disk_only(ctx: Context) -> Optional[tuple]:
+    """('name', file) when 'from M import name' failed, the module M loaded in this kernel lacks 'name', and
+    M's source file on disk defines it at top level (def, class, assignment, import): the file was changed
+    after the kernel imported M. The source is parsed, never run."""
+    import ast
+
+    failure = ctx.failure
+    if failure is None or failure.kind != "cannot-import-name" or not failure.name or not failure.module:
+        return None
+    module = (ctx.live_modules or {}).get(failure.module)
+    path = module_attribute(module, "__file__") if module is not None else None
+    if not isinstance(path, str) or not path.endswith(".py"):
+        return None
+    try:
+        namespace = object.__getattribute__(module, "__dict__")   # never the module's own __getattr__
+    except Exception:
+        return None
+    if not isinstance(namespace, dict) or failure.name in namespace:
+        return None
+    try:
+        tree = ast.parse(ctx.system.read_text(path, limit=4 << 20))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        names = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(a.asname or a.name).split(".")[0] for a in node.names]
+        if failure.name in names:
+            return failure.name, path
+    return None
 
 
 #: The kernel's start time is known to the second (/proc/stat's btime): closer calls prove nothing.

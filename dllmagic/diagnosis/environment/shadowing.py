@@ -102,6 +102,10 @@ def _find_shadow(ctx: Context, top: str) -> Optional[Shadow]:
 
         if first.form in ("package", "namespace") and top not in knowledge_tables.import_names():
             return None
+        if first.form == "module" and top not in knowledge_tables.import_names():
+            # The same for a module file of the user's (from mymodule import thing): no installed or known
+            # package has its name, so it hides nothing; what it lacks is the user's to see, not to rename.
+            return None
     return Shadow(top, first, hidden, installed[0] if installed and hidden is None else None, stdlib)
 
 

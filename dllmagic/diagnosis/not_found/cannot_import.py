@@ -55,7 +55,9 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
               and not p.startswith(own.rstrip("/\\") + "/")] if path else []
     # A local package folder that hides nothing installed and has no well-known name is the user's own
     # project (its extension not built, its own submodule): renaming it would break it; it is no shadow.
-    own_project = bool(path) and (ctx.interpreter is not None and own != path and not hidden
+    # A module file of the user's (mymodule.py) is the same: no installed or known module of that name.
+    own_project = bool(path) and (ctx.interpreter is not None and not hidden
+                   and (own != path or (path.endswith(".py") and module == top))
                    and not _is_environment_path(ctx, path) and not _well_known_module(ctx, top))
     if path and _shadow_name(path, top) and not _is_environment_path(ctx, path) and not own_project:
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
@@ -89,9 +91,26 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         return
 
     if own_project and failure.name and failure.name.isidentifier():
-        found = _own_submodule(ctx, own, failure.name)
+        found = _own_submodule(ctx, own, failure.name) if own != path else None
         if found is not None:
             yield found
+            return
+        if own == path and not partially:
+            from ..environment.restart import _defined_on_disk_only
+
+            if _defined_on_disk_only(ctx) is not None:
+                return   # the file defines it now, the module in memory is older: restart_needed says so
+            yield Finding(
+                kind="cannot-import-name", cause="unexplained", confidence=0.6,
+                summary=f"Your own module '{top}' ({path}) defines no '{failure.name}': the code importing it "
+                        f"was written for another version of that file, or the name was renamed or removed there. "
+                        f"No installed package has the name '{top}'; nothing is to install, pin or rename.",
+                evidence=tuple(evidence + [Evidence(f"'{top}' is your own file", path,
+                                                    "no installed distribution provides it")]),
+                fixes=(fixes.instruction(f"Find where {failure.name} went in {top}",
+                                         f"Search {path} for '{failure.name}' (and git log -S {failure.name}); "
+                                         f"import it from where it is defined now, or restore it."),),
+                docs=docs_for("cannot-import-name", "unexplained"))
             return
 
     if partially and _well_known_module(ctx, top):
