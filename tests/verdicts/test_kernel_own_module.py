@@ -37,3 +37,18 @@ def test_the_users_own_module_is_not_renamed_and_an_edit_after_import_is_reload(
     assert not any(f["cause"] == "unexplained" for f in findings), findings
     done = kernel.execute("import importlib\nimportlib.reload(rtmymodule)\nfrom rtmymodule import helper\nprint(helper())")
     assert done.error is None and done.stdout.strip() == "2", done.outputs
+
+
+def test_a_submodule_of_the_users_own_package_lacking_a_name_is_no_release_to_pin(tmp_path):
+    """myproj/__init__.py does 'from .core import run', and myproj/core.py (the user's own) has no 'run'."""
+    from dllmagic.api import check
+
+    package = tmp_path / "rtmyproj"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .core import run\n")
+    (package / "core.py").write_text("def start():\n    pass\n")
+    report = check("rtmyproj", python=str(kernel_python_with(tmp_path / "venv")), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert top.kind == "cannot-import-name" and "own module 'rtmyproj.core'" in top.summary, top.summary
+    cells = " ".join(f.cell for f in top.fixes)
+    assert "pin" not in cells and "install" not in cells and not any(f.runnable for f in top.fixes), top.fixes

@@ -96,21 +96,7 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
             yield found
             return
         if own == path and not partially:
-            from ..environment.restart import _defined_on_disk_only
-
-            if _defined_on_disk_only(ctx) is not None:
-                return   # the file defines it now, the module in memory is older: restart_needed says so
-            yield Finding(
-                kind="cannot-import-name", cause="unexplained", confidence=0.6,
-                summary=f"Your own module '{top}' ({path}) defines no '{failure.name}': the code importing it "
-                        f"was written for another version of that file, or the name was renamed or removed there. "
-                        f"No installed package has the name '{top}'; nothing is to install, pin or rename.",
-                evidence=tuple(evidence + [Evidence(f"'{top}' is your own file", path,
-                                                    "no installed distribution provides it")]),
-                fixes=(fixes.instruction(f"Find where {failure.name} went in {top}",
-                                         f"Search {path} for '{failure.name}' (and git log -S {failure.name}); "
-                                         f"import it from where it is defined now, or restore it."),),
-                docs=docs_for("cannot-import-name", "unexplained"))
+            yield from _own_module_lacks(ctx, module, top, failure.name, path, evidence)
             return
 
     if partially and _well_known_module(ctx, top):
@@ -261,6 +247,28 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     return top in stdlib or top in knowledge_tables.import_names()
 
 
+def _own_module_lacks(ctx: Context, module: str, top: str, name: str, path: str,
+                      evidence: List[Evidence]) -> Iterable[Finding]:
+    """'from mymodule import name' (or 'from myproj.sub import name') where the module is the user's own file
+    (no installed or known package has the name ``top``) and does not define ``name``: nothing to install, pin
+    or rename. Nothing said when the file on disk defines it now (restart_needed: edited after the import)."""
+    from ..environment.restart import _defined_on_disk_only
+
+    if _defined_on_disk_only(ctx) is not None:
+        return
+    yield Finding(
+        kind="cannot-import-name", cause="unexplained", confidence=0.6,
+        summary=f"Your own module '{module}' ({path}) defines no '{name}': the code importing it was written for "
+                f"another version of that file, or the name was renamed or removed there. No installed package "
+                f"has the name '{top}'; nothing is to install, pin or rename.",
+        evidence=tuple(evidence + [Evidence(f"'{module}' is your own file", path,
+                                            "no installed distribution provides it")]),
+        fixes=(fixes.instruction(f"Find where {name} went in {module}",
+                                 f"Search {path} for '{name}' (and git log -S {name}); import it from where it is "
+                                 f"defined now, or restore it."),),
+        docs=docs_for("cannot-import-name", "unexplained"))
+
+
 def _own_submodule(ctx: Context, folder: str, name: str, imported: bool = False) -> Optional[Finding]:
     """'from myproj import _speedups' (or, ``imported``, 'import myproj._speedups') where myproj is the user's
     own folder and has no module '_speedups' at all (only its source, its orphaned bytecode, or nothing): not
@@ -361,6 +369,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
             evidence.append(Evidence(f"installed {dist.name}", dist.version, dist.path))
             requirers = _requirers(ctx, dist)
             evidence.extend(Evidence("requirement on it", r, "Requires-Dist") for r in requirers[:6])
+    if dist is None and path and ctx.interpreter is not None and not _is_environment_path(ctx, path) \
+            and not _well_known_module(ctx, top) and ctx.failure.signature != _ATTRIBUTE_SIGNATURE:
+        # A module of the user's own project (myproj/sub.py): no installed release to pin.
+        yield from _own_module_lacks(ctx, module, top, name, path, evidence)
+        return
     if path:
         evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
     if dist is not None and path and dist.changed_file(path):
