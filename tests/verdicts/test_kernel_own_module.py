@@ -1,7 +1,8 @@
 """A module of the user's own beside the notebook (no installed or known package has its name), in a real kernel:
 'from mymodule import name' that the file does not define is no shadow to rename; and when the user adds the
 name to the file after the kernel imported it, the file on disk defines it while the module in memory does not:
-reload it (or restart), never rename it."""
+reload it (or restart), never rename it. The same failure after that edit gets a new report, not a reminder of
+the first one, which is no longer true."""
 from __future__ import annotations
 
 import os
@@ -21,13 +22,17 @@ def test_the_users_own_module_is_not_renamed_and_an_edit_after_import_is_reload(
     source.write_text("VALUE = 1\n")
     kernel = kernel_with(python, work)
     kernel.execute("%load_ext dllmagic\nimport rtmymodule")
-    cell = kernel.execute("from rtmymodule import gone_helper")
+    cell = kernel.execute("from rtmymodule import helper")
     findings = cell.reports()[-1]["findings"]
     assert findings[0]["cause"] != "shadowed-by-local-file", findings[0]
     assert not any(x["kind"] in ("rename", "pip", "uv", "conda") for f in findings for x in f["fixes"]), findings
     assert str(source) in findings[0]["summary"], findings[0]["summary"]
+    # The same import again, unchanged: a reminder of that report.
+    again = kernel.execute("from rtmymodule import helper")
+    assert not again.reports() and "the same failure" in str(again.displays), again.outputs
     with open(source, "a") as handle:
         handle.write("\ndef helper():\n    return 2\n")
+    # The same import after the file changed: a new report (the first one is no longer true), no reminder.
     cell = kernel.execute("from rtmymodule import helper")
     findings = cell.reports()[-1]["findings"]
     top = findings[0]
