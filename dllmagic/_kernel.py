@@ -21,6 +21,18 @@ def _strict() -> bool:
     return os.environ.get("DLLMAGIC_STRICT") == "1"
 
 
+def _file_stamp(path: Optional[str]) -> Optional[tuple]:
+    """(mtime, size) of the file a failure names, None without one: a repeated failure is a new one once the
+    file changed."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 class Extension:
     """dllmagic's state in one IPython shell."""
 
@@ -140,16 +152,19 @@ class Extension:
         count = getattr(result, "execution_count", None) or getattr(self.shell, "execution_count", 0)
         cell = self._cell_id()
         key = failure.key()
+        stamp = _file_stamp(failure.from_path)
         if key in self.seen:
-            first_count, first_cell = self.seen[key]
-            if cell is None or cell != first_cell:
+            first_count, first_cell, first_stamp = self.seen[key]
+            # The file the failure names changed since its report (the user edited it): that report may be
+            # untrue now, so a new one instead of a reminder.
+            if (cell is None or cell != first_cell) and stamp == first_stamp:
                 self._display_reminder(failure, first_count)
                 return
             # The cell that showed the report ran again: its outputs were cleared, so show the report again.
         from .api import diagnose_exception
 
         report = diagnose_exception(exc, failure=failure, user_ns=self.shell.user_ns, history=self._history())
-        self.seen[key] = (count, cell)
+        self.seen[key] = (count, cell, stamp)
         diagnosed = time.perf_counter()
         self.display(report, compact=self.level == "compact")
         end = time.perf_counter()

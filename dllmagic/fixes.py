@@ -545,7 +545,17 @@ def unset_pythonpath(folder: str, current: str, sep: str = ":") -> Fix:
     """Take ``folder`` off PYTHONPATH: an instruction (PYTHONPATH is read when the kernel starts, so only
     the shell, profile or kernelspec that starts Jupyter can change it; a ``%env`` cell would not)."""
     rest = [p for p in current.split(sep) if p and p.rstrip("/\\") != folder.rstrip("/\\")]
-    line = f"export PYTHONPATH={sep.join(rest)}" if rest else "unset PYTHONPATH"
+    value = sep.join(rest)
+    if not rest:
+        line = "unset PYTHONPATH"
+    elif _UNSAFE_PATH.search(value) or not value.isprintable():
+        # A shell would act on what the value holds ($(...), backticks, ';', a newline): no line to copy.
+        line = ("(no command is given: the rest of PYTHONPATH holds characters a shell acts on; edit it by hand, "
+                "keeping the other folders)")
+    else:
+        import shlex
+
+        line = "export PYTHONPATH=" + shlex.quote(value)
     return instruction(f"Take {folder} off PYTHONPATH",
                        f"PYTHONPATH={current} puts {folder} before the installed packages.\n"
                        f"Where Jupyter is started (shell profile, kernel.json 'env', .env file):\n{line}\n"

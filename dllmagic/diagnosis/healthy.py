@@ -82,6 +82,43 @@ def files_missing_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
 
 
 @rule("healthy")
+def editable_source_gone_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
+    """The import works from this folder (the notebook sits in the project), but the editable install of that
+    distribution points to a place that is gone (the project was moved or renamed since ``pip install -e``):
+    from any other folder, and for every other tool, the import fails. Said beside the healthy answer."""
+    result = ctx.import_result or {}
+    if not result.get("ok") or ctx.interpreter is None:
+        return
+    from ..planner import envfacts
+    from .not_found.installed import _editable_source_gone
+
+    top = ctx.top_level
+    for dist in ctx.distributions.providing(top) or ctx.distributions.by_name(top):
+        gone = _editable_source_gone(ctx, dist, top)
+        if not gone:
+            continue
+        source = envfacts.installed_from(ctx, dist.name) or "an editable install"
+        where = result.get("file") or "this folder"
+        evidence = [Evidence("imported from", where, result.get("how", "a fresh child process of this interpreter")),
+                    Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path),
+                    Evidence(f"{dist.name} {dist.version} was installed from", source, dist.path + "/direct_url.json")]
+        evidence += [Evidence(f"where {ctx.system.pathmod.basename(named_by)} points", f"{path} ({why})", named_by)
+                     for path, named_by, why in gone[:3]]
+        yield Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.8,
+            summary=f"{ctx.target} imports here only because this folder holds it ({where}): {dist.name} "
+                    f"{dist.version} is {source}, but where it points, {gone[0][0]}, {gone[0][2]}. From any "
+                    f"other folder the import fails.",
+            evidence=tuple(evidence),
+            fixes=(fixes.instruction(
+                f"Reinstall {dist.name} from where the project is now",
+                f"With this kernel's Python, in the project's folder as it is now (the one holding {where}): "
+                f"python -m pip install -e .  then restart the kernel.", restart=True),),
+            docs=docs_for("module-not-found", "broken-install"))
+        return
+
+
+@rule("healthy")
 def leftover_metadata_beside_a_working_import(ctx: Context) -> Iterable[Finding]:
     """Two ``*.dist-info`` of one distribution in one folder (an upgrade that did not remove the old metadata,
     a copy over a site-packages): the import works, but importlib.metadata, pip list and pip uninstall may read

@@ -203,8 +203,12 @@ def installed_from(ctx: "Context", name: str) -> Optional[str]:
     "an editable install of PATH", "the local folder PATH", "the local file PATH" (a wheel or sdist on this
     machine), "git URL@COMMIT"; None for an index install or an archive downloaded by URL. The index's
     release of that name may be another project or another build, and is not the code installed here."""
-    data = direct_url(ctx, name)
-    if not data:
+    return source_of(direct_url(ctx, name))
+
+
+def source_of(data: Optional[dict]) -> Optional[str]:
+    """:func:`installed_from`'s answer for a direct_url.json already read (any environment's)."""
+    if not isinstance(data, dict):
         return None
     url = data.get("url") if isinstance(data.get("url"), str) else ""
     where = _file_url_path(url) or url

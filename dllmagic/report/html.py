@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import List
 
+from .._escape import escape_controls
 from ..model import Finding, Report, doc_id
 
 _STYLE = ("font-family:var(--jp-ui-font-family,sans-serif);font-size:13px;border-left:4px solid {color};"
@@ -18,7 +19,9 @@ _CELL = "text-align:left;vertical-align:top;padding:1px 8px 1px 0;border:none"
 
 
 def _e(value: object) -> str:
-    return escape(str(value), quote=True)
+    """HTML-escaped, with the characters that change how a line reads (bidi overrides, zero-width marks, ESC
+    and other controls: from file and folder names, environment variables) shown as escapes, as in the text."""
+    return escape(escape_controls(str(value)), quote=True)
 
 
 def _source(source: str) -> str:

@@ -34,6 +34,7 @@ import threading
 import time
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from .._escape import escape_controls
 from ..model import Evidence, Finding, Fix, Report
 
 __all__ = ["ReportView", "display_bundle", "fix_cell", "numbered_fixes", "severity", "WIDGET_MIME",
@@ -68,7 +69,7 @@ _SECTIONS: Tuple[Tuple[str, "re.Pattern[str]"], ...] = (
 
 def _e(text: Any) -> str:
     """Escape anything for HTML text and attribute values (module names, paths, error text)."""
-    return html.escape("" if text is None else str(text), quote=True)
+    return html.escape(escape_controls("" if text is None else str(text)), quote=True)
 
 
 # -- pure helpers ---------------------------------------------------------------------------------------

@@ -13,11 +13,19 @@ from dllmagic import fixes
 
 
 def _shadow_report(nbdir, monkeypatch):
-    """A real ImportError from a local zzq_requests.py that shadows the name, diagnosed as the hook does."""
+    """A real ImportError from a local zzq_requests.py that shadows an installed zzq_requests (a folder later on
+    sys.path with its metadata), diagnosed as the hook does. (A local file whose name nothing installed or
+    known has is the user's own module, no shadow.)"""
     from dllmagic import api
 
+    sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "diagnosis"))
+    from diagkit import write_dist_info
+
+    site = nbdir.parent / "installed"
+    write_dist_info(site, "zzq_requests", "1.0")
     (nbdir / "zzq_requests.py").write_text("LOCAL = True\n")
     monkeypatch.chdir(nbdir)
+    monkeypatch.syspath_prepend(str(site))
     monkeypatch.syspath_prepend(str(nbdir))
     sys.modules.pop("zzq_requests", None)
     try:

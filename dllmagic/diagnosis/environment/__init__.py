@@ -28,7 +28,7 @@ from .elsewhere import installed_elsewhere  # noqa: F401
 from .ownership import mixed_installers, ownership_fixes  # noqa: F401
 from .paths import (duplicate_distributions, externally_managed, foreign_user_site_on_path,  # noqa: F401
                     notebook_kernel_mismatch)
-from .restart import restart_needed  # noqa: F401
+from .restart import restart_needed, sys_path_changed_in_kernel  # noqa: F401
 from .shadowing import shadowed_by_local_file  # noqa: F401
 
 __all__ = ["CAUSES", "environment_facts"]

@@ -10,7 +10,8 @@ from ...facts.distributions import normalize
 from ...model import Evidence, Finding, Fix
 from .. import Context, docs_for, rule
 from ._facts import (_GENERIC_NAMES, _evidence_only, _installer_of, environment_facts, _dist_name, _kernel_line,
-                     _minor, _is_top_missing, install_fixes, _display, switch_and_register)
+                     _minor, _is_top_missing, _display, switch_and_register)
+from ._facts import install_fixes as _install_fixes
 
 
 # ------------------------------------------------------------------------------------------------ elsewhere
@@ -45,6 +46,10 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
     top = ctx.top_level
     if facts.candidates(top):
         return  # present here: shadowing, restart or broken installs explain it, not another environment
+    from .restart import off_sys_path
+
+    if off_sys_path(ctx, top):
+        return  # here, in a folder taken off sys.path: sys_path_changed_in_kernel says so
     locations = envs.locate(facts.discovery, top, ctx.system)
     exp = facts.expectation
     it = ctx.interpreter
@@ -54,6 +59,20 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
                         None)
     dist = trusted_dist or _dist_name(ctx)
     name_validated = trusted_dist is not None or all(loc.environment.trusted for loc in locations)
+    from_source = _installed_from_source(ctx, locations, dist)
+
+    def install_fixes(ctx: Context, dist: str, *, validated: bool) -> List[Fix]:
+        # The copy there came from a folder, a local file or a checkout: the index's project of that name may
+        # be another one, so no index install; where it came from is said instead.
+        if from_source is None:
+            return _install_fixes(ctx, dist, validated=validated)
+        where, loc = from_source
+        return [fixes.instruction(
+            f"Install {dist} from where {loc.environment.name}'s copy came from",
+            f"{dist} {loc.version or ''} in {loc.environment.name} was installed from {where} (its "
+            f"direct_url.json), not from a package index: the index's '{dist}' may be another project. Install it "
+            f"into this kernel's Python from that same source (python -m pip install <that file or folder>), or "
+            f"use {loc.environment.name}'s kernel.")]
     base_ev = [_kernel_line(ctx)]
     history_ev = [Evidence("install in history ran another environment's installer", f"{cmd.line} → {prefix}",
                            cmd.cell)
@@ -178,6 +197,30 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
         summary=lead + version_note,
         evidence=tuple(base_ev + history_ev + found_ev + declared_ev), fixes=tuple(_dedupe_fixes(fix_list)),
         docs=docs_for("module-not-found", "installed-in-other-environment"))
+
+
+def _installed_from_source(ctx: Context, locations: Sequence[envs.Location], dist: str
+                           ) -> Optional[Tuple[str, envs.Location]]:
+    """(where, location) when the copy of ``dist`` found in another environment was installed from a folder, a
+    local file or a version-control checkout (PEP 610's direct_url.json beside its metadata), else None."""
+    from ...planner.envfacts import source_of
+
+    for loc in locations:
+        if not loc.dist_path or normalize(loc.distribution or "") != normalize(dist):
+            continue
+        try:
+            text = ctx.system.read_text(ctx.system.join(loc.dist_path, "direct_url.json"), limit=1 << 16)
+        except OSError:
+            continue
+        try:
+            import json
+
+            where = source_of(json.loads(text))
+        except ValueError:
+            continue
+        if where:
+            return where, loc
+    return None
 
 
 def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> List[Fix]:

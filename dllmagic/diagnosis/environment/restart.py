@@ -73,6 +73,74 @@ def restart_needed(ctx: Context) -> Iterable[Finding]:
         return
 
 
+@rule("module-not-found")
+def sys_path_changed_in_kernel(ctx: Context) -> Iterable[Finding]:
+    """The module is in a folder the kernel had on sys.path at start-up and has no more: code run in the kernel
+    took its site-packages off sys.path, or changed the working folder (os.chdir) that sys.path's '' stands
+    for. It is installed (or is the user's file) all the same: never "not installed here"."""
+    if ctx.interpreter is None or ctx.live_modules is None or not _is_top_missing(ctx):
+        return
+    top = ctx.top_level
+    for folder, hit, why, put_back in off_sys_path(ctx, top):
+        ev = [_kernel_line(ctx), Evidence(f"'{top}' is on disk in", ctx.system.join(folder, hit), why),
+              Evidence("sys.path now", "; ".join(p or "''" for p in ctx.sys_path[:12]), "sys.path")]
+        yield Finding(
+            kind="module-not-found", cause="restart-needed", confidence=0.98,
+            summary=f"'{top}' is at {ctx.system.join(folder, hit)}, but {folder} is no longer searched: {why}. "
+                    f"It is not missing; restart the kernel (or {put_back}).",
+            evidence=tuple(ev),
+            fixes=(fixes.restart_kernel(f"so sys.path is as at start-up and '{top}' is found"),
+                   fixes.instruction(f"Or, without a restart: {put_back}",
+                                     f"{put_back}, then import again; and look for the code that changed it.")),
+            docs=docs_for("module-not-found", "restart-needed"))
+        return
+
+
+def off_sys_path(ctx: Context, top: str) -> List[tuple]:
+    """(folder, the entry found there, why it is off sys.path, how to put it back) for each folder this
+    running kernel searched for modules at start-up, no longer searches, and holds ``top``: a site folder of
+    the interpreter (``site.getsitepackages()``) removed from sys.path, or the folder the kernel started in
+    (IPython's ``_dh[0]``) when the working folder changed and sys.path has only ''. Only for this process."""
+    cache = ctx.cache.setdefault("off-sys-path", {})
+    if top not in cache:
+        cache[top] = _off_sys_path(ctx, top)
+    return cache[top]
+
+
+def _off_sys_path(ctx: Context, top: str) -> List[tuple]:
+    import site
+    import sys
+
+    it = ctx.interpreter
+    if it is None or ctx.live_modules is None or not ctx.system.live or sys.flags.no_site or (
+            it.source != "sys" and it.executable != sys.executable):
+        return []   # another process: its start-up sys.path is not this one's
+    pm = ctx.system.pathmod
+    searched = {pm.normcase(pm.normpath(p)) for p in ctx.site_folders}
+    out = []
+    getsite = getattr(site, "getsitepackages", None)
+    for folder in (getsite() if getsite is not None else []):
+        if pm.normcase(pm.normpath(folder)) in searched or not ctx.system.is_dir(folder):
+            continue
+        hit = envs._finds(envs.site_listing(ctx.system, folder), top)
+        if hit is not None:
+            out.append((folder, hit, "it is a site-packages folder of this interpreter (site.getsitepackages()), "
+                                     "on sys.path when the kernel started and taken off it since by code run "
+                                     "in the kernel", f"sys.path.append({folder!r})"))
+    history = (ctx.user_ns or {}).get("_dh")
+    start = history[0] if isinstance(history, list) and history else None   # a str, or a Path (IPython 9)
+    start = start if isinstance(start, str) else getattr(start, "__fspath__", lambda: None)()
+    start = start if isinstance(start, str) else None
+    if start and "" in ctx.sys_path and ctx.cwd and pm.isabs(start) and not _same_file(ctx, start, ctx.cwd) and \
+            pm.normcase(pm.normpath(start)) not in searched and ctx.system.is_dir(start):
+        hit = envs._finds(envs.site_listing(ctx.system, start), top)
+        if hit is not None:
+            out.append((start, hit, f"the kernel started in {start}, and its working folder is now {ctx.cwd} "
+                                    f"(os.chdir): sys.path's '' is the working folder, wherever it is now",
+                        f"os.chdir({start!r})"))
+    return out
+
+
 def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float],
                      ev: List[Evidence]) -> Iterable[Finding]:
     pm = ctx.system.pathmod
@@ -103,6 +171,13 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                 ev.append(Evidence("native library mapped but deleted on disk", lib, "/proc/self/maps"))
                 reasons.append("a native library it loaded was deleted or replaced on disk")
                 break
+    edited = _defined_on_disk_only(ctx)
+    if edited is not None:
+        name, path = edited
+        ev.append(Evidence(f"'{name}' is defined in the file on disk", path, "its source, read (never run)"))
+        ev.append(Evidence(f"'{name}' in the module loaded in this kernel", "absent", "sys.modules"))
+        reasons.append(f"{path} defines '{name}' now, but the module in memory was loaded before that "
+                       f"(Python does not re-read a module imported once)")
     for folder, why in syspath.new_since_start(ctx.system, ctx.interpreter, ctx.sys_path, start):
         hit = envs._finds(envs.site_listing(ctx.system, folder), top)
         if hit is not None and "after the kernel started" in why:
@@ -111,7 +186,14 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
             break
     if not reasons:
         return
-    fix_list = [fixes.restart_kernel(f"to load the installed {top}")]
+    only_edited = edited is not None and len(reasons) == 1
+    fix_list = [fixes.restart_kernel(f"to load {top} as it is on disk now" if only_edited else
+                                     f"to load the installed {top}")]
+    if only_edited and ctx.failure is not None and ctx.failure.module:
+        # Only the user's edit: reloading that one module is enough (and keeps the session).
+        fix_list.insert(0, fixes.instruction(f"Reload {ctx.failure.module} (or restart the kernel)",
+                                             f"import importlib, {ctx.failure.module}\n"
+                                             f"importlib.reload({ctx.failure.module})\nthen run the import again."))
     if ctx.system.platform == "windows":
         ev.append(Evidence("Windows", "a loaded .pyd cannot be replaced while the kernel runs",
                            "restart before upgrading"))
@@ -123,6 +205,43 @@ def _loaded_is_stale(ctx: Context, module: Any, top: str, start: Optional[float]
                   summary=f"Restart needed: {versions}'{top}' changed on disk after this kernel imported it "
                           f"({'; '.join(reasons)}). Restart the kernel.",
                   evidence=tuple(ev), fixes=tuple(fix_list), docs=docs_for(kind, "restart-needed"))
+
+
+def _defined_on_disk_only(ctx: Context) -> Optional[tuple]:
+    """('name', file) when 'from M import name' failed, the module M loaded in this kernel lacks 'name', and
+    M's source file on disk defines it at top level (def, class, assignment, import): the file was changed
+    after the kernel imported M. The source is parsed, never run."""
+    import ast
+
+    failure = ctx.failure
+    if failure is None or failure.kind != "cannot-import-name" or not failure.name or not failure.module:
+        return None
+    module = (ctx.live_modules or {}).get(failure.module)
+    path = module_attribute(module, "__file__") if module is not None else None
+    if not isinstance(path, str) or not path.endswith(".py"):
+        return None
+    try:
+        namespace = object.__getattribute__(module, "__dict__")   # never the module's own __getattr__
+    except Exception:
+        return None
+    if not isinstance(namespace, dict) or failure.name in namespace:
+        return None
+    try:
+        tree = ast.parse(ctx.system.read_text(path, limit=4 << 20))
+    except (OSError, SyntaxError, ValueError):
+        return None
+    for node in tree.body:
+        names = []
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names = [node.name]
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names = [t.id for t in targets if isinstance(t, ast.Name)]
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [(a.asname or a.name).split(".")[0] for a in node.names]
+        if failure.name in names:
+            return failure.name, path
+    return None
 
 
 #: The kernel's start time is known to the second (/proc/stat's btime): closer calls prove nothing.

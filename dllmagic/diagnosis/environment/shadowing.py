@@ -85,9 +85,11 @@ def _find_shadow(ctx: Context, top: str) -> Optional[Shadow]:
             return None
         hidden = next((c for c in cands if c is not first and c.entry.kind in ("site", "stdlib")), None)
         return Shadow(top, first, hidden, None, stdlib) if hidden is not None else None
-    hidden = next((c for c in cands if c is not first and _is_installed(ctx, c, top)), None)
+    hidden = next((c for c in cands if c is not first and _is_installed(ctx, c, top)
+                   and not _same_file(ctx, c.path, first.path)), None)
     installed = [d for d in (ctx.distributions.providing(top) or ctx.distributions.by_name(
-        _dist_name(ctx) if top == ctx.top_level else top)) if d.location != first.entry.resolved]
+        _dist_name(ctx) if top == ctx.top_level else top)) if d.location != first.entry.resolved
+        and not _editable_hides_nothing(ctx, d, first.path)]
     if hidden is None and not installed and not stdlib:
         not_a_package = failure is not None and f"'{top}' is not a package" in (failure.message or "")
         from_local = failure is not None and failure.from_path and _same_file(ctx, first.path, failure.from_path)
@@ -100,7 +102,27 @@ def _find_shadow(ctx: Context, top: str) -> Optional[Shadow]:
 
         if first.form in ("package", "namespace") and top not in knowledge_tables.import_names():
             return None
+        if first.form == "module" and top not in knowledge_tables.import_names():
+            # The same for a module file of the user's (from mymodule import thing): no installed or known
+            # package has its name, so it hides nothing; what it lacks is the user's to see, not to rename.
+            return None
     return Shadow(top, first, hidden, installed[0] if installed and hidden is None else None, stdlib)
+
+
+def _editable_hides_nothing(ctx: Context, dist: Any, path: str) -> bool:
+    """``dist`` is an editable install whose code is ``path`` itself (the notebook sits in the project it was
+    installed from: its finder maps the name to that folder, or its ``.pth`` puts the folder holding it on
+    sys.path), or whose every mapped place is gone (the project moved: the installed copy imports from
+    nowhere). Either way the local copy hides no other code, and renaming it would break the project."""
+    places = syspath.editable_paths(ctx.system, dist.location or "", dist.record()) if dist.location else []
+    if not places:
+        return False
+    pm = ctx.system.pathmod
+    for place, named_by in places:
+        if _same_file(ctx, place, path) or (named_by.endswith(".pth")
+                                            and _same_file(ctx, place, pm.dirname(path.rstrip("/\\")))):
+            return True
+    return not any(ctx.system.exists(place) for place, _ in places)
 
 
 def _dir_of_init(ctx: Context, path: Optional[str]) -> Optional[str]:

@@ -12,7 +12,7 @@ from .. import Context, docs_for, rule
 from ..environment.shadowing import _rename_fix
 from .extensions import _EXTENSION_SOURCES, _built_for_other_python, _foreign_extensions
 from .from_text import _FRAME_FILE, _file_of_module, _frame_files, _looks_installed
-from .lookup import _env_line, _is_environment_path, code_free_namespace, locate
+from .lookup import _env_line, _is_environment_path, code_free_namespace, locate, orphan_bytecode_of
 from .stdlib import _DEBIAN_SPLIT
 
 
@@ -55,7 +55,9 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
               and not p.startswith(own.rstrip("/\\") + "/")] if path else []
     # A local package folder that hides nothing installed and has no well-known name is the user's own
     # project (its extension not built, its own submodule): renaming it would break it; it is no shadow.
-    own_project = bool(path) and (ctx.interpreter is not None and own != path and not hidden
+    # A module file of the user's (mymodule.py) is the same: no installed or known module of that name.
+    own_project = bool(path) and (ctx.interpreter is not None and not hidden
+                   and (own != path or (path.endswith(".py") and module == top))
                    and not _is_environment_path(ctx, path) and not _well_known_module(ctx, top))
     if path and _shadow_name(path, top) and not _is_environment_path(ctx, path) and not own_project:
         evidence.append(Evidence(f"'{module}' was loaded from", path, "ImportError.path / the message"))
@@ -89,9 +91,12 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         return
 
     if own_project and failure.name and failure.name.isidentifier():
-        found = _own_submodule(ctx, own, failure.name)
+        found = _own_submodule(ctx, own, failure.name) if own != path else None
         if found is not None:
             yield found
+            return
+        if own == path and not partially:
+            yield from _own_module_lacks(ctx, module, top, failure.name, path, evidence)
             return
 
     if partially and _well_known_module(ctx, top):
@@ -263,9 +268,32 @@ def _well_known_module(ctx: Context, top: str) -> bool:
     return top in stdlib or top in knowledge_tables.import_names() or top in knowledge_tables.extension_packages()
 
 
-def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
-    """'from myproj import _speedups' where myproj is the user's own folder and has no module '_speedups'
-    at all (only its source, or nothing): not a distribution to install, not a cycle to break."""
+def _own_module_lacks(ctx: Context, module: str, top: str, name: str, path: str,
+                      evidence: List[Evidence]) -> Iterable[Finding]:
+    """'from mymodule import name' (or 'from myproj.sub import name') where the module is the user's own file
+    (no installed or known package has the name ``top``) and does not define ``name``: nothing to install, pin
+    or rename. Nothing said when the file on disk defines it now (restart_needed: edited after the import)."""
+    from ..environment.restart import _defined_on_disk_only
+
+    if _defined_on_disk_only(ctx) is not None:
+        return
+    yield Finding(
+        kind="cannot-import-name", cause="unexplained", confidence=0.6,
+        summary=f"Your own module '{module}' ({path}) defines no '{name}': the code importing it was written for "
+                f"another version of that file, or the name was renamed or removed there. No installed package "
+                f"has the name '{top}'; nothing is to install, pin or rename.",
+        evidence=tuple(evidence + [Evidence(f"'{module}' is your own file", path,
+                                            "no installed distribution provides it")]),
+        fixes=(fixes.instruction(f"Find where {name} went in {module}",
+                                 f"Search {path} for '{name}' (and git log -S {name}); import it from where it is "
+                                 f"defined now, or restore it."),),
+        docs=docs_for("cannot-import-name", "unexplained"))
+
+
+def _own_submodule(ctx: Context, folder: str, name: str, imported: bool = False) -> Optional[Finding]:
+    """'from myproj import _speedups' (or, ``imported``, 'import myproj._speedups') where myproj is the user's
+    own folder and has no module '_speedups' at all (only its source, its orphaned bytecode, or nothing): not
+    a distribution to install, not a release to pin, not a cycle to break."""
     system, pm = ctx.system, ctx.system.pathmod
     try:
         entries = system.listdir(folder)
@@ -282,7 +310,18 @@ def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
                                                                 if sources else "no file or folder of that name"),
                          folder)]
     project = pm.dirname(folder.rstrip("/\\"))
-    if sources:
+    leftovers = orphan_bytecode_of(ctx, folder, name)
+    if leftovers and not sources:
+        evidence.append(Evidence("its compiled cache, left without its source", ", ".join(leftovers),
+                                 "Python imports a __pycache__ file only beside its .py (PEP 3147)"))
+        summary = (f"Your own package '{package}' ({folder}) no longer has its submodule '{name}': {name}.py "
+                   f"was deleted, moved or renamed, and only its compiled cache ({leftovers[0]}) is left, which "
+                   f"Python never imports without the source. It is not a package to install.")
+        fix = fixes.instruction(f"Restore {package}/{name}.py",
+                                f"Bring back {pm.join(folder, name + '.py')} (git status / git checkout -- shows "
+                                f"and restores a deleted file), or change the import to where the code is now; "
+                                f"then restart the kernel.", restart=True)
+    elif sources:
         summary = (f"'{package}.{name}' is an extension of your own project that has not been built for this "
                    f"interpreter: {folder} holds its source ({', '.join(sources)}) but no compiled module. "
                    f"It is not a package to install from the index.")
@@ -290,7 +329,7 @@ def _own_submodule(ctx: Context, folder: str, name: str) -> Optional[Finding]:
             f"Build {package}'s extensions for this interpreter",
             f"From the project's folder ({project}), with this kernel's Python: python -m pip install -e . "
             f"(or python setup.py build_ext --inplace), then restart the kernel.", restart=True)
-    elif not name[:1].islower() and not name.startswith("_"):
+    elif not imported and not name[:1].islower() and not name.startswith("_"):
         # 'from myproj import Thing': a class or constant by its name's look, not a module file; what is known
         # is only that the package defines no such name (and has no such file).
         return Finding(
@@ -351,6 +390,11 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
             evidence.append(Evidence(f"installed {dist.name}", dist.version, dist.path))
             requirers = _requirers(ctx, dist)
             evidence.extend(Evidence("requirement on it", r, "Requires-Dist") for r in requirers[:6])
+    if dist is None and path and ctx.interpreter is not None and not _is_environment_path(ctx, path) \
+            and not _well_known_module(ctx, top) and ctx.failure.signature != _ATTRIBUTE_SIGNATURE:
+        # A module of the user's own project (myproj/sub.py): no installed release to pin.
+        yield from _own_module_lacks(ctx, module, top, name, path, evidence)
+        return
     if path:
         evidence.append(Evidence(f"'{module}' loaded from", path, "the message"))
     if dist is not None and path and dist.changed_file(path):

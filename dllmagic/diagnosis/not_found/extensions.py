@@ -1,4 +1,4 @@
-"""Extension modules on disk that were built for another Python."""
+"""Extension modules on disk that were built for another Python (or this Python on another platform)."""
 from __future__ import annotations
 
 import re
@@ -29,6 +29,7 @@ def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) 
         folders = [ctx.system.join(b, *parts[1:-1]) if len(parts) > 2 else b for b in bases]
     stem = parts[-1]
     mine = f"{ctx.interpreter.version.split('.')[0]}{ctx.interpreter.version.split('.')[1]}"
+    own_suffix = (ctx.cache.get("facts") or {}).get("ext_suffix") or ""
     found: List[Tuple[str, str]] = []
     for folder in folders:
         for entry in ctx.system.scandir(folder):
@@ -39,7 +40,14 @@ def _foreign_extensions(ctx: Context, module: str, top: str, places: List[str]) 
                 return []  # an untagged or abi3 file is loadable: not this case
             major, minor = (match.group(2), match.group(3)) if match.group(2) else (match.group(4), match.group(5))
             if major + minor == mine:
-                return []
+                # This Python's version: loadable when its tag is this interpreter's own (EXT_SUFFIX), foreign
+                # when it names another platform (cpython-311-darwin.so on Linux, an aarch64 build on x86_64).
+                suffix = entry.name[len(stem):]
+                if not own_suffix or suffix.lower() == own_suffix.lower():
+                    return []
+                found.append((entry.path, f"Python {major}.{minor} on another platform "
+                                          f"({match.group(1)}, not {own_suffix.strip('.').rsplit('.', 1)[0]})"))
+                continue
             found.append((entry.path, f"Python {major}.{minor}"))
     return found
 

@@ -64,7 +64,24 @@ def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
                 f"need no change."),),
             docs=docs_for("module-not-found", "submodule-not-found"))
     if dists:
+        lost = _files_of_module_gone(ctx, dists[0], module)
+        if lost:
+            # The installed release lists the submodule's files, and they are gone: no other release to pin,
+            # the same one to reinstall.
+            return _broken_install(ctx, module, dists[0], evidence, lost=lost)
         ev.append(Evidence("installed distribution", version, dists[0].path))
+    else:
+        from .cannot_import import _own_submodule, _well_known_module
+        from .lookup import _is_environment_path
+
+        parent = ctx.system.join(places[0], *module.split(".")[1:-1])
+        if not _is_environment_path(ctx, places[0]) and not _well_known_module(ctx, top) \
+                and ctx.system.is_dir(parent):
+            # No installed distribution provides 'top' and its folder is the user's own: there is no version to
+            # pin and nothing to install.
+            own = _own_submodule(ctx, parent, module.split(".")[-1], imported=True)
+            if own is not None:
+                return own
     return Finding(
         kind="module-not-found", cause="submodule-not-found", confidence=0.8,
         summary=f"The package '{top}' is installed ({version}) but has no submodule "
@@ -78,8 +95,28 @@ def _submodule_missing(ctx: Context, module: str, top: str, places: List[str],
         docs=docs_for("module-not-found", "submodule-not-found"))
 
 
-def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], complete: bool = False) -> Finding:
-    missing = dist.missing_files(limit=5)
+def _files_of_module_gone(ctx: Context, dist, module: str) -> List[str]:
+    """The files ``dist``'s RECORD lists for the (sub)module ``module`` (``pkg/sub.py``, ``pkg/sub/…``,
+    ``pkg/sub.<tag>.so``) that are not on disk."""
+    stem = module.replace(".", "/")
+    out = []
+    for entry in dist.record():
+        name = entry.replace("\\", "/")
+        if "__pycache__" in name or name.endswith(".pyc"):
+            continue
+        if name == stem + ".py" or name.startswith(stem + "/") or (
+                name.startswith(stem + ".") and name.endswith((".so", ".pyd"))):
+            if not ctx.system.exists(ctx.system.join(dist.location, entry)):
+                out.append(entry)
+                if len(out) >= 5:
+                    break
+    return out
+
+
+def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], complete: bool = False,
+                    lost: List[str] = ()) -> Finding:
+    """``lost``: the files of ``module`` (a submodule) that RECORD lists and that are gone."""
+    missing = list(lost) or dist.missing_files(limit=5)
     ev = evidence + [Evidence("distribution metadata present", f"{dist.name} {dist.version}", dist.path)]
     if missing:
         ev.append(Evidence("files listed in RECORD but missing", ", ".join(missing), dist.path + "/RECORD"))
@@ -92,6 +129,13 @@ def _broken_install(ctx: Context, module: str, dist, evidence: List[Evidence], c
     if planned is not None and (planned.source or planned.target or planned.user or planned.local_build):  # where it came from (and is), that file
         ev += [e for e in planned.evidence if e not in ev]
     top = module.split(".")[0]
+    if lost:
+        return Finding(
+            kind="module-not-found", cause="broken-install", confidence=0.95,
+            summary=f"{dist.name} {dist.version} is installed with '{module}' (its RECORD lists {lost[0]}), but "
+                    f"that file is not on disk: the installation is damaged, not of another release. Reinstall "
+                    f"{dist.name} {dist.version}.",
+            evidence=tuple(ev), fixes=(fix,), docs=docs_for("module-not-found", "broken-install"))
     gone = _editable_source_gone(ctx, dist, top)
     if gone:
         # The .pth (or finder) of an editable install names a folder that is not there: the project was moved

@@ -80,6 +80,19 @@ def orphan_bytecode(ctx: Context, folder: str, limit: int = 3) -> List[str]:
     return [ctx.system.join(cache, n) for n in names[:limit]]
 
 
+def orphan_bytecode_of(ctx: Context, folder: str, name: str) -> List[str]:
+    """``folder/__pycache__/name.<tag>.pyc`` files: the compiled cache of a module ``name.py`` that is no
+    longer beside it. Python never imports such a file (PEP 3147), so the module is gone although its cache
+    is not."""
+    cache = ctx.system.join(folder, "__pycache__")
+    try:
+        names = sorted(e.name for e in ctx.system.scandir(cache)
+                       if e.name.startswith(name + ".") and e.name.endswith(".pyc") and e.name.count(".") == 2)
+    except OSError:
+        return []
+    return [ctx.system.join(cache, n) for n in names[:3]]
+
+
 def _env_line(ctx: Context) -> Evidence:
     it = ctx.interpreter
     return Evidence("kernel interpreter", f"{it.executable} (Python {it.version}, {it.environment_kind})",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Iterable, List
+from typing import Iterable, List, Optional
 
 from ... import fixes
 from ...knowledge import tables as knowledge_tables
@@ -17,7 +17,7 @@ from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kerne
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
-from .lookup import _env_line, _stdlib_entry, distribution_for, locate
+from .lookup import _env_line, _is_environment_path, _stdlib_entry, distribution_for, locate, orphan_bytecode_of
 from .stdlib import (_newer_than_this_python, _python_in_text, _removed_from_stdlib, _split_by_the_distribution,
                      _stdlib_part_missing, debian_split_kept)
 
@@ -214,6 +214,11 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         yield _submodule_missing(ctx, module, top, places, evidence)
         return
 
+    if module == top:
+        from ..environment.restart import off_sys_path
+
+        if off_sys_path(ctx, top):
+            return   # installed here, in a folder code in the kernel took off sys.path: not "not installed"
     providers = ctx.distributions.providing(top)
     dist, validated, source = distribution_for(ctx, module)
     installed = ctx.distributions.get(dist)
@@ -230,6 +235,12 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                               complete=bool(dist.record()) and not dist.missing_files(limit=1))
         return
 
+    if module == top and not providers and installed is None and not validated:
+        # (A known distribution's name: the leftover is of an old shadowing file, not the module meant.)
+        orphaned = _source_gone(ctx, module, evidence)
+        if orphaned is not None:
+            yield orphaned
+            return
     evidence.append(Evidence("installed distributions scanned", str(len(ctx.distributions.all())),
                              "*.dist-info and *.egg-info on sys.path"))
     evidence.append(Evidence("distribution providing it", "none installed", "top_level.txt / RECORD"))
@@ -239,9 +250,60 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                f"environment ({ctx.interpreter.prefix}).")
     if dist.lower() != top.lower():
         summary += f" Note that the import name '{top}' differs from the name to install, '{dist}'."
+    dangling = _pth_folders_gone(ctx)
+    if dangling:
+        folder, pth = dangling[0]
+        evidence += [Evidence(".pth line naming a folder that does not exist", f"{f} (Python skips it)", p)
+                     for f, p in dangling[:3]]
+        summary += (f" {pth} puts {folder} on sys.path, but that folder does not exist: if '{module}' lived "
+                    f"there, it was moved or deleted.")
     yield Finding(kind="module-not-found", cause="not-installed", confidence=0.9 if validated else 0.75,
                   summary=summary, evidence=tuple(evidence), fixes=(fix,),
                   docs=docs_for("module-not-found", "not-installed"))
+
+
+def _pth_folders_gone(ctx: Context) -> List[tuple]:
+    """(folder, .pth file) for each folder line of a ``.pth`` file in a site-packages folder on sys.path that
+    names a folder which does not exist (Python skips such a line at start-up, silently). A ``.pth`` an
+    installed distribution's RECORD lists (an editable install of another project) is that project's."""
+    from ...facts import syspath
+
+    pm = ctx.system.pathmod
+    sites = [f for f in ctx.site_folders if pm.basename(f) in ("site-packages", "dist-packages")]
+    gone = [(folder, pth) for folder, pth in syspath.pth_entries(ctx.system, sites).items()
+            if not ctx.system.exists(folder)]
+    if not gone:
+        return []
+    claimed = {entry for d in ctx.distributions.all() for entry in d.record() if entry.endswith(".pth")}
+    return [(folder, pth) for folder, pth in gone if pm.basename(pth) not in claimed]
+
+
+def _source_gone(ctx: Context, module: str, evidence: List[Evidence]) -> Optional[Finding]:
+    """``__pycache__/module.<tag>.pyc`` in a folder of the user's on sys.path (the working folder, PYTHONPATH)
+    with no ``module.py`` beside it: the module was deleted, moved or renamed, and its compiled cache, which
+    Python never imports alone (PEP 3147), is all that is left. Nothing to install."""
+    for folder in ctx.site_folders:
+        if _is_environment_path(ctx, ctx.system.join(folder, module + ".py")):
+            continue
+        leftovers = orphan_bytecode_of(ctx, folder, module)
+        if not leftovers:
+            continue
+        path = ctx.system.join(folder, module + ".py")
+        ev = evidence + [Evidence("its compiled cache, left without its source", ", ".join(leftovers),
+                                  "Python imports a __pycache__ file only beside its .py (PEP 3147)"),
+                         Evidence("distribution providing it", "none installed", "top_level.txt / RECORD")]
+        return Finding(
+            kind="module-not-found", cause="not-installed", confidence=0.85,
+            summary=f"No module named '{module}': {path} was deleted, moved or renamed, and only its compiled "
+                    f"cache ({leftovers[0]}) is left, which Python never imports without the source. No "
+                    f"installed distribution provides '{module}'; nothing is offered to install.",
+            evidence=tuple(ev),
+            fixes=(fixes.instruction(f"Restore {module}.py",
+                                     f"Bring back {path} (git status / git checkout -- shows and restores a "
+                                     f"deleted file), or change the import to the module's new name; then "
+                                     f"restart the kernel.", restart=True),),
+            docs=docs_for("module-not-found", "not-installed"))
+    return None
 
 
 def _import_names_of(ctx: Context, dist, top: str) -> List[str]:
