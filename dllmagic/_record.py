@@ -21,7 +21,7 @@ compared fields of records of the same class; a ``repr`` of the shown fields; no
 """
 from __future__ import annotations
 
-__all__ = ["Record", "field", "fields", "replace", "FrozenRecordError"]
+__all__ = ["Record", "MutableRecord", "field", "fields", "replace", "FrozenRecordError"]
 
 _MISSING = object()
 
@@ -103,6 +103,7 @@ class Record:
         return self.__class__(**{n: changes.pop(n) if n in changes else d[n] for n in self._fields}, **changes)
 
 
+
 def fields(record_or_class) -> tuple:
     """The field names of a record (or record class), in order."""
     return record_or_class._fields
@@ -158,3 +159,13 @@ def _make_init(cls, options: dict):
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+class MutableRecord(Record):
+    """A record whose fields may be set after ``__init__``: the plain ``@dataclass`` (``==`` over the compared
+    fields of records of the same class, unhashable, a ``repr`` of the shown fields) without the ~1 ms of
+    generated methods a dataclass costs when its class is made (a kernel's first report made five)."""
+
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+    __hash__ = None  # type: ignore[assignment]  (mutable and compared by value, as a dataclass with eq)
