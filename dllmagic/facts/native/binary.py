@@ -213,9 +213,15 @@ _CACHE_LOCK = _thread.allocate_lock()
 _CACHE_MAX = 4096
 
 
+#: What :func:`loaded_names` read of a file, by the same key: the process is modelled again for a later
+#: failure when it has loaded something since, and the same files are asked again.
+_NAMES: Dict[Tuple[int, int, int, int, int], Tuple[Optional[str]]] = {}
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _NAMES.clear()
 
 
 def _map_file(host: str):
@@ -288,21 +294,28 @@ def loaded_names(path: str, system) -> Optional[Tuple[Optional[str], Tuple[int, 
         return None
     if not stat.S_ISREG(st.st_mode):
         return None
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
     with _CACHE_LOCK:
-        hit = _CACHE.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+        hit = _CACHE.get(key)
+        names = _NAMES.get(key)
     if hit is not None:
         return None  # read already: the whole record is as cheap
-    try:
-        data = _map_file(host)
-    except OSError:
-        return None
-    if bytes(data[:4]) != b"\x7fELF":
-        return None
-    from . import elf
-
-    names = elf.loaded_soname(data)
     if names is None:
-        return None
+        try:
+            data = _map_file(host)
+        except OSError:
+            return None
+        if bytes(data[:4]) != b"\x7fELF":
+            return None
+        from . import elf
+
+        names = elf.loaded_soname(data)
+        if names is None:
+            return None
+        with _CACHE_LOCK:
+            if len(_NAMES) >= _CACHE_MAX:
+                _NAMES.clear()
+            _NAMES[key] = names
     answers.note(host, st)
     return names[0], (st.st_dev, st.st_ino)
 
