@@ -18,6 +18,7 @@ Each repetition starts a fresh kernel (the interpreter running this script, with
 - ``hook_shown``: from the hook's first line to the report's first display (``hook_timings["shown"]``):
   a kernel's first report is shown as text and HTML before ipywidgets is imported, and its widget then
   replaces it (``update_display_data``); a later report is one display (then it equals ``hook``);
+  ``hook_shown_cpu``: the kernel process's CPU time over the same span (``hook_timings["shown_cpu"]``);
 - ``error_to_report``: from the kernel's ``error`` message to its report's first display (``display_data``
   with the dllmagic report, or the first view of it under a ``dllmagic-report-`` display id), both stamped
   by the kernel (the message headers' ``date``): what the user waits for once the traceback is shown;
@@ -124,6 +125,8 @@ def failed_cell(kc, code: str) -> dict:
         out["hook_cpu_s"] = hook["cpu"]
     if "thread_cpu" in hook:  # the CPU time of the hook's own thread
         out["hook_thread_cpu_s"] = hook["thread_cpu"]
+    if "shown_cpu" in hook:  # the kernel process's CPU time until the report's first display
+        out["hook_shown_cpu_s"] = hook["shown_cpu"]
     return out
 
 
@@ -209,6 +212,8 @@ def main(argv=None) -> int:
             cpu = f", hook CPU {r[p + 'hook_cpu_s'] * 1000:.1f} ms" if p + "hook_cpu_s" in r else ""
             if p + "hook_thread_cpu_s" in r:
                 cpu += f" (its thread {r[p + 'hook_thread_cpu_s'] * 1000:.1f})"
+            if p + "hook_shown_cpu_s" in r:
+                cpu += f", CPU until shown {r[p + 'hook_shown_cpu_s'] * 1000:.1f} ms"
             print(f"run {i + 1}, {label} failure: hook {r[p + 'hook_s'] * 1000:.1f} ms (diagnosis "
                   f"{r[p + 'hook_diagnose_s'] * 1000:.1f}, display {r[p + 'hook_display_s'] * 1000:.1f}; report shown at "
                   f"{r[p + 'hook_shown_s'] * 1000:.1f}){cpu}, "

@@ -49,6 +49,7 @@ class Extension:
         self.hook_seconds: Optional[float] = None
         self.hook_timings: Dict[str, float] = {}
         self.shown_seconds: Optional[float] = None  # perf_counter of the last display's first, static view
+        self.shown_cpu: Optional[float] = None  # process_time then
         self._ipywidgets_installed: Optional[bool] = None  # looked up once, when a view first needs it
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
@@ -172,6 +173,7 @@ class Extension:
         self.hook_timings = {"diagnose": diagnosed - start, "display": self.hook_seconds - (diagnosed - start),
                              # until the report was on screen: the first display, before the widget came
                              "shown": (self.shown_seconds or end) - start,
+                             "shown_cpu": (self.shown_cpu if self.shown_seconds else time.process_time()) - cpu_start,
                              "cpu": time.process_time() - cpu_start, "thread_cpu": time.thread_time() - thread_start,
                              "started_at": started_at}
 
@@ -248,6 +250,7 @@ class Extension:
             views = self._text_views(report, compact)
             display(views, raw=True, display_id=display_id)
             self.shown_seconds = time.perf_counter()
+            self.shown_cpu = time.process_time()
             bundle = self._static_bundle(report, compact, views)
             self._add_widget(report, compact, bundle)
             from IPython.display import update_display

@@ -21,7 +21,7 @@ compared fields of records of the same class; a ``repr`` of the shown fields; no
 """
 from __future__ import annotations
 
-__all__ = ["Record", "field", "fields", "replace", "FrozenRecordError"]
+__all__ = ["Record", "MutableRecord", "field", "fields", "replace", "FrozenRecordError"]
 
 _MISSING = object()
 
@@ -103,6 +103,7 @@ class Record:
         return self.__class__(**{n: changes.pop(n) if n in changes else d[n] for n in self._fields}, **changes)
 
 
+
 def fields(record_or_class) -> tuple:
     """The field names of a record (or record class), in order."""
     return record_or_class._fields
@@ -123,19 +124,62 @@ def _check_order(cls, options: dict) -> None:
             raise TypeError(f"{cls.__name__}: field {name!r} without a default follows one with a default")
 
 
+#: Calls of a record class's ``__init__`` served field by field before one is compiled for it.
+GENERIC_CALLS = 16
+
+
 def _deferred_init(cls, options: dict):
-    """The class's ``__init__`` until its first call, which makes the real one (:func:`_make_init`) and puts it
-    in the class. Making one compiles a function (~0.3-0.6 ms), and most record classes a module defines are
-    never instantiated in a given run: the first report of a kernel defines 44 and uses 20."""
+    """The class's ``__init__`` until it has been called :data:`GENERIC_CALLS` times: it reads the arguments
+    field by field (:func:`_generic_init`); then it makes the real one (:func:`_make_init`) and puts it in the
+    class. Making one compiles a function (~0.2-0.5 ms): a kernel's first report instantiates 25 record classes,
+    most of them a few times, and defines 20 more it never instantiates."""
+    calls = [0]
+
     def __init__(self, *args, **kwargs):
         init = cls.__dict__.get("__init__")
         if init is __init__:
+            if calls[0] < GENERIC_CALLS:
+                calls[0] += 1
+                _generic_init(cls, options, self, args, kwargs)
+                return
             init = _make_init(cls, options)
             setattr(cls, "__init__", init)
         init(self, *args, **kwargs)
 
     __init__.__qualname__ = f"{cls.__qualname__}.__init__"
     return __init__
+
+
+def _generic_init(cls, options: dict, self, args: tuple, kwargs: dict) -> None:
+    """What the ``__init__`` of :func:`_make_init` does with ``args`` and ``kwargs``, without compiling it:
+    each field from its argument, else its default or factory, stored in field order; the same TypeErrors."""
+    names = cls._fields
+    where = f"{cls.__qualname__}.__init__()"
+    if len(args) > len(names):
+        raise TypeError(f"{where} takes {len(names) + 1} positional arguments but {len(args) + 1} were given")
+    for name in kwargs:
+        if name not in options:
+            raise TypeError(f"{where} got an unexpected keyword argument {name!r}")
+    d = self.__dict__
+    missing = []
+    for i, name in enumerate(names):
+        if i < len(args):
+            if name in kwargs:
+                raise TypeError(f"{where} got multiple values for argument {name!r}")
+            d[name] = args[i]
+        elif name in kwargs:
+            d[name] = kwargs[name]
+        else:
+            option = options[name]
+            if option.factory is not None:
+                d[name] = option.factory()
+            elif option.default is not _MISSING:
+                d[name] = option.default
+            else:
+                missing.append(name)
+    if missing:
+        raise TypeError(f"{where} missing {len(missing)} required argument{'s' if len(missing) > 1 else ''}: "
+                        + ", ".join(repr(n) for n in missing))
 
 
 def _make_init(cls, options: dict):
@@ -158,3 +202,13 @@ def _make_init(cls, options: dict):
     init = scope["__init__"]
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
+
+
+class MutableRecord(Record):
+    """A record whose fields may be set after ``__init__``: the plain ``@dataclass`` (``==`` over the compared
+    fields of records of the same class, unhashable, a ``repr`` of the shown fields) without the ~1 ms of
+    generated methods a dataclass costs when its class is made (a kernel's first report made five)."""
+
+    __setattr__ = object.__setattr__
+    __delattr__ = object.__delattr__
+    __hash__ = None  # type: ignore[assignment]  (mutable and compared by value, as a dataclass with eq)

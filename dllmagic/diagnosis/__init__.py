@@ -10,11 +10,10 @@ from __future__ import annotations
 import itertools
 import os
 import traceback
-from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
-from .._record import Record
+from .._record import MutableRecord, Record, field
 from ..facts.distributions import DistributionIndex
 from ..facts.system import System
 from ..model import Failure, Finding, Interpreter
@@ -34,8 +33,7 @@ def strict_mode() -> bool:
     return os.environ.get("DLLMAGIC_STRICT") == "1"
 
 
-@dataclass
-class Context:
+class Context(MutableRecord):
     """Everything a rule may look at. Facts are gathered lazily, once per report."""
 
     target: str

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import re
 import traceback as _traceback
-from dataclasses import dataclass, field
 from typing import List, Optional
 
 from . import intake
+from .._record import MutableRecord, field
 from .signatures import IntakeText, _Signature
 
 _MAX_TEXT = intake.MAX_TEXT
@@ -16,8 +16,7 @@ _LIVE_TAIL = 16_000      # … and from its end
 _LIVE_TRACEBACK = 32_000  # characters of a live traceback read from its end (the innermost frames)
 _MAX_TYPE_PREFIX = 400   # characters before a match read for the exception type printed on its line
 
-@dataclass
-class _Doc:
+class _Doc(MutableRecord):
     text: str                       # traceback text + "Type: message" (or the pasted text)
     start: int                      # where the message starts (signatures look only from here)
     exc_type: str                   # "" for pasted text: the type is read per line

@@ -2,19 +2,18 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from itertools import islice
 from typing import Dict, Optional, Sequence, Tuple
 
 from .._regex import LazyRegex
+from .._record import MutableRecord, field
 from .documents import _Doc, _type_at
 from .signatures import _Knowledge, _Signature, _windows_code, is_whole_message, windows_code_of_text
 #: Matches of one signature examined in one document (a pasted log can repeat a line thousands of times).
 _MAX_MATCHES = 200
 
 
-@dataclass
-class _Hit:
+class _Hit(MutableRecord):
     sig: _Signature
     match: "re.Match[str]"
     doc_index: int

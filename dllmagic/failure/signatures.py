@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from difflib import SequenceMatcher
+from functools import cached_property
 from typing import Dict, Iterator, List, Optional, Tuple
 
 from .. import knowledge
@@ -255,8 +255,28 @@ class _Knowledge(Record):
     signatures: Tuple[_Signature, ...]
     refinements: Tuple[_Refinement, ...]
     live_pattern: str
-    windows_codes: Dict[int, dict]
-    windows_texts: Tuple[Tuple[str, int, str], ...]   # (normalised text, code, language)
+
+    # The Windows system messages, read when a Windows text is first looked at (a Linux failure never is).
+    @cached_property
+    def windows_codes(self) -> Dict[int, dict]:
+        return self._windows[0]
+
+    @cached_property
+    def windows_texts(self) -> Tuple[Tuple[str, int, str], ...]:  # (normalised text, code, language)
+        return self._windows[1]
+
+    @cached_property
+    def _windows(self) -> tuple:
+        codes: Dict[int, dict] = {}
+        texts: List[Tuple[str, int, str]] = []
+        for entry in knowledge.load("windows_messages")["entries"]:
+            codes[int(entry["code"])] = entry
+            if "unsigned" in entry:
+                codes[int(entry["unsigned"])] = entry
+            for language, variants in entry["messages"].items():
+                for text in variants:
+                    texts.append((_normalise_text(text), int(entry["code"]), language))
+        return codes, tuple(texts)
 
 
 _compiled: Optional[_Knowledge] = None
@@ -314,21 +334,10 @@ def _load_knowledge() -> _Knowledge:
         _Refinement(r["id"], frozenset(r["when_kind"]), r["field"], re.compile(r["pattern"]), r["kind"])
         for r in table.get("refinements", ())
     )
-    codes: Dict[int, dict] = {}
-    texts: List[Tuple[str, int, str]] = []
-    for entry in knowledge.load("windows_messages")["entries"]:
-        codes[int(entry["code"])] = entry
-        if "unsigned" in entry:
-            codes[int(entry["unsigned"])] = entry
-        for language, variants in entry["messages"].items():
-            for text in variants:
-                texts.append((_normalise_text(text), int(entry["code"]), language))
     _compiled = _Knowledge(
         signatures=tuple(sorted(sigs, key=lambda s: -s.priority)),
         refinements=refinements,
         live_pattern="|".join(live),
-        windows_codes=codes,
-        windows_texts=tuple(texts),
     )
     return _compiled
 
@@ -377,6 +386,8 @@ def windows_code_of_text(text: str) -> Optional[Tuple[int, str]]:
         found = _exact_or_contained(_normalise_text(redecoded), table)
         if found:
             return found
+    from difflib import SequenceMatcher  # (the fuzzy match only: difflib's import is ~1 ms)
+
     best: Optional[Tuple[float, int, str]] = None
     for known, code, language in table:
         ratio = SequenceMatcher(None, norm[: len(known) + 8], known).ratio()

@@ -170,6 +170,25 @@ def test_an_already_loaded_library_with_the_same_soname_wins(built, driver):
     assert node(tree, "libshared.so.1").rule == "rpath"
 
 
+def test_an_already_loaded_library_read_on_demand_gives_the_tree_of_a_whole_read(built, driver):
+    """The objects already in the process are known by path, SONAME and identity until something asks more of
+    one (here the symbol check of ext.so, bound to the loaded copy): the tree is the one a whole read gives."""
+    from dllmagic.facts.native import binary
+
+    folder = built / "an_already_loaded_library_with_the_same_soname_wins"
+    copy = folder / "first" / "libshared-copy.so"
+    system = host_system(executable=str(driver), loaded=(str(copy),))
+    binary.clear_cache()
+    assert binary.loaded_names(str(copy), system) == ("libshared.so.1", (copy.stat().st_dev, copy.stat().st_ino))
+    lazy = resolve(str(folder / "ext.so"), system, mode="as-imported")
+    assert lazy.symbols_checked and node(lazy, "libshared.so.1").rule == "already-loaded"
+    binary.clear_cache()
+    binary.read_binary(str(copy), system)  # read whole first: the loader takes the whole record
+    assert binary.loaded_names(str(copy), system) is None
+    whole = resolve(str(folder / "ext.so"), system, mode="as-imported")
+    assert tree_to_dict(lazy) == tree_to_dict(whole)
+
+
 def test_the_executable_rpath_is_searched_for_an_extension(built):
     folder = built / "the_executable_rpath_is_searched_for_an_extension"
     host = folder / "bin" / "host"

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from native_oracles import CLEAN_ENV
 from dllmagic.facts.native.binary import Binary, read_binary
-from dllmagic.facts.native.elf import parse, parse_symbols
+from dllmagic.facts.native.elf import loaded_soname, parse, parse_symbols
 from dllmagic.facts.native.loader import format_tree, problems, resolve, tree_to_dict
 from dllmagic.facts.native.loader.ldcache import parse_ld_cache
 from dllmagic.facts.system import System
@@ -57,6 +57,7 @@ def test_truncations_of_a_real_library_never_raise(tmp_path, built):
         p = tmp_path / f"cut{i}.so"
         p.write_bytes(src[:cut])
         exercise(str(p))
+        assert_loaded_soname_agrees(src[:cut])
 
 
 def test_other_formats_are_handed_to_their_reader(tmp_path):
@@ -133,3 +134,14 @@ def test_mutated_real_binaries_never_raise(built, tmp_path, data):
     # The pure parsers directly, on the same bytes.
     parse(bytes(raw))
     parse_symbols(bytes(raw))
+    assert_loaded_soname_agrees(bytes(raw))
+
+
+def assert_loaded_soname_agrees(raw: bytes) -> None:
+    """The short read of an already-loaded object (of a file with the ELF magic, as read_binary hands it to
+    parse): parse's SONAME when parse gives no error, else None."""
+    if raw[:4] != b"\x7fELF":
+        return
+    whole = parse(raw)
+    short = loaded_soname(raw)
+    assert short == (None if whole.get("error") else (whole.get("soname"),)), (whole, short)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional
 
 from ... import fixes
+from ..._record import MutableRecord, field
 from ...facts import environments as envs
 from ...facts import syspath
 from ...facts.distributions import normalize
@@ -33,8 +33,7 @@ _GENERIC_NAMES = {"python", "python3", "py", "venv", ".venv", "env", ".env", "ba
 
 
 # ------------------------------------------------------------------------------------------------ facts
-@dataclass
-class EnvironmentFacts:
+class EnvironmentFacts(MutableRecord):
     """The facts these rules share, gathered once per report (kept in ``ctx.cache``)."""
 
     ctx: Context

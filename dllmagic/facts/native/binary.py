@@ -213,9 +213,15 @@ _CACHE_LOCK = _thread.allocate_lock()
 _CACHE_MAX = 4096
 
 
+#: What :func:`loaded_names` read of a file, by the same key: the process is modelled again for a later
+#: failure when it has loaded something since, and the same files are asked again.
+_NAMES: Dict[Tuple[int, int, int, int, int], Tuple[Optional[str]]] = {}
+
+
 def clear_cache() -> None:
     with _CACHE_LOCK:
         _CACHE.clear()
+        _NAMES.clear()
 
 
 def _map_file(host: str):
@@ -272,6 +278,46 @@ def read_binary(path: str, system=None) -> Binary:
         _CACHE[key] = binary
     return binary
 
+
+
+def loaded_names(path: str, system) -> Optional[Tuple[Optional[str], Tuple[int, int]]]:
+    """(SONAME, file identity) of the ELF file at ``path`` when :func:`read_binary` would read it without an
+    error, from its header and dynamic section alone; None when that cannot be told so cheaply (read it
+    with :func:`read_binary`, which gives the same facts and the rest). For the objects already loaded in a
+    process: glibc matches a request against their names and identities, and reads nothing more of them."""
+    if getattr(system, "stock_binary", None) is not None or factstore.active() is not None:
+        return None
+    host = system.host_path(path)
+    try:
+        st = os.stat(host)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    key = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        names = _NAMES.get(key)
+    if hit is not None:
+        return None  # read already: the whole record is as cheap
+    if names is None:
+        try:
+            data = _map_file(host)
+        except OSError:
+            return None
+        if bytes(data[:4]) != b"\x7fELF":
+            return None
+        from . import elf
+
+        names = elf.loaded_soname(data)
+        if names is None:
+            return None
+        with _CACHE_LOCK:
+            if len(_NAMES) >= _CACHE_MAX:
+                _NAMES.clear()
+            _NAMES[key] = names
+    answers.note(host, st)
+    return names[0], (st.st_dev, st.st_ino)
 
 #: The Binary fields an ELF file's stored facts hold (all but its path, identity and lazy half).
 _STORED: Tuple[str, ...] = ()

@@ -280,6 +280,30 @@ def parse(data) -> Dict[str, Any]:
     return out
 
 
+
+def loaded_soname(data) -> Optional[Tuple[Optional[str]]]:
+    """``(soname,)`` of a file that :func:`parse` reads without an error, as :func:`parse` gives it; None when
+    :func:`parse` would give an error (or might: anything unexpected). Only the header, the program headers and
+    the dynamic section's names up to DT_SONAME are read: what glibc compares an already-loaded object by, when
+    the rest of the file (its needs, its version tables) is not asked for."""
+    try:
+        f = _Elf(data)
+        if f.error or f.e_type not in (2, 3) or any(off + filesz > f.size for _va, off, filesz in f.loads):
+            return None
+        dyn = _dynamic(f)
+        strtab = _strtab(f, dyn) if dyn is not None else None
+        if strtab is None:
+            return (None,)
+        # the strings before DT_SONAME are read too, as parse reads them: they spend the same name budget
+        for tag, val in dyn["_list"]:
+            if tag in (DT_NEEDED, DT_RPATH, DT_RUNPATH, DT_SONAME):
+                s = f.cstr(strtab[0], val, strtab[1])
+                if s is not None and tag == DT_SONAME:
+                    return (s,)
+        return (None,)
+    except Exception:  # parse's caller makes any exception an error: so does this one's
+        return None
+
 def _dynamic(f: _Elf) -> Optional[Dict[Any, Any]]:
     """The dynamic section as {tag: first value, "_list": [(tag, value), ...]}, or None."""
     dyns = [p for p in f.phdrs if p[0] == PT_DYNAMIC]

@@ -70,6 +70,30 @@ class _Obj:
         self._ctx = None
 
 
+
+class _LoadedObj(_Obj):
+    """An object already in the process before the load (``system.loaded_libraries()``), known by its path,
+    SONAME and file identity: glibc matches a request against those. Its file is read whole (``binary``) only
+    when something asks more of it (a version or symbol check of a library that needs it)."""
+
+    __slots__ = ("_binary", "_read")
+
+    def __init__(self, path: str, read) -> None:
+        self._binary = None
+        self._read = read
+        super().__init__(path, None, None, 0, preloaded=True)
+
+    @property
+    def binary(self) -> Binary:
+        b = self._binary
+        if b is None:
+            b = self._binary = self._read(self.path)
+        return b
+
+    @binary.setter
+    def binary(self, value) -> None:
+        self._binary = value
+
 #: Whether a name is one of glibc's own libraries, remembered per name (a few dozen distinct names).
 _SYSTEM_NAME: Dict[str, bool] = {}
 

@@ -242,12 +242,27 @@ class LinuxLoader:
 
     @staticmethod
     def _scan_system_dirs(data: bytes) -> Tuple[str, ...]:
-        for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
-            dirs = [d.decode() for d in m.group().split(b"\0") if d]
-            if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
-                   for d in dirs):
-                return tuple(d.rstrip("/") or "/" for d in dirs)
-        return ()
+        # The first run of two or more "/folder/" strings that names a lib folder. Every such run holds
+        # "/\0/" (a folder's end, the next one's start), and none holds a byte outside the folders' characters
+        # or a NUL after anything but "/": the pattern is run only on the stretches around each "/\0/", which
+        # finds the same runs in the same order as a scan of the whole file (~10 ms of ld.so's 200 KB).
+        pattern = re.compile(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}")
+        n, pos = len(data), 0
+        while True:
+            at = data.find(b"/\x00/", pos)
+            if at < 0:
+                return ()
+            start, end = at, at + 2
+            while start > pos and _in_dir_run(data, start - 1):
+                start -= 1
+            while end < n and _in_dir_run(data, end):
+                end += 1
+            for m in pattern.finditer(data, start, end):
+                dirs = [d.decode() for d in m.group().split(b"\0") if d]
+                if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
+                       for d in dirs):
+                    return tuple(d.rstrip("/") or "/" for d in dirs)
+            pos = end
 
     def _fallback_dirs(self, machine: str, bits: int) -> Tuple[str, ...]:
         triplet = MULTIARCH.get((machine, bits))
@@ -462,6 +477,14 @@ def _sets_from_table(table: dict, versioned: bool) -> tuple:
                 by_version.setdefault(version, set()).add(name)
     return frozenset(anyv), frozenset(visible), {v: frozenset(n) for v, n in by_version.items()}
 
+
+#: The bytes a run of NUL-ended folder names is made of (a NUL counts only after a "/").
+_DIR_BYTES = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.+-/")
+
+
+def _in_dir_run(data: bytes, i: int) -> bool:
+    b = data[i]
+    return b in _DIR_BYTES or (b == 0 and i > 0 and data[i - 1] == 0x2F)
 
 def _host_machine() -> str:
     """This host's CPU in the names Binary.machine uses."""

@@ -143,16 +143,21 @@ def _loader_words(real: str, st) -> Optional[Tuple[str, str]]:
             return words
     import subprocess
 
+    # The two questions are asked at once (two short processes side by side: the wait is the longer one's).
+    children: list = []
     try:
-        diag = subprocess.run([real, "--list-diagnostics"], capture_output=True, timeout=5,
-                              stdin=subprocess.DEVNULL, env={"LC_ALL": "C"})
-        helptext = subprocess.run([real, "--help"], capture_output=True, timeout=5,
-                                  stdin=subprocess.DEVNULL, env={"LC_ALL": "C"})
+        for question in ("--list-diagnostics", "--help"):
+            children.append(subprocess.Popen([real, question], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                             stderr=subprocess.PIPE, env={"LC_ALL": "C"}))
+        said = [child.communicate(timeout=5)[0] for child in children]
     except (OSError, subprocess.SubprocessError):
+        for child in children:
+            child.kill()
+            child.wait()
         return None
-    if diag.returncode != 0 or helptext.returncode != 0:
+    if any(child.returncode != 0 for child in children):
         return None
-    words = (diag.stdout.decode("utf-8", "replace"), helptext.stdout.decode("utf-8", "replace"))
+    words = (said[0].decode("utf-8", "replace"), said[1].decode("utf-8", "replace"))
     if kept is not None:
         kept.put(real, st, setting, words)
     return words

@@ -9,10 +9,10 @@ if TYPE_CHECKING:  # annotations only (PEP 563): typing is not imported at run t
     from typing import Dict, List, Optional, Sequence, Tuple
     from .machine import LinuxLoader
 
-from ...binary import Binary
+from ...binary import Binary, loaded_names
 from ..tree import DepTree
 from .checks import _Checks
-from .common import DEFAULT_INTERP, MAX_OBJECTS, _dirname_origin, _N, _Obj
+from .common import DEFAULT_INTERP, MAX_OBJECTS, _dirname_origin, _LoadedObj, _N, _Obj
 from .platform import KERNEL_PLATFORM
 from .search import _Search
 from .template import _ProcessState, _Template
@@ -224,6 +224,23 @@ class _Resolution(_Search, _Checks):
     def _preload_loaded(self, loaded) -> None:
         for p in loaded:
             if p in self.by_name:
+                continue
+            # Most of them are only ever matched by name or identity: their files are read whole on demand.
+            known = loaded_names(p, self.system)
+            if known is not None:
+                soname, file_id = known
+                if file_id in self.by_id:
+                    continue
+                obj = _LoadedObj(p, self.L.read)
+                obj.origin = _dirname_origin(p)
+                obj.names.add(p)
+                if soname:
+                    obj.names.add(soname)
+                for n in obj.names:
+                    self.by_name.setdefault(n, obj)
+                self.by_id.setdefault(file_id, obj)
+                self.objects.append(obj)
+                self.preloaded_paths.append(p)
                 continue
             b = self.L.read(p)
             if b.format != "elf" or b.error:
