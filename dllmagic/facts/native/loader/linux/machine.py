@@ -437,6 +437,17 @@ class LinuxLoader:
                 symbols: Optional[bool] = None) -> DepTree:
         return _Resolution(self, path, mode, python_executable, symbols).run()
 
+    def resolve_draft(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
+                      symbols: Optional[bool] = None):
+        """As-imported: :meth:`resolve`'s load, checked, its tree not frozen yet (a
+        :class:`~.checks.Draft`: whether it has a problem, the files it reached; ``tree()`` is the
+        tree :meth:`resolve` gives). Other modes: None."""
+        if mode != "as-imported":
+            return None
+        res = _Resolution(self, path, mode, python_executable, symbols)
+        res.draft = True
+        return res.run()
+
     def loads_cleanly(self, path: str, *, mode: str = "as-imported", python_executable: Optional[str] = None,
                       symbols: Optional[bool] = None) -> Optional[str]:
         """The root path :meth:`resolve` would give ``path``'s tree, when that tree is known to have no
