@@ -242,7 +242,7 @@ class LinuxLoader:
 
     @staticmethod
     def _scan_system_dirs(data: bytes) -> Tuple[str, ...]:
-        for m in re.finditer(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}", data):
+        for m in _system_dirs_strings(data):
             dirs = [d.decode() for d in m.group().split(b"\0") if d]
             if any(d.rstrip("/").endswith(("lib", "lib64", "lib32", "libx32")) or "-linux-" in d
                    for d in dirs):
@@ -455,6 +455,40 @@ class LinuxLoader:
         needs met); else None (not known: resolve it)."""
         return _Resolution(self, path, mode, python_executable, symbols).loads_cleanly()
 
+
+
+#: Two or more folders, each ending in "/" and NUL: glibc's SYSTEM_DIRS string in ld.so.
+_SYSTEM_DIRS_STRING = re.compile(rb"(?:/[\w.+-]+(?:/[\w.+-]+)*/\x00){2,}")
+#: A byte no such string holds.
+_NOT_IN_DIRS_STRING = re.compile(rb"[^\w.+/\x00-]")
+
+
+def _system_dirs_strings(data: bytes):
+    """``_SYSTEM_DIRS_STRING.finditer(data)``, without trying the pattern at every "/" of a binary
+    (a quarter of a million bytes of ld.so: ~7 ms): a match holds "/\\0/" (the end of one folder and
+    the start of the next) and only bytes of the pattern, so it lies in a run of such bytes around
+    one of those; each run is searched whole, in order, as finditer would."""
+    start = 0
+    find = data.find
+    while True:
+        at = find(b"/\0/", start)
+        if at < 0:
+            return
+        # the run of the pattern's bytes around it: back to the last other byte, on to the next
+        left = at
+        while True:
+            low = max(start, left - 256)
+            others = [m.end() for m in _NOT_IN_DIRS_STRING.finditer(data, low, left)]
+            if others:
+                left = others[-1]
+                break
+            left = low
+            if low == start:
+                break
+        right = _NOT_IN_DIRS_STRING.search(data, at)
+        end = right.start() if right is not None else len(data)
+        yield from _SYSTEM_DIRS_STRING.finditer(data, left, end)
+        start = end
 
 
 def _sets_from_table(table: dict, versioned: bool) -> tuple:
