@@ -362,7 +362,7 @@ def test_a_whole_process_run_ends_at_once_with_its_output_written(wheel_env, bro
     """``dlldoctor deps`` (the process's own command line) ends in main(), its output flushed and
     its status given, without the interpreter's exit; with an exit handler registered it returns."""
     site, _victim = broken_pillow
-    argv = ["deps", str(site.parent), str(wheel_env["site"]), "--python", str(wheel_env["python"]),
+    argv = ["deps", str(site), str(wheel_env["site"]), "--python", str(wheel_env["python"]),
             "--json", "--no-cache"]
     env = dict(CLEAN_ENV, PYTHONPATH=os.getcwd())
     # main(argv): a call, not the process's command line; it returns
