@@ -479,7 +479,15 @@ class _Job:
             if root is not None:
                 return (file, walked, f"{root}: ok (standalone" + (
                     "; symbols not checked, --symbols checks them)" if symbols is None else ")"), False, ())
-        tree = self.loader.resolve(file, mode=mode, python_executable=python, symbols=symbols)
+        if self.brief and not args.verbose and not args.json and not said and mode == "as-imported" \
+                and hasattr(self.loader, "resolve_draft"):
+            # an ok line is all that is shown of a load without a problem: its tree is not frozen
+            draft = self.loader.resolve_draft(file, mode=mode, python_executable=python, symbols=symbols)
+            if draft.clean:
+                return (file, walked, f"{draft.root_path}: ok ({draft.mode})", False, draft.reached())
+            tree = draft.tree()
+        else:
+            tree = self.loader.resolve(file, mode=mode, python_executable=python, symbols=symbols)
         if said:
             from ._record import replace
 

@@ -317,3 +317,68 @@ def test_layouts_name_their_interpreter(tmp_path):
     exe, why = infer_python(mac, "/opt/homebrew/lib/python3.13/site-packages/x/y.so")
     assert exe == "/opt/homebrew/bin/python3.13"
     assert infer_python(mac, "/opt/elsewhere/y.so") is None
+
+
+# -- brief lines without a frozen tree, and the end of a whole-process run ---------------------------
+
+def test_a_drafted_load_says_what_its_frozen_tree_says(wheel_env, built, broken_pillow):
+    """An extension module's brief ok line comes from its load unfrozen (LinuxLoader.resolve_draft):
+    clean exactly when the tree has no problem, the same files reached, the same tree when frozen."""
+    from native_oracles import elf_files
+    from dllmagic.facts.native.loader import loader_for, tree_to_dict, walk
+
+    site, _victim = broken_pillow
+    files = [str(p) for p in elf_files(built, wheel_env["site"], site)]
+    system = System.model("linux", "/", environ=CLEAN_ENV, executable=str(wheel_env["python"]))
+    drafting, resolving = loader_for(system), loader_for(system)
+    clean = failing = 0
+    for path in files:
+        draft = drafting.resolve_draft(path, mode="as-imported")
+        tree = resolving.resolve(path, mode="as-imported")
+        assert draft.clean == (not problems(tree)), path
+        assert draft.root_path == (tree.root.path or tree.root.name) and draft.mode == tree.mode
+        assert draft.reached() == tuple(n.path for n in walk(tree.root)
+                                        if n.path and n.error is None and n is not tree.root), path
+        assert tree_to_dict(draft.tree()) == tree_to_dict(tree), path
+        clean += draft.clean
+        failing += not draft.clean
+    assert clean > 20 and failing >= 3  # both kinds met (the broken Pillow's extensions fail)
+    assert drafting.resolve_draft(files[0], mode="standalone") is None
+
+
+WHOLE_RUN = r"""
+import atexit, sys
+if sys.argv[1] == "handler":
+    atexit.register(lambda: sys.stderr.write("exit handler ran\n"))
+sys.argv = ["dlldoctor", *sys.argv[2:]]
+from dllmagic.cli import main
+status = main()
+sys.stderr.write("main returned\n")
+sys.exit(status)
+"""
+
+
+def test_a_whole_process_run_ends_at_once_with_its_output_written(wheel_env, broken_pillow):
+    """``dlldoctor deps`` (the process's own command line) ends in main(), its output flushed and
+    its status given, without the interpreter's exit; with an exit handler registered it returns."""
+    site, _victim = broken_pillow
+    argv = ["deps", str(site), str(wheel_env["site"]), "--python", str(wheel_env["python"]),
+            "--json", "--no-cache"]
+    env = dict(CLEAN_ENV, PYTHONPATH=os.getcwd())
+    # main(argv): a call, not the process's command line; it returns
+    called = subprocess.run([sys.executable, "-c", "import sys; from dllmagic.cli import main; "
+                             "sys.exit(main(sys.argv[1:]))", *argv], capture_output=True, text=True, env=env)
+    assert called.returncode == 1 and len(called.stdout) > 200_000  # more than a pipe holds
+    json.loads(called.stdout)
+    ended = subprocess.run([sys.executable, "-c", WHOLE_RUN, "plain", *argv], capture_output=True, text=True,
+                           env=env)
+    assert (ended.returncode, ended.stdout) == (called.returncode, called.stdout)
+    assert "main returned" not in ended.stderr
+    handled = subprocess.run([sys.executable, "-c", WHOLE_RUN, "handler", *argv], capture_output=True,
+                             text=True, env=env)
+    assert (handled.returncode, handled.stdout) == (called.returncode, called.stdout)
+    assert "main returned" in handled.stderr and "exit handler ran" in handled.stderr
+    # the verbs other than deps return as before
+    other = subprocess.run([sys.executable, "-c", WHOLE_RUN, "plain", "explain", "-"], input="nothing here\n",
+                           capture_output=True, text=True, env=env)
+    assert "main returned" in other.stderr

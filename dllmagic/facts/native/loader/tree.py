@@ -345,34 +345,94 @@ def _node_dict(node: Node) -> Dict[str, Any]:
     return top
 
 
-def _node_json(node: Node) -> str:
-    """Compact JSON of the node and everything below it, written without recursion (json's encoder
-    recurses into nested lists and fails on chains a few hundred libraries deep)."""
+#: Node -> its JSON text (see :func:`_node_json`), kept while the node is: a tree shared by programs
+#: (loader/linux/template.py) shares most of its nodes, written once. Holding the node keeps its id.
+_WRITTEN: Dict[int, Tuple[Node, str]] = {}
+#: Beyond this many nodes the texts kept are dropped (a big walk would otherwise keep every tree).
+_WRITTEN_MAX = 50_000
+#: A string -> its JSON text (the same paths and names come back in every tree).
+_STRINGS: Dict[str, str] = {}
+_NODE_HEAD = ('{"name":%s,"path":%s,"rule":%s,"depth":%s,"requested_by":%s,"via":%s,"soname":%s,'
+              '"repeat":%s,"system":%s,"error":%s,"candidates":[%s],"missing_versions":[%s],'
+              '"missing_symbols":[%s],"notes":[%s],"children":[')
+_CANDIDATE = '{"path":%s,"rule":%s,"outcome":%s,"reason":%s,"via":%s}'
+_MISSING_VERSION = '{"version":%s,"library":%s,"library_path":%s,"required_by":%s}'
+_MISSING_SYMBOL = '{"name":%s,"version":%s,"library":%s,"required_by":%s}'
+
+
+def _value(v) -> str:
+    """``v`` as ``json.dumps(v, separators=(",", ":"))`` writes it (strings escaped to ASCII)."""
+    if type(v) is str:
+        text = _STRINGS.get(v)
+        if text is None:
+            from json.encoder import encode_basestring_ascii
+
+            if len(_STRINGS) >= _WRITTEN_MAX:
+                _STRINGS.clear()
+            text = _STRINGS[v] = encode_basestring_ascii(v)
+        return text
+    if v is None:
+        return "null"
+    if v is True:
+        return "true"
+    if v is False:
+        return "false"
+    if type(v) is int:
+        return int.__repr__(v)
     import json
 
-    dumps = json.JSONEncoder(separators=(",", ":")).encode
-    out: List[str] = []
-    # items: a node to open, or a literal to write
-    stack: List[Any] = [node]
+    return json.dumps(v, separators=(",", ":"))
+
+
+def _node_text(node: Node) -> str:
+    """The node's JSON without its children: what ``_node_fields`` holds, as json.dumps writes it,
+    up to the opening of its children's list."""
+    v = _value
+    return _NODE_HEAD % (
+        v(node.name), v(node.path), v(node.rule), v(node.depth), v(node.requested_by), v(node.via),
+        v(node.soname), v(node.repeat), v(node.system), v(node.error),
+        ",".join([_CANDIDATE % (v(c.path), v(c.rule), v(c.outcome), v(c.reason), v(c.via))
+                  for c in node.candidates]),
+        ",".join([_MISSING_VERSION % (v(m.version), v(m.library), v(m.library_path), v(m.required_by))
+                  for m in node.missing_versions]),
+        ",".join([_MISSING_SYMBOL % (v(m.name), v(m.version), v(m.library), v(m.required_by))
+                  for m in node.missing_symbols]),
+        ",".join([v(n) for n in node.notes]))
+
+
+def _node_json(node: Node) -> str:
+    """Compact JSON of the node and everything below it: ``json.dumps(_node_dict(node),
+    separators=(",", ":"))``, written bottom up without recursion (json's encoder recurses into
+    nested lists and fails on chains a few hundred libraries deep), each node's text kept for the
+    next tree that shares it (see :data:`_WRITTEN`)."""
+    written = _WRITTEN
+    if len(written) >= _WRITTEN_MAX:
+        written.clear()
+    hit = written.get(id(node))
+    if hit is not None:
+        return hit[1]
+    stack = [(node, False)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            out.append(item)
-            continue
-        head = dumps(_node_fields(item))
-        out.append(head[:-1] + ',"children":[')
-        stack.append("]}")
-        for i in range(len(item.children) - 1, -1, -1):
-            stack.append(item.children[i])
-            if i:
-                stack.append(",")
-    return "".join(out)
+        n, ready = stack.pop()
+        if ready:
+            written[id(n)] = (n, _node_text(n) + ",".join([written[id(c)][1] for c in n.children]) + "]}")
+        elif id(n) not in written:
+            stack.append((n, True))
+            stack.extend((c, False) for c in n.children if id(c) not in written)
+    return written[id(node)][1]
 
 
 def tree_to_dict(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> Dict[str, Any]:
     """The tree as plain JSON data (schema version :data:`TREE_SCHEMA_VERSION`; the JSON Schema is the
     ``tree`` definition of dllmagic/facts/native/deps.schema.json). ``found``: ``problems(tree)``, when
     the caller has it already."""
+    data = _tree_fields(tree, found)
+    data["root"] = _node_dict(tree.root)
+    return data
+
+
+def _tree_fields(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> Dict[str, Any]:
+    """:func:`tree_to_dict` but its root (the last key)."""
     if found is None:
         found = problems(tree)
     return {
@@ -393,23 +453,13 @@ def tree_to_dict(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> 
              "searched": [c.path for c in p.searched if c.path]}
             for p in found
         ],
-        "root": _node_dict(tree.root),
     }
 
 
 def tree_to_json(tree: DepTree, found: Optional[Tuple[Problem, ...]] = None) -> str:
-    """``json.dumps(tree_to_dict(tree, found), separators=(",", ":"))``, also for trees too deep for
-    json's recursive encoder (the nodes are then written one by one)."""
+    """``json.dumps(tree_to_dict(tree, found), separators=(",", ":"))``, the nodes written by
+    :func:`_node_json` (also for trees too deep for json's recursive encoder)."""
     import json
 
-    if found is None:
-        found = problems(tree)
-    data = tree_to_dict(tree, found)
-    try:
-        return json.dumps(data, separators=(",", ":"))
-    except RecursionError:
-        pass
-    root = data.pop("root")
-    del root
-    head = json.dumps(data, separators=(",", ":"))
+    head = json.dumps(_tree_fields(tree, found), separators=(",", ":"))
     return head[:-1] + ',"root":' + _node_json(tree.root) + "}"

@@ -16,7 +16,16 @@ class _Checks:
     """The checking half of :class:`~.resolution._Resolution` (a mixin: it uses the resolution's state)."""
 
     # -- checks after loading ----------------------------------------------------------------------
-    def _finish(self, root_n: _N, root: Optional[_Obj]) -> DepTree:
+    def _finish(self, root_n: _N, root: Optional[_Obj]):
+        """The tree, checked and frozen; with ``self.draft`` (as-imported only), the checked tree
+        unfrozen (see :class:`Draft`)."""
+        checked = self._complete(root_n, root)
+        if self.draft:
+            return Draft(self, root_n, checked)
+        return self._tree(root_n, checked)
+
+    def _complete(self, root_n: _N, root: Optional[_Obj]) -> bool:
+        """The checks after the load, and the notes they add; whether the symbols were checked."""
         checked = False
         if root is not None:
             new = [o for o in self.objects if not o.preloaded and o.node is not None]
@@ -36,6 +45,9 @@ class _Checks:
         if any("PLATFORM" in "\0".join((*o.binary.rpath, *o.binary.runpath, *[n.name for n in o.binary.needed]))
                for o in self.objects if o.node is not None):
             self.notes.append(f"$PLATFORM is {self.platform} ({self.platform_source})")
+        return checked
+
+    def _tree(self, root_n: _N, checked: bool) -> DepTree:
         return DepTree(
             root=root_n.freeze(), mode=self.mode, platform="linux", loader=self.kind,
             executable=self.main.path if self.main is not None else None,
@@ -162,6 +174,39 @@ class _Checks:
                 providers = [stamps.get(k) for k in used]
                 if not careful and None not in providers:
                     kept.put(stamp, providers)
+
+
+class Draft:
+    """A checked load whose tree is not frozen yet: what a brief line needs (whether it has a
+    problem, the files it reached) without the :class:`DepTree` that only a full view shows.
+    :meth:`tree` is the tree :meth:`_Checks._finish` gives (made at once, before any other load: a
+    frozen node takes its file's notes as they are then)."""
+
+    __slots__ = ("_res", "_root", "_checked", "clean", "root_path", "mode")
+
+    def __init__(self, res: _Checks, root_n: _N, checked: bool) -> None:
+        self._res, self._root, self._checked = res, root_n, checked
+        self.mode = res.mode
+        self.root_path = root_n.path or root_n.name
+        #: No node with a problem: what :func:`~..tree.problems` finds in the frozen tree.
+        self.clean = not any((n.error and not n.repeat) or n.missing_versions or n.missing_symbols
+                             for n in _walk_n(root_n))
+
+    def tree(self) -> DepTree:
+        return self._res._tree(self._root, self._checked)
+
+    def reached(self) -> tuple:
+        """The paths of the files loaded below the root (each node found without an error), in the
+        frozen tree's depth-first order."""
+        root = self._root
+        out = []
+        stack = list(reversed(root.children))
+        while stack:
+            node = stack.pop()
+            if node.path and node.error is None:
+                out.append(node.path)
+            stack.extend(reversed(node.children))
+        return tuple(out)
 
 
 def version_check(L, binary, path: str, by_name) -> tuple:

@@ -20,6 +20,9 @@ from .template import _ProcessState, _Template
 class _Resolution(_Search, _Checks):
     """One dlopen (as-imported) or one program start (standalone), emulated."""
 
+    #: As-imported: :meth:`run` gives a :class:`~.checks.Draft` (see LinuxLoader.resolve_draft).
+    draft = False
+
     def __init__(self, loader: LinuxLoader, path: str, mode: str, python_executable: Optional[str],
                  symbols: Optional[bool]) -> None:
         if mode not in ("as-imported", "standalone"):
