@@ -153,6 +153,10 @@ def owner(ctx: "Context") -> Owner:
         return Owner(frontend, has_pip, f"{it.prefix}/conda-meta")
     cfg = _pyvenv_cfg(ctx)
     made_by_uv = kind == "uv" or bool(re.search(r"^\s*uv\s*=", cfg, re.M))
+    if made_by_uv and not has_pip and uv_missing(ctx):
+        # A '!uv pip install' cell (and its argv) would end in 'uv: command not found' here.
+        return Owner("pip", False, "pyvenv.cfg names uv, but no uv is on this PATH, and the environment has no "
+                                   "pip (python -m ensurepip adds it)")
     if made_by_uv and not has_pip:
         return Owner("uv", False, "pyvenv.cfg names uv and the environment has no pip")
     if not has_pip and kind in ("venv", "virtualenv") and _which(ctx, "uv"):
@@ -167,6 +171,11 @@ def has_ensurepip(ctx: "Context") -> bool:
         if entry and ctx.system.is_file(ctx.system.join(entry, "ensurepip", "__init__.py")):
             return True
     return False
+
+
+def uv_missing(ctx: "Context") -> bool:
+    """On this machine no ``uv`` is on PATH, so a fix that runs ``uv`` cannot run (unknown on a modelled one)."""
+    return bool(getattr(ctx.system, "live", False)) and _which(ctx, "uv") is None
 
 
 def _which(ctx: "Context", program: str) -> Optional[str]:

@@ -123,3 +123,37 @@ def test_with_uv_on_path_a_venv_without_pip_gets_one_uv_install(tmp_path, monkey
     installs = _install_fixes(report)
     assert installs and all(f.kind == "uv" for f in installs), [(f.kind, f.argv) for f in installs]
     assert len(installs) == 1, [(f.title, f.argv) for f in installs]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_a_uv_venv_whose_path_has_no_uv_gets_no_uv_command(tmp_path, monkeypatch):
+    """A venv made by uv (no pip in it) asked about where PATH has no uv (a kernel started from a desktop
+    launcher that never read ~/.local/bin): a '!uv pip install' cell would end in 'uv: command not found'.
+    Every install fix runs with what is here (pip added with ensurepip), and applied for real it works."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from harness import find_uv
+
+    uv = find_uv()
+    if uv is None:
+        pytest.skip("no uv here to make the venv")
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(tmp_path / "venv")], check=True,
+                   stdin=subprocess.DEVNULL)
+    python = tmp_path / "venv" / "bin" / "python"
+    assert "uv" in (tmp_path / "venv" / "pyvenv.cfg").read_text()
+    assert subprocess.run([str(python), "-c", "import pip"], capture_output=True).returncode != 0
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    every = [f for finding in report.findings for f in finding.fixes]
+    for fix in every:
+        commands = shell_commands(fix) or []
+        assert not any(line.split()[0] == "uv" for line in commands if line.split()), (fix.title, commands)
+        assert not (fix.argv and fix.argv[0] == "uv"), fix.argv
+    installs = _install_fixes(report)
+    assert installs, [f.title for f in every]
+    assert any("no uv is on this PATH" in e.value for e in report.findings[0].evidence), report.findings[0].evidence
+    for line in shell_commands(installs[0]):
+        done = subprocess.run(shlex.split(line), capture_output=True, text=True, timeout=600,
+                              stdin=subprocess.DEVNULL)
+        assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
