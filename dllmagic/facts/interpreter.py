@@ -57,6 +57,10 @@ def classify_environment(facts: Dict[str, Any]) -> str:
         return "venv"
     if facts.get("real_prefix"):
         return "virtualenv"
+    if facts.get("externally_managed"):
+        # PEP 668's marker decides what pip does, whoever installed this Python: the operating system, Homebrew,
+        # or uv (its managed Pythons carry one), so it comes before the kinds told from the path.
+        return "system-externally-managed"
     real = (facts.get("real_executable") or "").replace("\\", "/")
     if "/.pyenv/versions/" in real or "/pyenv-win/versions/" in real.lower():
         return "pyenv"
@@ -67,8 +71,6 @@ def classify_environment(facts: Dict[str, Any]) -> str:
         return "embedded"
     if "/uv/python/" in real.lower():
         return "uv-python"
-    if facts.get("externally_managed"):
-        return "system-externally-managed"
     return "system"
 
 

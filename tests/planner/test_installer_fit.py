@@ -157,3 +157,50 @@ def test_a_uv_venv_whose_path_has_no_uv_gets_no_uv_command(tmp_path, monkeypatch
                               stdin=subprocess.DEVNULL)
         assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
     assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
+
+
+def _uv_managed_python(root: Path) -> Path:
+    """A Python laid out as ``uv python install`` lays it out (…/uv/python/cpython-X.Y.Z-linux-x86_64-gnu) with
+    the EXTERNALLY-MANAGED marker uv writes there: this interpreter's binary, its standard library linked entry
+    by entry (the marker is this tree's own), an empty site-packages."""
+    import shutil
+    import sysconfig
+
+    home = root / "uv" / "python" / ("cpython-%d.%d.%d-linux-x86_64-gnu" % sys.version_info[:3])
+    (home / "bin").mkdir(parents=True)
+    real = os.path.realpath(sys.executable)
+    exe = home / "bin" / os.path.basename(real)
+    shutil.copy2(real, exe)
+    stdlib = Path(sysconfig.get_path("stdlib"))
+    lib = home / "lib" / stdlib.name
+    lib.mkdir(parents=True)
+    for entry in stdlib.iterdir():
+        if entry.name not in ("site-packages", "EXTERNALLY-MANAGED"):
+            (lib / entry.name).symlink_to(entry)
+    (lib / "site-packages").mkdir()
+    (lib / "EXTERNALLY-MANAGED").write_text(
+        "[externally-managed]\nError=This Python installation is managed by uv and should not be modified.\n")
+    return exe
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a Linux interpreter tree")
+def test_a_uv_managed_python_marked_externally_managed_gets_no_pip_install(tmp_path, monkeypatch):
+    """uv marks the Pythons it installs EXTERNALLY-MANAGED: pip refuses to install into them (PEP 668), so no
+    '%pip install' is offered there, runnable or not; the way is a virtual environment (never
+    --break-system-packages)."""
+    python = _uv_managed_python(tmp_path)
+    probe = subprocess.run([str(python), "-c", "import sys, sysconfig; print(sys.prefix); "
+                            "print(sysconfig.get_path('stdlib'))"], capture_output=True, text=True)
+    if probe.returncode != 0 or not probe.stdout.split()[0].startswith(str(tmp_path)):
+        pytest.skip(f"this interpreter does not run from a copied tree: {probe.stderr[-300:]}")
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    assert report.interpreter.environment_kind == "system-externally-managed", report.interpreter
+    every = [f for finding in report.findings for f in finding.fixes]
+    assert not [f for f in every if f.kind in ("pip", "uv")], [(f.kind, f.cell) for f in every]
+    assert not [f for f in every if f.runnable], [(f.kind, f.argv) for f in every]
+    assert not any("--break-system-packages" in f.cell for f in every)
+    assert any(f.cause == "externally-managed" for f in report.findings), [f.cause for f in report.findings]
+    assert not any("operating system's Python" in f.summary for f in report.findings)
+    assert "-m venv" in report.findings[0].fixes[0].cell, report.findings[0].fixes[0].cell
