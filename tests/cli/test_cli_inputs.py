@@ -192,7 +192,7 @@ def test_check_with_python_relative_to_here_and_cwd_elsewhere(tmp_path):
     and the hint blamed a Python that was never moved."""
     from harness import create_venv
 
-    venv = create_venv(tmp_path / "env")
+    create_venv(tmp_path / "env")
     notebooks = tmp_path / "notebooks"
     notebooks.mkdir()
     proc = run_cli("check", "json", "--python", os.path.join("env", "bin", "python"), "--cwd", str(notebooks),
