@@ -173,6 +173,43 @@ def has_ensurepip(ctx: "Context") -> bool:
     return False
 
 
+def writable(ctx: "Context", folder: str) -> Optional[bool]:
+    """Can this user write into ``folder`` (an install, a rename)? None on a modelled machine (not known)."""
+    import os
+
+    if not getattr(ctx.system, "live", False):
+        return None
+    return os.access(ctx.system.host_path(folder), os.W_OK)
+
+
+def read_only_site(ctx: "Context") -> Optional[str]:
+    """The environment's own site-packages folder when this user cannot write into it (a venv or conda
+    environment another user owns, a read-only mount), so installs there fail with 'Permission denied'; None
+    when it is writable or not known."""
+    it = ctx.interpreter
+    if it is None or not getattr(ctx.system, "live", False) or not it.prefix:
+        return None
+    pm = ctx.system.pathmod
+    prefix = pm.normcase(pm.normpath(it.prefix))
+    sites = [entry for entry in ctx.sys_path if entry and pm.basename(pm.normpath(entry)) in
+             ("site-packages", "dist-packages") and pm.normcase(pm.normpath(entry)).startswith(prefix + pm.sep)
+             and ctx.system.is_dir(entry)]
+    if not sites or any(writable(ctx, site) for site in sites):
+        return None
+    return sites[0]
+
+
+def pip_falls_back_to_user_site(ctx: "Context") -> bool:
+    """pip installs into the user site by itself where site-packages is not writable: outside a virtual
+    environment, with the user site enabled ('Defaulting to user installation because normal site-packages is
+    not writeable')."""
+    it = ctx.interpreter
+    pm = ctx.system.pathmod
+    in_venv = bool(_pyvenv_cfg(ctx)) or pm.normcase(pm.normpath(it.base_prefix or it.prefix)) != \
+        pm.normcase(pm.normpath(it.prefix))
+    return not in_venv and it.user_site_enabled
+
+
 def uv_missing(ctx: "Context") -> bool:
     """On this machine no ``uv`` is on PATH, so a fix that runs ``uv`` cannot run (unknown on a modelled one)."""
     return bool(getattr(ctx.system, "live", False)) and _which(ctx, "uv") is None

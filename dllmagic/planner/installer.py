@@ -82,12 +82,53 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
         risk="medium", restart=True)
 
 
+#: Fix kinds that install into the kernel's environment (its site-packages), whatever the tool.
+_INSTALL_KINDS = ("pip", "uv", "conda", "mamba")
+
+
+def _into_site(fix: Fix) -> bool:
+    """An install (or reinstall) into the environment's site-packages: not one into a --target folder or the
+    user site, which lie elsewhere."""
+    argv = fix.argv or ()
+    return fix.kind in _INSTALL_KINDS and not any(a in ("--target", "--user", "--prefix-user") for a in argv) \
+        and "--target" not in fix.cell and "--user" not in fix.cell
+
+
+def _read_only(ctx: "Context", fix: Fix, site: str) -> Fix:
+    """What an install fix becomes where this user cannot write into ``site``: a statement, no command."""
+    import os
+
+    it = ctx.interpreter
+    owner = ""
+    try:
+        import pwd
+
+        owner = pwd.getpwuid(os.stat(ctx.system.host_path(site)).st_uid).pw_name
+    except (ImportError, KeyError, OSError):
+        pass
+    by = f" (it belongs to {owner})" if owner else ""
+    from ..report.text import shell_commands
+
+    commands = "\n".join(shell_commands(fix) or [fix.cell])
+    return fixes.instruction(
+        f"{fix.title} (not writable by you: ask the environment's owner, or use an environment of your own)",
+        f"{site} is not writable by this user{by}, so this install would fail with 'Permission denied' "
+        f"(and pip does not fall back to the user site here).\nAsk the owner of {it.prefix} to run:\n"
+        f"{commands}\nor make an environment of your own, install ipykernel and the packages there, and use it "
+        f"as this notebook's kernel:\npython3 -m venv ~/.venvs/mine\n~/.venvs/mine/bin/python -m pip install "
+        f"ipykernel <the packages>\n~/.venvs/mine/bin/python -m ipykernel install --user --name mine",
+        risk="medium", restart=True)
+
+
 def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
     """The findings with each ``pip install`` fix made runnable in this environment (see the module text)."""
     if ctx.interpreter is None or not ctx.system.live:
         # A pasted text has no environment; a modelled machine's site-packages holds the files it was made
         # from, so whether pip is there is not known: its fixes stay as the rules made them.
         return list(findings)
+    site = envfacts.read_only_site(ctx)
+    if site is not None:
+        return _fit_read_only(ctx, findings, site)
     owner = envfacts.owner(ctx)
     if owner.has_pip or owner.tool not in ("pip", "uv"):
         return list(findings)
@@ -98,6 +139,21 @@ def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
             out.append(finding)
             continue
         note = Evidence("pip in this environment", "none: " + owner.why, ctx.interpreter.prefix)
+        evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
+        out.append(replace(finding, fixes=refitted, evidence=evidence))
+    return out
+
+
+def _fit_read_only(ctx: "Context", findings: Sequence[Finding], site: str) -> List[Finding]:
+    out = []
+    note = Evidence("site-packages writable", f"no: {site} is not writable by this user", site)
+    pip_ok = envfacts.pip_falls_back_to_user_site(ctx)
+    for finding in findings:
+        refitted = tuple(_read_only(ctx, fix, site) if _into_site(fix) and not (pip_ok and fix.kind == "pip")
+                         else fix for fix in finding.fixes)
+        if refitted == tuple(finding.fixes):
+            out.append(finding)
+            continue
         evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
         out.append(replace(finding, fixes=refitted, evidence=evidence))
     return out

@@ -204,3 +204,105 @@ def test_a_uv_managed_python_marked_externally_managed_gets_no_pip_install(tmp_p
     assert any(f.cause == "externally-managed" for f in report.findings), [f.cause for f in report.findings]
     assert not any("operating system's Python" in f.summary for f in report.findings)
     assert "-m venv" in report.findings[0].fixes[0].cell, report.findings[0].fixes[0].cell
+
+
+# ------------------------------------------------------------------ folders this user cannot write into
+@pytest.fixture
+def open_tmp():
+    """A temporary folder user nobody can reach (pytest's own lies under a folder only root may enter)."""
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="dllmagic-nobody-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _unprivileged(tmp: Path):
+    """(a Python that user 'nobody' can run, how to run a command as nobody, a PYTHONPATH with dllmagic and
+    packaging that nobody can read) on a root test machine with setpriv; else skip. A non-root user is not
+    modelled: os.access then answers for that user, which is what the tests below need from nobody."""
+    import shutil
+
+    import packaging
+
+    if os.geteuid() != 0 or shutil.which("setpriv") is None or not os.access("/usr/bin/python3", os.X_OK):
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to act as user nobody")
+    src = tmp / "src"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "dllmagic", src / "dllmagic", symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "labextension"))
+    shutil.copytree(Path(packaging.__file__).parent, src / "packaging",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    home = tmp / "home"
+    home.mkdir()
+    os.chown(home, 65534, 65534)
+    subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
+    nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"HOME={home}",
+              f"PYTHONPATH={src}", f"PATH={_path_without_uv()}"]
+    return "/usr/bin/python3", nobody, home
+
+
+def _check_as(nobody, module: str, python: str, cwd: Path) -> dict:
+    import json
+
+    done = subprocess.run(nobody + ["/usr/bin/python3", "-m", "dllmagic", "check", module, "--python", python,
+                                    "--cwd", str(cwd), "--json"], capture_output=True, text=True, timeout=300)
+    assert done.stdout.startswith("{"), done.stdout[-600:] + done.stderr[-600:]
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="users and setpriv")
+def test_an_environment_another_user_owns_gets_no_install_that_permission_denies(open_tmp):
+    """A venv root made (a shared environment, a JupyterHub image) used by another user: pip cannot write into
+    its site-packages ('Permission denied'; a venv has no user site to fall back to). No install into it is
+    offered as a command; the report says whose it is and what the user can do."""
+    base, nobody, home = _unprivileged(open_tmp)
+    subprocess.run([base, "-m", "venv", str(open_tmp / "shared")], check=True, stdin=subprocess.DEVNULL)
+    python = str(open_tmp / "shared" / "bin" / "python")
+    subprocess.run(["chmod", "-R", "a+rX", str(open_tmp / "shared")], check=True)
+    refused = subprocess.run(nobody + [python, "-m", "pip", "install", "--no-index", "tabulate"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0
+    report = _check_as(nobody, "tabulate", python, home)
+    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    assert report["findings"][0]["cause"] in ("not-installed", "installed-in-other-environment"), report["findings"]
+    installs = [f for f in every if f["kind"] in ("pip", "uv", "conda", "mamba")]
+    assert not installs, [(f["kind"], f["cell"]) for f in installs]
+    assert not [f for f in every if f["runnable"]], [f["argv"] for f in every]
+    said = report["findings"][0]["fixes"][0]
+    assert "not writable by this user" in said["cell"] and "belongs to root" in said["cell"], said["cell"]
+    # As its owner (root here), the same environment gets the install, and it works.
+    mine = check("tabulate", python=python, cwd=str(home))
+    fix = mine.findings[0].fixes[0]
+    assert fix.kind == "pip" and fix.runnable, (fix.kind, fix.cell)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="users and setpriv")
+def test_a_shadow_in_a_folder_this_user_cannot_change_gets_no_rename_cell(open_tmp):
+    """The notebook's folder is another user's (a shared, read-only course folder) and holds json.py: a rename
+    cell would fail with 'Permission denied'; the fix says so and what to do."""
+    base, nobody, home = _unprivileged(open_tmp)
+    shared = open_tmp / "course"
+    shared.mkdir()
+    (shared / "json.py").write_text("X = 1\n")
+    subprocess.run(["chmod", "-R", "a+rX,go-w", str(shared)], check=True)
+    report = _check_as(nobody, "json", base, shared)
+    top = report["findings"][0]
+    assert top["cause"] == "shadowed-by-local-file", top
+    assert not [f for f in top["fixes"] if f["kind"] == "rename"], [f["cell"] for f in top["fixes"]]
+    assert "not writable by this user" in top["fixes"][0]["cell"], top["fixes"][0]["cell"]
+    # Where the user can write (its own copy of the folder), the rename is offered and, applied, works.
+    import shutil
+
+    own = home / "course"
+    shutil.copytree(shared, own)
+    subprocess.run(["chown", "-R", "65534:65534", str(own)], check=True)
+    report = _check_as(nobody, "json", base, own)
+    rename = report["findings"][0]["fixes"][0]
+    assert rename["kind"] == "rename", rename
+    done = subprocess.run(nobody + [base, "-c", rename["cell"]], capture_output=True, text=True, cwd=own)
+    assert done.returncode == 0, done.stderr[-400:]
+    works = subprocess.run(nobody + [base, "-c", "import json; json.dumps"], capture_output=True, text=True,
+                           cwd=own)
+    assert works.returncode == 0, works.stderr[-400:]

@@ -232,8 +232,18 @@ def _unclaimed_pth_folder(ctx: Context, cand: syspath.Candidate, top: str) -> bo
 
 def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
     """Rename the shadowing file to a name nothing has (my_X, my_X_1 ...); never over an existing file."""
+    from ...planner.envfacts import writable
+
     pm = ctx.system.pathmod
     base = pm.basename(path.rstrip("/\\"))
+    folder = pm.dirname(path.rstrip("/\\"))
+    if writable(ctx, folder) is False:
+        # os.rename would fail with 'Permission denied': the folder is another user's or a read-only mount.
+        return fixes.instruction(
+            f"{base} lies in a folder you cannot change: move your work, or ask the folder's owner",
+            f"{folder} is not writable by this user, so {base} cannot be renamed from here.\nAsk the folder's "
+            f"owner to rename it, or copy your notebook to a folder of your own (where no {base} hides "
+            f"'{top}') and run it from there; then restart the kernel.", risk="medium", restart=True)
     new_path = fixes.free_name(path, ctx.system.exists, pm)
     why = f"my_{base} and the next nine free-name candidates all exist" if new_path is None else ""
     if new_path is not None:
