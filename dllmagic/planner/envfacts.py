@@ -210,6 +210,34 @@ def pip_falls_back_to_user_site(ctx: "Context") -> bool:
     return not in_venv and it.user_site_enabled
 
 
+def conda_program(ctx: "Context", frontend: str) -> Optional[str]:
+    """The conda (mamba, micromamba) that ``%conda install`` would run in this kernel, found as IPython finds it:
+    $CONDA_EXE ($MAMBA_EXE), the program beside the kernel's Python, the one conda-meta/history's '# cmd:'
+    lines ran, the one on PATH. None when none of them is there (a conda-pack'ed environment, an image whose
+    conda was removed): the cell would fail. Only asked on this machine."""
+    it = ctx.interpreter
+    system = ctx.system
+    candidates = [system.getenv("MAMBA_EXE" if "mamba" in frontend else "CONDA_EXE") or ""]
+    if it is not None and it.executable:
+        candidates.append(system.join(system.pathmod.dirname(it.executable), frontend))
+        try:
+            history = system.read_text(system.join(it.prefix, "conda-meta", "history"), limit=1 << 20)
+        except (OSError, TypeError):
+            history = ""
+        for match in re.finditer(r"^#\s*cmd:\s*(\S*%s)\s+(?:create|install)" % re.escape(frontend), history or "",
+                                 re.M):
+            candidates.append(match.group(1))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        if "/" in candidate or "\\" in candidate:
+            if system.is_file(candidate):
+                return candidate
+        elif _which(ctx, candidate):
+            return _which(ctx, candidate)
+    return _which(ctx, frontend)
+
+
 def uv_missing(ctx: "Context") -> bool:
     """On this machine no ``uv`` is on PATH, so a fix that runs ``uv`` cannot run (unknown on a modelled one)."""
     return bool(getattr(ctx.system, "live", False)) and _which(ctx, "uv") is None

@@ -129,6 +129,7 @@ def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
     site = envfacts.read_only_site(ctx)
     if site is not None:
         return _fit_read_only(ctx, findings, site)
+    findings = _without_missing_conda(ctx, findings)
     owner = envfacts.owner(ctx)
     if owner.has_pip or owner.tool not in ("pip", "uv"):
         return list(findings)
@@ -156,4 +157,48 @@ def _fit_read_only(ctx: "Context", findings: Sequence[Finding], site: str) -> Li
             continue
         evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
         out.append(replace(finding, fixes=refitted, evidence=evidence))
+    return out
+
+
+def _frontend(fix: Fix) -> Optional[str]:
+    """conda, mamba or micromamba: the program a conda-kind fix runs (its cell's magic)."""
+    if fix.kind not in ("conda", "mamba"):
+        return None
+    word = fix.cell.split(" ", 1)[0].lstrip("%!")
+    return word if word in ("conda", "mamba", "micromamba") else None
+
+
+def _without_missing_conda(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
+    """A '%conda install' where no conda can be found from this kernel (see envfacts.conda_program) becomes a
+    statement after the fixes that can run; the others keep their order."""
+    out = []
+    found: dict = {}
+    for finding in findings:
+        kept, moved = [], []
+        for fix in finding.fixes:
+            frontend = _frontend(fix)
+            if frontend is None:
+                kept.append(fix)
+                continue
+            if frontend not in found:
+                found[frontend] = envfacts.conda_program(ctx, frontend)
+            if found[frontend]:
+                kept.append(fix)
+                continue
+            moved.append(fixes.instruction(
+                f"{fix.title} (no {frontend} is found from this kernel)",
+                f"This environment has conda-meta/, but no {frontend} can be found from this kernel: no "
+                f"${'MAMBA_EXE' if 'mamba' in frontend else 'CONDA_EXE'}, none beside its Python, none that "
+                f"conda-meta/history names, none on PATH (a conda-pack'ed environment, or one whose conda was "
+                f"removed), so '%{frontend} install' would fail.\nRun it with the {frontend} that made this "
+                f"environment, from a terminal:\n{frontend} install --prefix {ctx.interpreter.prefix} "
+                f"{fix.cell.split(' install ', 1)[-1]}", risk="medium", restart=True))
+        if not moved:
+            out.append(finding)
+            continue
+        note = Evidence("conda's program from this kernel",
+                        "none found ($CONDA_EXE/$MAMBA_EXE, beside the Python, conda-meta/history, PATH)",
+                        ctx.interpreter.prefix)
+        evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
+        out.append(replace(finding, fixes=tuple(kept + moved), evidence=evidence))
     return out

@@ -306,3 +306,45 @@ def test_a_shadow_in_a_folder_this_user_cannot_change_gets_no_rename_cell(open_t
     works = subprocess.run(nobody + [base, "-c", "import json; json.dumps"], capture_output=True, text=True,
                            cwd=own)
     assert works.returncode == 0, works.stderr[-400:]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_a_conda_environment_without_a_conda_to_run_gets_its_pip_install_first(tmp_path, monkeypatch):
+    """A conda environment moved where no conda is (conda-pack, an image whose conda was removed): conda-meta/
+    is there, but no $CONDA_EXE, no conda beside its Python, none its history names, none on PATH, so IPython's
+    '%conda install' fails. The install that can run (its pip) comes first, and applied for real it works; the
+    conda one is a statement of what is missing."""
+    import json
+
+    other = _bare_venv(tmp_path / ".venv")      # where tabulate is installed: discovery finds it beside
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(other), "install", "--quiet", "tabulate"],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+    packed = tmp_path / "elsewhere" / "packed"
+    subprocess.run([sys.executable, "-m", "venv", str(packed)], check=True, stdin=subprocess.DEVNULL)
+    (packed / "conda-meta").mkdir()
+    version = "%d.%d.%d" % sys.version_info[:3]
+    (packed / "conda-meta" / f"python-{version}-h955ad1f_0_cpython.json").write_text(json.dumps(
+        {"name": "python", "version": version, "build": "h955ad1f_0_cpython",
+         "channel": "https://conda.anaconda.org/conda-forge"}))
+    (packed / "conda-meta" / "history").write_text(
+        f"==> 2024-01-01 00:00:00 <==\n# cmd: /opt/gone/bin/conda create -p {packed} python\n")
+    python = packed / "bin" / "python"
+    monkeypatch.setenv("PATH", os.pathsep.join(p for p in _path_without_uv().split(os.pathsep)
+                                                if not os.path.exists(os.path.join(p, "conda"))))
+    monkeypatch.delenv("CONDA_EXE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path / "elsewhere"))
+    top = report.findings[0]
+    assert report.interpreter.environment_kind == "conda", report.interpreter
+    assert top.cause == "installed-in-other-environment", top
+    every = [f for finding in report.findings for f in finding.fixes]
+    assert not [f for f in every if f.cell.startswith(("%conda", "%mamba", "%micromamba"))], \
+        [f.cell for f in every]
+    first = top.fixes[0]
+    assert first.kind == "pip" and first.runnable, [(f.kind, f.cell) for f in top.fixes]
+    said = next(f for f in top.fixes if "no conda is found" in f.title)
+    assert f"conda install --prefix {packed}" in said.cell, said.cell
+    done = subprocess.run(list(first.argv), capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
