@@ -161,24 +161,13 @@ def test_a_uv_venv_whose_path_has_no_uv_gets_no_uv_command(tmp_path, monkeypatch
 
 def _uv_managed_python(root: Path) -> Path:
     """A Python laid out as ``uv python install`` lays it out (…/uv/python/cpython-X.Y.Z-linux-x86_64-gnu) with
-    the EXTERNALLY-MANAGED marker uv writes there: this interpreter's binary, its standard library linked entry
-    by entry (the marker is this tree's own), an empty site-packages."""
-    import shutil
-    import sysconfig
+    the EXTERNALLY-MANAGED marker uv writes there (verdictkit's copy of this interpreter, uv's marker text)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verdicts"))
+    from verdictkit import base_python_copy
 
     home = root / "uv" / "python" / ("cpython-%d.%d.%d-linux-x86_64-gnu" % sys.version_info[:3])
-    (home / "bin").mkdir(parents=True)
-    real = os.path.realpath(sys.executable)
-    exe = home / "bin" / os.path.basename(real)
-    shutil.copy2(real, exe)
-    stdlib = Path(sysconfig.get_path("stdlib"))
-    lib = home / "lib" / stdlib.name
-    lib.mkdir(parents=True)
-    for entry in stdlib.iterdir():
-        if entry.name not in ("site-packages", "EXTERNALLY-MANAGED"):
-            (lib / entry.name).symlink_to(entry)
-    (lib / "site-packages").mkdir()
-    (lib / "EXTERNALLY-MANAGED").write_text(
+    exe = base_python_copy(home, externally_managed=True)
+    (home / "lib" / ("python%d.%d" % sys.version_info[:2]) / "EXTERNALLY-MANAGED").write_text(
         "[externally-managed]\nError=This Python installation is managed by uv and should not be modified.\n")
     return exe
 
@@ -189,10 +178,6 @@ def test_a_uv_managed_python_marked_externally_managed_gets_no_pip_install(tmp_p
     '%pip install' is offered there, runnable or not; the way is a virtual environment (never
     --break-system-packages)."""
     python = _uv_managed_python(tmp_path)
-    probe = subprocess.run([str(python), "-c", "import sys, sysconfig; print(sys.prefix); "
-                            "print(sysconfig.get_path('stdlib'))"], capture_output=True, text=True)
-    if probe.returncode != 0 or not probe.stdout.split()[0].startswith(str(tmp_path)):
-        pytest.skip(f"this interpreter does not run from a copied tree: {probe.stderr[-300:]}")
     monkeypatch.setenv("PATH", _path_without_uv())
     monkeypatch.chdir(tmp_path)
     report = check("tabulate", python=str(python), cwd=str(tmp_path))
