@@ -131,6 +131,8 @@ def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
         return _fit_read_only(ctx, findings, site)
     findings = _without_missing_conda(ctx, findings)
     owner = envfacts.owner(ctx)
+    if owner.tool == "externally-managed" and not envfacts.has_ensurepip(ctx):
+        return _venv_without_ensurepip(ctx, findings)
     if owner.has_pip or owner.tool not in ("pip", "uv"):
         return list(findings)
     out = []
@@ -201,4 +203,29 @@ def _without_missing_conda(ctx: "Context", findings: Sequence[Finding]) -> List[
                         ctx.interpreter.prefix)
         evidence = tuple(finding.evidence) + ((note,) if note not in finding.evidence else ())
         out.append(replace(finding, fixes=tuple(kept + moved), evidence=evidence))
+    return out
+
+
+def _venv_without_ensurepip(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
+    """PEP 668's way out is a virtual environment, but 'python -m venv' stops with 'ensurepip is not available'
+    where the interpreter has none (Debian and Ubuntu ship it apart, in python3-venv): each instruction that
+    makes a venv says so, and what else makes one."""
+    it = ctx.interpreter
+    minor = ".".join(it.version.split(".")[:2])
+    note = (f"First: this Python has no ensurepip, so '-m venv' below stops with 'ensurepip is not available': on "
+            f"Debian and "
+            f"Ubuntu install python{minor}-venv (sudo apt install python{minor}-venv), or make the "
+            f"environment with uv (uv venv --seed --python {it.executable} <folder>).")
+    out = []
+    for finding in findings:
+        refitted = tuple(
+            fixes.instruction(fix.title, note + "\n" + "\n".join(line[2:] if line.startswith("# ") else line
+                                                              for line in fix.cell.split("\n")),
+                              risk=fix.risk, restart=fix.restart)
+            if fix.kind == "instruction" and "-m venv" in fix.cell else fix for fix in finding.fixes)
+        if refitted == tuple(finding.fixes):
+            out.append(finding)
+            continue
+        evidence = Evidence("ensurepip in this Python", "none (python -m venv cannot add pip)", it.prefix)
+        out.append(replace(finding, fixes=refitted, evidence=tuple(finding.evidence) + (evidence,)))
     return out

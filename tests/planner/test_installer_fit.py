@@ -333,3 +333,31 @@ def test_a_conda_environment_without_a_conda_to_run_gets_its_pip_install_first(t
     done = subprocess.run(list(first.argv), capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
     assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="a Linux interpreter tree")
+@pytest.mark.parametrize("with_ensurepip", [False, True])
+def test_an_externally_managed_python_without_ensurepip_says_venv_needs_it_first(tmp_path, monkeypatch,
+                                                                                with_ensurepip):
+    """Debian and Ubuntu's Python is externally managed and ships ensurepip apart (python3-venv): the way out,
+    a virtual environment, stops there with 'ensurepip is not available'. Where ensurepip is missing, each
+    instruction that makes a venv says what to add first (or how uv makes one); where it is there, nothing."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verdicts"))
+    from verdictkit import base_python_copy
+
+    python = base_python_copy(tmp_path / "system", externally_managed=True)
+    if not with_ensurepip:
+        (tmp_path / "system" / "lib" / ("python%d.%d" % sys.version_info[:2]) / "ensurepip").unlink()
+    made = subprocess.run([str(python), "-m", "venv", str(tmp_path / "attempt")], capture_output=True, text=True,
+                          timeout=300, stdin=subprocess.DEVNULL)
+    assert (made.returncode == 0) is with_ensurepip, made.stderr[-400:]
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    venvs = [f for finding in report.findings for f in finding.fixes if "-m venv" in f.cell]
+    assert venvs, [f.cell for finding in report.findings for f in finding.fixes]
+    minor = "%d.%d" % sys.version_info[:2]
+    for fix in venvs:
+        assert (f"python{minor}-venv" in fix.cell) is not with_ensurepip, fix.cell
+        assert ("uv venv --seed" in fix.cell) is not with_ensurepip, fix.cell
+        assert not fix.runnable and "--break-system-packages" not in fix.cell
