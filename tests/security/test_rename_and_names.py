@@ -121,3 +121,21 @@ def test_a_stray_dll_is_set_aside_under_a_free_name_never_over_a_file(tmp_path):
         (tmp_path / f"msvcp140.dll.old{i}").write_bytes(b"MZ")
     refused = _set_aside(ctx, str(stray), "Rename the stray msvcp140.dll")
     assert refused.kind == "instruction" and "by hand" in refused.cell
+
+
+def test_a_shadow_whose_folder_name_holds_a_line_break_is_named_on_one_comment_line(tmp_path):
+    """A notebook folder named with a line break holds json.py: no rename cell (the path never enters a cell
+    line), and the instruction names the file on one line, the break written as its escape (not split into a
+    second comment line that reads as another path)."""
+    from dllmagic.api import check
+
+    folder = tmp_path / "new\nline"
+    folder.mkdir()
+    (folder / "json.py").write_text("X = 1\n")
+    report = check("json", python=sys.executable, cwd=str(folder))
+    top = report.findings[0]
+    assert top.cause == "shadowed-by-local-file", top
+    said = top.fixes[0]
+    assert said.kind == "instruction" and not said.argv, said
+    line = next(x for x in said.cell.split("\n") if x.startswith("# Rename "))
+    assert line.startswith("# Rename " + str(tmp_path) + "/new\\nline/json.py to a name"), said.cell

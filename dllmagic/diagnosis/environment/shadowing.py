@@ -253,8 +253,8 @@ def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
         except fixes.UnsafeName as exc:
             why = str(exc)
     return fixes.instruction(f"Rename {base} by hand so it no longer hides '{top}'",
-                             f"No rename cell is offered: {why}.\nRename {path} to a name that nothing else "
-                             f"has, then restart the kernel.", risk="medium")
+                             f"No rename cell is offered: {why}.\nRename {fixes.escape_unsafe(path)} to a name "
+                             f"that nothing else has, then restart the kernel.", risk="medium")
 
 
 def _live_file(ctx: Context, top: str) -> Optional[str]:
