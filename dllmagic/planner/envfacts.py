@@ -36,6 +36,9 @@ class Owner(Record):
     tool: str            # pip | uv | conda | mamba | micromamba | externally-managed | none
     has_pip: bool
     why: str
+    #: pip's metadata folder when pip's code is gone from beside it (''python -m pip'': 'No module named pip',
+    #: and ensurepip answers 'Requirement already satisfied' and adds nothing); "" otherwise
+    damaged_pip: str = ""
 
 
 #: Interpreter.platform → the values of PEP 508's sys_platform, platform_system and os_name there.
@@ -144,7 +147,9 @@ def owner(ctx: "Context") -> Owner:
     it = ctx.interpreter
     if it is None:
         return Owner("none", False, "a pasted text: the interpreter is unknown")
-    has_pip = ctx.distributions.get("pip") is not None
+    pip = ctx.distributions.get("pip")
+    damaged = pip.path if pip is not None and _code_gone(ctx, pip, "pip") else ""
+    has_pip = pip is not None and not damaged
     kind = it.environment_kind
     if kind == "system-externally-managed":
         return Owner("externally-managed", has_pip, "EXTERNALLY-MANAGED (PEP 668) next to the standard library")
@@ -161,8 +166,19 @@ def owner(ctx: "Context") -> Owner:
         return Owner("uv", False, "pyvenv.cfg names uv and the environment has no pip")
     if not has_pip and kind in ("venv", "virtualenv") and _which(ctx, "uv"):
         return Owner("uv", False, "the environment has no pip; uv is on PATH")
+    if damaged:
+        return Owner("pip", False, f"pip's metadata {damaged} is there, but its code (pip/__init__.py) is gone",
+                     damaged_pip=damaged)
     return Owner("pip", has_pip, "pip is installed in the environment" if has_pip else
                  "no pip in the environment (python -m ensurepip adds it)")
+
+
+def _code_gone(ctx: "Context", dist, package: str) -> bool:
+    """``dist`` (on this machine, a regular package ``package``) has no ``package``/__init__.py beside its
+    metadata (one stat; no RECORD is read while a kernel waits)."""
+    if not getattr(ctx.system, "live", False) or not dist.location or dist.location.lower().endswith((".egg", ".zip")):
+        return False
+    return not ctx.system.is_file(ctx.system.join(dist.location, package, "__init__.py"))
 
 
 def has_ensurepip(ctx: "Context") -> bool:

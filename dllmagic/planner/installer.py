@@ -71,6 +71,14 @@ def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
                                     uv=envfacts._which(ctx, "uv") or "uv", upgrade=command["upgrade"],
                                     reinstall=command["reinstall"], index_url=command["index_url"],
                                     extra_index_url=command["extra_index_url"], target=command["target"])
+    if owner.damaged_pip:
+        return fixes.instruction(
+            f"{fix.title} (pip in this environment is damaged)",
+            f"pip's metadata {owner.damaged_pip} is there, but its code is gone: '%pip install' fails with 'No "
+            f"module named pip', and 'python -m ensurepip' answers 'Requirement already satisfied' and adds "
+            f"nothing.\nDelete that folder, then run:\n{it.executable} -m ensurepip\n"
+            f"{it.executable} -m pip {' '.join((fix.argv or ())[3:])}\nthen restart the kernel.",
+            risk="medium", restart=True)
     if envfacts.has_ensurepip(ctx):
         return fixes.after_ensurepip(fix, it.executable)
     return fixes.instruction(

@@ -361,3 +361,34 @@ def test_an_externally_managed_python_without_ensurepip_says_venv_needs_it_first
         assert (f"python{minor}-venv" in fix.cell) is not with_ensurepip, fix.cell
         assert ("uv venv --seed" in fix.cell) is not with_ensurepip, fix.cell
         assert not fix.runnable and "--break-system-packages" not in fix.cell
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX venv layout")
+def test_a_venv_whose_pip_code_is_gone_gets_no_pip_command_and_the_steps_it_gets_work(tmp_path, monkeypatch):
+    """pip's folder deleted, its dist-info left (a cleanup or a partial uninstall): '%pip install' fails with
+    'No module named pip', and ensurepip answers 'Requirement already satisfied' and adds nothing. No pip
+    command is offered; the steps offered (delete the leftover metadata, ensurepip, install), followed for
+    real, make the import work."""
+    import shutil
+
+    subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "venv")], check=True, stdin=subprocess.DEVNULL)
+    python = tmp_path / "venv" / "bin" / "python"
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    shutil.rmtree(site / "pip")
+    leftover = next(site.glob("pip-*.dist-info"))
+    assert subprocess.run([str(python), "-m", "ensurepip"], capture_output=True).returncode == 0
+    assert subprocess.run([str(python), "-m", "pip", "--version"], capture_output=True).returncode != 0
+    monkeypatch.setenv("PATH", _path_without_uv())
+    monkeypatch.chdir(tmp_path)
+    report = check("tabulate", python=str(python), cwd=str(tmp_path))
+    every = [f for finding in report.findings for f in finding.fixes]
+    assert not [f for f in every if f.kind in ("pip", "uv")], [(f.kind, f.cell) for f in every]
+    said = next(f for f in every if "pip in this environment is damaged" in f.title)
+    assert str(leftover) in said.cell, said.cell
+    shutil.rmtree(leftover)
+    for line in said.cell.split("\n"):
+        if line.startswith(f"# {python} -m "):
+            done = subprocess.run(shlex.split(line[2:]), capture_output=True, text=True, timeout=600,
+                                  stdin=subprocess.DEVNULL)
+            assert done.returncode == 0, done.stdout[-600:] + done.stderr[-600:]
+    assert subprocess.run([str(python), "-c", "import tabulate"], capture_output=True).returncode == 0
