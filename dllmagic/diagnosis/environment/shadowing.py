@@ -244,8 +244,20 @@ def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
             f"{folder} is not writable by this user, so {base} cannot be renamed from here.\nAsk the folder's "
             f"owner to rename it, or copy your notebook to a folder of your own (where no {base} hides "
             f"'{top}') and run it from there; then restart the kernel.", risk="medium", restart=True)
-    new_path = fixes.free_name(path, ctx.system.exists, pm)
-    why = f"my_{base} and the next nine free-name candidates all exist" if new_path is None else ""
+    try:
+        siblings = ctx.system.listdir(folder)
+    except OSError:
+        siblings = []
+
+    def taken(candidate: str) -> bool:
+        # A name is taken by any module of that name beside it (my_x/, my_x.py, my_x.cpython-311-….so): a
+        # package renamed to my_x would hide the user's own my_x.py (a package wins), and the other way round.
+        stem = pm.basename(candidate).split(".", 1)[0]
+        return ctx.system.exists(candidate) or any(n == stem or n.startswith(stem + ".") for n in siblings)
+
+    new_path = fixes.free_name(path, taken, pm)
+    why = (f"my_{base} and the next nine free-name candidates all exist (as files, folders or modules of that "
+           f"name)") if new_path is None else ""
     if new_path is not None:
         try:
             return fixes.rename(path, new_path, f"Rename {base} to {pm.basename(new_path)} so it no longer "
