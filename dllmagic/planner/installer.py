@@ -49,7 +49,46 @@ def _pip_command(fix: Fix) -> Optional[dict]:
     return out if out["requirements"] else None
 
 
+def _pip_cell_lines(fix: Fix) -> Optional[List[List[str]]]:
+    """The words of each line of a pip fix that is a cell of '%pip' lines only (an uninstall, then an install:
+    fixes.pip_replace), with their double quotes taken off; None for any other fix."""
+    if fix.kind != "pip" or fix.argv is not None or not fix.cell:
+        return None
+    out = []
+    for line in fix.cell.split("\n"):
+        words = line.split()
+        if len(words) < 3 or words[0] != "%pip" or words[1] not in ("install", "uninstall"):
+            return None
+        out.append([w[1:-1] if len(w) > 1 and w[0] == w[-1] == '"' else w for w in words[1:]])
+    return out
+
+
+def _refit_cell(ctx: "Context", fix: Fix, owner: envfacts.Owner, lines: List[List[str]]) -> Fix:
+    """A '%pip' cell (uninstall, install) made with the tool this environment has: uv's own commands, or pip
+    added with ensurepip first; else a statement. Never a one-click run (two steps)."""
+    it = ctx.interpreter
+    exe = fixes._safe_path(it.executable)
+    quoted = [[w if w.startswith("-") else fixes._cell_quote(w) for w in words] for words in lines]
+    cell = None
+    if exe and owner.tool == "uv":
+        cell = "\n".join(f'!uv pip {words[0]} --python "{exe}" ' + " ".join(w for w in words[1:] if w != "-y")
+                         for words in quoted)
+        kind = "uv"
+    elif exe and not owner.damaged_pip and envfacts.has_ensurepip(ctx):
+        cell = "\n".join([f'!"{exe}" -m ensurepip'] + [f'!"{exe}" -m pip ' + " ".join(words) for words in quoted])
+        kind = "pip"
+    if cell is None:
+        return fixes.instruction(f"{fix.title} (this environment has no pip)",
+                                 f"{owner.why}, so these '%pip' lines would fail with 'No module named pip':\n"
+                                 f"{fix.cell}\nRun them with a pip or uv that can install into {it.prefix}.",
+                                 risk="medium", restart=True)
+    return fixes.make(kind, fix.title, cell, None, restart=True, risk=fix.risk)
+
+
 def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
+    lines = _pip_cell_lines(fix)
+    if lines is not None:
+        return _refit_cell(ctx, fix, owner, lines)
     command = _pip_command(fix)
     if command is None:
         return fix
