@@ -85,6 +85,24 @@ def _refit_cell(ctx: "Context", fix: Fix, owner: envfacts.Owner, lines: List[Lis
     return fixes.make(kind, fix.title, cell, None, restart=True, risk=fix.risk)
 
 
+def _with_fixes(finding: Finding, new: Sequence[Fix]) -> Finding:
+    return finding if tuple(new) == tuple(finding.fixes) else replace(finding, fixes=tuple(new))
+
+
+def _managed_cell(ctx: "Context", fix: Fix) -> Fix:
+    """A '%pip' cell (uninstall, install) for an externally managed Python, where pip refuses both lines: the
+    statement of the way that works (a virtual environment), never the cell."""
+    if _pip_cell_lines(fix) is None:
+        return fix
+    return fixes.instruction(
+        f"{fix.title} in a virtual environment (this Python is externally managed)",
+        f"This Python is marked externally managed (PEP 668), so pip refuses these lines here:\n{fix.cell}\n"
+        f"Create a virtual environment, install ipykernel and the packages there, and use it as this notebook's "
+        f"kernel:\n{ctx.interpreter.executable} -m venv ~/.venvs/notebook\n~/.venvs/notebook/bin/python -m pip "
+        f"install ipykernel <the packages>\n~/.venvs/notebook/bin/python -m ipykernel install --user --name "
+        f"notebook", risk="medium", restart=True)
+
+
 def _refit(ctx: "Context", fix: Fix, owner: envfacts.Owner) -> Fix:
     lines = _pip_cell_lines(fix)
     if lines is not None:
@@ -178,8 +196,10 @@ def fit_installer(ctx: "Context", findings: Sequence[Finding]) -> List[Finding]:
         return _fit_read_only(ctx, findings, site)
     findings = _without_missing_conda(ctx, findings)
     owner = envfacts.owner(ctx)
-    if owner.tool == "externally-managed" and not envfacts.has_ensurepip(ctx):
-        return _venv_without_ensurepip(ctx, findings)
+    if owner.tool == "externally-managed":
+        findings = [_with_fixes(finding, [_managed_cell(ctx, fix) for fix in finding.fixes]) for finding in findings]
+        if not envfacts.has_ensurepip(ctx):
+            return _venv_without_ensurepip(ctx, findings)
     if owner.has_pip or owner.tool not in ("pip", "uv"):
         return list(findings)
     out = []

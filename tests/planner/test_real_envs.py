@@ -595,42 +595,45 @@ def _without_library(library: str):
     return folder, {library, os.path.basename(os.path.realpath(found[0]))}
 
 
-def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path):
-    """cv2 from opencv-python needs libGL.so.1, which this machine lacks (or is made to lack): the swap to the
-    -headless build is two steps, so it is a cell; in a uv venv (no pip) '%pip uninstall' and '%pip install'
-    end in 'No module named pip'. The cell is uv's own, and run for real it makes 'import cv2' work."""
-    import base64
-    import hashlib
-    import json
+def _hiding(library: str, tmp_path: Path) -> List[str]:
+    """argv prefix under which ``library`` is not there (see _without_library); also skips without a compiler
+    (the tests that use it build an extension that needs the library)."""
     import os
     import shlex
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnosis"))
-    from diagkit import extension_needing, have_compiler
+    from diagkit import have_compiler
 
     if not have_compiler():
         pytest.skip("needs a C compiler and Python's headers")
-    hide = _without_library("libGL.so.1")
-    wrap: List[str] = []
-    if hide:
-        folder, names = hide
-        upper, work = tmp_path / "upper", tmp_path / "work"
-        upper.mkdir()
-        work.mkdir()
-        for name in names:
-            os.mknod(upper / name, 0o600 | 0o020000, os.makedev(0, 0))   # overlayfs' whiteout
-        script = (f"mount -t overlay overlay -o lowerdir={shlex.quote(folder)},upperdir={shlex.quote(str(upper))},"
-                  f"workdir={shlex.quote(str(work))} {shlex.quote(folder)} || exit 97; exec \"$@\"")
-        wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"]
-        probe = subprocess.run(wrap + ["true"], capture_output=True, text=True)
-        if probe.returncode != 0:
-            pytest.skip(f"no private overlay mount here: {probe.stderr[-200:]}")
-    uv = uv_binary()
-    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(tmp_path / "venv")], check=True,
-                   env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
-    python = tmp_path / "venv" / "bin" / "python"
-    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
-    ext = extension_needing(tmp_path / "build", "cv2", "libGL.so.1")
+    hide = _without_library(library)
+    if not hide:
+        return []
+    folder, names = hide
+    upper, work = tmp_path / "upper", tmp_path / "work"
+    upper.mkdir()
+    work.mkdir()
+    for name in names:
+        os.mknod(upper / name, 0o600 | 0o020000, os.makedev(0, 0))   # overlayfs' whiteout
+    script = (f"mount -t overlay overlay -o lowerdir={shlex.quote(folder)},upperdir={shlex.quote(str(upper))},"
+              f"workdir={shlex.quote(str(work))} {shlex.quote(folder)} || exit 97; exec \"$@\"")
+    wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"]
+    probe = subprocess.run(wrap + ["true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no private overlay mount here: {probe.stderr[-200:]}")
+    return wrap
+
+
+def _opencv_needing_libgl(site: Path, build: Path) -> None:
+    """opencv-python 4.9.0.80 as installed into ``site`` (dist-info with its RECORD, INSTALLER uv), its cv2 a
+    real extension that needs libGL.so.1."""
+    import base64
+    import hashlib
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnosis"))
+    from diagkit import extension_needing
+
+    ext = extension_needing(build, "cv2", "libGL.so.1")
     (site / ext.name).write_bytes(ext.read_bytes())
     info = site / "opencv_python-4.9.0.80.dist-info"
     info.mkdir()
@@ -642,6 +645,22 @@ def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path
         digest = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
         rows.append(f"{path.relative_to(site)},sha256={digest},{path.stat().st_size}")
     (info / "RECORD").write_text("\n".join(rows + [f"{info.name}/RECORD,,"]) + "\n")
+
+
+def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path):
+    """cv2 from opencv-python needs libGL.so.1, which this machine lacks (or is made to lack): the swap to the
+    -headless build is two steps, so it is a cell; in a uv venv (no pip) '%pip uninstall' and '%pip install'
+    end in 'No module named pip'. The cell is uv's own, and run for real it makes 'import cv2' work."""
+    import json
+    import os
+    import shlex
+
+    wrap = _hiding("libGL.so.1", tmp_path)
+    uv = uv_binary()
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(tmp_path / "venv")], check=True,
+                   env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    python = tmp_path / "venv" / "bin" / "python"
+    _opencv_needing_libgl(next((tmp_path / "venv").glob("lib/python*/site-packages")), tmp_path / "build")
     failed = subprocess.run(wrap + [str(python), "-c", "import cv2"], capture_output=True, text=True)
     assert "libGL.so.1: cannot open shared object file" in failed.stderr, failed.stderr[-400:]
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(uv), os.environ.get("PATH", "")]),
@@ -667,3 +686,33 @@ def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path
         assert ran.returncode == 0, ran.stdout[-600:] + ran.stderr[-600:]
     works = subprocess.run(wrap + [str(python), "-c", "import cv2; cv2.imread"], capture_output=True, text=True)
     assert works.returncode == 0, works.stderr[-600:]
+
+
+def test_an_externally_managed_python_gets_no_opencv_swap_cell_pip_refuses(tmp_path):
+    """The same cv2 in an externally managed Python (PEP 668): pip refuses both lines of the swap there, so the
+    cell is never offered; the statement says how (a virtual environment), never --break-system-packages."""
+    import json
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verdicts"))
+    from verdictkit import base_python_copy
+
+    wrap = _hiding("libGL.so.1", tmp_path)
+    python = base_python_copy(tmp_path / "system", externally_managed=True)
+    _opencv_needing_libgl(tmp_path / "system" / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages",
+                          tmp_path / "build")
+    failed = subprocess.run(wrap + [str(python), "-c", "import cv2"], capture_output=True, text=True)
+    assert "libGL.so.1: cannot open shared object file" in failed.stderr, failed.stderr[-400:]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
+                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    report = json.loads(done.stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "missing-system-library", top
+    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    assert not [f for f in every if "\n%pip" in "\n" + f["cell"]], [f["cell"] for f in every]
+    assert not any("--break-system-packages" in f["cell"] for f in every)
+    said = top["fixes"][0]
+    assert said["kind"] == "instruction" and "-m venv" in said["cell"] and "opencv-python-headless" in said["cell"], \
+        said["cell"]
