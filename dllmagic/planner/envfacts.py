@@ -193,8 +193,8 @@ def writable(ctx: "Context", folder: str) -> Optional[bool]:
     """Can this user write into ``folder`` (an install, a rename)? None on a modelled machine (not known)."""
     import os
 
-    if not getattr(ctx.system, "live", False):
-        return None
+    if not getattr(ctx.system, "live", False) or not ctx.system.is_dir(folder):
+        return None   # (a folder named by a pasted text need not exist here)
     return os.access(ctx.system.host_path(folder), os.W_OK)
 
 
