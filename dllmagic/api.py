@@ -55,6 +55,8 @@ def _report(ctx: Context, *, ok: bool, expected=None) -> Report:
         pass
     if ok and findings and findings[0].cause in VERDICT_BREAKERS:
         ok = False  # it imports, but not the module the user means (or not the one on disk now)
+    elif ok and findings and findings[0].cause == "broken-install" and not (ctx.import_result or {}).get("file"):
+        ok = False  # it imports as an empty namespace left of a damaged install (healthy.imports_fine stays out)
     return Report(target=ctx.target, ok=ok, interpreter=ctx.interpreter, findings=tuple(findings),
                   notes=tuple(notes), expected_environment=expected, tool_version=__version__,
                   failure=ctx.failure)

@@ -212,8 +212,8 @@ def pip_install(interpreter: Optional[Interpreter], requirements: Sequence[str],
         # PEP 668: pip refuses here; we never add --break-system-packages.
         return instruction(
             f"Install {', '.join(reqs)} in a virtual environment (this Python is externally managed)",
-            "This interpreter's packages belong to the operating system (PEP 668), so pip refuses to change "
-            "them.\nCreate a virtual environment, install ipykernel and the package there, register it as a "
+            "This interpreter is marked externally managed (PEP 668: its packages belong to what installed it, "
+            "the operating system, Homebrew or uv), so pip refuses to change them.\nCreate a virtual environment, install ipykernel and the package there, register it as a "
             "kernel and switch this notebook to it:\n"
             f"{interpreter.executable} -m venv ~/.venvs/notebook\n"
             f"~/.venvs/notebook/bin/python -m pip install ipykernel {' '.join(reqs)}\n"
@@ -450,7 +450,8 @@ def invalidate_import_caches() -> Fix:
 def new_venv(title: str, folder_hint: str = ".venv") -> Fix:
     """PEP 668 environments: a virtual environment instead of --break-system-packages (never offered)."""
     folder = folder_hint if re.fullmatch(r"[A-Za-z0-9._/-]{1,100}", folder_hint or "") else ".venv"
-    text = (f"This Python is managed by the operating system (PEP 668), so pip refuses to install into it.\n"
+    text = (f"This Python is marked externally managed (PEP 668: the operating system, Homebrew or uv manages "
+            f"it), so pip refuses to install into it.\n"
             f"Create a virtual environment and register it as a kernel:\n"
             f"  python3 -m venv {folder}\n"
             f"  {folder}/bin/python -m pip install ipykernel <package>\n"

@@ -18,9 +18,11 @@ def imports_fine(ctx: Context) -> Iterable[Finding]:
     if not result.get("file") and ctx.interpreter is not None and "." not in name and \
             code_free_namespace(ctx, name):
         return   # not healthy: namespace_only says what it is
+    dists = ctx.distributions.providing(name) if ctx.interpreter is not None else []
+    if not result.get("file") and "." not in name and _regular_package_lost_its_init(ctx, name, dists):
+        return   # an empty namespace where a package was installed: not healthy (broken_install says why)
     where = result.get("file") or "a built-in or namespace package"
     evidence = [Evidence("imported from", where, result.get("how", "a fresh child process of this interpreter"))]
-    dists = ctx.distributions.providing(name) if ctx.interpreter is not None else []
     version = result.get("version")
     if dists:
         # Two metadata folders of one name beside each other: the one whose RECORD matches the files on disk.
@@ -240,3 +242,15 @@ def _source_newer_than_extension(ctx: Context, path) -> str:
     except (OSError, AttributeError):
         return ""
     return source if newer > 2 else ""
+
+
+def _regular_package_lost_its_init(ctx: Context, name: str, dists: List) -> bool:
+    """The import made a namespace package of ``name``, but a distribution that provides it installed it as a
+    regular package (its RECORD lists name/__init__.py) and that file is gone from its folder: the package
+    Python found is an empty shell of the installed one."""
+    init = f"{name}/__init__.py"
+    for dist in dists:
+        if init in dist.record() and dist.location and \
+                not ctx.system.is_file(ctx.system.join(dist.location, name, "__init__.py")):
+            return True
+    return False

@@ -57,6 +57,10 @@ def classify_environment(facts: Dict[str, Any]) -> str:
         return "venv"
     if facts.get("real_prefix"):
         return "virtualenv"
+    if facts.get("externally_managed"):
+        # PEP 668's marker decides what pip does, whoever installed this Python: the operating system, Homebrew,
+        # or uv (its managed Pythons carry one), so it comes before the kinds told from the path.
+        return "system-externally-managed"
     real = (facts.get("real_executable") or "").replace("\\", "/")
     if "/.pyenv/versions/" in real or "/pyenv-win/versions/" in real.lower():
         return "pyenv"
@@ -67,8 +71,6 @@ def classify_environment(facts: Dict[str, Any]) -> str:
         return "embedded"
     if "/uv/python/" in real.lower():
         return "uv-python"
-    if facts.get("externally_managed"):
-        return "system-externally-managed"
     return "system"
 
 
@@ -156,12 +158,21 @@ def _why_missing(python: str) -> str:
     return "".join(out)
 
 
+def absolute_python(python: str) -> str:
+    """``python`` as a path that holds from any folder a child runs in (``--python v/bin/python`` is given
+    relative to the user's working folder); a bare name is left to PATH."""
+    if os.sep in python or (os.altsep and os.altsep in python):
+        return os.path.abspath(python)
+    return python
+
+
 def run_probe(python: str, *, import_name: Optional[str] = None, sys_path: Optional[Sequence[str]] = None,
               cwd: Optional[str] = None, timeout: float = 120.0,
               env: Optional[Dict[str, str]] = None, as_python_c: bool = False) -> ProbeResult:
     """Run the probe with ``python`` (argv list, never a shell); optionally try an import there.
 
     ``as_python_c``: the child's sys.path is the one ``python -c`` gets in ``cwd`` (that folder first)."""
+    python = absolute_python(python)   # a relative path is the user's, from here, not from ``cwd``
     argv: List[str] = [python, "-X", "faulthandler", PROBE_SCRIPT]
     if sys_path is not None:
         argv += ["--sys-path", json.dumps(list(sys_path))]

@@ -36,6 +36,9 @@ class Owner(Record):
     tool: str            # pip | uv | conda | mamba | micromamba | externally-managed | none
     has_pip: bool
     why: str
+    #: pip's metadata folder when pip's code is gone from beside it (''python -m pip'': 'No module named pip',
+    #: and ensurepip answers 'Requirement already satisfied' and adds nothing); "" otherwise
+    damaged_pip: str = ""
 
 
 #: Interpreter.platform → the values of PEP 508's sys_platform, platform_system and os_name there.
@@ -144,7 +147,9 @@ def owner(ctx: "Context") -> Owner:
     it = ctx.interpreter
     if it is None:
         return Owner("none", False, "a pasted text: the interpreter is unknown")
-    has_pip = ctx.distributions.get("pip") is not None
+    pip = ctx.distributions.get("pip")
+    damaged = pip.path if pip is not None and _code_gone(ctx, pip, "pip") else ""
+    has_pip = pip is not None and not damaged
     kind = it.environment_kind
     if kind == "system-externally-managed":
         return Owner("externally-managed", has_pip, "EXTERNALLY-MANAGED (PEP 668) next to the standard library")
@@ -153,12 +158,27 @@ def owner(ctx: "Context") -> Owner:
         return Owner(frontend, has_pip, f"{it.prefix}/conda-meta")
     cfg = _pyvenv_cfg(ctx)
     made_by_uv = kind == "uv" or bool(re.search(r"^\s*uv\s*=", cfg, re.M))
+    if made_by_uv and not has_pip and uv_missing(ctx):
+        # A '!uv pip install' cell (and its argv) would end in 'uv: command not found' here.
+        return Owner("pip", False, "pyvenv.cfg names uv, but no uv is on this PATH, and the environment has no "
+                                   "pip (python -m ensurepip adds it)")
     if made_by_uv and not has_pip:
         return Owner("uv", False, "pyvenv.cfg names uv and the environment has no pip")
     if not has_pip and kind in ("venv", "virtualenv") and _which(ctx, "uv"):
         return Owner("uv", False, "the environment has no pip; uv is on PATH")
+    if damaged:
+        return Owner("pip", False, f"pip's metadata {damaged} is there, but its code (pip/__init__.py) is gone",
+                     damaged_pip=damaged)
     return Owner("pip", has_pip, "pip is installed in the environment" if has_pip else
                  "no pip in the environment (python -m ensurepip adds it)")
+
+
+def _code_gone(ctx: "Context", dist, package: str) -> bool:
+    """``dist`` (on this machine, a regular package ``package``) has no ``package``/__init__.py beside its
+    metadata (one stat; no RECORD is read while a kernel waits)."""
+    if not getattr(ctx.system, "live", False) or not dist.location or dist.location.lower().endswith((".egg", ".zip")):
+        return False
+    return not ctx.system.is_file(ctx.system.join(dist.location, package, "__init__.py"))
 
 
 def has_ensurepip(ctx: "Context") -> bool:
@@ -167,6 +187,76 @@ def has_ensurepip(ctx: "Context") -> bool:
         if entry and ctx.system.is_file(ctx.system.join(entry, "ensurepip", "__init__.py")):
             return True
     return False
+
+
+def writable(ctx: "Context", folder: str) -> Optional[bool]:
+    """Can this user write into ``folder`` (an install, a rename)? None on a modelled machine (not known)."""
+    import os
+
+    if not getattr(ctx.system, "live", False) or not ctx.system.is_dir(folder):
+        return None   # (a folder named by a pasted text need not exist here)
+    return os.access(ctx.system.host_path(folder), os.W_OK)
+
+
+def read_only_site(ctx: "Context") -> Optional[str]:
+    """The environment's own site-packages folder when this user cannot write into it (a venv or conda
+    environment another user owns, a read-only mount), so installs there fail with 'Permission denied'; None
+    when it is writable or not known."""
+    it = ctx.interpreter
+    if it is None or not getattr(ctx.system, "live", False) or not it.prefix:
+        return None
+    pm = ctx.system.pathmod
+    prefix = pm.normcase(pm.normpath(it.prefix))
+    sites = [entry for entry in ctx.sys_path if entry and pm.basename(pm.normpath(entry)) in
+             ("site-packages", "dist-packages") and pm.normcase(pm.normpath(entry)).startswith(prefix + pm.sep)
+             and ctx.system.is_dir(entry)]
+    if not sites or any(writable(ctx, site) for site in sites):
+        return None
+    return sites[0]
+
+
+def pip_falls_back_to_user_site(ctx: "Context") -> bool:
+    """pip installs into the user site by itself where site-packages is not writable: outside a virtual
+    environment, with the user site enabled ('Defaulting to user installation because normal site-packages is
+    not writeable')."""
+    it = ctx.interpreter
+    pm = ctx.system.pathmod
+    in_venv = bool(_pyvenv_cfg(ctx)) or pm.normcase(pm.normpath(it.base_prefix or it.prefix)) != \
+        pm.normcase(pm.normpath(it.prefix))
+    return not in_venv and it.user_site_enabled
+
+
+def conda_program(ctx: "Context", frontend: str) -> Optional[str]:
+    """The conda (mamba, micromamba) that ``%conda install`` would run in this kernel, found as IPython finds it:
+    $CONDA_EXE ($MAMBA_EXE), the program beside the kernel's Python, the one conda-meta/history's '# cmd:'
+    lines ran, the one on PATH. None when none of them is there (a conda-pack'ed environment, an image whose
+    conda was removed): the cell would fail. Only asked on this machine."""
+    it = ctx.interpreter
+    system = ctx.system
+    candidates = [system.getenv("MAMBA_EXE" if "mamba" in frontend else "CONDA_EXE") or ""]
+    if it is not None and it.executable:
+        candidates.append(system.join(system.pathmod.dirname(it.executable), frontend))
+        try:
+            history = system.read_text(system.join(it.prefix, "conda-meta", "history"), limit=1 << 20)
+        except (OSError, TypeError):
+            history = ""
+        for match in re.finditer(r"^#\s*cmd:\s*(\S*%s)\s+(?:create|install)" % re.escape(frontend), history or "",
+                                 re.M):
+            candidates.append(match.group(1))
+    for candidate in candidates:
+        if not candidate:
+            continue
+        if "/" in candidate or "\\" in candidate:
+            if system.is_file(candidate):
+                return candidate
+        elif _which(ctx, candidate):
+            return _which(ctx, candidate)
+    return _which(ctx, frontend)
+
+
+def uv_missing(ctx: "Context") -> bool:
+    """On this machine no ``uv`` is on PATH, so a fix that runs ``uv`` cannot run (unknown on a modelled one)."""
+    return bool(getattr(ctx.system, "live", False)) and _which(ctx, "uv") is None
 
 
 def _which(ctx: "Context", program: str) -> Optional[str]:

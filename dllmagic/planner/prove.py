@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Sequence, Tuple
 
 from .._record import replace
+from ..facts.interpreter import absolute_python as _absolute   # the children run in a temporary folder
 from ..model import Fix, Report
 
 __all__ = ["Proof", "prove_fix", "prove_report", "verify_after_run", "environment_conflicts"]
@@ -165,12 +166,6 @@ _IMPORT = ("import importlib, site, sys\n"
            "importlib.import_module(sys.argv[1])\nprint('import ok')\n")
 
 
-def _absolute(python: str) -> str:
-    """``python`` as a path that holds from the temporary folder the children run in (``--python v/bin/python``
-    given relative to the user's folder); a bare name is left to PATH."""
-    if os.sep in python or (os.altsep and os.altsep in python):
-        return os.path.abspath(python)
-    return python
 
 
 def prove(python: str, module: str, fix: Fix, *, timeout: float = 600.0, offline: bool = False) -> Proof:

@@ -32,7 +32,7 @@ def test_usage_errors_exit_2():
 
 def test_python_flag_diagnoses_another_interpreter_without_dllmagic(make_venv, validate_report, tmp_path):
     venv = make_venv("other")
-    proc = run_cli("check", "PIL", "--python", str(venv.python), "--json")
+    proc = run_cli("check", "PIL", "--python", str(venv.python), "--json", env=_uv_on_path())
     assert proc.returncode == 1, proc.stderr
     data = validate_report(proc.stdout)
     assert data["interpreter"]["executable"] == str(venv.python)
@@ -69,7 +69,7 @@ def test_crash_in_child_is_reported_not_fatal(tmp_path, validate_report):
 def test_broken_install_when_metadata_remains_but_files_are_gone(make_venv, validate_report):
     venv = make_venv("broken", "six")
     (venv.site_packages / "six.py").unlink()
-    data = validate_report(run_cli("check", "six", "--python", str(venv.python), "--json").stdout)
+    data = validate_report(run_cli("check", "six", "--python", str(venv.python), "--json", env=_uv_on_path()).stdout)
     top = data["findings"][0]
     assert top["cause"] == "broken-install"
     assert "six.py" in json.dumps(top["evidence"])
@@ -79,6 +79,15 @@ def test_broken_install_when_metadata_remains_but_files_are_gone(make_venv, vali
 
 def _has_pip(venv) -> bool:
     return venv.run("-c", "import pip").returncode == 0
+
+
+def _uv_on_path() -> dict:
+    """The CLI's environment with the uv that made the test venvs on PATH, as a user of a uv venv has it (the
+    uv fixes are offered only where uv can be run)."""
+    from harness import find_uv
+
+    uv = find_uv()
+    return {"PATH": os.pathsep.join([os.path.dirname(uv), os.environ.get("PATH", "")])} if uv else {}
 
 
 def test_removed_stdlib_module_on_a_newer_python(validate_report):

@@ -184,3 +184,20 @@ def test_check_in_a_terminal_prints_shell_commands_not_notebook_cells(tmp_path):
     for line in (out + text).splitlines():
         assert not line.strip().startswith("%"), line
     assert "kernel" not in out, out   # a terminal asks about an interpreter, not a kernel
+
+
+def test_check_with_python_relative_to_here_and_cwd_elsewhere(tmp_path):
+    """``--python`` is a path from the folder the user typed in, ``--cwd`` the folder the import is tried from:
+    the interpreter is run from there too, so a relative path named nothing ('cannot run …: No such file')
+    and the hint blamed a Python that was never moved."""
+    from harness import create_venv
+
+    create_venv(tmp_path / "env")
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    proc = run_cli("check", "json", "--python", os.path.join("env", "bin", "python"), "--cwd", str(notebooks),
+                   "--json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-600:] + proc.stderr[-600:]
+    report = json.loads(proc.stdout)
+    assert report["interpreter"]["executable"] == str(tmp_path / "env" / "bin" / "python"), report["interpreter"]
+    assert report["findings"][0]["cause"] == "healthy", report["findings"][0]

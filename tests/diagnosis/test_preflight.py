@@ -174,6 +174,10 @@ def test_online_lets_the_index_vouch_for_an_unknown_name(make_venv, tmp_path, mo
     wheels = tmp_path / "wheels"
     write_wheel(wheels, "dmknown", "3.1")
     venv = make_venv("online-name", with_pip=with_pip)
+    from harness import find_uv
+
+    if find_uv():   # the uv that made the venv is on PATH, as its user has it (uv fixes need a uv to run)
+        monkeypatch.setenv("PATH", os.pathsep.join([os.path.dirname(find_uv()), os.environ.get("PATH", "")]))
     monkeypatch.setenv("PIP_NO_INDEX", "1")
     monkeypatch.setenv("PIP_FIND_LINKS", str(wheels))
     offline = check("dmknown", python=str(venv.python))

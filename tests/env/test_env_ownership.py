@@ -104,9 +104,21 @@ def test_agreeing_installers_are_not_a_conflict(machine, tmp_path):
 
 
 # ------------------------------------------------------------------------------------------------ CLI
+def _conda_program(folder: Path) -> Path:
+    """Where this machine's conda would be ($CONDA_EXE, as conda's activation sets it): the conda fixes are
+    offered only where a conda can be found (no conda channel is reachable here, and the tests never run it)."""
+    exe = folder / "conda"
+    if not exe.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        exe.write_text("#!/bin/sh\necho 'this test machine has no conda' >&2\nexit 1\n")
+        exe.chmod(0o755)
+    return exe
+
+
 def _check(prefix: Path, *args: str):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CONDA", "VIRTUAL_ENV"))}
     env["PYTHONPATH"] = str(REPO)  # this checkout's dllmagic, whatever the editable install points at
+    env["CONDA_EXE"] = str(_conda_program(prefix.parent / "conda-bin"))
     return run_cli("check", "six", "--python", str(_python(prefix)), *args, env=env)
 
 

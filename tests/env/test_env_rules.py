@@ -144,13 +144,29 @@ def test_conda_kernel_gets_conda_install_and_ownership(machine, tmp_path):
 
 
 def test_uv_environment_without_pip_gets_uv_fix(machine, tmp_path):
-    ctx, _ = _ctx(machine, tmp_path, python=machine.python(machine.u))
+    from envkit import _uv
+
+    real = _uv()
+    if real is None:
+        pytest.skip("no uv here to put on the machine's PATH")
+    tools = tmp_path / "tools"
+    (tools / "bin").mkdir(parents=True)
+    (tools / "bin" / "uv").symlink_to(real)
+    ctx, _ = _ctx(machine, tmp_path, python=machine.python(machine.u), path_first=tools)
     assert ctx.interpreter.environment_kind == "uv"
     top = run_env_rules(ctx)[0]
     kinds = [f.kind for f in top.fixes]
     assert "uv" in kinds and "pip" not in kinds
     uv = next(f for f in top.fixes if f.kind == "uv")
     assert uv.argv == ("uv", "pip", "install", "--python", str(machine.python(machine.u)), "tabulate")
+
+
+def test_uv_environment_without_pip_and_no_uv_on_path_gets_no_uv_fix(machine, tmp_path):
+    """The same environment where PATH has no uv: '!uv pip install' would not run; %pip, after ensurepip."""
+    ctx, _ = _ctx(machine, tmp_path, python=machine.python(machine.u))
+    top = run_env_rules(ctx)[0]
+    kinds = [f.kind for f in top.fixes]
+    assert "uv" not in kinds and "pip" in kinds, kinds
 
 
 def test_foreign_user_site(machine, tmp_path):

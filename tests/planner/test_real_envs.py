@@ -573,3 +573,146 @@ def test_the_rename_of_a_shadowing_file_never_overwrites(tmp_path):
     assert again.returncode != 0 and "FileExistsError" in again.stderr
     assert (nb / "requests.py").read_text() == "SECOND = 1\n"
     assert (nb / "my_requests_1.py").read_text() == "import requests\nprint(requests.get)\n"
+
+
+# ------------------------------------------- a two-step swap (uninstall, install) in a venv without pip
+def _without_library(library: str):
+    """argv prefix that runs a command on this machine as if ``library`` were not installed: nothing when no
+    such library is here; where it is (and this is root with unshare and overlayfs), a private mount
+    namespace whose view of the library's folder has it whited out. Skips elsewhere."""
+    import ctypes.util
+    import glob
+    import os
+    import shutil
+
+    found = [p for p in glob.glob(f"/usr/lib*/{library}") + glob.glob(f"/usr/lib*/*/{library}") + glob.glob(
+        f"/lib*/*/{library}") if os.path.exists(p)]
+    if not found and ctypes.util.find_library(library.split(".so")[0][3:]) is None:
+        return []
+    if not found or os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip(f"{library} is installed here and cannot be hidden (needs root, unshare, overlayfs)")
+    folder = os.path.dirname(os.path.realpath(found[0]))
+    return folder, {library, os.path.basename(os.path.realpath(found[0]))}
+
+
+def _hiding(library: str, tmp_path: Path) -> List[str]:
+    """argv prefix under which ``library`` is not there (see _without_library); also skips without a compiler
+    (the tests that use it build an extension that needs the library)."""
+    import os
+    import shlex
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnosis"))
+    from diagkit import have_compiler
+
+    if not have_compiler():
+        pytest.skip("needs a C compiler and Python's headers")
+    hide = _without_library(library)
+    if not hide:
+        return []
+    folder, names = hide
+    upper, work = tmp_path / "upper", tmp_path / "work"
+    upper.mkdir()
+    work.mkdir()
+    for name in names:
+        os.mknod(upper / name, 0o600 | 0o020000, os.makedev(0, 0))   # overlayfs' whiteout
+    script = (f"mount -t overlay overlay -o lowerdir={shlex.quote(folder)},upperdir={shlex.quote(str(upper))},"
+              f"workdir={shlex.quote(str(work))} {shlex.quote(folder)} || exit 97; exec \"$@\"")
+    wrap = ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh"]
+    probe = subprocess.run(wrap + ["true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"no private overlay mount here: {probe.stderr[-200:]}")
+    return wrap
+
+
+def _opencv_needing_libgl(site: Path, build: Path) -> None:
+    """opencv-python 4.9.0.80 as installed into ``site`` (dist-info with its RECORD, INSTALLER uv), its cv2 a
+    real extension that needs libGL.so.1."""
+    import base64
+    import hashlib
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "diagnosis"))
+    from diagkit import extension_needing
+
+    ext = extension_needing(build, "cv2", "libGL.so.1")
+    (site / ext.name).write_bytes(ext.read_bytes())
+    info = site / "opencv_python-4.9.0.80.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: opencv-python\nVersion: 4.9.0.80\n")
+    (info / "top_level.txt").write_text("cv2\n")
+    (info / "INSTALLER").write_text("uv\n")
+    rows = []
+    for path in (site / ext.name, info / "METADATA", info / "top_level.txt", info / "INSTALLER"):
+        digest = base64.urlsafe_b64encode(hashlib.sha256(path.read_bytes()).digest()).rstrip(b"=").decode()
+        rows.append(f"{path.relative_to(site)},sha256={digest},{path.stat().st_size}")
+    (info / "RECORD").write_text("\n".join(rows + [f"{info.name}/RECORD,,"]) + "\n")
+
+
+def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path):
+    """cv2 from opencv-python needs libGL.so.1, which this machine lacks (or is made to lack): the swap to the
+    -headless build is two steps, so it is a cell; in a uv venv (no pip) '%pip uninstall' and '%pip install'
+    end in 'No module named pip'. The cell is uv's own, and run for real it makes 'import cv2' work."""
+    import json
+    import os
+    import shlex
+
+    wrap = _hiding("libGL.so.1", tmp_path)
+    uv = uv_binary()
+    subprocess.run([uv, "venv", "--quiet", "--python", sys.executable, str(tmp_path / "venv")], check=True,
+                   env=dict(os.environ, UV_CACHE_DIR=str(PIP_CACHE / "uv")))
+    python = tmp_path / "venv" / "bin" / "python"
+    _opencv_needing_libgl(next((tmp_path / "venv").glob("lib/python*/site-packages")), tmp_path / "build")
+    failed = subprocess.run(wrap + [str(python), "-c", "import cv2"], capture_output=True, text=True)
+    assert "libGL.so.1: cannot open shared object file" in failed.stderr, failed.stderr[-400:]
+    env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(uv), os.environ.get("PATH", "")]),
+               UV_CACHE_DIR=str(PIP_CACHE / "uv"))
+    env.pop("PYTHONPATH", None)
+    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
+                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    report = json.loads(done.stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "missing-system-library", top
+    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    assert not [f for f in every if "%pip" in f["cell"]], [f["cell"] for f in every]
+    swap = top["fixes"][0]
+    lines = swap["cell"].split("\n")
+    assert swap["kind"] == "uv" and lines[0].startswith("!uv pip uninstall --python") and \
+        lines[1].startswith("!uv pip install --python") and "opencv-python-headless" in lines[1], swap["cell"]
+    for line in lines:
+        ran = subprocess.run(shlex.split(line[1:]), capture_output=True, text=True, timeout=900, env=env,
+                             stdin=subprocess.DEVNULL)
+        if ran.returncode != 0 and "No matching distribution" in ran.stderr + ran.stdout:
+            pytest.skip("the index does not serve opencv-python-headless")
+        assert ran.returncode == 0, ran.stdout[-600:] + ran.stderr[-600:]
+    works = subprocess.run(wrap + [str(python), "-c", "import cv2; cv2.imread"], capture_output=True, text=True)
+    assert works.returncode == 0, works.stderr[-600:]
+
+
+def test_an_externally_managed_python_gets_no_opencv_swap_cell_pip_refuses(tmp_path):
+    """The same cv2 in an externally managed Python (PEP 668): pip refuses both lines of the swap there, so the
+    cell is never offered; the statement says how (a virtual environment), never --break-system-packages."""
+    import json
+    import os
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verdicts"))
+    from verdictkit import base_python_copy
+
+    wrap = _hiding("libGL.so.1", tmp_path)
+    python = base_python_copy(tmp_path / "system", externally_managed=True)
+    _opencv_needing_libgl(tmp_path / "system" / "lib" / ("python%d.%d" % sys.version_info[:2]) / "site-packages",
+                          tmp_path / "build")
+    failed = subprocess.run(wrap + [str(python), "-c", "import cv2"], capture_output=True, text=True)
+    assert "libGL.so.1: cannot open shared object file" in failed.stderr, failed.stderr[-400:]
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
+                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    report = json.loads(done.stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "missing-system-library", top
+    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    assert not [f for f in every if "\n%pip" in "\n" + f["cell"]], [f["cell"] for f in every]
+    assert not any("--break-system-packages" in f["cell"] for f in every)
+    said = top["fixes"][0]
+    assert said["kind"] == "instruction" and "-m venv" in said["cell"] and "opencv-python-headless" in said["cell"], \
+        said["cell"]

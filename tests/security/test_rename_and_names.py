@@ -129,3 +129,52 @@ def test_a_stray_dll_is_set_aside_under_a_free_name_never_over_a_file(tmp_path):
         (tmp_path / f"msvcp140.dll.old{i}").write_bytes(b"MZ")
     refused = _set_aside(ctx, str(stray), "Rename the stray msvcp140.dll")
     assert refused.kind == "instruction" and "by hand" in refused.cell
+
+
+def test_a_shadow_whose_folder_name_holds_a_line_break_is_named_on_one_comment_line(tmp_path):
+    """A notebook folder named with a line break holds json.py: no rename cell (the path never enters a cell
+    line), and the instruction names the file on one line, the break written as its escape (not split into a
+    second comment line that reads as another path)."""
+    from dllmagic.api import check
+
+    folder = tmp_path / "new\nline"
+    folder.mkdir()
+    (folder / "json.py").write_text("X = 1\n")
+    report = check("json", python=sys.executable, cwd=str(folder))
+    top = report.findings[0]
+    assert top.cause == "shadowed-by-local-file", top
+    said = top.fixes[0]
+    assert said.kind == "instruction" and not said.argv, said
+    line = next(x for x in said.cell.split("\n") if x.startswith("# Rename "))
+    assert line.startswith("# Rename " + str(tmp_path) + "/new\\nline/json.py to a name"), said.cell
+
+
+@pytest.mark.parametrize("shadow, mine", [("folder", "my_json.py"), ("file", "my_json")])
+def test_the_renamed_shadow_never_takes_the_module_name_of_a_file_beside_it(tmp_path, shadow, mine):
+    """The shadow's new name must be free as a module name, not only as a path: a json/ package renamed to
+    my_json/ beside the user's my_json.py would hide that file (a package wins over a module), and a json.py
+    renamed to my_json.py beside a my_json/ package would never be imported. Applied for real, the user's own
+    my_json is what 'import my_json' still gets, and 'import json' is the standard library's."""
+    from dllmagic.api import check
+
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    if shadow == "folder":
+        (nb / "json").mkdir()
+        (nb / "json" / "__init__.py").write_text("X = 1\n")
+    else:
+        (nb / "json.py").write_text("X = 1\n")
+    if mine.endswith(".py"):
+        (nb / mine).write_text("MINE = 'the user'\n")
+    else:
+        (nb / mine).mkdir()
+        (nb / mine / "__init__.py").write_text("MINE = 'the user'\n")
+    report = check("json", python=sys.executable, cwd=str(nb))
+    fix = report.findings[0].fixes[0]
+    assert fix.kind == "rename", [(f.kind, f.cell) for f in report.findings[0].fixes]
+    assert "my_json_1" in fix.cell, fix.cell
+    done = subprocess.run([sys.executable, "-c", fix.cell], capture_output=True, text=True, cwd=nb)
+    assert done.returncode == 0, done.stderr[-400:]
+    after = subprocess.run([sys.executable, "-c", "import json, my_json; json.dumps; print(my_json.MINE)"],
+                           capture_output=True, text=True, cwd=nb)
+    assert after.returncode == 0 and after.stdout.strip() == "the user", after.stderr[-400:]

@@ -95,3 +95,32 @@ def test_a_file_whose_name_holds_a_comma_is_not_missing(tmp_path):
     proc = run_cli("check", "rtcomma", "--python", str(python), "--json", cwd=tmp_path)
     report = json.loads(proc.stdout)
     assert proc.returncode == 0 and [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]
+
+
+def test_a_package_whose_init_was_deleted_is_no_healthy_namespace(tmp_path):
+    """tabulate/__init__.py deleted (its folder stays): 'import tabulate' still works, as an empty
+    namespace package made of the folder, and 'from tabulate import tabulate' fails. That is no healthy import:
+    the damaged install is the answer (not ok), and its reinstall, applied for real, makes the code work."""
+    python = venv_with(tmp_path / "venv", "tabulate==0.10.0", pip=True)
+    site = next((tmp_path / "venv").glob("lib/python*/site-packages"))
+    init = site / "tabulate" / "__init__.py"
+    init.unlink()
+    assert subprocess.run([str(python), "-c", "import tabulate"], cwd=tmp_path).returncode == 0
+    assert subprocess.run([str(python), "-c", "from tabulate import tabulate"], cwd=tmp_path,
+                          capture_output=True).returncode != 0
+
+    def check():
+        proc = run_cli("check", "tabulate", "--python", str(python), "--json", cwd=tmp_path)
+        return proc.returncode, json.loads(proc.stdout)
+
+    status, report = check()
+    causes = [f["cause"] for f in report["findings"]]
+    assert "healthy" not in causes and causes[0] == "broken-install", causes
+    assert status != 0 and not report["ok"], (status, report["ok"])
+    fix = report["findings"][0]["fixes"][0]
+    assert fix["runnable"] and "--force-reinstall" in fix["argv"], fix
+    subprocess.run(fix["argv"], check=True, capture_output=True, stdin=subprocess.DEVNULL, cwd=tmp_path)
+    assert init.exists()
+    assert subprocess.run([str(python), "-c", "from tabulate import tabulate"], cwd=tmp_path).returncode == 0
+    status, report = check()
+    assert report["ok"] and [f["cause"] for f in report["findings"]] == ["healthy"], report["findings"]

@@ -154,12 +154,13 @@ def install_fixes(ctx: Context, dist: str, *, validated: bool) -> List[Fix]:
         out.append(fixes.conda_install(it, [_conda_name(ctx, dist)], frontend=frontend, executable=exe,
                                        channel="conda-forge", validated=validated))
     has_pip = current.has_pip if current is not None else True
-    # uv venvs have no pip: %pip would fail there. A plain venv made --without-pip gets uv only when uv is
-    # on PATH; otherwise %pip stays (after 'python -m ensurepip').
+    # uv venvs have no pip: %pip would fail there. uv only where uv is on PATH (a uv venv whose kernel's PATH
+    # has no uv, and a plain venv made --without-pip, get %pip after 'python -m ensurepip': fit_installer).
     uv_on_path = envs._which(ctx.system, "uv") is not None
-    if kind == "uv" or (not has_pip and uv_on_path and kind in ("venv", "virtualenv", "poetry", "hatch", "pipenv")):
+    uv_venv = kind == "uv" and (uv_on_path or not ctx.system.live)
+    if uv_venv or (not has_pip and uv_on_path and kind in ("venv", "virtualenv", "poetry", "hatch", "pipenv")):
         out.append(fixes.uv_pip_install(it, [dist], validated=validated))
-    if has_pip or kind != "uv":
+    if has_pip or not uv_venv:
         out.append(fixes.pip_install(it, [dist], validated=validated))
     return out
 
@@ -205,7 +206,8 @@ def _installer_of(ctx: Context, env: envs.Environment) -> dict:
     """How ipykernel gets into another environment: its own pip, else uv (it made the environment, or is on
     PATH), else pip added with ensurepip (fixes.register_kernel)."""
     return {"has_pip": env.has_pip or env.conda,
-            "uv": not env.has_pip and (env.kind == "uv" or envs._which(ctx.system, "uv") is not None)}
+            "uv": not env.has_pip and envs._which(ctx.system, "uv") is not None
+            or (env.kind == "uv" and not ctx.system.live)}
 
 
 def _evidence_only(why: str, where: str) -> Fix:

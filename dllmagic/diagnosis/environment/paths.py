@@ -162,9 +162,9 @@ def externally_managed(ctx: Context) -> Iterable[Finding]:
         if ctx.system.platform != "windows" else ctx.system.join(it.prefix, "Lib", "EXTERNALLY-MANAGED")
     yield Finding(
         kind="module-not-found", cause="externally-managed", confidence=0.9,
-        summary=f"This kernel runs the operating system's Python ({it.executable}), marked externally managed "
-                f"(PEP 668): pip refuses to install into it. Use a virtual environment registered as a kernel, "
-                f"or the OS package manager.",
+        summary=f"This kernel runs a Python marked externally managed ({it.executable}, PEP 668: the operating "
+                f"system, Homebrew or uv manages it): pip refuses to install into it. Use a virtual environment "
+                f"registered as a kernel, or the package manager that owns this Python.",
         evidence=(_kernel_line(ctx), Evidence("PEP 668 marker", marker, "EXTERNALLY-MANAGED")),
         fixes=(fixes.new_venv(f"Create a virtual environment with {_dist_name(ctx)} and use it as this "
                               f"notebook's kernel"),),

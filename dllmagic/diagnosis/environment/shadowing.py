@@ -254,10 +254,32 @@ def _unclaimed_pth_folder(ctx: Context, cand: syspath.Candidate, top: str) -> bo
 
 def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
     """Rename the shadowing file to a name nothing has (my_X, my_X_1 ...); never over an existing file."""
+    from ...planner.envfacts import writable
+
     pm = ctx.system.pathmod
     base = pm.basename(path.rstrip("/\\"))
-    new_path = fixes.free_name(path, ctx.system.exists, pm)
-    why = f"my_{base} and the next nine free-name candidates all exist" if new_path is None else ""
+    folder = pm.dirname(path.rstrip("/\\"))
+    if writable(ctx, folder) is False:
+        # os.rename would fail with 'Permission denied': the folder is another user's or a read-only mount.
+        return fixes.instruction(
+            f"{base} lies in a folder you cannot change: move your work, or ask the folder's owner",
+            f"{folder} is not writable by this user, so {base} cannot be renamed from here.\nAsk the folder's "
+            f"owner to rename it, or copy your notebook to a folder of your own (where no {base} hides "
+            f"'{top}') and run it from there; then restart the kernel.", risk="medium", restart=True)
+    try:
+        siblings = ctx.system.listdir(folder)
+    except OSError:
+        siblings = []
+
+    def taken(candidate: str) -> bool:
+        # A name is taken by any module of that name beside it (my_x/, my_x.py, my_x.cpython-311-….so): a
+        # package renamed to my_x would hide the user's own my_x.py (a package wins), and the other way round.
+        stem = pm.basename(candidate).split(".", 1)[0]
+        return ctx.system.exists(candidate) or any(n == stem or n.startswith(stem + ".") for n in siblings)
+
+    new_path = fixes.free_name(path, taken, pm)
+    why = (f"my_{base} and the next nine free-name candidates all exist (as files, folders or modules of that "
+           f"name)") if new_path is None else ""
     if new_path is not None:
         try:
             return fixes.rename(path, new_path, f"Rename {base} to {pm.basename(new_path)} so it no longer "
@@ -265,8 +287,8 @@ def _rename_fix(ctx: Context, path: str, top: str) -> Fix:
         except fixes.UnsafeName as exc:
             why = str(exc)
     return fixes.instruction(f"Rename {base} by hand so it no longer hides '{top}'",
-                             f"No rename cell is offered: {why}.\nRename {path} to a name that nothing else "
-                             f"has, then restart the kernel.", risk="medium")
+                             f"No rename cell is offered: {why}.\nRename {fixes.escape_unsafe(path)} to a name "
+                             f"that nothing else has, then restart the kernel.", risk="medium")
 
 
 def _live_file(ctx: Context, top: str) -> Optional[str]:
