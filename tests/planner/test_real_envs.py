@@ -651,7 +651,6 @@ def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path
     """cv2 from opencv-python needs libGL.so.1, which this machine lacks (or is made to lack): the swap to the
     -headless build is two steps, so it is a cell; in a uv venv (no pip) '%pip uninstall' and '%pip install'
     end in 'No module named pip'. The cell is uv's own, and run for real it makes 'import cv2' work."""
-    import json
     import os
     import shlex
 
@@ -666,13 +665,7 @@ def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path
     env = dict(os.environ, PATH=os.pathsep.join([os.path.dirname(uv), os.environ.get("PATH", "")]),
                UV_CACHE_DIR=str(PIP_CACHE / "uv"))
     env.pop("PYTHONPATH", None)
-    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
-                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
-                          timeout=300)
-    report = json.loads(done.stdout)
-    top = report["findings"][0]
-    assert top["cause"] == "missing-system-library", top
-    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    top, every = _check_cv2(wrap, python, tmp_path, env)
     assert not [f for f in every if "%pip" in f["cell"]], [f["cell"] for f in every]
     swap = top["fixes"][0]
     lines = swap["cell"].split("\n")
@@ -688,10 +681,23 @@ def test_a_uv_venv_gets_the_opencv_swap_with_uv_not_with_a_pip_it_lacks(tmp_path
     assert works.returncode == 0, works.stderr[-600:]
 
 
+def _check_cv2(wrap, python, tmp_path, env):
+    """``dlldoctor check cv2 --json`` against ``python`` (libGL hidden by ``wrap``): the top finding, which must be
+    the missing system library, and every fix of the report."""
+    import json
+
+    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
+                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
+                          timeout=300)
+    report = json.loads(done.stdout)
+    top = report["findings"][0]
+    assert top["cause"] == "missing-system-library", top
+    return top, [f for finding in report["findings"] for f in finding["fixes"]]
+
+
 def test_an_externally_managed_python_gets_no_opencv_swap_cell_pip_refuses(tmp_path):
     """The same cv2 in an externally managed Python (PEP 668): pip refuses both lines of the swap there, so the
     cell is never offered; the statement says how (a virtual environment), never --break-system-packages."""
-    import json
     import os
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "verdicts"))
@@ -704,13 +710,7 @@ def test_an_externally_managed_python_gets_no_opencv_swap_cell_pip_refuses(tmp_p
     failed = subprocess.run(wrap + [str(python), "-c", "import cv2"], capture_output=True, text=True)
     assert "libGL.so.1: cannot open shared object file" in failed.stderr, failed.stderr[-400:]
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-    done = subprocess.run(wrap + [sys.executable, "-m", "dllmagic", "check", "cv2", "--python", str(python),
-                                  "--cwd", str(tmp_path), "--json"], capture_output=True, text=True, env=env,
-                          timeout=300)
-    report = json.loads(done.stdout)
-    top = report["findings"][0]
-    assert top["cause"] == "missing-system-library", top
-    every = [f for finding in report["findings"] for f in finding["fixes"]]
+    top, every = _check_cv2(wrap, python, tmp_path, env)
     assert not [f for f in every if "\n%pip" in "\n" + f["cell"]], [f["cell"] for f in every]
     assert not any("--break-system-packages" in f["cell"] for f in every)
     said = top["fixes"][0]
