@@ -377,8 +377,11 @@ def test_text_none_for_unrelated_or_empty():
 
 
 def test_text_unknown_import_error():
-    f = F.failure_from_text("ImportError: attempted relative import with no known parent package\n")
+    f = F.failure_from_text("ImportError: the frobnicator refused to start (code 7)\n")
     assert f.kind == "unknown" and f.exc_type == "ImportError"
+    # A relative import with no package is Python's own module-not-found wording.
+    f = F.failure_from_text("ImportError: attempted relative import with no known parent package\n")
+    assert f.kind == "module-not-found" and f.signature == "python-relative-import-no-parent"
 
 
 def test_warnings_a_program_survives_do_not_outrank_the_real_error():

@@ -143,7 +143,7 @@ def _package_of_file(path: str) -> Optional[str]:
 #: Python code given on a command line: python -c "import x", py -3.8 -c"import x", python3 -c 'from a import b'.
 _COMMAND_PYTHON = LazyRegex(r"(?:^|[\s>$#%/\\])(?:python[\d.]*w?|py)(?:\.exe)?(?=[\s\"'])")
 _STATEMENT = LazyRegex(r"(?:^|;)\s*(?:import\s+(?P<imp>[A-Za-z_][\w.]*)|from\s+(?P<from>[A-Za-z_][\w.]*)\s+import\s+"
-                        r"(?:\(?\s*(?P<names>[A-Za-z_]\w*)|\*))")
+                        r"(?:\(?\s*(?P<names>[A-Za-z_]\w*)|\*|\(\s*$))")
 #: A line that raises: the exception line of a traceback, or its start.
 _RAISES = LazyRegex(r"^\s*(?:Traceback \(|[A-Za-z_][\w.]*(?:Error|Exception)\b)")
 

@@ -440,7 +440,11 @@ def _redecoded(text: str) -> List[str]:
 
 
 def _windows_code(value: str) -> Optional[int]:
+    """A Windows error code as written: decimal, 0x-hex, or an NTSTATUS's bare hex (Windows Error Reporting's
+    "Exception Code: c000001d")."""
     try:
+        if re.fullmatch(r"[cC]0000[0-9a-fA-F]{3}", value):
+            return int(value, 16)
         return int(value, 16) if value.lower().startswith("0x") else int(value)
     except ValueError:
         return None

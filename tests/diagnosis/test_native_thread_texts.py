@@ -482,6 +482,12 @@ NINTH.update({
     "t5252": ("module-not-found", {}, "relative-import-in-script"),
     "t5171": ("unsupported-cpu", {}, "no-avx"),              # exits "with code `-1073741795` (`0xC000001D`, …)"
     "t5178": ("import-crashed", {"failing_module": "symengine"}, None),   # macOS: "Killed: 9"
+    # Round 16 (tuned): a version check wrapped across lines, Windows Error Reporting's problem signature, a
+    # "from X import (" typed above the error, a package known to ship extensions outside any site folder.
+    "t5321": ("dependency-conflict", {"required_version": "0.9.1"}, "version-pin-conflict"),
+    "t5450": ("unsupported-cpu", {}, "no-avx"),               # "Exception Code: c000001d"
+    "t5433": ("missing-shared-library", {"failing_module": "matplotlib._path"}, None),
+    "t5390": ("missing-symbol", {"failing_module": "casacore.fitting._fitting"}, None),
 })
 
 @pytest.mark.parametrize("case_id", sorted(NINTH))
