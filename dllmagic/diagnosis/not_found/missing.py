@@ -193,7 +193,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
                     f"'{module}' is not installed there.")
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
-            summary=f"No module named '{module}' could be found by that interpreter; {provided}",
+            summary=f"No module named '{module}' could be found by that interpreter; {provided} Not checked: the "
+                    f"text came without the machine, so it cannot show that no Python there has it: if it was "
+                    f"installed, that was for another Python than the one that ran the import (another environment, "
+                    f"a script or kernel that starts another interpreter), or the installation is incomplete.",
             evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
             fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
         return
