@@ -95,3 +95,30 @@ def test_a_partially_initialised_package_with_extension_modules_is_a_shadow(vali
     assert top(text, validate_report).cause == "shadowed-by-local-file"
     own = text.replace("pygame", "mygame")
     assert top(own, validate_report).cause == "circular-import"
+
+
+def test_a_name_no_table_knows_is_not_said_to_be_a_distribution(validate_report):
+    finding = top("ModuleNotFoundError: No module named 'zzq_unlisted'\n", validate_report)
+    assert finding.cause == "not-installed"
+    assert "is a guess" in finding.summary and "it is provided by the distribution" not in finding.summary
+    # A name the import-name table knows is said as a fact.
+    finding = top("ModuleNotFoundError: No module named 'cv2'\n", validate_report)
+    assert "it is provided by the distribution opencv-python" in finding.summary
+
+
+PRIVATE_FROM_A_PACKAGE = ('Traceback (most recent call last):\n  File "app.py", line 1, in <module>\n    import toolkit\n'
+                          '  File "/srv/venv/lib/python3.11/site-packages/toolkit/core.py", line 11, in <module>\n'
+                          '    import {module}\nModuleNotFoundError: No module named \'{module}\'\n')
+
+
+def test_a_private_module_imported_by_an_installed_package_is_that_package_s_broken_install(validate_report):
+    finding = top(PRIVATE_FROM_A_PACKAGE.format(module="_toolkit_speedups"), validate_report)
+    assert (finding.kind, finding.cause) == ("module-not-found", "broken-install")
+    assert "toolkit" in finding.summary and "Not checked" in finding.summary
+    assert "--force-reinstall toolkit" in finding.fixes[0].cell and not finding.fixes[0].runnable
+    # Not for a public name, a standard-library private module, or one imported by the user's own file.
+    assert top(PRIVATE_FROM_A_PACKAGE.format(module="toolkit_speedups"), validate_report).cause != "broken-install"
+    assert top(PRIVATE_FROM_A_PACKAGE.format(module="_sqlite3"), validate_report).cause != "broken-install"
+    own = ('Traceback (most recent call last):\n  File "/home/ana/proj/app.py", line 1, in <module>\n'
+           '    import _helpers\nModuleNotFoundError: No module named \'_helpers\'\n')
+    assert top(own, validate_report).cause == "not-installed"

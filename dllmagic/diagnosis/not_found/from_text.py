@@ -319,3 +319,41 @@ def _python2_lacks_it_from_text(ctx: Context, module: str, dist: str, fix) -> Fi
             f"script's first line runs) with the one whose pip installed {dist}, e.g. `python3 -m pip show {dist}`; "
             f"run the code with that one, or install {dist} with the running Python's own pip."), fix),
         docs=docs_for("module-not-found", "installed-in-other-environment"))
+
+
+def private_module_importer(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
+    """(package, file) when the missing module is a private one (``_name``, which no table knows and the standard
+    library lacks) and the traceback's last frame, the code importing it, is an installed package's own file."""
+    top = module.split(".")[0]
+    if not top.startswith("_") or top.startswith("__") or top in getattr(sys, "stdlib_module_names", ()):
+        return None
+    if top in knowledge_tables.import_names() or top in knowledge_tables.extension_packages():
+        return None
+    frames = _frame_files(ctx)
+    if not frames:
+        return None
+    match = re.search(r"[\\/](?:site|dist)-packages[\\/](?P<package>[A-Za-z]\w{0,100})[\\/]", frames[-1])
+    if match is None or match.group("package") == top:
+        return None
+    return match.group("package"), frames[-1]
+
+
+def _private_module_missing_from_text(ctx: Context, module: str, package: str, frame: str) -> Finding:
+    """``No module named '_x'`` raised in an installed package's own file: a private module is part of the package
+    that imports it (or of a build step of it), not a distribution of its own."""
+    dist, validated, source = distribution_for(ctx, package)
+    return Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.6,
+        summary=f"'{module}' is a private module (its name starts with '_'), imported by {dist}'s own code "
+                f"({frame}): it belongs with {dist}, whose installation lacks it or whose release was published "
+                f"without it; it is no distribution to install by that name. Not checked (the text came without "
+                f"the machine): it may instead come from a dependency of {dist} that is not installed.",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence("imported by", frame, "the traceback's last frame"),
+                  Evidence("the importing package", f"{package} → {dist}", source)),
+        fixes=(fixes.instruction(
+            f"Reinstall {dist}, or install another release of it",
+            f"python -m pip install --force-reinstall {dist}   (with the Python that ran the code). If the same release "
+            f"lacks '{module}' again, the release is incomplete: install the one before or after it (its changelog or "
+            f"issue tracker names the fixed release)."),),
+        docs=docs_for("module-not-found", "broken-install"))
