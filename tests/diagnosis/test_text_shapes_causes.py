@@ -122,3 +122,18 @@ def test_a_private_module_imported_by_an_installed_package_is_that_package_s_bro
     own = ('Traceback (most recent call last):\n  File "/home/ana/proj/app.py", line 1, in <module>\n'
            '    import _helpers\nModuleNotFoundError: No module named \'_helpers\'\n')
     assert top(own, validate_report).cause == "not-installed"
+
+
+def test_a_distutils_submodule_missing_under_debian_s_system_python_is_the_split_package(validate_report):
+    # The Python 3.6 wording names no file of distutils; the traceback's /usr/lib/python3/dist-packages is Debian's.
+    text = ('Traceback (most recent call last):\n  File "setup.py", line 10, in <module>\n'
+            '    from numpy.distutils.core import setup\n'
+            '  File "/usr/lib/python3/dist-packages/numpy/distutils/ccompiler.py", line 10, in <module>\n'
+            '    from distutils import ccompiler\nImportError: cannot import name \'ccompiler\'\n')
+    finding = top(text, validate_report)
+    assert (finding.kind, finding.cause) == ("cannot-import-name", "stdlib-module-missing")
+    assert "python3-distutils" in finding.summary and "/usr/lib/python3/dist-packages/" in finding.summary
+    # The same import in a virtual environment's own packages is no Debian stub.
+    other = top(text.replace("/usr/lib/python3/dist-packages/", "/srv/venv/lib/python3.6/site-packages/"),
+                validate_report)
+    assert other.cause != "stdlib-module-missing"
