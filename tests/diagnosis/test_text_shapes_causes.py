@@ -137,3 +137,19 @@ def test_a_distutils_submodule_missing_under_debian_s_system_python_is_the_split
     other = top(text.replace("/usr/lib/python3/dist-packages/", "/srv/venv/lib/python3.6/site-packages/"),
                 validate_report)
     assert other.cause != "stdlib-module-missing"
+
+
+REMOVED_WITH_PIP = ("ModuleNotFoundError: No module named 'cgi'\n$ python3.13 -m pip install legacy-cgi\n"
+                    "Defaulting to user installation because normal site-packages is not writeable\n"
+                    "Requirement already satisfied: legacy-cgi in {folder} (2.6.1)\n")
+
+
+def test_a_removed_module_whose_copy_pip_has_installed_is_imported_by_another_python(validate_report):
+    finding = top(REMOVED_WITH_PIP.format(folder="/home/pi/.local/lib/python3.13/site-packages"), validate_report)
+    assert (finding.kind, finding.cause) == ("module-not-found", "installed-in-other-environment")
+    assert "legacy-cgi" in finding.summary and "another user" in finding.summary
+    # A venv's folder: no other user to name.
+    finding = top(REMOVED_WITH_PIP.format(folder="/srv/venv/lib/python3.13/site-packages"), validate_report)
+    assert finding.cause == "installed-in-other-environment" and "another user" not in finding.summary
+    # Without pip's line it stays the removal.
+    assert top("ModuleNotFoundError: No module named 'cgi'\n", validate_report).cause == "removed-from-stdlib"

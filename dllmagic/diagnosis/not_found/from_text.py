@@ -163,11 +163,23 @@ def _pip_says_installed(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
         return None
     top = module.split(".")[0]
     dist, validated, _ = distribution_for(ctx, module)
-    wanted = {_normal(top), _normal(dist)} if validated else {_normal(top)}
+    return pip_says_installed_as(ctx, [top, dist] if validated else [top])
+
+
+def pip_says_installed_as(ctx: Context, names: List[str]) -> Optional[Tuple[str, str]]:
+    """(distribution, folder) when pip, in the pasted text, says one of ``names`` is already installed."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or "Requirement already satisfied" not in text:
+        return None
+    wanted = {_normal(name) for name in names}
     for m in _ALREADY_SATISFIED.finditer(text):
         if _normal(m.group("name")) in wanted:
             return m.group("name"), m.group("path")
     return None
+
+
+#: A user's own site-packages (pip install --user): only that user's Python processes see it.
+_USER_SITE = re.compile(r"[/\\]\.local[/\\]lib[/\\]python\d|[/\\]AppData[/\\]Roaming[/\\]Python[/\\]", re.IGNORECASE)
 
 
 def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder: str) -> Finding:
@@ -180,7 +192,9 @@ def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder:
         kind="module-not-found", cause="installed-in-other-environment", confidence=0.8,
         summary=f"pip reports {dist} already installed in {folder}, yet the Python that imports finds no module "
                 f"'{module}': that pip belongs to another Python environment than the one running the code (a "
-                f"terminal's pip and the notebook's kernel, two conda environments …).",
+                f"terminal's pip and the notebook's kernel, two conda environments …)" + (
+                    ", or the code runs as another user (a service, sudo, root), who does not see this user's "
+                    "site-packages" if _USER_SITE.search(folder) else "") + ".",
         evidence=tuple(evidence),
         fixes=(fixes.instruction(
             f"Install {dist} with the importing Python's own pip",

@@ -13,7 +13,7 @@ from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
 from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_lacks_it_from_text,
     _kernel_python_lacks_ipykernel, _native_files_missing_from_text, _private_module_missing_from_text,
-    _python2_lacks_it_from_text, private_module_importer, python2_wording, ran_in_a_notebook,
+    _python2_lacks_it_from_text, pip_says_installed_as, private_module_importer, python2_wording, ran_in_a_notebook,
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
@@ -110,6 +110,12 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         if running and knowledge_tables.version_key(running) < knowledge_tables.version_key(removed["removed_in"]):
             # The text's own paths show a Python that still has the module: not the removal.
             yield _stdlib_part_missing(ctx, module, removed, running)
+            return
+        kept = pip_says_installed_as(ctx, [removed["replacement_dist"]]) \
+            if text_only and removed.get("replacement_dist") else None
+        if kept is not None:
+            # pip in the same text has the copy of the removed module installed: another Python imports.
+            yield _installed_elsewhere_from_text(ctx, module, *kept)
             return
         yield _removed_from_stdlib(ctx, removed, evidence)
         return
