@@ -153,3 +153,15 @@ def test_a_removed_module_whose_copy_pip_has_installed_is_imported_by_another_py
     assert finding.cause == "installed-in-other-environment" and "another user" not in finding.summary
     # Without pip's line it stays the removal.
     assert top("ModuleNotFoundError: No module named 'cgi'\n", validate_report).cause == "removed-from-stdlib"
+
+
+def test_a_file_named_like_a_module_no_table_knows_leaves_the_package_unchecked(validate_report):
+    message = ("ImportError: cannot import name 'CONFIG' from partially initialized module '{m}' (most likely due "
+               "to a circular import) (/home/ana/work/{m}.py)\n")
+    finding = top(message.format(m="zzq_trainer"), validate_report)
+    assert finding.cause == "shadowed-by-local-file"
+    assert "Not checked" in finding.summary and "circular import of your own files" in finding.summary
+    assert finding.confidence < 0.9
+    # A package every table knows: its shadow is said as a fact.
+    finding = top(message.format(m="requests"), validate_report)
+    assert finding.cause == "shadowed-by-local-file" and "Not checked" not in finding.summary

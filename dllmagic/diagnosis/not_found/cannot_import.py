@@ -64,10 +64,16 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         if hidden:
             evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
         shadow = _shadow_source(path)
+        summary = f"Your file {path} has the same name as the module '{top}', so Python imported it instead of the real '{top}'."
+        unchecked = ctx.interpreter is None and not _well_known_module(ctx, top)
+        if unchecked:
+            # From a text alone, a name no table knows: that a package of that name exists is not shown.
+            summary += (f" Not checked (the text came without the machine, and no table here knows a package "
+                        f"'{top}'): if no installed package has that name, the file is imported by itself or by a "
+                        f"module it imports, a circular import of your own files.")
         yield Finding(
-            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.9,
-            summary=f"Your file {path} has the same name as the module '{top}', so Python imported it "
-                    f"instead of the real '{top}'.",
+            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.8 if unchecked else 0.9,
+            summary=summary,
             evidence=tuple(evidence),
             fixes=(_rename_fix(ctx, shadow, top), fixes.restart_kernel("so the real module is imported")),
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
