@@ -583,10 +583,12 @@ def _libstdcxx(ctx: Context, version: str, found: str, requirer: str,
             f"Start Jupyter (or Python) with LD_LIBRARY_PATH={env}/lib, or LD_PRELOAD={env}/lib/libstdc++.so.6, or "
             f"import the package that loads the environment's copy first; then restart the kernel."))
         cause, confidence = "older-copy-found-first", 0.7
-        summary = (f"{basename(requirer) or 'The extension'} is in the conda environment {env}, which has its own "
-                   f"libstdc++, but the system's older copy ({found or 'libstdc++.so.6'}, without {version}) was "
-                   f"loaded first: most likely an earlier import loaded it, or the extension does not look in the "
-                   f"environment's lib folder.")
+        summary = (f"{basename(requirer) or 'The extension'} is in the conda environment {env}, which normally has "
+                   f"its own libstdc++, but the system's older copy ({found or 'libstdc++.so.6'}, without {version}) "
+                   f"was loaded first: most likely an earlier import loaded it, or the extension does not look in the "
+                   f"environment's lib folder. Not checked (the text came without the machine): whether the "
+                   f"environment's copy is there and has {version}; if it is missing or older too, updating it "
+                   f"({conda_pkg}) is the fix.")
     else:
         cause, confidence = "symbol-version-too-old", 0.88
         where = "the environment's own" if in_env else "the system's"
@@ -735,6 +737,12 @@ def symbol_missing(ctx: Context) -> Iterable[Finding]:
     fix_list: List[Fix] = []
     summary = (f"{basename(extension) or 'The extension'} needs the symbol {symbol}, which the library it was "
                f"linked against does not define here: the two come from releases that do not match.")
+    if ctx.interpreter is None:
+        # From a text alone: which copy of the library was loaded is not shown.
+        where = ("a folder on DYLD_LIBRARY_PATH, a copy another package loaded first" if platform_of(ctx) == "macos"
+                 else "a folder on LD_LIBRARY_PATH, a leftover copy in /usr/local/lib")
+        summary += (f" Not checked (the text came without the machine): an older copy of that library found first "
+                    f"({where}) gives the same message while the right copy is installed.")
     if folder:
         dist_name, validated, _ = distribution_for_folder(ctx, folder)
         if owner and owner != dist_name:

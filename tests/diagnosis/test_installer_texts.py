@@ -102,6 +102,25 @@ def test_uv_platform_hint_names_this_platform_and_the_ones_with_wheels(validate_
     assert any("required-environments" in fix.cell for fix in finding.fixes)
 
 
+def test_a_refused_wheel_file_says_what_its_tags_need_and_what_the_text_cannot_decide(validate_report):
+    # t083: a 64-bit Windows wheel refused (the thread: a 32-bit Python); the text alone names no Python.
+    _, finding = top("t083", validate_report)
+    assert finding.cause == "no-release-for-platform"
+    assert facts(finding)["the wheel's tags"] == "Python cp311, ABI none, platform win_amd64"
+    assert "CPython 3.11" in finding.summary and "Not checked" in finding.summary
+    assert "32-bit Python refuses a 64-bit wheel" in finding.summary
+    assert "No release of" not in finding.summary
+    assert 'pip install "pydantic_core==2.20.1"' in finding.fixes[0].cell
+    # t3337: a local CUDA build (+cu117) is no file of PyPI's: no install by name, no PyTorch index advice.
+    _, finding = top("t3337", validate_report)
+    assert "CPython 3.10" in finding.summary and "linux_x86_64" in finding.summary
+    assert "pip install" not in finding.fixes[0].cell
+    assert not any("download.pytorch.org" in fix.cell for fix in finding.fixes)
+    # A wheel for any platform (py3-none-any) has no word size to blame.
+    finding = explain("ERROR: tool-1.0-py3-none-any.whl is not a supported wheel on this platform.\n").findings[0]
+    assert "any Python 3 on any platform" in finding.summary and "32-bit" not in finding.summary
+
+
 def test_poetry_skipped_wheels_show_their_tags():
     _, finding = top("t583")
     found = facts(finding)

@@ -177,6 +177,18 @@ def test_system_libstdcxx_loaded_for_a_conda_environments_extension(validate_rep
     assert top.cause == "older-copy-found-first" and top.confidence < 0.9
     assert "/home/timothee/.conda/envs/tmp1" in top.summary
     assert "LD_LIBRARY_PATH=/home/timothee/.conda/envs/tmp1/lib" in " ".join(c.cell or "" for c in top.fixes)
+    # The text does not show the environment's own copy: said, with the other way out (t1271: it was too old).
+    assert "Not checked" in top.summary and "older too" in top.summary
+    other = top_of("t1271", validate_report).top
+    assert other.cause == "older-copy-found-first" and "Not checked" in other.summary
+    assert any("libstdcxx-ng" in (c.cell or "") for c in other.fixes)
+
+
+def test_an_undefined_symbol_from_a_text_names_the_older_copy_found_first_as_unchecked(validate_report):
+    # t2022: torch's libcaffe2.so lacks a c10 symbol; the thread found an older libc10.so in /usr/local/lib.
+    top = top_of("t2022", validate_report).top
+    assert top.cause == "symbol-missing" and top.confidence < 0.9
+    assert "Not checked" in top.summary and "LD_LIBRARY_PATH" in top.summary and "/usr/local/lib" in top.summary
 
 
 def test_an_illegal_instruction_naming_nothing_is_the_cpu_said_without_a_set(validate_report):

@@ -150,6 +150,57 @@ def _conda_pythons(specs: List[str]) -> str:
     return "{}.{}".format(*max(found)) if found else ""
 
 
+#: A wheel's file name (PEP 427): NAME-VERSION(-BUILD)?-PYTHON-ABI-PLATFORM.whl, the last three its tags.
+_WHEEL_FILE = LazyRegex(r"(?:^|[\\/])(?P<name>[A-Za-z0-9][\w.]{0,100})-(?P<version>[\w.!+]{1,60})(?:-\d[\w.]{0,30})?"
+                        r"-(?P<python>[\w.]{1,60})-(?P<abi>[\w.]{1,60})-(?P<platform>[\w.]{1,300})\.whl$")
+#: Platform tags of a 64-bit build, which a 32-bit Python on the same machine refuses.
+_SIXTY_FOUR_BIT = LazyRegex(r"(?:amd64|x86_64|aarch64|arm64|ppc64le|s390x)$")
+
+
+def _wheel_python(tags: str) -> str:
+    """'cp311' -> 'CPython 3.11', 'py3' -> 'any Python 3'; tags joined by '.' each said."""
+    said = []
+    for tag in tags.split("."):
+        match = re.fullmatch(r"(cp|pp|py)(\d)(\d*)", tag)
+        if not match:
+            said.append(tag)
+        elif match.group(1) == "py" and not match.group(3):
+            said.append(f"any Python {match.group(2)}")
+        else:
+            implementation = {"cp": "CPython", "pp": "PyPy", "py": "Python"}[match.group(1)]
+            said.append(f"{implementation} {match.group(2)}.{match.group(3)}" if match.group(3)
+                        else f"{implementation} {match.group(2)}")
+    return " or ".join(said)
+
+
+def _unsupported_wheel(requirement: str, running: Optional[str], evidence: List[Evidence]) -> Optional[tuple]:
+    """pip refused a wheel file: (summary, fix) from what its tags say it needs; ``running``: the Python the text
+    names, if any."""
+    match = _WHEEL_FILE.search(requirement)
+    if match is None:
+        return None
+    python, platforms = _wheel_python(match.group("python")), match.group("platform").split(".")
+    evidence.append(Evidence("the wheel's tags", f"Python {match.group('python')}, ABI {match.group('abi')}, "
+                             f"platform {match.group('platform')}", "the wheel's file name (PEP 427)"))
+    ways = [f"its version ({python} only)" if match.group("python").startswith(("cp", "pp")) else "its version",
+            "its operating system or architecture" + ("" if platforms == ["any"] else f" ({', '.join(platforms[:4])})")]
+    if any(_SIXTY_FOUR_BIT.search(p) for p in platforms):
+        ways.append("its word size (a 32-bit Python refuses a 64-bit wheel, even on a 64-bit system)")
+    summary = (f"pip refused the file {match.group(0).lstrip('/')}: its tags say it is built for {python} on "
+               f"{'any platform' if platforms == ['any'] else ', '.join(platforms[:4])}, and the Python that ran pip "
+               f"accepts none of them. Not checked which of these differs"
+               f"{f' (the text gives its version as {running})' if running else ' (the text names no Python)'}: "
+               f"{', '.join(ways[:-1])} or {ways[-1]}.")
+    by_name = "" if "+" in match.group("version") else (
+        f", or install by name (pip install \"{match.group('name')}=={match.group('version')}\") so that pip picks "
+        f"the file itself")
+    fix = fixes.instruction(
+        "Compare the wheel's tags with the ones this Python accepts",
+        f"python -VV shows the Python that runs pip (its version, and '32 bit' or '64 bit'); python -m pip debug "
+        f"--verbose lists the tags it accepts. Download the file whose tags are among them{by_name}.")
+    return summary, fix
+
+
 @rule("no-compatible-release")
 def no_release(ctx: Context) -> Iterable[Finding]:
     failure = ctx.failure
@@ -402,7 +453,12 @@ def no_release(ctx: Context) -> Iterable[Finding]:
                       summary=summary, evidence=tuple(evidence), fixes=tuple(fix_list),
                       docs=docs_for("no-compatible-release", "no-release-for-platform"))
         return
-    if ("+cu" in requirement or "+cpu" in requirement) and failure.signature != "uv-no-wheel-for-current-platform":
+    wheel = _unsupported_wheel(requirement, python, evidence) if failure.signature == "pip-not-a-supported-wheel" else None
+    if wheel is not None:
+        summary = wheel[0]
+        fix_list.append(wheel[1])
+    if wheel is None and ("+cu" in requirement or "+cpu" in requirement) and \
+            failure.signature != "uv-no-wheel-for-current-platform":
         summary = (f"{requirement} is a local-version build that is not on PyPI: PyTorch publishes its CUDA builds "
                    f"on its own package index.")
         fix_list.append(fixes.instruction(

@@ -64,10 +64,16 @@ def cannot_import_name(ctx: Context) -> Iterable[Finding]:
         if hidden:
             evidence.append(Evidence("the package it hides", hidden[-1], "sys.path"))
         shadow = _shadow_source(path)
+        summary = f"Your file {path} has the same name as the module '{top}', so Python imported it instead of the real '{top}'."
+        unchecked = ctx.interpreter is None and not _well_known_module(ctx, top)
+        if unchecked:
+            # From a text alone, a name no table knows: that a package of that name exists is not shown.
+            summary += (f" Not checked (the text came without the machine, and no table here knows a package "
+                        f"'{top}'): if no installed package has that name, the file is imported by itself or by a "
+                        f"module it imports, a circular import of your own files.")
         yield Finding(
-            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.9,
-            summary=f"Your file {path} has the same name as the module '{top}', so Python imported it "
-                    f"instead of the real '{top}'.",
+            kind="cannot-import-name", cause="shadowed-by-local-file", confidence=0.8 if unchecked else 0.9,
+            summary=summary,
             evidence=tuple(evidence),
             fixes=(_rename_fix(ctx, shadow, top), fixes.restart_kernel("so the real module is imported")),
             docs=docs_for("cannot-import-name", "shadowed-by-local-file"))
@@ -371,9 +377,9 @@ def _name_not_in_version(ctx: Context, module: str, top: str, path: Optional[str
         if removed is not None and not (running and knowledge_tables.version_key(running)
                                         < knowledge_tables.version_key(removed["removed_in"])):
             yield _name_removed_from_stdlib(ctx, module, removed, path, evidence)
-        elif removed is None and (ctx.failure.name or "") in _DEBIAN_SPLIT_SUBMODULES.get(module, ()) and path \
-                and _DEBIAN_STDLIB.match(path.replace("\\", "/")):
-            yield _debian_split_stdlib(ctx, module, top, path, evidence)
+        elif removed is None and (ctx.failure.name or "") in _DEBIAN_SPLIT_SUBMODULES.get(module, ()) and \
+                _debian_system_path(ctx, path):
+            yield _debian_split_stdlib(ctx, module, top, _debian_system_path(ctx, path), evidence)
         elif removed is None:
             added = knowledge_tables.stdlib_added_name(module, ctx.failure.name or "")
             if added is not None and not (running and knowledge_tables.version_key(running)
@@ -526,8 +532,21 @@ _DEBIAN_SPLIT_SUBMODULES = {"distutils": frozenset({
     "archive_util", "ccompiler", "cmd", "command", "config", "core", "cygwinccompiler", "debug", "dep_util",
     "dir_util", "dist", "errors", "extension", "fancy_getopt", "file_util", "filelist", "log", "msvccompiler",
     "spawn", "sysconfig", "text_file", "unixccompiler", "util"})}
-#: The system Python's own standard library on Debian and Ubuntu (deadsnakes' Pythons too).
-_DEBIAN_STDLIB = re.compile(r"^/usr/lib/python(3\.\d{1,2})/")
+#: The system Python's own standard library on Debian and Ubuntu (deadsnakes' Pythons too), and the folder of
+#: the packages Debian installs for its system Python 3 (no other Python uses /usr/lib/python3/dist-packages).
+_DEBIAN_STDLIB = re.compile(r"^/usr/lib/python(3\.\d{1,2})/|^/usr/lib/python3/dist-packages/")
+
+
+def _debian_system_path(ctx: Context, path: Optional[str]) -> Optional[str]:
+    """The message's path when it is the Debian system Python's; from a text alone, else the last traceback frame
+    in the system Python's packages (/usr/lib/python3/dist-packages), the code that ran the import."""
+    if path:
+        return path if _DEBIAN_STDLIB.match(path.replace("\\", "/")) else None
+    if ctx.interpreter is not None:
+        return None
+    from .from_text import _frame_files
+
+    return next((f for f in reversed(_frame_files(ctx)) if f.startswith("/usr/lib/python3/dist-packages/")), None)
 
 
 def _debian_split_stdlib(ctx: Context, module: str, top: str, path: str, evidence: List[Evidence]) -> Finding:
@@ -535,16 +554,21 @@ def _debian_split_stdlib(ctx: Context, module: str, top: str, path: str, evidenc
     python3.X-minimal ships only the package's __init__; the rest is the separate distutils package."""
     version = _DEBIAN_STDLIB.match(path.replace("\\", "/")).group(1)
     package = _DEBIAN_SPLIT[top]
-    versioned = package.replace("python3-", f"python{version}-")
+    versioned = package.replace("python3-", f"python{version or '3.X'}-")
+    if version:
+        said = f"'{module}' of the system Python {version} ({path}) is only the stub"
+        where = [Evidence(f"'{module}' loaded from", path, "the message"), Evidence("system Python", version, "the path")]
+    else:
+        # The message names no file of the module; the code that imports it runs Debian's system Python.
+        said = f"The code runs Debian's or Ubuntu's system Python ({path}), whose '{module}' is only the stub"
+        where = [Evidence("the system Python's packages", path, "the traceback")]
     return Finding(
-        kind="cannot-import-name", cause="stdlib-module-missing", confidence=0.8,
-        summary=f"'{module}' of the system Python {version} ({path}) is only the stub Debian and Ubuntu ship in "
-                f"the minimal Python: the rest of {top} is the separate package {package} ({versioned} for a Python "
-                f"from the deadsnakes PPA), which is not installed.",
-        evidence=tuple(evidence + [Evidence(f"'{module}' loaded from", path, "the message"),
-                                   Evidence("system Python", version, "the path")]),
+        kind="cannot-import-name", cause="stdlib-module-missing", confidence=0.8 if version else 0.7,
+        summary=f"{said} Debian and Ubuntu ship in the minimal Python: the rest of {top} is the separate package "
+                f"{package} ({versioned} for a Python from the deadsnakes PPA), which is not installed.",
+        evidence=tuple(evidence + where),
         fixes=(fixes.instruction(f"Install {package} (or {versioned})",
-                                 f"sudo apt install {package}   — for Python {version} from the deadsnakes PPA: "
+                                 f"sudo apt install {package}   — for Python {version or '3.X'} from the deadsnakes PPA: "
                                  f"sudo apt install {versioned}. Or use a virtual environment made with a full Python."),),
         docs=docs_for("cannot-import-name", "stdlib-module-missing"))
 

@@ -163,11 +163,23 @@ def _pip_says_installed(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
         return None
     top = module.split(".")[0]
     dist, validated, _ = distribution_for(ctx, module)
-    wanted = {_normal(top), _normal(dist)} if validated else {_normal(top)}
+    return pip_says_installed_as(ctx, [top, dist] if validated else [top])
+
+
+def pip_says_installed_as(ctx: Context, names: List[str]) -> Optional[Tuple[str, str]]:
+    """(distribution, folder) when pip, in the pasted text, says one of ``names`` is already installed."""
+    text = ctx.cache.get("text")
+    if not isinstance(text, str) or "Requirement already satisfied" not in text:
+        return None
+    wanted = {_normal(name) for name in names}
     for m in _ALREADY_SATISFIED.finditer(text):
         if _normal(m.group("name")) in wanted:
             return m.group("name"), m.group("path")
     return None
+
+
+#: A user's own site-packages (pip install --user): only that user's Python processes see it.
+_USER_SITE = re.compile(r"[/\\]\.local[/\\]lib[/\\]python\d|[/\\]AppData[/\\]Roaming[/\\]Python[/\\]", re.IGNORECASE)
 
 
 def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder: str) -> Finding:
@@ -180,7 +192,9 @@ def _installed_elsewhere_from_text(ctx: Context, module: str, dist: str, folder:
         kind="module-not-found", cause="installed-in-other-environment", confidence=0.8,
         summary=f"pip reports {dist} already installed in {folder}, yet the Python that imports finds no module "
                 f"'{module}': that pip belongs to another Python environment than the one running the code (a "
-                f"terminal's pip and the notebook's kernel, two conda environments …).",
+                f"terminal's pip and the notebook's kernel, two conda environments …)" + (
+                    ", or the code runs as another user (a service, sudo, root), who does not see this user's "
+                    "site-packages" if _USER_SITE.search(folder) else "") + ".",
         evidence=tuple(evidence),
         fixes=(fixes.instruction(
             f"Install {dist} with the importing Python's own pip",
@@ -319,3 +333,41 @@ def _python2_lacks_it_from_text(ctx: Context, module: str, dist: str, fix) -> Fi
             f"script's first line runs) with the one whose pip installed {dist}, e.g. `python3 -m pip show {dist}`; "
             f"run the code with that one, or install {dist} with the running Python's own pip."), fix),
         docs=docs_for("module-not-found", "installed-in-other-environment"))
+
+
+def private_module_importer(ctx: Context, module: str) -> Optional[Tuple[str, str]]:
+    """(package, file) when the missing module is a private one (``_name``, which no table knows and the standard
+    library lacks) and the traceback's last frame, the code importing it, is an installed package's own file."""
+    top = module.split(".")[0]
+    if not top.startswith("_") or top.startswith("__") or top in getattr(sys, "stdlib_module_names", ()):
+        return None
+    if top in knowledge_tables.import_names() or top in knowledge_tables.extension_packages():
+        return None
+    frames = _frame_files(ctx)
+    if not frames:
+        return None
+    match = re.search(r"[\\/](?:site|dist)-packages[\\/](?P<package>[A-Za-z]\w{0,100})[\\/]", frames[-1])
+    if match is None or match.group("package") == top:
+        return None
+    return match.group("package"), frames[-1]
+
+
+def _private_module_missing_from_text(ctx: Context, module: str, package: str, frame: str) -> Finding:
+    """``No module named '_x'`` raised in an installed package's own file: a private module is part of the package
+    that imports it (or of a build step of it), not a distribution of its own."""
+    dist, validated, source = distribution_for(ctx, package)
+    return Finding(
+        kind="module-not-found", cause="broken-install", confidence=0.6,
+        summary=f"'{module}' is a private module (its name starts with '_'), imported by {dist}'s own code "
+                f"({frame}): it belongs with {dist}, whose installation lacks it or whose release was published "
+                f"without it; it is no distribution to install by that name. Not checked (the text came without "
+                f"the machine): it may instead come from a dependency of {dist} that is not installed.",
+        evidence=(Evidence("message", f"No module named '{module}'", "the exception"),
+                  Evidence("imported by", frame, "the traceback's last frame"),
+                  Evidence("the importing package", f"{package} → {dist}", source)),
+        fixes=(fixes.instruction(
+            f"Reinstall {dist}, or install another release of it",
+            f"python -m pip install --force-reinstall {dist}   (with the Python that ran the code). If the same release "
+            f"lacks '{module}' again, the release is incomplete: install the one before or after it (its changelog or "
+            f"issue tracker names the fixed release)."),),
+        docs=docs_for("module-not-found", "broken-install"))

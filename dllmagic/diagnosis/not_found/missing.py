@@ -12,8 +12,8 @@ from .. import Context, docs_for, rule
 from .._common import detail
 from .extensions import _built_for_other_python, _foreign_extensions
 from .from_text import (KERNEL_LAUNCHERS, _installed_elsewhere_from_text, _kernel_lacks_it_from_text,
-    _kernel_python_lacks_ipykernel, _native_files_missing_from_text, _python2_lacks_it_from_text, python2_wording,
-    ran_in_a_notebook,
+    _kernel_python_lacks_ipykernel, _native_files_missing_from_text, _private_module_missing_from_text,
+    _python2_lacks_it_from_text, pip_says_installed_as, private_module_importer, python2_wording, ran_in_a_notebook,
     _names_a_missing_submodule, _not_a_package_from_text, _pip_says_installed, _source_tree_package, _source_tree_shadows, _submodule_missing_from_text)
 from .install import _install_or_explain
 from .installed import _DISTRIBUTION_SIGNATURES, _broken_install, _distribution_not_found, _submodule_missing
@@ -111,6 +111,12 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             # The text's own paths show a Python that still has the module: not the removal.
             yield _stdlib_part_missing(ctx, module, removed, running)
             return
+        kept = pip_says_installed_as(ctx, [removed["replacement_dist"]]) \
+            if text_only and removed.get("replacement_dist") else None
+        if kept is not None:
+            # pip in the same text has the copy of the removed module installed: another Python imports.
+            yield _installed_elsewhere_from_text(ctx, module, *kept)
+            return
         yield _removed_from_stdlib(ctx, removed, evidence)
         return
     added = knowledge_tables.stdlib_added_modules().get(top)
@@ -177,6 +183,10 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
         if top in KERNEL_LAUNCHERS and python:
             yield _kernel_python_lacks_ipykernel(ctx, module, python)
             return
+        private = private_module_importer(ctx, module)
+        if private is not None:
+            yield _private_module_missing_from_text(ctx, module, *private)
+            return
         dist, validated, source = distribution_for(ctx, module)
         fix = _install_or_explain(ctx, module, dist, validated)
         known = validated or top in knowledge_tables.extension_packages()
@@ -187,13 +197,21 @@ def not_installed(ctx: Context) -> Iterable[Finding]:
             yield _kernel_lacks_it_from_text(ctx, module, dist, validated, fix)
             return
         namespace = knowledge_tables.namespace_parent(module)
-        provided = (f"it is provided by the distribution {dist}." if validated or not namespace else
-                    f"'{namespace}' is a namespace that several distributions share "
-                    f"({knowledge_tables.namespace_packages()[namespace]['example']}), and the one that provides "
-                    f"'{module}' is not installed there.")
+        if validated:
+            provided = f"it is provided by the distribution {dist}."
+        elif namespace:
+            provided = (f"'{namespace}' is a namespace that several distributions share "
+                        f"({knowledge_tables.namespace_packages()[namespace]['example']}), and the one that provides "
+                        f"'{module}' is not installed there.")
+        else:   # the name is dllmagic's guess, not a fact: said so
+            provided = (f"no table dllmagic has names the distribution that provides it ('{dist}', named like the "
+                        f"module, is a guess).")
         yield Finding(
             kind="module-not-found", cause="not-installed", confidence=0.7,
-            summary=f"No module named '{module}' could be found by that interpreter; {provided}",
+            summary=f"No module named '{module}' could be found by that interpreter; {provided} Not checked: the "
+                    f"text came without the machine, so it cannot show that no Python there has it: if it was "
+                    f"installed, that was for another Python than the one that ran the import (another environment, "
+                    f"a script or kernel that starts another interpreter), or the installation is incomplete.",
             evidence=(Evidence("import name → distribution", f"{module} → {dist}", source),),
             fixes=(fix,), docs=docs_for("module-not-found", "not-installed"))
         return
