@@ -54,6 +54,9 @@ class Extension:
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
         self._install_watch = None
+        # The exception IPython last showed before the running cell (set by pre_run_cell): one it shows during
+        # the cell without the cell raising is a caught one (%run script.py).
+        self._shown_before = getattr(sys, "last_value", None)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -116,6 +119,7 @@ class Extension:
 
     # -- the hook -----------------------------------------------------------------------------------
     def pre_run_cell(self, info=None) -> None:
+        self._shown_before = getattr(sys, "last_value", None)
         raw = getattr(info, "raw_cell", None)
         if raw and self.level != "off" and _has_installer_line(raw):  # a few substring checks otherwise
             self._guard(self._start_install_watch, "watching the installer's output")
@@ -124,6 +128,12 @@ class Extension:
         if self._install_watch is not None:  # this cell had an installer line (rare)
             self._guard(lambda: self._on_install_cell(result), "diagnosing the failed install")
         exc = getattr(result, "error_in_exec", None)
+        if exc is None:
+            # %run script.py (and any code that calls IPython's showtraceback) shows the exception it caught
+            # and lets the cell succeed: the traceback on screen is in sys.last_value.
+            shown = getattr(sys, "last_value", None)
+            if shown is not None and shown is not self._shown_before:
+                exc = shown
         self._shown = exc if exc is not None else getattr(self, "_shown", None)
         if exc is None or self.level == "off":
             return  # the one cheap check for every successful cell
