@@ -33,6 +33,28 @@ def _file_stamp(path: Optional[str]) -> Optional[tuple]:
     return st.st_mtime_ns, st.st_size
 
 
+def _search_path_stamp(limit: int = 64) -> tuple:
+    """The import search path and each folder's mtime: an install, an uninstall or a sys.path change since a
+    failure's report makes its repetition a new failure (the report above may no longer be true). The working
+    folder's mtime is left out: Jupyter's saves of the notebook beside it change it all the time."""
+    out = []
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    for entry in sys.path[:limit]:
+        if not isinstance(entry, str):
+            continue
+        if entry in ("", ".", cwd):
+            out.append((entry, None))
+            continue
+        try:
+            out.append((entry, os.stat(entry).st_mtime_ns))
+        except (OSError, ValueError):
+            out.append((entry, None))
+    return tuple(out)
+
+
 class Extension:
     """dllmagic's state in one IPython shell."""
 
@@ -163,11 +185,12 @@ class Extension:
         count = getattr(result, "execution_count", None) or getattr(self.shell, "execution_count", 0)
         cell = self._cell_id()
         key = failure.key()
-        stamp = _file_stamp(failure.from_path)
+        stamp = (_file_stamp(failure.from_path), _search_path_stamp())
         if key in self.seen:
             first_count, first_cell, first_stamp = self.seen[key]
-            # The file the failure names changed since its report (the user edited it): that report may be
-            # untrue now, so a new one instead of a reminder.
+            # The file the failure names changed since its report (the user edited it), or a package was
+            # installed or removed, or sys.path changed: that report may be untrue now, so a new one instead
+            # of a reminder.
             if (cell is None or cell != first_cell) and stamp == first_stamp:
                 self._display_reminder(failure, first_count)
                 return
