@@ -92,3 +92,33 @@ def test_an_environment_whose_python_is_gone_gets_no_kernel_fix(tmp_path, jupyte
     assert "kernel-switch" not in kinds and "register-kernel" not in kinds, _fix_texts(report)
     assert str(dead) not in _fix_texts(report)
     assert "dead's kernel" not in _fix_texts(report)
+
+
+def test_a_kernelspec_whose_venv_has_no_ipykernel_is_not_switched_to(tmp_path, jupyter_dirs):
+    import time
+
+    from jupyter_client.manager import KernelManager
+    from verdictkit import venv_with
+
+    wheel = write_wheel(tmp_path / "wheels", MODULE, "1.0")
+    bare = venv_with(tmp_path / "bare", str(wheel))      # the module, and no ipykernel anywhere it can see
+    _kernelspec(jupyter_dirs["data"], "rtbare", bare, "Python (bare)")
+    here = venv_with(tmp_path / "here")
+
+    report = check(MODULE, python=str(here), cwd=str(tmp_path))
+    top = report.findings[0]
+    assert top.cause == "installed-in-other-environment", top.summary
+    assert not [fix for f in report.findings for fix in f.fixes if fix.kind == "kernel-switch"], _fix_texts(report)
+    (register,) = [fix for fix in top.fixes if fix.kind == "register-kernel"]
+    assert str(bare) in register.cell and "ipykernel" in register.cell
+
+    # Proof that the switch would have failed: that kernelspec's kernel dies at start.
+    manager = KernelManager(kernel_name="rtbare")
+    manager.start_kernel(cwd=str(tmp_path))
+    try:
+        deadline = time.monotonic() + 60
+        while manager.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not manager.is_alive()
+    finally:
+        manager.shutdown_kernel(now=True)

@@ -239,7 +239,7 @@ def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> L
             pass
     facts = environment_facts(ctx)
     for other in facts.discovery.kernelspecs_for(env):
-        if other.name != spec.name and not other.untrusted and kernelspec_starts(ctx, other):
+        if other.name != spec.name and not other.untrusted and kernelspec_starts(ctx, other, env):
             try:
                 out.append(fixes.kernel_switch(other.name, other.display_name))
             except fixes.UnsafeName:
