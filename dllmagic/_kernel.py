@@ -33,6 +33,28 @@ def _file_stamp(path: Optional[str]) -> Optional[tuple]:
     return st.st_mtime_ns, st.st_size
 
 
+def _search_path_stamp(limit: int = 64) -> tuple:
+    """The import search path and each folder's mtime: an install, an uninstall or a sys.path change since a
+    failure's report makes its repetition a new failure (the report above may no longer be true). The working
+    folder's mtime is left out: Jupyter's saves of the notebook beside it change it all the time."""
+    out = []
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = ""
+    for entry in sys.path[:limit]:
+        if not isinstance(entry, str):
+            continue
+        if entry in ("", ".", cwd):
+            out.append((entry, None))
+            continue
+        try:
+            out.append((entry, os.stat(entry).st_mtime_ns))
+        except (OSError, ValueError):
+            out.append((entry, None))
+    return tuple(out)
+
+
 class Extension:
     """dllmagic's state in one IPython shell."""
 
@@ -54,6 +76,9 @@ class Extension:
         # While a cell with an installer line (%pip, !pip, %conda, !uv ...) runs: the copy of what it prints
         # and the streams to give back (set by pre_run_cell, ended by post_run_cell).
         self._install_watch = None
+        # The exception IPython last showed before the running cell (set by pre_run_cell): one it shows during
+        # the cell without the cell raising is a caught one (%run script.py).
+        self._shown_before = getattr(sys, "last_value", None)
 
     # -- lifecycle ----------------------------------------------------------------------------------
     def load(self) -> None:
@@ -116,6 +141,7 @@ class Extension:
 
     # -- the hook -----------------------------------------------------------------------------------
     def pre_run_cell(self, info=None) -> None:
+        self._shown_before = getattr(sys, "last_value", None)
         raw = getattr(info, "raw_cell", None)
         if raw and self.level != "off" and _has_installer_line(raw):  # a few substring checks otherwise
             self._guard(self._start_install_watch, "watching the installer's output")
@@ -124,6 +150,12 @@ class Extension:
         if self._install_watch is not None:  # this cell had an installer line (rare)
             self._guard(lambda: self._on_install_cell(result), "diagnosing the failed install")
         exc = getattr(result, "error_in_exec", None)
+        if exc is None:
+            # %run script.py (and any code that calls IPython's showtraceback) shows the exception it caught
+            # and lets the cell succeed: the traceback on screen is in sys.last_value.
+            shown = getattr(sys, "last_value", None)
+            if shown is not None and shown is not self._shown_before:
+                exc = shown
         self._shown = exc if exc is not None else getattr(self, "_shown", None)
         if exc is None or self.level == "off":
             return  # the one cheap check for every successful cell
@@ -153,11 +185,12 @@ class Extension:
         count = getattr(result, "execution_count", None) or getattr(self.shell, "execution_count", 0)
         cell = self._cell_id()
         key = failure.key()
-        stamp = _file_stamp(failure.from_path)
+        stamp = (_file_stamp(failure.from_path), _search_path_stamp())
         if key in self.seen:
             first_count, first_cell, first_stamp = self.seen[key]
-            # The file the failure names changed since its report (the user edited it): that report may be
-            # untrue now, so a new one instead of a reminder.
+            # The file the failure names changed since its report (the user edited it), or a package was
+            # installed or removed, or sys.path changed: that report may be untrue now, so a new one instead
+            # of a reminder.
             if (cell is None or cell != first_cell) and stamp == first_stamp:
                 self._display_reminder(failure, first_count)
                 return

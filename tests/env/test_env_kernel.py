@@ -54,7 +54,8 @@ def test_kernel_shadowed_by_local_file(start_kernel, machine, tmp_path, validate
     assert "shadowed-by-local-file" in res.displays[-1]["text/plain"]
 
 
-def test_kernel_wrong_kernel_from_the_notebook_metadata(start_kernel, machine, tmp_path, jupyter_dirs):
+def test_kernel_wrong_kernel_from_the_notebook_metadata(start_kernel, machine, tmp_path, jupyter_dirs,
+                                                     b_runs_kernels):
     """The notebook asks for kernelspec 'env-b' (which runs env-b, where tabulate is); this kernel runs
     another interpreter. The notebook is found through JPY_SESSION_NAME, as Jupyter Server sets it."""
     from envkit import write_kernelspec as write_spec

@@ -47,7 +47,7 @@ def test_installed_in_other_environment_offers_register_and_install(machine, tmp
     assert top.fixes[1].argv[-1] == "tabulate"
 
 
-def test_kernel_switch_when_a_kernelspec_runs_that_environment(machine, tmp_path):
+def test_kernel_switch_when_a_kernelspec_runs_that_environment(machine, tmp_path, b_runs_kernels):
     ctx, data = _ctx(machine, tmp_path)
     write_kernelspec(data, "b-kernel", machine.python(machine.b), "Python (B)")
     top = run_env_rules(ctx)[0]
@@ -74,7 +74,7 @@ def test_wrong_kernel_named_after_b_but_runs_a(machine, tmp_path):
     nb.unlink()
 
 
-def test_wrong_kernel_notebook_asks_for_another_interpreter(machine, tmp_path):
+def test_wrong_kernel_notebook_asks_for_another_interpreter(machine, tmp_path, b_runs_kernels):
     ctx, data = _ctx(machine, tmp_path)
     write_kernelspec(data, "bee", machine.python(machine.b), "Bee")
     nb = write_notebook(machine.notebooks / "other.ipynb", "bee", "Bee")

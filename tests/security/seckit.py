@@ -67,3 +67,11 @@ def live_system(environ: Dict[str, str]):
 
 def all_fixes(report) -> list:
     return [fix for finding in report.findings for fix in finding.fixes]
+
+
+def give_ipykernel(site: Path) -> None:
+    """ipykernel's metadata in ``site``: the environment of a kernelspec that can start (one certainly without
+    ipykernel is never a switch target)."""
+    dist = site / "ipykernel-6.29.5.dist-info"
+    dist.mkdir(parents=True, exist_ok=True)
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ipykernel\nVersion: 6.29.5\n")

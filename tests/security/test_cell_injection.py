@@ -11,7 +11,7 @@ import unicodedata
 
 import pytest
 
-from seckit import add_module, all_fixes, ipython_statements, make_venv, run_in_ipython
+from seckit import add_module, all_fixes, give_ipykernel, ipython_statements, make_venv, run_in_ipython
 from dllmagic import fixes
 from dllmagic.model import Interpreter
 
@@ -67,6 +67,7 @@ def test_switch_kernel_cell_from_a_hostile_kernel_json_in_a_real_kernel(start_ke
     marker = tmp_path / "P-switch"
     site = make_venv(tmp_path / "envs" / "bee")
     add_module(site, "zzq_sec_switch")
+    give_ipykernel(site)
     spec = jupyter_dirs["data"] / "kernels" / "evil"
     spec.mkdir(parents=True)
     (spec / "kernel.json").write_text(json.dumps({

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from seckit import add_module, live_system, make_venv
+from seckit import add_module, give_ipykernel, live_system, make_venv
 from dllmagic.facts import environments as envs
 
 DEEP = ("[" * 50_000 + "]" * 50_000).encode()
@@ -37,6 +37,7 @@ def _scene(tmp_path, monkeypatch):
 
 
 def _good_spec(data, venv):
+    give_ipykernel(next(venv.glob("lib/python*/site-packages")))   # a kernelspec that can start
     spec = data / "kernels" / "good"
     spec.mkdir(parents=True, exist_ok=True)
     (spec / "kernel.json").write_text(json.dumps({

@@ -179,21 +179,44 @@ def _kernel_name(env: envs.Environment) -> str:
     return re.sub(r"[^a-z0-9._-]+", "-", env.name.lower()).strip("-._")[:60] or "python-env"
 
 
+#: Modules a kernelspec's argv runs with ``-m`` that need ipykernel importable in its environment.
+_IPYKERNEL_MODULES = ("ipykernel_launcher", "ipykernel")
+
+
+def kernelspec_starts(ctx: Context, spec: envs.Kernelspec, env: envs.Environment) -> bool:
+    """Whether switching to ``spec`` (which runs ``env``) could start a kernel: the interpreter its argv runs is
+    on disk (a bare name such as 'python' is looked up on PATH when the kernel starts: not judged here), and
+    an argv that runs ipykernel does not run it in an environment certainly without it."""
+    python = spec.python or (spec.argv[0] if spec.argv else "")
+    if not python or (ctx.system.pathmod.isabs(python) and not ctx.system.exists(python)):
+        return False
+    argv = list(spec.argv)
+    runs_ipykernel = any(arg == "-m" and i + 1 < len(argv) and argv[i + 1] in _IPYKERNEL_MODULES
+                         for i, arg in enumerate(argv))
+    return not (runs_ipykernel and env.lacks_ipykernel)
+
+
+def _python_on_disk(ctx: Context, env: envs.Environment) -> bool:
+    """An environment whose interpreter was deleted can neither register nor run a kernel."""
+    return bool(env.python) and ctx.system.exists(env.python)
+
+
 def switch_and_register(ctx: Context, env: envs.Environment, *, name: Optional[str] = None,
                         display: Optional[str] = None) -> List[Fix]:
-    """Switch to a kernelspec that runs ``env``; register it as a kernel when none does (or when asked)."""
+    """Switch to a kernelspec that runs ``env`` and would start; register ``env`` as a kernel when none does
+    (or when asked)."""
     facts = environment_facts(ctx)
     if not env.trusted:
         return [_evidence_only(env.untrusted or "", env.prefix)]
     out: List[Fix] = []
     for spec in facts.discovery.kernelspecs_for(env):
-        if spec.untrusted:
+        if spec.untrusted or not kernelspec_starts(ctx, spec, env):
             continue
         try:
             out.append(fixes.kernel_switch(spec.name, spec.display_name))
         except fixes.UnsafeName:
             continue
-    if env.python and (name or not out):
+    if _python_on_disk(ctx, env) and (name or not out):
         try:
             out.append(fixes.register_kernel(env.python, name or _kernel_name(env), display or _display(env),
                                              env.has_ipykernel, **_installer_of(ctx, env)))

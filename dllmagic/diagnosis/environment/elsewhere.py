@@ -10,7 +10,8 @@ from ...facts.distributions import normalize
 from ...model import Evidence, Finding, Fix
 from .. import Context, docs_for, rule
 from ._facts import (_GENERIC_NAMES, _evidence_only, _installer_of, environment_facts, _dist_name, _kernel_line,
-                     _minor, _is_top_missing, _display, switch_and_register)
+                     _minor, _is_top_missing, _display, _python_on_disk, kernelspec_starts,
+                     switch_and_register)
 from ._facts import install_fixes as _install_fixes
 
 
@@ -71,8 +72,8 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
             f"Install {dist} from where {loc.environment.name}'s copy came from",
             f"{dist} {loc.version or ''} in {loc.environment.name} was installed from {where} (its "
             f"direct_url.json), not from a package index: the index's '{dist}' may be another project. Install it "
-            f"into this kernel's Python from that same source (python -m pip install <that file or folder>), or "
-            f"use {loc.environment.name}'s kernel.")]
+            f"into this kernel's Python from that same source (python -m pip install <that file or folder>)"
+            + (f", or use {loc.environment.name}'s kernel." if _python_on_disk(ctx, loc.environment) else "."))]
     base_ev = [_kernel_line(ctx)]
     history_ev = [Evidence("install in history ran another environment's installer", f"{cmd.line} → {prefix}",
                            cmd.cell)
@@ -137,9 +138,11 @@ def installed_elsewhere(ctx: Context) -> Iterable[Finding]:
 
     # 2. other environments / user sites of other Pythons
     minor = _minor(it.version)
-    def rank(loc: envs.Location) -> Tuple[int, int, int]:
+    def rank(loc: envs.Location) -> Tuple[int, int, int, int]:
+        # An environment whose interpreter was deleted can run nothing: a live one leads.
         env = loc.environment
-        return (0 if envs.same_python_minor(env.version, it.version) else 1,
+        return (0 if env.kind == "user-site" or _python_on_disk(ctx, env) else 1,
+                0 if envs.same_python_minor(env.version, it.version) else 1,
                 0 if env.kernelspecs else 1, 0 if env.kind != "user-site" else 1)
     locations.sort(key=rank)
     best = locations[0]
@@ -228,7 +231,7 @@ def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> L
     if not env.trusted:
         return [_evidence_only(env.untrusted or "", env.prefix)]
     out: List[Fix] = []
-    if env.python:
+    if _python_on_disk(ctx, env):
         try:
             out.append(fixes.register_kernel(env.python, spec.name, _safe_display(spec.display_name, env),
                                              env.has_ipykernel, **_installer_of(ctx, env)))
@@ -236,7 +239,7 @@ def _reregister(ctx: Context, env: envs.Environment, spec: envs.Kernelspec) -> L
             pass
     facts = environment_facts(ctx)
     for other in facts.discovery.kernelspecs_for(env):
-        if other.name != spec.name and not other.untrusted:
+        if other.name != spec.name and not other.untrusted and kernelspec_starts(ctx, other, env):
             try:
                 out.append(fixes.kernel_switch(other.name, other.display_name))
             except fixes.UnsafeName:

@@ -153,6 +153,10 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
             if entry.endswith((".dist-info", ".egg-info")):
                 count += 1
                 names.add(normalize(entry.split("-", 1)[0]))
+    lacks_ipykernel = ("ipykernel" not in names and bool(cfg) and sites != () and
+                       cfg.get("include-system-site-packages", "").strip().lower() != "true" and
+                       not any(_pth_adds_folders(system, system.join(site, entry))
+                               for site in sites for entry in site_listing(system, site) if entry.endswith(".pth")))
     key = env_key(system, prefix)
     kind = kind or _classify(system, prefix, python, cfg, conda, externally_managed)
     if not name:
@@ -165,8 +169,25 @@ def read_environment(system: System, prefix: str, found_by: str, *, name: Option
     return Environment(
         prefix=prefix, key=key, kind=kind, name=name, python=python, version=version,
         version_source=version_source, site_packages=tuple(sites), found_by=(found_by,), conda=conda,
-        has_pip="pip" in names, has_ipykernel="ipykernel" in names, externally_managed=externally_managed,
+        has_pip="pip" in names, has_ipykernel="ipykernel" in names, lacks_ipykernel=lacks_ipykernel,
+        externally_managed=externally_managed,
         distributions=count, current=current, architecture=architecture, untrusted=untrusted)
+
+
+def _pth_adds_folders(system: System, path: str) -> bool:
+    """Whether a .pth file may put other folders on sys.path: a line naming a folder, or an import line that
+    touches sys.path or calls addsitedir (an unreadable file counts as one that may)."""
+    try:
+        text = system.read_text(path, limit=1 << 16)
+    except (OSError, ValueError):
+        return True
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        if not line.startswith(("import ", "import\t")) or "sys.path" in line or "addsitedir" in line:
+            return True
+    return False
 
 
 def _env_name(system: System, prefix: str, cfg: Mapping[str, str], kind: str) -> str:

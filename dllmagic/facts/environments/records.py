@@ -41,6 +41,9 @@ class Environment(Record):
     conda: bool = False                       # conda-meta present: conda (or mamba, pixi) manages it
     has_pip: bool = False
     has_ipykernel: bool = False
+    # Certainly without ipykernel: a venv that sees no folder but its own site-packages (no system site
+    # packages, no .pth file adding folders) and has none there. False where unknown.
+    lacks_ipykernel: bool = False
     externally_managed: bool = False          # PEP 668 EXTERNALLY-MANAGED marker next to its stdlib
     distributions: int = 0                    # *.dist-info / *.egg-info folders in its site-packages
     current: bool = False                     # the kernel's own environment
